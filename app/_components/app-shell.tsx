@@ -1,0 +1,50 @@
+'use client';
+
+import { useQuery } from '@tanstack/react-query';
+import Link from 'next/link';
+import { usePathname } from 'next/navigation';
+import { useTRPC } from '@/app/_lib/trpc';
+
+const tabs = [
+  { href: '/', label: 'Home', icon: 'M3 11l9-7 9 7v9a1 1 0 0 1-1 1h-5v-6H9v6H4a1 1 0 0 1-1-1z' },
+  { href: '/communities', label: 'Communities', icon: 'M8 11a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm8 0a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM2 20c0-3 3-5 6-5s6 2 6 5m0-5c1-.6 2-1 3-1 3 0 5 2 5 5' },
+  { href: '/device', label: 'Device', icon: 'M7 2h10a1 1 0 0 1 1 1v18a1 1 0 0 1-1 1H7a1 1 0 0 1-1-1V3a1 1 0 0 1 1-1zm4 17h2' },
+  { href: '/account', label: 'Account', icon: 'M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm-8 9c0-4 4-6 8-6s8 2 8 6' },
+];
+
+export function Logo({ size = 28 }: { size?: number }) {
+  return (
+    <svg width={size} height={size} viewBox="0 0 32 32" aria-hidden="true">
+      <rect width="32" height="32" rx="8" fill="#fff" />
+      <path d="M8 12h13l-3-3M24 20H11l3 3" fill="none" stroke="#0f766e" strokeWidth="2.6" strokeLinecap="round" strokeLinejoin="round" />
+    </svg>
+  );
+}
+
+export function AppShell({ children }: { children: React.ReactNode }) {
+  const pathname = usePathname();
+  const trpc = useTRPC();
+  const me = useQuery(trpc.auth.me.queryOptions());
+  const isActive = (href: string) => (href === '/' ? pathname === '/' : pathname.startsWith(href));
+  return (
+    <>
+      <header className="topbar">
+        <Link href="/" className="brand">
+          <Logo /> Swapmesh
+        </Link>
+        <span className="who">{me.data ? `@${me.data.handle}` : me.isSuccess ? <Link href="/signin">Sign in</Link> : null}</span>
+      </header>
+      <main className="page">{children}</main>
+      <nav className="tabbar" aria-label="Main">
+        {tabs.map((tab) => (
+          <Link key={tab.href} href={tab.href} aria-current={isActive(tab.href) ? 'page' : undefined}>
+            <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
+              <path d={tab.icon} />
+            </svg>
+            {tab.label}
+          </Link>
+        ))}
+      </nav>
+    </>
+  );
+}

@@ -1,0 +1,29 @@
+'use client';
+
+import { useQuery } from '@tanstack/react-query';
+import Link from 'next/link';
+import { usePathname } from 'next/navigation';
+import { useTRPC } from '@/app/_lib/trpc';
+
+type Member = { id: string; handle: string };
+
+/** Renders its children for a signed-in member, and an invitation to sign in otherwise. */
+export function RequireMember({ children, what }: { children: (member: Member) => React.ReactNode; what: string }) {
+  const trpc = useTRPC();
+  const pathname = usePathname();
+  const me = useQuery(trpc.auth.me.queryOptions());
+  if (me.isPending) return <p className="muted">Loading…</p>;
+  if (me.isError) return <div className="alert error" role="alert">Could not reach Swapmesh: check your connection.</div>;
+  if (!me.data) {
+    return (
+      <div className="card center">
+        <h2>Sign in to {what}</h2>
+        <div className="row" style={{ justifyContent: 'center' }}>
+          <Link className="button" href={`/signin?next=${encodeURIComponent(pathname)}`}>Sign in</Link>
+          <Link className="button secondary" href="/signup">Create an account</Link>
+        </div>
+      </div>
+    );
+  }
+  return <>{children(me.data)}</>;
+}

@@ -1,0 +1,34 @@
+'use client';
+
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useRouter } from 'next/navigation';
+import { RequireMember } from '../_components/require-member';
+import { ErrorAlert } from '../_components/form';
+import { useTRPC } from '../_lib/trpc';
+
+export default function AccountPage() {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const router = useRouter();
+  const signOut = useMutation({
+    ...trpc.auth.signOut.mutationOptions(),
+    onSuccess: async () => {
+      queryClient.clear();
+      router.push('/');
+    },
+  });
+  return (
+    <RequireMember what="see your account">
+      {(member) => (
+        <div className="card stack">
+          <h1>@{member.handle}</h1>
+          <p className="muted">Signed in on this device.</p>
+          <ErrorAlert error={signOut.error} />
+          <button className="button secondary block" onClick={() => signOut.mutate()} disabled={signOut.isPending}>
+            Sign out
+          </button>
+        </div>
+      )}
+    </RequireMember>
+  );
+}

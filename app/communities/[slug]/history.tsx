@@ -1,0 +1,46 @@
+'use client';
+
+import { useInfiniteQuery } from '@tanstack/react-query';
+import { formatCredits } from '../../_lib/money';
+import { useTRPC } from '../../_lib/trpc';
+
+const KIND_LABELS: Record<string, string> = { GRANT: 'Grant', TRANSFER: 'Transfer' };
+
+export function History({ communityId }: { communityId: string }) {
+  const trpc = useTRPC();
+  const history = useInfiniteQuery(
+    trpc.ledger.history.infiniteQueryOptions(
+      { communityId, limit: 20 },
+      { getNextPageParam: (page) => page.nextCursor },
+    ),
+  );
+  const items = history.data?.pages.flatMap((page) => page.items) ?? [];
+  return (
+    <div className="card">
+      <h2>History</h2>
+      {history.isPending ? <p className="muted">Loading…</p> : null}
+      {!history.isPending && items.length === 0 ? <p className="empty">No movements yet.</p> : null}
+      <ul className="list" data-testid="history">
+        {items.map((item) => (
+          <li key={item.id} className="row spread">
+            <div>
+              <div>{item.memo || KIND_LABELS[item.kind] || item.kind}</div>
+              <div className="muted small">
+                {new Date(item.createdAt).toLocaleString()} · {item.account}
+              </div>
+            </div>
+            <strong className={item.amount >= 0 ? 'amount-plus' : 'amount-minus'}>
+              {item.amount >= 0 ? '+' : ''}
+              {formatCredits(item.amount)}
+            </strong>
+          </li>
+        ))}
+      </ul>
+      {history.hasNextPage ? (
+        <button className="button secondary block" onClick={() => history.fetchNextPage()} disabled={history.isFetchingNextPage}>
+          Show more
+        </button>
+      ) : null}
+    </div>
+  );
+}

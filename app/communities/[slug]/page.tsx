@@ -1,0 +1,49 @@
+'use client';
+
+import { useQuery } from '@tanstack/react-query';
+import { use } from 'react';
+import { BalanceFigure } from '../../_components/balance-card';
+import { ErrorAlert } from '../../_components/form';
+import { formatCredits } from '../../_lib/money';
+import { useTRPC } from '../../_lib/trpc';
+import { CoordinatorSettings } from './coordinator-settings';
+import { History } from './history';
+import { JoinCard, LeaveButton } from './membership';
+
+export default function CommunityPage({ params }: { params: Promise<{ slug: string }> }) {
+  const { slug } = use(params);
+  const trpc = useTRPC();
+  const community = useQuery(trpc.community.get.queryOptions({ slug }));
+  const me = useQuery(trpc.auth.me.queryOptions());
+  if (community.isPending) return <p className="muted">Loading…</p>;
+  if (community.isError) return <ErrorAlert error={community.error} />;
+  const c = community.data;
+  return (
+    <>
+      <div className="card">
+        <div className="row spread">
+          <h1 style={{ margin: 0 }}>{c.name}</h1>
+          {c.role === 'COORDINATOR' ? <span className="pill">coordinator</span> : null}
+        </div>
+        {c.description ? <p>{c.description}</p> : null}
+        <p className="muted small" style={{ margin: '0.5rem 0 0' }}>
+          {c.memberCount} {c.memberCount === 1 ? 'member' : 'members'} · {formatCredits(c.startingGrant)} credits to start ·{' '}
+          {(c.commissionBps / 100).toFixed(2)}% commission{c.inviteOnly ? ' · invite only' : ''}
+        </p>
+      </div>
+      {c.role ? (
+        <>
+          <div className="card">
+            <h2>Your balance</h2>
+            <BalanceFigure communityId={c.id} />
+          </div>
+          <History communityId={c.id} />
+          {c.role === 'COORDINATOR' ? <CoordinatorSettings community={c} /> : null}
+          <LeaveButton communityId={c.id} />
+        </>
+      ) : (
+        <JoinCard community={c} signedIn={Boolean(me.data)} />
+      )}
+    </>
+  );
+}

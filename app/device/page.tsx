@@ -1,0 +1,116 @@
+'use client';
+
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useRef, useState } from 'react';
+import { ErrorAlert, Field } from '../_components/form';
+import { RequireMember } from '../_components/require-member';
+import { formatCredits } from '../_lib/money';
+import { useTRPC } from '../_lib/trpc';
+import { measureProfile } from './measure-profile';
+import { ValuationTable } from './valuation-table';
+
+const DEVICE_ID_KEY = 'swapmesh.deviceId';
+
+function defaultDeviceName(): string {
+  const ua = navigator.userAgent;
+  if (/Android/i.test(ua)) return 'My Android phone';
+  if (/iPhone|iPad/i.test(ua)) return 'My iPhone';
+  if (/Mac OS X/i.test(ua)) return 'My Mac';
+  if (/Windows/i.test(ua)) return 'My Windows PC';
+  return 'This browser';
+}
+
+function DevicePanel() {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [deviceId, setDeviceId] = useState<string | null>(null);
+  const [name, setName] = useState('');
+  const [step, setStep] = useState<string | null>(null);
+  const abort = useRef<AbortController | null>(null);
+
+  useEffect(() => {
+    setDeviceId(localStorage.getItem(DEVICE_ID_KEY));
+    setName((current) => current || defaultDeviceName());
+    return () => abort.current?.abort();
+  }, []);
+
+  const devices = useQuery(trpc.device.list.queryOptions());
+  const thisDevice = devices.data?.find((d) => d.device.id === deviceId) ?? null;
+  useEffect(() => {
+    if (thisDevice) setName(thisDevice.device.name);
+  }, [thisDevice?.device.id]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const register = useMutation(trpc.device.register.mutationOptions());
+  const measureAndRegister = useMutation({
+    mutationFn: async () => {
+      abort.current?.abort();
+      abort.current = new AbortController();
+      const profile = await measureProfile({ signal: abort.current.signal, onStep: setStep });
+      setStep('Valuing with the coordinator');
+      const known = thisDevice ? thisDevice.device.id : undefined;
+      return register.mutateAsync({ deviceId: known, name: name.trim() || defaultDeviceName(), profile });
+    },
+    onSuccess: async (result) => {
+      localStorage.setItem(DEVICE_ID_KEY, result.device.id);
+      setDeviceId(result.device.id);
+      await queryClient.invalidateQueries(trpc.device.pathFilter());
+    },
+    onSettled: () => setStep(null),
+  });
+
+  const shown = measureAndRegister.data ?? thisDevice;
+  return (
+    <>
+      <form
+        className="card stack"
+        onSubmit={(event) => {
+          event.preventDefault();
+          measureAndRegister.mutate();
+        }}
+      >
+        <h1>This device</h1>
+        <p className="muted">
+          Swapmesh measures what this device can offer — processor, memory, storage, screen and sensors, network —
+          and the coordinator values it. Nothing leaves the device but the figures.
+        </p>
+        <ErrorAlert error={measureAndRegister.error} />
+        <Field label="Device name" name="deviceName" value={name} onChange={(e) => setName(e.target.value)} maxLength={60} />
+        <button className="button block" type="submit" disabled={measureAndRegister.isPending}>
+          {measureAndRegister.isPending ? step ?? 'Measuring…' : thisDevice ? 'Measure again' : 'Measure and register'}
+        </button>
+        {measureAndRegister.isPending ? <p className="muted small center" role="status">{step}</p> : null}
+      </form>
+
+      {shown ? (
+        <div className="card" data-testid="valuation">
+          <div className="row spread">
+            <h2 style={{ margin: 0 }}>Worth per hour</h2>
+            <strong data-testid="total-per-hour">{formatCredits(shown.totalPerHour)} credits</strong>
+          </div>
+          <p className="muted small">Measured {new Date(shown.device.updatedAt).toLocaleString()}, valued at the default rates.</p>
+          <ValuationTable valuation={shown.valuation} />
+        </div>
+      ) : null}
+
+      {devices.data && devices.data.some((d) => d.device.id !== deviceId) ? (
+        <div className="card">
+          <h2>Your other devices</h2>
+          <ul className="list">
+            {devices.data
+              .filter((d) => d.device.id !== deviceId)
+              .map((d) => (
+                <li key={d.device.id} className="row spread">
+                  <span>{d.device.name}</span>
+                  <span className="muted">{formatCredits(d.totalPerHour)} / h</span>
+                </li>
+              ))}
+          </ul>
+        </div>
+      ) : null}
+    </>
+  );
+}
+
+export default function DevicePage() {
+  return <RequireMember what="register this device">{() => <DevicePanel />}</RequireMember>;
+}

@@ -1,0 +1,48 @@
+import { formatCredits } from '../_lib/money';
+import type { CategoryValuation } from '@/server/valuation';
+import { CATEGORIES } from '@/server/valuation/categories';
+
+const LABELS: Record<string, string> = {
+  COMPUTE: 'Compute',
+  MEMORY: 'Memory',
+  STORAGE: 'Storage',
+  PERIPHERAL: 'Peripherals',
+  FILE: 'Files',
+  NETWORK: 'Network',
+  MONEY: 'Money',
+};
+
+const formatQuantity = (value: number) =>
+  Number.isInteger(value) ? value.toLocaleString('en-US') : value.toLocaleString('en-US', { maximumFractionDigits: 1 });
+
+export function ValuationTable({ valuation }: { valuation: Record<string, CategoryValuation> }) {
+  return (
+    <table className="values">
+      <thead>
+        <tr>
+          <th>Category</th>
+          <th className="num">Credits / hour</th>
+        </tr>
+      </thead>
+      <tbody>
+        {CATEGORIES.map((category) => {
+          const entry = valuation[category];
+          if (!entry) return null;
+          const quantities = Object.entries(entry.quantities)
+            .map(([key, value]) => `${key} ${formatQuantity(value)}`)
+            .join(' · ');
+          return (
+            <tr key={category} data-category={category}>
+              <td>
+                <strong>{LABELS[category]}</strong>
+                <div className="muted small">{entry.basis}</div>
+                {quantities ? <div className="muted small">{quantities}</div> : null}
+              </td>
+              <td className="num">{formatCredits(entry.creditsPerHour)}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}

@@ -1,0 +1,36 @@
+import type { Db } from './db/client';
+import { memberForSession, readCookie, SESSION_COOKIE } from './auth/session';
+
+export type SessionMember = { id: string; handle: string };
+
+export type Context = {
+  db: Db;
+  member: SessionMember | null;
+  sessionToken: string | null;
+  /** Whether the request came over HTTPS, so cookies can be marked Secure. */
+  secure: boolean;
+  /** Appends a Set-Cookie header to the response. */
+  setCookie: (cookie: string) => void;
+};
+
+/** Builds the context of one request from its headers; used by the HTTP handler and by tests alike. */
+export async function createContext({
+  db,
+  headers,
+  resHeaders,
+  secure = false,
+}: {
+  db: Db;
+  headers: Headers;
+  resHeaders: Headers;
+  secure?: boolean;
+}): Promise<Context> {
+  const sessionToken = readCookie(headers.get('cookie'), SESSION_COOKIE);
+  return {
+    db,
+    sessionToken,
+    member: await memberForSession(db, sessionToken),
+    secure,
+    setCookie: (cookie) => resHeaders.append('set-cookie', cookie),
+  };
+}

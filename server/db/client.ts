@@ -1,0 +1,50 @@
+import { PrismaLibSql } from '@prisma/adapter-libsql';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient as PostgresClient } from './generated/postgres/client';
+import { PrismaClient as SqliteClient } from './generated/sqlite/client';
+
+export type { Prisma } from './generated/sqlite/client';
+export * from './generated/sqlite/enums';
+
+/**
+ * The application is typed against the SQLite client; the PostgreSQL client is generated from the same
+ * models (prisma/postgres/schema.prisma is derived from prisma/schema.prisma), so it has the same shape.
+ */
+export type Db = SqliteClient;
+export type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
+/** Anything that can run queries: the client itself or an open interactive transaction. */
+export type Queryable = Db | Tx;
+
+export type DbKind = 'sqlite' | 'postgres';
+export const dbKind = (url: string): DbKind => (url.startsWith('file:') ? 'sqlite' : 'postgres');
+
+// Generous, because on SQLite every transaction of the process is serialized behind one lock.
+const transactionOptions = { maxWait: 30_000, timeout: 30_000 };
+
+/**
+ * SQLite goes through @prisma/adapter-libsql, which serializes every statement and every transaction of
+ * this process behind one lock, and gives each transaction its own connection: a query issued while a
+ * transaction is open waits for it and never sees its uncommitted writes (the better-sqlite3 adapter
+ * does not isolate; see tests/integration/ledger-isolation.integration.test.ts).
+ */
+export function createDb(url: string): Db {
+  if (dbKind(url) === 'sqlite') {
+    return new SqliteClient({ adapter: new PrismaLibSql({ url, timeout: 10_000 }), transactionOptions });
+  }
+  const client = new PostgresClient({
+    adapter: new PrismaPg({ connectionString: url, max: 10 }),
+    transactionOptions,
+  });
+  // The two generated clients differ only in the isolation levels their $transaction accepts.
+  return client as Db;
+}
+
+const globalForDb = globalThis as unknown as { swapmeshDb?: Db };
+
+/** The process-wide client, cached on globalThis so that development hot reloads reuse it. */
+export function getDb(): Db {
+  if (!globalForDb.swapmeshDb) {
+    globalForDb.swapmeshDb = createDb(process.env.DATABASE_URL ?? 'file:./data/swapmesh.db');
+  }
+  return globalForDb.swapmeshDb;
+}

@@ -1,0 +1,71 @@
+/**
+ * Ledger rules as pure functions. A journal entry is a set of postings to accounts whose amounts sum to
+ * zero; every movement of credits is one entry. Accounts are named by kind and owner (a member, or the
+ * community itself when `memberId` is null). Amounts are integer micro-credits.
+ */
+import type { AccountKind } from '../db/generated/sqlite/enums';
+
+export type AccountRef = { kind: AccountKind; memberId: string | null };
+export type PostingLine = { account: AccountRef; amount: number };
+export type JournalEntry = { kind: string; memo: string; reference?: string; lines: PostingLine[] };
+
+export class UnbalancedEntryError extends Error {}
+
+export const memberAccount = (memberId: string): AccountRef => ({ kind: 'MEMBER', memberId });
+export const escrowAccount = (memberId: string): AccountRef => ({ kind: 'ESCROW', memberId });
+export const communityAccount = (kind: Exclude<AccountKind, 'MEMBER' | 'ESCROW'>): AccountRef => ({
+  kind,
+  memberId: null,
+});
+
+/** The accounts a community owns from the moment it exists. */
+export const COMMUNITY_ACCOUNT_KINDS = ['ISSUER', 'COMMISSION', 'SWEEPSTAKES', 'CASH_CLEARING'] as const;
+
+export function assertPositiveAmount(amount: number): void {
+  if (!Number.isSafeInteger(amount) || amount <= 0) {
+    throw new UnbalancedEntryError(`amount must be a positive whole number of micro-credits, got ${amount}`);
+  }
+}
+
+/** Throws unless the entry has at least two postings, all non-zero safe integers, summing to zero. */
+export function assertBalanced(entry: JournalEntry): void {
+  if (entry.lines.length < 2) throw new UnbalancedEntryError('an entry needs at least two postings');
+  let sum = 0;
+  for (const line of entry.lines) {
+    if (!Number.isSafeInteger(line.amount) || line.amount === 0) {
+      throw new UnbalancedEntryError(`posting amounts must be non-zero whole micro-credits, got ${line.amount}`);
+    }
+    sum += line.amount;
+  }
+  if (sum !== 0) throw new UnbalancedEntryError(`postings sum to ${sum}, not zero`);
+}
+
+/** Moves `amount` from one account to another. */
+export function transfer(from: AccountRef, to: AccountRef, amount: number, kind: string, memo: string): JournalEntry {
+  assertPositiveAmount(amount);
+  return { kind, memo, lines: [{ account: from, amount: -amount }, { account: to, amount }] };
+}
+
+/** A community issues new credits to a member: its issuing account goes negative by the same amount. */
+export function grant(memberId: string, amount: number, memo: string): JournalEntry {
+  return transfer(communityAccount('ISSUER'), memberAccount(memberId), amount, 'GRANT', memo);
+}
+
+/** The net change per account, in the order accounts first appear. */
+export function netByAccount(entry: JournalEntry): PostingLine[] {
+  const net = new Map<string, PostingLine>();
+  for (const line of entry.lines) {
+    const key = `${line.account.kind}:${line.account.memberId ?? ''}`;
+    const seen = net.get(key);
+    if (seen) seen.amount += line.amount;
+    else net.set(key, { account: line.account, amount: line.amount });
+  }
+  return [...net.values()];
+}
+
+/** Whether a member account may be debited to `balanceAfter`, given the community's credit limit (>= 0). */
+export function withinCreditLimit(account: AccountRef, balanceAfter: number, creditLimit: number): boolean {
+  if (account.kind === 'MEMBER') return balanceAfter >= -creditLimit;
+  if (account.kind === 'ESCROW') return balanceAfter >= 0;
+  return true; // community accounts (issuer, clearing) may carry any sign
+}

@@ -1,0 +1,59 @@
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import { decoyHash, hashPassword, verifyPassword } from '../auth/password';
+import { clearedSessionCookie, createSession, endSession, sessionCookie } from '../auth/session';
+import { publicProcedure, router } from '../trpc';
+
+export const handleSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .min(3, 'A handle needs at least 3 characters.')
+  .max(32, 'A handle can have at most 32 characters.')
+  .regex(/^[a-z0-9][a-z0-9_-]*$/, 'Use letters, digits, - and _ only, starting with a letter or digit.');
+
+const credentials = z.object({
+  handle: handleSchema,
+  password: z
+    .string()
+    .min(8, 'A password needs at least 8 characters.')
+    .max(200, 'A password can have at most 200 characters.'),
+});
+
+const memberSelect = { id: true, handle: true } as const;
+
+export const authRouter = router({
+  signUp: publicProcedure.input(credentials).mutation(async ({ ctx, input }) => {
+    const taken = await ctx.db.member.findUnique({ where: { handle: input.handle }, select: { id: true } });
+    if (taken) {
+      throw new TRPCError({ code: 'CONFLICT', message: `The handle "${input.handle}" is taken: choose another.` });
+    }
+    const passwordHash = await hashPassword(input.password);
+    const member = await ctx.db.member.create({ data: { handle: input.handle, passwordHash }, select: memberSelect });
+    const session = await createSession(ctx.db, member.id);
+    ctx.setCookie(sessionCookie(session.token, session.expiresAt, ctx.secure));
+    return { member };
+  }),
+
+  signIn: publicProcedure.input(credentials).mutation(async ({ ctx, input }) => {
+    const found = await ctx.db.member.findUnique({
+      where: { handle: input.handle },
+      select: { ...memberSelect, passwordHash: true },
+    });
+    const ok = await verifyPassword(input.password, found?.passwordHash ?? (await decoyHash()));
+    if (!found || !ok) {
+      throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Wrong handle or password.' });
+    }
+    const session = await createSession(ctx.db, found.id);
+    ctx.setCookie(sessionCookie(session.token, session.expiresAt, ctx.secure));
+    return { member: { id: found.id, handle: found.handle } };
+  }),
+
+  me: publicProcedure.query(({ ctx }) => ctx.member),
+
+  signOut: publicProcedure.mutation(async ({ ctx }) => {
+    await endSession(ctx.db, ctx.sessionToken);
+    ctx.setCookie(clearedSessionCookie(ctx.secure));
+    return { ok: true };
+  }),
+});

@@ -1,0 +1,92 @@
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import { deviceProfileSchema, type DeviceProfile } from '../device/profile';
+import type { Queryable } from '../db/client';
+import { memberProcedure, router } from '../trpc';
+import { resolveRates, valueProfile } from '../valuation';
+
+const deviceSelect = { id: true, name: true, profile: true, createdAt: true, updatedAt: true } as const;
+
+/** Values a profile with the rates of one of the member's communities, or the defaults. */
+async function ratesFor(db: Queryable, memberId: string, communityId: string | undefined) {
+  if (!communityId) return resolveRates(null);
+  const membership = await db.membership.findUnique({
+    where: { memberId_communityId: { memberId, communityId } },
+    select: { community: { select: { valuationRates: true } } },
+  });
+  if (!membership) throw new TRPCError({ code: 'FORBIDDEN', message: 'You are not a member of that community.' });
+  return resolveRates(membership.community.valuationRates);
+}
+
+function present(
+  row: { id: string; name: string; profile: unknown; createdAt: Date; updatedAt: Date },
+  rates: ReturnType<typeof resolveRates>,
+) {
+  const profile = deviceProfileSchema.parse(row.profile);
+  const { categories, totalPerHour } = valueProfile(profile, rates);
+  return {
+    device: { id: row.id, name: row.name, createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString() },
+    profile,
+    valuation: categories,
+    totalPerHour,
+  };
+}
+
+export const deviceRouter = router({
+  /** Registers this device, or with `deviceId` records a new measurement of one already registered. */
+  register: memberProcedure
+    .input(
+      z.object({
+        deviceId: z.string().min(1).max(64).optional(),
+        name: z.string().trim().min(1, 'Give the device a name.').max(60, 'A device name can have at most 60 characters.'),
+        profile: deviceProfileSchema,
+        communityId: z.string().min(1).max(64).optional(),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const rates = await ratesFor(ctx.db, ctx.member.id, input.communityId);
+      const stored = { profile: input.profile satisfies DeviceProfile, valuation: valueProfile(input.profile, resolveRates(null)) };
+      let row;
+      if (input.deviceId) {
+        const { count } = await ctx.db.device.updateMany({
+          where: { id: input.deviceId, memberId: ctx.member.id },
+          data: { name: input.name, ...stored },
+        });
+        if (count === 0) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no device with that id: register it anew.' });
+        row = await ctx.db.device.findUniqueOrThrow({ where: { id: input.deviceId }, select: deviceSelect });
+      } else {
+        row = await ctx.db.device.create({
+          data: { memberId: ctx.member.id, name: input.name, ...stored },
+          select: deviceSelect,
+        });
+      }
+      return present(row, rates);
+    }),
+
+  list: memberProcedure.query(async ({ ctx }) => {
+    const rows = await ctx.db.device.findMany({
+      where: { memberId: ctx.member.id },
+      orderBy: { updatedAt: 'desc' },
+      select: deviceSelect,
+    });
+    const rates = resolveRates(null);
+    return rows.map((row) => present(row, rates));
+  }),
+
+  get: memberProcedure
+    .input(z.object({ deviceId: z.string().min(1).max(64), communityId: z.string().min(1).max(64).optional() }))
+    .query(async ({ ctx, input }) => {
+      const row = await ctx.db.device.findFirst({
+        where: { id: input.deviceId, memberId: ctx.member.id },
+        select: deviceSelect,
+      });
+      if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no device with that id.' });
+      return present(row, await ratesFor(ctx.db, ctx.member.id, input.communityId));
+    }),
+
+  remove: memberProcedure.input(z.object({ deviceId: z.string().min(1).max(64) })).mutation(async ({ ctx, input }) => {
+    const { count } = await ctx.db.device.deleteMany({ where: { id: input.deviceId, memberId: ctx.member.id } });
+    if (count === 0) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no device with that id.' });
+    return { ok: true };
+  }),
+});
