@@ -24,13 +24,15 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `node scripts/migrate.mjs && npx next start -H 127.0.0.1 -p ${port}`,
+    command: 'node scripts/start.mjs',
     url: `${baseURL}/api/health`,
     reuseExistingServer: false,
     timeout: 120_000,
     env: {
       DATABASE_URL: process.env.E2E_DATABASE_URL ?? 'file:./data/e2e.db',
       NEXT_TELEMETRY_DISABLED: '1',
+      PORT: String(port),
+      HOSTNAME: '127.0.0.1',
     },
   },
 });

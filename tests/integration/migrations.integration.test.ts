@@ -8,9 +8,9 @@ import { promisify } from 'node:util';
 import { createClient } from '@libsql/client';
 import { PrismaLibSql } from '@prisma/adapter-libsql';
 import { PrismaPg } from '@prisma/adapter-pg';
+import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// @ts-ignore -- plain ESM script without type declarations
 import * as migrateLib from '../../scripts/migrate-lib.mjs';
 import { PrismaClient as PostgresClient } from '@/server/db/generated/postgres/client';
 import { PrismaClient as SqliteClient } from '@/server/db/generated/sqlite/client';
@@ -32,13 +32,16 @@ function collect() {
   return { lines, log: (line: string) => lines.push(line), warn: (line: string) => lines.push(line) };
 }
 
-let wasmEngine: Promise<{ SchemaEngine: any; bind: (factory: never) => object }> | undefined;
+type WasmEngine = {
+  SchemaEngine: typeof import('@prisma/schema-engine-wasm').SchemaEngine;
+  bind: typeof import('@prisma/driver-adapter-utils').bindMigrationAwareSqlAdapterFactory;
+};
+let wasmEngine: Promise<WasmEngine> | undefined;
 
 /** Prisma's WebAssembly schema engine, instantiated once (its glue module keeps global state). */
 function loadPrismaEngine() {
   wasmEngine ??= (async () => {
     const dir = path.dirname(fileURLToPath(import.meta.resolve('@prisma/schema-engine-wasm')));
-    // @ts-ignore -- wasm-bindgen glue without a declared subpath type
     const bindings = await import('@prisma/schema-engine-wasm/schema_engine_bg');
     const { instance } = await WebAssembly.instantiate(readFileSync(path.join(dir, 'schema_engine_bg.wasm')), {
       './schema_engine_bg.js': bindings,
@@ -46,20 +49,20 @@ function loadPrismaEngine() {
     bindings.__wbg_set_wasm(instance.exports);
     (instance.exports.__wbindgen_start as () => void)();
     const { bindMigrationAwareSqlAdapterFactory } = await import('@prisma/driver-adapter-utils');
-    return { SchemaEngine: bindings.SchemaEngine, bind: bindMigrationAwareSqlAdapterFactory as (factory: never) => object };
+    return { SchemaEngine: bindings.SchemaEngine, bind: bindMigrationAwareSqlAdapterFactory };
   })();
   return wasmEngine;
 }
 
 /** What Prisma's own schema engine says about the history our runner recorded. */
-async function prismaEngineDiagnosis(provider: 'sqlite' | 'postgres', adapterFactory: object) {
+async function prismaEngineDiagnosis(provider: 'sqlite' | 'postgres', adapterFactory: SqlMigrationAwareDriverAdapterFactory) {
   const { SchemaEngine, bind } = await loadPrismaEngine();
   const schema = `datasource db {\n  provider = "${provider === 'sqlite' ? 'sqlite' : 'postgresql'}"\n}\n`;
-  const engine = await SchemaEngine.new({ datamodels: [['schema.prisma', schema]] }, () => {}, bind(adapterFactory as never));
+  const engine = await SchemaEngine.new({ datamodels: [['schema.prisma', schema]] }, () => {}, bind(adapterFactory));
   const baseDir = path.join(MIGRATIONS_ROOT, provider);
   const migrationDirectories = migrationsOf(provider).map((m) => ({
     path: m.name,
-    migrationFile: { path: 'migration.sql', content: { tag: 'ok', value: m.script } },
+    migrationFile: { path: 'migration.sql', content: { tag: 'ok' as const, value: m.script } },
   }));
   try {
     return await engine.diagnoseMigrationHistory({
@@ -136,15 +139,26 @@ describe('SQLite migrations', () => {
     }
   });
 
-  it('applies each migration once when several runners start at once', async () => {
-    const concurrentUrl = `file:${path.join(dir, 'concurrent.db')}`;
-    const results = await Promise.all([1, 2, 3].map(() => migrate(concurrentUrl, collect())));
+  it('applies each migration once when several processes, or several runners in one process, start at once', async () => {
+    const cli = path.join(root, 'scripts/migrate.mjs');
+    const processesUrl = `file:${path.join(dir, 'processes.db')}`;
+    const outputs = await Promise.all(
+      [1, 2, 3].map(() => run(process.execPath, [cli], { env: { ...process.env, DATABASE_URL: processesUrl } })),
+    );
+    const appliedLines = outputs.flatMap(({ stdout }) => stdout.split('\n').filter((line) => line.startsWith('applied')));
+    expect(appliedLines.sort()).toEqual(expected.map((name) => `applied migration ${name}`));
+
+    const inProcessUrl = `file:${path.join(dir, 'in-process.db')}`;
+    const results = await Promise.all([1, 2, 3].map(() => migrate(inProcessUrl, collect())));
     expect(results.flat().sort()).toEqual(expected);
-    const client = createClient({ url: concurrentUrl });
-    try {
-      expect((await client.execute('SELECT COUNT(*) AS n FROM _prisma_migrations')).rows[0]?.n).toBe(expected.length);
-    } finally {
-      client.close();
+
+    for (const url of [processesUrl, inProcessUrl]) {
+      const client = createClient({ url });
+      try {
+        expect((await client.execute('SELECT COUNT(*) AS n FROM _prisma_migrations')).rows[0]?.n).toBe(expected.length);
+      } finally {
+        client.close();
+      }
     }
   });
 
