@@ -1,5 +1,7 @@
 import type { Metadata, Viewport } from 'next';
 import { AppShell } from './_components/app-shell';
+import { ConnectionStatus } from './_components/connection-status';
+import { ServiceWorkerRegistration } from './_components/service-worker-registration';
 import { Providers } from './_lib/trpc';
 import './globals.css';
 
@@ -8,6 +10,13 @@ export const metadata: Metadata = {
   description: 'Barter what your devices have spare: compute, storage, files, network access.',
   applicationName: 'Swapmesh',
   appleWebApp: { capable: true, title: 'Swapmesh', statusBarStyle: 'default' },
+  icons: {
+    icon: [
+      { url: '/icons/icon.svg', type: 'image/svg+xml' },
+      { url: '/icons/icon-192.png', sizes: '192x192', type: 'image/png' },
+    ],
+    apple: [{ url: '/icons/apple-touch-icon.png', sizes: '180x180' }],
+  },
 };
 
 export const viewport: Viewport = {
@@ -24,6 +33,8 @@ export default function RootLayout({ children }: { children: React.ReactNode }) 
         <Providers>
           <AppShell>{children}</AppShell>
         </Providers>
+        <ConnectionStatus />
+        <ServiceWorkerRegistration />
       </body>
     </html>
   );

@@ -3,6 +3,7 @@
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { BalanceCard } from './_components/balance-card';
+import { Pending } from './_components/loading';
 import { useTRPC } from './_lib/trpc';
 
 function Welcome() {
@@ -33,7 +34,7 @@ function MyCommunities() {
         </div>
       ) : null}
       <h1>Your communities</h1>
-      {mine.isPending ? <p className="muted">Loading…</p> : null}
+      {mine.isPending ? <Pending query={mine} /> : null}
       {mine.data?.items.length === 0 ? (
         <div className="card empty">
           <p>You have not joined a community yet.</p>
@@ -48,6 +49,6 @@ function MyCommunities() {
 export default function HomePage() {
   const trpc = useTRPC();
   const me = useQuery(trpc.auth.me.queryOptions());
-  if (me.isPending) return <p className="muted">Loading…</p>;
+  if (me.isPending) return <Pending query={me} />;
   return me.data ? <MyCommunities /> : <Welcome />;
 }

@@ -4,6 +4,7 @@ import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 import { useTRPC } from '@/app/_lib/trpc';
+import { Pending } from './loading';
 
 type Member = { id: string; handle: string };
 
@@ -12,7 +13,7 @@ export function RequireMember({ children, what }: { children: (member: Member) =
   const trpc = useTRPC();
   const pathname = usePathname();
   const me = useQuery(trpc.auth.me.queryOptions());
-  if (me.isPending) return <p className="muted">Loading…</p>;
+  if (me.isPending) return <Pending query={me} />;
   if (me.isError) return <div className="alert error" role="alert">Could not reach Swapmesh: check your connection.</div>;
   if (!me.data) {
     return (

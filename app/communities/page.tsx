@@ -5,6 +5,7 @@ import Link from 'next/link';
 import { useDeferredValue, useState } from 'react';
 import { formatCredits } from '../_lib/money';
 import { useTRPC } from '../_lib/trpc';
+import { Pending } from '../_components/loading';
 
 export default function CommunitiesPage() {
   const trpc = useTRPC();
@@ -26,7 +27,7 @@ export default function CommunitiesPage() {
         style={{ marginBottom: '1rem' }}
       />
       <div className="card">
-        {list.isPending ? <p className="muted">Loading…</p> : null}
+        {list.isPending ? <Pending query={list} /> : null}
         {list.data?.items.length === 0 ? <p className="empty">No communities match “{deferred}”.</p> : null}
         <ul className="list">
           {list.data?.items.map((c) => (

@@ -3,6 +3,7 @@
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { formatCredits } from '../../_lib/money';
 import { useTRPC } from '../../_lib/trpc';
+import { Pending } from '../../_components/loading';
 
 const KIND_LABELS: Record<string, string> = { GRANT: 'Grant', TRANSFER: 'Transfer' };
 
@@ -18,7 +19,7 @@ export function History({ communityId }: { communityId: string }) {
   return (
     <div className="card">
       <h2>History</h2>
-      {history.isPending ? <p className="muted">Loading…</p> : null}
+      {history.isPending ? <Pending query={history} /> : null}
       {!history.isPending && items.length === 0 ? <p className="empty">No movements yet.</p> : null}
       <ul className="list" data-testid="history">
         {items.map((item) => (

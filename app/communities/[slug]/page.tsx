@@ -6,6 +6,7 @@ import { BalanceFigure } from '../../_components/balance-card';
 import { ErrorAlert } from '../../_components/form';
 import { formatCredits } from '../../_lib/money';
 import { useTRPC } from '../../_lib/trpc';
+import { Pending } from '../../_components/loading';
 import { CoordinatorSettings } from './coordinator-settings';
 import { History } from './history';
 import { JoinCard, LeaveButton } from './membership';
@@ -15,7 +16,7 @@ export default function CommunityPage({ params }: { params: Promise<{ slug: stri
   const trpc = useTRPC();
   const community = useQuery(trpc.community.get.queryOptions({ slug }));
   const me = useQuery(trpc.auth.me.queryOptions());
-  if (community.isPending) return <p className="muted">Loading…</p>;
+  if (community.isPending) return <Pending query={community} />;
   if (community.isError) return <ErrorAlert error={community.error} />;
   const c = community.data;
   return (
