@@ -7,7 +7,7 @@ import { RequireMember } from '../_components/require-member';
 import { formatCredits } from '../_lib/money';
 import { useTRPC } from '../_lib/trpc';
 import { measureProfile } from './measure-profile';
-import { ValuationTable } from './valuation-table';
+import { roundForDisplay, ValuationTable } from './valuation-table';
 
 const DEVICE_ID_KEY = 'swapmesh.deviceId';
 
@@ -85,7 +85,7 @@ function DevicePanel() {
         <div className="card" data-testid="valuation">
           <div className="row spread">
             <h2 style={{ margin: 0 }}>Worth per hour</h2>
-            <strong data-testid="total-per-hour">{formatCredits(shown.totalPerHour)} credits</strong>
+            <strong data-testid="total-per-hour">{formatCredits(roundForDisplay(shown.totalPerHour))} credits</strong>
           </div>
           <p className="muted small">Measured {new Date(shown.device.updatedAt).toLocaleString()}, valued at the default rates.</p>
           <ValuationTable valuation={shown.valuation} />
@@ -101,7 +101,7 @@ function DevicePanel() {
               .map((d) => (
                 <li key={d.device.id} className="row spread">
                   <span>{d.device.name}</span>
-                  <span className="muted">{formatCredits(d.totalPerHour)} / h</span>
+                  <span className="muted">{formatCredits(roundForDisplay(d.totalPerHour))} / h</span>
                 </li>
               ))}
           </ul>

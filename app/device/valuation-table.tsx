@@ -15,6 +15,9 @@ const LABELS: Record<string, string> = {
 const formatQuantity = (value: number) =>
   Number.isInteger(value) ? value.toLocaleString('en-US') : value.toLocaleString('en-US', { maximumFractionDigits: 1 });
 
+/** Per-hour figures to a thousandth of a credit: enough to compare, without six decimals of noise. */
+export const roundForDisplay = (micro: number) => Math.round(micro / 1000) * 1000;
+
 export function ValuationTable({ valuation }: { valuation: Record<string, CategoryValuation> }) {
   return (
     <table className="values">
@@ -36,9 +39,14 @@ export function ValuationTable({ valuation }: { valuation: Record<string, Catego
               <td>
                 <strong>{LABELS[category]}</strong>
                 <div className="muted small">{entry.basis}</div>
-                {quantities ? <div className="muted small">{quantities}</div> : null}
+                {quantities ? (
+                  <details className="muted small">
+                    <summary>Figures</summary>
+                    {quantities}
+                  </details>
+                ) : null}
               </td>
-              <td className="num">{formatCredits(entry.creditsPerHour)}</td>
+              <td className="num">{formatCredits(roundForDisplay(entry.creditsPerHour))}</td>
             </tr>
           );
         })}

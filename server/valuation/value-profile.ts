@@ -163,7 +163,7 @@ function valueCompute(profile: ValuableProfile, rates: ValuationRates): Category
     mips === 0 && mflops === 0
       ? 'No compute benchmark: valued at 0.'
       : `${fmt(parallel)} effective of ${cores} cores${knownCores === null ? ' (unknown, counted as 1)' : ''} × ` +
-        `(${fmt(mips)} MIPS + ${fmt(mflops)} MFLOPS) at the community's rates.`;
+        `(${fmt(mips)} MIPS + ${fmt(mflops)} MFLOPS) at the valuation rates.`;
   return {
     category: 'COMPUTE',
     creditsPerHour,

@@ -16,7 +16,7 @@ test('sign up, register this device with a real benchmark, create and join a com
   await signUp(founder, `founder-${id}`);
 
   // register the device: the benchmark runs in a real Web Worker
-  await founder.getByRole('link', { name: 'Device' }).click();
+  await founder.getByRole('link', { name: 'Device', exact: true }).click();
   await founder.getByRole('button', { name: 'Measure and register' }).click();
   const valuation = founder.getByTestId('valuation');
   await expect(valuation).toBeVisible({ timeout: 45_000 });
@@ -27,7 +27,7 @@ test('sign up, register this device with a real benchmark, create and join a com
   await founder.screenshot({ path: 'test-results/device.png', fullPage: true });
 
   // create a community with a grant of 25 credits
-  await founder.getByRole('link', { name: 'Communities' }).click();
+  await founder.getByRole('link', { name: 'Communities', exact: true }).click();
   await founder.getByRole('link', { name: 'New' }).click();
   await founder.getByLabel('Name').fill(`Allotment ${id}`);
   await founder.getByLabel('Starting grant (credits)').fill('25');
@@ -40,13 +40,13 @@ test('sign up, register this device with a real benchmark, create and join a com
   const context = await browser.newContext();
   const joiner = await context.newPage();
   await signUp(joiner, `joiner-${id}`);
-  await joiner.getByRole('link', { name: 'Communities' }).click();
+  await joiner.getByRole('link', { name: 'Communities', exact: true }).click();
   await joiner.getByLabel('Search communities').fill(id);
   await joiner.getByRole('link', { name: new RegExp(`Allotment ${id}`) }).click();
   await joiner.getByRole('button', { name: 'Join' }).click();
   await expect(joiner.getByTestId('balance-available')).toHaveText(/^25 credits$/);
   await expect(joiner.getByTestId('history')).toContainText('Welcome grant');
-  await joiner.getByRole('link', { name: 'Home' }).click();
+  await joiner.getByRole('link', { name: 'Home', exact: true }).click();
   await expect(joiner.getByTestId('balance-available')).toHaveText(/^25 credits$/);
   await joiner.screenshot({ path: 'test-results/home-balance.png', fullPage: true });
   await context.close();
@@ -55,15 +55,15 @@ test('sign up, register this device with a real benchmark, create and join a com
 test('a wrong password shows a clear error and keeps the person signed out', async ({ page }) => {
   const handle = `forgetful-${unique()}`;
   await signUp(page, handle);
-  await page.getByRole('link', { name: 'Account' }).click();
+  await page.getByRole('link', { name: 'Account', exact: true }).click();
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.goto('/signin');
   await page.getByLabel('Handle').fill(handle);
   await page.getByLabel('Password').fill('not the password');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('alert')).toHaveText('Wrong handle or password.');
+  await expect(page.getByRole('alert').filter({ hasText: 'Wrong handle or password.' })).toBeVisible();
   await page.screenshot({ path: 'test-results/signin-error.png', fullPage: true });
-  await page.getByRole('link', { name: 'Account' }).click();
+  await page.getByRole('link', { name: 'Account', exact: true }).click();
   await expect(page.getByRole('heading', { name: 'Sign in to see your account' })).toBeVisible();
 });
 
@@ -83,7 +83,7 @@ test('joining an invite-only community without the right code is refused', async
   await guest.goto(`/communities/${`secret-${id}`.toLowerCase()}`);
   await guest.getByLabel('Invite code').fill('WRONG000');
   await guest.getByRole('button', { name: 'Join' }).click();
-  await expect(guest.getByRole('alert')).toContainText('invite code is not right');
+  await expect(guest.getByRole('alert').filter({ hasText: 'invite code is not right' })).toBeVisible();
   await guest.getByLabel('Invite code').fill(code.toLowerCase());
   await guest.getByRole('button', { name: 'Join' }).click();
   await expect(guest.getByTestId('balance-available')).toHaveText(/^100 credits$/);
