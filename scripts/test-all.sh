@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export NEXT_TELEMETRY_DISABLED=1 CHECKPOINT_DISABLE=1
 
 bash scripts/ensure-system-deps.sh
-mkdir -p test-results
+mkdir -p .reports
 
 echo "== checks: schema copies, migrations, types"
 node scripts/prisma-schemas.mjs --check
@@ -15,17 +15,17 @@ npm run --silent db:generate
 npx tsc --noEmit -p .
 
 echo "== unit"
-npx vitest run --project unit --reporter=default --reporter=json --outputFile.json=test-results/unit.json
+npx vitest run --project unit --reporter=default --reporter=json --outputFile.json=.reports/unit.json
 
 echo "== integration (SQLite and PostgreSQL)"
 TEST_POSTGRES_URL="$(bash scripts/test-postgres.sh start)"
 trap 'bash scripts/test-postgres.sh stop' EXIT
 TEST_POSTGRES_URL="$TEST_POSTGRES_URL" npx vitest run --project integration \
-  --reporter=default --reporter=json --outputFile.json=test-results/integration.json
+  --reporter=default --reporter=json --outputFile.json=.reports/integration.json
 
 echo "== end-to-end (Chromium, production build)"
 npm run --silent build
 rm -f data/e2e.db data/e2e.db-wal data/e2e.db-shm
-PLAYWRIGHT_JSON_OUTPUT_NAME=test-results/e2e.json npx playwright test --reporter=list,json
+PLAYWRIGHT_JSON_OUTPUT_NAME=.reports/e2e.json npx playwright test --reporter=list,json
 
-node scripts/test-summary.mjs test-results/unit.json test-results/integration.json test-results/e2e.json
+node scripts/test-summary.mjs .reports/unit.json .reports/integration.json .reports/e2e.json
