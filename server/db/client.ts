@@ -18,6 +18,15 @@ export type Queryable = Db | Tx;
 export type DbKind = 'sqlite' | 'postgres';
 export const dbKind = (url: string): DbKind => (url.startsWith('file:') ? 'sqlite' : 'postgres');
 
+const kinds = new WeakMap<object, DbKind>();
+/** Which database a client or an open transaction talks to. */
+export function kindOf(db: Queryable): DbKind {
+  const kind = kinds.get(db);
+  if (!kind) throw new Error('kindOf: this client was not made by createDb, nor this transaction by transaction()');
+  return kind;
+}
+export const rememberKind = (db: Queryable, kind: DbKind) => kinds.set(db, kind);
+
 // Generous, because on SQLite every transaction of the process is serialized behind one lock.
 const transactionOptions = { maxWait: 30_000, timeout: 30_000 };
 
@@ -29,14 +38,18 @@ const transactionOptions = { maxWait: 30_000, timeout: 30_000 };
  */
 export function createDb(url: string): Db {
   if (dbKind(url) === 'sqlite') {
-    return new SqliteClient({ adapter: new PrismaLibSql({ url, timeout: 10_000 }), transactionOptions });
+    const client = new SqliteClient({ adapter: new PrismaLibSql({ url, timeout: 10_000 }), transactionOptions });
+    rememberKind(client, 'sqlite');
+    return client;
   }
   const client = new PostgresClient({
     adapter: new PrismaPg({ connectionString: url, max: 10 }),
     transactionOptions,
   });
   // The two generated clients differ only in the isolation levels their $transaction accepts.
-  return client as Db;
+  const db = client as Db;
+  rememberKind(db, 'postgres');
+  return db;
 }
 
 const globalForDb = globalThis as unknown as { swapmeshDb?: Db };

@@ -401,38 +401,45 @@ class SideLevels {
   *levelsInOrder(): Generator<Level, void, undefined> {
     const heap = this.heap;
     if (heap.length === 0) return;
-    // A frontier of heap indices, itself a small binary heap ordered like the levels.
+    // A frontier of heap indices, itself a small binary heap ordered like the levels: each step
+    // takes the best index and offers its two children, so k levels cost O(k log k).
     const frontier: number[] = [0];
-    const better = (i: number, j: number): boolean => this.better(heap[i]!, heap[j]!);
     while (frontier.length > 0) {
       const top = frontier[0]!;
-      const lastIndex = frontier.pop()!;
+      const moved = frontier.pop()!;
       if (frontier.length > 0) {
-        frontier[0] = lastIndex;
-        let i = 0;
-        for (;;) {
-          const l = 2 * i + 1;
-          const r = l + 1;
-          let best = i;
-          if (l < frontier.length && better(frontier[l]!, frontier[best]!)) best = l;
-          if (r < frontier.length && better(frontier[r]!, frontier[best]!)) best = r;
-          if (best === i) break;
-          [frontier[i], frontier[best]] = [frontier[best]!, frontier[i]!];
-          i = best;
-        }
+        frontier[0] = moved;
+        this.frontierDown(frontier);
       }
       yield heap[top]!;
-      for (const child of [2 * top + 1, 2 * top + 2]) {
-        if (child >= heap.length) continue;
-        frontier.push(child);
-        let i = frontier.length - 1;
-        while (i > 0) {
-          const parent = (i - 1) >>> 1;
-          if (!better(frontier[i]!, frontier[parent]!)) break;
-          [frontier[i], frontier[parent]] = [frontier[parent]!, frontier[i]!];
-          i = parent;
-        }
-      }
+      const left = 2 * top + 1;
+      if (left < heap.length) this.frontierUp(frontier, left);
+      if (left + 1 < heap.length) this.frontierUp(frontier, left + 1);
+    }
+  }
+
+  private frontierUp(frontier: number[], index: number): void {
+    let i = frontier.length;
+    frontier.push(index);
+    while (i > 0) {
+      const parent = (i - 1) >>> 1;
+      if (!this.better(this.heap[frontier[i]!]!, this.heap[frontier[parent]!]!)) return;
+      [frontier[i], frontier[parent]] = [frontier[parent]!, frontier[i]!];
+      i = parent;
+    }
+  }
+
+  private frontierDown(frontier: number[]): void {
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let best = i;
+      if (l < frontier.length && this.better(this.heap[frontier[l]!]!, this.heap[frontier[best]!]!)) best = l;
+      if (r < frontier.length && this.better(this.heap[frontier[r]!]!, this.heap[frontier[best]!]!)) best = r;
+      if (best === i) return;
+      [frontier[i], frontier[best]] = [frontier[best]!, frontier[i]!];
+      i = best;
     }
   }
 
@@ -487,9 +494,10 @@ class SideLevels {
     if (i !== lastIndex) this.swap(i, lastIndex);
     this.heap.pop();
     level.heapIndex = -1;
-    if (i < this.heap.length) {
+    const moved = this.heap[i];
+    if (moved !== undefined) {
       this.siftUp(i);
-      this.siftDown(this.heap[i]!.heapIndex);
+      this.siftDown(moved.heapIndex);
     }
   }
 }
@@ -518,7 +526,8 @@ export class Book {
   }
 
   get(id: string): BookOrder | undefined {
-    return this.byId.get(id)?.entry.order;
+    const order = this.byId.get(id)?.entry.order;
+    return order === undefined ? undefined : { ...order };
   }
 
   /** Put an order on the book without matching it (e.g. when loading a book from storage). */
@@ -539,25 +548,34 @@ export class Book {
     if (found === undefined) return undefined;
     found.side.kill(found.entry);
     this.byId.delete(id);
-    return found.entry.order;
+    return { ...found.entry.order };
   }
 
   /** Change an order's remaining or locked quantity (price and time priority are kept). */
   update(id: string, change: { remaining?: number; locked?: number }): BookOrder | undefined {
     const found = this.byId.get(id);
     if (found === undefined) return undefined;
-    const next: BookOrder = { ...found.entry.order, ...change };
-    if (!wellFormed(next)) throw new RangeError(`order ${id} must carry safe-integer remaining and locked`);
-    if (next.remaining <= 0) {
-      this.remove(id);
-      return next;
+    const order = found.entry.order;
+    const remaining = change.remaining ?? order.remaining;
+    const locked = change.locked ?? order.locked;
+    if (!Number.isSafeInteger(remaining) || !Number.isSafeInteger(locked) || locked < 0) {
+      throw new RangeError(`order ${id} must carry safe-integer remaining and locked`);
     }
-    found.entry.order = next;
-    return next;
+    if (remaining <= 0) {
+      this.remove(id);
+      return { ...order, remaining, locked };
+    }
+    // The book owns this copy; nothing outside sees it except through `get`/`orders`, which copy.
+    order.remaining = remaining;
+    order.locked = locked;
+    return { ...order };
   }
 
-  /** Resting orders of the side opposite to `side`, in the priority an incoming `side` order takes them. */
-  candidatesFor(side: Side): Iterable<BookOrder> {
+  /**
+   * Resting orders of the side opposite to `side`, in the priority an incoming `side` order takes
+   * them. These are the book's own records: read them, do not keep or change them.
+   */
+  candidatesFor(side: Side): Iterable<Readonly<BookOrder>> {
     return side === 'BUY' ? this.asks.inPriorityOrder() : this.bids.inPriorityOrder();
   }
 
@@ -565,17 +583,22 @@ export class Book {
   submit(incoming: BookOrder, options: SubmitOptions = {}): MatchResult {
     if (this.byId.has(incoming.id)) throw new RangeError(`order ${incoming.id} is already on the book`);
     const result = matchIncoming(incoming, this.candidatesFor(incoming.side), { presorted: true });
-    for (const id in result.restingRemaining) this.update(id, { remaining: result.restingRemaining[id]! });
+    for (const id in result.restingRemaining) {
+      const found = this.byId.get(id)!;
+      const remaining = result.restingRemaining[id]!;
+      if (remaining <= 0) this.remove(id);
+      else found.entry.order.remaining = remaining;
+    }
     if (options.rest !== false && result.incomingRemaining > 0) {
       this.add({ ...incoming, remaining: result.incomingRemaining });
     }
     return result;
   }
 
-  /** Every order on the book, bids then asks, each in priority order. */
+  /** A copy of every order on the book, bids then asks, each in priority order. */
   *orders(): Generator<BookOrder, void, undefined> {
-    yield* this.bids.inPriorityOrder();
-    yield* this.asks.inPriorityOrder();
+    for (const order of this.bids.inPriorityOrder()) yield { ...order };
+    for (const order of this.asks.inPriorityOrder()) yield { ...order };
   }
 
   /** The same as `bestPrices(book.orders())`, without sorting. */

@@ -46,33 +46,36 @@ const sell = (fields: Partial<BookOrder> & { id: string }) => order('SELL', fiel
 // ---------------------------------------------------------------------------------------------
 // Generated books
 
-const MEMBERS = ['ann', 'bob', 'cy', 'dee'] as const;
+const MEMBERS = ['ann', 'bob', 'cy', 'dee', 'eve', 'fay'] as const;
 
 const partyArb: fc.Arbitrary<PartyFacts> = fc.record({
   memberId: fc.constantFrom(...MEMBERS),
-  storageMb: fc.option(fc.integer({ min: 0, max: 1_000 }), { freq: 5 }),
-  os: fc.option(fc.constantFrom('android', 'linux', 'iOS'), { freq: 5 }),
-  mips: fc.option(fc.integer({ min: 0, max: 1_000 }), { freq: 5 }),
-  mflops: fc.option(fc.integer({ min: 0, max: 1_000 }), { freq: 5 }),
-  network: fc.option(fc.constantFrom('wifi', 'cellular', 'ethernet'), { freq: 5 }),
+  storageMb: fc.option(fc.integer({ min: 0, max: 1_000 }), { freq: 12 }),
+  os: fc.option(fc.constantFrom('android', 'linux', 'iOS'), { freq: 12 }),
+  mips: fc.option(fc.integer({ min: 0, max: 1_000 }), { freq: 12 }),
+  mflops: fc.option(fc.integer({ min: 0, max: 1_000 }), { freq: 12 }),
+  network: fc.option(fc.constantFrom('wifi', 'cellular', 'ethernet'), { freq: 12 }),
 });
 
+/** Mostly no constraint; otherwise one or two of each kind, so generated pairs are often eligible. */
 const constraintsArb: fc.Arbitrary<OrderConstraints> = fc.oneof(
-  { weight: 3, arbitrary: fc.constant({}) },
+  { weight: 6, arbitrary: fc.constant({}) },
   {
-    weight: 2,
-    arbitrary: fc.record(
-      {
-        preferredMembers: fc.subarray([...MEMBERS]),
-        excludedMembers: fc.subarray([...MEMBERS], { maxLength: 2 }),
-        minStorageMb: fc.integer({ min: 0, max: 800 }),
-        os: fc.subarray(['android', 'linux', 'ios']),
-        minMips: fc.integer({ min: 0, max: 800 }),
-        minMflops: fc.integer({ min: 0, max: 800 }),
-        networks: fc.subarray(['wifi', 'cellular', 'ethernet'] as const),
-      },
-      { requiredKeys: [] },
-    ),
+    weight: 4,
+    arbitrary: fc
+      .array(
+        fc.oneof(
+          fc.subarray([...MEMBERS], { minLength: 1 }).map((preferredMembers): OrderConstraints => ({ preferredMembers })),
+          fc.subarray([...MEMBERS], { maxLength: 2 }).map((excludedMembers): OrderConstraints => ({ excludedMembers })),
+          fc.integer({ min: 0, max: 800 }).map((minStorageMb): OrderConstraints => ({ minStorageMb })),
+          fc.subarray(['android', 'linux', 'ios'], { minLength: 1 }).map((os): OrderConstraints => ({ os })),
+          fc.integer({ min: 0, max: 800 }).map((minMips): OrderConstraints => ({ minMips })),
+          fc.integer({ min: 0, max: 800 }).map((minMflops): OrderConstraints => ({ minMflops })),
+          fc.subarray(['wifi', 'cellular', 'ethernet'] as const, { minLength: 1 }).map((networks): OrderConstraints => ({ networks })),
+        ),
+        { minLength: 1, maxLength: 2 },
+      )
+      .map((parts) => Object.assign({}, ...parts) as OrderConstraints),
   },
 );
 
@@ -82,12 +85,12 @@ function draftArb(side?: Side): fc.Arbitrary<Draft> {
   return fc
     .record({
       side: side === undefined ? fc.constantFrom<Side>('BUY', 'SELL') : fc.constant(side),
-      unit: fc.constantFrom('GFLOP', 'GFLOP', 'GFLOP', 'GFLOP', 'MB_HOUR'),
+      unit: fc.constantFrom('GFLOP', 'GFLOP', 'GFLOP', 'GFLOP', 'GFLOP', 'GFLOP', 'GFLOP', 'MB_HOUR'),
       price: fc.integer({ min: 90, max: 110 }),
       remaining: fc.integer({ min: 0, max: 20 }),
       lockedShare: fc.integer({ min: 0, max: 4 }),
-      windowStart: fc.constantFrom(0, 10, 20),
-      windowEnd: fc.constantFrom(50, 60, 100),
+      windowStart: fc.constantFrom(0, 0, 0, 10, 20),
+      windowEnd: fc.constantFrom(100, 100, 100, 60, 50),
       constraints: constraintsArb,
       mode: fc.constantFrom<NegotiationMode>('NONE', 'MANUAL', 'AUTO', 'AUTO'),
       slack: fc.option(fc.integer({ min: 0, max: 15 }), { freq: 4 }),
@@ -106,7 +109,7 @@ function draftArb(side?: Side): fc.Arbitrary<Draft> {
 /** A resting book (orders of both sides, some of them junk for the incoming) and an incoming order. */
 const scenarioArb = fc
   .record({
-    drafts: fc.array(draftArb(), { maxLength: 30 }),
+    drafts: fc.array(draftArb(), { maxLength: 30, size: 'max' }),
     incoming: draftArb(),
     incomingLocked: fc.boolean(),
     seqs: fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 31, maxLength: 31 }),
@@ -123,6 +126,33 @@ const scenarioArb = fc
     };
     return { incoming: inc, resting };
   });
+
+/** Eligibility written out again from DESIGN.md, independently of the engine, as an oracle. */
+function oracleEligible(b: BookOrder, s: BookOrder): boolean {
+  const holds = (c: OrderConstraints, p: PartyFacts): boolean => {
+    const lower = (xs: string[] | undefined) => xs?.map((x) => x.toLowerCase());
+    if (c.preferredMembers?.length && !c.preferredMembers.includes(p.memberId)) return false;
+    if (c.excludedMembers?.includes(p.memberId)) return false;
+    if (c.minStorageMb !== undefined && (p.storageMb === null || p.storageMb < c.minStorageMb)) return false;
+    if (c.minMips !== undefined && (p.mips === null || p.mips < c.minMips)) return false;
+    if (c.minMflops !== undefined && (p.mflops === null || p.mflops < c.minMflops)) return false;
+    if (c.os?.length && (p.os === null || !lower(c.os)!.includes(p.os.toLowerCase()))) return false;
+    if (c.networks?.length && (p.network === null || !lower(c.networks)!.includes(p.network.toLowerCase()))) return false;
+    return true;
+  };
+  return (
+    b.side === 'BUY' &&
+    s.side === 'SELL' &&
+    s.windowStart <= b.windowStart &&
+    s.windowEnd >= b.windowEnd &&
+    b.remaining - b.locked > 0 &&
+    s.remaining - s.locked > 0 &&
+    b.unit === s.unit &&
+    b.party.memberId !== s.party.memberId &&
+    holds(b.constraints, s.party) &&
+    holds(s.constraints, b.party)
+  );
+}
 
 function pair(incoming: BookOrder, other: BookOrder): { buy: BookOrder; sell: BookOrder } {
   return incoming.side === 'BUY' ? { buy: incoming, sell: other } : { buy: other, sell: incoming };
@@ -252,6 +282,10 @@ describe('matchIncoming — properties over generated books', () => {
         const before = structuredClone({ incoming, resting });
         const result = matchIncoming(incoming, resting);
         expect({ incoming, resting }).toEqual(before);
+        for (const o of resting) {
+          const { buy, sell } = pair(incoming, o);
+          expect(isEligible(buy, sell)).toBe(oracleEligible(buy, sell));
+        }
         checkRules(incoming, resting, result);
       }),
       { numRuns: 3_000 },
@@ -259,10 +293,14 @@ describe('matchIncoming — properties over generated books', () => {
   });
 
   it('gives the same result whatever order the resting orders come in', () => {
+    const shuffledArb = scenarioArb.chain(({ incoming, resting }) =>
+      fc
+        .shuffledSubarray(resting, { minLength: resting.length, maxLength: resting.length })
+        .map((shuffled) => ({ incoming, resting, shuffled })),
+    );
     fc.assert(
-      fc.property(scenarioArb, fc.nat(), ({ incoming, resting }, seed) => {
-        const shuffled = [...resting].sort((a, b) => ((a.id.length * 31 + seed) % 7) - ((b.id.length * 17 + seed) % 5));
-        expect(matchIncoming(incoming, shuffled)).toEqual(matchIncoming(incoming, resting.slice().reverse()));
+      fc.property(shuffledArb, ({ incoming, resting, shuffled }) => {
+        expect(matchIncoming(incoming, shuffled)).toEqual(matchIncoming(incoming, resting));
       }),
       { numRuns: 500 },
     );
@@ -645,5 +683,23 @@ describe('Book', () => {
     const incoming = buy({ id: 'big', price: 1_100, remaining: 700, seq: 5_000 });
     expect(book.submit(incoming)).toEqual(matchIncoming(incoming, naive));
     expect(book.depth()).toEqual(bestPrices([...book.orders()]));
+  });
+
+  it('keeps its own copies: callers can neither change the book nor be changed by it', () => {
+    const book = new Book();
+    const mine = sell({ id: 's', price: 100, remaining: 10 });
+    book.add(mine);
+    mine.remaining = 999;
+    const seen = book.get('s')!;
+    seen.remaining = 555;
+    expect(book.get('s')?.remaining).toBe(10);
+    book.submit(buy({ id: 'b', price: 100, remaining: 4 }));
+    expect(seen.remaining).toBe(555);
+    expect(book.get('s')?.remaining).toBe(6);
+    expect(book.update('s', { locked: 2 })?.locked).toBe(2);
+    expect(book.depth().asks).toEqual([{ price: 100, quantity: 4 }]);
+    expect(() => book.update('s', { locked: -1 })).toThrow(RangeError);
+    expect(book.update('s', { remaining: 0 })?.remaining).toBe(0);
+    expect(book.has('s')).toBe(false);
   });
 });

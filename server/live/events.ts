@@ -1,0 +1,54 @@
+import { tracked } from '@trpc/server';
+import type { Queryable } from '../db/client';
+import { POLL_INTERVAL_MS, version, waitForChange } from './bus';
+
+/** Every live event a member can receive: a discriminated union on `type`. */
+export type LiveEvent =
+  | { type: 'order'; orderId: string; status: string; remaining: number }
+  | { type: 'fill'; contractId: string; orderId: string; side: 'BUY' | 'SELL'; quantity: number; price: number; category: string }
+  | { type: 'negotiation'; negotiationId: string; status: string; buyerPrice: number; sellerPrice: number; byMemberId: string | null }
+  | { type: 'contract'; contractId: string; state: string; action: string };
+
+export type Delivery = { memberId: string; event: LiveEvent };
+
+/** Writes events inside the caller's transaction; call `notify` with the member ids after it commits. */
+export async function record(tx: Queryable, deliveries: Delivery[]): Promise<void> {
+  if (deliveries.length === 0) return;
+  await tx.liveEvent.createMany({
+    data: deliveries.map(({ memberId, event }) => ({ memberId, type: event.type, payload: event })),
+  });
+}
+
+/**
+ * The member's live events as tracked items (id = the event's row id), from just after `lastEventId`
+ * or, without one, from now on. The version is read before each query so that an event written while
+ * the query runs still wakes the next wait.
+ */
+export async function* memberEvents(
+  db: Queryable,
+  memberId: string,
+  lastEventId: string | null | undefined,
+  signal: AbortSignal | undefined,
+) {
+  let cursor: number;
+  if (lastEventId && /^\d+$/.test(lastEventId)) {
+    cursor = Number(lastEventId);
+  } else {
+    const latest = await db.liveEvent.findFirst({ where: { memberId }, orderBy: { id: 'desc' }, select: { id: true } });
+    cursor = latest?.id ?? 0;
+  }
+  while (!signal?.aborted) {
+    const seen = version(memberId);
+    const rows = await db.liveEvent.findMany({
+      where: { memberId, id: { gt: cursor } },
+      orderBy: { id: 'asc' },
+      take: 100,
+      select: { id: true, payload: true, createdAt: true },
+    });
+    for (const row of rows) {
+      cursor = row.id;
+      yield tracked(String(row.id), { ...(row.payload as LiveEvent), at: row.createdAt.toISOString() });
+    }
+    if (rows.length < 100) await waitForChange(memberId, seen, POLL_INTERVAL_MS, signal);
+  }
+}

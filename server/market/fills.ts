@@ -1,0 +1,108 @@
+import { TRPCError } from '@trpc/server';
+import type { Tx } from '../db/client';
+import { escrowAccount, memberAccount, transfer } from '../ledger/postings';
+import { postEntry } from '../ledger/repository';
+import { toMicro } from '../money';
+import { fillAmounts } from './commission';
+import type { Outbox } from './outbox';
+
+export type Pricing = 'CROSS' | 'AUTO_NEGOTIATED' | 'NEGOTIATED';
+
+export type MarketCommunity = { id: string; commissionBps: number; creditLimit: number };
+
+/**
+ * Executes one fill inside the book's transaction: both orders lose the quantity (and, for a
+ * negotiated deal, the lock on it), the buy order's hold gives up its share — which becomes the
+ * contract's escrow (price x quantity + the buyer's commission share), the surplus going back to the
+ * buyer or a shortfall being topped up — and the contract is created in state MATCHED.
+ */
+export async function executeFill(
+  tx: Tx,
+  community: MarketCommunity,
+  fill: { buyOrderId: string; sellOrderId: string; quantity: number; price: number; pricing: Pricing; fromLocked?: boolean },
+  outbox: Outbox,
+): Promise<{ contractId: string }> {
+  const [buy, sell] = await Promise.all([
+    tx.order.findUniqueOrThrow({ where: { id: fill.buyOrderId } }),
+    tx.order.findUniqueOrThrow({ where: { id: fill.sellOrderId } }),
+  ]);
+  const q = fill.quantity;
+  const lockedPart = fill.fromLocked ? q : 0;
+  for (const order of [buy, sell]) {
+    if (order.status !== 'OPEN' || order.remaining - (order.locked - lockedPart) < q || order.locked < lockedPart) {
+      throw new TRPCError({ code: 'CONFLICT', message: 'That order no longer has the quantity open: refresh and try again.' });
+    }
+  }
+
+  const amounts = fillAmounts(q, fill.price, community.commissionBps);
+  const reserved = toMicro(buy.reserved);
+  const released = buy.remaining === q ? reserved : Math.floor((reserved * q) / buy.remaining);
+  const surplus = released - amounts.buyerPays;
+  const reference = `fill:${buy.id}:${sell.id}`;
+  if (surplus > 0) {
+    await postEntry(tx, community.id, { ...transfer(escrowAccount(buy.memberId), memberAccount(buy.memberId), surplus, 'HOLD_RELEASE', 'Bid filled below its limit: the difference is released'), reference }, community);
+  } else if (surplus < 0) {
+    await postEntry(tx, community.id, { ...transfer(memberAccount(buy.memberId), escrowAccount(buy.memberId), -surplus, 'ESCROW_TOP_UP', 'Agreed price above the bid: the difference is held in escrow'), reference }, community);
+  }
+
+  const updated = await Promise.all(
+    [buy, sell].map((order) =>
+      tx.order.update({
+        where: { id: order.id },
+        data: {
+          remaining: order.remaining - q,
+          locked: order.locked - lockedPart,
+          status: order.remaining - q === 0 ? 'FILLED' : 'OPEN',
+          ...(order.id === buy.id ? { reserved: BigInt(reserved - released) } : {}),
+        },
+        select: { id: true, memberId: true, status: true, remaining: true, side: true },
+      }),
+    ),
+  );
+
+  const contract = await tx.contract.create({
+    data: {
+      communityId: community.id,
+      buyOrderId: buy.id,
+      sellOrderId: sell.id,
+      buyerId: buy.memberId,
+      sellerId: sell.memberId,
+      category: buy.category,
+      unit: buy.unit,
+      quantity: q,
+      price: BigInt(fill.price),
+      pricing: fill.pricing,
+      windowStart: buy.windowStart,
+      windowEnd: buy.windowEnd,
+      commissionBps: community.commissionBps,
+      buyerCommission: BigInt(amounts.buyerShare),
+      sellerCommission: BigInt(amounts.sellerShare),
+      escrowed: BigInt(amounts.buyerPays),
+      events: { create: { action: 'MATCH', fromState: null, toState: 'MATCHED', note: `${q} ${buy.unit} at ${fill.price} µcredits (${fill.pricing.toLowerCase().replace('_', ' ')})` } },
+    },
+    select: { id: true },
+  });
+
+  for (const order of updated) {
+    outbox.add([order.memberId], {
+      type: 'fill',
+      contractId: contract.id,
+      orderId: order.id,
+      side: order.side,
+      quantity: q,
+      price: fill.price,
+      category: buy.category,
+    });
+    outbox.add([order.memberId], { type: 'order', orderId: order.id, status: order.status, remaining: order.remaining });
+  }
+  outbox.add([buy.memberId, sell.memberId], { type: 'contract', contractId: contract.id, state: 'MATCHED', action: 'MATCH' });
+  return { contractId: contract.id };
+}
+
+/** Gives back what an order still holds in escrow (a cancelled or expired bid). */
+export async function releaseHold(tx: Tx, community: MarketCommunity, order: { id: string; memberId: string; reserved: bigint }, why: string) {
+  const amount = toMicro(order.reserved);
+  if (amount > 0) {
+    await postEntry(tx, community.id, { ...transfer(escrowAccount(order.memberId), memberAccount(order.memberId), amount, 'HOLD_RELEASE', why), reference: `order:${order.id}` }, community);
+  }
+}

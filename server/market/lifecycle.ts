@@ -1,0 +1,112 @@
+import { TRPCError } from '@trpc/server';
+import type { Db, Tx } from '../db/client';
+import { toMicro } from '../money';
+import { lockBook } from './book-lock';
+import { applyContractActions } from './contracts';
+import { releaseHold } from './fills';
+import { closeWithoutDeal } from './negotiations';
+import { withOutbox, type Outbox } from './outbox';
+
+const orderSelect = {
+  id: true,
+  communityId: true,
+  memberId: true,
+  category: true,
+  status: true,
+  remaining: true,
+  reserved: true,
+  community: { select: { id: true, commissionBps: true, creditLimit: true } },
+} as const;
+
+/** Closes an open order: its negotiations end, its hold returns to the owner, its status becomes final. */
+async function closeOrder(tx: Tx, orderId: string, status: 'CANCELLED' | 'EXPIRED', byMemberId: string | null, outbox: Outbox) {
+  const order = await tx.order.findUniqueOrThrow({ where: { id: orderId }, select: orderSelect });
+  if (order.status !== 'OPEN') return false;
+  const negotiations = await tx.negotiation.findMany({
+    where: { status: 'OPEN', OR: [{ buyOrderId: order.id }, { sellOrderId: order.id }] },
+  });
+  for (const negotiation of negotiations) {
+    await closeWithoutDeal(tx, negotiation, status === 'CANCELLED' ? 'REJECTED' : 'EXPIRED', byMemberId, outbox);
+  }
+  const community = { ...order.community, creditLimit: toMicro(order.community.creditLimit) };
+  await releaseHold(tx, community, order, status === 'CANCELLED' ? 'Bid cancelled: hold released' : 'Bid expired: hold released');
+  await tx.order.update({ where: { id: order.id }, data: { status, locked: 0, reserved: 0n } });
+  outbox.add([order.memberId], { type: 'order', orderId: order.id, status, remaining: order.remaining });
+  return true;
+}
+
+export async function cancelOrder(db: Db, memberId: string, orderId: string) {
+  const order = await db.order.findUnique({ where: { id: orderId }, select: { memberId: true, communityId: true, category: true, status: true } });
+  if (!order || order.memberId !== memberId) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no order with that id.' });
+  await withOutbox(db, async (tx, outbox) => {
+    await lockBook(tx, order.communityId, order.category);
+    const closed = await closeOrder(tx, orderId, 'CANCELLED', memberId, outbox);
+    if (!closed) {
+      const { status } = await tx.order.findUniqueOrThrow({ where: { id: orderId }, select: { status: true } });
+      throw new TRPCError({ code: 'CONFLICT', message: `This order is already ${status.toLowerCase()}.` });
+    }
+  });
+}
+
+/**
+ * Time-driven changes, run every few seconds by the coordinator and by tests with a chosen `now`:
+ * SPOT orders past their time-to-live and orders past their window expire (holds released); unanswered
+ * negotiations expire; matched contracts start when their window opens; contracts whose window ended
+ * without delivery fail and refund the buyer.
+ */
+export async function sweepMarket(db: Db, now = new Date()) {
+  const counts = { ordersExpired: 0, negotiationsExpired: 0, contractsStarted: 0, contractsFailed: 0 };
+
+  const staleOrders = await db.order.findMany({
+    where: { status: 'OPEN', OR: [{ expiresAt: { lte: now } }, { windowEnd: { lte: now } }] },
+    select: { id: true, communityId: true, category: true },
+    take: 500,
+  });
+  for (const order of staleOrders) {
+    const expired = await withOutbox(db, async (tx, outbox) => {
+      await lockBook(tx, order.communityId, order.category);
+      return closeOrder(tx, order.id, 'EXPIRED', null, outbox);
+    });
+    if (expired) counts.ordersExpired++;
+  }
+
+  const staleNegotiations = await db.negotiation.findMany({ where: { status: 'OPEN', expiresAt: { lte: now } }, take: 500 });
+  for (const negotiation of staleNegotiations) {
+    await withOutbox(db, async (tx, outbox) => {
+      await lockBook(tx, negotiation.communityId, negotiation.category);
+      await closeWithoutDeal(tx, negotiation, 'EXPIRED', null, outbox);
+    });
+    counts.negotiationsExpired++;
+  }
+
+  const contracts = await db.contract.findMany({
+    where: {
+      OR: [
+        { state: { in: ['MATCHED', 'ACTIVE'] }, windowEnd: { lte: now } },
+        { state: 'MATCHED', windowStart: { lte: now } },
+      ],
+    },
+    select: { id: true, state: true, windowEnd: true },
+    take: 500,
+  });
+  for (const contract of contracts) {
+    const failed = contract.windowEnd <= now;
+    await withOutbox(db, (tx, outbox) =>
+      applyContractActions(
+        tx,
+        contract.id,
+        failed
+          ? [
+              { action: 'FAIL', actor: 'SYSTEM', actorId: null, note: 'The window ended without delivery' },
+              { action: 'REFUND', actor: 'SYSTEM', actorId: null, note: 'Escrow returned to the buyer' },
+            ]
+          : [{ action: 'START', actor: 'SYSTEM', actorId: null, note: 'The window opened' }],
+        outbox,
+      ),
+    );
+    if (failed) counts.contractsFailed++;
+    else counts.contractsStarted++;
+  }
+
+  return counts;
+}

@@ -1,0 +1,204 @@
+import { TRPCError } from '@trpc/server';
+import type { Db, Tx } from '../db/client';
+import { escrowAccount, memberAccount, transfer } from '../ledger/postings';
+import { memberBalance, postEntry } from '../ledger/repository';
+import { formatCredits, toMicro } from '../money';
+import { lockBook } from './book-lock';
+import { matchIncoming, type BookOrder, type OrderConstraints } from './engine';
+import { executeFill, type MarketCommunity } from './fills';
+import { openNegotiation } from './negotiations';
+import { MAX_WINDOW_AHEAD_MS, SPOT_TTL_MS, WINDOW_START_SLACK_MS, type PlaceOrderInput } from './order-input';
+import { withOutbox } from './outbox';
+import { partyFacts } from './parties';
+import { holdFor, maxBuyPrice } from './reservation';
+
+/** How many resting orders one match looks at, best first (the engine reads only as far as it needs). */
+const CANDIDATE_LIMIT = 500;
+
+const orderForBook = {
+  id: true,
+  memberId: true,
+  side: true,
+  unit: true,
+  price: true,
+  remaining: true,
+  locked: true,
+  windowStart: true,
+  windowEnd: true,
+  seq: true,
+  constraints: true,
+  negotiationMode: true,
+  negotiationLimit: true,
+  device: { select: { profile: true } },
+} as const;
+
+type OrderRow = {
+  id: string;
+  memberId: string;
+  side: 'BUY' | 'SELL';
+  unit: string;
+  price: bigint;
+  remaining: number;
+  locked: number;
+  windowStart: Date;
+  windowEnd: Date;
+  seq: number;
+  constraints: unknown;
+  negotiationMode: 'NONE' | 'MANUAL' | 'AUTO';
+  negotiationLimit: bigint | null;
+  device: { profile: unknown } | null;
+};
+
+export function toBookOrder(row: OrderRow): BookOrder {
+  return {
+    id: row.id,
+    side: row.side,
+    unit: row.unit,
+    price: toMicro(row.price),
+    remaining: row.remaining,
+    locked: row.locked,
+    windowStart: row.windowStart.getTime(),
+    windowEnd: row.windowEnd.getTime(),
+    seq: row.seq,
+    constraints: (row.constraints ?? {}) as OrderConstraints,
+    negotiation: { mode: row.negotiationMode, limit: row.negotiationLimit === null ? null : toMicro(row.negotiationLimit) },
+    party: partyFacts(row.memberId, row.device?.profile ?? null),
+  };
+}
+
+/** Checks what zod cannot: the window against the clock, the device, and the members named. */
+async function resolveOrder(db: Db, memberId: string, input: PlaceOrderInput, now: Date) {
+  const start = Date.parse(input.windowStart);
+  const end = Date.parse(input.windowEnd);
+  if (end <= now.getTime()) throw new TRPCError({ code: 'BAD_REQUEST', message: 'The window has already ended: choose a window in the future.' });
+  if (start < now.getTime() - WINDOW_START_SLACK_MS) throw new TRPCError({ code: 'BAD_REQUEST', message: 'The window starts in the past: start it now or later.' });
+  if (end > now.getTime() + MAX_WINDOW_AHEAD_MS) throw new TRPCError({ code: 'BAD_REQUEST', message: 'The window can reach at most a year ahead.' });
+
+  const device = input.deviceId
+    ? await db.device.findFirst({ where: { id: input.deviceId, memberId }, select: { id: true } })
+    : await db.device.findFirst({ where: { memberId }, orderBy: { updatedAt: 'desc' }, select: { id: true } });
+  if (input.deviceId && !device) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no device with that id.' });
+
+  const handles = [...(input.constraints.preferredMembers ?? []), ...(input.constraints.excludedMembers ?? [])];
+  const members = handles.length
+    ? await db.member.findMany({ where: { handle: { in: handles } }, select: { id: true, handle: true } })
+    : [];
+  const idOf = new Map(members.map((m) => [m.handle, m.id]));
+  const unknown = handles.filter((h) => !idOf.has(h));
+  if (unknown.length) throw new TRPCError({ code: 'BAD_REQUEST', message: `No member is called ${unknown.map((h) => `@${h}`).join(', ')}.` });
+  const constraints: OrderConstraints = {
+    ...input.constraints,
+    preferredMembers: input.constraints.preferredMembers?.map((h) => idOf.get(h)!),
+    excludedMembers: input.constraints.excludedMembers?.map((h) => idOf.get(h)!),
+  };
+  for (const key of Object.keys(constraints) as (keyof OrderConstraints)[]) if (constraints[key] === undefined) delete constraints[key];
+  return { start: new Date(start), end: new Date(end), deviceId: device?.id ?? null, constraints };
+}
+
+async function candidatesFor(tx: Tx, incoming: { id: string; memberId: string; side: 'BUY' | 'SELL'; unit: string; windowStart: Date; windowEnd: Date }, communityId: string, category: string, now: Date) {
+  const isBuy = incoming.side === 'BUY';
+  const rows = await tx.order.findMany({
+    where: {
+      communityId,
+      category,
+      side: isBuy ? 'SELL' : 'BUY',
+      status: 'OPEN',
+      unit: incoming.unit,
+      memberId: { not: incoming.memberId },
+      remaining: { gt: 0 },
+      // the window rule: the seller's window covers the buyer's whole window
+      ...(isBuy
+        ? { windowStart: { lte: incoming.windowStart }, windowEnd: { gte: incoming.windowEnd } }
+        : { windowStart: { gte: incoming.windowStart }, windowEnd: { lte: incoming.windowEnd, gt: now } }),
+      OR: [{ expiresAt: null }, { expiresAt: { gt: now } }],
+    },
+    orderBy: [{ price: isBuy ? 'asc' : 'desc' }, { seq: 'asc' }],
+    take: CANDIDATE_LIMIT,
+    select: orderForBook,
+  });
+  return rows.map(toBookOrder);
+}
+
+export type PlaceOrderResult = {
+  order: { id: string; status: string; remaining: number };
+  fills: { contractId: string; quantity: number; price: number }[];
+  negotiationId?: string;
+};
+
+/**
+ * Places an order and matches it against its book (DESIGN.md market rules, `engine.ts`), all in one
+ * transaction that holds the book's lock: a BUY first moves its maximum cost into escrow, each fill
+ * becomes a contract, and a negotiation opens where prices do not meet but both sides allow it.
+ */
+export async function placeOrder(
+  db: Db,
+  memberId: string,
+  community: MarketCommunity,
+  input: PlaceOrderInput,
+  now = new Date(),
+): Promise<PlaceOrderResult> {
+  const resolved = await resolveOrder(db, memberId, input, now);
+  const negotiationLimit = input.negotiation.mode === 'NONE' ? null : (input.negotiation.limit ?? null);
+  const hold =
+    input.side === 'BUY'
+      ? holdFor(input.quantity, maxBuyPrice({ price: input.price, negotiationMode: input.negotiation.mode, negotiationLimit }), community.commissionBps)
+      : 0;
+
+  return withOutbox(db, async (tx, outbox) => {
+    await lockBook(tx, community.id, input.category);
+    const last = await tx.order.findFirst({
+      where: { communityId: community.id, category: input.category },
+      orderBy: { seq: 'desc' },
+      select: { seq: true },
+    });
+    const order = await tx.order.create({
+      data: {
+        communityId: community.id,
+        memberId,
+        deviceId: resolved.deviceId,
+        side: input.side,
+        category: input.category,
+        unit: input.unit,
+        kind: input.kind,
+        quantity: input.quantity,
+        remaining: input.quantity,
+        price: BigInt(input.price),
+        windowStart: resolved.start,
+        windowEnd: resolved.end,
+        expiresAt: input.kind === 'SPOT' ? new Date(now.getTime() + SPOT_TTL_MS) : null,
+        seq: (last?.seq ?? 0) + 1,
+        constraints: resolved.constraints,
+        negotiationMode: input.negotiation.mode,
+        negotiationLimit: negotiationLimit === null ? null : BigInt(negotiationLimit),
+        reserved: BigInt(hold),
+      },
+      select: orderForBook,
+    });
+    if (hold > 0) {
+      const { available } = await memberBalance(tx, community.id, memberId);
+      if (available + community.creditLimit < hold) {
+        throw new TRPCError({
+          code: 'CONFLICT',
+          message: `This bid needs ${formatCredits(hold)} credits held in escrow (price × quantity plus commission); you have ${formatCredits(available)} available.`,
+        });
+      }
+      await postEntry(tx, community.id, { ...transfer(memberAccount(memberId), escrowAccount(memberId), hold, 'ORDER_HOLD', `Held for a bid of ${input.quantity} ${input.unit}`), reference: `order:${order.id}` }, community);
+    }
+
+    const incoming = toBookOrder(order);
+    const candidates = await candidatesFor(tx, order, community.id, input.category, now);
+    const match = matchIncoming(incoming, candidates, { presorted: true });
+
+    const fills: PlaceOrderResult['fills'] = [];
+    for (const fill of match.fills) {
+      const { contractId } = await executeFill(tx, community, { ...fill, pricing: fill.how }, outbox);
+      fills.push({ contractId, quantity: fill.quantity, price: fill.price });
+    }
+    const negotiationId = match.negotiation
+      ? (await openNegotiation(tx, community.id, input.category, match.negotiation, now, outbox)).id
+      : undefined;
+
+    const final = await tx.order.findUniqueOrThrow({ where: { id: order.id }, select: { id: true, status: true, remaining: true } });
+    return { order: final, fills, ...(negotiationId ? { negotiationId } : {}) };
+  });
+}

@@ -1,0 +1,23 @@
+/**
+ * What a BUY order holds in its owner's escrow while it is open. Per unit the buyer may pay at most
+ * `maxPrice` (the bid, or the ceiling when it negotiates automatically) plus its share of commission,
+ * which is at most half the commission on one unit rounded up. Holding that per unit makes the hold
+ * linear in quantity, so every fill (at a price no higher than `maxPrice`) is covered by the part of the
+ * hold it releases, whatever the rounding of the fill's own commission.
+ */
+export function holdPerUnit(maxPrice: number, commissionBps: number): number {
+  return maxPrice + Math.ceil((maxPrice * commissionBps) / 20_000);
+}
+
+export function holdFor(quantity: number, maxPrice: number, commissionBps: number): number {
+  const hold = quantity * holdPerUnit(maxPrice, commissionBps);
+  if (!Number.isSafeInteger(hold)) throw new RangeError('order value is too large');
+  return hold;
+}
+
+/** The highest price per unit a BUY can end up paying without a hand negotiation. */
+export function maxBuyPrice(order: { price: number; negotiationMode: string; negotiationLimit: number | null }): number {
+  return order.negotiationMode === 'AUTO' && order.negotiationLimit !== null
+    ? Math.max(order.price, order.negotiationLimit)
+    : order.price;
+}

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { memberEvents } from '../live/events';
+import { cancelOrder } from '../market/lifecycle';
+import { placeOrderInput } from '../market/order-input';
+import { placeOrder } from '../market/place-order';
+import { bookDepth, memberOrders, priceHistory, recentTrades } from '../market/queries';
+import { toMicro } from '../money';
+import { communityMemberProcedure, memberProcedure, router } from '../trpc';
+import { CATEGORIES } from '../valuation/categories';
+
+const id = z.string().min(1).max(64);
+
+export const marketRouter = router({
+  placeOrder: communityMemberProcedure.input(placeOrderInput).mutation(({ ctx, input }) =>
+    placeOrder(ctx.db, ctx.member.id, { id: ctx.community.id, commissionBps: ctx.community.commissionBps, creditLimit: toMicro(ctx.community.creditLimit) }, input),
+  ),
+
+  cancelOrder: memberProcedure.input(z.object({ orderId: id })).mutation(async ({ ctx, input }) => {
+    await cancelOrder(ctx.db, ctx.member.id, input.orderId);
+    const order = await ctx.db.order.findUniqueOrThrow({ where: { id: input.orderId }, select: { id: true, status: true, remaining: true } });
+    return order;
+  }),
+
+  book: communityMemberProcedure
+    .input(z.object({ category: z.enum(CATEGORIES), unit: z.string().min(1).max(32).optional() }))
+    .query(({ ctx, input }) => bookDepth(ctx.db, ctx.community.id, input.category, input.unit, new Date())),
+
+  myOrders: communityMemberProcedure
+    .input(z.object({ open: z.boolean().optional() }))
+    .query(({ ctx, input }) => memberOrders(ctx.db, ctx.community.id, ctx.member.id, input.open)),
+
+  trades: communityMemberProcedure
+    .input(z.object({ category: z.enum(CATEGORIES).optional(), limit: z.number().int().min(1).max(200).default(50) }))
+    .query(({ ctx, input }) => recentTrades(ctx.db, ctx.community.id, input.category, input.limit)),
+
+  priceHistory: communityMemberProcedure
+    .input(
+      z.object({
+        category: z.enum(CATEGORIES),
+        unit: z.string().min(1).max(32),
+        bucketMinutes: z.number().int().min(1).max(10_080).default(60),
+        days: z.number().int().min(1).max(365).default(7),
+      }),
+    )
+    .query(({ ctx, input }) =>
+      priceHistory(ctx.db, ctx.community.id, input.category, input.unit, input.bucketMinutes * 60_000, new Date(Date.now() - input.days * 86_400_000)),
+    ),
+
+  /** Every live event for the signed-in member: fills, order changes, negotiation moves, contract changes. */
+  events: memberProcedure
+    .input(z.object({ lastEventId: z.string().max(20).nullish() }).optional())
+    .subscription(({ ctx, input, signal }) => memberEvents(ctx.db, ctx.member.id, input?.lastEventId, signal)),
+});
