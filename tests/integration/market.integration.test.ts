@@ -4,7 +4,7 @@ import { ledgerTotals } from '@/server/ledger/repository';
 import { sweepMarket } from '@/server/market/lifecycle';
 import { fillAmounts } from '@/server/market/commission';
 import { holdFor } from '@/server/market/reservation';
-import { signUp, type Caller } from '../support/callers';
+import { callerWith, signUp, type Caller } from '../support/callers';
 import { databaseKinds, freshDatabase, type TestDatabase } from '../support/database';
 import { phoneProfile } from '../support/fixtures';
 
@@ -26,13 +26,13 @@ describe.each(databaseKinds)('market on %s', (kind) => {
   let t: TestDatabase;
   let communityId: string;
   let seq = 0;
-  type Member = { id: string; caller: Caller };
+  type Member = { id: string; token: string; caller: Caller };
 
   async function member(prefix: string): Promise<Member> {
     const m = await signUp(t.db, `${prefix}-${++seq}`);
     await m.caller.community.join({ slug: 'market-test' });
     await m.caller.device.register({ name: 'phone', profile: phoneProfile });
-    return { id: m.member.id, caller: m.caller };
+    return { id: m.member.id, token: m.token, caller: m.caller };
   }
   const balance = (m: Member) => m.caller.ledger.balance({ communityId });
   const order = (m: Member, fields: Record<string, unknown>) =>
@@ -236,7 +236,8 @@ describe.each(databaseKinds)('market on %s', (kind) => {
   it('both parties receive the fill live, and a reconnect resumes after the last event seen', async () => {
     const [s, b] = [await member('live-s'), await member('live-b')];
     const controller = new AbortController();
-    const feed = (await s.caller.market.events({}, { signal: controller.signal })) as AsyncIterable<unknown>;
+    const subscriber = (await callerWith(t.db, s.token, controller.signal)).caller;
+    const feed = (await subscriber.market.events({})) as AsyncIterable<unknown>;
     const iterator = feed[Symbol.asyncIterator]();
     const firstEvent = iterator.next();
     await order(s, { side: 'SELL', quantity: 1, price: CREDIT, category: 'MEMORY', unit: 'MB_HOUR', ...window(0.5, 5) });
@@ -255,7 +256,8 @@ describe.each(databaseKinds)('market on %s', (kind) => {
 
     // a new subscription from the last id sees the delivery that happened while it was away
     await s.caller.contract.reportDelivered({ contractId: fills[0]!.contractId });
-    const resumed = ((await s.caller.market.events({ lastEventId: lastId }, { signal: AbortSignal.timeout(5_000) })) as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    const resubscriber = (await callerWith(t.db, s.token, AbortSignal.timeout(5_000))).caller;
+    const resumed = ((await resubscriber.market.events({ lastEventId: lastId })) as AsyncIterable<unknown>)[Symbol.asyncIterator]();
     const [, event] = (await resumed.next()).value as [string, { type: string; state: string }];
     expect(event).toMatchObject({ type: 'contract', state: 'DELIVERED' });
   });

@@ -6,10 +6,10 @@ import { readCookie, SESSION_COOKIE } from '@/server/auth/session';
 export type Caller = ReturnType<typeof createCaller>;
 
 /** A caller for one request, as the HTTP handler would build it, with an optional session cookie. */
-export async function callerWith(db: Db, token?: string | null) {
+export async function callerWith(db: Db, token?: string | null, signal?: AbortSignal) {
   const resHeaders = new Headers();
   const headers = new Headers(token ? { cookie: `${SESSION_COOKIE}=${token}` } : {});
-  const caller = createCaller(await createContext({ db, headers, resHeaders }));
+  const caller = createCaller(await createContext({ db, headers, resHeaders }), { signal });
   return { caller, resHeaders };
 }
 
