@@ -3,13 +3,15 @@
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
+import { LiveEvents, Toasts } from '@/app/_lib/live';
 import { useTRPC } from '@/app/_lib/trpc';
 
 const tabs = [
   { href: '/', label: 'Home', icon: 'M3 11l9-7 9 7v9a1 1 0 0 1-1 1h-5v-6H9v6H4a1 1 0 0 1-1-1z' },
   { href: '/communities', label: 'Communities', icon: 'M8 11a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm8 0a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM2 20c0-3 3-5 6-5s6 2 6 5m0-5c1-.6 2-1 3-1 3 0 5 2 5 5' },
+  { href: '/market', label: 'Market', icon: 'M4 19V9m5 10V5m5 14v-7m5 7V8M3 21h18' },
+  { href: '/trades', label: 'Trades', icon: 'M7 7h11l-3-3m3 13H6l3 3' },
   { href: '/device', label: 'Device', icon: 'M7 2h10a1 1 0 0 1 1 1v18a1 1 0 0 1-1 1H7a1 1 0 0 1-1-1V3a1 1 0 0 1 1-1zm4 17h2' },
-  { href: '/account', label: 'Account', icon: 'M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm-8 9c0-4 4-6 8-6s8 2 8 6' },
 ];
 
 export function Logo({ size = 28 }: { size?: number }) {
@@ -32,10 +34,15 @@ export function AppShell({ children }: { children: React.ReactNode }) {
         <Link href="/" className="brand">
           <Logo /> Swapmesh
         </Link>
-        <span className="who">{me.data ? `@${me.data.handle}` : me.isSuccess ? <Link href="/signin">Sign in</Link> : null}</span>
+        <span className="who">
+          {me.data ? <Link href="/account" aria-label="Account">@{me.data.handle}</Link> : me.isSuccess ? <Link href="/signin">Sign in</Link> : null}
+        </span>
       </header>
-      <main className="page">{children}</main>
-      <nav className="tabbar" aria-label="Main">
+      <LiveEvents enabled={Boolean(me.data)}>
+        <Toasts />
+        <main className="page">{children}</main>
+      </LiveEvents>
+      <nav className="tabbar five" aria-label="Main">
         {tabs.map((tab) => (
           <Link key={tab.href} href={tab.href} aria-current={isActive(tab.href) ? 'page' : undefined}>
             <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">

@@ -63,7 +63,7 @@ test('a wrong password shows a clear error and keeps the person signed out', asy
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('alert').filter({ hasText: 'Wrong handle or password.' })).toBeVisible();
   await page.screenshot({ path: 'test-results/signin-error.png', fullPage: true });
-  await page.getByRole('link', { name: 'Account', exact: true }).click();
+  await page.goto('/account');
   await expect(page.getByRole('heading', { name: 'Sign in to see your account' })).toBeVisible();
 });
 

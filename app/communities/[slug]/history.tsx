@@ -5,7 +5,15 @@ import { formatCredits } from '../../_lib/money';
 import { useTRPC } from '../../_lib/trpc';
 import { Pending } from '../../_components/loading';
 
-const KIND_LABELS: Record<string, string> = { GRANT: 'Grant', TRANSFER: 'Transfer' };
+const KIND_LABELS: Record<string, string> = {
+  GRANT: 'Grant',
+  TRANSFER: 'Transfer',
+  ORDER_HOLD: 'Held for a bid',
+  HOLD_RELEASE: 'Released from a bid',
+  ESCROW_TOP_UP: 'Added to escrow',
+  SETTLEMENT: 'Contract settled',
+  REFUND: 'Refund',
+};
 
 export function History({ communityId }: { communityId: string }) {
   const trpc = useTRPC();

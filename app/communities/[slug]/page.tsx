@@ -1,6 +1,7 @@
 'use client';
 
 import { useQuery } from '@tanstack/react-query';
+import Link from 'next/link';
 import { use } from 'react';
 import { BalanceFigure } from '../../_components/balance-card';
 import { ErrorAlert } from '../../_components/form';
@@ -37,6 +38,9 @@ export default function CommunityPage({ params }: { params: Promise<{ slug: stri
           <div className="card">
             <h2>Your balance</h2>
             <BalanceFigure communityId={c.id} />
+            <Link className="button block" style={{ marginTop: '0.75rem' }} href={`/communities/${c.slug}/market`}>
+              Open the market
+            </Link>
           </div>
           <History communityId={c.id} />
           {c.role === 'COORDINATOR' ? <CoordinatorSettings community={c} /> : null}

@@ -1,0 +1,72 @@
+'use client';
+
+import { useQueryClient } from '@tanstack/react-query';
+import { useSubscription } from '@trpc/tanstack-react-query';
+import { createContext, useCallback, useContext, useState } from 'react';
+import { useTRPC } from './trpc';
+
+export type Toast = { id: number; text: string };
+
+const ToastContext = createContext<Toast[]>([]);
+export const useToasts = () => useContext(ToastContext);
+
+/**
+ * Subscribes the signed-in member to their live events (fills, orders, negotiations, contracts) and
+ * keeps every screen current by refreshing the queries each event touches; fills also pop a toast.
+ */
+export function LiveEvents({ enabled, children }: { enabled: boolean; children: React.ReactNode }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [toasts, setToasts] = useState<Toast[]>([]);
+  const toast = useCallback((text: string) => {
+    const id = Date.now() + Math.random();
+    setToasts((list) => [...list.slice(-2), { id, text }]);
+    setTimeout(() => setToasts((list) => list.filter((t) => t.id !== id)), 6_000);
+  }, []);
+
+  useSubscription(
+    trpc.market.events.subscriptionOptions(
+      {},
+      {
+        enabled,
+        onData: ({ data }) => {
+          switch (data.type) {
+            case 'fill':
+              toast(`${data.side === 'BUY' ? 'Bought' : 'Sold'} ${data.quantity} at ${(data.price / 1e6).toLocaleString()} credits each`);
+              void queryClient.invalidateQueries(trpc.market.pathFilter());
+              void queryClient.invalidateQueries(trpc.ledger.pathFilter());
+              void queryClient.invalidateQueries(trpc.contract.pathFilter());
+              break;
+            case 'order':
+              void queryClient.invalidateQueries(trpc.market.pathFilter());
+              void queryClient.invalidateQueries(trpc.ledger.pathFilter());
+              break;
+            case 'negotiation':
+              if (data.status === 'OPEN' && data.byMemberId === null) toast('A negotiation opened on one of your orders');
+              void queryClient.invalidateQueries(trpc.negotiation.pathFilter());
+              void queryClient.invalidateQueries(trpc.market.pathFilter());
+              break;
+            case 'contract':
+              void queryClient.invalidateQueries(trpc.contract.pathFilter());
+              void queryClient.invalidateQueries(trpc.ledger.pathFilter());
+              break;
+          }
+        },
+      },
+    ),
+  );
+
+  return <ToastContext.Provider value={toasts}>{children}</ToastContext.Provider>;
+}
+
+export function Toasts() {
+  const toasts = useToasts();
+  if (toasts.length === 0) return null;
+  return (
+    <div className="toasts" role="status" aria-live="polite">
+      {toasts.map((t) => (
+        <div key={t.id} className="toast">{t.text}</div>
+      ))}
+    </div>
+  );
+}

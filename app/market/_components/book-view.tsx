@@ -1,0 +1,72 @@
+'use client';
+
+import { useQuery } from '@tanstack/react-query';
+import { Area, AreaChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { formatCredits, MICRO_PER_CREDIT } from '@/app/_lib/money';
+import { useTRPC } from '@/app/_lib/trpc';
+import { unitLabel, type Category } from '@/app/_lib/units';
+
+type Level = { price: number; quantity: number };
+
+/** Cumulative depth for the chart: bids from the best price down, asks from the best price up. */
+function depthSeries(bids: Level[], asks: Level[]) {
+  let sum = 0;
+  const bidPoints = bids.map((l) => ({ price: l.price / MICRO_PER_CREDIT, bids: (sum += l.quantity) })).reverse();
+  sum = 0;
+  const askPoints = asks.map((l) => ({ price: l.price / MICRO_PER_CREDIT, asks: (sum += l.quantity) }));
+  return [...bidPoints, ...askPoints];
+}
+
+export function BookView({ communityId, category, unit }: { communityId: string; category: Category; unit: string }) {
+  const trpc = useTRPC();
+  const book = useQuery({ ...trpc.market.book.queryOptions({ communityId, category, unit }), refetchInterval: 15_000 });
+  const bids = book.data?.bids ?? [];
+  const asks = book.data?.asks ?? [];
+  const series = depthSeries(bids, asks);
+  return (
+    <div className="card">
+      <div className="row spread">
+        <h2 style={{ margin: 0 }}>Book</h2>
+        <span className="muted small">{unitLabel(unit)}</span>
+      </div>
+      {bids.length + asks.length === 0 ? (
+        <p className="empty">No open orders in {unitLabel(unit)} yet.</p>
+      ) : (
+        <>
+          <div style={{ width: '100%', height: 160 }} aria-label="Depth chart">
+            <ResponsiveContainer>
+              <AreaChart data={series} margin={{ top: 8, right: 4, left: -18, bottom: 0 }}>
+                <CartesianGrid strokeDasharray="3 3" stroke="#e7e5e4" />
+                <XAxis dataKey="price" type="number" domain={['dataMin', 'dataMax']} tick={{ fontSize: 11 }} />
+                <YAxis allowDecimals={false} tick={{ fontSize: 11 }} />
+                <Tooltip formatter={(v) => [String(v), 'quantity']} labelFormatter={(p) => `${p} credits`} />
+                <Area type="stepAfter" dataKey="bids" stroke="#15803d" fill="#dcfce7" isAnimationActive={false} connectNulls={false} />
+                <Area type="stepBefore" dataKey="asks" stroke="#b91c1c" fill="#fee2e2" isAnimationActive={false} connectNulls={false} />
+              </AreaChart>
+            </ResponsiveContainer>
+          </div>
+          <div className="book" data-testid="book">
+            <div>
+              <h3>Bids (buy)</h3>
+              {bids.slice(0, 8).map((l) => (
+                <div className="level" key={l.price}>
+                  <span className="bid">{formatCredits(l.price)}</span>
+                  <span>{l.quantity}</span>
+                </div>
+              ))}
+            </div>
+            <div>
+              <h3>Asks (sell)</h3>
+              {asks.slice(0, 8).map((l) => (
+                <div className="level" key={l.price}>
+                  <span className="ask">{formatCredits(l.price)}</span>
+                  <span>{l.quantity}</span>
+                </div>
+              ))}
+            </div>
+          </div>
+        </>
+      )}
+    </div>
+  );
+}

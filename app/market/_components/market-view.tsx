@@ -1,0 +1,67 @@
+'use client';
+
+import { useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
+import { formatCredits } from '@/app/_lib/money';
+import { useTRPC } from '@/app/_lib/trpc';
+import { unitLabel, UNITS_BY_CATEGORY, type Category } from '@/app/_lib/units';
+import { BookView } from './book-view';
+import { CategoryPicker } from './category-picker';
+import { MyOrders } from './my-orders';
+import { OrderForm } from './order-form';
+import { PriceChart } from './price-chart';
+
+export function MarketView({ communityId, communityName }: { communityId: string; communityName: string }) {
+  const trpc = useTRPC();
+  const [category, setCategory] = useState<Category>('COMPUTE');
+  const [unit, setUnit] = useState<string>(UNITS_BY_CATEGORY.COMPUTE[0]);
+  const book = useQuery(trpc.market.book.queryOptions({ communityId, category, unit }));
+  const trades = useQuery(trpc.market.trades.queryOptions({ communityId, category, limit: 10 }));
+  const balance = useQuery(trpc.ledger.balance.queryOptions({ communityId }));
+  return (
+    <>
+      <div className="row spread" style={{ marginBottom: '0.5rem' }}>
+        <h1 style={{ margin: 0 }}>{communityName}</h1>
+        {balance.data ? (
+          <span className="muted small" data-testid="market-balance">
+            {formatCredits(balance.data.available)} credits{balance.data.escrow ? ` · ${formatCredits(balance.data.escrow)} in escrow` : ''}
+          </span>
+        ) : null}
+      </div>
+      <div style={{ marginBottom: '1rem' }}>
+        <CategoryPicker
+          value={category}
+          onChange={(c) => {
+            setCategory(c);
+            setUnit(UNITS_BY_CATEGORY[c][0]);
+          }}
+        />
+      </div>
+      <OrderForm
+        key={`${category}:${unit}`}
+        communityId={communityId}
+        category={category}
+        unit={unit}
+        onUnitChange={setUnit}
+        bestBid={book.data?.bids[0]?.price}
+        bestAsk={book.data?.asks[0]?.price}
+      />
+      <BookView communityId={communityId} category={category} unit={unit} />
+      <MyOrders communityId={communityId} />
+      <PriceChart communityId={communityId} category={category} unit={unit} />
+      <div className="card">
+        <h2>Recent trades</h2>
+        {trades.data?.length === 0 ? <p className="empty">No trades yet.</p> : null}
+        <ul className="list">
+          {trades.data?.map((t) => (
+            <li key={t.id} className="row spread small">
+              <span>{t.quantity} {unitLabel(t.unit)}</span>
+              <span>{formatCredits(t.price)} each</span>
+              <span className="muted">{new Date(t.createdAt).toLocaleTimeString()}</span>
+            </li>
+          ))}
+        </ul>
+      </div>
+    </>
+  );
+}

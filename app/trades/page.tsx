@@ -1,0 +1,64 @@
+'use client';
+
+import { useQuery } from '@tanstack/react-query';
+import Link from 'next/link';
+import { Pending } from '../_components/loading';
+import { RequireMember } from '../_components/require-member';
+import { formatCredits } from '../_lib/money';
+import { useTRPC } from '../_lib/trpc';
+import { unitLabel } from '../_lib/units';
+import { NegotiationCard } from './negotiation-card';
+
+function TradesInbox({ memberId }: { memberId: string }) {
+  const trpc = useTRPC();
+  const negotiations = useQuery(trpc.negotiation.list.queryOptions({}));
+  const contracts = useQuery(trpc.contract.list.queryOptions({}));
+  const open = negotiations.data?.filter((n) => n.status === 'OPEN') ?? [];
+  const needsMe = (c: { state: string; buyer: { id: string } }) =>
+    (c.state === 'DELIVERED' && c.buyer.id === memberId) || (['MATCHED', 'ACTIVE'].includes(c.state) && c.buyer.id !== memberId);
+  return (
+    <>
+      <h1>Trades</h1>
+      <div className="card">
+        <h2>Negotiations</h2>
+        {negotiations.isPending ? <Pending query={negotiations} /> : null}
+        {negotiations.data && open.length === 0 ? <p className="empty">No open negotiations.</p> : null}
+        <ul className="list" data-testid="negotiations">
+          {open.map((n) => <NegotiationCard key={n.id} negotiation={n} memberId={memberId} />)}
+        </ul>
+      </div>
+      <div className="card">
+        <h2>Contracts</h2>
+        {contracts.isPending ? <Pending query={contracts} /> : null}
+        {contracts.data?.length === 0 ? <p className="empty">No contracts yet: they appear when your orders match.</p> : null}
+        <ul className="list" data-testid="contracts">
+          {contracts.data?.map((c) => {
+            const buying = c.buyer.id === memberId;
+            return (
+              <li key={c.id}>
+                <Link className="item" href={`/contracts/${c.id}`}>
+                  <div className="row spread">
+                    <strong>
+                      {buying ? 'Bought' : 'Sold'} {c.quantity} {unitLabel(c.unit)}
+                    </strong>
+                    <span className={`state ${c.state}`}>{c.state.toLowerCase()}</span>
+                  </div>
+                  <div className="row spread small">
+                    <span className="muted">
+                      {buying ? `from @${c.seller.handle}` : `to @${c.buyer.handle}`} · {formatCredits(c.price)} each
+                    </span>
+                    {needsMe(c) ? <span className="pill">{buying ? 'sign off' : 'deliver'}</span> : null}
+                  </div>
+                </Link>
+              </li>
+            );
+          })}
+        </ul>
+      </div>
+    </>
+  );
+}
+
+export default function TradesPage() {
+  return <RequireMember what="see your trades">{(member) => <TradesInbox memberId={member.id} />}</RequireMember>;
+}
