@@ -27,7 +27,13 @@ export function AppShell({ children }: { children: React.ReactNode }) {
   const pathname = usePathname();
   const trpc = useTRPC();
   const me = useQuery(trpc.auth.me.queryOptions());
-  const isActive = (href: string) => (href === '/' ? pathname === '/' : pathname.startsWith(href));
+  const inMarket = pathname.startsWith('/market') || pathname.endsWith('/market');
+  const isActive = (href: string) => {
+    if (href === '/') return pathname === '/';
+    if (href === '/market') return inMarket;
+    if (href === '/trades') return pathname.startsWith('/trades') || pathname.startsWith('/contracts');
+    return pathname.startsWith(href) && !inMarket;
+  };
   return (
     <>
       <header className="topbar">

@@ -11,10 +11,15 @@ type Level = { price: number; quantity: number };
 /** Cumulative depth for the chart: bids from the best price down, asks from the best price up. */
 function depthSeries(bids: Level[], asks: Level[]) {
   let sum = 0;
-  const bidPoints = bids.map((l) => ({ price: l.price / MICRO_PER_CREDIT, bids: (sum += l.quantity) })).reverse();
+  const bidPoints = bids.map((l) => ({ price: l.price / MICRO_PER_CREDIT, bids: (sum += l.quantity) }));
+  // each side runs on a little past its last level, so that a single level still shows as a step
+  const lastBid = bidPoints.at(-1);
+  if (lastBid) bidPoints.push({ price: lastBid.price * 0.9, bids: lastBid.bids });
   sum = 0;
   const askPoints = asks.map((l) => ({ price: l.price / MICRO_PER_CREDIT, asks: (sum += l.quantity) }));
-  return [...bidPoints, ...askPoints];
+  const lastAsk = askPoints.at(-1);
+  if (lastAsk) askPoints.push({ price: lastAsk.price * 1.1, asks: lastAsk.asks });
+  return [...bidPoints.reverse(), ...askPoints];
 }
 
 export function BookView({ communityId, category, unit }: { communityId: string; category: Category; unit: string }) {

@@ -121,11 +121,11 @@ export function OrderForm({ communityId, category, unit, onUnitChange, bestBid, 
       </label>
       <div className="grid2">
         <Field label="Quantity" name="quantity" inputMode="numeric" value={draft.quantity} onChange={(e) => set({ quantity: e.target.value })} error={show('quantity')} />
-        <Field label="Price per unit (credits)" name="price" inputMode="decimal" value={draft.price} onChange={(e) => set({ price: e.target.value })} error={show('price')} />
+        <Field label="Price (credits)" name="price" inputMode="decimal" value={draft.price} onChange={(e) => set({ price: e.target.value })} error={show('price')} />
       </div>
-      <div className="grid2">
+      <div className="grid2 window">
         <Field label="Window starts" name="start" type="datetime-local" value={draft.start} onChange={(e) => set({ start: e.target.value })} error={show('start', 'windowStart')} />
-        <Field label="Lasts (hours)" name="hours" inputMode="decimal" value={draft.hours} onChange={(e) => set({ hours: e.target.value })} error={show('hours', 'windowEnd')} />
+        <Field label="Hours" name="hours" inputMode="decimal" value={draft.hours} onChange={(e) => set({ hours: e.target.value })} error={show('hours', 'windowEnd')} />
       </div>
       <div className="grid2">
         <label>

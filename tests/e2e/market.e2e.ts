@@ -1,0 +1,122 @@
+import { expect, test, type Page } from '@playwright/test';
+
+const unique = () => Date.now().toString(36) + Math.floor(Math.random() * 1e4).toString(36);
+
+async function signUp(page: Page, handle: string) {
+  await page.goto('/signup');
+  await page.getByLabel('Handle').fill(handle);
+  await page.getByLabel('Password').fill('a long enough password');
+  await page.getByRole('button', { name: 'Create your account' }).click();
+  await expect(page.getByRole('heading', { name: 'Your communities' })).toBeVisible();
+}
+
+/** Calls a tRPC mutation over plain JSON, as any client may, with the page's session cookie. */
+async function mutate(page: Page, path: string, input: unknown) {
+  const response = await page.request.post(`/api/trpc/${path}`, { data: input });
+  expect(response.ok(), await response.text()).toBe(true);
+  return (await response.json()).result.data;
+}
+
+async function placeOrder(page: Page, side: 'Buy (bid)' | 'Sell (ask)', quantity: string, price: string) {
+  await page.getByRole('button', { name: side }).click();
+  await page.getByLabel('Quantity').fill(quantity);
+  await page.getByLabel('Price (credits)').fill(price);
+  await page.getByRole('button', { name: side === 'Buy (bid)' ? 'Place bid' : 'Place ask' }).click();
+}
+
+test('one member asks, another bids: both see the fill live, the buyer signs off, both balances are right', async ({ browser }) => {
+  const id = unique();
+  const sellerContext = await browser.newContext();
+  const buyerContext = await browser.newContext();
+  const seller = await sellerContext.newPage();
+  const buyer = await buyerContext.newPage();
+  await signUp(seller, `seller-${id}`);
+  await signUp(buyer, `buyer-${id}`);
+  const slug = `bazaar-${id}`;
+  await mutate(seller, 'community.create', { name: `Bazaar ${id}`, slug, commissionBps: 200, startingGrant: 100_000_000, inviteOnly: false });
+  await mutate(buyer, 'community.join', { slug });
+
+  await seller.goto(`/communities/${slug}/market`);
+  await buyer.goto(`/communities/${slug}/market`);
+  await expect(seller.getByTestId('market-balance')).toHaveText('100 credits');
+
+  // the seller asks 5 CPU seconds at 2 credits
+  await placeOrder(seller, 'Sell (ask)', '5', '2');
+  await expect(seller.getByTestId('order-result')).toHaveText(/rests in the book/);
+  await expect(seller.getByTestId('my-orders')).toContainText('0/5 GFLOP');
+  await seller.screenshot({ path: 'test-results/market-ask.png', fullPage: true });
+
+  // the buyer sees the ask and bids at it
+  await buyer.reload();
+  await expect(buyer.getByTestId('book')).toContainText('2');
+  await placeOrder(buyer, 'Buy (bid)', '5', '2');
+  await expect(buyer.getByTestId('order-result')).toHaveText(/Filled 5/);
+
+  // the seller sees the fill without reloading
+  await expect(seller.getByRole('status').filter({ hasText: 'Sold 5 at 2 credits each' })).toBeVisible();
+  await expect(seller.getByTestId('my-orders')).toContainText('filled');
+  await expect(seller.getByTestId('market-balance')).toHaveText('100 credits');
+  await expect(buyer.getByTestId('market-balance')).toHaveText('89.9 credits · 10.1 in escrow');
+  await buyer.screenshot({ path: 'test-results/market-filled.png', fullPage: true });
+
+  // delivery and sign-off through the contract timeline
+  await seller.getByRole('link', { name: 'Trades', exact: true }).click();
+  await seller.getByTestId('contracts').getByRole('link').first().click();
+  await seller.getByRole('button', { name: 'I have delivered' }).click();
+  await expect(seller.getByTestId('contract-state')).toHaveText('delivered');
+
+  await buyer.getByRole('link', { name: 'Trades', exact: true }).click();
+  await expect(buyer.getByTestId('contracts')).toContainText('delivered');
+  await buyer.getByTestId('contracts').getByRole('link').first().click();
+  await buyer.getByRole('button', { name: /Sign off and pay 9.9 to/ }).click();
+  await expect(buyer.getByTestId('contract-state')).toHaveText('settled');
+  await expect(buyer.getByTestId('timeline')).toContainText('Signed off: seller paid');
+  await expect(seller.getByTestId('contract-state')).toHaveText('settled'); // live, no reload
+  await buyer.screenshot({ path: 'test-results/contract-settled.png', fullPage: true });
+
+  // 5 x 2 = 10 credits; 2% commission = 0.2, half from each side
+  await buyer.goto(`/communities/${slug}`);
+  await expect(buyer.getByTestId('balance-available')).toHaveText('89.9 credits');
+  await seller.goto(`/communities/${slug}`);
+  await expect(seller.getByTestId('balance-available')).toHaveText('109.9 credits');
+  await sellerContext.close();
+  await buyerContext.close();
+});
+
+test('a bid below the ask opens a negotiation that a counter-offer closes', async ({ browser }) => {
+  const id = unique();
+  const [a, b] = [await browser.newContext(), await browser.newContext()];
+  const seller = await a.newPage();
+  const buyer = await b.newPage();
+  await signUp(seller, `haggler-s-${id}`);
+  await signUp(buyer, `haggler-b-${id}`);
+  const slug = `souk-${id}`;
+  await mutate(seller, 'community.create', { name: `Souk ${id}`, slug, commissionBps: 0, startingGrant: 50_000_000, inviteOnly: false });
+  await mutate(buyer, 'community.join', { slug });
+
+  await seller.goto(`/communities/${slug}/market`);
+  await seller.getByRole('button', { name: 'Sell (ask)' }).click();
+  await seller.getByLabel('Negotiate').selectOption('MANUAL');
+  await placeOrder(seller, 'Sell (ask)', '2', '5');
+  await expect(seller.getByTestId('order-result')).toHaveText(/rests in the book/);
+
+  await buyer.goto(`/communities/${slug}/market`);
+  await buyer.getByLabel('Negotiate').selectOption('MANUAL');
+  await placeOrder(buyer, 'Buy (bid)', '2', '3');
+  await expect(buyer.getByTestId('order-result')).toHaveText(/negotiation has opened/);
+
+  await seller.getByRole('link', { name: 'Trades', exact: true }).click();
+  const card = seller.getByTestId('negotiations').locator('li').first();
+  await expect(card).toContainText('You: 5');
+  await card.getByLabel('Counter-offer (credits per unit)').fill('4');
+  await card.getByRole('button', { name: 'Counter' }).click();
+  await expect(card).toContainText('You: 4');
+  await seller.screenshot({ path: 'test-results/negotiation.png', fullPage: true });
+
+  await buyer.getByRole('link', { name: 'Trades', exact: true }).click();
+  await buyer.getByRole('button', { name: 'Accept 4' }).click();
+  await expect(buyer.getByTestId('contracts')).toContainText('Bought 2');
+  await expect(seller.getByTestId('contracts')).toContainText('Sold 2'); // live
+  await a.close();
+  await b.close();
+});
