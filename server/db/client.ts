@@ -18,7 +18,10 @@ export type Queryable = Db | Tx;
 export type DbKind = 'sqlite' | 'postgres';
 export const dbKind = (url: string): DbKind => (url.startsWith('file:') ? 'sqlite' : 'postgres');
 
-const kinds = new WeakMap<object, DbKind>();
+// Kept on globalThis: Next.js may load this module more than once (route handlers, instrumentation),
+// and a client cached by one copy must still be known to the others.
+const globalKinds = globalThis as unknown as { swapmeshDbKinds?: WeakMap<object, DbKind> };
+const kinds = (globalKinds.swapmeshDbKinds ??= new WeakMap<object, DbKind>());
 /** Which database a client or an open transaction talks to. */
 export function kindOf(db: Queryable): DbKind {
   const kind = kinds.get(db);
