@@ -106,6 +106,9 @@ async function candidatesFor(tx: Tx, incoming: { id: string; memberId: string; s
       unit: incoming.unit,
       memberId: { not: incoming.memberId },
       remaining: { gt: 0 },
+      // compute jobs and donations are filled by donors pulling work (server/compute), not here
+      jobId: null,
+      donation: false,
       // the window rule: the seller's window covers the buyer's whole window
       ...(isBuy
         ? { windowStart: { lte: incoming.windowStart }, windowEnd: { gte: incoming.windowEnd } }
@@ -130,6 +133,81 @@ export type PlaceOrderResult = {
  * transaction that holds the book's lock: a BUY first moves its maximum cost into escrow, each fill
  * becomes a contract, and a negotiation opens where prices do not meet but both sides allow it.
  */
+/** What `openOrder` needs to create an order: the placement input, resolved. */
+export type NewOrder = {
+  side: 'BUY' | 'SELL';
+  category: string;
+  unit: string;
+  kind: 'STANDING' | 'SPOT';
+  quantity: number;
+  price: number;
+  windowStart: Date;
+  windowEnd: Date;
+  deviceId: string | null;
+  constraints: OrderConstraints;
+  negotiation: { mode: 'NONE' | 'MANUAL' | 'AUTO'; limit: number | null };
+  jobId?: string;
+  donation?: boolean;
+};
+
+/**
+ * Creates an order in its book (the caller holds the book's lock): it takes the next sequence number
+ * and, for a BUY, moves its maximum cost (price or ceiling, plus commission, times quantity) from the
+ * member's available credits into escrow, refusing with CONFLICT when the credits do not cover it.
+ */
+export async function openOrder(tx: Tx, memberId: string, community: MarketCommunity, order: NewOrder, now: Date) {
+  const hold =
+    order.side === 'BUY'
+      ? holdFor(order.quantity, maxBuyPrice({ price: order.price, negotiationMode: order.negotiation.mode, negotiationLimit: order.negotiation.limit }), community.commissionBps)
+      : 0;
+  const last = await tx.order.findFirst({
+    where: { communityId: community.id, category: order.category },
+    orderBy: { seq: 'desc' },
+    select: { seq: true },
+  });
+  const created = await tx.order.create({
+    data: {
+      communityId: community.id,
+      memberId,
+      deviceId: order.deviceId,
+      side: order.side,
+      category: order.category,
+      unit: order.unit,
+      kind: order.kind,
+      quantity: order.quantity,
+      remaining: order.quantity,
+      price: BigInt(order.price),
+      windowStart: order.windowStart,
+      windowEnd: order.windowEnd,
+      expiresAt: order.kind === 'SPOT' ? new Date(now.getTime() + SPOT_TTL_MS) : null,
+      seq: (last?.seq ?? 0) + 1,
+      constraints: order.constraints,
+      negotiationMode: order.negotiation.mode,
+      negotiationLimit: order.negotiation.limit === null ? null : BigInt(order.negotiation.limit),
+      reserved: BigInt(hold),
+      jobId: order.jobId ?? null,
+      donation: order.donation ?? false,
+    },
+    select: orderForBook,
+  });
+  if (hold > 0) {
+    const { available } = await memberBalance(tx, community.id, memberId);
+    if (available + community.creditLimit < hold) {
+      throw new TRPCError({
+        code: 'CONFLICT',
+        message: `This needs ${formatCredits(hold)} credits held in escrow (price × quantity plus commission); you have ${formatCredits(available)} available.`,
+      });
+    }
+    await postEntry(tx, community.id, { ...transfer(memberAccount(memberId), escrowAccount(memberId), hold, 'ORDER_HOLD', `Held for a bid of ${order.quantity} ${order.unit}`), reference: `order:${created.id}` }, community);
+  }
+  return created;
+}
+
+/**
+ * Places an order and matches it against its book (DESIGN.md market rules, `engine.ts`), all in one
+ * transaction that holds the book's lock: a BUY first moves its maximum cost into escrow, each fill
+ * becomes a contract, and a negotiation opens where prices do not meet but both sides allow it.
+ */
 export async function placeOrder(
   db: Db,
   memberId: string,
@@ -139,51 +217,21 @@ export async function placeOrder(
 ): Promise<PlaceOrderResult> {
   const resolved = await resolveOrder(db, memberId, input, now);
   const negotiationLimit = input.negotiation.mode === 'NONE' ? null : (input.negotiation.limit ?? null);
-  const hold =
-    input.side === 'BUY'
-      ? holdFor(input.quantity, maxBuyPrice({ price: input.price, negotiationMode: input.negotiation.mode, negotiationLimit }), community.commissionBps)
-      : 0;
-
   return withOutbox(db, async (tx, outbox) => {
     await lockBook(tx, community.id, input.category);
-    const last = await tx.order.findFirst({
-      where: { communityId: community.id, category: input.category },
-      orderBy: { seq: 'desc' },
-      select: { seq: true },
-    });
-    const order = await tx.order.create({
-      data: {
-        communityId: community.id,
-        memberId,
-        deviceId: resolved.deviceId,
-        side: input.side,
-        category: input.category,
-        unit: input.unit,
-        kind: input.kind,
-        quantity: input.quantity,
-        remaining: input.quantity,
-        price: BigInt(input.price),
-        windowStart: resolved.start,
-        windowEnd: resolved.end,
-        expiresAt: input.kind === 'SPOT' ? new Date(now.getTime() + SPOT_TTL_MS) : null,
-        seq: (last?.seq ?? 0) + 1,
-        constraints: resolved.constraints,
-        negotiationMode: input.negotiation.mode,
-        negotiationLimit: negotiationLimit === null ? null : BigInt(negotiationLimit),
-        reserved: BigInt(hold),
-      },
-      select: orderForBook,
-    });
-    if (hold > 0) {
-      const { available } = await memberBalance(tx, community.id, memberId);
-      if (available + community.creditLimit < hold) {
-        throw new TRPCError({
-          code: 'CONFLICT',
-          message: `This bid needs ${formatCredits(hold)} credits held in escrow (price × quantity plus commission); you have ${formatCredits(available)} available.`,
-        });
-      }
-      await postEntry(tx, community.id, { ...transfer(memberAccount(memberId), escrowAccount(memberId), hold, 'ORDER_HOLD', `Held for a bid of ${input.quantity} ${input.unit}`), reference: `order:${order.id}` }, community);
-    }
+    const order = await openOrder(tx, memberId, community, {
+      side: input.side,
+      category: input.category,
+      unit: input.unit,
+      kind: input.kind,
+      quantity: input.quantity,
+      price: input.price,
+      windowStart: resolved.start,
+      windowEnd: resolved.end,
+      deviceId: resolved.deviceId,
+      constraints: resolved.constraints,
+      negotiation: { mode: input.negotiation.mode, limit: negotiationLimit },
+    }, now);
 
     const incoming = toBookOrder(order);
     const candidates = await candidatesFor(tx, order, community.id, input.category, now);
