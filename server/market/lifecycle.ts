@@ -19,7 +19,7 @@ const orderSelect = {
 } as const;
 
 /** Closes an open order: its negotiations end, its hold returns to the owner, its status becomes final. */
-async function closeOrder(tx: Tx, orderId: string, status: 'CANCELLED' | 'EXPIRED', byMemberId: string | null, outbox: Outbox) {
+export async function closeOrder(tx: Tx, orderId: string, status: 'CANCELLED' | 'EXPIRED', byMemberId: string | null, outbox: Outbox) {
   const order = await tx.order.findUniqueOrThrow({ where: { id: orderId }, select: orderSelect });
   if (order.status !== 'OPEN') return false;
   const negotiations = await tx.negotiation.findMany({

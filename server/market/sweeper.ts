@@ -1,15 +1,18 @@
 import { getDb } from '../db/client';
+import { sweepCompute } from '../compute/sweep';
 import { sweepMarket } from './lifecycle';
 
 const INTERVAL_MS = 5_000;
 
-/** Runs the market's time-driven changes (expiry, contract start and failure) every few seconds. */
+/** Runs the coordinator's time-driven changes (leases, job deadlines, order and contract expiry) every few seconds. */
 export function startSweeper(): void {
   let running = false;
   const timer = setInterval(async () => {
     if (running) return;
     running = true;
     try {
+      // jobs first: a job past its deadline settles its contracts before the market fails them
+      await sweepCompute(getDb());
       await sweepMarket(getDb());
     } catch (error) {
       console.error('market sweep failed:', error);

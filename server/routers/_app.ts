@@ -1,6 +1,7 @@
 import { createCallerFactory, router } from '../trpc';
 import { authRouter } from './auth';
 import { communityRouter } from './community';
+import { computeRouter } from './compute';
 import { contractRouter } from './contract';
 import { deviceRouter } from './device';
 import { ledgerRouter } from './ledger';
@@ -15,6 +16,7 @@ export const appRouter = router({
   market: marketRouter,
   negotiation: negotiationRouter,
   contract: contractRouter,
+  compute: computeRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,0 +1,178 @@
+import { createHash } from 'node:crypto';
+import { TRPCError } from '@trpc/server';
+import type { Db, Tx } from '../db/client';
+import { toMicro } from '../money';
+import { lockBook } from '../market/book-lock';
+import { closeOrder } from '../market/lifecycle';
+import { withOutbox, type Outbox } from '../market/outbox';
+import { openOrder } from '../market/place-order';
+import type { MarketCommunity } from '../market/fills';
+import { findKernel, type AnyKernel } from '../../workers/kernels';
+import type { Json } from '../../workers/kernels/types';
+import { jsonInput } from '../db/json';
+import { MAX_DEADLINE_MS, type SubmitJobInput } from './job-input';
+import { settleDelivered } from './settle';
+
+export const COMPUTE_CATEGORY = 'COMPUTE';
+export const WORK_UNIT = 'WORK_UNIT';
+
+export const hashCanonical = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The kernel a job names; a job row naming no kernel is a broken invariant, not a user error. */
+export function kernelOf(name: string): AnyKernel {
+  const kernel = findKernel(name);
+  if (!kernel) throw new TRPCError({ code: 'BAD_REQUEST', message: `There is no kernel called "${name}".` });
+  return kernel;
+}
+
+/**
+ * A job is a BUY of COMPUTE in work units: one per replica it pays for. It asks for one replica per
+ * unit more than the replication, so that disagreements can be settled by extra replicas; whatever is
+ * not used is refunded when the job ends. Units may need up to replication + 2 replicas.
+ */
+export async function submitJob(db: Db, memberId: string, community: MarketCommunity, input: SubmitJobInput, now = new Date()) {
+  const kernel = kernelOf(input.kernel);
+  const parsed = kernel.paramsSchema.safeParse(input.params);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new TRPCError({ code: 'BAD_REQUEST', message: `Parameters for ${kernel.title}: ${issue ? `${issue.path.join('.') || 'params'} — ${issue.message}` : 'invalid'}`, cause: parsed.error });
+  }
+  const deadline = new Date(input.deadline);
+  if (deadline.getTime() <= now.getTime() + 60_000) throw new TRPCError({ code: 'BAD_REQUEST', message: 'The deadline must be at least a minute away.' });
+  if (deadline.getTime() > now.getTime() + MAX_DEADLINE_MS) throw new TRPCError({ code: 'BAD_REQUEST', message: 'The deadline can be at most a week away.' });
+  const inputs = kernel.split(parsed.data, input.units);
+  if (inputs.length === 0) throw new TRPCError({ code: 'BAD_REQUEST', message: 'These parameters give no work to do.' });
+
+  return withOutbox(db, async (tx) => {
+    await lockBook(tx, community.id, COMPUTE_CATEGORY);
+    const job = await tx.job.create({
+      data: {
+        communityId: community.id,
+        memberId,
+        title: input.title || kernel.title,
+        kernel: input.kernel,
+        params: jsonInput(parsed.data as Json),
+        unitCount: inputs.length,
+        replication: input.replication,
+        quorum: input.quorum,
+        maxReplicas: input.replication + 2,
+        pricePerUnit: BigInt(input.pricePerUnit),
+        deadline,
+        units: { createMany: { data: inputs.map((unitInput, index) => ({ index, input: jsonInput(unitInput), requiredReplicas: input.replication })) } },
+      },
+      select: { id: true },
+    });
+    await openOrder(tx, memberId, community, {
+      side: 'BUY',
+      category: COMPUTE_CATEGORY,
+      unit: WORK_UNIT,
+      kind: 'STANDING',
+      quantity: inputs.length * (input.replication + 1),
+      price: input.pricePerUnit,
+      windowStart: now,
+      windowEnd: deadline,
+      deviceId: null,
+      constraints: {},
+      negotiation: { mode: 'NONE', limit: null },
+      jobId: job.id,
+    }, now);
+    return { jobId: job.id, units: inputs.length };
+  });
+}
+
+/**
+ * Ends a job: assembles its result when every unit was validated, settles each donor's contract for
+ * the units it got validated, and closes its BUY so the unused hold returns to the owner.
+ */
+export async function finishJob(tx: Tx, jobId: string, status: 'COMPLETED' | 'EXPIRED' | 'CANCELLED', outbox: Outbox, now: Date) {
+  const job = await tx.job.findUniqueOrThrow({
+    where: { id: jobId },
+    select: { id: true, kernel: true, params: true, status: true, memberId: true, units: { orderBy: { index: 'asc' }, select: { status: true, output: true } }, orders: { select: { id: true } } },
+  });
+  if (job.status !== 'OPEN') return;
+  const kernel = kernelOf(job.kernel);
+  const complete = job.units.every((u) => u.status === 'VALIDATED');
+  const result = complete && status === 'COMPLETED' ? kernel.assemble(job.params, job.units.map((u) => u.output as Json)) : null;
+  await tx.replica.deleteMany({ where: { jobId, status: 'LEASED' } });
+  const orderIds = job.orders.map((o) => o.id);
+  const contracts = await tx.contract.findMany({ where: { buyOrderId: { in: orderIds } }, select: { id: true } });
+  for (const contract of contracts) {
+    const delivered = await tx.replica.count({ where: { contractId: contract.id, status: 'VALID' } });
+    await settleDelivered(tx, contract.id, delivered, outbox);
+  }
+  for (const orderId of orderIds) await closeOrder(tx, orderId, status === 'COMPLETED' ? 'CANCELLED' : 'EXPIRED', null, outbox);
+  await tx.job.update({ where: { id: jobId }, data: { status, completedAt: now, ...(result !== null ? { result: jsonInput(result) } : {}) } });
+}
+
+export async function cancelJob(db: Db, memberId: string, jobId: string, now = new Date()) {
+  const job = await db.job.findUnique({ where: { id: jobId }, select: { memberId: true, communityId: true, status: true } });
+  if (!job || job.memberId !== memberId) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no job with that id.' });
+  if (job.status !== 'OPEN') throw new TRPCError({ code: 'CONFLICT', message: `This job is already ${job.status.toLowerCase()}.` });
+  await withOutbox(db, async (tx, outbox) => {
+    await lockBook(tx, job.communityId, COMPUTE_CATEGORY);
+    await finishJob(tx, jobId, 'CANCELLED', outbox, now);
+  });
+}
+
+/** A job with its progress; the owner also sees the result and the validated outputs so far. */
+export async function jobView(db: Db, jobId: string, memberId: string, now = new Date()) {
+  const job = await db.job.findUnique({
+    where: { id: jobId },
+    select: {
+      id: true, communityId: true, memberId: true, title: true, kernel: true, params: true, unitCount: true, replication: true,
+      quorum: true, pricePerUnit: true, deadline: true, status: true, result: true, createdAt: true, completedAt: true,
+    },
+  });
+  if (!job) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such job.' });
+  const membership = await db.membership.findUnique({ where: { memberId_communityId: { memberId, communityId: job.communityId } }, select: { role: true } });
+  if (!membership) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such job.' });
+  const [byStatus, replicas, firstValid, lastValid] = await Promise.all([
+    db.workUnit.groupBy({ by: ['status'], where: { jobId }, _count: true }),
+    db.replica.findMany({ where: { jobId, status: { in: ['SUBMITTED', 'VALID', 'INVALID'] } }, select: { deviceId: true } }),
+    db.workUnit.findFirst({ where: { jobId, status: 'VALIDATED' }, orderBy: { validatedAt: 'asc' }, select: { validatedAt: true } }),
+    db.workUnit.findFirst({ where: { jobId, status: 'VALIDATED' }, orderBy: { validatedAt: 'desc' }, select: { validatedAt: true } }),
+  ]);
+  const count = (s: string) => byStatus.find((g) => g.status === s)?._count ?? 0;
+  const validated = count('VALIDATED');
+  const from = firstValid?.validatedAt ?? job.createdAt;
+  const until = job.completedAt ?? lastValid?.validatedAt ?? now;
+  const seconds = Math.max(1, (until.getTime() - Math.min(from.getTime(), job.createdAt.getTime())) / 1000);
+  return {
+    id: job.id,
+    communityId: job.communityId,
+    title: job.title,
+    kernel: job.kernel,
+    params: job.params as Json,
+    owner: job.memberId === memberId,
+    unitCount: job.unitCount,
+    replication: job.replication,
+    quorum: job.quorum,
+    pricePerUnit: toMicro(job.pricePerUnit),
+    deadline: job.deadline.toISOString(),
+    status: job.status,
+    createdAt: job.createdAt.toISOString(),
+    completedAt: job.completedAt?.toISOString() ?? null,
+    progress: {
+      validated,
+      failed: count('FAILED'),
+      pending: count('PENDING'),
+      resultsReceived: replicas.length,
+      donors: new Set(replicas.map((r) => r.deviceId)).size,
+      unitsPerSecond: Math.round((validated / seconds) * 100) / 100,
+    },
+    result: job.memberId === memberId ? ((job.result as Json | null) ?? null) : null,
+  };
+}
+
+/** Validated outputs of a job from unit `fromIndex` on, for a result that fills in as it arrives. */
+export async function validatedOutputs(db: Db, jobId: string, memberId: string, fromIndex: number) {
+  const job = await db.job.findUnique({ where: { id: jobId }, select: { memberId: true } });
+  if (!job || job.memberId !== memberId) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no job with that id.' });
+  const units = await db.workUnit.findMany({
+    where: { jobId, status: 'VALIDATED', index: { gte: fromIndex } },
+    orderBy: { index: 'asc' },
+    take: 256,
+    select: { index: true, input: true, output: true },
+  });
+  return units.map((u) => ({ index: u.index, input: u.input as Json, output: u.output as Json }));
+}
