@@ -27,7 +27,7 @@ export function AppShell({ children }: { children: React.ReactNode }) {
   const pathname = usePathname();
   const trpc = useTRPC();
   const me = useQuery(trpc.auth.me.queryOptions());
-  const inMarket = pathname.startsWith('/market') || pathname.endsWith('/market');
+  const inMarket = pathname.startsWith('/market') || pathname.endsWith('/market') || pathname.startsWith('/jobs');
   const isActive = (href: string) => {
     if (href === '/') return pathname === '/';
     if (href === '/market') return inMarket;

@@ -7,6 +7,7 @@ import { useTRPC } from '@/app/_lib/trpc';
 import { unitLabel, UNITS_BY_CATEGORY, type Category } from '@/app/_lib/units';
 import { BookView } from './book-view';
 import { CategoryPicker } from './category-picker';
+import { MyJobs } from './my-jobs';
 import { MyOrders } from './my-orders';
 import { OrderForm } from './order-form';
 import { PriceChart } from './price-chart';
@@ -48,6 +49,7 @@ export function MarketView({ communityId, communityName }: { communityId: string
       />
       <BookView communityId={communityId} category={category} unit={unit} />
       <MyOrders communityId={communityId} />
+      <MyJobs communityId={communityId} />
       <PriceChart communityId={communityId} category={category} unit={unit} />
       <div className="card">
         <h2>Recent trades</h2>

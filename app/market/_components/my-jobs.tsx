@@ -1,0 +1,32 @@
+'use client';
+
+import { useQuery } from '@tanstack/react-query';
+import Link from 'next/link';
+import { useTRPC } from '@/app/_lib/trpc';
+
+export function MyJobs({ communityId }: { communityId: string }) {
+  const trpc = useTRPC();
+  const jobs = useQuery(trpc.compute.myJobs.queryOptions({ communityId }));
+  return (
+    <div className="card">
+      <div className="row spread">
+        <h2 style={{ margin: 0 }}>Compute jobs</h2>
+        <Link className="button secondary" href="/jobs/new">New job</Link>
+      </div>
+      {jobs.data?.length === 0 ? <p className="empty">Post a job and let members&rsquo; devices compute it.</p> : null}
+      <ul className="list">
+        {jobs.data?.map((j) => (
+          <li key={j.id}>
+            <Link className="item" href={`/jobs/${j.id}`}>
+              <div className="row spread">
+                <strong>{j.title}</strong>
+                <span className={`state ${j.status === 'COMPLETED' ? 'SETTLED' : j.status === 'OPEN' ? 'OPEN' : 'FAILED'}`}>{j.status.toLowerCase()}</span>
+              </div>
+              <div className="muted small">{j.progress.validated}/{j.unitCount} units · {j.progress.donors} donors</div>
+            </Link>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
