@@ -45,20 +45,22 @@ export async function executeFill(
     await postEntry(tx, community.id, { ...transfer(memberAccount(buy.memberId), escrowAccount(buy.memberId), -surplus, 'ESCROW_TOP_UP', 'Agreed price above the bid: the difference is held in escrow'), reference }, community);
   }
 
-  const updated = await Promise.all(
-    [buy, sell].map((order) =>
-      tx.order.update({
-        where: { id: order.id },
-        data: {
-          remaining: order.remaining - q,
-          locked: order.locked - lockedPart,
-          status: order.remaining - q === 0 ? 'FILLED' : 'OPEN',
-          ...(order.id === buy.id ? { reserved: BigInt(reserved - released) } : {}),
-        },
-        select: { id: true, memberId: true, status: true, remaining: true, side: true },
-      }),
-    ),
-  );
+  // each write is conditional on the row being as it was read: without the book's lock a concurrent
+  // fill would make it match nothing and the fill would be refused rather than overfill
+  const updated = [];
+  for (const order of [buy, sell]) {
+    const { count } = await tx.order.updateMany({
+      where: { id: order.id, status: 'OPEN', remaining: order.remaining, locked: order.locked, reserved: order.reserved },
+      data: {
+        remaining: order.remaining - q,
+        locked: order.locked - lockedPart,
+        status: order.remaining - q === 0 ? 'FILLED' : 'OPEN',
+        ...(order.id === buy.id ? { reserved: BigInt(reserved - released) } : {}),
+      },
+    });
+    if (count !== 1) throw new TRPCError({ code: 'CONFLICT', message: 'That order changed while it was being filled: try again.' });
+    updated.push({ id: order.id, memberId: order.memberId, side: order.side, status: order.remaining - q === 0 ? 'FILLED' : 'OPEN', remaining: order.remaining - q });
+  }
 
   const contract = await tx.contract.create({
     data: {

@@ -1,0 +1,523 @@
+#!/usr/bin/env node
+/**
+ * End-to-end `market.placeOrder` over HTTP against the production build, on SQLite and on PostgreSQL:
+ * orders per second and p50/p99 latency with concurrent clients (autocannon), one order per request
+ * and with tRPC request batching (k orders per request).
+ *
+ *   node bench/market-http.mjs [--duration 10] [--connections 16] [--batch 8] [--members 20]
+ *                              [--only sqlite|postgres] [--pg-url postgresql://…] [--keep-pg]
+ *
+ * It builds nothing: run `npm run build` first (it refuses to start without .next/BUILD_ID). For each
+ * database it starts the app as `npm start` would (`node scripts/start.mjs`, which applies migrations
+ * and runs `next start`) on a free loopback port, in its own process group, waits for /api/health,
+ * signs members up over HTTP (`auth.signUp`, session from the `swapmesh_session` cookie), has the first
+ * create a community per mode (`community.create`) and the others join them (`community.join`). Then
+ * autocannon:
+ *   - plain:  N connections, each signed in as one member, POST /api/trpc/market.placeOrder
+ *   - batch:  the same, POST /api/trpc/market.placeOrder,…(k times)?batch=1 with {"0":{…},…}
+ * Members alternate between buyers and sellers (one side each, so nobody's bid meets their own ask);
+ * bids mostly above a mid price and asks mostly below, so most orders cross; quantities 1–5; one window
+ * for every order; a fresh community (an empty book) per mode.
+ * orders/s = successful orders / duration (for batch that is requests/s × k when nothing fails).
+ * Afterwards it stops the app and reads the database directly: orders, contracts, overfilled orders
+ * (contracts + remaining != quantity), crossed pairs left in the book, and the ledger sums
+ * (SUM(balance) of "Account" must be 0 and equal, account by account, the sum of its postings).
+ *
+ * SQLite: a temporary file, deleted afterwards. PostgreSQL: a fresh database on the server named by
+ * --pg-url, else $BENCH_PG_URL, else $TEST_POSTGRES_URL, else the test cluster of
+ * scripts/test-postgres.sh (started if it is not running, and then stopped again unless --keep-pg);
+ * the database is dropped afterwards. Every process the bench starts is stopped (process group).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import pg from 'pg';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CREDIT = 1_000_000;
+const HOUR = 3_600_000;
+const DEFAULT_TEST_PG = 'postgresql://postgres@127.0.0.1:55433/postgres';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '16' },
+    batch: { type: 'string', default: '8' },
+    members: { type: 'string', default: '20' },
+    only: { type: 'string' },
+    'pg-url': { type: 'string' },
+    'keep-pg': { type: 'boolean', default: false },
+  },
+});
+const DURATION = Number(args.duration);
+const CONNECTIONS = Number(args.connections);
+const BATCH = Number(args.batch);
+const MEMBERS = Number(args.members);
+for (const [name, value, max] of [['duration', DURATION, 120], ['connections', CONNECTIONS, 256], ['batch', BATCH, 100], ['members', MEMBERS, 200]]) {
+  if (!Number.isInteger(value) || value < 1 || value > max) throw new Error(`--${name} must be an integer from 1 to ${max}`);
+}
+if (MEMBERS < 2) throw new Error('--members must be at least 2 (one buyer, one seller)');
+if (args.only && !['sqlite', 'postgres'].includes(args.only)) throw new Error('--only is sqlite or postgres');
+if (!existsSync(path.join(root, '.next', 'BUILD_ID'))) {
+  console.error(`No production build in ${root}/.next: run \`npm run build\` first (this bench builds nothing).`);
+  process.exit(1);
+}
+
+// ------------------------------------------------------------------------------------------------
+// processes we start, so that every exit path stops them
+
+const started = new Set(); // child processes, each leading its own process group
+let currentDatabase = null; // dropped on an interrupt too
+function killGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+process.on('exit', () => {
+  for (const child of started) killGroup(child, 'SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    console.error(`\n${signal}: stopping what the bench started`);
+    for (const child of started) killGroup(child, 'SIGKILL');
+    const drop = currentDatabase ? currentDatabase.drop().catch(() => {}) : Promise.resolve();
+    Promise.race([drop, sleep(5_000)]).finally(() => process.exit(130));
+  });
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `node scripts/start.mjs` in its own process group; resolves once /api/health answers 200. */
+async function startApp(databaseUrl) {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['scripts/start.mjs'], {
+    cwd: root,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PORT: String(port), HOSTNAME: '127.0.0.1', DATABASE_URL: databaseUrl, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
+  });
+  started.add(child);
+  let log = '';
+  const keep = (chunk) => {
+    log = (log + chunk.toString()).slice(-8_000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const status = await Promise.race([exited.then((how) => ({ exited: how })), fetch(`${base}/api/health`).then((r) => r.status, () => 0)]);
+    if (typeof status === 'object') throw new Error(`the app exited (${status.exited}) before it was healthy:\n${log}`);
+    if (status === 200) break;
+    if (Date.now() > deadline) {
+      await stopApp({ child, exited });
+      throw new Error(`the app was not healthy after 90 s:\n${log}`);
+    }
+    await sleep(250);
+  }
+  return { child, exited, base, log: () => log };
+}
+
+/** SIGTERM to the whole group (start.mjs and its next-server child), SIGKILL after 5 s. */
+async function stopApp(app) {
+  killGroup(app.child, 'SIGTERM');
+  const stopped = await Promise.race([app.exited.then(() => true), sleep(5_000).then(() => false)]);
+  // the group may outlive its leader for a moment: make sure nothing of it is left
+  killGroup(app.child, 'SIGKILL');
+  if (!stopped) await app.exited;
+  started.delete(app.child);
+}
+
+// ------------------------------------------------------------------------------------------------
+// tRPC over HTTP, plain JSON (no transformer)
+
+async function call(base, procedure, input, cookie) {
+  const res = await fetch(`${base}/api/trpc/${procedure}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
+    body: JSON.stringify(input),
+  });
+  const body = await res.json();
+  if (!res.ok || body.error) throw new Error(`${procedure} → ${res.status}: ${JSON.stringify(body.error ?? body).slice(0, 500)}`);
+  const setCookie = res.headers.getSetCookie().find((c) => c.startsWith('swapmesh_session='));
+  return { data: body.result.data, cookie: setCookie ? setCookie.split(';')[0] : null };
+}
+
+async function mapLimit(items, limit, fn) {
+  const out = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i], i);
+      }
+    }),
+  );
+  return out;
+}
+
+/**
+ * MEMBERS members signed up over HTTP; the first creates one community per mode (so every mode starts
+ * from an empty book), the others join them all.
+ */
+async function setUpMarket(base, modes) {
+  const tag = randomBytes(3).toString('hex');
+  const handles = Array.from({ length: MEMBERS }, (_, i) => `bench-${tag}-${i}`);
+  const signedUp = await mapLimit(handles, 4, async (handle) => {
+    const { data, cookie } = await call(base, 'auth.signUp', { handle, password: 'correct horse battery staple' });
+    if (!cookie) throw new Error('auth.signUp set no swapmesh_session cookie');
+    return { id: data.member.id, handle, cookie };
+  });
+  const communities = [];
+  for (const [i, mode] of modes.entries()) {
+    const slug = `bench-${tag}-${i}`;
+    // a large grant: buyers' escrow is only released by sign-off, which the bench never does
+    const { data } = await call(
+      base,
+      'community.create',
+      { name: `Bench ${tag} ${mode}`, slug, commissionBps: 100, startingGrant: 1_000_000 * CREDIT, inviteOnly: false },
+      signedUp[0].cookie,
+    );
+    await mapLimit(signedUp.slice(1), 4, (m) => call(base, 'community.join', { slug }, m.cookie));
+    communities.push(data.id);
+  }
+  return { communities, members: signedUp.map((m, i) => ({ ...m, side: i % 2 === 0 ? 'BUY' : 'SELL' })) };
+}
+
+// ------------------------------------------------------------------------------------------------
+// the load
+
+// one window for every order of the run, so every bid is eligible for every ask of another member
+const WINDOW_START = Date.now() + HOUR;
+const WINDOW = { windowStart: new Date(WINDOW_START).toISOString(), windowEnd: new Date(WINDOW_START + 2 * HOUR).toISOString() };
+
+function orderMaker(communityId) {
+  const MID = 10 * CREDIT;
+  const STEP = CREDIT / 10;
+  const int = (lo, hi) => lo + Math.floor(Math.random() * (hi - lo + 1));
+  // bids mostly above the mid and asks mostly below, so most orders cross and the book stays shallow
+  return (side) => ({
+    communityId,
+    side,
+    category: 'COMPUTE',
+    unit: 'CPU_SECOND',
+    quantity: int(1, 5),
+    price: MID + (side === 'BUY' ? int(-1, 6) : int(-6, 1)) * STEP,
+    kind: 'STANDING',
+    ...WINDOW,
+  });
+}
+
+/** Counts the orders a response placed and the ones it refused (a batch answers 207 when some fail). */
+function tally(counts, status, body, k) {
+  let ok = 0;
+  if (k === 1) {
+    if (status === 200) ok = 1;
+    else counts.failed++;
+  } else {
+    try {
+      for (const item of JSON.parse(body)) {
+        if (item.result) ok++;
+        else counts.failed++;
+      }
+    } catch {
+      counts.failed += k;
+    }
+  }
+  counts.ok += ok;
+  const second = Math.floor((Date.now() - counts.startedAt) / 1_000);
+  counts.perSecond[second] = (counts.perSecond[second] ?? 0) + ok;
+  if (status !== 200 && counts.samples.length < 3) counts.samples.push(`${status} ${String(body).slice(0, 300)}`);
+}
+
+async function load(base, market, communityId, k) {
+  const make = orderMaker(communityId);
+  const counts = { ok: 0, failed: 0, samples: [], perSecond: [], startedAt: Date.now() };
+  let assigned = 0; // connections given a member so far
+  let spare = 0; // first requests, built before their connection has a member
+  const route = k === 1 ? '/api/trpc/market.placeOrder' : `/api/trpc/${Array(k).fill('market.placeOrder').join(',')}?batch=1`;
+  const result = await autocannon({
+    url: base,
+    connections: CONNECTIONS,
+    duration: DURATION,
+    timeout: 30,
+    // each connection is one member: setupClient runs once per connection, and its initialContext
+    // is what the connection's context is reset to between requests
+    initialContext: {},
+    setupClient(client) {
+      client.opts.initialContext.member = market.members[assigned++ % market.members.length];
+    },
+    requests: [
+      {
+        method: 'POST',
+        path: route,
+        setupRequest(req, context) {
+          // the very first request of a connection is built before setupClient: take any member
+          const member = context.member ?? market.members[spare++ % market.members.length];
+          const body =
+            k === 1 ? make(member.side) : Object.fromEntries(Array.from({ length: k }, (_, i) => [String(i), make(member.side)]));
+          return { ...req, headers: { 'content-type': 'application/json', cookie: member.cookie }, body: JSON.stringify(body) };
+        },
+        onResponse(status, body) {
+          tally(counts, status, body, k);
+        },
+      },
+    ],
+  });
+  return {
+    mode: k === 1 ? 'plain' : `batch ×${k}`,
+    connections: CONNECTIONS,
+    requestsPerSecond: result.requests.total / result.duration,
+    ordersPerSecond: counts.ok / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    requests: result.requests.total,
+    orders: counts.ok,
+    failedOrders: counts.failed,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    samples: counts.samples,
+    perSecond: Array.from({ length: DURATION }, (_, i) => counts.perSecond[i] ?? 0),
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+// reading the database back
+
+const AUDIT = {
+  orders: 'SELECT COUNT(*) AS n FROM "Order"',
+  bids: `SELECT COUNT(*) AS n FROM "Order" WHERE "side" = 'BUY'`,
+  contracts: 'SELECT COUNT(*) AS n FROM "Contract"',
+  traded: 'SELECT COALESCE(SUM("quantity"), 0) AS n FROM "Contract"',
+  balances: 'SELECT COALESCE(SUM("balance"), 0) AS n FROM "Account"',
+  postings: 'SELECT COALESCE(SUM("amount"), 0) AS n FROM "Posting"',
+  accountsOff: `SELECT COUNT(*) AS n FROM "Account" a
+    LEFT JOIN (SELECT "accountId", SUM("amount") AS s FROM "Posting" GROUP BY "accountId") p ON p."accountId" = a."id"
+    WHERE a."balance" <> COALESCE(p.s, 0)`,
+  overfilled: `SELECT COUNT(*) AS n FROM "Order" o
+    LEFT JOIN (SELECT id, SUM(q) AS f FROM (SELECT "buyOrderId" AS id, "quantity" AS q FROM "Contract"
+                                            UNION ALL SELECT "sellOrderId", "quantity" FROM "Contract") x GROUP BY id) c ON c.id = o."id"
+    WHERE o."remaining" < 0 OR o."quantity" <> o."remaining" + COALESCE(c.f, 0)`,
+  open: `SELECT "communityId" AS book, "memberId" AS member, "side" AS side, "price" AS price FROM "Order" WHERE "status" = 'OPEN' AND "remaining" > "locked"`,
+};
+
+/** Bids left in a book at or above an ask of another member in the same book (one category, one unit, one window). */
+function crossedPairs(open) {
+  const books = new Map();
+  for (const o of open) books.set(o.book, [...(books.get(o.book) ?? []), o]);
+  let crossed = 0;
+  for (const orders of books.values()) crossed += crossedInBook(orders);
+  return crossed;
+}
+
+function crossedInBook(open) {
+  const bids = open.filter((o) => o.side === 'BUY').sort((a, b) => Number(b.price) - Number(a.price));
+  const asks = open.filter((o) => o.side === 'SELL').sort((a, b) => Number(a.price) - Number(b.price));
+  let crossed = 0;
+  for (const bid of bids) {
+    const reachable = asks.filter((a) => Number(a.price) <= Number(bid.price));
+    if (reachable.length === 0) break;
+    if (reachable.some((a) => a.member !== bid.member)) crossed++;
+  }
+  return crossed;
+}
+
+async function auditSqlite(url) {
+  const { createClient } = await import('@libsql/client');
+  const db = createClient({ url });
+  try {
+    const out = {};
+    for (const [key, sql] of Object.entries(AUDIT)) {
+      const { rows } = await db.execute(sql);
+      out[key] = key === 'open' ? rows.map((r) => ({ book: r.book, member: r.member, side: r.side, price: r.price })) : Number(rows[0].n);
+    }
+    return out;
+  } finally {
+    db.close();
+  }
+}
+
+async function auditPostgres(url) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const out = {};
+    for (const [key, sql] of Object.entries(AUDIT)) {
+      const { rows } = await client.query(sql);
+      out[key] = key === 'open' ? rows : Number(rows[0].n);
+    }
+    return out;
+  } finally {
+    await client.end();
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// databases
+
+async function reachable(url) {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_500 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+let stopTestCluster = false;
+async function postgresServer() {
+  const given = args['pg-url'] ?? process.env.BENCH_PG_URL ?? process.env.TEST_POSTGRES_URL;
+  if (given) return given;
+  if (await reachable(DEFAULT_TEST_PG)) return DEFAULT_TEST_PG;
+  console.log('Starting the PostgreSQL test cluster (scripts/test-postgres.sh start)…');
+  const run = spawnSync('bash', ['scripts/test-postgres.sh', 'start'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  if (run.status !== 0) throw new Error(`scripts/test-postgres.sh start failed: ${run.stderr || run.stdout}`);
+  stopTestCluster = !args['keep-pg'];
+  return run.stdout.trim().split('\n').at(-1);
+}
+
+async function sqliteDatabase() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'swapmesh-bench-'));
+  return { kind: 'sqlite', url: `file:${path.join(dir, 'bench.db')}`, audit: auditSqlite, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+async function postgresDatabase() {
+  const admin = await postgresServer();
+  const name = `swapmesh_bench_${randomBytes(5).toString('hex')}`;
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return {
+    kind: 'postgres',
+    url: url.toString(),
+    audit: auditPostgres,
+    drop: async () => {
+      const c = new pg.Client({ connectionString: admin });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+
+async function benchDatabase(database) {
+  const t0 = Date.now();
+  const app = await startApp(database.url);
+  let runs;
+  try {
+    const market = await setUpMarket(app.base, ['plain', 'batch', 'warm-up']);
+    // warm up, in a community of its own: the first requests load the tRPC route and the database client
+    const make = orderMaker(market.communities[2]);
+    for (const m of market.members.slice(0, 4)) await call(app.base, 'market.placeOrder', make(m.side), m.cookie);
+    runs = [await load(app.base, market, market.communities[0], 1), await load(app.base, market, market.communities[1], BATCH)];
+  } catch (error) {
+    console.error(`app output:\n${app.log()}`);
+    throw error;
+  } finally {
+    await stopApp(app);
+  }
+  const audit = await database.audit(database.url);
+  return { database: database.kind, runs, audit: { ...audit, open: audit.open.length, crossed: crossedPairs(audit.open) }, seconds: (Date.now() - t0) / 1_000 };
+}
+
+const pad = (value, width, right = false) => (right ? String(value).padStart(width) : String(value).padEnd(width));
+
+function printTable(results) {
+  const head = ['database', 'mode', 'conns', 'orders/s', 'req/s', 'p50 ms', 'p99 ms', 'orders', 'errors/non-2xx/failed orders'];
+  const rows = results.flatMap((r) =>
+    r.runs.map((run) => [
+      r.database,
+      run.mode,
+      run.connections,
+      run.ordersPerSecond.toFixed(0),
+      run.requestsPerSecond.toFixed(0),
+      run.p50,
+      run.p99,
+      run.orders,
+      `${run.errors}/${run.non2xx}/${run.failedOrders}`,
+    ]),
+  );
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => String(row[i]).length)));
+  const line = (cells) => `| ${cells.map((c, i) => pad(c, widths[i], i >= 2 && i <= 7)).join(' | ')} |`;
+  console.log(line(head));
+  console.log(`|${widths.map((w, i) => (i >= 2 && i <= 7 ? `${'-'.repeat(w + 1)}:` : `${'-'.repeat(w + 2)}`)).join('|')}|`);
+  for (const row of rows) console.log(line(row));
+  console.log('');
+  for (const r of results) {
+    const a = r.audit;
+    const sound = a.balances === 0 && a.postings === 0 && a.accountsOff === 0 && a.overfilled === 0 && a.crossed === 0;
+    console.log(
+      `${r.database}: ${a.orders} orders (${a.bids} bids), ${a.contracts} contracts (${a.traded} units traded), ${a.open} open; ` +
+        `ledger SUM(balance) = ${a.balances}, SUM(postings) = ${a.postings}, accounts off their postings: ${a.accountsOff}; ` +
+        `overfilled orders: ${a.overfilled}; crossed pairs left: ${a.crossed} → ${sound ? 'sound' : 'NOT SOUND'} (${r.seconds.toFixed(0)} s)`,
+    );
+    for (const run of r.runs) {
+      console.log(`  ${r.database} ${run.mode}: successful orders per second over the run: ${run.perSecond.join(' ')}`);
+      for (const s of run.samples) console.log(`  ${r.database} ${run.mode} sample failure: ${s}`);
+    }
+  }
+}
+
+const kinds = args.only ? [args.only] : ['sqlite', 'postgres'];
+console.log(`market.placeOrder over HTTP: ${CONNECTIONS} connections, ${DURATION} s per mode, batches of ${BATCH}, ${MEMBERS} members (${root})`);
+const results = [];
+let failed = false;
+for (const kind of kinds) {
+  let database;
+  try {
+    database = kind === 'sqlite' ? await sqliteDatabase() : await postgresDatabase();
+  } catch (error) {
+    console.error(`${kind}: skipped — ${error.message}`);
+    failed = true;
+    continue;
+  }
+  currentDatabase = database;
+  try {
+    results.push(await benchDatabase(database));
+  } catch (error) {
+    console.error(`${kind}: failed — ${error.stack ?? error}`);
+    failed = true;
+  } finally {
+    await database.drop().catch((error) => console.error(`${kind}: could not drop the database: ${error.message}`));
+    currentDatabase = null;
+  }
+}
+if (stopTestCluster) {
+  spawnSync('bash', ['scripts/test-postgres.sh', 'stop'], { cwd: root, stdio: 'ignore', timeout: 60_000 });
+  console.log('Stopped the PostgreSQL test cluster the bench had started.');
+}
+console.log('');
+printTable(results);
+const unsound = results.some((r) => r.audit.balances !== 0 || r.audit.accountsOff !== 0 || r.audit.overfilled !== 0 || r.audit.crossed !== 0);
+process.exit(failed || unsound ? 1 : 0);
