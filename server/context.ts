@@ -11,6 +11,8 @@ export type Context = {
   secure: boolean;
   /** Appends a Set-Cookie header to the response. */
   setCookie: (cookie: string) => void;
+  /** The address the request came from as the coordinator sees it (devices behind one router share it). */
+  clientAddress: string;
 };
 
 /** Builds the context of one request from its headers; used by the HTTP handler and by tests alike. */
@@ -32,5 +34,6 @@ export async function createContext({
     member: await memberForSession(db, sessionToken),
     secure,
     setCookie: (cookie) => resHeaders.append('set-cookie', cookie),
+    clientAddress: headers.get('x-forwarded-for')?.split(',')[0]?.trim() || headers.get('x-real-ip') || 'unknown',
   };
 }

@@ -106,9 +106,11 @@ async function candidatesFor(tx: Tx, incoming: { id: string; memberId: string; s
       unit: incoming.unit,
       memberId: { not: incoming.memberId },
       remaining: { gt: 0 },
-      // compute jobs and donations are filled by donors pulling work (server/compute), not here
+      // compute jobs and donations are filled by donors pulling work (server/compute), and content
+      // items by requests for them (server/content), not here
       jobId: null,
       donation: false,
+      contentItemId: null,
       // the window rule: the seller's window covers the buyer's whole window
       ...(isBuy
         ? { windowStart: { lte: incoming.windowStart }, windowEnd: { gte: incoming.windowEnd } }
@@ -148,6 +150,7 @@ export type NewOrder = {
   negotiation: { mode: 'NONE' | 'MANUAL' | 'AUTO'; limit: number | null };
   jobId?: string;
   donation?: boolean;
+  contentItemId?: string;
 };
 
 /**
@@ -187,6 +190,7 @@ export async function openOrder(tx: Tx, memberId: string, community: MarketCommu
       reserved: BigInt(hold),
       jobId: order.jobId ?? null,
       donation: order.donation ?? false,
+      contentItemId: order.contentItemId ?? null,
     },
     select: orderForBook,
   });

@@ -1,5 +1,6 @@
 import { getDb } from '../db/client';
 import { sweepCompute } from '../compute/sweep';
+import { sweepTransfers } from '../content/transfers';
 import { sweepMarket } from './lifecycle';
 
 const INTERVAL_MS = 5_000;
@@ -13,6 +14,7 @@ export function startSweeper(): void {
     try {
       // jobs first: a job past its deadline settles its contracts before the market fails them
       await sweepCompute(getDb());
+      await sweepTransfers(getDb());
       await sweepMarket(getDb());
     } catch (error) {
       console.error('market sweep failed:', error);

@@ -2,11 +2,13 @@ import { createCallerFactory, router } from '../trpc';
 import { authRouter } from './auth';
 import { communityRouter } from './community';
 import { computeRouter } from './compute';
+import { contentRouter } from './content';
 import { contractRouter } from './contract';
 import { deviceRouter } from './device';
 import { ledgerRouter } from './ledger';
 import { marketRouter } from './market';
 import { negotiationRouter } from './negotiation';
+import { signalRouter } from './signal';
 
 export const appRouter = router({
   auth: authRouter,
@@ -17,6 +19,8 @@ export const appRouter = router({
   negotiation: negotiationRouter,
   contract: contractRouter,
   compute: computeRouter,
+  content: contentRouter,
+  signal: signalRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,0 +1,144 @@
+import { randomInt } from 'node:crypto';
+import { tracked, TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import type { Db } from '../db/client';
+import { notify, POLL_INTERVAL_MS, version, waitForChange } from '../live/bus';
+import { ONLINE_WINDOW_MS } from './items';
+
+/** What devices may relay to each other: WebRTC session descriptions, ICE candidates and a greeting. */
+export const signalMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.enum(['offer', 'answer', 'pranswer', 'rollback']), sdp: z.string().max(100_000) }),
+  z.object({
+    type: z.literal('candidate'),
+    candidate: z.object({
+      candidate: z.string().max(2_000),
+      sdpMid: z.string().max(64).nullish(),
+      sdpMLineIndex: z.number().int().min(0).max(64).nullish(),
+      usernameFragment: z.string().max(256).nullish(),
+    }),
+  }),
+  z.object({ type: z.literal('renegotiate'), renegotiate: z.literal(true).optional() }),
+  z.object({ type: z.literal('transceiverRequest'), transceiverRequest: z.object({ kind: z.string().max(16) }).optional() }),
+  z.object({ type: z.literal('hello'), transferId: z.string().max(64).optional() }),
+]);
+export type SignalMessage = z.infer<typeof signalMessageSchema>;
+
+const PAIRING_TTL_MS = 10 * 60_000;
+const deviceKey = (deviceId: string) => `device:${deviceId}`;
+
+export async function ownDevice(db: Db, memberId: string, deviceId: string) {
+  const device = await db.device.findFirst({ where: { id: deviceId, memberId }, select: { id: true, name: true } });
+  if (!device) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no device with that id.' });
+  return device;
+}
+
+/** Two devices may signal each other when their members share a community or the devices were paired. */
+export async function maySignal(db: Db, from: { deviceId: string; memberId: string }, toDeviceId: string) {
+  const target = await db.device.findUnique({ where: { id: toDeviceId }, select: { memberId: true } });
+  if (!target) return false;
+  if (target.memberId === from.memberId) return true;
+  const shared = await db.membership.count({
+    where: { memberId: from.memberId, community: { memberships: { some: { memberId: target.memberId } } } },
+  });
+  if (shared > 0) return true;
+  const paired = await db.devicePairing.count({
+    where: { OR: [{ deviceId: from.deviceId, pairedId: toDeviceId }, { deviceId: toDeviceId, pairedId: from.deviceId }] },
+  });
+  return paired > 0;
+}
+
+export async function sendSignal(db: Db, memberId: string, input: { fromDeviceId: string; toDeviceId: string; message: SignalMessage }) {
+  await ownDevice(db, memberId, input.fromDeviceId);
+  if (!(await maySignal(db, { deviceId: input.fromDeviceId, memberId }, input.toDeviceId))) {
+    throw new TRPCError({ code: 'FORBIDDEN', message: 'You can only signal devices in a community you share, or devices you paired with.' });
+  }
+  await db.signalEvent.create({ data: { toDeviceId: input.toDeviceId, fromDeviceId: input.fromDeviceId, fromMemberId: memberId, payload: input.message } });
+  notify([deviceKey(input.toDeviceId)]);
+  return { ok: true };
+}
+
+/** Signals addressed to a device, from after `lastEventId` (or from now on), as tracked items. */
+export async function* deviceInbox(db: Db, memberId: string, deviceId: string, lastEventId: string | null | undefined, signal: AbortSignal | undefined) {
+  await ownDevice(db, memberId, deviceId);
+  let cursor: number;
+  if (lastEventId && /^\d+$/.test(lastEventId)) cursor = Number(lastEventId);
+  else cursor = (await db.signalEvent.findFirst({ where: { toDeviceId: deviceId }, orderBy: { id: 'desc' }, select: { id: true } }))?.id ?? 0;
+  const key = deviceKey(deviceId);
+  while (!signal?.aborted) {
+    const seen = version(key);
+    const rows = await db.signalEvent.findMany({ where: { toDeviceId: deviceId, id: { gt: cursor } }, orderBy: { id: 'asc' }, take: 100 });
+    if (rows.length) {
+      const handles = new Map((await db.member.findMany({ where: { id: { in: [...new Set(rows.map((r) => r.fromMemberId))] } }, select: { id: true, handle: true } })).map((m) => [m.id, m.handle]));
+      for (const row of rows) {
+        cursor = row.id;
+        yield tracked(String(row.id), { fromDeviceId: row.fromDeviceId, fromHandle: handles.get(row.fromMemberId) ?? '', message: row.payload as SignalMessage });
+      }
+    }
+    if (rows.length < 100) await waitForChange(key, seen, POLL_INTERVAL_MS, signal);
+  }
+}
+
+/** Marks the device online from this address; devices behind the same public address are "nearby". */
+export async function touchPresence(db: Db, memberId: string, deviceId: string, publicAddress: string, now = new Date()) {
+  await db.presence.upsert({
+    where: { deviceId },
+    create: { deviceId, memberId, publicAddress, lastSeen: now },
+    update: { publicAddress, lastSeen: now },
+  });
+}
+
+export async function onlineDevices(db: Db, communityId: string, self: { deviceId: string; address: string }, now = new Date()) {
+  const rows = await db.presence.findMany({
+    where: { lastSeen: { gt: new Date(now.getTime() - ONLINE_WINDOW_MS) }, deviceId: { not: self.deviceId }, device: { member: { memberships: { some: { communityId } } } } },
+    select: { deviceId: true, publicAddress: true, device: { select: { name: true, member: { select: { handle: true } } } } },
+  });
+  return rows
+    .map((r) => ({ deviceId: r.deviceId, name: r.device.name, handle: r.device.member.handle, nearby: r.publicAddress === self.address && self.address !== 'unknown' }))
+    .sort((a, b) => Number(b.nearby) - Number(a.nearby) || a.handle.localeCompare(b.handle));
+}
+
+/** The community's online devices, yielded whenever the list changes, while keeping this device online. */
+export async function* presenceFeed(db: Db, memberId: string, deviceId: string, communityId: string, address: string, signal: AbortSignal | undefined) {
+  await ownDevice(db, memberId, deviceId);
+  const member = await db.membership.count({ where: { memberId, communityId } });
+  if (!member) throw new TRPCError({ code: 'FORBIDDEN', message: 'You are not a member of this community.' });
+  let last = '';
+  while (!signal?.aborted) {
+    await touchPresence(db, memberId, deviceId, address);
+    const list = await onlineDevices(db, communityId, { deviceId, address });
+    const text = JSON.stringify(list);
+    if (text !== last) {
+      last = text;
+      yield list;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 5_000);
+      signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+    });
+  }
+}
+
+export async function createPairCode(db: Db, memberId: string, deviceId: string, now = new Date()) {
+  await ownDevice(db, memberId, deviceId);
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    const clash = await db.devicePairing.count({ where: { code, pairedId: null, expiresAt: { gt: now } } });
+    if (clash) continue;
+    const expiresAt = new Date(now.getTime() + PAIRING_TTL_MS);
+    await db.devicePairing.create({ data: { code, deviceId, memberId, expiresAt } });
+    return { code, expiresAt: expiresAt.toISOString() };
+  }
+  throw new TRPCError({ code: 'CONFLICT', message: 'Could not find a free code: try again in a moment.' });
+}
+
+export async function pairWithCode(db: Db, memberId: string, deviceId: string, code: string, now = new Date()) {
+  await ownDevice(db, memberId, deviceId);
+  const pairing = await db.devicePairing.findFirst({ where: { code, pairedId: null, expiresAt: { gt: now } }, orderBy: { createdAt: 'desc' } });
+  if (!pairing) throw new TRPCError({ code: 'NOT_FOUND', message: 'That code is not valid or has expired: ask for a new one.' });
+  if (pairing.deviceId === deviceId) throw new TRPCError({ code: 'BAD_REQUEST', message: 'That is this device’s own code: enter it on the other device.' });
+  const { count } = await db.devicePairing.updateMany({ where: { id: pairing.id, pairedId: null }, data: { pairedId: deviceId } });
+  if (count !== 1) throw new TRPCError({ code: 'CONFLICT', message: 'That code was just used: ask for a new one.' });
+  const other = await db.device.findUniqueOrThrow({ where: { id: pairing.deviceId }, select: { id: true, name: true, member: { select: { handle: true } } } });
+  notify([deviceKey(pairing.deviceId)]);
+  return { pairedWith: { deviceId: other.id, name: other.name, handle: other.member.handle } };
+}

@@ -1,0 +1,161 @@
+import { TRPCError } from '@trpc/server';
+import type { Db, Prisma } from '../db/client';
+import { toMicro } from '../money';
+import { lockBook } from '../market/book-lock';
+import { applyContractActions } from '../market/contracts';
+import { executeFill } from '../market/fills';
+import { withOutbox, type Outbox } from '../market/outbox';
+import { openOrder } from '../market/place-order';
+import { FILE_CATEGORY, itemSelect, presentItem } from './items';
+
+/** A transfer that has not completed a day after it was requested fails, and its credits are refunded. */
+export const TRANSFER_TTL_MS = 24 * 3_600_000;
+
+const transferSelect = {
+  id: true, itemId: true, communityId: true, senderDeviceId: true, receiverDeviceId: true, senderId: true, receiverId: true,
+  contractId: true, status: true, verifiedChunks: true, createdAt: true, updatedAt: true, completedAt: true,
+  item: { select: itemSelect },
+} satisfies Prisma.TransferSelect;
+
+type TransferRow = Prisma.TransferGetPayload<{ select: typeof transferSelect }>;
+
+function presentTransfer(row: TransferRow, now: Date) {
+  return {
+    id: row.id,
+    itemId: row.itemId,
+    communityId: row.communityId,
+    senderDeviceId: row.senderDeviceId,
+    receiverDeviceId: row.receiverDeviceId,
+    senderId: row.senderId,
+    receiverId: row.receiverId,
+    contractId: row.contractId,
+    status: row.status,
+    verifiedChunks: row.verifiedChunks,
+    createdAt: row.createdAt.toISOString(),
+    completedAt: row.completedAt?.toISOString() ?? null,
+    item: presentItem(row.item, { address: null }, now, true),
+  };
+}
+
+function notifyParties(outbox: Outbox, row: { id: string; itemId: string; senderId: string; receiverId: string }, status: string, verifiedChunks: number) {
+  outbox.add([row.senderId, row.receiverId], { type: 'transfer', transferId: row.id, itemId: row.itemId, status, verifiedChunks });
+}
+
+/**
+ * Asks for a copy of an item onto one of the member's devices. A priced item is bought first: a FILE
+ * BUY at the item's price fills against the item's standing SELL, escrowing the credits until the
+ * receiver's hash verifies. A gift needs no market step.
+ */
+export async function requestItem(db: Db, memberId: string, input: { itemId: string; deviceId: string }, now = new Date()) {
+  const [item, device] = await Promise.all([
+    db.contentItem.findUnique({
+      where: { id: input.itemId },
+      select: { id: true, communityId: true, memberId: true, deviceId: true, pricing: true, price: true, withdrawn: true, orders: { where: { status: 'OPEN', side: 'SELL' }, select: { id: true } } },
+    }),
+    db.device.findFirst({ where: { id: input.deviceId, memberId }, select: { id: true } }),
+  ]);
+  if (!device) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no device with that id.' });
+  if (!item) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such item.' });
+  const membership = await db.membership.findUnique({ where: { memberId_communityId: { memberId, communityId: item.communityId } }, select: { community: { select: { id: true, commissionBps: true, creditLimit: true } } } });
+  if (!membership) throw new TRPCError({ code: 'FORBIDDEN', message: "Join this item's community to request it." });
+  if (item.withdrawn) throw new TRPCError({ code: 'NOT_FOUND', message: 'Its owner has withdrawn this item.' });
+  if (item.memberId === memberId) throw new TRPCError({ code: 'BAD_REQUEST', message: 'This is your own item: it is already on your device.' });
+  const community = { ...membership.community, creditLimit: toMicro(membership.community.creditLimit) };
+
+  return withOutbox(db, async (tx, outbox) => {
+    let contractId: string | null = null;
+    if (item.pricing === 'CREDITS') {
+      const sell = item.orders[0];
+      if (!sell) throw new TRPCError({ code: 'NOT_FOUND', message: 'This item is no longer offered.' });
+      await lockBook(tx, item.communityId, FILE_CATEGORY);
+      const buy = await openOrder(tx, memberId, community, {
+        side: 'BUY', category: FILE_CATEGORY, unit: 'ITEM', kind: 'STANDING', quantity: 1, price: toMicro(item.price),
+        windowStart: now, windowEnd: new Date(now.getTime() + TRANSFER_TTL_MS), deviceId: device.id,
+        constraints: {}, negotiation: { mode: 'NONE', limit: null }, contentItemId: item.id,
+      }, now);
+      ({ contractId } = await executeFill(tx, community, { buyOrderId: buy.id, sellOrderId: sell.id, quantity: 1, price: toMicro(item.price), pricing: 'CROSS' }, outbox));
+    }
+    const transfer = await tx.transfer.create({
+      data: {
+        itemId: item.id, communityId: item.communityId, senderDeviceId: item.deviceId, receiverDeviceId: device.id,
+        senderId: item.memberId, receiverId: memberId, contractId,
+      },
+      select: transferSelect,
+    });
+    notifyParties(outbox, transfer, 'REQUESTED', 0);
+    return { transfer: presentTransfer(transfer, now), contractId };
+  });
+}
+
+export async function deviceTransfers(db: Db, memberId: string, deviceId: string, now = new Date()) {
+  const device = await db.device.findFirst({ where: { id: deviceId, memberId }, select: { id: true } });
+  if (!device) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no device with that id.' });
+  const rows = await db.transfer.findMany({
+    where: { OR: [{ senderDeviceId: deviceId }, { receiverDeviceId: deviceId }] },
+    orderBy: { createdAt: 'desc' },
+    take: 100,
+    select: transferSelect,
+  });
+  return rows.map((row) => presentTransfer(row, now));
+}
+
+const FINAL = ['COMPLETED', 'FAILED', 'CANCELLED'];
+
+/**
+ * A device's report on a transfer. The receiver records the chunks it has verified (the resume point)
+ * and, once the whole file's SHA-256 matched, completes it: the contract is delivered and signed off,
+ * paying the seller less commission. Either side may cancel; a failed or cancelled sale is refunded.
+ */
+export async function updateTransfer(
+  db: Db,
+  memberId: string,
+  input: { transferId: string; deviceId: string; verifiedChunks: number; status?: 'ACTIVE' | 'COMPLETED' | 'FAILED' | 'CANCELLED' },
+  now = new Date(),
+) {
+  const row = await db.transfer.findUnique({ where: { id: input.transferId }, select: transferSelect });
+  const device = await db.device.findFirst({ where: { id: input.deviceId, memberId }, select: { id: true } });
+  if (!row || !device || (row.receiverDeviceId !== device.id && row.senderDeviceId !== device.id)) {
+    throw new TRPCError({ code: 'NOT_FOUND', message: 'This device has no transfer with that id.' });
+  }
+  const isReceiver = row.receiverDeviceId === device.id;
+  if (FINAL.includes(row.status)) throw new TRPCError({ code: 'CONFLICT', message: `This transfer is already ${row.status.toLowerCase()}.` });
+  const chunkCount = (row.item.chunkHashes as string[]).length;
+  if (input.verifiedChunks > chunkCount) throw new TRPCError({ code: 'BAD_REQUEST', message: `The file has only ${chunkCount} chunks.` });
+  const status = input.status ?? 'ACTIVE';
+  if (!isReceiver && (status === 'ACTIVE' || status === 'COMPLETED')) {
+    throw new TRPCError({ code: 'FORBIDDEN', message: 'Only the receiving device reports progress and completion.' });
+  }
+  if (status === 'COMPLETED' && input.verifiedChunks !== chunkCount) {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: `A transfer completes when all ${chunkCount} chunks are verified.` });
+  }
+  return withOutbox(db, async (tx, outbox) => {
+    const verifiedChunks = isReceiver ? input.verifiedChunks : row.verifiedChunks;
+    const { count } = await tx.transfer.updateMany({
+      where: { id: row.id, status: { notIn: ['COMPLETED', 'FAILED', 'CANCELLED'] } },
+      data: { status, verifiedChunks, ...(status === 'COMPLETED' ? { completedAt: now } : {}) },
+    });
+    if (count !== 1) throw new TRPCError({ code: 'CONFLICT', message: 'This transfer changed meanwhile: refresh and try again.' });
+    if (row.contractId && status === 'COMPLETED') {
+      await applyContractActions(tx, row.contractId, [
+        { action: 'REPORT_DELIVERED', actor: 'SELLER', actorId: null, note: 'All chunks and the file hash verified by the receiver' },
+        { action: 'SIGN_OFF', actor: 'BUYER', actorId: memberId, note: 'Signed off on the verified file' },
+      ], outbox);
+    } else if (row.contractId && (status === 'FAILED' || status === 'CANCELLED')) {
+      await applyContractActions(tx, row.contractId, [
+        { action: 'FAIL', actor: 'SYSTEM', actorId: null, note: `Transfer ${status.toLowerCase()}` },
+        { action: 'REFUND', actor: 'SYSTEM', actorId: null, note: 'Escrow returned to the buyer' },
+      ], outbox);
+    }
+    notifyParties(outbox, row, status, verifiedChunks);
+    return presentTransfer((await tx.transfer.findUniqueOrThrow({ where: { id: row.id }, select: transferSelect })), now);
+  });
+}
+
+/** Transfers left unfinished past their time fail; their contracts are refunded by the market's sweep. */
+export async function sweepTransfers(db: Db, now = new Date()) {
+  const { count } = await db.transfer.updateMany({
+    where: { status: { in: ['REQUESTED', 'ACTIVE'] }, createdAt: { lte: new Date(now.getTime() - TRANSFER_TTL_MS) } },
+    data: { status: 'FAILED' },
+  });
+  return { transfersFailed: count };
+}

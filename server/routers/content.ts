@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { contentHeaderSchema, pricingSchema } from '../content/header';
+import { itemSelect, presentItem, publishItem, searchItems, withdrawItem } from '../content/items';
+import { deviceTransfers, requestItem, updateTransfer } from '../content/transfers';
+import { toMicro } from '../money';
+import { communityMemberProcedure, memberProcedure, router } from '../trpc';
+import { TRPCError } from '@trpc/server';
+
+const id = z.string().min(1).max(64);
+
+export const contentRouter = router({
+  publish: communityMemberProcedure
+    .input(z.object({ deviceId: id, header: contentHeaderSchema, pricing: pricingSchema.default({ mode: 'GIFT' }) }))
+    .mutation(({ ctx, input }) =>
+      publishItem(ctx.db, ctx.member.id, { id: ctx.community.id, commissionBps: ctx.community.commissionBps, creditLimit: toMicro(ctx.community.creditLimit), valuationRates: ctx.community.valuationRates }, input),
+    ),
+
+  search: communityMemberProcedure
+    .input(z.object({ text: z.string().trim().max(100).optional(), mediaType: z.string().trim().max(100).optional(), maxBytes: z.number().int().positive().optional(), nearbyOnly: z.boolean().optional(), deviceId: id.optional() }))
+    .query(({ ctx, input }) => searchItems(ctx.db, ctx.community.id, { deviceId: input.deviceId, address: ctx.clientAddress }, input)),
+
+  get: memberProcedure.input(z.object({ itemId: id })).query(async ({ ctx, input }) => {
+    const row = await ctx.db.contentItem.findUnique({ where: { id: input.itemId }, select: itemSelect });
+    const member = row ? await ctx.db.membership.count({ where: { memberId: ctx.member.id, communityId: row.communityId } }) : 0;
+    if (!row || !member) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such item.' });
+    return presentItem(row, { address: ctx.clientAddress }, new Date(), true);
+  }),
+
+  withdraw: memberProcedure.input(z.object({ itemId: id })).mutation(({ ctx, input }) => withdrawItem(ctx.db, ctx.member.id, input.itemId)),
+
+  request: memberProcedure.input(z.object({ itemId: id, deviceId: id })).mutation(({ ctx, input }) => requestItem(ctx.db, ctx.member.id, input)),
+
+  transfers: memberProcedure.input(z.object({ deviceId: id })).query(({ ctx, input }) => deviceTransfers(ctx.db, ctx.member.id, input.deviceId)),
+
+  updateTransfer: memberProcedure
+    .input(z.object({ transferId: id, deviceId: id, verifiedChunks: z.number().int().min(0).max(1_000_000), status: z.enum(['ACTIVE', 'COMPLETED', 'FAILED', 'CANCELLED']).optional() }))
+    .mutation(({ ctx, input }) => updateTransfer(ctx.db, ctx.member.id, input)),
+});
