@@ -8,6 +8,7 @@ import { withOutbox, type Outbox } from '../market/outbox';
 import { toBookOrder } from '../market/place-order';
 import type { Json } from '../../workers/kernels/types';
 import { jsonInput } from '../db/json';
+import { earnTicket } from '../money/sweepstakes';
 import { COMPUTE_CATEGORY, finishJob, hashCanonical, kernelOf, WORK_UNIT } from './jobs';
 import { initialReplicas, isTrusted, judge, pickUnits, type ReplicaView, type UnitView } from './scheduler';
 
@@ -151,10 +152,10 @@ export async function submitResult(db: Db, memberId: string, leaseId: string, ou
       if (verdict.status === 'VALIDATED') {
         const canonical = unit.replicas.find((r) => r.id === verdict.valid[0])!;
         await tx.workUnit.update({ where: { id: unit.id }, data: { status: 'VALIDATED', canonicalHash: verdict.canonicalHash, output: jsonInput(canonical.output as Json), validatedAt: now } });
-        await judgeReplicas(tx, unit.replicas, verdict.valid, verdict.invalid);
+        await judgeReplicas(tx, lease.job.communityId, unit.replicas, verdict.valid, verdict.invalid);
       } else if (verdict.status === 'FAILED') {
         await tx.workUnit.update({ where: { id: unit.id }, data: { status: 'FAILED' } });
-        await judgeReplicas(tx, unit.replicas, [], verdict.invalid);
+        await judgeReplicas(tx, lease.job.communityId, unit.replicas, [], verdict.invalid);
       } else if (verdict.requiredReplicas !== unit.requiredReplicas) {
         await tx.workUnit.update({ where: { id: unit.id }, data: { requiredReplicas: verdict.requiredReplicas } });
       }
@@ -162,7 +163,7 @@ export async function submitResult(db: Db, memberId: string, leaseId: string, ou
       // the unit was settled before this result arrived: judge it against the canonical hash
       const canonicalHash = (await tx.workUnit.findUniqueOrThrow({ where: { id: unit.id }, select: { canonicalHash: true } })).canonicalHash;
       const agrees = unit.status === 'VALIDATED' && canonicalHash === outputHash;
-      await judgeReplicas(tx, unit.replicas.filter((r) => r.id === leaseId), agrees ? [leaseId] : [], agrees ? [] : [leaseId]);
+      await judgeReplicas(tx, lease.job.communityId, unit.replicas.filter((r) => r.id === leaseId), agrees ? [leaseId] : [], agrees ? [] : [leaseId]);
     }
     const pending = await tx.workUnit.count({ where: { jobId: lease.jobId, status: 'PENDING' } });
     if (pending === 0) await finishJob(tx, lease.jobId, 'COMPLETED', outbox, now);
@@ -171,11 +172,14 @@ export async function submitResult(db: Db, memberId: string, leaseId: string, ou
   });
 }
 
-async function judgeReplicas(tx: Tx, replicas: { id: string; deviceId: string }[], valid: string[], invalid: string[]) {
+async function judgeReplicas(tx: Tx, communityId: string, replicas: { id: string; deviceId: string; memberId: string }[], valid: string[], invalid: string[]) {
   if (valid.length) await tx.replica.updateMany({ where: { id: { in: valid } }, data: { status: 'VALID' } });
   if (invalid.length) await tx.replica.updateMany({ where: { id: { in: invalid } }, data: { status: 'INVALID' } });
   for (const r of replicas) {
-    if (valid.includes(r.id)) await tx.device.update({ where: { id: r.deviceId }, data: { validResults: { increment: 1 } } });
+    if (valid.includes(r.id)) {
+      await tx.device.update({ where: { id: r.deviceId }, data: { validResults: { increment: 1 } } });
+      await earnTicket(tx, communityId, r.memberId, 'COMPUTE_UNIT', r.id);
+    }
     if (invalid.includes(r.id)) await tx.device.update({ where: { id: r.deviceId }, data: { invalidResults: { increment: 1 } } });
   }
 }

@@ -6,6 +6,7 @@ import { applyContractActions } from '../market/contracts';
 import { executeFill } from '../market/fills';
 import { withOutbox, type Outbox } from '../market/outbox';
 import { openOrder } from '../market/place-order';
+import { earnTicket } from '../money/sweepstakes';
 import { FILE_CATEGORY, itemSelect, presentItem } from './items';
 
 /** A transfer that has not completed a day after it was requested fails, and its credits are refunded. */
@@ -135,6 +136,7 @@ export async function updateTransfer(
       data: { status, verifiedChunks, ...(status === 'COMPLETED' ? { completedAt: now } : {}) },
     });
     if (count !== 1) throw new TRPCError({ code: 'CONFLICT', message: 'This transfer changed meanwhile: refresh and try again.' });
+    if (status === 'COMPLETED') await earnTicket(tx, row.communityId, row.senderId, 'TRANSFER', row.id);
     if (row.contractId && status === 'COMPLETED') {
       await applyContractActions(tx, row.contractId, [
         { action: 'REPORT_DELIVERED', actor: 'SELLER', actorId: null, note: 'All chunks and the file hash verified by the receiver' },

@@ -5,7 +5,8 @@
  */
 import type { AccountKind } from '../db/generated/sqlite/enums';
 
-export type AccountRef = { kind: AccountKind; memberId: string | null };
+/** An account by kind and owner; a federation clearing account is also named by the linked community. */
+export type AccountRef = { kind: AccountKind; memberId: string | null; peerCommunityId?: string };
 export type PostingLine = { account: AccountRef; amount: number };
 export type JournalEntry = { kind: string; memo: string; reference?: string; lines: PostingLine[] };
 
@@ -13,10 +14,11 @@ export class UnbalancedEntryError extends Error {}
 
 export const memberAccount = (memberId: string): AccountRef => ({ kind: 'MEMBER', memberId });
 export const escrowAccount = (memberId: string): AccountRef => ({ kind: 'ESCROW', memberId });
-export const communityAccount = (kind: Exclude<AccountKind, 'MEMBER' | 'ESCROW'>): AccountRef => ({
+export const communityAccount = (kind: Exclude<AccountKind, 'MEMBER' | 'ESCROW' | 'FEDERATION_CLEARING'>): AccountRef => ({
   kind,
   memberId: null,
 });
+export const federationAccount = (peerCommunityId: string): AccountRef => ({ kind: 'FEDERATION_CLEARING', memberId: null, peerCommunityId });
 
 /** The accounts a community owns from the moment it exists. */
 export const COMMUNITY_ACCOUNT_KINDS = ['ISSUER', 'COMMISSION', 'SWEEPSTAKES', 'CASH_CLEARING'] as const;
@@ -55,7 +57,7 @@ export function grant(memberId: string, amount: number, memo: string): JournalEn
 export function netByAccount(entry: JournalEntry): PostingLine[] {
   const net = new Map<string, PostingLine>();
   for (const line of entry.lines) {
-    const key = `${line.account.kind}:${line.account.memberId ?? ''}`;
+    const key = `${line.account.kind}:${line.account.memberId ?? ''}:${line.account.peerCommunityId ?? ''}`;
     const seen = net.get(key);
     if (seen) seen.amount += line.amount;
     else net.set(key, { account: line.account, amount: line.amount });

@@ -30,10 +30,11 @@ export async function openMemberAccounts(tx: Tx, communityId: string, memberId: 
 }
 
 async function accountId(tx: Tx, communityId: string, ref: AccountRef): Promise<string> {
-  const account = await tx.account.findFirst({
-    where: { communityId, kind: ref.kind, memberId: ref.memberId },
-    select: { id: true },
-  });
+  const where = { communityId, kind: ref.kind, memberId: ref.memberId, peerCommunityId: ref.peerCommunityId ?? null };
+  const account =
+    (await tx.account.findFirst({ where, select: { id: true } })) ??
+    // a community's clearing account with a linked community opens with the first movement through it
+    (ref.kind === 'FEDERATION_CLEARING' ? await tx.account.create({ data: where, select: { id: true } }) : null);
   if (!account) {
     throw new TRPCError({
       code: 'PRECONDITION_FAILED',

@@ -64,7 +64,7 @@ export function presentContract(row: ContractRow) {
 }
 
 /** The ledger entry an action's money effect makes: pay the seller less commission, or refund the buyer. */
-function settlementEntry(row: ContractRow, action: ContractAction): JournalEntry | null {
+function settlementEntry(row: ContractRow, action: ContractAction, sweepstakesShareBps: number): JournalEntry | null {
   const escrowed = toMicro(row.escrowed);
   const effect = moneyEffect(action);
   if (effect === 'NONE' || escrowed === 0) return null;
@@ -81,10 +81,13 @@ function settlementEntry(row: ContractRow, action: ContractAction): JournalEntry
     };
   }
   const commission = toMicro(row.buyerCommission) + toMicro(row.sellerCommission);
+  // a share of the commission funds the community's sweepstakes pool
+  const toPool = Math.floor((commission * sweepstakesShareBps) / 10_000);
   const lines = [
     { account: escrowAccount(row.buyerId), amount: -escrowed },
     { account: memberAccount(row.sellerId), amount: escrowed - commission },
-    ...(commission > 0 ? [{ account: communityAccount('COMMISSION'), amount: commission }] : []),
+    ...(commission - toPool > 0 ? [{ account: communityAccount('COMMISSION'), amount: commission - toPool }] : []),
+    ...(toPool > 0 ? [{ account: communityAccount('SWEEPSTAKES'), amount: toPool }] : []),
   ];
   return { kind: 'SETTLEMENT', memo: `Sold ${row.quantity} ${row.unit} of ${row.category.toLowerCase()}`, reference, lines };
 }
@@ -104,11 +107,9 @@ export async function applyContractActions(
   for (const step of steps) {
     const result = transition(row.state, step.action, step.actor);
     if (!result.ok) throw new TRPCError({ code: 'CONFLICT', message: result.reason });
-    const entry = settlementEntry(row, step.action);
-    if (entry) {
-      const community = await tx.community.findUniqueOrThrow({ where: { id: row.communityId }, select: { creditLimit: true } });
-      await postEntry(tx, row.communityId, entry, { creditLimit: toMicro(community.creditLimit) });
-    }
+    const community = await tx.community.findUniqueOrThrow({ where: { id: row.communityId }, select: { creditLimit: true, sweepstakesShareBps: true } });
+    const entry = settlementEntry(row, step.action, community.sweepstakesShareBps);
+    if (entry) await postEntry(tx, row.communityId, entry, { creditLimit: toMicro(community.creditLimit) });
     const { count } = await tx.contract.updateMany({
       where: { id: row.id, state: row.state },
       data: { state: result.next, ...(entry ? { escrowed: 0n } : {}) },

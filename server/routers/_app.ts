@@ -1,4 +1,5 @@
 import { createCallerFactory, router } from '../trpc';
+import { adminRouter } from './admin';
 import { authRouter } from './auth';
 import { communityRouter } from './community';
 import { computeRouter } from './compute';
@@ -21,6 +22,7 @@ export const appRouter = router({
   compute: computeRouter,
   content: contentRouter,
   signal: signalRouter,
+  admin: adminRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -35,6 +35,7 @@ const settings = {
     .min(0, 'The credit limit cannot be negative.')
     .max(MAX_MICRO, 'The credit limit is too large.'),
   inviteOnly: z.boolean(),
+  sweepstakesShareBps: z.number().int().min(0).max(10_000, 'At most the whole commission (10000 basis points).'),
 };
 
 const searchText = (name: string, slug: string) => `${name} ${slug}`.toLowerCase();
@@ -48,6 +49,7 @@ const publicSelect = {
   startingGrant: true,
   creditLimit: true,
   inviteOnly: true,
+  sweepstakesShareBps: true,
   createdAt: true,
   _count: { select: { memberships: true } },
 } as const;
@@ -61,6 +63,7 @@ type PublicRow = {
   startingGrant: bigint;
   creditLimit: bigint;
   inviteOnly: boolean;
+  sweepstakesShareBps: number;
   createdAt: Date;
   _count: { memberships: number };
 };
@@ -74,6 +77,7 @@ const toPublic = (row: PublicRow, role: 'MEMBER' | 'COORDINATOR' | null) => ({
   startingGrant: toMicro(row.startingGrant),
   creditLimit: toMicro(row.creditLimit),
   inviteOnly: row.inviteOnly,
+  sweepstakesShareBps: row.sweepstakesShareBps,
   createdAt: row.createdAt.toISOString(),
   memberCount: row._count.memberships,
   role,
@@ -102,6 +106,7 @@ export const communityRouter = router({
         slug: slugSchema,
         description: settings.description.default(''),
         creditLimit: settings.creditLimit.default(0),
+        sweepstakesShareBps: settings.sweepstakesShareBps.default(0),
       }),
     )
     .mutation(async ({ ctx, input }) => {
@@ -118,6 +123,7 @@ export const communityRouter = router({
             startingGrant: BigInt(input.startingGrant),
             creditLimit: BigInt(input.creditLimit),
             inviteOnly: input.inviteOnly,
+            sweepstakesShareBps: input.sweepstakesShareBps,
             inviteCode: newInviteCode(),
             memberships: { create: { memberId: ctx.member.id, role: 'COORDINATOR' } },
           },

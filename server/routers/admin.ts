@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { acceptLink, linksOf, proposeLink } from '../community/links';
+import { MAX_MICRO, toMicro } from '../money';
+import { recordCash } from '../money/cash';
+import { commitDraw, drawView, revealDraw } from '../money/sweepstakes';
+import { communityMemberProcedure, coordinatorProcedure, router } from '../trpc';
+
+const amount = z.number().int('Amounts are whole micro-credits.').positive('The amount must be more than zero.').max(MAX_MICRO);
+const cashInput = z.object({ memberId: z.string().min(1).max(64), amount, externalReference: z.string().trim().min(1, 'Give the external reference (receipt or transfer number).').max(100) });
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'A commitment is the SHA-256 of the secret: 64 lower-case hex digits.');
+
+/** Coordinator operations: cash in and out, sweepstakes draws, federation links. */
+export const adminRouter = router({
+  cashDeposit: coordinatorProcedure.input(cashInput).mutation(({ ctx, input }) =>
+    recordCash(ctx.db, { id: ctx.community.id, creditLimit: toMicro(ctx.community.creditLimit) }, { ...input, direction: 'DEPOSIT' }),
+  ),
+  cashWithdrawal: coordinatorProcedure.input(cashInput).mutation(({ ctx, input }) =>
+    recordCash(ctx.db, { id: ctx.community.id, creditLimit: toMicro(ctx.community.creditLimit) }, { ...input, direction: 'WITHDRAWAL' }),
+  ),
+
+  commitDraw: coordinatorProcedure
+    .input(z.object({ commitment: hex64, periodStart: z.iso.datetime({ offset: true }), periodEnd: z.iso.datetime({ offset: true }) }))
+    .mutation(({ ctx, input }) => commitDraw(ctx.db, ctx.community.id, { commitment: input.commitment, periodStart: new Date(input.periodStart), periodEnd: new Date(input.periodEnd) })),
+  revealDraw: coordinatorProcedure
+    .input(z.object({ drawId: z.string().min(1).max(64), secret: z.string().min(16, 'Use a secret of at least 16 characters.').max(200) }))
+    .mutation(async ({ ctx, input }) => {
+      await revealDraw(ctx.db, ctx.community.id, input.drawId, input.secret);
+      return drawView(ctx.db, ctx.community.id, input.drawId);
+    }),
+  /** Any member can fetch a draw with its tickets and secret and recompute the winner. */
+  draw: communityMemberProcedure.input(z.object({ drawId: z.string().min(1).max(64) })).query(({ ctx, input }) => drawView(ctx.db, ctx.community.id, input.drawId)),
+
+  proposeLink: coordinatorProcedure.input(z.object({ toSlug: z.string().trim().toLowerCase().min(3).max(40) })).mutation(({ ctx, input }) => proposeLink(ctx.db, ctx.member.id, ctx.community.id, input.toSlug)),
+  acceptLink: coordinatorProcedure.input(z.object({ linkId: z.string().min(1).max(64) })).mutation(({ ctx, input }) => acceptLink(ctx.db, ctx.community.id, input.linkId)),
+  links: communityMemberProcedure.query(({ ctx }) => linksOf(ctx.db, ctx.community.id)),
+});
