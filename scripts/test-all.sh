@@ -11,6 +11,7 @@ mkdir -p .reports
 echo "== checks: schema copies, migrations, types"
 node scripts/prisma-schemas.mjs --check
 node scripts/db-diff.mjs --check
+node scripts/build-wasm.mjs --check
 npm run --silent db:generate
 npx tsc --noEmit -p .
 

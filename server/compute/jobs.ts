@@ -10,7 +10,7 @@ import type { MarketCommunity } from '../market/fills';
 import { findKernel, type AnyKernel } from '../../workers/kernels';
 import type { Json } from '../../workers/kernels/types';
 import { jsonInput } from '../db/json';
-import { MAX_DEADLINE_MS, type SubmitJobInput } from './job-input';
+import { MAX_DEADLINE_MS, MAX_UNITS, type SubmitJobInput } from './job-input';
 import { settleDelivered } from './settle';
 
 export const COMPUTE_CATEGORY = 'COMPUTE';
@@ -42,6 +42,9 @@ export async function submitJob(db: Db, memberId: string, community: MarketCommu
   if (deadline.getTime() > now.getTime() + MAX_DEADLINE_MS) throw new TRPCError({ code: 'BAD_REQUEST', message: 'The deadline can be at most a week away.' });
   const inputs = kernel.split(parsed.data, input.units);
   if (inputs.length === 0) throw new TRPCError({ code: 'BAD_REQUEST', message: 'These parameters give no work to do.' });
+  if (inputs.length > MAX_UNITS) {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: `These parameters make ${inputs.length} work units; a job can have at most ${MAX_UNITS}.` });
+  }
 
   return withOutbox(db, async (tx) => {
     await lockBook(tx, community.id, COMPUTE_CATEGORY);

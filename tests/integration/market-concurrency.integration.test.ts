@@ -128,8 +128,8 @@ async function auditMarket(db: Db, communityId: string, members: string[]) {
   // contracts: between a bid and an ask of different members, at the resting (older) order's price
   const filled = new Map<string, number>();
   for (const c of contracts) {
-    const buy = byId.get(c.buyOrderId);
-    const sell = byId.get(c.sellOrderId);
+    const buy = byId.get(c.buyOrderId ?? "");
+    const sell = byId.get(c.sellOrderId ?? "");
     if (!buy || buy.side !== 'BUY' || !sell || sell.side !== 'SELL') {
       problems.push(`contract ${c.id} does not join a bid of this book to an ask of this book`);
       continue;

@@ -9,10 +9,10 @@ import { KernelError, clampUnits } from './shared';
 import type { Kernel } from './types';
 
 export const MAX_PREFIX_CHARS = 64;
-/** At most this many nonces per job (2^34, about 17 billion hashes). */
-export const MAX_RANGE = 2 ** 34;
-/** At most this many nonces per unit, so a unit stays around a second of work on a phone. */
-export const MAX_UNIT_NONCES = 2 ** 22;
+/** At most this many nonces per job (2^32, about 4.3 billion hashes). */
+export const MAX_RANGE = 2 ** 32;
+/** At most this many nonces per unit (about half a second of JavaScript on a laptop core). */
+export const MAX_UNIT_NONCES = 2 ** 20;
 export const MAX_UNITS = 10_000;
 /** A unit lists at most this many of the nonces it found (it still counts them all). */
 export const MAX_NONCES_PER_UNIT = 1000;

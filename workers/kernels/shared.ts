@@ -85,7 +85,7 @@ function sextet(text: string, i: number): number {
   return v;
 }
 
-/** True when `text` is canonical padded base64 of exactly `bytes` bytes (checked without decoding). */
+/** True when `text` is canonical padded base64 of exactly `bytes` bytes (checked without decoding; `bytes` > 0). */
 export function isBase64OfLength(text: string, bytes: number): boolean {
   if (text.length !== base64Length(bytes)) return false;
   const pad = (3 - (bytes % 3)) % 3;
@@ -95,6 +95,9 @@ export function isBase64OfLength(text: string, bytes: number): boolean {
     if (code >= 128 || B64_INDEX[code]! < 0) return false;
   }
   for (let i = body; i < text.length; i++) if (text.charCodeAt(i) !== 61) return false;
+  // the bits below the last byte must be zero, as `decodeBase64` requires
+  if (pad === 2) return (B64_INDEX[text.charCodeAt(body - 1)]! & 15) === 0;
+  if (pad === 1) return (B64_INDEX[text.charCodeAt(body - 1)]! & 3) === 0;
   return true;
 }
 
