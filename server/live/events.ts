@@ -8,7 +8,8 @@ export type LiveEvent =
   | { type: 'fill'; contractId: string; orderId: string; side: 'BUY' | 'SELL'; quantity: number; price: number; category: string }
   | { type: 'negotiation'; negotiationId: string; status: string; buyerPrice: number; sellerPrice: number; byMemberId: string | null }
   | { type: 'contract'; contractId: string; state: string; action: string }
-  | { type: 'transfer'; transferId: string; itemId: string; status: string; verifiedChunks: number };
+  | { type: 'transfer'; transferId: string; itemId: string; status: string; verifiedChunks: number }
+  | { type: 'barter'; dealId: string; status: string };
 
 export type Delivery = { memberId: string; event: LiveEvent };
 

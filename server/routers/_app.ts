@@ -1,6 +1,7 @@
 import { createCallerFactory, router } from '../trpc';
 import { adminRouter } from './admin';
 import { authRouter } from './auth';
+import { barterRouter } from './barter';
 import { communityRouter } from './community';
 import { computeRouter } from './compute';
 import { contentRouter } from './content';
@@ -23,6 +24,7 @@ export const appRouter = router({
   content: contentRouter,
   signal: signalRouter,
   admin: adminRouter,
+  barter: barterRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { acceptLink, linksOf, proposeLink } from '../community/links';
+import { transaction } from '../db/transaction';
+import { communityAccount, transfer } from '../ledger/postings';
+import { postEntry } from '../ledger/repository';
 import { MAX_MICRO, toMicro } from '../money';
 import { recordCash } from '../money/cash';
 import { commitDraw, drawView, revealDraw } from '../money/sweepstakes';
@@ -16,6 +19,13 @@ export const adminRouter = router({
   ),
   cashWithdrawal: coordinatorProcedure.input(cashInput).mutation(({ ctx, input }) =>
     recordCash(ctx.db, { id: ctx.community.id, creditLimit: toMicro(ctx.community.creditLimit) }, { ...input, direction: 'WITHDRAWAL' }),
+  ),
+
+  /** Issues credits into the community's own pool (its commission account), for the coordinator's pool offers. */
+  fundPool: coordinatorProcedure.input(z.object({ amount })).mutation(({ ctx, input }) =>
+    transaction(ctx.db, (tx) =>
+      postEntry(tx, ctx.community.id, transfer(communityAccount('ISSUER'), communityAccount('COMMISSION'), input.amount, 'POOL_FUNDING', 'Credits issued to the community pool'), { creditLimit: toMicro(ctx.community.creditLimit) }),
+    ),
   ),
 
   commitDraw: coordinatorProcedure

@@ -1,4 +1,6 @@
+import { createPublicKey } from 'node:crypto';
 import { TRPCError } from '@trpc/server';
+import { KEY_ALGORITHMS } from '../barter/receipts';
 import { z } from 'zod';
 import { deviceProfileSchema, type DeviceProfile } from '../device/profile';
 import type { Queryable } from '../db/client';
@@ -82,6 +84,20 @@ export const deviceRouter = router({
       });
       if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no device with that id.' });
       return present(row, await ratesFor(ctx.db, ctx.member.id, input.communityId));
+    }),
+
+  /** Registers the device's public key (SPKI, base64url) for signing offline barter receipts. */
+  setKey: memberProcedure
+    .input(z.object({ deviceId: z.string().min(1).max(64), publicKey: z.string().regex(/^[A-Za-z0-9_-]{40,400}$/, 'A public key is SPKI bytes in base64url.'), algorithm: z.enum(KEY_ALGORITHMS) }))
+    .mutation(async ({ ctx, input }) => {
+      try {
+        createPublicKey({ key: Buffer.from(input.publicKey, 'base64url'), format: 'der', type: 'spki' });
+      } catch {
+        throw new TRPCError({ code: 'BAD_REQUEST', message: 'That is not a valid public key.' });
+      }
+      const { count } = await ctx.db.device.updateMany({ where: { id: input.deviceId, memberId: ctx.member.id }, data: { publicKey: input.publicKey, keyAlgorithm: input.algorithm } });
+      if (count === 0) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no device with that id.' });
+      return { ok: true };
     }),
 
   remove: memberProcedure.input(z.object({ deviceId: z.string().min(1).max(64) })).mutation(async ({ ctx, input }) => {

@@ -1,0 +1,98 @@
+import { createHash, createPublicKey, verify } from 'node:crypto';
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import type { Db } from '../db/client';
+import { jsonInput } from '../db/json';
+import { lockBook } from '../market/book-lock';
+import { applyContractActions } from '../market/contracts';
+import { withOutbox } from '../market/outbox';
+import { resolveRates } from '../valuation';
+import { stableStringify } from '../../workers/kernels/shared';
+import type { Json } from '../../workers/kernels/types';
+import { closeDeal } from './deals';
+import type { BarterDeal, BarterOffer, Transfer } from './engine';
+import { legSchema } from './offers';
+import { legValue } from './unit-values';
+
+export const KEY_ALGORITHMS = ['ECDSA-P256', 'Ed25519'] as const;
+const MAX_AGE_MS = 30 * 86_400_000;
+
+export const receiptSchema = z.object({
+  version: z.literal(1),
+  communityId: z.string().min(1).max(64),
+  nonce: z.string().min(16).max(64),
+  createdAt: z.iso.datetime({ offset: true }),
+  parties: z
+    .array(z.object({ deviceId: z.string().min(1).max(64), gives: z.array(legSchema).min(1).max(4) }))
+    .length(2)
+    .refine((p) => p[0]!.deviceId !== p[1]!.deviceId, 'The two parties must be different devices.'),
+});
+export type Receipt = z.infer<typeof receiptSchema>;
+
+/** The bytes both devices sign: the receipt as canonical JSON (sorted keys, no spaces). */
+export const receiptBytes = (receipt: Receipt) => Buffer.from(stableStringify(receipt as unknown as Json));
+
+function signatureValid(publicKey: string, algorithm: string, data: Buffer, signature: string): boolean {
+  try {
+    const key = createPublicKey({ key: Buffer.from(publicKey, 'base64url'), format: 'der', type: 'spki' });
+    const sig = Buffer.from(signature, 'base64url');
+    return algorithm === 'Ed25519' ? verify(null, data, key, sig) : verify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, sig);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Posts a barter two nearby devices agreed without the coordinator and both signed with their device
+ * keys. Both signatures must verify against the keys registered with the devices, both members must
+ * belong to the community, and a receipt is accepted only once (its hash is kept): forgeries and
+ * replays change nothing. The legs become contracts already delivered and signed off, with commission.
+ */
+export async function submitReceipt(db: Db, memberId: string, receipt: Receipt, signatures: { deviceId: string; signature: string }[], now = new Date()) {
+  const created = Date.parse(receipt.createdAt);
+  if (created > now.getTime() + 5 * 60_000) throw new TRPCError({ code: 'BAD_REQUEST', message: 'This receipt is dated in the future.' });
+  if (created < now.getTime() - MAX_AGE_MS) throw new TRPCError({ code: 'BAD_REQUEST', message: 'This receipt is more than 30 days old.' });
+  const devices = await db.device.findMany({ where: { id: { in: receipt.parties.map((p) => p.deviceId) } }, select: { id: true, memberId: true, publicKey: true, keyAlgorithm: true } });
+  if (devices.length !== 2) throw new TRPCError({ code: 'NOT_FOUND', message: 'A device named in the receipt does not exist.' });
+  if (!devices.some((d) => d.memberId === memberId)) throw new TRPCError({ code: 'FORBIDDEN', message: 'Only a party to a receipt can submit it.' });
+  const members = await db.membership.count({ where: { communityId: receipt.communityId, memberId: { in: devices.map((d) => d.memberId) } } });
+  if (members !== new Set(devices.map((d) => d.memberId)).size) throw new TRPCError({ code: 'FORBIDDEN', message: "Both parties must be members of the receipt's community." });
+  if (devices[0]!.memberId === devices[1]!.memberId) throw new TRPCError({ code: 'BAD_REQUEST', message: 'A barter needs two different members.' });
+
+  const data = receiptBytes(receipt);
+  for (const party of receipt.parties) {
+    const device = devices.find((d) => d.id === party.deviceId)!;
+    if (!device.publicKey || !device.keyAlgorithm) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'A party device has no registered key.' });
+    const signature = signatures.find((s) => s.deviceId === party.deviceId);
+    if (!signature || !signatureValid(device.publicKey, device.keyAlgorithm, data, signature.signature)) {
+      throw new TRPCError({ code: 'BAD_REQUEST', message: 'A signature does not verify: the receipt was altered or not signed by that device.' });
+    }
+  }
+  const hash = createHash('sha256').update(data).digest('hex');
+  const community = await db.community.findUniqueOrThrow({ where: { id: receipt.communityId }, select: { valuationRates: true } });
+  const rates = resolveRates(community.valuationRates);
+
+  return withOutbox(db, async (tx, outbox) => {
+    await lockBook(tx, receipt.communityId, 'BARTER');
+    if (await tx.barterReceipt.count({ where: { hash } })) throw new TRPCError({ code: 'CONFLICT', message: 'This receipt was already submitted.' });
+    const offers: BarterOffer[] = receipt.parties.map((p, i) => {
+      const device = devices.find((d) => d.id === p.deviceId)!;
+      return { id: `receipt:${hash}:${i}`, memberId: device.memberId, seq: i, give: p.gives, want: receipt.parties[1 - i]!.gives, toleranceBps: 10_000, creditTopUp: { allowed: false, max: 0 } };
+    });
+    const transfers: Transfer[] = offers.flatMap((offer, i) =>
+      offer.give.map((leg, giveLeg) => ({ from: offer.memberId, to: offers[1 - i]!.memberId, fromOffer: offer.id, toOffer: offers[1 - i]!.id, giveLeg, leg, value: legValue(leg, rates) })),
+    );
+    const deal: BarterDeal = { kind: 'PAIR', offers, transfers, topUps: [], totalValue: transfers.reduce((sum, t) => sum + t.value, 0) };
+    const created = await tx.barterDeal.create({ data: { communityId: receipt.communityId, kind: 'RECEIPT', plan: jsonInput(JSON.parse(JSON.stringify(deal)) as Json), acceptedBy: offers.map((o) => o.memberId), totalValue: BigInt(deal.totalValue) }, select: { id: true } });
+    const parties = new Map(offers.map((o) => [o.id, { memberId: o.memberId, communityId: receipt.communityId, fromPool: false }]));
+    const contractIds = await closeDeal(tx, created.id, deal, parties, now, outbox);
+    for (const contractId of contractIds) {
+      await applyContractActions(tx, contractId, [
+        { action: 'REPORT_DELIVERED', actor: 'SELLER', actorId: null, note: 'Delivered face to face (signed receipt)' },
+        { action: 'SIGN_OFF', actor: 'BUYER', actorId: null, note: 'Signed by both devices' },
+      ], outbox);
+    }
+    await tx.barterReceipt.create({ data: { hash, communityId: receipt.communityId, receipt: jsonInput(receipt as unknown as Json), dealId: created.id } });
+    return { dealId: created.id, contractIds };
+  });
+}

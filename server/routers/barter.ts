@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { acceptDeal, cancelOffer, listOffers, offerInput, placeOffer } from '../barter/offers';
+import { receiptSchema, submitReceipt } from '../barter/receipts';
+import { communityMemberProcedure, memberProcedure, router } from '../trpc';
+
+const id = z.string().min(1).max(64);
+
+export const barterRouter = router({
+  offer: communityMemberProcedure.input(offerInput).mutation(({ ctx, input }) =>
+    placeOffer(ctx.db, ctx.member.id, { id: ctx.community.id, valuationRates: ctx.community.valuationRates, role: ctx.role }, input),
+  ),
+  list: communityMemberProcedure
+    .input(z.object({ mine: z.boolean().optional(), status: z.enum(['OPEN', 'PROPOSED', 'CLOSED', 'CANCELLED']).optional() }))
+    .query(({ ctx, input }) => listOffers(ctx.db, ctx.community.id, { memberId: input.mine ? ctx.member.id : undefined, status: input.status })),
+  accept: memberProcedure.input(z.object({ dealId: id })).mutation(({ ctx, input }) => acceptDeal(ctx.db, ctx.member.id, input.dealId)),
+  cancel: memberProcedure.input(z.object({ offerId: id })).mutation(({ ctx, input }) => cancelOffer(ctx.db, ctx.member.id, input.offerId)),
+  /** A barter agreed offline between two nearby devices, signed by both device keys. */
+  submitReceipt: memberProcedure
+    .input(z.object({ receipt: receiptSchema, signatures: z.array(z.object({ deviceId: id, signature: z.string().min(16).max(256) })).length(2) }))
+    .mutation(({ ctx, input }) => submitReceipt(ctx.db, ctx.member.id, input.receipt, input.signatures)),
+});
