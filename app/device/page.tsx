@@ -6,6 +6,7 @@ import { ErrorAlert, Field } from '../_components/form';
 import { RequireMember } from '../_components/require-member';
 import { formatCredits } from '../_lib/money';
 import { useTRPC } from '../_lib/trpc';
+import { DonatePanel } from './donate-panel';
 import { measureProfile } from './measure-profile';
 import { roundForDisplay, ValuationTable } from './valuation-table';
 
@@ -91,6 +92,8 @@ function DevicePanel() {
           <ValuationTable valuation={shown.valuation} />
         </div>
       ) : null}
+
+      {thisDevice ? <DonatePanel deviceId={thisDevice.device.id} /> : null}
 
       {devices.data && devices.data.some((d) => d.device.id !== deviceId) ? (
         <div className="card">

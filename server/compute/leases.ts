@@ -44,7 +44,8 @@ export type Lease = { leaseId: string; jobId: string; kernel: string; unitIndex:
  * SELL at the job's price (the resting order's), creating the contract the units are paid through.
  * Jobs are served highest price first, then oldest, as an incoming SELL would take bids.
  */
-export async function leaseUnits(db: Db, memberId: string, deviceId: string, max: number, now = new Date()): Promise<Lease[]> {
+/** `kernels` limits the work to those kernels (a donor that will not run members' own code, say). */
+export async function leaseUnits(db: Db, memberId: string, deviceId: string, max: number, now = new Date(), kernels?: string[]): Promise<Lease[]> {
   const device = await ownDevice(db, memberId, deviceId);
   const donations = await db.order.findMany({
     where: { deviceId, memberId, donation: true, status: 'OPEN', windowEnd: { gt: now } },
@@ -61,7 +62,7 @@ export async function leaseUnits(db: Db, memberId: string, deviceId: string, max
       await lockBook(tx, community.id, COMPUTE_CATEGORY);
       const sell = toBookOrder(await tx.order.findUniqueOrThrow({ where: { id: donation.id }, select: bookOrderSelect }));
       const jobOrders = await tx.order.findMany({
-        where: { communityId: community.id, category: COMPUTE_CATEGORY, unit: WORK_UNIT, side: 'BUY', status: 'OPEN', jobId: { not: null }, job: { status: 'OPEN' }, remaining: { gt: 0 } },
+        where: { communityId: community.id, category: COMPUTE_CATEGORY, unit: WORK_UNIT, side: 'BUY', status: 'OPEN', jobId: { not: null }, job: { status: 'OPEN', ...(kernels ? { kernel: { in: kernels } } : {}) }, remaining: { gt: 0 } },
         orderBy: [{ price: 'desc' }, { seq: 'asc' }],
         take: 50,
         select: { ...bookOrderSelect, jobId: true, job: { select: { kernel: true, replication: true, maxReplicas: true } } },

@@ -6,6 +6,7 @@ import { cancelJob, jobView, submitJob, validatedOutputs } from '../compute/jobs
 import { leaseUnits, MAX_LEASE_BATCH, returnLeases, submitResult } from '../compute/leases';
 import { communityMemberProcedure, memberProcedure, router } from '../trpc';
 import { KERNELS } from '../../workers/kernels';
+import { KERNEL_NAMES } from '../../workers/kernels/types';
 
 const id = z.string().min(1).max(64);
 const marketCommunity = (c: { id: string; commissionBps: number; creditLimit: bigint }) => ({ id: c.id, commissionBps: c.commissionBps, creditLimit: toMicro(c.creditLimit) });
@@ -47,8 +48,8 @@ export const computeRouter = router({
     .mutation(({ ctx, input }) => setDonation(ctx.db, ctx.member.id, marketCommunity(ctx.community), input)),
 
   lease: memberProcedure
-    .input(z.object({ deviceId: id, max: z.number().int().min(1).max(MAX_LEASE_BATCH).default(4) }))
-    .mutation(({ ctx, input }) => leaseUnits(ctx.db, ctx.member.id, input.deviceId, input.max)),
+    .input(z.object({ deviceId: id, max: z.number().int().min(1).max(MAX_LEASE_BATCH).default(4), kernels: z.array(z.enum(KERNEL_NAMES)).min(1).max(KERNEL_NAMES.length).optional() }))
+    .mutation(({ ctx, input }) => leaseUnits(ctx.db, ctx.member.id, input.deviceId, input.max, new Date(), input.kernels)),
 
   submitResult: memberProcedure
     .input(z.object({ leaseId: id, output: z.unknown().refine((o) => o !== undefined && JSON.stringify(o).length <= 4 * 1024 * 1024, 'A result can be at most 4 MiB of JSON.') }))
