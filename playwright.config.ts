@@ -32,6 +32,8 @@ export default defineConfig({
       DATABASE_URL: process.env.E2E_DATABASE_URL ?? 'file:./data/e2e.db',
       NEXT_TELEMETRY_DISABLED: '1',
       PORT: String(port),
+      // short leases, so that a donor closed mid-job gives its units back within the test's time
+      COMPUTE_LEASE_TTL_MS: '15000',
       HOSTNAME: '127.0.0.1',
     },
   },

@@ -12,8 +12,8 @@ import { earnTicket } from '../money/sweepstakes';
 import { COMPUTE_CATEGORY, finishJob, hashCanonical, kernelOf, WORK_UNIT } from './jobs';
 import { initialReplicas, isTrusted, judge, pickUnits, type ReplicaView, type UnitView } from './scheduler';
 
-/** How long a donor has to return a leased unit before it goes back to the pool. */
-export const LEASE_TTL_MS = 2 * 60_000;
+/** How long a donor has to return a leased unit before it goes back to the pool (COMPUTE_LEASE_TTL_MS, default 2 min). */
+export const LEASE_TTL_MS = Number(process.env.COMPUTE_LEASE_TTL_MS) > 0 ? Number(process.env.COMPUTE_LEASE_TTL_MS) : 2 * 60_000;
 export const MAX_LEASE_BATCH = 16;
 
 const bookOrderSelect = {

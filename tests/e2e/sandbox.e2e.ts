@@ -1,19 +1,6 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { expect, request as playwrightRequest, test, type APIRequestContext, type Page } from '@playwright/test';
-
-const unique = () => Date.now().toString(36) + Math.floor(Math.random() * 1e4).toString(36);
-const PASSWORD = 'a long enough password';
-
-/** Calls a tRPC procedure over plain JSON with the context's session cookie; returns `result.data`. */
-async function call(api: APIRequestContext, path: string, input: unknown, method: 'POST' | 'GET' = 'POST') {
-  const response =
-    method === 'POST'
-      ? await api.post(`/api/trpc/${path}`, { data: input })
-      : await api.get(`/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`);
-  expect(response.ok(), await response.text()).toBe(true);
-  return (await response.json()).result.data;
-}
+import { call, PASSWORD, runAgent, unique } from './support';
 
 const deadline = () => new Date(Date.now() + 3_600_000).toISOString();
 
@@ -164,21 +151,6 @@ test("a member's own code runs in the sandbox: computation works, the network an
 });
 
 /** Runs the headless agent to the end (it exits after `--idle-exit` seconds with no work). */
-function runAgent(baseURL: string, args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['scripts/agent.mjs', '--url', baseURL, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const timer = setTimeout(() => child.kill('SIGINT'), 90_000);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
-
 test('the Donate panel computes built-in and custom units in the browser; a second donor validates them and the panel shows the credits', async ({ page, baseURL }) => {
   test.setTimeout(180_000);
   const id = unique();

@@ -1,0 +1,31 @@
+import { spawn } from 'node:child_process';
+import { expect, type APIRequestContext } from '@playwright/test';
+
+export const unique = () => Date.now().toString(36) + Math.floor(Math.random() * 1e4).toString(36);
+export const PASSWORD = 'a long enough password';
+
+/** Calls a tRPC procedure over plain JSON with the context's session cookie; returns `result.data`. */
+export async function call(api: APIRequestContext, path: string, input: unknown, method: 'POST' | 'GET' = 'POST') {
+  const response =
+    method === 'POST'
+      ? await api.post(`/api/trpc/${path}`, { data: input })
+      : await api.get(`/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`);
+  expect(response.ok(), await response.text()).toBe(true);
+  return (await response.json()).result.data;
+}
+
+/** Runs the headless donor (`npm run agent`) until it exits, for at most 90 s. */
+export function runAgent(baseURL: string, args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['scripts/agent.mjs', '--url', baseURL, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const timer = setTimeout(() => child.kill('SIGINT'), 90_000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
