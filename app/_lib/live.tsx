@@ -32,7 +32,7 @@ export function LiveEvents({ enabled, children }: { enabled: boolean; children: 
         onData: ({ data }) => {
           switch (data.type) {
             case 'fill':
-              toast(`${data.side === 'BUY' ? 'Bought' : 'Sold'} ${data.quantity} at ${(data.price / 1e6).toLocaleString()} credits each`);
+              if (!data.pulled) toast(`${data.side === 'BUY' ? 'Bought' : 'Sold'} ${data.quantity} at ${(data.price / 1e6).toLocaleString()} credits each`);
               void queryClient.invalidateQueries(trpc.market.pathFilter());
               void queryClient.invalidateQueries(trpc.ledger.pathFilter());
               void queryClient.invalidateQueries(trpc.contract.pathFilter());

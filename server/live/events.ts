@@ -5,7 +5,8 @@ import { POLL_INTERVAL_MS, version, waitForChange } from './bus';
 /** Every live event a member can receive: a discriminated union on `type`. */
 export type LiveEvent =
   | { type: 'order'; orderId: string; status: string; remaining: number }
-  | { type: 'fill'; contractId: string; orderId: string; side: 'BUY' | 'SELL'; quantity: number; price: number; category: string }
+  /** `pulled`: a fill made by pulled work or a content request, not by an order meeting the book */
+  | { type: 'fill'; contractId: string; orderId: string; side: 'BUY' | 'SELL'; quantity: number; price: number; category: string; pulled: boolean }
   | { type: 'negotiation'; negotiationId: string; status: string; buyerPrice: number; sellerPrice: number; byMemberId: string | null }
   | { type: 'contract'; contractId: string; state: string; action: string }
   | { type: 'transfer'; transferId: string; itemId: string; status: string; verifiedChunks: number }

@@ -94,6 +94,7 @@ export async function executeFill(
       quantity: q,
       price: fill.price,
       category: buy.category,
+      pulled: Boolean(buy.jobId || sell.donation || buy.contentItemId),
     });
     outbox.add([order.memberId], { type: 'order', orderId: order.id, status: order.status, remaining: order.remaining });
   }
