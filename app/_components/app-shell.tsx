@@ -31,7 +31,7 @@ export function AppShell({ children }: { children: React.ReactNode }) {
   const isActive = (href: string) => {
     if (href === '/') return pathname === '/';
     if (href === '/market') return inMarket;
-    if (href === '/trades') return pathname.startsWith('/trades') || pathname.startsWith('/contracts');
+    if (href === '/trades') return pathname.startsWith('/trades') || pathname.startsWith('/contracts') || pathname.startsWith('/barter');
     return pathname.startsWith(href) && !inMarket;
   };
   return (

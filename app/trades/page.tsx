@@ -18,7 +18,10 @@ function TradesInbox({ memberId }: { memberId: string }) {
     (c.state === 'DELIVERED' && c.buyer.id === memberId) || (['MATCHED', 'ACTIVE'].includes(c.state) && c.buyer.id !== memberId);
   return (
     <>
-      <h1>Trades</h1>
+      <div className="row spread" style={{ marginBottom: '0.75rem' }}>
+        <h1 style={{ margin: 0 }}>Trades</h1>
+        <Link className="button secondary" href="/barter">Barter</Link>
+      </div>
       <div className="card">
         <h2>Negotiations</h2>
         {negotiations.isPending ? <Pending query={negotiations} /> : null}
