@@ -13,8 +13,8 @@ export function LegEditor({ title, legs, onChange, idPrefix }: { title: string; 
     <fieldset className="stack" style={{ border: 0, padding: 0, margin: 0 }}>
       <legend style={{ fontWeight: 700, marginBottom: '0.4rem' }}>{title}</legend>
       {legs.map((leg, i) => (
-        <div key={i} className="row" style={{ alignItems: 'flex-end', gap: '0.4rem' }}>
-          <label style={{ flex: 1.2 }}>
+        <div key={i} className="leg">
+          <label>
             <span className="hint">What</span>
             <select
               aria-label={`${title} ${i + 1}: category`}
@@ -27,21 +27,21 @@ export function LegEditor({ title, legs, onChange, idPrefix }: { title: string; 
               {CATEGORIES.map((c) => <option key={c} value={c}>{CATEGORY_LABELS[c]}</option>)}
             </select>
           </label>
-          <label style={{ flex: 1 }}>
+          <label>
             <span className="hint">Unit</span>
             <select aria-label={`${title} ${i + 1}: unit`} value={leg.unit} onChange={(e) => update(i, { unit: e.target.value })}>
               {UNITS_BY_CATEGORY[leg.category].map((u) => <option key={u} value={u}>{unitLabel(u)}</option>)}
             </select>
           </label>
-          <label style={{ flex: 0.9 }}>
+          <label>
             <span className="hint">How many</span>
             <input id={`${idPrefix}-q-${i}`} aria-label={`${title} ${i + 1}: quantity`} inputMode="numeric" value={leg.quantity} onChange={(e) => update(i, { quantity: e.target.value })} />
           </label>
           {legs.length > 1 ? (
-            <button type="button" className="button secondary" style={{ minHeight: 48, padding: '0 0.7rem' }} aria-label={`Remove ${title.toLowerCase()} ${i + 1}`} onClick={() => onChange(legs.filter((_, j) => j !== i))}>
-              ✕
+            <button type="button" className="button secondary" aria-label={`Remove ${title.toLowerCase()} ${i + 1}`} onClick={() => onChange(legs.filter((_, j) => j !== i))}>
+              Remove
             </button>
-          ) : null}
+          ) : <span />}
         </div>
       ))}
       {legs.length < 4 ? (
