@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import type { Db, Prisma, Tx } from '../db/client';
-import { communityAccount, escrowAccount, memberAccount, type JournalEntry } from '../ledger/postings';
+import { communityAccount, escrowAccount, federationAccount, memberAccount, type JournalEntry } from '../ledger/postings';
 import { postEntry } from '../ledger/repository';
 import { toMicro } from '../money';
 import { moneyEffect, transition, type ContractAction, type ContractActor, type ContractState } from './contract-state';
@@ -13,6 +13,7 @@ export const contractSelect = {
   sellOrderId: true,
   buyerId: true,
   sellerId: true,
+  sellerCommunityId: true,
   category: true,
   unit: true,
   quantity: true,
@@ -63,7 +64,21 @@ export function presentContract(row: ContractRow) {
   };
 }
 
-/** The ledger entry an action's money effect makes: pay the seller less commission, or refund the buyer. */
+/**
+ * The ledger entries an action's money effect makes, per community: pay the seller less commission, or
+ * refund the buyer. A seller in a linked community is paid through the two communities' clearing accounts.
+ */
+function settlementEntries(row: ContractRow, action: ContractAction, sweepstakesShareBps: number): { communityId: string; entry: JournalEntry }[] {
+  const entry = settlementEntry(row, action, sweepstakesShareBps);
+  if (!entry) return [];
+  const sellerCommunity = row.sellerCommunityId;
+  if (!sellerCommunity || entry.kind !== 'SETTLEMENT') return [{ communityId: row.communityId, entry }];
+  const sellerLine = entry.lines.find((l) => l.account.kind === 'MEMBER')!;
+  const here: JournalEntry = { ...entry, lines: entry.lines.map((l) => (l === sellerLine ? { account: federationAccount(sellerCommunity), amount: l.amount } : l)) };
+  const there: JournalEntry = { ...entry, lines: [{ account: federationAccount(row.communityId), amount: -sellerLine.amount }, sellerLine] };
+  return [{ communityId: row.communityId, entry: here }, { communityId: sellerCommunity, entry: there }];
+}
+
 function settlementEntry(row: ContractRow, action: ContractAction, sweepstakesShareBps: number): JournalEntry | null {
   const escrowed = toMicro(row.escrowed);
   const effect = moneyEffect(action);
@@ -108,8 +123,9 @@ export async function applyContractActions(
     const result = transition(row.state, step.action, step.actor);
     if (!result.ok) throw new TRPCError({ code: 'CONFLICT', message: result.reason });
     const community = await tx.community.findUniqueOrThrow({ where: { id: row.communityId }, select: { creditLimit: true, sweepstakesShareBps: true } });
-    const entry = settlementEntry(row, step.action, community.sweepstakesShareBps);
-    if (entry) await postEntry(tx, row.communityId, entry, { creditLimit: toMicro(community.creditLimit) });
+    const entries = settlementEntries(row, step.action, community.sweepstakesShareBps);
+    for (const { communityId, entry } of entries) await postEntry(tx, communityId, entry, { creditLimit: toMicro(community.creditLimit) });
+    const entry = entries[0]?.entry ?? null;
     const { count } = await tx.contract.updateMany({
       where: { id: row.id, state: row.state },
       data: { state: result.next, ...(entry ? { escrowed: 0n } : {}) },

@@ -34,15 +34,17 @@ export async function executeFill(
     }
   }
 
-  const amounts = fillAmounts(q, fill.price, community.commissionBps);
+  // the buyer's community holds the escrow and sets the commission, whichever side came in
+  const market = buy.communityId === community.id ? community : await marketCommunity(tx, buy.communityId);
+  const amounts = fillAmounts(q, fill.price, market.commissionBps);
   const reserved = toMicro(buy.reserved);
   const released = buy.remaining === q ? reserved : Math.floor((reserved * q) / buy.remaining);
   const surplus = released - amounts.buyerPays;
   const reference = `fill:${buy.id}:${sell.id}`;
   if (surplus > 0) {
-    await postEntry(tx, community.id, { ...transfer(escrowAccount(buy.memberId), memberAccount(buy.memberId), surplus, 'HOLD_RELEASE', 'Bid filled below its limit: the difference is released'), reference }, community);
+    await postEntry(tx, market.id, { ...transfer(escrowAccount(buy.memberId), memberAccount(buy.memberId), surplus, 'HOLD_RELEASE', 'Bid filled below its limit: the difference is released'), reference }, market);
   } else if (surplus < 0) {
-    await postEntry(tx, community.id, { ...transfer(memberAccount(buy.memberId), escrowAccount(buy.memberId), -surplus, 'ESCROW_TOP_UP', 'Agreed price above the bid: the difference is held in escrow'), reference }, community);
+    await postEntry(tx, market.id, { ...transfer(memberAccount(buy.memberId), escrowAccount(buy.memberId), -surplus, 'ESCROW_TOP_UP', 'Agreed price above the bid: the difference is held in escrow'), reference }, market);
   }
 
   // each write is conditional on the row being as it was read: without the book's lock a concurrent
@@ -62,9 +64,12 @@ export async function executeFill(
     updated.push({ id: order.id, memberId: order.memberId, side: order.side, status: order.remaining - q === 0 ? 'FILLED' : 'OPEN', remaining: order.remaining - q });
   }
 
+  // the contract and the escrow live in the buyer's community; a seller from a linked community is paid across
+  const buyerCommunityId = buy.communityId;
   const contract = await tx.contract.create({
     data: {
-      communityId: community.id,
+      communityId: buyerCommunityId,
+      sellerCommunityId: sell.communityId === buyerCommunityId ? null : sell.communityId,
       buyOrderId: buy.id,
       sellOrderId: sell.id,
       buyerId: buy.memberId,
@@ -76,7 +81,7 @@ export async function executeFill(
       pricing: fill.pricing,
       windowStart: buy.windowStart,
       windowEnd: buy.windowEnd,
-      commissionBps: community.commissionBps,
+      commissionBps: market.commissionBps,
       buyerCommission: BigInt(amounts.buyerShare),
       sellerCommission: BigInt(amounts.sellerShare),
       escrowed: BigInt(amounts.buyerPays),
@@ -100,6 +105,11 @@ export async function executeFill(
   }
   outbox.add([buy.memberId, sell.memberId], { type: 'contract', contractId: contract.id, state: 'MATCHED', action: 'MATCH' });
   return { contractId: contract.id };
+}
+
+export async function marketCommunity(tx: Tx, communityId: string): Promise<MarketCommunity> {
+  const c = await tx.community.findUniqueOrThrow({ where: { id: communityId }, select: { id: true, commissionBps: true, creditLimit: true } });
+  return { ...c, creditLimit: toMicro(c.creditLimit) };
 }
 
 /** Gives back what an order still holds in escrow (a cancelled or expired bid). */

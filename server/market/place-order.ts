@@ -3,6 +3,7 @@ import type { Db, Tx } from '../db/client';
 import { escrowAccount, memberAccount, transfer } from '../ledger/postings';
 import { memberBalance, postEntry } from '../ledger/repository';
 import { formatCredits, toMicro } from '../money';
+import { federatedIds } from '../community/links';
 import { lockBook } from './book-lock';
 import { matchIncoming, type BookOrder, type OrderConstraints } from './engine';
 import { executeFill, type MarketCommunity } from './fills';
@@ -95,11 +96,12 @@ async function resolveOrder(db: Db, memberId: string, input: PlaceOrderInput, no
   return { start: new Date(start), end: new Date(end), deviceId: device?.id ?? null, constraints };
 }
 
-async function candidatesFor(tx: Tx, incoming: { id: string; memberId: string; side: 'BUY' | 'SELL'; unit: string; windowStart: Date; windowEnd: Date }, communityId: string, category: string, now: Date) {
+async function candidatesFor(tx: Tx, incoming: { id: string; memberId: string; side: 'BUY' | 'SELL'; unit: string; windowStart: Date; windowEnd: Date }, communityIds: string[], category: string, now: Date) {
   const isBuy = incoming.side === 'BUY';
   const rows = await tx.order.findMany({
     where: {
-      communityId,
+      // the book of this community and of the communities linked to it
+      communityId: { in: communityIds },
       category,
       side: isBuy ? 'SELL' : 'BUY',
       status: 'OPEN',
@@ -222,7 +224,9 @@ export async function placeOrder(
   const resolved = await resolveOrder(db, memberId, input, now);
   const negotiationLimit = input.negotiation.mode === 'NONE' ? null : (input.negotiation.limit ?? null);
   return withOutbox(db, async (tx, outbox) => {
-    await lockBook(tx, community.id, input.category);
+    // linked communities share their books: lock every book this order can match in, in one order
+    const communities = await federatedIds(tx, community.id);
+    for (const id of [...communities].sort()) await lockBook(tx, id, input.category);
     const order = await openOrder(tx, memberId, community, {
       side: input.side,
       category: input.category,
@@ -238,7 +242,7 @@ export async function placeOrder(
     }, now);
 
     const incoming = toBookOrder(order);
-    const candidates = await candidatesFor(tx, order, community.id, input.category, now);
+    const candidates = await candidatesFor(tx, order, communities, input.category, now);
     const match = matchIncoming(incoming, candidates, { presorted: true });
 
     const fills: PlaceOrderResult['fills'] = [];

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/client';
+import { federatedIds } from '../community/links';
 import { toMicro } from '../money';
 import { bestPrices } from './engine';
 import { toBookOrder } from './place-order';
@@ -7,7 +8,8 @@ import { toBookOrder } from './place-order';
 export async function bookDepth(db: Queryable, communityId: string, category: string, unit: string | undefined, now: Date) {
   const rows = await db.order.findMany({
     where: {
-      communityId,
+      // linked communities see each other's books
+      communityId: { in: await federatedIds(db, communityId) },
       category,
       status: 'OPEN',
       windowEnd: { gt: now },
