@@ -8,6 +8,7 @@ import { ErrorAlert } from '../../_components/form';
 import { formatCredits } from '../../_lib/money';
 import { useTRPC } from '../../_lib/trpc';
 import { Pending } from '../../_components/loading';
+import { CoordinatorMoney } from './coordinator-money';
 import { CoordinatorSettings } from './coordinator-settings';
 import { History } from './history';
 import { JoinCard, LeaveButton } from './membership';
@@ -44,6 +45,7 @@ export default function CommunityPage({ params }: { params: Promise<{ slug: stri
           </div>
           <History communityId={c.id} />
           {c.role === 'COORDINATOR' ? <CoordinatorSettings community={c} /> : null}
+          {c.role === 'COORDINATOR' ? <CoordinatorMoney communityId={c.id} /> : null}
           <LeaveButton communityId={c.id} />
         </>
       ) : (
