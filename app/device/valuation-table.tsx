@@ -1,16 +1,7 @@
 import { formatCredits } from '../_lib/money';
 import type { CategoryValuation } from '@/server/valuation';
-import { CATEGORIES } from '@/server/valuation/categories';
+import { CATEGORIES, CATEGORY_LABELS } from '../_lib/units';
 
-const LABELS: Record<string, string> = {
-  COMPUTE: 'Compute',
-  MEMORY: 'Memory',
-  STORAGE: 'Storage',
-  PERIPHERAL: 'Peripherals',
-  FILE: 'Files',
-  NETWORK: 'Network',
-  MONEY: 'Money',
-};
 
 const formatQuantity = (value: number) =>
   Number.isInteger(value) ? value.toLocaleString('en-US') : value.toLocaleString('en-US', { maximumFractionDigits: 1 });
@@ -37,7 +28,7 @@ export function ValuationTable({ valuation }: { valuation: Record<string, Catego
           return (
             <tr key={category} data-category={category}>
               <td>
-                <strong>{LABELS[category]}</strong>
+                <strong>{CATEGORY_LABELS[category]}</strong>
                 <div className="muted small">{entry.basis}</div>
                 {quantities ? (
                   <details className="muted small">

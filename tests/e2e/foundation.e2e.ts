@@ -1,19 +1,11 @@
 import { expect, test, type Page } from '@playwright/test';
+import { signUpInBrowser, unique } from './support';
 
-const unique = () => Date.now().toString(36) + Math.floor(Math.random() * 1e4).toString(36);
-
-async function signUp(page: Page, handle: string) {
-  await page.goto('/signup');
-  await page.getByLabel('Handle').fill(handle);
-  await page.getByLabel('Password').fill('a long enough password');
-  await page.getByRole('button', { name: 'Create your account' }).click();
-  await expect(page.getByRole('heading', { name: 'Your communities' })).toBeVisible();
-}
 
 test('sign up, register this device with a real benchmark, create and join a community, see the grant', async ({ browser }) => {
   const id = unique();
   const founder = await browser.newPage();
-  await signUp(founder, `founder-${id}`);
+  await signUpInBrowser(founder, `founder-${id}`);
 
   // register the device: the benchmark runs in a real Web Worker
   await founder.getByRole('link', { name: 'Device', exact: true }).click();
@@ -39,7 +31,7 @@ test('sign up, register this device with a real benchmark, create and join a com
   // a second person finds it and joins
   const context = await browser.newContext();
   const joiner = await context.newPage();
-  await signUp(joiner, `joiner-${id}`);
+  await signUpInBrowser(joiner, `joiner-${id}`);
   await joiner.getByRole('link', { name: 'Communities', exact: true }).click();
   await joiner.getByLabel('Search communities').fill(id);
   await joiner.getByRole('link', { name: new RegExp(`Allotment ${id}`) }).click();
@@ -54,7 +46,7 @@ test('sign up, register this device with a real benchmark, create and join a com
 
 test('a wrong password shows a clear error and keeps the person signed out', async ({ page }) => {
   const handle = `forgetful-${unique()}`;
-  await signUp(page, handle);
+  await signUpInBrowser(page, handle);
   await page.getByRole('link', { name: 'Account', exact: true }).click();
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.goto('/signin');
@@ -70,7 +62,7 @@ test('a wrong password shows a clear error and keeps the person signed out', asy
 test('joining an invite-only community without the right code is refused', async ({ browser }) => {
   const id = unique();
   const owner = await browser.newPage();
-  await signUp(owner, `owner-${id}`);
+  await signUpInBrowser(owner, `owner-${id}`);
   await owner.goto('/communities/new');
   await owner.getByLabel('Name').fill(`Secret ${id}`);
   await owner.getByLabel('Invite only').check();
@@ -79,7 +71,7 @@ test('joining an invite-only community without the right code is refused', async
 
   const context = await browser.newContext();
   const guest = await context.newPage();
-  await signUp(guest, `guest-${id}`);
+  await signUpInBrowser(guest, `guest-${id}`);
   await guest.goto(`/communities/${`secret-${id}`.toLowerCase()}`);
   await guest.getByLabel('Invite code').fill('WRONG000');
   await guest.getByRole('button', { name: 'Join' }).click();

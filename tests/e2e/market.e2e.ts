@@ -1,21 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-
-const unique = () => Date.now().toString(36) + Math.floor(Math.random() * 1e4).toString(36);
-
-async function signUp(page: Page, handle: string) {
-  await page.goto('/signup');
-  await page.getByLabel('Handle').fill(handle);
-  await page.getByLabel('Password').fill('a long enough password');
-  await page.getByRole('button', { name: 'Create your account' }).click();
-  await expect(page.getByRole('heading', { name: 'Your communities' })).toBeVisible();
-}
-
-/** Calls a tRPC mutation over plain JSON, as any client may, with the page's session cookie. */
-async function mutate(page: Page, path: string, input: unknown) {
-  const response = await page.request.post(`/api/trpc/${path}`, { data: input });
-  expect(response.ok(), await response.text()).toBe(true);
-  return (await response.json()).result.data;
-}
+import { call, signUpInBrowser, unique } from './support';
 
 async function placeOrder(page: Page, side: 'Buy (bid)' | 'Sell (ask)', quantity: string, price: string) {
   await page.getByRole('button', { name: side }).click();
@@ -30,11 +14,11 @@ test('one member asks, another bids: both see the fill live, the buyer signs off
   const buyerContext = await browser.newContext();
   const seller = await sellerContext.newPage();
   const buyer = await buyerContext.newPage();
-  await signUp(seller, `seller-${id}`);
-  await signUp(buyer, `buyer-${id}`);
+  await signUpInBrowser(seller, `seller-${id}`);
+  await signUpInBrowser(buyer, `buyer-${id}`);
   const slug = `bazaar-${id}`;
-  await mutate(seller, 'community.create', { name: `Bazaar ${id}`, slug, commissionBps: 200, startingGrant: 100_000_000, inviteOnly: false });
-  await mutate(buyer, 'community.join', { slug });
+  await call(seller.request, 'community.create', { name: `Bazaar ${id}`, slug, commissionBps: 200, startingGrant: 100_000_000, inviteOnly: false });
+  await call(buyer.request, 'community.join', { slug });
 
   await seller.goto(`/communities/${slug}/market`);
   await buyer.goto(`/communities/${slug}/market`);
@@ -88,11 +72,11 @@ test('a bid below the ask opens a negotiation that a counter-offer closes', asyn
   const [a, b] = [await browser.newContext(), await browser.newContext()];
   const seller = await a.newPage();
   const buyer = await b.newPage();
-  await signUp(seller, `haggler-s-${id}`);
-  await signUp(buyer, `haggler-b-${id}`);
+  await signUpInBrowser(seller, `haggler-s-${id}`);
+  await signUpInBrowser(buyer, `haggler-b-${id}`);
   const slug = `souk-${id}`;
-  await mutate(seller, 'community.create', { name: `Souk ${id}`, slug, commissionBps: 0, startingGrant: 50_000_000, inviteOnly: false });
-  await mutate(buyer, 'community.join', { slug });
+  await call(seller.request, 'community.create', { name: `Souk ${id}`, slug, commissionBps: 0, startingGrant: 50_000_000, inviteOnly: false });
+  await call(buyer.request, 'community.join', { slug });
 
   await seller.goto(`/communities/${slug}/market`);
   await seller.getByRole('button', { name: 'Sell (ask)' }).click();

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { expect, type APIRequestContext } from '@playwright/test';
+import { expect, type APIRequestContext, type Page } from '@playwright/test';
 
 export const unique = () => Date.now().toString(36) + Math.floor(Math.random() * 1e4).toString(36);
 export const PASSWORD = 'a long enough password';
@@ -28,4 +28,13 @@ export function runAgent(baseURL: string, args: string[]): Promise<{ code: numbe
       resolve({ code, output });
     });
   });
+}
+
+/** Signs a new member up through the sign-up screen and waits for the home screen. */
+export async function signUpInBrowser(page: Page, handle: string) {
+  await page.goto('/signup');
+  await page.getByLabel('Handle').fill(handle);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create your account' }).click();
+  await expect(page.getByRole('heading', { name: 'Your communities' })).toBeVisible();
 }

@@ -1,8 +1,8 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { receiptBytes, type Receipt } from '@/server/barter/receipts';
 import { ledgerTotals } from '@/server/ledger/repository';
+import { rejects } from '../support/assertions';
 import { signUp, type Caller } from '../support/callers';
 import { databaseKinds, freshDatabase, type TestDatabase } from '../support/database';
 import { phoneProfile } from '../support/fixtures';
@@ -11,9 +11,6 @@ const CREDIT = 1_000_000;
 type Leg = { category: 'COMPUTE' | 'MEMORY' | 'STORAGE' | 'PERIPHERAL' | 'FILE' | 'NETWORK' | 'MONEY'; unit: string; quantity: number };
 const leg = (category: Leg['category'], unit: string, quantity: number): Leg => ({ category, unit, quantity });
 
-async function rejects(call: Promise<unknown>, code: TRPCError['code'], message?: RegExp) {
-  await expect(call).rejects.toSatisfy((error) => error instanceof TRPCError && error.code === code && (!message || message.test(error.message)));
-}
 
 describe.each(databaseKinds)('barter on %s', (kind) => {
   let t: TestDatabase;

@@ -1,10 +1,10 @@
-import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerTotals } from '@/server/ledger/repository';
 import { LEASE_TTL_MS } from '@/server/compute/leases';
 import { sweepCompute } from '@/server/compute/sweep';
 import { getKernel } from '@/workers/kernels';
 import { decodeBase64, encodeBase64 } from '@/workers/kernels/shared';
+import { rejects } from '../support/assertions';
 import { signUp, type Caller } from '../support/callers';
 import { databaseKinds, freshDatabase, type TestDatabase } from '../support/database';
 import { phoneProfile } from '../support/fixtures';
@@ -13,9 +13,6 @@ const CREDIT = 1_000_000;
 const mandelbrot = getKernel('mandelbrot');
 const params = { width: 256, height: 256, maxIterations: 200, view: { centerX: -0.5, centerY: 0, scale: 3 } };
 
-async function rejects(call: Promise<unknown>, code: TRPCError['code'], message?: RegExp) {
-  await expect(call).rejects.toSatisfy((error) => error instanceof TRPCError && error.code === code && (!message || message.test(error.message)));
-}
 
 type Donor = { caller: Caller; memberId: string; deviceId: string; cheat: boolean };
 

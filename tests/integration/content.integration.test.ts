@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerTotals } from '@/server/ledger/repository';
 import { fillAmounts } from '@/server/market/commission';
+import { rejects } from '../support/assertions';
 import { callerWith, signUp, type Caller } from '../support/callers';
 import { databaseKinds, freshDatabase, type TestDatabase } from '../support/database';
 import { phoneProfile } from '../support/fixtures';
@@ -19,9 +19,6 @@ function header(title: string, size: number) {
   return { title, description: 'Field recordings', audience: 'everyone', purpose: 'listening', environment: 'any audio player', mediaType: 'audio/ogg', sizeBytes: size, sha256: sha(bytes), chunkSize: CHUNK, chunkHashes };
 }
 
-async function rejects(call: Promise<unknown>, code: TRPCError['code'], message?: RegExp) {
-  await expect(call).rejects.toSatisfy((error) => error instanceof TRPCError && error.code === code && (!message || message.test(error.message)));
-}
 
 describe.each(databaseKinds)('content and signaling on %s', (kind) => {
   let t: TestDatabase;

@@ -1,9 +1,9 @@
-import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerTotals } from '@/server/ledger/repository';
 import { sweepMarket } from '@/server/market/lifecycle';
 import { fillAmounts } from '@/server/market/commission';
 import { holdFor } from '@/server/market/reservation';
+import { rejects } from '../support/assertions';
 import { callerWith, signUp, type Caller } from '../support/callers';
 import { databaseKinds, freshDatabase, type TestDatabase } from '../support/database';
 import { phoneProfile } from '../support/fixtures';
@@ -12,9 +12,6 @@ const CREDIT = 1_000_000;
 const HOUR = 3_600_000;
 const BPS = 200; // 2% commission
 
-async function rejects(call: Promise<unknown>, code: TRPCError['code'], message?: RegExp) {
-  await expect(call).rejects.toSatisfy((error) => error instanceof TRPCError && error.code === code && (!message || message.test(error.message)));
-}
 
 /** A window from `fromHours` to `toHours` from now. */
 const window = (fromHours: number, toHours: number) => ({

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerTotals } from '@/server/ledger/repository';
+import { rejects } from '../support/assertions';
 import { signUp, type Caller } from '../support/callers';
 import { databaseKinds, freshDatabase, type TestDatabase } from '../support/database';
 import { phoneProfile } from '../support/fixtures';
@@ -9,9 +9,6 @@ import { phoneProfile } from '../support/fixtures';
 const CREDIT = 1_000_000;
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
-async function rejects(call: Promise<unknown>, code: TRPCError['code'], message?: RegExp) {
-  await expect(call).rejects.toSatisfy((error) => error instanceof TRPCError && error.code === code && (!message || message.test(error.message)));
-}
 
 describe.each(databaseKinds)('money forms on %s', (kind) => {
   let t: TestDatabase;

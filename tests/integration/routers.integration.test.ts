@@ -1,19 +1,15 @@
-import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATEGORIES } from '@/server/valuation/categories';
 import { transaction } from '@/server/db/transaction';
 import { grant } from '@/server/ledger/postings';
 import { ledgerTotals, postEntry } from '@/server/ledger/repository';
+import { rejects } from '../support/assertions';
 import { callerWith, sessionTokenFrom, signUp } from '../support/callers';
 import { databaseKinds, freshDatabase, type TestDatabase } from '../support/database';
 import { phoneProfile } from '../support/fixtures';
 
 const CREDIT = 1_000_000;
 
-/** Asserts the call fails with this tRPC code. */
-async function rejects(call: Promise<unknown>, code: TRPCError['code']) {
-  await expect(call).rejects.toSatisfy((error) => error instanceof TRPCError && error.code === code);
-}
 
 describe.each(databaseKinds)('routers on %s', (kind) => {
   let t: TestDatabase;
