@@ -65,8 +65,29 @@ async function turbopackWorkerScript(request: Request): Promise<Response> {
 
 // Registered before Serwist's own listener so that stopImmediatePropagation() keeps Serwist's
 // routes (and its catch-all runtime cache) away from these requests.
+/** A file shared from another app: kept in Cache Storage for /content/publish?shared=1, never uploaded. */
+async function receiveShare(request: Request): Promise<Response> {
+  const to = (shared: 0 | 1) => Response.redirect(new URL(`/content/publish?shared=${shared}`, self.location.origin).href, 303);
+  try {
+    const form = await request.formData();
+    const file = form.getAll('file').find((v): v is File => v instanceof File && v.size > 0);
+    const cache = await caches.open('swapmesh-share');
+    await cache.delete('/share-target/file');
+    if (!file) return to(0);
+    await cache.put('/share-target/file', new Response(file, { headers: { 'content-type': file.type || 'application/octet-stream', 'x-file-name': encodeURIComponent(file.name) } }));
+    return to(1);
+  } catch {
+    return to(0);
+  }
+}
+
 self.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);
+  if (event.request.method === 'POST' && isSameOrigin(url) && url.pathname === '/share-target') {
+    event.stopImmediatePropagation();
+    event.respondWith(receiveShare(event.request));
+    return;
+  }
   if (isApi(url)) {
     // No respondWith(): the browser performs the request as if there were no service worker.
     event.stopImmediatePropagation();

@@ -3,6 +3,7 @@
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
+import { TransferService } from '@/app/content/_components/content-context';
 import { LiveEvents, Toasts } from '@/app/_lib/live';
 import { useTRPC } from '@/app/_lib/trpc';
 
@@ -11,6 +12,7 @@ const tabs = [
   { href: '/communities', label: 'Communities', icon: 'M8 11a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm8 0a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM2 20c0-3 3-5 6-5s6 2 6 5m0-5c1-.6 2-1 3-1 3 0 5 2 5 5' },
   { href: '/market', label: 'Market', icon: 'M4 19V9m5 10V5m5 14v-7m5 7V8M3 21h18' },
   { href: '/trades', label: 'Trades', icon: 'M7 7h11l-3-3m3 13H6l3 3' },
+  { href: '/content', label: 'Files', icon: 'M6 3h8l5 5v12a1 1 0 0 1-1 1H6a1 1 0 0 1-1-1V4a1 1 0 0 1 1-1zm8 0v5h5' },
   { href: '/device', label: 'Device', icon: 'M7 2h10a1 1 0 0 1 1 1v18a1 1 0 0 1-1 1H7a1 1 0 0 1-1-1V3a1 1 0 0 1 1-1zm4 17h2' },
 ];
 
@@ -46,9 +48,10 @@ export function AppShell({ children }: { children: React.ReactNode }) {
       </header>
       <LiveEvents enabled={Boolean(me.data)}>
         <Toasts />
+        {me.data ? <TransferService /> : null}
         <main className="page">{children}</main>
       </LiveEvents>
-      <nav className="tabbar five" aria-label="Main">
+      <nav className="tabbar six" aria-label="Main">
         {tabs.map((tab) => (
           <Link key={tab.href} href={tab.href} aria-current={isActive(tab.href) ? 'page' : undefined}>
             <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">

@@ -3,6 +3,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import { createContext, useCallback, useContext, useState } from 'react';
+import { currentTransferManager } from './transfer/manager';
 import { useTRPC } from './trpc';
 
 export type Toast = { id: number; text: string };
@@ -47,6 +48,17 @@ export function LiveEvents({ enabled, children }: { enabled: boolean; children: 
               void queryClient.invalidateQueries(trpc.market.pathFilter());
               break;
             case 'contract':
+              void queryClient.invalidateQueries(trpc.contract.pathFilter());
+              void queryClient.invalidateQueries(trpc.ledger.pathFilter());
+              break;
+            case 'transfer':
+              void currentTransferManager()?.refresh();
+              void queryClient.invalidateQueries(trpc.content.pathFilter());
+              void queryClient.invalidateQueries(trpc.ledger.pathFilter());
+              void queryClient.invalidateQueries(trpc.contract.pathFilter());
+              break;
+            case 'barter':
+              void queryClient.invalidateQueries(trpc.barter.pathFilter());
               void queryClient.invalidateQueries(trpc.contract.pathFilter());
               void queryClient.invalidateQueries(trpc.ledger.pathFilter());
               break;

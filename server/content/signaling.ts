@@ -1,27 +1,11 @@
 import { randomInt } from 'node:crypto';
 import { tracked, TRPCError } from '@trpc/server';
-import { z } from 'zod';
+import { signalMessageSchema, type SignalMessage } from './signal-message';
 import type { Db } from '../db/client';
 import { notify, POLL_INTERVAL_MS, version, waitForChange } from '../live/bus';
 import { ONLINE_WINDOW_MS } from './items';
 
-/** What devices may relay to each other: WebRTC session descriptions, ICE candidates and a greeting. */
-export const signalMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.enum(['offer', 'answer', 'pranswer', 'rollback']), sdp: z.string().max(100_000) }),
-  z.object({
-    type: z.literal('candidate'),
-    candidate: z.object({
-      candidate: z.string().max(2_000),
-      sdpMid: z.string().max(64).nullish(),
-      sdpMLineIndex: z.number().int().min(0).max(64).nullish(),
-      usernameFragment: z.string().max(256).nullish(),
-    }),
-  }),
-  z.object({ type: z.literal('renegotiate'), renegotiate: z.literal(true).optional() }),
-  z.object({ type: z.literal('transceiverRequest'), transceiverRequest: z.object({ kind: z.string().max(16) }).optional() }),
-  z.object({ type: z.literal('hello'), transferId: z.string().max(64).optional() }),
-]);
-export type SignalMessage = z.infer<typeof signalMessageSchema>;
+export { signalMessageSchema, type SignalMessage };
 
 const PAIRING_TTL_MS = 10 * 60_000;
 const deviceKey = (deviceId: string) => `device:${deviceId}`;

@@ -1,0 +1,249 @@
+/**
+ * A WebRTC connection to one other device (simple-peer, objectMode, one data channel), signaled
+ * through the coordinator (`signal.send` out, the `signal.inbox` subscription in).
+ *
+ * Who calls whom: the device with the smaller id is always the initiator, so two devices never
+ * offer to each other at once. The other side asks for a connection with `hello`. Every new offer
+ * replaces whatever connection the answering side had (the offerer only offers when it has none).
+ * Trickle ICE is off: one offer and one answer carry the candidates, so a late or stale message
+ * can at worst cost one attempt, which times out and is retried by whoever still needs the link.
+ *
+ * No STUN/TURN servers are configured: on a LAN (or loopback) host candidates suffice.
+ */
+import 'webrtc-adapter';
+import SimplePeer from 'simple-peer';
+import { z } from 'zod';
+import { signalMessageSchema, type SignalMessage } from '@/server/content/signal-message';
+import { LOW_WATER_BYTES, TransferError } from './protocol';
+import type { Wire } from './session';
+
+export { signalMessageSchema, type SignalMessage };
+
+export const inboundSignalSchema = z.object({
+  fromDeviceId: z.string().min(1).max(64),
+  fromHandle: z.string().max(64),
+  message: signalMessageSchema,
+});
+export type InboundSignal = z.infer<typeof inboundSignalSchema>;
+
+export type SendSignal = (toDeviceId: string, message: SignalMessage) => Promise<void>;
+
+/** Gives up on an attempt that has not connected after this long. */
+export const CONNECT_TIMEOUT_MS = 20_000;
+
+/** A hello this soon after our own offer or connection crossed it on the way, and is ignored. */
+const HELLO_GRACE_MS = 4_000;
+
+export const PEER_CONFIG: RTCConfiguration = { iceServers: [] };
+
+/** True when this device offers to `remote` (the smaller id does). */
+export const isInitiator = (self: string, remote: string) => self < remote;
+
+type PeerWithChannel = SimplePeer.Instance & { _channel?: RTCDataChannel | null };
+
+/** The data channel of a connected simple-peer, as a session Wire. */
+class PeerWire implements Wire {
+  private closed = false;
+  private waiters = new Set<() => void>();
+  private readonly channel: RTCDataChannel | null;
+  private poll: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private readonly peer: SimplePeer.Instance) {
+    // simple-peer does not expose its channel; it is needed for `bufferedamountlow`
+    this.channel = (peer as PeerWithChannel)._channel ?? null;
+    if (this.channel) {
+      this.channel.bufferedAmountLowThreshold = LOW_WATER_BYTES;
+      this.channel.addEventListener('bufferedamountlow', () => this.release());
+    }
+  }
+
+  get open() {
+    return !this.closed && this.peer.connected;
+  }
+  get bufferedAmount() {
+    return this.peer.bufferSize;
+  }
+  send(data: string | Uint8Array) {
+    this.peer.send(data);
+  }
+  drained(): Promise<void> {
+    if (!this.open || this.bufferedAmount <= LOW_WATER_BYTES) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.waiters.add(resolve);
+      // a fallback for channels that never fire bufferedamountlow
+      this.poll ??= setInterval(() => {
+        if (!this.open || this.bufferedAmount <= LOW_WATER_BYTES) this.release();
+      }, 50);
+    });
+  }
+  close() {
+    this.closed = true;
+    this.release();
+  }
+  private release() {
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    if (this.poll) clearInterval(this.poll);
+    this.poll = null;
+    for (const resolve of waiters) resolve();
+  }
+}
+
+export type LinkState = 'idle' | 'connecting' | 'connected';
+
+export type LinkEvents = {
+  onOpen: (link: PeerLink, wire: Wire) => void;
+  onClose: (link: PeerLink, error: TransferError | null) => void;
+  onData: (link: PeerLink, data: string | Uint8Array) => void;
+};
+
+/** The connection to one remote device; replaced peers are discarded, the link object stays. */
+export class PeerLink {
+  readonly selfDeviceId: string;
+  readonly remoteDeviceId: string;
+  remoteHandle: string | null = null;
+  state: LinkState = 'idle';
+  /** when the current connection opened, and when the current attempt started */
+  connectedAt = 0;
+  private attemptAt = 0;
+  private peer: SimplePeer.Instance | null = null;
+  private wire: PeerWire | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private outbox: Promise<void> = Promise.resolve();
+  private readonly sendSignal: SendSignal;
+  private readonly events: LinkEvents;
+
+  constructor(options: { selfDeviceId: string; remoteDeviceId: string; sendSignal: SendSignal; events: LinkEvents }) {
+    this.selfDeviceId = options.selfDeviceId;
+    this.remoteDeviceId = options.remoteDeviceId;
+    this.sendSignal = options.sendSignal;
+    this.events = options.events;
+  }
+
+  get initiator() {
+    return isInitiator(this.selfDeviceId, this.remoteDeviceId);
+  }
+  get currentWire(): Wire | null {
+    return this.state === 'connected' ? this.wire : null;
+  }
+
+  /** Starts a connection unless one is open or being made. */
+  connect() {
+    if (this.state !== 'idle') return;
+    if (this.initiator) this.startPeer(true);
+    else {
+      this.state = 'connecting';
+      this.armTimeout();
+      this.signal({ type: 'hello' });
+    }
+  }
+
+  /** Drops the connection (a test hook, or a stalled transfer) and lets whoever needs it reconnect. */
+  reset(error: TransferError | null = null) {
+    this.teardown(error);
+  }
+
+  /** A signaling message from the remote device (already validated). */
+  handleSignal(message: SignalMessage) {
+    switch (message.type) {
+      case 'hello': {
+        if (!this.initiator) return;
+        // a hello that crossed our own fresh offer, or the connection that just opened, is stale
+        const age = Date.now() - (this.state === 'connected' ? this.connectedAt : this.attemptAt);
+        if (this.state !== 'idle' && this.peer && age < HELLO_GRACE_MS) return;
+        // otherwise the other side has no connection to us: whatever we think we have is dead
+        if (this.state !== 'idle') this.teardown(null);
+        this.startPeer(true);
+        return;
+      }
+      case 'offer':
+        if (this.peer) this.teardown(null);
+        this.startPeer(false);
+        this.feed(message);
+        return;
+      case 'answer':
+      case 'pranswer':
+        if (this.peer && this.initiator && this.state === 'connecting') this.feed(message);
+        return;
+      case 'candidate':
+      case 'renegotiate':
+      case 'transceiverRequest':
+        if (this.peer) this.feed(message);
+        return;
+      case 'rollback':
+        return;
+    }
+  }
+
+  close() {
+    this.teardown(null);
+  }
+
+  private feed(message: SignalMessage) {
+    try {
+      this.peer?.signal(message as SimplePeer.SignalData);
+    } catch (error) {
+      this.teardown(new TransferError('ERR_CONNECTION', `Signaling failed: ${String(error)}`));
+    }
+  }
+
+  private startPeer(initiator: boolean) {
+    const peer = new SimplePeer({ initiator, trickle: false, objectMode: true, config: PEER_CONFIG });
+    this.peer = peer;
+    this.state = 'connecting';
+    this.attemptAt = Date.now();
+    this.armTimeout();
+    peer.on('signal', (data: SimplePeer.SignalData) => {
+      if (this.peer !== peer) return;
+      const parsed = signalMessageSchema.safeParse(data);
+      if (parsed.success) this.signal(parsed.data);
+    });
+    peer.on('connect', () => {
+      if (this.peer !== peer) return;
+      this.clearTimeout();
+      this.state = 'connected';
+      this.connectedAt = Date.now();
+      this.wire = new PeerWire(peer);
+      this.events.onOpen(this, this.wire);
+    });
+    peer.on('data', (data: unknown) => {
+      if (this.peer !== peer) return;
+      if (typeof data === 'string' || data instanceof Uint8Array) this.events.onData(this, data);
+    });
+    peer.on('close', () => {
+      if (this.peer === peer) this.teardown(null);
+    });
+    peer.on('error', (error: Error & { code?: string }) => {
+      if (this.peer === peer) this.teardown(new TransferError('ERR_CONNECTION', `${error.code ?? 'ERR'}: ${error.message}`));
+    });
+  }
+
+  private signal(message: SignalMessage) {
+    // one at a time, in order: the coordinator relays them in the order it stored them
+    this.outbox = this.outbox
+      .then(() => this.sendSignal(this.remoteDeviceId, message))
+      .catch((error: unknown) => this.teardown(new TransferError('ERR_CONNECTION', `Could not reach the other device: ${String(error)}`)));
+  }
+
+  private armTimeout() {
+    this.clearTimeout();
+    this.timer = setTimeout(() => this.teardown(new TransferError('ERR_TIMEOUT', 'The other device did not answer.')), CONNECT_TIMEOUT_MS);
+  }
+  private clearTimeout() {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** Ends the current attempt or connection; sessions on it are told (they resume on the next one). */
+  private teardown(error: TransferError | null) {
+    const wasActive = this.state !== 'idle';
+    this.clearTimeout();
+    const peer = this.peer;
+    this.peer = null;
+    this.wire?.close();
+    this.wire = null;
+    this.state = 'idle';
+    peer?.destroy();
+    if (wasActive) this.events.onClose(this, error);
+  }
+}

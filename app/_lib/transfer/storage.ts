@@ -1,0 +1,262 @@
+/**
+ * Where transfers keep their bytes: the Origin Private File System, so a file never has to fit in
+ * memory and survives reloads.
+ *
+ * Receiving: `openIncoming()` gives a ChunkSink backed by `storage.worker.ts` (synchronous access
+ * handles in a worker: chunks are verified and written in place at their offset, flushed before
+ * the watermark is recorded in a small JSON resume record next to the file). After a reload or a
+ * dropped connection `readResume()` tells where to continue.
+ *
+ * Offering: `importOffer()` copies the picked file into OPFS while building its manifest (one
+ * pass); `offerSource()` reads chunks back by slice, a block at a time.
+ *
+ * `MemoryChunkStore` implements the same interfaces in memory, for tests and the bench.
+ */
+import { releaseProxy, proxy, transfer, wrap, type Remote } from 'comlink';
+import { chunkRange, sha256Hex, verifyChunk, type Manifest, type ManifestProgress } from './chunks';
+import type { ChunkSink, ChunkSource } from './session';
+import type { StorageWorkerApi } from './storage.worker';
+
+/** What is kept about a file being received, next to it. */
+export type ResumeRecord = {
+  v: 1;
+  transferId: string;
+  itemId: string;
+  title: string;
+  mediaType: string;
+  sizeBytes: number;
+  sha256: string;
+  chunkSize: number;
+  /** every chunk below this one is verified and on disk */
+  watermark: number;
+  /** the whole file's hash matched */
+  complete: boolean;
+  updatedAt: string;
+};
+
+export type IncomingMeta = Omit<ResumeRecord, 'v' | 'watermark' | 'complete' | 'updatedAt'>;
+
+// ---- in memory -------------------------------------------------------------------------------
+
+/** A whole file in memory: a ChunkSink for a receiver and a ChunkSource for a sender. */
+export class MemoryChunkStore implements ChunkSink, ChunkSource {
+  readonly bytes: Uint8Array;
+  watermark = 0;
+  commits = 0;
+  /** chunks whose stored bytes were damaged after the fact (tests) */
+  constructor(
+    readonly manifest: Pick<Manifest, 'sizeBytes' | 'chunkSize' | 'chunkHashes'>,
+    initial?: Uint8Array,
+  ) {
+    this.bytes = initial ? initial.slice() : new Uint8Array(manifest.sizeBytes);
+  }
+
+  async put(index: number, bytes: Uint8Array, expectedHex: string): Promise<boolean> {
+    if (!(await verifyChunk(bytes, expectedHex))) return false;
+    this.bytes.set(bytes, chunkRange(index, this.manifest.sizeBytes, this.manifest.chunkSize).start);
+    return true;
+  }
+  async commit(watermark: number) {
+    this.watermark = watermark;
+    this.commits++;
+  }
+  sha256() {
+    return sha256Hex(this.bytes);
+  }
+  async badChunks() {
+    const bad: number[] = [];
+    for (let i = 0; i < this.manifest.chunkHashes.length; i++) {
+      const { start, end } = chunkRange(i, this.manifest.sizeBytes, this.manifest.chunkSize);
+      if ((await sha256Hex(this.bytes.subarray(start, end))) !== this.manifest.chunkHashes[i]) bad.push(i);
+    }
+    return bad;
+  }
+  async readChunk(index: number) {
+    const { start, end } = chunkRange(index, this.manifest.sizeBytes, this.manifest.chunkSize);
+    return this.bytes.slice(start, end);
+  }
+}
+
+// ---- OPFS ------------------------------------------------------------------------------------
+
+export const ROOT = 'swapmesh';
+
+/**
+ * Whether this browser has the Origin Private File System and workers. (Synchronous access
+ * handles exist only inside dedicated workers, so the page cannot see them; a browser without
+ * them fails in the worker, and the transfer reports ERR_STORAGE.)
+ */
+export function storageSupported(): boolean {
+  return typeof navigator !== 'undefined' && typeof navigator.storage?.getDirectory === 'function' && typeof Worker !== 'undefined';
+}
+
+let worker: { api: Remote<StorageWorkerApi>; raw: Worker } | null = null;
+
+function storageWorker(): Remote<StorageWorkerApi> {
+  if (!worker) {
+    const raw = new Worker(new URL('./storage.worker.ts', import.meta.url), { type: 'module', name: 'swapmesh-storage' });
+    worker = { api: wrap<StorageWorkerApi>(raw), raw };
+  }
+  return worker.api;
+}
+
+/** Stops the storage worker (its open files are released). */
+export function stopStorageWorker() {
+  if (!worker) return;
+  worker.api[releaseProxy]();
+  worker.raw.terminate();
+  worker = null;
+}
+
+async function folder(name: 'incoming' | 'offers'): Promise<FileSystemDirectoryHandle> {
+  const root = await (await navigator.storage.getDirectory()).getDirectoryHandle(ROOT, { create: true });
+  return root.getDirectoryHandle(name, { create: true });
+}
+
+async function fileIn(name: 'incoming' | 'offers', file: string): Promise<File | null> {
+  try {
+    return await (await (await folder(name)).getFileHandle(file)).getFile();
+  } catch {
+    return null;
+  }
+}
+
+/** The resume record of a transfer, or null when this device has none (never started, or cleared). */
+export async function readResume(transferId: string): Promise<ResumeRecord | null> {
+  const file = await fileIn('incoming', `${transferId}.json`);
+  if (!file) return null;
+  try {
+    const record = JSON.parse(await file.text()) as ResumeRecord;
+    return record.v === 1 && record.transferId === transferId && Number.isInteger(record.watermark) ? record : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Every resume record on this device. */
+export async function listResumes(): Promise<ResumeRecord[]> {
+  const records: ResumeRecord[] = [];
+  // TypeScript's DOM library lacks the directory iterators every OPFS browser has
+  const dir = (await folder('incoming')) as FileSystemDirectoryHandle & { keys(): AsyncIterable<string> };
+  for await (const name of dir.keys()) {
+    if (!name.endsWith('.json')) continue;
+    const record = await readResume(name.slice(0, -'.json'.length));
+    if (record) records.push(record);
+  }
+  return records;
+}
+
+/** A ChunkSink writing to swapmesh/incoming/<transferId>.part through the storage worker. */
+export class OpfsIncoming implements ChunkSink {
+  private constructor(
+    readonly meta: IncomingMeta,
+    private readonly manifest: Manifest,
+    private complete = false,
+  ) {}
+
+  static async open(meta: IncomingMeta, manifest: Manifest): Promise<{ sink: OpfsIncoming; watermark: number; complete: boolean }> {
+    const record = await readResume(meta.transferId);
+    const usable = record && record.sha256 === meta.sha256 && record.chunkSize === meta.chunkSize && record.sizeBytes === meta.sizeBytes;
+    await storageWorker().openIncoming(meta.transferId, meta.sizeBytes);
+    const sink = new OpfsIncoming(meta, manifest, Boolean(usable && record.complete));
+    return { sink, watermark: usable ? record.watermark : 0, complete: Boolean(usable && record.complete) };
+  }
+
+  async put(index: number, bytes: Uint8Array, expectedHex: string): Promise<boolean> {
+    const copy = bytes.slice(); // its own buffer, handed over to the worker without another copy
+    const { start } = chunkRange(index, this.meta.sizeBytes, this.meta.chunkSize);
+    return storageWorker().putChunk(this.meta.transferId, start, transfer(copy, [copy.buffer]), expectedHex);
+  }
+
+  async commit(watermark: number) {
+    const record: ResumeRecord = { v: 1, ...this.meta, watermark, complete: this.complete, updatedAt: new Date().toISOString() };
+    await storageWorker().commit(this.meta.transferId, JSON.stringify(record));
+  }
+
+  sha256() {
+    return storageWorker().sha256(this.meta.transferId);
+  }
+
+  badChunks() {
+    return storageWorker().badChunks(this.meta.transferId, this.meta.chunkSize, this.manifest.chunkHashes);
+  }
+
+  /** Records the verified file as complete and releases it. */
+  async markComplete() {
+    this.complete = true;
+    await this.commit(this.manifest.chunkHashes.length);
+    await storageWorker().closeIncoming(this.meta.transferId);
+  }
+
+  close() {
+    return storageWorker().closeIncoming(this.meta.transferId);
+  }
+}
+
+/** A received file (null while absent); a disk-backed File, safe to hand to a download link. */
+export async function receivedFile(transferId: string): Promise<File | null> {
+  await storageWorker().closeIncoming(transferId);
+  return fileIn('incoming', `${transferId}.part`);
+}
+
+export function removeIncoming(transferId: string) {
+  return storageWorker().removeIncoming(transferId);
+}
+
+/** Copies a picked file into OPFS and builds its manifest, in one pass, off the page's thread. */
+export async function importOffer(file: Blob, options: { chunkSize?: number; onProgress?: (progress: ManifestProgress) => void } = {}): Promise<Manifest> {
+  return storageWorker().importOffer(file, options.chunkSize, options.onProgress ? proxy(options.onProgress) : undefined);
+}
+
+/** Whether this device still holds the offered file with this hash. */
+export async function hasOffer(sha256: string): Promise<boolean> {
+  return (await fileIn('offers', `${sha256}.bin`)) !== null;
+}
+
+export async function removeOffer(sha256: string) {
+  await (await folder('offers')).removeEntry(`${sha256}.bin`).catch(() => undefined);
+}
+
+/** Reads an offered file's chunks, a block of several chunks at a time. */
+export class BlobChunkSource implements ChunkSource {
+  private block: { start: number; bytes: Uint8Array } | null = null;
+  private readonly blockSize: number;
+
+  constructor(
+    private readonly file: Blob,
+    private readonly chunkSize: number,
+    blockBytes = 1024 * 1024,
+  ) {
+    this.blockSize = Math.max(chunkSize, Math.floor(blockBytes / chunkSize) * chunkSize);
+  }
+
+  async readChunk(index: number): Promise<Uint8Array> {
+    const { start, end } = chunkRange(index, this.file.size, this.chunkSize);
+    const block = this.block;
+    if (!block || start < block.start || end > block.start + block.bytes.length) {
+      const blockStart = Math.floor(start / this.blockSize) * this.blockSize;
+      const bytes = new Uint8Array(await this.file.slice(blockStart, Math.min(this.file.size, blockStart + this.blockSize)).arrayBuffer());
+      this.block = { start: blockStart, bytes };
+      return bytes.subarray(start - blockStart, end - blockStart);
+    }
+    return block.bytes.subarray(start - block.start, end - block.start);
+  }
+}
+
+/** A ChunkSource over the offered file with this hash, or null when this device no longer has it. */
+export async function offerSource(sha256: string, chunkSize: number, sizeBytes: number): Promise<ChunkSource | null> {
+  const file = await fileIn('offers', `${sha256}.bin`);
+  if (!file || file.size !== sizeBytes) return null;
+  return new BlobChunkSource(file, chunkSize);
+}
+
+/** What the origin uses and may use, in bytes (null where the browser does not say). */
+export async function storageEstimate(): Promise<{ usage: number | null; quota: number | null }> {
+  const estimate = await navigator.storage?.estimate?.().catch(() => null);
+  return { usage: estimate?.usage ?? null, quota: estimate?.quota ?? null };
+}
+
+/** Asks the browser not to evict what this origin keeps (best effort). */
+export async function persistStorage(): Promise<boolean> {
+  return (await navigator.storage?.persist?.().catch(() => false)) ?? false;
+}

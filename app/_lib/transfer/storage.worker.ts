@@ -1,0 +1,179 @@
+/// <reference lib="webworker" />
+/**
+ * Web Worker entry of the transfer storage (`storage.ts`), driven through Comlink. It owns the
+ * Origin Private File System files of transfers through synchronous access handles, which write in
+ * place (no swap-file copy) and can be flushed at will:
+ *   swapmesh/incoming/<transferId>.part   a file being received, chunk by chunk at its offset
+ *   swapmesh/incoming/<transferId>.json   its resume record (the durable watermark)
+ *   swapmesh/offers/<sha256>.bin          a file this device offers, copied from the picked file
+ * Hashing runs here too (hash-wasm), off the page's thread.
+ */
+import { expose, type ProxyOrClone } from 'comlink';
+import { createSHA256, type IHasher } from 'hash-wasm';
+import { buildManifest, type Manifest, type ManifestProgress } from './chunks';
+
+const READ_BLOCK = 4 * 1024 * 1024;
+
+let hasherPromise: Promise<IHasher> | null = null;
+const hasher = () => (hasherPromise ??= createSHA256());
+
+async function dir(...path: string[]): Promise<FileSystemDirectoryHandle> {
+  let handle = await navigator.storage.getDirectory();
+  for (const name of path) handle = await handle.getDirectoryHandle(name, { create: true });
+  return handle;
+}
+
+const open = new Map<string, FileSystemSyncAccessHandle>();
+
+async function incomingHandle(transferId: string): Promise<FileSystemSyncAccessHandle> {
+  const existing = open.get(transferId);
+  if (existing) return existing;
+  const file = await (await dir('swapmesh', 'incoming')).getFileHandle(`${transferId}.part`, { create: true });
+  const handle = await file.createSyncAccessHandle();
+  open.set(transferId, handle);
+  return handle;
+}
+
+function hashHandle(handle: FileSystemSyncAccessHandle, h: IHasher): string {
+  const size = handle.getSize();
+  const buffer = new Uint8Array(Math.min(READ_BLOCK, Math.max(1, size)));
+  h.init();
+  for (let at = 0; at < size; at += buffer.length) {
+    const n = handle.read(buffer, { at });
+    if (n <= 0) break;
+    h.update(buffer.subarray(0, n));
+  }
+  return h.digest('hex');
+}
+
+const api = {
+  /** Opens (creating) a file being received; truncates it to its final size. */
+  async openIncoming(transferId: string, sizeBytes: number): Promise<void> {
+    const handle = await incomingHandle(transferId);
+    if (handle.getSize() !== sizeBytes) handle.truncate(sizeBytes);
+  },
+
+  /** Verifies a chunk against its hash and writes it at `offset`; false (nothing written) on a mismatch. */
+  async putChunk(transferId: string, offset: number, bytes: Uint8Array, expectedHex: string): Promise<boolean> {
+    const h = await hasher();
+    if (h.init().update(bytes).digest('hex') !== expectedHex) return false;
+    const handle = await incomingHandle(transferId);
+    let written = 0;
+    while (written < bytes.length) written += handle.write(bytes.subarray(written), { at: offset + written });
+    return true;
+  },
+
+  /** Flushes the file, then writes the resume record next to it. */
+  async commit(transferId: string, record: string): Promise<void> {
+    (await incomingHandle(transferId)).flush();
+    const file = await (await dir('swapmesh', 'incoming')).getFileHandle(`${transferId}.json`, { create: true });
+    const handle = await file.createSyncAccessHandle();
+    try {
+      const bytes = new TextEncoder().encode(record);
+      handle.truncate(0);
+      handle.write(bytes, { at: 0 });
+      handle.flush();
+    } finally {
+      handle.close();
+    }
+  },
+
+  async sha256(transferId: string): Promise<string> {
+    return hashHandle(await incomingHandle(transferId), await hasher());
+  },
+
+  /** Chunks on disk that do not match their hashes. */
+  async badChunks(transferId: string, chunkSize: number, hashes: string[]): Promise<number[]> {
+    const handle = await incomingHandle(transferId);
+    const h = await hasher();
+    const size = handle.getSize();
+    const buffer = new Uint8Array(chunkSize);
+    const bad: number[] = [];
+    hashes.forEach((expected, index) => {
+      const at = index * chunkSize;
+      const length = Math.max(0, Math.min(chunkSize, size - at));
+      const n = length > 0 ? handle.read(buffer.subarray(0, length), { at }) : 0;
+      if (n !== length || h.init().update(buffer.subarray(0, n)).digest('hex') !== expected) bad.push(index);
+    });
+    return bad;
+  },
+
+  /** Releases the file (so the page can read it, and another tab may open it). */
+  async closeIncoming(transferId: string): Promise<void> {
+    const handle = open.get(transferId);
+    open.delete(transferId);
+    if (handle) {
+      handle.flush();
+      handle.close();
+    }
+  },
+
+  async removeIncoming(transferId: string): Promise<void> {
+    await api.closeIncoming(transferId);
+    const folder = await dir('swapmesh', 'incoming');
+    for (const name of [`${transferId}.part`, `${transferId}.json`]) await folder.removeEntry(name).catch(() => undefined);
+  },
+
+  /**
+   * Copies a picked file into swapmesh/offers/<sha256>.bin while building its manifest, in one
+   * pass over the file.
+   */
+  async importOffer(file: Blob, chunkSize: number | undefined, onProgress: ProxyOrClone<(progress: ManifestProgress) => void> | undefined): Promise<Manifest> {
+    const folder = await dir('swapmesh', 'offers');
+    const tmpName = `import-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}.part`;
+    const tmp = await folder.getFileHandle(tmpName, { create: true });
+    const handle = await tmp.createSyncAccessHandle();
+    let manifest: Manifest;
+    try {
+      handle.truncate(0);
+      let at = 0;
+      let lastReport = 0;
+      manifest = await buildManifest(file, {
+        chunkSize,
+        onChunk: (bytes) => {
+          let written = 0;
+          while (written < bytes.length) written += handle.write(bytes.subarray(written), { at: at + written });
+          at += bytes.length;
+        },
+        onProgress: (progress) => {
+          const now = Date.now();
+          if (onProgress && (now - lastReport > 100 || progress.bytesDone === progress.sizeBytes)) {
+            lastReport = now;
+            void onProgress(progress);
+          }
+        },
+      });
+      handle.flush();
+    } catch (error) {
+      handle.close();
+      await folder.removeEntry(tmpName).catch(() => undefined);
+      throw error;
+    }
+    handle.close();
+    const finalName = `${manifest.sha256}.bin`;
+    await folder.removeEntry(finalName).catch(() => undefined);
+    const movable = tmp as FileSystemFileHandle & { move?: (name: string) => Promise<void> };
+    if (typeof movable.move === 'function') {
+      await movable.move(finalName);
+    } else {
+      const source = await (await folder.getFileHandle(tmpName)).getFile();
+      const target = await (await folder.getFileHandle(finalName, { create: true })).createSyncAccessHandle();
+      try {
+        target.truncate(0);
+        for (let offset = 0; offset < source.size; offset += READ_BLOCK) {
+          const bytes = new Uint8Array(await source.slice(offset, offset + READ_BLOCK).arrayBuffer());
+          target.write(bytes, { at: offset });
+        }
+        target.flush();
+      } finally {
+        target.close();
+      }
+      await folder.removeEntry(tmpName);
+    }
+    return manifest;
+  },
+};
+
+export type StorageWorkerApi = typeof api;
+
+expose(api);

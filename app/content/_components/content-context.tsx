@@ -1,0 +1,130 @@
+'use client';
+
+import { useQuery } from '@tanstack/react-query';
+import Link from 'next/link';
+import { createContext, useContext, useEffect, useState, useSyncExternalStore } from 'react';
+import { Pending } from '@/app/_components/loading';
+import { RequireMember } from '@/app/_components/require-member';
+import { getTransferManager, type ManagerSnapshot, type TransferManager } from '@/app/_lib/transfer/manager';
+import { useTRPC } from '@/app/_lib/trpc';
+
+/** Where the Device screen keeps this browser's registered device id. */
+export const DEVICE_ID_KEY = 'swapmesh.deviceId';
+const COMMUNITY_KEY = 'swapmesh.contentCommunity';
+
+export type Community = { id: string; slug: string; name: string };
+
+type ContentContextValue = {
+  member: { id: string; handle: string };
+  deviceId: string;
+  deviceName: string;
+  communities: Community[];
+  /** the community the catalog shows and presence is kept in; null until the member joins one */
+  community: Community | null;
+  setCommunityId: (id: string) => void;
+  manager: TransferManager;
+};
+
+const ContentContext = createContext<ContentContextValue | null>(null);
+
+export function useContent(): ContentContextValue {
+  const value = useContext(ContentContext);
+  if (!value) throw new Error('useContent() outside <ContentShell>');
+  return value;
+}
+
+/** The manager's live state (transfers, nearby devices, gift offers). */
+export function useTransfers(manager: TransferManager): ManagerSnapshot {
+  return useSyncExternalStore(manager.subscribe, manager.getSnapshot, manager.getSnapshot);
+}
+
+/** The device id this browser registered, read after hydration (undefined until then). */
+export function useStoredDeviceId(): string | null | undefined {
+  const [stored, setStored] = useState<string | null | undefined>(undefined);
+  useEffect(() => setStored(localStorage.getItem(DEVICE_ID_KEY)), []);
+  return stored;
+}
+
+/** Signed in, with a registered device and a community: the content screens' frame. */
+export function ContentShell({ children }: { children: React.ReactNode }) {
+  return <RequireMember what="swap files with nearby devices">{(member) => <DeviceGate member={member}>{children}</DeviceGate>}</RequireMember>;
+}
+
+function DeviceGate({ member, children }: { member: { id: string; handle: string }; children: React.ReactNode }) {
+  const trpc = useTRPC();
+  const stored = useStoredDeviceId();
+  const devices = useQuery(trpc.device.list.queryOptions());
+  const mine = useQuery(trpc.community.list.queryOptions({ mine: true, limit: 50 }));
+  const [communityId, setCommunityState] = useState<string | null>(null);
+  useEffect(() => setCommunityState(localStorage.getItem(COMMUNITY_KEY)), []);
+
+  const device = devices.data?.find((d) => d.device.id === stored)?.device ?? null;
+  const communities: Community[] = mine.data?.items.map((c) => ({ id: c.id, slug: c.slug, name: c.name })) ?? [];
+  const community = communities.find((c) => c.id === communityId) ?? communities[0] ?? null;
+  const manager = device ? getTransferManager(device.id) : null;
+
+  useEffect(() => {
+    if (manager) void manager.start();
+  }, [manager]);
+  useEffect(() => {
+    if (manager && community) manager.setPresenceCommunity(community.id);
+  }, [manager, community?.id]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  if (stored === undefined || devices.isPending || mine.isPending) return <Pending query={devices.isPending ? devices : mine} />;
+  if (!device || !manager) {
+    return (
+      <div className="card center">
+        <h2>Register this device first</h2>
+        <p className="muted">Files travel directly between devices, so Swapmesh needs to know this one.</p>
+        <Link className="button" href="/device">Register this device</Link>
+      </div>
+    );
+  }
+  const setCommunityId = (id: string) => {
+    localStorage.setItem(COMMUNITY_KEY, id);
+    setCommunityState(id);
+  };
+  return (
+    <ContentContext.Provider value={{ member, deviceId: device.id, deviceName: device.name, communities, community, setCommunityId, manager }}>
+      {children}
+    </ContentContext.Provider>
+  );
+}
+
+/** Renders its children with the current community, or an invitation to join one. */
+export function WithCommunity({ children }: { children: (community: Community) => React.ReactNode }) {
+  const { community } = useContent();
+  if (!community) {
+    return (
+      <div className="card empty">
+        <p>Join a community to share files with its members.</p>
+        <Link className="button" href="/communities">Find a community</Link>
+      </div>
+    );
+  }
+  return <>{children(community)}</>;
+}
+
+/**
+ * Runs this device's transfers in the background on every screen, so it can serve files it offers
+ * while its owner is elsewhere in the app. Renders nothing; mount it once in the app shell.
+ */
+export function TransferService() {
+  const trpc = useTRPC();
+  const me = useQuery(trpc.auth.me.queryOptions());
+  const stored = useStoredDeviceId();
+  const devices = useQuery(trpc.device.list.queryOptions(undefined, { enabled: Boolean(me.data && stored) }));
+  const mine = useQuery(trpc.community.list.queryOptions({ mine: true, limit: 50 }, { enabled: Boolean(me.data) }));
+  const owned = Boolean(stored && devices.data?.some((d) => d.device.id === stored));
+  const items = mine.data?.items;
+  useEffect(() => {
+    if (!owned || !stored) return;
+    const manager = getTransferManager(stored);
+    void manager.start();
+    // stay "online" (so requesters see this device's items as reachable) in the chosen community
+    const chosen = localStorage.getItem(COMMUNITY_KEY);
+    const communityId = items?.find((c) => c.id === chosen)?.id ?? items?.[0]?.id;
+    if (communityId) manager.setPresenceCommunity(communityId);
+  }, [owned, stored, items]);
+  return null;
+}

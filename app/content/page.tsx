@@ -1,0 +1,106 @@
+'use client';
+
+import { useQuery } from '@tanstack/react-query';
+import Link from 'next/link';
+import { useDeferredValue, useState } from 'react';
+import { ErrorAlert } from '../_components/form';
+import { Pending } from '../_components/loading';
+import { useTRPC } from '../_lib/trpc';
+import { useContent, WithCommunity, type Community } from './_components/content-context';
+import { MEDIA_KINDS } from './_components/format';
+import { ItemRow } from './_components/item-row';
+import styles from './content.module.css';
+
+const SIZES = [
+  { value: 0, label: 'Any size' },
+  { value: 10_000_000, label: 'Up to 10 MB' },
+  { value: 100_000_000, label: 'Up to 100 MB' },
+  { value: 1_000_000_000, label: 'Up to 1 GB' },
+];
+
+function Catalog({ community }: { community: Community }) {
+  const trpc = useTRPC();
+  const { communities, setCommunityId, deviceId } = useContent();
+  const [text, setText] = useState('');
+  const [kind, setKind] = useState('');
+  const [maxBytes, setMaxBytes] = useState(0);
+  const [nearbyOnly, setNearbyOnly] = useState(false);
+  const search = useDeferredValue(text.trim());
+  const items = useQuery(
+    trpc.content.search.queryOptions(
+      {
+        communityId: community.id,
+        deviceId,
+        text: search || undefined,
+        mediaType: kind || undefined,
+        maxBytes: maxBytes || undefined,
+        nearbyOnly: nearbyOnly || undefined,
+      },
+      { refetchInterval: 15_000 },
+    ),
+  );
+
+  return (
+    <>
+      <div className="row spread" style={{ marginBottom: '0.75rem' }}>
+        <h1 style={{ margin: 0 }}>Files</h1>
+        <Link className="button" href="/content/publish">Offer a file</Link>
+      </div>
+      {communities.length > 1 ? (
+        <div className={styles.chipLinks} role="group" aria-label="Community">
+          {communities.map((c) => (
+            <button key={c.id} type="button" aria-pressed={c.id === community.id} onClick={() => setCommunityId(c.id)}>
+              {c.name}
+            </button>
+          ))}
+        </div>
+      ) : (
+        <p className="muted small">Files offered in {community.name}, nearby devices first.</p>
+      )}
+      <input
+        type="search"
+        placeholder="Search titles and descriptions"
+        aria-label="Search files"
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+        style={{ marginBottom: '0.75rem' }}
+      />
+      <div className="chips" role="group" aria-label="Type" style={{ marginBottom: '0.5rem' }}>
+        {MEDIA_KINDS.map((k) => (
+          <button key={k.value} type="button" aria-pressed={kind === k.value} onClick={() => setKind(k.value)}>
+            {k.label}
+          </button>
+        ))}
+      </div>
+      <div className="grid2" style={{ marginBottom: '1rem', alignItems: 'center' }}>
+        <select aria-label="Size" value={maxBytes} onChange={(e) => setMaxBytes(Number(e.target.value))}>
+          {SIZES.map((s) => (
+            <option key={s.value} value={s.value}>{s.label}</option>
+          ))}
+        </select>
+        <label className="check">
+          <input type="checkbox" checked={nearbyOnly} onChange={(e) => setNearbyOnly(e.target.checked)} />
+          Nearby only
+        </label>
+      </div>
+      <div className="card" data-testid="catalog">
+        <ErrorAlert error={items.error} />
+        {items.isPending ? <Pending query={items} /> : null}
+        {items.data?.length === 0 ? (
+          <p className="empty">{search || kind || maxBytes || nearbyOnly ? 'No file matches.' : 'Nobody offers a file here yet: be the first.'}</p>
+        ) : null}
+        <ul className="list">
+          {items.data?.map((item) => (
+            <li key={item.id}>
+              <ItemRow item={item} />
+            </li>
+          ))}
+        </ul>
+      </div>
+    </>
+  );
+}
+
+export default function CatalogPage() {
+  return <WithCommunity>{(community) => <Catalog community={community} />}</WithCommunity>;
+}
