@@ -76,6 +76,8 @@ export async function leaseUnits(db: Db, memberId: string, deviceId: string, max
       for (const row of candidates.sort((a, b) => comparePriority(a.book, b.book))) {
         const room = max - leases.length - taken.length;
         if (room <= 0) break;
+        // jobs come highest price first: once one pays less than the donor's floor, so do the rest
+        if (row.book.price < sell.price) break;
         if (!isEligible(row.book, sell)) continue;
         taken.push(...(await leaseFromJob(tx, community, row.row, donation.id, { deviceId, memberId, trusted: isTrusted(device.validResults, device.invalidResults) }, Math.min(room, row.book.remaining - row.book.locked), now, outbox)));
       }
@@ -142,7 +144,12 @@ export async function submitResult(db: Db, memberId: string, leaseId: string, ou
       where: { id: leaseId, status: 'LEASED' },
       data: { status: 'SUBMITTED', output: jsonInput(parsed.data as Json), outputHash, submittedAt: now },
     });
-    if (count !== 1) throw new TRPCError({ code: 'CONFLICT', message: 'A result for this lease was already submitted.' });
+    if (count !== 1) {
+      const still = await tx.replica.count({ where: { id: leaseId } });
+      throw still
+        ? new TRPCError({ code: 'CONFLICT', message: 'A result for this lease was already submitted.' })
+        : new TRPCError({ code: 'NOT_FOUND', message: 'This lease is no longer held: the job may have finished. Lease new work.' });
+    }
     const unit = await tx.workUnit.findUniqueOrThrow({
       where: { id: lease.unitId },
       select: { id: true, status: true, requiredReplicas: true, replicas: { select: { id: true, deviceId: true, memberId: true, status: true, outputHash: true, expiresAt: true, output: true } } },

@@ -126,6 +126,10 @@ describe.each(databaseKinds)('browser compute on %s', (kind) => {
     await rejects(outsider.caller.compute.lease({ deviceId: d.deviceId, max: 1 }), 'NOT_FOUND');
 
     const small = await job({});
+    // a donor whose floor is above the job's price is not given its work
+    await d.caller.compute.donate({ communityId, deviceId: d.deviceId, on: true, floorPrice: 5_000 });
+    expect(await d.caller.compute.lease({ deviceId: d.deviceId, max: 1 })).toEqual([]);
+    await d.caller.compute.donate({ communityId, deviceId: d.deviceId, on: true, floorPrice: 1_000 });
     const [lease] = await d.caller.compute.lease({ deviceId: d.deviceId, max: 1 });
     expect(lease).toBeDefined();
     await rejects(outsider.caller.compute.submitResult({ leaseId: lease!.leaseId, output: {} }), 'NOT_FOUND');
