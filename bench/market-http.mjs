@@ -28,16 +28,16 @@
  * scripts/test-postgres.sh (started if it is not running, and then stopped again unless --keep-pg);
  * the database is dropped afterwards. Every process the bench starts is stopped (process group).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { appLauncher, killGroup, sleep } from './support/app-process.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CREDIT = 1_000_000;
@@ -72,15 +72,8 @@ if (!existsSync(path.join(root, '.next', 'BUILD_ID'))) {
 // ------------------------------------------------------------------------------------------------
 // processes we start, so that every exit path stops them
 
-const started = new Set(); // child processes, each leading its own process group
+const { started, startApp, stopApp } = appLauncher(root); // child processes, each leading its own process group
 let currentDatabase = null; // dropped on an interrupt too
-function killGroup(child, signal) {
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // already gone
-  }
-}
 process.on('exit', () => {
   for (const child of started) killGroup(child, 'SIGKILL');
 });
@@ -91,62 +84,6 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     const drop = currentDatabase ? currentDatabase.drop().catch(() => {}) : Promise.resolve();
     Promise.race([drop, sleep(5_000)]).finally(() => process.exit(130));
   });
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** `node scripts/start.mjs` in its own process group; resolves once /api/health answers 200. */
-async function startApp(databaseUrl) {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['scripts/start.mjs'], {
-    cwd: root,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PORT: String(port), HOSTNAME: '127.0.0.1', DATABASE_URL: databaseUrl, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
-  });
-  started.add(child);
-  let log = '';
-  const keep = (chunk) => {
-    log = (log + chunk.toString()).slice(-8_000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const status = await Promise.race([exited.then((how) => ({ exited: how })), fetch(`${base}/api/health`).then((r) => r.status, () => 0)]);
-    if (typeof status === 'object') throw new Error(`the app exited (${status.exited}) before it was healthy:\n${log}`);
-    if (status === 200) break;
-    if (Date.now() > deadline) {
-      await stopApp({ child, exited });
-      throw new Error(`the app was not healthy after 90 s:\n${log}`);
-    }
-    await sleep(250);
-  }
-  return { child, exited, base, log: () => log };
-}
-
-/** SIGTERM to the whole group (start.mjs and its next-server child), SIGKILL after 5 s. */
-async function stopApp(app) {
-  killGroup(app.child, 'SIGTERM');
-  const stopped = await Promise.race([app.exited.then(() => true), sleep(5_000).then(() => false)]);
-  // the group may outlive its leader for a moment: make sure nothing of it is left
-  killGroup(app.child, 'SIGKILL');
-  if (!stopped) await app.exited;
-  started.delete(app.child);
 }
 
 // ------------------------------------------------------------------------------------------------

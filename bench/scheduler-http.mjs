@@ -51,16 +51,16 @@
  * not fit in what is left (judging by the one before) is skipped, and when the time is up the bench
  * stops everything it started, drops the database, prints what it has and exits.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { appLauncher, killGroup, sleep } from './support/app-process.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CREDIT = 1_000_000;
@@ -116,18 +116,11 @@ if (!existsSync(path.join(root, '.next', 'BUILD_ID'))) {
 
 const benchStarted = Date.now();
 const results = []; // one per database benched, printed even when the run is cut short
-const started = new Set(); // child processes, each leading its own process group
+const { started, startApp, stopApp } = appLauncher(root); // child processes, each leading its own process group
 let currentDatabase = null; // dropped on an interrupt or a timeout too
 let kernelDir = null;
 let stopTestCluster = false;
 
-function killGroup(child, signal) {
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // already gone
-  }
-}
 function stopClusterIfOurs() {
   if (!stopTestCluster) return;
   stopTestCluster = false;
@@ -154,62 +147,7 @@ function abort(why, code) {
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => abort(signal, 130));
 setTimeout(() => abort(`--timeout ${TIMEOUT} s reached`, 2), TIMEOUT * 1_000).unref();
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** `node scripts/start.mjs` in its own process group; resolves once /api/health answers 200. */
-async function startApp(databaseUrl) {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['scripts/start.mjs'], {
-    cwd: root,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PORT: String(port), HOSTNAME: '127.0.0.1', DATABASE_URL: databaseUrl, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
-  });
-  started.add(child);
-  let log = '';
-  const keep = (chunk) => {
-    log = (log + chunk.toString()).slice(-8_000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const status = await Promise.race([exited.then((how) => ({ exited: how })), fetch(`${base}/api/health`).then((r) => r.status, () => 0)]);
-    if (typeof status === 'object') throw new Error(`the app exited (${status.exited}) before it was healthy:\n${log}`);
-    if (status === 200) break;
-    if (Date.now() > deadline) {
-      await stopApp({ child, exited });
-      throw new Error(`the app was not healthy after 90 s:\n${log}`);
-    }
-    await sleep(250);
-  }
-  return { child, exited, base, log: () => log };
-}
-
-/** SIGTERM to the whole group (start.mjs and its next-server child), SIGKILL after 5 s. */
-async function stopApp(app) {
-  killGroup(app.child, 'SIGTERM');
-  const stopped = await Promise.race([app.exited.then(() => true), sleep(5_000).then(() => false)]);
-  killGroup(app.child, 'SIGKILL'); // the group may outlive its leader for a moment
-  if (!stopped) await app.exited;
-  started.delete(app.child);
-}
-
-// ------------------------------------------------------------------------------------------------
 // the kernels, bundled from workers/kernels (TypeScript) into a temporary ES module
 
 async function loadKernels() {

@@ -1,0 +1,71 @@
+// Starting and stopping the production app for the HTTP benches: `node scripts/start.mjs` in its own
+// process group on a free loopback port, healthy once /api/health answers 200, stopped as a group.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function killGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Processes started from `root`, tracked in `started` so that every exit path can stop them. */
+export function appLauncher(root, started = new Set()) {
+  async function stopApp(app) {
+    killGroup(app.child, 'SIGTERM');
+    const stopped = await Promise.race([app.exited.then(() => true), sleep(5_000).then(() => false)]);
+    // the group may outlive its leader for a moment: make sure nothing of it is left
+    killGroup(app.child, 'SIGKILL');
+    if (!stopped) await app.exited;
+    started.delete(app.child);
+  }
+
+  async function startApp(databaseUrl) {
+    const port = await freePort();
+    const child = spawn(process.execPath, ['scripts/start.mjs'], {
+      cwd: root,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PORT: String(port), HOSTNAME: '127.0.0.1', DATABASE_URL: databaseUrl, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
+    });
+    started.add(child);
+    let log = '';
+    const keep = (chunk) => {
+      log = (log + chunk.toString()).slice(-8_000);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+    const base = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const status = await Promise.race([exited.then((how) => ({ exited: how })), fetch(`${base}/api/health`).then((r) => r.status, () => 0)]);
+      if (typeof status === 'object') throw new Error(`the app exited (${status.exited}) before it was healthy:\n${log}`);
+      if (status === 200) break;
+      if (Date.now() > deadline) {
+        await stopApp({ child, exited });
+        throw new Error(`the app was not healthy after 90 s:\n${log}`);
+      }
+      await sleep(250);
+    }
+    return { child, exited, base, log: () => log };
+  }
+
+  return { started, startApp, stopApp };
+}
