@@ -1,5 +1,5 @@
 import { TRPCError } from '@trpc/server';
-import type { Db, Prisma } from '../db/client';
+import type { Db, Prisma, Tx } from '../db/client';
 import { toMicro } from '../money';
 import { lockBook } from '../market/book-lock';
 import { applyContractActions } from '../market/contracts';
@@ -20,7 +20,7 @@ const transferSelect = {
 
 type TransferRow = Prisma.TransferGetPayload<{ select: typeof transferSelect }>;
 
-function presentTransfer(row: TransferRow, now: Date) {
+function presentTransfer(row: TransferRow, now: Date, receiverHandle: string) {
   return {
     id: row.id,
     itemId: row.itemId,
@@ -29,6 +29,7 @@ function presentTransfer(row: TransferRow, now: Date) {
     receiverDeviceId: row.receiverDeviceId,
     senderId: row.senderId,
     receiverId: row.receiverId,
+    receiver: { handle: receiverHandle },
     contractId: row.contractId,
     status: row.status,
     verifiedChunks: row.verifiedChunks,
@@ -40,6 +41,10 @@ function presentTransfer(row: TransferRow, now: Date) {
 
 function notifyParties(outbox: Outbox, row: { id: string; itemId: string; senderId: string; receiverId: string }, status: string, verifiedChunks: number) {
   outbox.add([row.senderId, row.receiverId], { type: 'transfer', transferId: row.id, itemId: row.itemId, status, verifiedChunks });
+}
+
+async function handleOf(db: Db | Tx, memberId: string) {
+  return (await db.member.findUniqueOrThrow({ where: { id: memberId }, select: { handle: true } })).handle;
 }
 
 /**
@@ -84,7 +89,7 @@ export async function requestItem(db: Db, memberId: string, input: { itemId: str
       select: transferSelect,
     });
     notifyParties(outbox, transfer, 'REQUESTED', 0);
-    return { transfer: presentTransfer(transfer, now), contractId };
+    return { transfer: presentTransfer(transfer, now, await handleOf(tx, memberId)), contractId };
   });
 }
 
@@ -97,7 +102,8 @@ export async function deviceTransfers(db: Db, memberId: string, deviceId: string
     take: 100,
     select: transferSelect,
   });
-  return rows.map((row) => presentTransfer(row, now));
+  const handles = new Map((await db.member.findMany({ where: { id: { in: [...new Set(rows.map((r) => r.receiverId))] } }, select: { id: true, handle: true } })).map((m) => [m.id, m.handle]));
+  return rows.map((row) => presentTransfer(row, now, handles.get(row.receiverId) ?? ''));
 }
 
 const FINAL = ['COMPLETED', 'FAILED', 'CANCELLED'];
@@ -149,7 +155,7 @@ export async function updateTransfer(
       ], outbox);
     }
     notifyParties(outbox, row, status, verifiedChunks);
-    return presentTransfer((await tx.transfer.findUniqueOrThrow({ where: { id: row.id }, select: transferSelect })), now);
+    return presentTransfer(await tx.transfer.findUniqueOrThrow({ where: { id: row.id }, select: transferSelect }), now, await handleOf(tx, row.receiverId));
   });
 }
 

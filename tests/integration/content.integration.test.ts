@@ -53,6 +53,7 @@ describe.each(databaseKinds)('content and signaling on %s', (kind) => {
     const amounts = fillAmounts(1, 2 * CREDIT, 500);
     expect(await buyer.caller.ledger.balance({ communityId })).toEqual({ available: 100 * CREDIT - amounts.buyerPays, escrow: amounts.buyerPays });
     expect(transfer).toMatchObject({ status: 'REQUESTED', senderDeviceId: seller.deviceId, receiverDeviceId: buyer.deviceId, item: { chunkHashes: expect.any(Array) } });
+    expect((await seller.caller.content.transfers({ deviceId: seller.deviceId }))[0]!.receiver.handle).toMatch(/^peer-/);
 
     // progress, then completion by the receiver only, with every chunk verified
     await buyer.caller.content.updateTransfer({ transferId: transfer.id, deviceId: buyer.deviceId, verifiedChunks: 2 });

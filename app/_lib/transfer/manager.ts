@@ -364,7 +364,7 @@ export class TransferManager {
     const { server } = entry;
     const sizeBytes = server.item.sizeBytes;
     const active = entry.phase === 'transferring';
-    const receiverHandle = this.links.get(server.receiverDeviceId)?.remoteHandle ?? this.nearby?.find((d) => d.deviceId === server.receiverDeviceId)?.handle;
+    const receiverHandle = server.receiver.handle;
     return {
       id: server.id,
       itemId: server.itemId,
