@@ -28,21 +28,19 @@
  * scripts/test-postgres.sh (started if it is not running, and then stopped again unless --keep-pg);
  * the database is dropped afterwards. Every process the bench starts is stopped (process group).
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { appLauncher, killGroup, sleep } from './support/app-process.mjs';
+import { benchDatabases } from './support/databases.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CREDIT = 1_000_000;
 const HOUR = 3_600_000;
-const DEFAULT_TEST_PG = 'postgresql://postgres@127.0.0.1:55433/postgres';
 
 const { values: args } = parseArgs({
   options: {
@@ -314,57 +312,7 @@ async function auditPostgres(url) {
 // ------------------------------------------------------------------------------------------------
 // databases
 
-async function reachable(url) {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_500 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-let stopTestCluster = false;
-async function postgresServer() {
-  const given = args['pg-url'] ?? process.env.BENCH_PG_URL ?? process.env.TEST_POSTGRES_URL;
-  if (given) return given;
-  if (await reachable(DEFAULT_TEST_PG)) return DEFAULT_TEST_PG;
-  console.log('Starting the PostgreSQL test cluster (scripts/test-postgres.sh start)…');
-  const run = spawnSync('bash', ['scripts/test-postgres.sh', 'start'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
-  if (run.status !== 0) throw new Error(`scripts/test-postgres.sh start failed: ${run.stderr || run.stdout}`);
-  stopTestCluster = !args['keep-pg'];
-  return run.stdout.trim().split('\n').at(-1);
-}
-
-async function sqliteDatabase() {
-  const dir = mkdtempSync(path.join(tmpdir(), 'swapmesh-bench-'));
-  return { kind: 'sqlite', url: `file:${path.join(dir, 'bench.db')}`, audit: auditSqlite, drop: async () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-async function postgresDatabase() {
-  const admin = await postgresServer();
-  const name = `swapmesh_bench_${randomBytes(5).toString('hex')}`;
-  const client = new pg.Client({ connectionString: admin });
-  await client.connect();
-  await client.query(`CREATE DATABASE ${name}`);
-  await client.end();
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  return {
-    kind: 'postgres',
-    url: url.toString(),
-    audit: auditPostgres,
-    drop: async () => {
-      const c = new pg.Client({ connectionString: admin });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
+const databases = benchDatabases({ root, prefix: 'bench', pgUrl: args['pg-url'], keepPg: args['keep-pg'] });
 
 // ------------------------------------------------------------------------------------------------
 
@@ -433,7 +381,7 @@ let failed = false;
 for (const kind of kinds) {
   let database;
   try {
-    database = kind === 'sqlite' ? await sqliteDatabase() : await postgresDatabase();
+    database = kind === 'sqlite' ? await databases.sqliteDatabase(auditSqlite) : await databases.postgresDatabase(auditPostgres);
   } catch (error) {
     console.error(`${kind}: skipped — ${error.message}`);
     failed = true;
@@ -450,10 +398,7 @@ for (const kind of kinds) {
     currentDatabase = null;
   }
 }
-if (stopTestCluster) {
-  spawnSync('bash', ['scripts/test-postgres.sh', 'stop'], { cwd: root, stdio: 'ignore', timeout: 60_000 });
-  console.log('Stopped the PostgreSQL test cluster the bench had started.');
-}
+databases.stopClusterIfOurs();
 console.log('');
 printTable(results);
 const unsound = results.some((r) => r.audit.balances !== 0 || r.audit.accountsOff !== 0 || r.audit.overfilled !== 0 || r.audit.crossed !== 0);

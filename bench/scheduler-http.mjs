@@ -51,7 +51,6 @@
  * not fit in what is left (judging by the one before) is skipped, and when the time is up the bench
  * stops everything it started, drops the database, prints what it has and exits.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,10 +60,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { appLauncher, killGroup, sleep } from './support/app-process.mjs';
+import { benchDatabases } from './support/databases.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CREDIT = 1_000_000;
-const DEFAULT_TEST_PG = 'postgresql://postgres@127.0.0.1:55433/postgres';
 const PASSWORD = 'correct horse battery staple';
 const SIGNUP_CONCURRENCY = 4;
 const SETUP_CONCURRENCY = 8;
@@ -119,14 +118,8 @@ const results = []; // one per database benched, printed even when the run is cu
 const { started, startApp, stopApp } = appLauncher(root); // child processes, each leading its own process group
 let currentDatabase = null; // dropped on an interrupt or a timeout too
 let kernelDir = null;
-let stopTestCluster = false;
-
-function stopClusterIfOurs() {
-  if (!stopTestCluster) return;
-  stopTestCluster = false;
-  spawnSync('bash', ['scripts/test-postgres.sh', 'stop'], { cwd: root, stdio: 'ignore', timeout: 60_000 });
-  console.log('Stopped the PostgreSQL test cluster the bench had started.');
-}
+const databases = benchDatabases({ root, prefix: 'sched', pgUrl: args['pg-url'], keepPg: args['keep-pg'] });
+const { stopClusterIfOurs } = databases;
 process.on('exit', () => {
   for (const child of started) killGroup(child, 'SIGKILL');
   if (kernelDir) rmSync(kernelDir, { recursive: true, force: true });
@@ -545,57 +538,6 @@ const sound = (a) =>
 // ------------------------------------------------------------------------------------------------
 // databases
 
-async function reachable(url) {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_500 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-async function postgresServer() {
-  const given = args['pg-url'] ?? process.env.BENCH_PG_URL ?? process.env.TEST_POSTGRES_URL;
-  if (given) return given;
-  if (await reachable(DEFAULT_TEST_PG)) return DEFAULT_TEST_PG; // shared: never stopped by the bench
-  console.log('Starting the PostgreSQL test cluster (scripts/test-postgres.sh start)…');
-  const started = spawnSync('bash', ['scripts/test-postgres.sh', 'start'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
-  if (started.status !== 0) throw new Error(`scripts/test-postgres.sh start failed: ${started.stderr || started.stdout}`);
-  stopTestCluster = !args['keep-pg'];
-  return started.stdout.trim().split('\n').at(-1);
-}
-
-async function sqliteDatabase() {
-  const dir = mkdtempSync(path.join(tmpdir(), 'swapmesh-sched-'));
-  return { kind: 'sqlite', url: `file:${path.join(dir, 'bench.db')}`, audit: auditSqlite, drop: async () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-async function postgresDatabase() {
-  const admin = await postgresServer();
-  const name = `swapmesh_sched_${randomBytes(5).toString('hex')}`;
-  const client = new pg.Client({ connectionString: admin });
-  await client.connect();
-  await client.query(`CREATE DATABASE ${name}`);
-  await client.end();
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  return {
-    kind: 'postgres',
-    url: url.toString(),
-    audit: auditPostgres,
-    drop: async () => {
-      const c = new pg.Client({ connectionString: admin });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
-
 // ------------------------------------------------------------------------------------------------
 
 async function benchDatabase(database, kernels) {
@@ -694,7 +636,7 @@ for (const kind of kinds) {
   }
   let database;
   try {
-    database = kind === 'sqlite' ? await sqliteDatabase() : await postgresDatabase();
+    database = kind === 'sqlite' ? await databases.sqliteDatabase(auditSqlite) : await databases.postgresDatabase(auditPostgres);
   } catch (error) {
     console.error(`${kind}: skipped — ${error.message}`);
     failed = true;
