@@ -3,6 +3,7 @@ import { z, ZodError } from 'zod';
 import { Prisma } from './db/generated/sqlite/client';
 import type { Context } from './context';
 import { UnbalancedEntryError } from './ledger/postings';
+import { toMicro } from './money';
 
 const t = initTRPC.context<Context>().create({
   errorFormatter({ shape, error }) {
@@ -67,7 +68,9 @@ export const communityMemberProcedure = memberProcedure
         ? new TRPCError({ code: 'FORBIDDEN', message: 'You are not a member of this community: join it first.' })
         : new TRPCError({ code: 'NOT_FOUND', message: 'No such community.' });
     }
-    return next({ ctx: { ...ctx, community: membership.community, role: membership.role } });
+    // money in the context is micro-credits as numbers, like everywhere past the database
+    const community = { ...membership.community, creditLimit: toMicro(membership.community.creditLimit) };
+    return next({ ctx: { ...ctx, community, role: membership.role } });
   });
 
 /** The community's coordinator (its creator, or whoever holds the role). */

@@ -4,6 +4,7 @@ import { communityAccount, federationAccount, memberAccount, type AccountRef, ty
 import { postEntry } from '../ledger/repository';
 import { MICRO_PER_CREDIT, toMicro } from '../money';
 import { fillAmounts } from '../market/commission';
+import { marketCommunity } from '../market/fills';
 import type { Outbox } from '../market/outbox';
 import type { BarterDeal, Leg } from './engine';
 
@@ -18,20 +19,12 @@ const partyAccount = (p: Party): AccountRef => (p.fromPool ? communityAccount('C
  */
 async function moveCredits(tx: Tx, from: Party, to: Party, amount: number, kind: string, memo: string, reference: string) {
   if (amount <= 0) return;
-  const limits = new Map<string, number>();
-  const limitOf = async (communityId: string) => {
-    if (!limits.has(communityId)) {
-      const c = await tx.community.findUniqueOrThrow({ where: { id: communityId }, select: { creditLimit: true } });
-      limits.set(communityId, toMicro(c.creditLimit));
-    }
-    return { creditLimit: limits.get(communityId)! };
-  };
   if (from.fromPool) {
     const pool = await tx.account.findFirstOrThrow({ where: { communityId: from.communityId, kind: 'COMMISSION', memberId: null }, select: { balance: true } });
     if (toMicro(pool.balance) < amount) throw new TRPCError({ code: 'CONFLICT', message: "The community pool does not hold enough credits for this barter." });
   }
   const post = async (communityId: string, lines: JournalEntry['lines']) =>
-    postEntry(tx, communityId, { kind, memo, reference, lines }, await limitOf(communityId));
+    postEntry(tx, communityId, { kind, memo, reference, lines }, await marketCommunity(tx, communityId));
   if (from.communityId === to.communityId) {
     await post(from.communityId, [{ account: partyAccount(from), amount: -amount }, { account: partyAccount(to), amount }]);
   } else {
@@ -62,7 +55,7 @@ export async function closeDeal(tx: Tx, dealId: string, deal: BarterDeal, partie
       await moveCredits(tx, giver, receiver, transfer.leg.quantity * MICRO_PER_CREDIT, 'BARTER_CREDITS', 'Credits in a barter', reference);
       continue;
     }
-    const community = await tx.community.findUniqueOrThrow({ where: { id: receiver.communityId }, select: { commissionBps: true } });
+    const community = await marketCommunity(tx, receiver.communityId);
     const price = Math.floor(transfer.value / transfer.leg.quantity);
     const commission = fillAmounts(transfer.leg.quantity, price, community.commissionBps).total;
     const contract = await tx.contract.create({
@@ -94,7 +87,7 @@ export async function closeDeal(tx: Tx, dealId: string, deal: BarterDeal, partie
         memo: `Commission on a barter of ${transfer.leg.category.toLowerCase()}`,
         reference,
         lines: [{ account: memberAccount(receiver.memberId), amount: -commission }, { account: communityAccount('COMMISSION'), amount: commission }],
-      }, { creditLimit: toMicro((await tx.community.findUniqueOrThrow({ where: { id: receiver.communityId }, select: { creditLimit: true } })).creditLimit) });
+      }, community);
     }
   }
   for (const topUp of deal.topUps) {

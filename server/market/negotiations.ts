@@ -3,7 +3,7 @@ import type { Db, Prisma, Tx } from '../db/client';
 import { toMicro } from '../money';
 import { lockBook } from './book-lock';
 import type { NegotiationToOpen } from './engine';
-import { executeFill, type MarketCommunity } from './fills';
+import { executeFill, marketCommunity } from './fills';
 import { withOutbox, type Outbox } from './outbox';
 
 /** An unanswered negotiation expires after a day, or when the buyer's window ends if that is sooner. */
@@ -147,9 +147,7 @@ export async function negotiate(db: Db, memberId: string, negotiationId: string,
 
     let contractId: string | null = null;
     if (dealPrice !== null) {
-      const community = await tx.community.findUniqueOrThrow({ where: { id: row.communityId }, select: { id: true, commissionBps: true, creditLimit: true } });
-      const market: MarketCommunity = { ...community, creditLimit: toMicro(community.creditLimit) };
-      ({ contractId } = await executeFill(tx, market, { buyOrderId: row.buyOrderId, sellOrderId: row.sellOrderId, quantity: row.quantity, price: dealPrice, pricing: 'NEGOTIATED', fromLocked: true }, outbox));
+      ({ contractId } = await executeFill(tx, await marketCommunity(tx, row.communityId), { buyOrderId: row.buyOrderId, sellOrderId: row.sellOrderId, quantity: row.quantity, price: dealPrice, pricing: 'NEGOTIATED', fromLocked: true }, outbox));
       buyerPrice = sellerPrice = dealPrice;
     }
     await tx.negotiation.update({

@@ -3,7 +3,7 @@ import { acceptLink, linksOf, proposeLink } from '../community/links';
 import { transaction } from '../db/transaction';
 import { communityAccount, transfer } from '../ledger/postings';
 import { postEntry } from '../ledger/repository';
-import { MAX_MICRO, toMicro } from '../money';
+import { MAX_MICRO } from '../money';
 import { recordCash } from '../money/cash';
 import { commitDraw, drawView, revealDraw } from '../money/sweepstakes';
 import { communityMemberProcedure, coordinatorProcedure, router } from '../trpc';
@@ -15,16 +15,16 @@ const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'A commitment is the SHA-256 of
 /** Coordinator operations: cash in and out, sweepstakes draws, federation links. */
 export const adminRouter = router({
   cashDeposit: coordinatorProcedure.input(cashInput).mutation(({ ctx, input }) =>
-    recordCash(ctx.db, { id: ctx.community.id, creditLimit: toMicro(ctx.community.creditLimit) }, { ...input, direction: 'DEPOSIT' }),
+    recordCash(ctx.db, ctx.community, { ...input, direction: 'DEPOSIT' }),
   ),
   cashWithdrawal: coordinatorProcedure.input(cashInput).mutation(({ ctx, input }) =>
-    recordCash(ctx.db, { id: ctx.community.id, creditLimit: toMicro(ctx.community.creditLimit) }, { ...input, direction: 'WITHDRAWAL' }),
+    recordCash(ctx.db, ctx.community, { ...input, direction: 'WITHDRAWAL' }),
   ),
 
   /** Issues credits into the community's own pool (its commission account), for the coordinator's pool offers. */
   fundPool: coordinatorProcedure.input(z.object({ amount })).mutation(({ ctx, input }) =>
     transaction(ctx.db, (tx) =>
-      postEntry(tx, ctx.community.id, transfer(communityAccount('ISSUER'), communityAccount('COMMISSION'), input.amount, 'POOL_FUNDING', 'Credits issued to the community pool'), { creditLimit: toMicro(ctx.community.creditLimit) }),
+      postEntry(tx, ctx.community.id, transfer(communityAccount('ISSUER'), communityAccount('COMMISSION'), input.amount, 'POOL_FUNDING', 'Credits issued to the community pool'), ctx.community),
     ),
   ),
 

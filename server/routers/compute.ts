@@ -9,7 +9,6 @@ import { KERNELS } from '../../workers/kernels';
 import { KERNEL_NAMES } from '../../workers/kernels/types';
 
 const id = z.string().min(1).max(64);
-const marketCommunity = (c: { id: string; commissionBps: number; creditLimit: bigint }) => ({ id: c.id, commissionBps: c.commissionBps, creditLimit: toMicro(c.creditLimit) });
 
 export const computeRouter = router({
   kernels: memberProcedure.query(() =>
@@ -17,7 +16,7 @@ export const computeRouter = router({
   ),
 
   submitJob: communityMemberProcedure.input(submitJobInput).mutation(async ({ ctx, input }) => {
-    const { jobId } = await submitJob(ctx.db, ctx.member.id, marketCommunity(ctx.community), input);
+    const { jobId } = await submitJob(ctx.db, ctx.member.id, ctx.community, input);
     return jobView(ctx.db, jobId, ctx.member.id);
   }),
 
@@ -45,7 +44,7 @@ export const computeRouter = router({
 
   donate: communityMemberProcedure
     .input(z.object({ deviceId: id, on: z.boolean(), floorPrice: z.number().int().positive('The floor price must be more than zero.').max(MAX_MICRO).default(1_000) }))
-    .mutation(({ ctx, input }) => setDonation(ctx.db, ctx.member.id, marketCommunity(ctx.community), input)),
+    .mutation(({ ctx, input }) => setDonation(ctx.db, ctx.member.id, ctx.community, input)),
 
   lease: memberProcedure
     .input(z.object({ deviceId: id, max: z.number().int().min(1).max(MAX_LEASE_BATCH).default(4), kernels: z.array(z.enum(KERNEL_NAMES)).min(1).max(KERNEL_NAMES.length).optional() }))

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { contentHeaderSchema, pricingSchema } from '../content/header';
 import { itemSelect, presentItem, publishItem, searchItems, withdrawItem } from '../content/items';
 import { deviceTransfers, requestItem, updateTransfer } from '../content/transfers';
-import { toMicro } from '../money';
 import { communityMemberProcedure, memberProcedure, router } from '../trpc';
 import { TRPCError } from '@trpc/server';
 
@@ -12,7 +11,7 @@ export const contentRouter = router({
   publish: communityMemberProcedure
     .input(z.object({ deviceId: id, header: contentHeaderSchema, pricing: pricingSchema.default({ mode: 'GIFT' }) }))
     .mutation(({ ctx, input }) =>
-      publishItem(ctx.db, ctx.member.id, { id: ctx.community.id, commissionBps: ctx.community.commissionBps, creditLimit: toMicro(ctx.community.creditLimit), valuationRates: ctx.community.valuationRates }, input),
+      publishItem(ctx.db, ctx.member.id, ctx.community, input),
     ),
 
   search: communityMemberProcedure

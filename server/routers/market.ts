@@ -4,7 +4,6 @@ import { cancelOrder } from '../market/lifecycle';
 import { placeOrderInput } from '../market/order-input';
 import { placeOrder } from '../market/place-order';
 import { bookDepth, memberOrders, priceHistory, recentTrades } from '../market/queries';
-import { toMicro } from '../money';
 import { communityMemberProcedure, memberProcedure, router } from '../trpc';
 import { CATEGORIES } from '../valuation/categories';
 
@@ -12,7 +11,7 @@ const id = z.string().min(1).max(64);
 
 export const marketRouter = router({
   placeOrder: communityMemberProcedure.input(placeOrderInput).mutation(({ ctx, input }) =>
-    placeOrder(ctx.db, ctx.member.id, { id: ctx.community.id, commissionBps: ctx.community.commissionBps, creditLimit: toMicro(ctx.community.creditLimit) }, input),
+    placeOrder(ctx.db, ctx.member.id, ctx.community, input),
   ),
 
   cancelOrder: memberProcedure.input(z.object({ orderId: id })).mutation(async ({ ctx, input }) => {
