@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { z, ZodError } from 'zod';
 import { Prisma } from './db/generated/sqlite/client';
 import type { Context } from './context';
+import { DomainError, type ErrorKind } from './errors';
 import { UnbalancedEntryError } from './ledger/postings';
 import { toMicro } from './money';
 
@@ -12,36 +14,48 @@ const t = initTRPC.context<Context>().create({
       data: {
         ...shape.data,
         zodError: error.cause instanceof ZodError ? z.flattenError(error.cause) : null,
+        retryAfterSeconds: error.cause instanceof DomainError ? (error.cause.retryAfterSeconds ?? null) : null,
       },
     };
   },
 });
 
-/**
- * The last line of defence that keeps a person's own mistake from surfacing as a 500: database
- * constraint violations that slipped past a handler's checks become CONFLICT / NOT_FOUND.
- */
-const translateKnownErrors = t.middleware(async ({ next }) => {
+const CODE_OF_KIND: Record<ErrorKind, TRPCError['code']> = {
+  BAD_INPUT: 'BAD_REQUEST',
+  UNAUTHENTICATED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  CONFLICT: 'CONFLICT',
+  PRECONDITION: 'PRECONDITION_FAILED',
+  RATE_LIMITED: 'TOO_MANY_REQUESTS',
+  TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+};
+
+/** Maps anything a procedure threw to the error the client sees (the one place that does). */
+export function toClientError(cause: unknown): TRPCError {
+  if (cause instanceof TRPCError && cause.code !== 'INTERNAL_SERVER_ERROR') return cause;
+  const error = cause instanceof TRPCError && cause.cause ? cause.cause : cause;
+  if (error instanceof DomainError) return new TRPCError({ code: CODE_OF_KIND[error.kind], message: error.message, cause: error });
+  if (error instanceof UnbalancedEntryError) return new TRPCError({ code: 'BAD_REQUEST', message: error.message, cause: error });
+  if (error instanceof Prisma.PrismaClientKnownRequestError) {
+    // constraint violations that slipped past a handler's checks are still the caller's conflict
+    if (error.code === 'P2002') return new TRPCError({ code: 'CONFLICT', message: 'That already exists or was already done: refresh and try again.', cause: error });
+    if (error.code === 'P2025') return new TRPCError({ code: 'NOT_FOUND', message: 'That record no longer exists.', cause: error });
+  }
+  const id = randomUUID().slice(0, 8);
+  console.error(`[error ${id}]`, error instanceof Error ? (error.stack ?? error.message) : error);
+  return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `Something went wrong on our side (error ${id}). Try again; if it keeps happening, quote the error id.` });
+}
+
+const errorBoundary = t.middleware(async ({ next }) => {
   const result = await next();
   if (result.ok) return result;
-  const cause = result.error.cause;
-  if (cause instanceof Prisma.PrismaClientKnownRequestError) {
-    if (cause.code === 'P2002') {
-      throw new TRPCError({ code: 'CONFLICT', message: 'That already exists: choose another value.', cause });
-    }
-    if (cause.code === 'P2025') {
-      throw new TRPCError({ code: 'NOT_FOUND', message: 'That record no longer exists.', cause });
-    }
-  }
-  if (cause instanceof UnbalancedEntryError) {
-    throw new TRPCError({ code: 'BAD_REQUEST', message: cause.message, cause });
-  }
-  return result;
+  throw toClientError(result.error);
 });
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const publicProcedure = t.procedure.use(translateKnownErrors);
+export const publicProcedure = t.procedure.use(errorBoundary);
 
 /** A signed-in member; narrows `ctx.member` to non-null for every handler below it. */
 export const memberProcedure = publicProcedure.use(({ ctx, next }) => {

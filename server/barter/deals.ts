@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import { DomainError } from '../errors';
 import type { Tx } from '../db/client';
 import { communityAccount, federationAccount, memberAccount, type AccountRef, type JournalEntry } from '../ledger/postings';
 import { postEntry } from '../ledger/repository';
@@ -21,7 +21,7 @@ async function moveCredits(tx: Tx, from: Party, to: Party, amount: number, kind:
   if (amount <= 0) return;
   if (from.fromPool) {
     const pool = await tx.account.findFirstOrThrow({ where: { communityId: from.communityId, kind: 'COMMISSION', memberId: null }, select: { balance: true } });
-    if (toMicro(pool.balance) < amount) throw new TRPCError({ code: 'CONFLICT', message: "The community pool does not hold enough credits for this barter." });
+    if (toMicro(pool.balance) < amount) throw new DomainError('CONFLICT', "The community pool does not hold enough credits for this barter.");
   }
   const post = async (communityId: string, lines: JournalEntry['lines']) =>
     postEntry(tx, communityId, { kind, memo, reference, lines }, await marketCommunity(tx, communityId));

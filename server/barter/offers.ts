@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import { DomainError } from '../errors';
 import { z } from 'zod';
 import type { Db, Tx } from '../db/client';
 import { toMicro } from '../money';
@@ -82,7 +82,7 @@ function partiesOf(deal: BarterDeal, byId: Map<string, OfferRow>) {
  */
 export async function placeOffer(db: Db, memberId: string, community: { id: string; valuationRates: unknown; role: string }, input: OfferInput, now = new Date()) {
   if (input.fromPool && community.role !== 'COORDINATOR') {
-    throw new TRPCError({ code: 'FORBIDDEN', message: "Only the community's coordinator can offer from the community pool." });
+    throw new DomainError('FORBIDDEN', "Only the community's coordinator can offer from the community pool.");
   }
   const rates = resolveRates(community.valuationRates);
   let giveValue = 0;
@@ -91,7 +91,7 @@ export async function placeOffer(db: Db, memberId: string, community: { id: stri
     giveValue = input.give.reduce((sum, leg) => sum + legValue(leg, rates), 0);
     wantValue = input.want.reduce((sum, leg) => sum + legValue(leg, rates), 0);
   } catch (error) {
-    throw new TRPCError({ code: 'BAD_REQUEST', message: error instanceof Error ? error.message : 'That offer is too large.' });
+    throw new DomainError('BAD_INPUT', error instanceof Error ? error.message : 'That offer is too large.');
   }
   return withOutbox(db, async (tx, outbox) => {
     await lockBook(tx, community.id, BOOK);
@@ -113,14 +113,14 @@ export async function placeOffer(db: Db, memberId: string, community: { id: stri
 /** A member accepts a proposed deal; when every participant has, it closes. */
 export async function acceptDeal(db: Db, memberId: string, dealId: string, now = new Date()) {
   const deal = await db.barterDeal.findUnique({ where: { id: dealId } });
-  if (!deal) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such barter.' });
+  if (!deal) throw new DomainError('NOT_FOUND', 'No such barter.');
   const plan = deal.plan as unknown as BarterDeal;
   const members = plan.offers.map((o) => o.memberId);
-  if (!members.includes(memberId)) throw new TRPCError({ code: 'NOT_FOUND', message: 'You are not part of that barter.' });
+  if (!members.includes(memberId)) throw new DomainError('NOT_FOUND', 'You are not part of that barter.');
   return withOutbox(db, async (tx, outbox) => {
     await lockBook(tx, deal.communityId, BOOK);
     const current = await tx.barterDeal.findUniqueOrThrow({ where: { id: dealId } });
-    if (current.status !== 'PROPOSED') throw new TRPCError({ code: 'CONFLICT', message: `This barter is already ${current.status.toLowerCase()}.` });
+    if (current.status !== 'PROPOSED') throw new DomainError('CONFLICT', `This barter is already ${current.status.toLowerCase()}.`);
     const accepted = [...new Set([...(current.acceptedBy as string[]), memberId])];
     await tx.barterDeal.update({ where: { id: dealId }, data: { acceptedBy: accepted } });
     const rows = await tx.barterOffer.findMany({ where: { id: { in: plan.offers.map((o) => o.id) } } });
@@ -135,8 +135,8 @@ export async function acceptDeal(db: Db, memberId: string, dealId: string, now =
 /** Withdraws an open offer, or declines a proposed deal (its other offers go back to the book). */
 export async function cancelOffer(db: Db, memberId: string, offerId: string) {
   const offer = await db.barterOffer.findUnique({ where: { id: offerId } });
-  if (!offer || offer.memberId !== memberId) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no barter offer with that id.' });
-  if (offer.status === 'CLOSED' || offer.status === 'CANCELLED') throw new TRPCError({ code: 'CONFLICT', message: `This offer is already ${offer.status.toLowerCase()}.` });
+  if (!offer || offer.memberId !== memberId) throw new DomainError('NOT_FOUND', 'You have no barter offer with that id.');
+  if (offer.status === 'CLOSED' || offer.status === 'CANCELLED') throw new DomainError('CONFLICT', `This offer is already ${offer.status.toLowerCase()}.`);
   await withOutbox(db, async (tx) => {
     await lockBook(tx, offer.communityId, BOOK);
     if (offer.dealId && offer.status === 'PROPOSED') {

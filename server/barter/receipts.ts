@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, verify } from 'node:crypto';
-import { TRPCError } from '@trpc/server';
+import { DomainError } from '../errors';
 import { z } from 'zod';
 import type { Db } from '../db/client';
 import { jsonInput } from '../db/json';
@@ -50,22 +50,22 @@ function signatureValid(publicKey: string, algorithm: string, data: Buffer, sign
  */
 export async function submitReceipt(db: Db, memberId: string, receipt: Receipt, signatures: { deviceId: string; signature: string }[], now = new Date()) {
   const created = Date.parse(receipt.createdAt);
-  if (created > now.getTime() + 5 * 60_000) throw new TRPCError({ code: 'BAD_REQUEST', message: 'This receipt is dated in the future.' });
-  if (created < now.getTime() - MAX_AGE_MS) throw new TRPCError({ code: 'BAD_REQUEST', message: 'This receipt is more than 30 days old.' });
+  if (created > now.getTime() + 5 * 60_000) throw new DomainError('BAD_INPUT', 'This receipt is dated in the future.');
+  if (created < now.getTime() - MAX_AGE_MS) throw new DomainError('BAD_INPUT', 'This receipt is more than 30 days old.');
   const devices = await db.device.findMany({ where: { id: { in: receipt.parties.map((p) => p.deviceId) } }, select: { id: true, memberId: true, publicKey: true, keyAlgorithm: true } });
-  if (devices.length !== 2) throw new TRPCError({ code: 'NOT_FOUND', message: 'A device named in the receipt does not exist.' });
-  if (!devices.some((d) => d.memberId === memberId)) throw new TRPCError({ code: 'FORBIDDEN', message: 'Only a party to a receipt can submit it.' });
+  if (devices.length !== 2) throw new DomainError('NOT_FOUND', 'A device named in the receipt does not exist.');
+  if (!devices.some((d) => d.memberId === memberId)) throw new DomainError('FORBIDDEN', 'Only a party to a receipt can submit it.');
   const members = await db.membership.count({ where: { communityId: receipt.communityId, memberId: { in: devices.map((d) => d.memberId) } } });
-  if (members !== new Set(devices.map((d) => d.memberId)).size) throw new TRPCError({ code: 'FORBIDDEN', message: "Both parties must be members of the receipt's community." });
-  if (devices[0]!.memberId === devices[1]!.memberId) throw new TRPCError({ code: 'BAD_REQUEST', message: 'A barter needs two different members.' });
+  if (members !== new Set(devices.map((d) => d.memberId)).size) throw new DomainError('FORBIDDEN', "Both parties must be members of the receipt's community.");
+  if (devices[0]!.memberId === devices[1]!.memberId) throw new DomainError('BAD_INPUT', 'A barter needs two different members.');
 
   const data = receiptBytes(receipt);
   for (const party of receipt.parties) {
     const device = devices.find((d) => d.id === party.deviceId)!;
-    if (!device.publicKey || !device.keyAlgorithm) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'A party device has no registered key.' });
+    if (!device.publicKey || !device.keyAlgorithm) throw new DomainError('PRECONDITION', 'A party device has no registered key.');
     const signature = signatures.find((s) => s.deviceId === party.deviceId);
     if (!signature || !signatureValid(device.publicKey, device.keyAlgorithm, data, signature.signature)) {
-      throw new TRPCError({ code: 'BAD_REQUEST', message: 'A signature does not verify: the receipt was altered or not signed by that device.' });
+      throw new DomainError('BAD_INPUT', 'A signature does not verify: the receipt was altered or not signed by that device.');
     }
   }
   const hash = createHash('sha256').update(data).digest('hex');
@@ -74,7 +74,7 @@ export async function submitReceipt(db: Db, memberId: string, receipt: Receipt, 
 
   return withOutbox(db, async (tx, outbox) => {
     await lockBook(tx, receipt.communityId, 'BARTER');
-    if (await tx.barterReceipt.count({ where: { hash } })) throw new TRPCError({ code: 'CONFLICT', message: 'This receipt was already submitted.' });
+    if (await tx.barterReceipt.count({ where: { hash } })) throw new DomainError('CONFLICT', 'This receipt was already submitted.');
     const offers: BarterOffer[] = receipt.parties.map((p, i) => {
       const device = devices.find((d) => d.id === p.deviceId)!;
       return { id: `receipt:${hash}:${i}`, memberId: device.memberId, seq: i, give: p.gives, want: receipt.parties[1 - i]!.gives, toleranceBps: 10_000, creditTopUp: { allowed: false, max: 0 } };

@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import { DomainError } from '../errors';
 import type { Db, Queryable } from '../db/client';
 
 /**
@@ -8,17 +8,17 @@ import type { Db, Queryable } from '../db/client';
  */
 export async function proposeLink(db: Db, memberId: string, fromId: string, toSlug: string) {
   const to = await db.community.findUnique({ where: { slug: toSlug }, select: { id: true } });
-  if (!to) throw new TRPCError({ code: 'NOT_FOUND', message: `No community is called "${toSlug}".` });
-  if (to.id === fromId) throw new TRPCError({ code: 'BAD_REQUEST', message: 'A community cannot link to itself.' });
+  if (!to) throw new DomainError('NOT_FOUND', `No community is called "${toSlug}".`);
+  if (to.id === fromId) throw new DomainError('BAD_INPUT', 'A community cannot link to itself.');
   const existing = await db.communityLink.findFirst({ where: { OR: [{ fromId, toId: to.id }, { fromId: to.id, toId: fromId }] } });
-  if (existing) throw new TRPCError({ code: 'CONFLICT', message: existing.active ? 'These communities are already linked.' : 'A link between these communities is already waiting for acceptance.' });
+  if (existing) throw new DomainError('CONFLICT', existing.active ? 'These communities are already linked.' : 'A link between these communities is already waiting for acceptance.');
   return db.communityLink.create({ data: { fromId, toId: to.id, proposedBy: memberId }, select: { id: true, active: true } });
 }
 
 export async function acceptLink(db: Db, communityId: string, linkId: string, now = new Date()) {
   const link = await db.communityLink.findUnique({ where: { id: linkId } });
-  if (!link || link.toId !== communityId) throw new TRPCError({ code: 'NOT_FOUND', message: 'No link proposal to this community has that id.' });
-  if (link.active) throw new TRPCError({ code: 'CONFLICT', message: 'This link is already active.' });
+  if (!link || link.toId !== communityId) throw new DomainError('NOT_FOUND', 'No link proposal to this community has that id.');
+  if (link.active) throw new DomainError('CONFLICT', 'This link is already active.');
   return db.communityLink.update({ where: { id: linkId }, data: { active: true, acceptedAt: now }, select: { id: true, active: true } });
 }
 

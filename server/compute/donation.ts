@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import { DomainError } from '../errors';
 import type { Db } from '../db/client';
 import { lockBook } from '../market/book-lock';
 import type { MarketCommunity } from '../market/fills';
@@ -23,7 +23,7 @@ export async function setDonation(
   now = new Date(),
 ) {
   const device = await db.device.findFirst({ where: { id: deviceId, memberId }, select: { id: true } });
-  if (!device) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no device with that id: register it first.' });
+  if (!device) throw new DomainError('NOT_FOUND', 'You have no device with that id: register it first.');
   return withOutbox(db, async (tx, outbox) => {
     await lockBook(tx, community.id, COMPUTE_CATEGORY);
     const current = await tx.order.findMany({ where: { deviceId, communityId: community.id, donation: true, status: 'OPEN' }, select: { id: true } });

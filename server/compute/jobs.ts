@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { TRPCError } from '@trpc/server';
+import { DomainError } from '../errors';
 import type { Db, Tx } from '../db/client';
 import { toMicro } from '../money';
 import { lockBook } from '../market/book-lock';
@@ -21,7 +21,7 @@ export const hashCanonical = (text: string) => createHash('sha256').update(text)
 /** The kernel a job names; a job row naming no kernel is a broken invariant, not a user error. */
 export function kernelOf(name: string): AnyKernel {
   const kernel = findKernel(name);
-  if (!kernel) throw new TRPCError({ code: 'BAD_REQUEST', message: `There is no kernel called "${name}".` });
+  if (!kernel) throw new DomainError('BAD_INPUT', `There is no kernel called "${name}".`);
   return kernel;
 }
 
@@ -35,15 +35,15 @@ export async function submitJob(db: Db, memberId: string, community: MarketCommu
   const parsed = kernel.paramsSchema.safeParse(input.params);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new TRPCError({ code: 'BAD_REQUEST', message: `Parameters for ${kernel.title}: ${issue ? `${issue.path.join('.') || 'params'} — ${issue.message}` : 'invalid'}`, cause: parsed.error });
+    throw new DomainError('BAD_INPUT', `Parameters for ${kernel.title}: ${issue ? `${issue.path.join('.') || 'params'} — ${issue.message}` : 'invalid'}`);
   }
   const deadline = new Date(input.deadline);
-  if (deadline.getTime() <= now.getTime() + 60_000) throw new TRPCError({ code: 'BAD_REQUEST', message: 'The deadline must be at least a minute away.' });
-  if (deadline.getTime() > now.getTime() + MAX_DEADLINE_MS) throw new TRPCError({ code: 'BAD_REQUEST', message: 'The deadline can be at most a week away.' });
+  if (deadline.getTime() <= now.getTime() + 60_000) throw new DomainError('BAD_INPUT', 'The deadline must be at least a minute away.');
+  if (deadline.getTime() > now.getTime() + MAX_DEADLINE_MS) throw new DomainError('BAD_INPUT', 'The deadline can be at most a week away.');
   const inputs = kernel.split(parsed.data, input.units);
-  if (inputs.length === 0) throw new TRPCError({ code: 'BAD_REQUEST', message: 'These parameters give no work to do.' });
+  if (inputs.length === 0) throw new DomainError('BAD_INPUT', 'These parameters give no work to do.');
   if (inputs.length > MAX_UNITS) {
-    throw new TRPCError({ code: 'BAD_REQUEST', message: `These parameters make ${inputs.length} work units; a job can have at most ${MAX_UNITS}.` });
+    throw new DomainError('BAD_INPUT', `These parameters make ${inputs.length} work units; a job can have at most ${MAX_UNITS}.`);
   }
 
   return withOutbox(db, async (tx) => {
@@ -109,8 +109,8 @@ export async function finishJob(tx: Tx, jobId: string, status: 'COMPLETED' | 'EX
 
 export async function cancelJob(db: Db, memberId: string, jobId: string, now = new Date()) {
   const job = await db.job.findUnique({ where: { id: jobId }, select: { memberId: true, communityId: true, status: true } });
-  if (!job || job.memberId !== memberId) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no job with that id.' });
-  if (job.status !== 'OPEN') throw new TRPCError({ code: 'CONFLICT', message: `This job is already ${job.status.toLowerCase()}.` });
+  if (!job || job.memberId !== memberId) throw new DomainError('NOT_FOUND', 'You have no job with that id.');
+  if (job.status !== 'OPEN') throw new DomainError('CONFLICT', `This job is already ${job.status.toLowerCase()}.`);
   await withOutbox(db, async (tx, outbox) => {
     await lockBook(tx, job.communityId, COMPUTE_CATEGORY);
     await finishJob(tx, jobId, 'CANCELLED', outbox, now);
@@ -126,9 +126,9 @@ export async function jobView(db: Db, jobId: string, memberId: string, now = new
       quorum: true, pricePerUnit: true, deadline: true, status: true, result: true, createdAt: true, completedAt: true,
     },
   });
-  if (!job) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such job.' });
+  if (!job) throw new DomainError('NOT_FOUND', 'No such job.');
   const membership = await db.membership.findUnique({ where: { memberId_communityId: { memberId, communityId: job.communityId } }, select: { role: true } });
-  if (!membership) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such job.' });
+  if (!membership) throw new DomainError('NOT_FOUND', 'No such job.');
   const [byStatus, replicas, firstValid, lastValid] = await Promise.all([
     db.workUnit.groupBy({ by: ['status'], where: { jobId }, _count: true }),
     db.replica.findMany({ where: { jobId, status: { in: ['SUBMITTED', 'VALID', 'INVALID'] } }, select: { deviceId: true } }),
@@ -170,7 +170,7 @@ export async function jobView(db: Db, jobId: string, memberId: string, now = new
 /** Validated outputs of a job from unit `fromIndex` on, for a result that fills in as it arrives. */
 export async function validatedOutputs(db: Db, jobId: string, memberId: string, fromIndex: number) {
   const job = await db.job.findUnique({ where: { id: jobId }, select: { memberId: true } });
-  if (!job || job.memberId !== memberId) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no job with that id.' });
+  if (!job || job.memberId !== memberId) throw new DomainError('NOT_FOUND', 'You have no job with that id.');
   const units = await db.workUnit.findMany({
     where: { jobId, status: 'VALIDATED', index: { gte: fromIndex } },
     orderBy: { index: 'asc' },

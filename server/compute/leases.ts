@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import { DomainError } from '../errors';
 import type { Db, Tx } from '../db/client';
 import { toMicro } from '../money';
 import { lockBook } from '../market/book-lock';
@@ -23,7 +23,7 @@ const bookOrderSelect = {
 
 async function ownDevice(db: Db | Tx, memberId: string, deviceId: string) {
   const device = await db.device.findFirst({ where: { id: deviceId, memberId }, select: { id: true, validResults: true, invalidResults: true } });
-  if (!device) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no device with that id.' });
+  if (!device) throw new DomainError('NOT_FOUND', 'You have no device with that id.');
   return device;
 }
 
@@ -52,7 +52,7 @@ export async function leaseUnits(db: Db, memberId: string, deviceId: string, max
     select: { id: true, communityId: true, community: { select: { id: true, commissionBps: true, creditLimit: true } } },
   });
   if (donations.length === 0) {
-    throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'This device is not donating: switch donating on first.' });
+    throw new DomainError('PRECONDITION', 'This device is not donating: switch donating on first.');
   }
   const leases: Lease[] = [];
   for (const donation of donations) {
@@ -127,15 +127,15 @@ export async function submitResult(db: Db, memberId: string, leaseId: string, ou
     where: { id: leaseId },
     select: { id: true, memberId: true, status: true, expiresAt: true, unitId: true, jobId: true, job: { select: { kernel: true, communityId: true, quorum: true, maxReplicas: true } } },
   });
-  if (!lease || lease.memberId !== memberId) throw new TRPCError({ code: 'NOT_FOUND', message: 'You hold no lease with that id.' });
-  if (lease.status !== 'LEASED') throw new TRPCError({ code: 'CONFLICT', message: 'A result for this lease was already submitted.' });
+  if (!lease || lease.memberId !== memberId) throw new DomainError('NOT_FOUND', 'You hold no lease with that id.');
+  if (lease.status !== 'LEASED') throw new DomainError('CONFLICT', 'A result for this lease was already submitted.');
   if (lease.expiresAt <= now) {
     await db.replica.deleteMany({ where: { id: leaseId, status: 'LEASED' } });
-    throw new TRPCError({ code: 'CONFLICT', message: 'This lease expired: the unit went back to the pool. Lease new work.' });
+    throw new DomainError('CONFLICT', 'This lease expired: the unit went back to the pool. Lease new work.');
   }
   const kernel = kernelOf(lease.job.kernel);
   const parsed = kernel.outputSchema.safeParse(output);
-  if (!parsed.success) throw new TRPCError({ code: 'BAD_REQUEST', message: `That is not a valid ${kernel.title} result.`, cause: parsed.error });
+  if (!parsed.success) throw new DomainError('BAD_INPUT', `That is not a valid ${kernel.title} result.`);
   const outputHash = hashCanonical(kernel.canonical(parsed.data));
 
   return withOutbox(db, async (tx, outbox) => {
@@ -147,8 +147,8 @@ export async function submitResult(db: Db, memberId: string, leaseId: string, ou
     if (count !== 1) {
       const still = await tx.replica.count({ where: { id: leaseId } });
       throw still
-        ? new TRPCError({ code: 'CONFLICT', message: 'A result for this lease was already submitted.' })
-        : new TRPCError({ code: 'NOT_FOUND', message: 'This lease is no longer held: the job may have finished. Lease new work.' });
+        ? new DomainError('CONFLICT', 'A result for this lease was already submitted.')
+        : new DomainError('NOT_FOUND', 'This lease is no longer held: the job may have finished. Lease new work.');
     }
     const unit = await tx.workUnit.findUniqueOrThrow({
       where: { id: lease.unitId },

@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import { DomainError } from '../errors';
 import type { Db, Prisma } from '../db/client';
 import { toMicro } from '../money';
 import { lockBook } from '../market/book-lock';
@@ -62,7 +62,7 @@ export async function publishItem(
   now = new Date(),
 ) {
   const device = await db.device.findFirst({ where: { id: input.deviceId, memberId }, select: { id: true } });
-  if (!device) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no device with that id: register this device first.' });
+  if (!device) throw new DomainError('NOT_FOUND', 'You have no device with that id: register this device first.');
   const { header } = input;
   const price = input.pricing.mode === 'CREDITS' ? input.pricing.price : 0;
   return withOutbox(db, async (tx) => {
@@ -102,8 +102,8 @@ export async function publishItem(
 
 export async function withdrawItem(db: Db, memberId: string, itemId: string) {
   const item = await db.contentItem.findUnique({ where: { id: itemId }, select: { memberId: true, communityId: true, withdrawn: true } });
-  if (!item || item.memberId !== memberId) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no item with that id.' });
-  if (item.withdrawn) throw new TRPCError({ code: 'CONFLICT', message: 'This item is already withdrawn.' });
+  if (!item || item.memberId !== memberId) throw new DomainError('NOT_FOUND', 'You have no item with that id.');
+  if (item.withdrawn) throw new DomainError('CONFLICT', 'This item is already withdrawn.');
   await withOutbox(db, async (tx, outbox) => {
     await lockBook(tx, item.communityId, FILE_CATEGORY);
     await tx.contentItem.update({ where: { id: itemId }, data: { withdrawn: true } });

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
-import { tracked, TRPCError } from '@trpc/server';
+import { tracked } from '@trpc/server';
+import { DomainError } from '../errors';
 import { signalMessageSchema, type SignalMessage } from './signal-message';
 import type { Db } from '../db/client';
 import { notify, POLL_INTERVAL_MS, version, waitForChange } from '../live/bus';
@@ -12,7 +13,7 @@ const deviceKey = (deviceId: string) => `device:${deviceId}`;
 
 export async function ownDevice(db: Db, memberId: string, deviceId: string) {
   const device = await db.device.findFirst({ where: { id: deviceId, memberId }, select: { id: true, name: true } });
-  if (!device) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no device with that id.' });
+  if (!device) throw new DomainError('NOT_FOUND', 'You have no device with that id.');
   return device;
 }
 
@@ -34,7 +35,7 @@ export async function maySignal(db: Db, from: { deviceId: string; memberId: stri
 export async function sendSignal(db: Db, memberId: string, input: { fromDeviceId: string; toDeviceId: string; message: SignalMessage }) {
   await ownDevice(db, memberId, input.fromDeviceId);
   if (!(await maySignal(db, { deviceId: input.fromDeviceId, memberId }, input.toDeviceId))) {
-    throw new TRPCError({ code: 'FORBIDDEN', message: 'You can only signal devices in a community you share, or devices you paired with.' });
+    throw new DomainError('FORBIDDEN', 'You can only signal devices in a community you share, or devices you paired with.');
   }
   await db.signalEvent.create({ data: { toDeviceId: input.toDeviceId, fromDeviceId: input.fromDeviceId, fromMemberId: memberId, payload: input.message } });
   notify([deviceKey(input.toDeviceId)]);
@@ -85,7 +86,7 @@ export async function onlineDevices(db: Db, communityId: string, self: { deviceI
 export async function* presenceFeed(db: Db, memberId: string, deviceId: string, communityId: string, address: string, signal: AbortSignal | undefined) {
   await ownDevice(db, memberId, deviceId);
   const member = await db.membership.count({ where: { memberId, communityId } });
-  if (!member) throw new TRPCError({ code: 'FORBIDDEN', message: 'You are not a member of this community.' });
+  if (!member) throw new DomainError('FORBIDDEN', 'You are not a member of this community.');
   let last = '';
   while (!signal?.aborted) {
     await touchPresence(db, memberId, deviceId, address);
@@ -112,16 +113,16 @@ export async function createPairCode(db: Db, memberId: string, deviceId: string,
     await db.devicePairing.create({ data: { code, deviceId, memberId, expiresAt } });
     return { code, expiresAt: expiresAt.toISOString() };
   }
-  throw new TRPCError({ code: 'CONFLICT', message: 'Could not find a free code: try again in a moment.' });
+  throw new DomainError('CONFLICT', 'Could not find a free code: try again in a moment.');
 }
 
 export async function pairWithCode(db: Db, memberId: string, deviceId: string, code: string, now = new Date()) {
   await ownDevice(db, memberId, deviceId);
   const pairing = await db.devicePairing.findFirst({ where: { code, pairedId: null, expiresAt: { gt: now } }, orderBy: { createdAt: 'desc' } });
-  if (!pairing) throw new TRPCError({ code: 'NOT_FOUND', message: 'That code is not valid or has expired: ask for a new one.' });
-  if (pairing.deviceId === deviceId) throw new TRPCError({ code: 'BAD_REQUEST', message: 'That is this device’s own code: enter it on the other device.' });
+  if (!pairing) throw new DomainError('NOT_FOUND', 'That code is not valid or has expired: ask for a new one.');
+  if (pairing.deviceId === deviceId) throw new DomainError('BAD_INPUT', 'That is this device’s own code: enter it on the other device.');
   const { count } = await db.devicePairing.updateMany({ where: { id: pairing.id, pairedId: null }, data: { pairedId: deviceId } });
-  if (count !== 1) throw new TRPCError({ code: 'CONFLICT', message: 'That code was just used: ask for a new one.' });
+  if (count !== 1) throw new DomainError('CONFLICT', 'That code was just used: ask for a new one.');
   const other = await db.device.findUniqueOrThrow({ where: { id: pairing.deviceId }, select: { id: true, name: true, member: { select: { handle: true } } } });
   notify([deviceKey(pairing.deviceId)]);
   return { pairedWith: { deviceId: other.id, name: other.name, handle: other.member.handle } };

@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import { DomainError } from '../errors';
 import type { Db, Prisma, Tx } from '../db/client';
 import { toMicro } from '../money';
 import { lockBook } from '../market/book-lock';
@@ -60,19 +60,19 @@ export async function requestItem(db: Db, memberId: string, input: { itemId: str
     }),
     db.device.findFirst({ where: { id: input.deviceId, memberId }, select: { id: true } }),
   ]);
-  if (!device) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no device with that id.' });
-  if (!item) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such item.' });
+  if (!device) throw new DomainError('NOT_FOUND', 'You have no device with that id.');
+  if (!item) throw new DomainError('NOT_FOUND', 'No such item.');
   const membership = await db.membership.findUnique({ where: { memberId_communityId: { memberId, communityId: item.communityId } }, select: { community: { select: { id: true, commissionBps: true, creditLimit: true } } } });
-  if (!membership) throw new TRPCError({ code: 'FORBIDDEN', message: "Join this item's community to request it." });
-  if (item.withdrawn) throw new TRPCError({ code: 'NOT_FOUND', message: 'Its owner has withdrawn this item.' });
-  if (item.memberId === memberId) throw new TRPCError({ code: 'BAD_REQUEST', message: 'This is your own item: it is already on your device.' });
+  if (!membership) throw new DomainError('FORBIDDEN', "Join this item's community to request it.");
+  if (item.withdrawn) throw new DomainError('NOT_FOUND', 'Its owner has withdrawn this item.');
+  if (item.memberId === memberId) throw new DomainError('BAD_INPUT', 'This is your own item: it is already on your device.');
   const community = { ...membership.community, creditLimit: toMicro(membership.community.creditLimit) };
 
   return withOutbox(db, async (tx, outbox) => {
     let contractId: string | null = null;
     if (item.pricing === 'CREDITS') {
       const sell = item.orders[0];
-      if (!sell) throw new TRPCError({ code: 'NOT_FOUND', message: 'This item is no longer offered.' });
+      if (!sell) throw new DomainError('NOT_FOUND', 'This item is no longer offered.');
       await lockBook(tx, item.communityId, FILE_CATEGORY);
       const buy = await openOrder(tx, memberId, community, {
         side: 'BUY', category: FILE_CATEGORY, unit: 'ITEM', kind: 'STANDING', quantity: 1, price: toMicro(item.price),
@@ -95,7 +95,7 @@ export async function requestItem(db: Db, memberId: string, input: { itemId: str
 
 export async function deviceTransfers(db: Db, memberId: string, deviceId: string, now = new Date()) {
   const device = await db.device.findFirst({ where: { id: deviceId, memberId }, select: { id: true } });
-  if (!device) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no device with that id.' });
+  if (!device) throw new DomainError('NOT_FOUND', 'You have no device with that id.');
   const rows = await db.transfer.findMany({
     where: { OR: [{ senderDeviceId: deviceId }, { receiverDeviceId: deviceId }] },
     orderBy: { createdAt: 'desc' },
@@ -122,18 +122,18 @@ export async function updateTransfer(
   const row = await db.transfer.findUnique({ where: { id: input.transferId }, select: transferSelect });
   const device = await db.device.findFirst({ where: { id: input.deviceId, memberId }, select: { id: true } });
   if (!row || !device || (row.receiverDeviceId !== device.id && row.senderDeviceId !== device.id)) {
-    throw new TRPCError({ code: 'NOT_FOUND', message: 'This device has no transfer with that id.' });
+    throw new DomainError('NOT_FOUND', 'This device has no transfer with that id.');
   }
   const isReceiver = row.receiverDeviceId === device.id;
-  if (FINAL.includes(row.status)) throw new TRPCError({ code: 'CONFLICT', message: `This transfer is already ${row.status.toLowerCase()}.` });
+  if (FINAL.includes(row.status)) throw new DomainError('CONFLICT', `This transfer is already ${row.status.toLowerCase()}.`);
   const chunkCount = (row.item.chunkHashes as string[]).length;
-  if (input.verifiedChunks > chunkCount) throw new TRPCError({ code: 'BAD_REQUEST', message: `The file has only ${chunkCount} chunks.` });
+  if (input.verifiedChunks > chunkCount) throw new DomainError('BAD_INPUT', `The file has only ${chunkCount} chunks.`);
   const status = input.status ?? 'ACTIVE';
   if (!isReceiver && (status === 'ACTIVE' || status === 'COMPLETED')) {
-    throw new TRPCError({ code: 'FORBIDDEN', message: 'Only the receiving device reports progress and completion.' });
+    throw new DomainError('FORBIDDEN', 'Only the receiving device reports progress and completion.');
   }
   if (status === 'COMPLETED' && input.verifiedChunks !== chunkCount) {
-    throw new TRPCError({ code: 'BAD_REQUEST', message: `A transfer completes when all ${chunkCount} chunks are verified.` });
+    throw new DomainError('BAD_INPUT', `A transfer completes when all ${chunkCount} chunks are verified.`);
   }
   return withOutbox(db, async (tx, outbox) => {
     const verifiedChunks = isReceiver ? input.verifiedChunks : row.verifiedChunks;
@@ -141,7 +141,7 @@ export async function updateTransfer(
       where: { id: row.id, status: { notIn: ['COMPLETED', 'FAILED', 'CANCELLED'] } },
       data: { status, verifiedChunks, ...(status === 'COMPLETED' ? { completedAt: now } : {}) },
     });
-    if (count !== 1) throw new TRPCError({ code: 'CONFLICT', message: 'This transfer changed meanwhile: refresh and try again.' });
+    if (count !== 1) throw new DomainError('CONFLICT', 'This transfer changed meanwhile: refresh and try again.');
     if (status === 'COMPLETED') await earnTicket(tx, row.communityId, row.senderId, 'TRANSFER', row.id);
     if (row.contractId && status === 'COMPLETED') {
       await applyContractActions(tx, row.contractId, [

@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import { DomainError } from '../errors';
 import type { Queryable, Tx } from '../db/client';
 import { toMicro } from '../money';
 import {
@@ -36,10 +36,7 @@ async function accountId(tx: Tx, communityId: string, ref: AccountRef): Promise<
     // a community's clearing account with a linked community opens with the first movement through it
     (ref.kind === 'FEDERATION_CLEARING' ? await tx.account.create({ data: where, select: { id: true } }) : null);
   if (!account) {
-    throw new TRPCError({
-      code: 'PRECONDITION_FAILED',
-      message: `No ${ref.kind.toLowerCase()} account ${ref.memberId ? 'for this member ' : ''}in this community — join it first.`,
-    });
+    throw new DomainError('PRECONDITION', `No ${ref.kind.toLowerCase()} account ${ref.memberId ? 'for this member ' : ''}in this community — join it first.`);
   }
   return account.id;
 }
@@ -71,13 +68,9 @@ export async function postEntry(
         : { id: line.id };
     const { count } = await tx.account.updateMany({ where, data: { balance: { increment: BigInt(line.amount) } } });
     if (count !== 1) {
-      throw new TRPCError({
-        code: 'CONFLICT',
-        message:
-          line.account.kind === 'ESCROW'
+      throw new DomainError('CONFLICT', line.account.kind === 'ESCROW'
             ? 'Not enough credits held in escrow for this movement.'
-            : 'Not enough credits: this would take the balance below what the community allows.',
-      });
+            : 'Not enough credits: this would take the balance below what the community allows.');
     }
   }
 

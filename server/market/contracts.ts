@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import { DomainError } from '../errors';
 import type { Db, Prisma, Tx } from '../db/client';
 import { communityAccount, escrowAccount, federationAccount, memberAccount, type JournalEntry } from '../ledger/postings';
 import { postEntry } from '../ledger/repository';
@@ -118,10 +118,10 @@ export async function applyContractActions(
   outbox: Outbox,
 ): Promise<ContractState> {
   let row = await findContract(tx, contractId);
-  if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such contract.' });
+  if (!row) throw new DomainError('NOT_FOUND', 'No such contract.');
   for (const step of steps) {
     const result = transition(row.state, step.action, step.actor);
-    if (!result.ok) throw new TRPCError({ code: 'CONFLICT', message: result.reason });
+    if (!result.ok) throw new DomainError('CONFLICT', result.reason);
     const community = await tx.community.findUniqueOrThrow({ where: { id: row.communityId }, select: { creditLimit: true, sweepstakesShareBps: true } });
     const entries = settlementEntries(row, step.action, community.sweepstakesShareBps);
     for (const { communityId, entry } of entries) await postEntry(tx, communityId, entry, { creditLimit: toMicro(community.creditLimit) });
@@ -130,7 +130,7 @@ export async function applyContractActions(
       where: { id: row.id, state: row.state },
       data: { state: result.next, ...(entry ? { escrowed: 0n } : {}) },
     });
-    if (count !== 1) throw new TRPCError({ code: 'CONFLICT', message: 'The contract changed meanwhile: refresh and try again.' });
+    if (count !== 1) throw new DomainError('CONFLICT', 'The contract changed meanwhile: refresh and try again.');
     await tx.contractEvent.create({
       data: { contractId: row.id, action: step.action, fromState: row.state, toState: result.next, actorId: step.actorId, note: step.note ?? '' },
     });
@@ -146,7 +146,7 @@ const FOLLOW_UP: Partial<Record<ContractAction, ContractAction>> = { DISPUTE: 'R
 export async function actOnContract(db: Db, memberId: string, contractId: string, action: 'START' | 'REPORT_DELIVERED' | 'SIGN_OFF' | 'DISPUTE', note?: string) {
   const existing = await findContract(db, contractId);
   if (!existing || (existing.buyerId !== memberId && existing.sellerId !== memberId)) {
-    throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no contract with that id.' });
+    throw new DomainError('NOT_FOUND', 'You have no contract with that id.');
   }
   const actor: ContractActor = existing.buyerId === memberId ? 'BUYER' : 'SELLER';
   await withOutbox(db, async (tx, outbox) => {

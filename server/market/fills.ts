@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import { DomainError } from '../errors';
 import type { Tx } from '../db/client';
 import { escrowAccount, memberAccount, transfer } from '../ledger/postings';
 import { postEntry } from '../ledger/repository';
@@ -30,7 +30,7 @@ export async function executeFill(
   const lockedPart = fill.fromLocked ? q : 0;
   for (const order of [buy, sell]) {
     if (order.status !== 'OPEN' || order.remaining - (order.locked - lockedPart) < q || order.locked < lockedPart) {
-      throw new TRPCError({ code: 'CONFLICT', message: 'That order no longer has the quantity open: refresh and try again.' });
+      throw new DomainError('CONFLICT', 'That order no longer has the quantity open: refresh and try again.');
     }
   }
 
@@ -60,7 +60,7 @@ export async function executeFill(
         ...(order.id === buy.id ? { reserved: BigInt(reserved - released) } : {}),
       },
     });
-    if (count !== 1) throw new TRPCError({ code: 'CONFLICT', message: 'That order changed while it was being filled: try again.' });
+    if (count !== 1) throw new DomainError('CONFLICT', 'That order changed while it was being filled: try again.');
     updated.push({ id: order.id, memberId: order.memberId, side: order.side, status: order.remaining - q === 0 ? 'FILLED' : 'OPEN', remaining: order.remaining - q });
   }
 

@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import { DomainError } from '../errors';
 import type { Db, Tx } from '../db/client';
 import { toMicro } from '../money';
 import { lockBook } from './book-lock';
@@ -37,13 +37,13 @@ export async function closeOrder(tx: Tx, orderId: string, status: 'CANCELLED' | 
 
 export async function cancelOrder(db: Db, memberId: string, orderId: string) {
   const order = await db.order.findUnique({ where: { id: orderId }, select: { memberId: true, communityId: true, category: true, status: true } });
-  if (!order || order.memberId !== memberId) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no order with that id.' });
+  if (!order || order.memberId !== memberId) throw new DomainError('NOT_FOUND', 'You have no order with that id.');
   await withOutbox(db, async (tx, outbox) => {
     await lockBook(tx, order.communityId, order.category);
     const closed = await closeOrder(tx, orderId, 'CANCELLED', memberId, outbox);
     if (!closed) {
       const { status } = await tx.order.findUniqueOrThrow({ where: { id: orderId }, select: { status: true } });
-      throw new TRPCError({ code: 'CONFLICT', message: `This order is already ${status.toLowerCase()}.` });
+      throw new DomainError('CONFLICT', `This order is already ${status.toLowerCase()}.`);
     }
   });
 }

@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import { DomainError } from '../errors';
 import type { Db, Prisma, Tx } from '../db/client';
 import { toMicro } from '../money';
 import { lockBook } from './book-lock';
@@ -115,13 +115,13 @@ type Move = { kind: 'counter'; price: number } | { kind: 'accept' } | { kind: 'r
 export async function negotiate(db: Db, memberId: string, negotiationId: string, move: Move, now = new Date()) {
   const found = await loadNegotiation(db, negotiationId);
   if (!found || (found.buyerId !== memberId && found.sellerId !== memberId)) {
-    throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no negotiation with that id.' });
+    throw new DomainError('NOT_FOUND', 'You have no negotiation with that id.');
   }
   const outcome = await withOutbox(db, async (tx, outbox) => {
     await lockBook(tx, found.communityId, found.category);
     const row = (await loadNegotiation(tx, negotiationId))!;
     if (row.status !== 'OPEN') {
-      throw new TRPCError({ code: 'CONFLICT', message: `This negotiation is already ${row.status.toLowerCase()}.` });
+      throw new DomainError('CONFLICT', `This negotiation is already ${row.status.toLowerCase()}.`);
     }
     if (row.expiresAt <= now) {
       await closeWithoutDeal(tx, row, 'EXPIRED', null, outbox);
@@ -164,7 +164,7 @@ export async function negotiate(db: Db, memberId: string, negotiationId: string,
     });
     return { contractId };
   });
-  if ('expired' in outcome) throw new TRPCError({ code: 'CONFLICT', message: 'This negotiation has expired.' });
+  if ('expired' in outcome) throw new DomainError('CONFLICT', 'This negotiation has expired.');
   const negotiation = presentNegotiation((await loadNegotiation(db, negotiationId))!);
   const contract = outcome.contractId ? { contractId: outcome.contractId, quantity: negotiation.quantity, price: negotiation.buyerPrice } : null;
   return { negotiation, fill: contract };

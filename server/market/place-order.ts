@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import { DomainError } from '../errors';
 import type { Db, Tx } from '../db/client';
 import { escrowAccount, memberAccount, transfer } from '../ledger/postings';
 import { memberBalance, postEntry } from '../ledger/repository';
@@ -71,14 +71,14 @@ export function toBookOrder(row: OrderRow): BookOrder {
 async function resolveOrder(db: Db, memberId: string, input: PlaceOrderInput, now: Date) {
   const start = Date.parse(input.windowStart);
   const end = Date.parse(input.windowEnd);
-  if (end <= now.getTime()) throw new TRPCError({ code: 'BAD_REQUEST', message: 'The window has already ended: choose a window in the future.' });
-  if (start < now.getTime() - WINDOW_START_SLACK_MS) throw new TRPCError({ code: 'BAD_REQUEST', message: 'The window starts in the past: start it now or later.' });
-  if (end > now.getTime() + MAX_WINDOW_AHEAD_MS) throw new TRPCError({ code: 'BAD_REQUEST', message: 'The window can reach at most a year ahead.' });
+  if (end <= now.getTime()) throw new DomainError('BAD_INPUT', 'The window has already ended: choose a window in the future.');
+  if (start < now.getTime() - WINDOW_START_SLACK_MS) throw new DomainError('BAD_INPUT', 'The window starts in the past: start it now or later.');
+  if (end > now.getTime() + MAX_WINDOW_AHEAD_MS) throw new DomainError('BAD_INPUT', 'The window can reach at most a year ahead.');
 
   const device = input.deviceId
     ? await db.device.findFirst({ where: { id: input.deviceId, memberId }, select: { id: true } })
     : await db.device.findFirst({ where: { memberId }, orderBy: { updatedAt: 'desc' }, select: { id: true } });
-  if (input.deviceId && !device) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no device with that id.' });
+  if (input.deviceId && !device) throw new DomainError('NOT_FOUND', 'You have no device with that id.');
 
   const handles = [...(input.constraints.preferredMembers ?? []), ...(input.constraints.excludedMembers ?? [])];
   const members = handles.length
@@ -86,7 +86,7 @@ async function resolveOrder(db: Db, memberId: string, input: PlaceOrderInput, no
     : [];
   const idOf = new Map(members.map((m) => [m.handle, m.id]));
   const unknown = handles.filter((h) => !idOf.has(h));
-  if (unknown.length) throw new TRPCError({ code: 'BAD_REQUEST', message: `No member is called ${unknown.map((h) => `@${h}`).join(', ')}.` });
+  if (unknown.length) throw new DomainError('BAD_INPUT', `No member is called ${unknown.map((h) => `@${h}`).join(', ')}.`);
   const constraints: OrderConstraints = {
     ...input.constraints,
     preferredMembers: input.constraints.preferredMembers?.map((h) => idOf.get(h)!),
@@ -199,10 +199,7 @@ export async function openOrder(tx: Tx, memberId: string, community: MarketCommu
   if (hold > 0) {
     const { available } = await memberBalance(tx, community.id, memberId);
     if (available + community.creditLimit < hold) {
-      throw new TRPCError({
-        code: 'CONFLICT',
-        message: `This needs ${formatCredits(hold)} credits held in escrow (price × quantity plus commission); you have ${formatCredits(available)} available.`,
-      });
+      throw new DomainError('CONFLICT', `This needs ${formatCredits(hold)} credits held in escrow (price × quantity plus commission); you have ${formatCredits(available)} available.`);
     }
     await postEntry(tx, community.id, { ...transfer(memberAccount(memberId), escrowAccount(memberId), hold, 'ORDER_HOLD', `Held for a bid of ${order.quantity} ${order.unit}`), reference: `order:${created.id}` }, community);
   }

@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import { DomainError } from '../errors';
 import type { Db } from '../db/client';
 import { transaction } from '../db/transaction';
 import { communityAccount, memberAccount, transfer } from '../ledger/postings';
@@ -16,9 +16,9 @@ export async function recordCash(
   const reference = `cash:${input.externalReference}`;
   return transaction(db, async (tx) => {
     const member = await tx.membership.count({ where: { memberId: input.memberId, communityId: community.id } });
-    if (!member) throw new TRPCError({ code: 'NOT_FOUND', message: 'That person is not a member of this community.' });
+    if (!member) throw new DomainError('NOT_FOUND', 'That person is not a member of this community.');
     const seen = await tx.ledgerTransaction.count({ where: { communityId: community.id, reference } });
-    if (seen) throw new TRPCError({ code: 'CONFLICT', message: `The cash movement "${input.externalReference}" was already recorded.` });
+    if (seen) throw new DomainError('CONFLICT', `The cash movement "${input.externalReference}" was already recorded.`);
     const entry =
       input.direction === 'DEPOSIT'
         ? transfer(communityAccount('CASH_CLEARING'), memberAccount(input.memberId), input.amount, 'CASH_DEPOSIT', `Cash deposit ${input.externalReference}`)

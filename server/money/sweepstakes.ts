@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { TRPCError } from '@trpc/server';
+import { DomainError } from '../errors';
 import type { Db, Queryable } from '../db/client';
 import { transaction } from '../db/transaction';
 import { communityAccount, memberAccount, transfer } from '../ledger/postings';
@@ -26,9 +26,9 @@ export function pickWinner(secret: string, ticketIds: string[]): { ticketsHash: 
 }
 
 export async function commitDraw(db: Db, communityId: string, input: { commitment: string; periodStart: Date; periodEnd: Date }, now = new Date()) {
-  if (input.periodEnd <= input.periodStart) throw new TRPCError({ code: 'BAD_REQUEST', message: 'The period must end after it starts.' });
+  if (input.periodEnd <= input.periodStart) throw new DomainError('BAD_INPUT', 'The period must end after it starts.');
   if (input.periodStart < new Date(now.getTime() - 60_000)) {
-    throw new TRPCError({ code: 'BAD_REQUEST', message: 'Commit before the period starts, so no one can choose the secret after seeing the tickets.' });
+    throw new DomainError('BAD_INPUT', 'Commit before the period starts, so no one can choose the secret after seeing the tickets.');
   }
   return db.sweepstakesDraw.create({ data: { communityId, commitment: input.commitment, periodStart: input.periodStart, periodEnd: input.periodEnd }, select: { id: true } });
 }
@@ -37,10 +37,10 @@ export async function commitDraw(db: Db, communityId: string, input: { commitmen
 export async function revealDraw(db: Db, communityId: string, drawId: string, secret: string, now = new Date()) {
   return transaction(db, async (tx) => {
     const draw = await tx.sweepstakesDraw.findFirst({ where: { id: drawId, communityId } });
-    if (!draw) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such draw in this community.' });
-    if (draw.revealedAt) throw new TRPCError({ code: 'CONFLICT', message: 'This draw was already revealed.' });
-    if (draw.periodEnd > now) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'The period has not ended yet: reveal after it.' });
-    if (sha256(secret) !== draw.commitment) throw new TRPCError({ code: 'BAD_REQUEST', message: 'That secret does not match the commitment made before the period.' });
+    if (!draw) throw new DomainError('NOT_FOUND', 'No such draw in this community.');
+    if (draw.revealedAt) throw new DomainError('CONFLICT', 'This draw was already revealed.');
+    if (draw.periodEnd > now) throw new DomainError('PRECONDITION', 'The period has not ended yet: reveal after it.');
+    if (sha256(secret) !== draw.commitment) throw new DomainError('BAD_INPUT', 'That secret does not match the commitment made before the period.');
     const tickets = await tx.sweepstakesTicket.findMany({
       where: { communityId, createdAt: { gte: draw.periodStart, lt: draw.periodEnd } },
       orderBy: { id: 'asc' },
@@ -64,7 +64,7 @@ export async function revealDraw(db: Db, communityId: string, drawId: string, se
 /** A draw with everything needed to recompute its winner independently. */
 export async function drawView(db: Db, communityId: string, drawId: string) {
   const draw = await db.sweepstakesDraw.findFirst({ where: { id: drawId, communityId } });
-  if (!draw) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such draw in this community.' });
+  if (!draw) throw new DomainError('NOT_FOUND', 'No such draw in this community.');
   const tickets = draw.revealedAt
     ? await db.sweepstakesTicket.findMany({ where: { communityId, createdAt: { gte: draw.periodStart, lt: draw.periodEnd } }, orderBy: { id: 'asc' }, select: { id: true, memberId: true, source: true } })
     : [];

@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import { DomainError } from '../errors';
 import { z } from 'zod';
 import { decoyHash, hashPassword, verifyPassword } from '../auth/password';
 import { clearedSessionCookie, createSession, endSession, sessionCookie } from '../auth/session';
@@ -26,7 +26,7 @@ export const authRouter = router({
   signUp: publicProcedure.input(credentials).mutation(async ({ ctx, input }) => {
     const taken = await ctx.db.member.findUnique({ where: { handle: input.handle }, select: { id: true } });
     if (taken) {
-      throw new TRPCError({ code: 'CONFLICT', message: `The handle "${input.handle}" is taken: choose another.` });
+      throw new DomainError('CONFLICT', `The handle "${input.handle}" is taken: choose another.`);
     }
     const passwordHash = await hashPassword(input.password);
     const member = await ctx.db.member.create({ data: { handle: input.handle, passwordHash }, select: memberSelect });
@@ -42,7 +42,7 @@ export const authRouter = router({
     });
     const ok = await verifyPassword(input.password, found?.passwordHash ?? (await decoyHash()));
     if (!found || !ok) {
-      throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Wrong handle or password.' });
+      throw new DomainError('UNAUTHENTICATED', 'Wrong handle or password.');
     }
     const session = await createSession(ctx.db, found.id);
     ctx.setCookie(sessionCookie(session.token, session.expiresAt, ctx.secure));

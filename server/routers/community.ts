@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import { DomainError } from '../errors';
 import { z } from 'zod';
 import { newInviteCode, normalizeInviteCode } from '../community/invite';
 import { transaction } from '../db/transaction';
@@ -111,7 +111,7 @@ export const communityRouter = router({
     )
     .mutation(async ({ ctx, input }) => {
       const taken = await ctx.db.community.findUnique({ where: { slug: input.slug }, select: { id: true } });
-      if (taken) throw new TRPCError({ code: 'CONFLICT', message: `The slug "${input.slug}" is taken: choose another.` });
+      if (taken) throw new DomainError('CONFLICT', `The slug "${input.slug}" is taken: choose another.`);
       return transaction(ctx.db, async (tx) => {
         const community = await tx.community.create({
           data: {
@@ -142,13 +142,13 @@ export const communityRouter = router({
         where: { slug: input.slug },
         select: { id: true, slug: true, name: true, inviteOnly: true, inviteCode: true, startingGrant: true, creditLimit: true },
       });
-      if (!community) throw new TRPCError({ code: 'NOT_FOUND', message: `No community is called "${input.slug}".` });
+      if (!community) throw new DomainError('NOT_FOUND', `No community is called "${input.slug}".`);
       if (community.inviteOnly) {
         if (!input.inviteCode) {
-          throw new TRPCError({ code: 'FORBIDDEN', message: 'This community is invite-only: enter the invite code you were given.' });
+          throw new DomainError('FORBIDDEN', 'This community is invite-only: enter the invite code you were given.');
         }
         if (normalizeInviteCode(input.inviteCode) !== community.inviteCode) {
-          throw new TRPCError({ code: 'FORBIDDEN', message: 'That invite code is not right for this community: check it with whoever invited you.' });
+          throw new DomainError('FORBIDDEN', 'That invite code is not right for this community: check it with whoever invited you.');
         }
       }
       return transaction(ctx.db, async (tx) => {
@@ -156,7 +156,7 @@ export const communityRouter = router({
           where: { memberId_communityId: { memberId: ctx.member.id, communityId: community.id } },
           select: { role: true },
         });
-        if (already) throw new TRPCError({ code: 'CONFLICT', message: 'You are already a member of this community.' });
+        if (already) throw new DomainError('CONFLICT', 'You are already a member of this community.');
         await tx.membership.create({ data: { memberId: ctx.member.id, communityId: community.id } });
         await admit(tx, community, ctx.member.id);
         return { id: community.id, slug: community.slug };
@@ -168,18 +168,12 @@ export const communityRouter = router({
       if (ctx.role === 'COORDINATOR') {
         const coordinators = await tx.membership.count({ where: { communityId: ctx.community.id, role: 'COORDINATOR' } });
         if (coordinators <= 1) {
-          throw new TRPCError({
-            code: 'PRECONDITION_FAILED',
-            message: 'You are the only coordinator: make another member coordinator before you leave.',
-          });
+          throw new DomainError('PRECONDITION', 'You are the only coordinator: make another member coordinator before you leave.');
         }
       }
       const { escrow } = await memberBalance(tx, ctx.community.id, ctx.member.id);
       if (escrow !== 0) {
-        throw new TRPCError({
-          code: 'PRECONDITION_FAILED',
-          message: 'You still have credits in escrow here: finish or cancel your open trades first.',
-        });
+        throw new DomainError('PRECONDITION', 'You still have credits in escrow here: finish or cancel your open trades first.');
       }
       await tx.membership.delete({
         where: { memberId_communityId: { memberId: ctx.member.id, communityId: ctx.community.id } },
@@ -201,7 +195,7 @@ export const communityRouter = router({
     )
     .query(async ({ ctx, input }) => {
       const memberId = ctx.member?.id;
-      if (input.mine && !memberId) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in to see your communities.' });
+      if (input.mine && !memberId) throw new DomainError('UNAUTHENTICATED', 'Sign in to see your communities.');
       const rows = await ctx.db.community.findMany({
         where: {
           ...(input.search ? { searchText: { contains: input.search.toLowerCase() } } : {}),
@@ -232,7 +226,7 @@ export const communityRouter = router({
         memberships: { where: { memberId: ctx.member?.id ?? '' }, select: { role: true } },
       },
     });
-    if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: `No community is called "${input.slug}".` });
+    if (!row) throw new DomainError('NOT_FOUND', `No community is called "${input.slug}".`);
     const role = row.memberships[0]?.role ?? null;
     return {
       ...toPublic(row, role),
@@ -288,11 +282,11 @@ export const communityRouter = router({
           where: { memberId_communityId: { memberId: input.memberId, communityId: ctx.community.id } },
           select: { role: true },
         });
-        if (!target) throw new TRPCError({ code: 'NOT_FOUND', message: 'That person is not a member of this community.' });
+        if (!target) throw new DomainError('NOT_FOUND', 'That person is not a member of this community.');
         if (input.role === 'MEMBER' && target.role === 'COORDINATOR') {
           const coordinators = await tx.membership.count({ where: { communityId: ctx.community.id, role: 'COORDINATOR' } });
           if (coordinators <= 1) {
-            throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'A community needs at least one coordinator.' });
+            throw new DomainError('PRECONDITION', 'A community needs at least one coordinator.');
           }
         }
         await tx.membership.update({

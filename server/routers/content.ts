@@ -3,7 +3,7 @@ import { contentHeaderSchema, pricingSchema } from '../content/header';
 import { itemSelect, presentItem, publishItem, searchItems, withdrawItem } from '../content/items';
 import { deviceTransfers, requestItem, updateTransfer } from '../content/transfers';
 import { communityMemberProcedure, memberProcedure, router } from '../trpc';
-import { TRPCError } from '@trpc/server';
+import { DomainError } from '../errors';
 
 const id = z.string().min(1).max(64);
 
@@ -21,7 +21,7 @@ export const contentRouter = router({
   get: memberProcedure.input(z.object({ itemId: id })).query(async ({ ctx, input }) => {
     const row = await ctx.db.contentItem.findUnique({ where: { id: input.itemId }, select: itemSelect });
     const member = row ? await ctx.db.membership.count({ where: { memberId: ctx.member.id, communityId: row.communityId } }) : 0;
-    if (!row || !member) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such item.' });
+    if (!row || !member) throw new DomainError('NOT_FOUND', 'No such item.');
     return presentItem(row, { address: ctx.clientAddress }, new Date(), true);
   }),
 

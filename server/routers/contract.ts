@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import { DomainError } from '../errors';
 import { z } from 'zod';
 import { actOnContract, contractSelect, findContract, presentContract } from '../market/contracts';
 import { memberProcedure, router } from '../trpc';
@@ -10,7 +10,7 @@ export const contractRouter = router({
   get: memberProcedure.input(contractInput.pick({ contractId: true })).query(async ({ ctx, input }) => {
     const row = await findContract(ctx.db, input.contractId);
     if (!row || (row.buyerId !== ctx.member.id && row.sellerId !== ctx.member.id)) {
-      throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no contract with that id.' });
+      throw new DomainError('NOT_FOUND', 'You have no contract with that id.');
     }
     return presentContract(row);
   }),

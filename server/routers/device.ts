@@ -1,5 +1,5 @@
 import { createPublicKey } from 'node:crypto';
-import { TRPCError } from '@trpc/server';
+import { DomainError } from '../errors';
 import { KEY_ALGORITHMS } from '../barter/receipts';
 import { z } from 'zod';
 import { deviceProfileSchema, type DeviceProfile } from '../device/profile';
@@ -16,7 +16,7 @@ async function ratesFor(db: Queryable, memberId: string, communityId: string | u
     where: { memberId_communityId: { memberId, communityId } },
     select: { community: { select: { valuationRates: true } } },
   });
-  if (!membership) throw new TRPCError({ code: 'FORBIDDEN', message: 'You are not a member of that community.' });
+  if (!membership) throw new DomainError('FORBIDDEN', 'You are not a member of that community.');
   return resolveRates(membership.community.valuationRates);
 }
 
@@ -54,7 +54,7 @@ export const deviceRouter = router({
           where: { id: input.deviceId, memberId: ctx.member.id },
           data: { name: input.name, ...stored },
         });
-        if (count === 0) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no device with that id: register it anew.' });
+        if (count === 0) throw new DomainError('NOT_FOUND', 'You have no device with that id: register it anew.');
         row = await ctx.db.device.findUniqueOrThrow({ where: { id: input.deviceId }, select: deviceSelect });
       } else {
         row = await ctx.db.device.create({
@@ -82,7 +82,7 @@ export const deviceRouter = router({
         where: { id: input.deviceId, memberId: ctx.member.id },
         select: deviceSelect,
       });
-      if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no device with that id.' });
+      if (!row) throw new DomainError('NOT_FOUND', 'You have no device with that id.');
       return present(row, await ratesFor(ctx.db, ctx.member.id, input.communityId));
     }),
 
@@ -93,16 +93,16 @@ export const deviceRouter = router({
       try {
         createPublicKey({ key: Buffer.from(input.publicKey, 'base64url'), format: 'der', type: 'spki' });
       } catch {
-        throw new TRPCError({ code: 'BAD_REQUEST', message: 'That is not a valid public key.' });
+        throw new DomainError('BAD_INPUT', 'That is not a valid public key.');
       }
       const { count } = await ctx.db.device.updateMany({ where: { id: input.deviceId, memberId: ctx.member.id }, data: { publicKey: input.publicKey, keyAlgorithm: input.algorithm } });
-      if (count === 0) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no device with that id.' });
+      if (count === 0) throw new DomainError('NOT_FOUND', 'You have no device with that id.');
       return { ok: true };
     }),
 
   remove: memberProcedure.input(z.object({ deviceId: z.string().min(1).max(64) })).mutation(async ({ ctx, input }) => {
     const { count } = await ctx.db.device.deleteMany({ where: { id: input.deviceId, memberId: ctx.member.id } });
-    if (count === 0) throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no device with that id.' });
+    if (count === 0) throw new DomainError('NOT_FOUND', 'You have no device with that id.');
     return { ok: true };
   }),
 });

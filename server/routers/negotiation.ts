@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import { DomainError } from '../errors';
 import { z } from 'zod';
 import { MAX_MICRO } from '../money';
 import { negotiate, negotiationSelect, presentNegotiation } from '../market/negotiations';
@@ -18,7 +18,7 @@ export const negotiationRouter = router({
   get: memberProcedure.input(negotiationId).query(async ({ ctx, input }) => {
     const row = await ctx.db.negotiation.findUnique({ where: { id: input.negotiationId }, select: negotiationSelect });
     if (!row || (row.buyerId !== ctx.member.id && row.sellerId !== ctx.member.id)) {
-      throw new TRPCError({ code: 'NOT_FOUND', message: 'You have no negotiation with that id.' });
+      throw new DomainError('NOT_FOUND', 'You have no negotiation with that id.');
     }
     return presentNegotiation(row);
   }),
