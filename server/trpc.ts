@@ -53,9 +53,29 @@ const errorBoundary = t.middleware(async ({ next }) => {
   throw toClientError(result.error);
 });
 
+// NUL, and halves of a surrogate pair without the other half, cannot be stored by PostgreSQL (or
+// survive UTF-8): refused in any string of any input, before a procedure sees it.
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export function hasUnstorableText(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return UNSTORABLE.test(value);
+  if (depth > 32 || value === null || typeof value !== 'object') return false;
+  for (const [key, item] of Object.entries(value)) {
+    if (UNSTORABLE.test(key) || hasUnstorableText(item, depth + 1)) return true;
+  }
+  return false;
+}
+
+const refuseUnstorableText = t.middleware(async ({ getRawInput, next }) => {
+  if (hasUnstorableText(await getRawInput())) {
+    throw new DomainError('BAD_INPUT', 'Text cannot contain the NUL character or broken (half) characters: remove them and try again.');
+  }
+  return next();
+});
+
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const publicProcedure = t.procedure.use(errorBoundary);
+export const publicProcedure = t.procedure.use(errorBoundary).use(refuseUnstorableText);
 
 /** A signed-in member; narrows `ctx.member` to non-null for every handler below it. */
 export const memberProcedure = publicProcedure.use(({ ctx, next }) => {

@@ -8,7 +8,11 @@ import type { AccountKind } from '../db/generated/sqlite/enums';
 /** An account by kind and owner; a federation clearing account is also named by the linked community. */
 export type AccountRef = { kind: AccountKind; memberId: string | null; peerCommunityId?: string };
 export type PostingLine = { account: AccountRef; amount: number };
-export type JournalEntry = { kind: string; memo: string; reference?: string; lines: PostingLine[] };
+/**
+ * `onceKey` marks a movement that must happen once (a cash reference, a draw's prize, a join grant): the
+ * database refuses a second entry with the same key, whatever the concurrency.
+ */
+export type JournalEntry = { kind: string; memo: string; reference?: string; onceKey?: string; lines: PostingLine[] };
 
 export class UnbalancedEntryError extends Error {}
 

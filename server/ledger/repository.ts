@@ -1,4 +1,5 @@
 import { DomainError } from '../errors';
+import { Prisma } from '../db/generated/sqlite/client';
 import type { Queryable, Tx } from '../db/client';
 import { toMicro } from '../money';
 import {
@@ -58,6 +59,29 @@ export async function postEntry(
   );
   resolved.sort((a, b) => (a.id < b.id ? -1 : 1));
 
+  // The entry is written before the balances move, so that a second entry with the same once-key fails
+  // (on the unique index) before it touches any account.
+  const created = await tx.ledgerTransaction.create({
+    data: {
+      communityId,
+      kind: entry.kind,
+      memo: entry.memo,
+      reference: entry.reference ?? null,
+      onceKey: entry.onceKey ?? null,
+      postings: {
+        create: resolved
+          .filter((line) => line.amount !== 0)
+          .map((line) => ({ accountId: line.id, amount: BigInt(line.amount) })),
+      },
+    },
+    select: { id: true },
+  }).catch((error: unknown) => {
+    if (entry.onceKey && error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+      throw new DomainError('CONFLICT', 'This was already recorded: it happens only once.');
+    }
+    throw error;
+  });
+
   for (const line of resolved) {
     if (line.amount === 0) continue;
     const floor =
@@ -73,21 +97,6 @@ export async function postEntry(
             : 'Not enough credits: this would take the balance below what the community allows.');
     }
   }
-
-  const created = await tx.ledgerTransaction.create({
-    data: {
-      communityId,
-      kind: entry.kind,
-      memo: entry.memo,
-      reference: entry.reference ?? null,
-      postings: {
-        create: resolved
-          .filter((line) => line.amount !== 0)
-          .map((line) => ({ accountId: line.id, amount: BigInt(line.amount) })),
-      },
-    },
-    select: { id: true },
-  });
   return { transactionId: created.id };
 }
 
