@@ -81,7 +81,7 @@ describe.each(databaseKinds)('ledger on %s', (kind) => {
     const transfers = pairs.map((p) =>
       post(transfer(memberAccount(p.from), memberAccount(p.to), p.amount, 'TRANSFER', 'test')).then(
         () => 'ok' as const,
-        (error: { code?: string }) => error.code ?? 'error',
+        (error: { kind?: string }) => error.kind ?? 'error',
       ),
     );
     const outcomes = await Promise.all(transfers);
@@ -108,7 +108,7 @@ describe.each(databaseKinds)('ledger on %s', (kind) => {
     const before = await memberBalance(t.db, communityId, 'carol');
     const count = await t.db.posting.count();
     await expect(post(transfer(memberAccount('carol'), memberAccount('dave'), before.available + 1, 'TRANSFER', ''))).rejects.toMatchObject({
-      code: 'CONFLICT',
+      kind: 'CONFLICT',
     });
     expect(await memberBalance(t.db, communityId, 'carol')).toEqual(before);
     expect(await t.db.posting.count()).toBe(count);
