@@ -1,20 +1,35 @@
 /**
- * The contract state machine (pure): MATCHED → ACTIVE → DELIVERED → SETTLED on the happy path;
- * FAILED and DISPUTED end in REFUNDED. Reasons are written for the person who tried the action.
+ * The contract state machine (pure): MATCHED → ACTIVE → DELIVERED → SETTLED on the happy path; a
+ * delivered contract the buyer neither signs off nor disputes settles by itself when its review period
+ * ends (AUTO_SETTLE). FAILED ends in REFUNDED. A dispute waits in DISPUTED (the seller may respond)
+ * until the community's coordinator decides: pay the seller (SETTLED), refund the buyer (REFUNDED) or
+ * split (SETTLED, part refunded). Reasons are written for the person who tried the action.
  */
 
 export const CONTRACT_STATES = ['MATCHED', 'ACTIVE', 'DELIVERED', 'SETTLED', 'FAILED', 'DISPUTED', 'REFUNDED'] as const;
 export type ContractState = (typeof CONTRACT_STATES)[number];
 
-export const CONTRACT_ACTIONS = ['START', 'REPORT_DELIVERED', 'SIGN_OFF', 'DISPUTE', 'FAIL', 'REFUND'] as const;
+export const CONTRACT_ACTIONS = [
+  'START',
+  'REPORT_DELIVERED',
+  'SIGN_OFF',
+  'DISPUTE',
+  'FAIL',
+  'REFUND',
+  'AUTO_SETTLE',
+  'RESPOND',
+  'RESOLVE_PAY',
+  'RESOLVE_REFUND',
+  'RESOLVE_SPLIT',
+] as const;
 export type ContractAction = (typeof CONTRACT_ACTIONS)[number];
 
-export const CONTRACT_ACTORS = ['BUYER', 'SELLER', 'SYSTEM'] as const;
+export const CONTRACT_ACTORS = ['BUYER', 'SELLER', 'SYSTEM', 'COORDINATOR'] as const;
 export type ContractActor = (typeof CONTRACT_ACTORS)[number];
 
 export type TransitionResult = { ok: true; next: ContractState } | { ok: false; reason: string };
 
-export type MoneyEffect = 'PAY_SELLER' | 'REFUND_BUYER' | 'NONE';
+export type MoneyEffect = 'PAY_SELLER' | 'REFUND_BUYER' | 'SPLIT' | 'NONE';
 
 type Rule = {
   actors: readonly ContractActor[];
@@ -62,10 +77,45 @@ const RULES: Record<ContractAction, Rule> = {
   },
   REFUND: {
     actors: ['SYSTEM'],
-    from: ['DISPUTED', 'FAILED'],
+    from: ['FAILED'],
     to: 'REFUNDED',
     wrongActor: 'Only the system can refund the contract.',
-    wrongState: 'Only a disputed or failed contract can be refunded.',
+    wrongState: "Only a failed contract is refunded by the system; a dispute is decided by the community's coordinator.",
+  },
+  AUTO_SETTLE: {
+    actors: ['SYSTEM'],
+    from: ['DELIVERED'],
+    to: 'SETTLED',
+    wrongActor: 'Only the system settles a contract when its review period ends.',
+    wrongState: 'Only a delivered contract settles at the end of its review period.',
+  },
+  RESPOND: {
+    actors: ['SELLER'],
+    from: ['DISPUTED'],
+    to: 'DISPUTED',
+    wrongActor: 'Only the seller can respond to a dispute.',
+    wrongState: 'Only a disputed contract can be responded to.',
+  },
+  RESOLVE_PAY: {
+    actors: ['COORDINATOR'],
+    from: ['DISPUTED'],
+    to: 'SETTLED',
+    wrongActor: "Only the community's coordinator can decide a dispute.",
+    wrongState: 'Only a disputed contract can be decided.',
+  },
+  RESOLVE_REFUND: {
+    actors: ['COORDINATOR'],
+    from: ['DISPUTED'],
+    to: 'REFUNDED',
+    wrongActor: "Only the community's coordinator can decide a dispute.",
+    wrongState: 'Only a disputed contract can be decided.',
+  },
+  RESOLVE_SPLIT: {
+    actors: ['COORDINATOR'],
+    from: ['DISPUTED'],
+    to: 'SETTLED',
+    wrongActor: "Only the community's coordinator can decide a dispute.",
+    wrongState: 'Only a disputed contract can be decided.',
   },
 };
 
@@ -111,7 +161,40 @@ export function allowedActions(state: ContractState, actor: ContractActor): Cont
 }
 
 export function moneyEffect(action: ContractAction): MoneyEffect {
-  if (action === 'SIGN_OFF') return 'PAY_SELLER';
-  if (action === 'REFUND') return 'REFUND_BUYER';
+  if (action === 'SIGN_OFF' || action === 'AUTO_SETTLE' || action === 'RESOLVE_PAY') return 'PAY_SELLER';
+  if (action === 'REFUND' || action === 'RESOLVE_REFUND') return 'REFUND_BUYER';
+  if (action === 'RESOLVE_SPLIT') return 'SPLIT';
   return 'NONE';
+}
+
+/** When a delivered contract settles by itself: the end of the community's review period. */
+export function reviewEndsAt(deliveredAt: Date, reviewPeriodHours: number): Date {
+  return new Date(deliveredAt.getTime() + reviewPeriodHours * 3_600_000);
+}
+
+export type SplitAmounts = {
+  /** what leaves escrow towards the seller's side: the seller's pay plus the commission on it */
+  paid: number;
+  /** commission on the paid part (pro rata) */
+  commission: number;
+  /** what the seller receives: paid − commission */
+  sellerGets: number;
+  /** what goes back to the buyer: escrowed − paid */
+  refund: number;
+};
+
+/**
+ * A coordinator's split (pure, integer micro-credits): `sellerShareBps` of the escrow is paid out, the
+ * commission is charged pro rata on that part, the rest of the escrow is refunded to the buyer.
+ * 10000 bps is exactly a full payment (escrowed − commission to the seller), 0 exactly a full refund.
+ */
+export function splitAmounts(escrowed: number, commission: number, sellerShareBps: number): SplitAmounts {
+  if (!Number.isSafeInteger(escrowed) || escrowed < 0) throw new RangeError(`escrowed must be a non-negative safe integer, got ${escrowed}`);
+  if (!Number.isSafeInteger(commission) || commission < 0 || commission > escrowed) throw new RangeError(`commission must be within the escrow, got ${commission}`);
+  if (!Number.isSafeInteger(sellerShareBps) || sellerShareBps < 0 || sellerShareBps > 10_000) {
+    throw new RangeError(`the seller's share must be 0..10000 basis points, got ${sellerShareBps}`);
+  }
+  const paid = Number((BigInt(escrowed) * BigInt(sellerShareBps)) / 10_000n);
+  const charged = Number((BigInt(commission) * BigInt(sellerShareBps)) / 10_000n);
+  return { paid, commission: charged, sellerGets: paid - charged, refund: escrowed - paid };
 }

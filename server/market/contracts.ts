@@ -1,9 +1,9 @@
 import { DomainError } from '../errors';
 import type { Db, Prisma, Tx } from '../db/client';
-import { communityAccount, escrowAccount, federationAccount, memberAccount, type JournalEntry } from '../ledger/postings';
+import { communityAccount, escrowAccount, federationAccount, memberAccount, type JournalEntry, type PostingLine } from '../ledger/postings';
 import { postEntry } from '../ledger/repository';
 import { toMicro } from '../money';
-import { moneyEffect, transition, type ContractAction, type ContractActor, type ContractState } from './contract-state';
+import { moneyEffect, reviewEndsAt, splitAmounts, transition, type ContractAction, type ContractActor, type ContractState } from './contract-state';
 import { withOutbox, type Outbox } from './outbox';
 
 export const contractSelect = {
@@ -26,6 +26,9 @@ export const contractSelect = {
   sellerCommission: true,
   escrowed: true,
   state: true,
+  deliveredAt: true,
+  reviewEndsAt: true,
+  barterDealId: true,
   createdAt: true,
   updatedAt: true,
   buyer: { select: { handle: true } },
@@ -59,78 +62,99 @@ export function presentContract(row: ContractRow) {
     sellerCommission: toMicro(row.sellerCommission),
     escrowed: toMicro(row.escrowed),
     state: row.state,
+    deliveredAt: row.deliveredAt?.toISOString() ?? null,
+    reviewEndsAt: row.reviewEndsAt?.toISOString() ?? null,
+    barterDealId: row.barterDealId,
+    statements: statementsOf(row),
     createdAt: row.createdAt.toISOString(),
     events: row.events.map((e) => ({ ...e, createdAt: e.createdAt.toISOString() })),
   };
 }
 
-/**
- * The ledger entries an action's money effect makes, per community: pay the seller less commission, or
- * refund the buyer. A seller in a linked community is paid through the two communities' clearing accounts.
- */
-function settlementEntries(row: ContractRow, action: ContractAction, sweepstakesShareBps: number): { communityId: string; entry: JournalEntry }[] {
-  const entry = settlementEntry(row, action, sweepstakesShareBps);
-  if (!entry) return [];
-  const sellerCommunity = row.sellerCommunityId;
-  if (!sellerCommunity || entry.kind !== 'SETTLEMENT') return [{ communityId: row.communityId, entry }];
-  const sellerLine = entry.lines.find((l) => l.account.kind === 'MEMBER')!;
-  const here: JournalEntry = { ...entry, lines: entry.lines.map((l) => (l === sellerLine ? { account: federationAccount(sellerCommunity), amount: l.amount } : l)) };
-  const there: JournalEntry = { ...entry, lines: [{ account: federationAccount(row.communityId), amount: -sellerLine.amount }, sellerLine] };
-  return [{ communityId: row.communityId, entry: here }, { communityId: sellerCommunity, entry: there }];
-}
+/** Barter contracts whose buyer or seller is the community's own pool say so in `pricing`. */
+export const BARTER_PRICING = { plain: 'BARTER', poolBuyer: 'BARTER_POOL_BUYER', poolSeller: 'BARTER_POOL_SELLER', poolBoth: 'BARTER_POOL_BOTH' } as const;
+const poolBuys = (pricing: string) => pricing === BARTER_PRICING.poolBuyer || pricing === BARTER_PRICING.poolBoth;
+const poolSells = (pricing: string) => pricing === BARTER_PRICING.poolSeller || pricing === BARTER_PRICING.poolBoth;
 
-function settlementEntry(row: ContractRow, action: ContractAction, sweepstakesShareBps: number): JournalEntry | null {
+type Settlement = { kind: string; memo: string; toSeller: number; commission: number; refund: number };
+
+/** How an action's money effect divides the contract's escrow between seller, community and buyer. */
+function settlementFor(row: ContractRow, action: ContractAction, shareBps: number | undefined): Settlement | null {
   const escrowed = toMicro(row.escrowed);
   const effect = moneyEffect(action);
   if (effect === 'NONE' || escrowed === 0) return null;
-  const reference = `contract:${row.id}`;
-  if (effect === 'REFUND_BUYER') {
-    return {
-      kind: 'REFUND',
-      memo: `Refund: ${row.quantity} ${row.unit} of ${row.category.toLowerCase()}`,
-      reference,
-      lines: [
-        { account: escrowAccount(row.buyerId), amount: -escrowed },
-        { account: memberAccount(row.buyerId), amount: escrowed },
-      ],
-    };
-  }
-  const commission = toMicro(row.buyerCommission) + toMicro(row.sellerCommission);
-  // a share of the commission funds the community's sweepstakes pool
-  const toPool = Math.floor((commission * sweepstakesShareBps) / 10_000);
-  const lines = [
-    { account: escrowAccount(row.buyerId), amount: -escrowed },
-    { account: memberAccount(row.sellerId), amount: escrowed - commission },
-    ...(commission - toPool > 0 ? [{ account: communityAccount('COMMISSION'), amount: commission - toPool }] : []),
-    ...(toPool > 0 ? [{ account: communityAccount('SWEEPSTAKES'), amount: toPool }] : []),
-  ];
-  return { kind: 'SETTLEMENT', memo: `Sold ${row.quantity} ${row.unit} of ${row.category.toLowerCase()}`, reference, lines };
+  const what = `${row.quantity} ${row.unit} of ${row.category.toLowerCase()}`;
+  const commission = Math.min(escrowed, toMicro(row.buyerCommission) + toMicro(row.sellerCommission));
+  if (effect === 'REFUND_BUYER') return { kind: 'REFUND', memo: `Refund: ${what}`, toSeller: 0, commission: 0, refund: escrowed };
+  if (effect === 'PAY_SELLER') return { kind: 'SETTLEMENT', memo: `Sold ${what}`, toSeller: escrowed - commission, commission, refund: 0 };
+  const split = splitAmounts(escrowed, commission, shareBps ?? 0);
+  return { kind: 'SPLIT_SETTLEMENT', memo: `Dispute split: ${what}`, toSeller: split.sellerGets, commission: split.commission, refund: split.refund };
 }
+
+/**
+ * The ledger entries a settlement makes, per community: escrow pays the seller, the community's commission
+ * (a share to the sweepstakes pool) and refunds the buyer. A seller in a linked community is paid through
+ * the two communities' clearing accounts; a barter leg given or received by the community pool pays or
+ * refunds the pool.
+ */
+function settlementEntries(row: ContractRow, s: Settlement, sweepstakesShareBps: number): { communityId: string; entry: JournalEntry }[] {
+  const reference = `contract:${row.id}`;
+  const toPool = Math.floor((s.commission * sweepstakesShareBps) / 10_000);
+  const sellerFunds = poolSells(row.pricing) ? communityAccount('COMMISSION') : memberAccount(row.sellerId);
+  const sellerCommunity = row.sellerCommunityId;
+  const lines: PostingLine[] = [
+    { account: escrowAccount(row.buyerId), amount: -(s.toSeller + s.commission + s.refund) },
+    { account: sellerCommunity ? federationAccount(sellerCommunity) : sellerFunds, amount: s.toSeller },
+    { account: communityAccount('COMMISSION'), amount: s.commission - toPool },
+    { account: communityAccount('SWEEPSTAKES'), amount: toPool },
+    { account: poolBuys(row.pricing) ? communityAccount('COMMISSION') : memberAccount(row.buyerId), amount: s.refund },
+  ].filter((l) => l.amount !== 0);
+  const entries = [{ communityId: row.communityId, entry: { kind: s.kind, memo: s.memo, reference, lines } }];
+  if (sellerCommunity && s.toSeller > 0) {
+    entries.push({
+      communityId: sellerCommunity,
+      entry: { kind: s.kind, memo: s.memo, reference, lines: [{ account: federationAccount(row.communityId), amount: -s.toSeller }, { account: sellerFunds, amount: s.toSeller }] },
+    });
+  }
+  return entries;
+}
+
+export type ContractStep = {
+  action: ContractAction;
+  actor: ContractActor;
+  actorId: string | null;
+  note?: string;
+  /** RESOLVE_SPLIT: the seller's share of the escrow, basis points */
+  sellerShareBps?: number;
+};
 
 /**
  * Applies actions to a contract inside the caller's transaction, checking each against the state
  * machine (`contract-state.ts`), moving the money each implies and recording an event per change.
+ * Each change is a conditional write on the state it was read in, made before any money moves: of
+ * concurrent actions on one contract exactly one applies, the others get CONFLICT.
  */
-export async function applyContractActions(
-  tx: Tx,
-  contractId: string,
-  steps: { action: ContractAction; actor: ContractActor; actorId: string | null; note?: string }[],
-  outbox: Outbox,
-): Promise<ContractState> {
+export async function applyContractActions(tx: Tx, contractId: string, steps: ContractStep[], outbox: Outbox, now = new Date()): Promise<ContractState> {
   let row = await findContract(tx, contractId);
   if (!row) throw new DomainError('NOT_FOUND', 'No such contract.');
   for (const step of steps) {
     const result = transition(row.state, step.action, step.actor);
     if (!result.ok) throw new DomainError('CONFLICT', result.reason);
-    const community = await tx.community.findUniqueOrThrow({ where: { id: row.communityId }, select: { creditLimit: true, sweepstakesShareBps: true } });
-    const entries = settlementEntries(row, step.action, community.sweepstakesShareBps);
-    for (const { communityId, entry } of entries) await postEntry(tx, communityId, entry, { creditLimit: toMicro(community.creditLimit) });
-    const entry = entries[0]?.entry ?? null;
+    const community = await tx.community.findUniqueOrThrow({ where: { id: row.communityId }, select: { creditLimit: true, sweepstakesShareBps: true, reviewPeriodHours: true } });
+    const settlement = settlementFor(row, step.action, step.sellerShareBps);
+    const delivered = step.action === 'REPORT_DELIVERED' ? { deliveredAt: now, reviewEndsAt: reviewEndsAt(now, community.reviewPeriodHours) } : {};
     const { count } = await tx.contract.updateMany({
-      where: { id: row.id, state: row.state },
-      data: { state: result.next, ...(entry ? { escrowed: 0n } : {}) },
+      where: { id: row.id, state: row.state, escrowed: row.escrowed },
+      data: { state: result.next, ...delivered, ...(settlement ? { escrowed: 0n } : {}) },
     });
     if (count !== 1) throw new DomainError('CONFLICT', 'The contract changed meanwhile: refresh and try again.');
+    if (settlement) {
+      for (const { communityId, entry } of settlementEntries(row, settlement, community.sweepstakesShareBps)) {
+        if (entry.lines.length < 2) continue;
+        const limit = communityId === row.communityId ? community.creditLimit : (await tx.community.findUniqueOrThrow({ where: { id: communityId }, select: { creditLimit: true } })).creditLimit;
+        await postEntry(tx, communityId, entry, { creditLimit: toMicro(limit) });
+      }
+    }
     await tx.contractEvent.create({
       data: { contractId: row.id, action: step.action, fromState: row.state, toState: result.next, actorId: step.actorId, note: step.note ?? '' },
     });
@@ -140,20 +164,114 @@ export async function applyContractActions(
   return row.state;
 }
 
-const FOLLOW_UP: Partial<Record<ContractAction, ContractAction>> = { DISPUTE: 'REFUND', FAIL: 'REFUND' };
+/** Actions that need the person's own words in the timeline. */
+const NEEDS_STATEMENT: Partial<Record<ContractAction, string>> = {
+  DISPUTE: "Say what went wrong: the community's coordinator reads it before deciding.",
+  RESPOND: "Say what happened from your side: the community's coordinator reads it before deciding.",
+};
 
-/** A party's action on a contract; a dispute refunds the buyer at once. */
-export async function actOnContract(db: Db, memberId: string, contractId: string, action: 'START' | 'REPORT_DELIVERED' | 'SIGN_OFF' | 'DISPUTE', note?: string) {
+/**
+ * A party's action on a contract. A dispute does not refund: it waits in DISPUTED, with the buyer's
+ * statement, for the community's coordinator to decide (`resolveDispute`); the seller may respond.
+ */
+export async function actOnContract(db: Db, memberId: string, contractId: string, action: 'START' | 'REPORT_DELIVERED' | 'SIGN_OFF' | 'DISPUTE' | 'RESPOND', note?: string, now = new Date()) {
   const existing = await findContract(db, contractId);
   if (!existing || (existing.buyerId !== memberId && existing.sellerId !== memberId)) {
     throw new DomainError('NOT_FOUND', 'You have no contract with that id.');
   }
   const actor: ContractActor = existing.buyerId === memberId ? 'BUYER' : 'SELLER';
-  await withOutbox(db, async (tx, outbox) => {
-    const steps: Parameters<typeof applyContractActions>[2] = [{ action, actor, actorId: memberId, note }];
-    const followUp = FOLLOW_UP[action];
-    if (followUp) steps.push({ action: followUp, actor: 'SYSTEM', actorId: null, note: 'Escrow returned to the buyer' });
-    await applyContractActions(tx, contractId, steps, outbox);
-  });
+  const checked = transition(existing.state, action, actor);
+  if (!checked.ok) throw new DomainError('CONFLICT', checked.reason);
+  const needs = NEEDS_STATEMENT[action];
+  if (needs && !note?.trim()) throw new DomainError('BAD_INPUT', needs);
+  await withOutbox(db, (tx, outbox) => applyContractActions(tx, contractId, [{ action, actor, actorId: memberId, note }], outbox, now));
   return presentContract((await findContract(db, contractId))!);
+}
+
+export type DisputeDecision = 'PAY_SELLER' | 'REFUND_BUYER' | 'SPLIT';
+const DECISION_ACTION: Record<DisputeDecision, ContractAction> = { PAY_SELLER: 'RESOLVE_PAY', REFUND_BUYER: 'RESOLVE_REFUND', SPLIT: 'RESOLVE_SPLIT' };
+
+/** Whether the member coordinates the contract's community. */
+export async function coordinates(db: Db | Tx, memberId: string, communityId: string): Promise<boolean> {
+  const membership = await db.membership.findUnique({ where: { memberId_communityId: { memberId, communityId } }, select: { role: true } });
+  return membership?.role === 'COORDINATOR';
+}
+
+/**
+ * The community's coordinator decides a dispute: pay the seller, refund the buyer, or split (the seller
+ * gets `sellerShareBps` of the escrow less commission pro rata; the rest goes back to the buyer). The
+ * decision and its reason are an event in the contract's timeline. Exactly one decision applies.
+ */
+export async function resolveDispute(
+  db: Db,
+  memberId: string,
+  input: { contractId: string; decision: DisputeDecision; sellerShareBps?: number; reason: string },
+  now = new Date(),
+) {
+  const existing = await findContract(db, input.contractId);
+  if (!existing) throw new DomainError('NOT_FOUND', 'You have no contract with that id.');
+  if (!(await coordinates(db, memberId, existing.communityId))) {
+    if (existing.buyerId === memberId || existing.sellerId === memberId) {
+      throw new DomainError('FORBIDDEN', "Only the community's coordinator can decide a dispute.");
+    }
+    throw new DomainError('NOT_FOUND', 'You have no contract with that id.');
+  }
+  if (!input.reason.trim()) throw new DomainError('BAD_INPUT', 'Give the reason for your decision: both sides will read it.');
+  let share: number | undefined;
+  if (input.decision === 'SPLIT') {
+    share = input.sellerShareBps;
+    if (share === undefined || !Number.isInteger(share) || share < 0 || share > 10_000) {
+      throw new DomainError('BAD_INPUT', "A split needs the seller's share, from 0 to 10000 basis points (100% = 10000).");
+    }
+  }
+  const action = DECISION_ACTION[input.decision];
+  const label =
+    input.decision === 'PAY_SELLER' ? 'Decided: pay the seller' : input.decision === 'REFUND_BUYER' ? 'Decided: refund the buyer' : `Decided: split, ${(share! / 100).toFixed(2)}% to the seller`;
+  await withOutbox(db, (tx, outbox) =>
+    applyContractActions(tx, input.contractId, [{ action, actor: 'COORDINATOR', actorId: memberId, note: `${label}. ${input.reason.trim()}`, sellerShareBps: share }], outbox, now),
+  );
+  return presentContract((await findContract(db, input.contractId))!);
+}
+
+/** The statements of a dispute: the buyer's (the dispute) and the seller's responses, oldest first. */
+export function statementsOf(row: ContractRow) {
+  return {
+    buyer: row.events.filter((e) => e.action === 'DISPUTE').map((e) => e.note),
+    seller: row.events.filter((e) => e.action === 'RESPOND').map((e) => e.note),
+  };
+}
+
+/** Open disputes in a community, oldest first, for its coordinator. */
+export async function openDisputes(db: Db, communityId: string) {
+  const rows = await db.contract.findMany({ where: { communityId, state: 'DISPUTED' }, orderBy: { updatedAt: 'asc' }, take: 100, select: contractSelect });
+  return rows.map((row) => ({ ...presentContract(row), statements: statementsOf(row) }));
+}
+
+/** Delivered contracts whose review period has ended settle by themselves, paying the seller. */
+export async function autoSettle(db: Db, now: Date, legacyReviewHours = 72): Promise<number> {
+  const due = await db.contract.findMany({
+    where: {
+      state: 'DELIVERED',
+      OR: [
+        { reviewEndsAt: { lte: now } },
+        // delivered before review periods existed: the default period from the last change
+        { reviewEndsAt: null, updatedAt: { lte: new Date(now.getTime() - legacyReviewHours * 3_600_000) } },
+      ],
+    },
+    select: { id: true },
+    take: 500,
+  });
+  let settled = 0;
+  for (const { id } of due) {
+    try {
+      await withOutbox(db, (tx, outbox) =>
+        applyContractActions(tx, id, [{ action: 'AUTO_SETTLE', actor: 'SYSTEM', actorId: null, note: 'The review period ended without a dispute' }], outbox, now),
+      );
+      settled++;
+    } catch (error) {
+      // signed off or disputed meanwhile: whoever came first wins
+      if (!(error instanceof DomainError && error.kind === 'CONFLICT')) throw error;
+    }
+  }
+  return settled;
 }

@@ -2,7 +2,7 @@ import { DomainError } from '../errors';
 import type { Db, Tx } from '../db/client';
 import { toMicro } from '../money';
 import { lockBook } from './book-lock';
-import { applyContractActions } from './contracts';
+import { applyContractActions, autoSettle } from './contracts';
 import { releaseHold } from './fills';
 import { closeWithoutDeal } from './negotiations';
 import { withOutbox, type Outbox } from './outbox';
@@ -52,10 +52,11 @@ export async function cancelOrder(db: Db, memberId: string, orderId: string) {
  * Time-driven changes, run every few seconds by the coordinator and by tests with a chosen `now`:
  * SPOT orders past their time-to-live and orders past their window expire (holds released); unanswered
  * negotiations expire; matched contracts start when their window opens; contracts whose window ended
- * without delivery fail and refund the buyer.
+ * without delivery fail and refund the buyer; delivered contracts whose review period ended without a
+ * dispute settle, paying the seller.
  */
 export async function sweepMarket(db: Db, now = new Date()) {
-  const counts = { ordersExpired: 0, negotiationsExpired: 0, contractsStarted: 0, contractsFailed: 0 };
+  const counts = { ordersExpired: 0, negotiationsExpired: 0, contractsStarted: 0, contractsFailed: 0, contractsSettled: 0 };
 
   const staleOrders = await db.order.findMany({
     where: { status: 'OPEN', OR: [{ expiresAt: { lte: now } }, { windowEnd: { lte: now } }] },
@@ -91,7 +92,7 @@ export async function sweepMarket(db: Db, now = new Date()) {
   });
   for (const contract of contracts) {
     const failed = contract.windowEnd <= now;
-    await withOutbox(db, (tx, outbox) =>
+    const applied = await withOutbox(db, (tx, outbox) =>
       applyContractActions(
         tx,
         contract.id,
@@ -102,11 +103,17 @@ export async function sweepMarket(db: Db, now = new Date()) {
             ]
           : [{ action: 'START', actor: 'SYSTEM', actorId: null, note: 'The window opened' }],
         outbox,
-      ),
-    );
+      ).then(() => true),
+    ).catch((error: unknown) => {
+      // a party acted on it meanwhile (delivered, disputed): whoever came first wins
+      if (error instanceof DomainError && error.kind === 'CONFLICT') return false;
+      throw error;
+    });
+    if (!applied) continue;
     if (failed) counts.contractsFailed++;
     else counts.contractsStarted++;
   }
 
+  counts.contractsSettled = await autoSettle(db, now);
   return counts;
 }

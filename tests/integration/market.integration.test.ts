@@ -217,7 +217,7 @@ describe.each(databaseKinds)('market on %s', (kind) => {
     expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
   });
 
-  it('a dispute refunds the buyer; only parties can act on a contract', async () => {
+  it('a dispute holds the escrow for the coordinator to decide; only parties can act on a contract', async () => {
     const [s, b, other] = [await member('d-s'), await member('d-b'), await member('d-x')];
     await order(s, { side: 'SELL', quantity: 1, price: 4 * CREDIT, category: 'STORAGE', unit: 'MB_HOUR', ...window(0.5, 5) });
     const { fills } = await order(b, { side: 'BUY', quantity: 1, price: 4 * CREDIT, category: 'STORAGE', unit: 'MB_HOUR' });
@@ -225,9 +225,12 @@ describe.each(databaseKinds)('market on %s', (kind) => {
     await rejects(other.caller.contract.get({ contractId }), 'NOT_FOUND');
     await rejects(other.caller.contract.dispute({ contractId }), 'NOT_FOUND');
     await rejects(s.caller.contract.dispute({ contractId }), 'CONFLICT', /Only the buyer/);
-    const refunded = await b.caller.contract.dispute({ contractId, note: 'never showed up' });
-    expect(refunded.events.map((e) => e.toState)).toEqual(['MATCHED', 'DISPUTED', 'REFUNDED']);
-    expect(await balance(b)).toEqual({ available: 100 * CREDIT, escrow: 0 });
+    await rejects(b.caller.contract.dispute({ contractId }), 'BAD_REQUEST', /Say what went wrong/);
+    const disputed = await b.caller.contract.dispute({ contractId, note: 'never showed up' });
+    expect(disputed.events.map((e) => e.toState)).toEqual(['MATCHED', 'DISPUTED']);
+    expect(disputed.statements).toEqual({ buyer: ['never showed up'], seller: [] });
+    const held = fillAmounts(1, 4 * CREDIT, BPS).buyerPays;
+    expect(await balance(b)).toEqual({ available: 100 * CREDIT - held, escrow: held });
   });
 
   it('both parties receive the fill live, and a reconnect resumes after the last event seen', async () => {

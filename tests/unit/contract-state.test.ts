@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   CONTRACT_ACTIONS,
+  reviewEndsAt,
+  splitAmounts,
   CONTRACT_ACTORS,
   CONTRACT_STATES,
   allowedActions,
@@ -19,7 +21,12 @@ const ALLOWED: Record<ContractAction, { actors: ContractActor[]; from: ContractS
   SIGN_OFF: { actors: ['BUYER'], from: ['DELIVERED'], to: 'SETTLED' },
   DISPUTE: { actors: ['BUYER'], from: ['MATCHED', 'ACTIVE', 'DELIVERED'], to: 'DISPUTED' },
   FAIL: { actors: ['SYSTEM'], from: ['MATCHED', 'ACTIVE'], to: 'FAILED' },
-  REFUND: { actors: ['SYSTEM'], from: ['DISPUTED', 'FAILED'], to: 'REFUNDED' },
+  REFUND: { actors: ['SYSTEM'], from: ['FAILED'], to: 'REFUNDED' },
+  AUTO_SETTLE: { actors: ['SYSTEM'], from: ['DELIVERED'], to: 'SETTLED' },
+  RESPOND: { actors: ['SELLER'], from: ['DISPUTED'], to: 'DISPUTED' },
+  RESOLVE_PAY: { actors: ['COORDINATOR'], from: ['DISPUTED'], to: 'SETTLED' },
+  RESOLVE_REFUND: { actors: ['COORDINATOR'], from: ['DISPUTED'], to: 'REFUNDED' },
+  RESOLVE_SPLIT: { actors: ['COORDINATOR'], from: ['DISPUTED'], to: 'SETTLED' },
 };
 
 describe('contract state machine', () => {
@@ -52,6 +59,9 @@ describe('contract state machine', () => {
     });
     expect(transition('MATCHED', 'REPORT_DELIVERED', 'BUYER')).toEqual({ ok: false, reason: 'Only the seller can report delivery.' });
     expect(transition('DISPUTED', 'REFUND', 'BUYER')).toEqual({ ok: false, reason: 'Only the system can refund the contract.' });
+    expect(transition('DISPUTED', 'REFUND', 'SYSTEM')).toMatchObject({ ok: false, reason: expect.stringMatching(/decided by the community's coordinator/) });
+    expect(transition('DISPUTED', 'RESOLVE_PAY', 'BUYER')).toEqual({ ok: false, reason: "Only the community's coordinator can decide a dispute." });
+    expect(transition('DELIVERED', 'RESOLVE_REFUND', 'COORDINATOR')).toEqual({ ok: false, reason: 'Only a disputed contract can be decided. This one is delivered.' });
   });
 
   it('refuses unknown actions and states from untyped callers', () => {
@@ -91,10 +101,36 @@ describe('contract state machine', () => {
     expect(allowedActions('MATCHED', 'SELLER')).toEqual(['START', 'REPORT_DELIVERED']);
     expect(allowedActions('MATCHED', 'SYSTEM')).toEqual(['START', 'FAIL']);
     expect(allowedActions('DELIVERED', 'BUYER')).toEqual(['SIGN_OFF', 'DISPUTE']);
+    expect(allowedActions('DELIVERED', 'SYSTEM')).toEqual(['AUTO_SETTLE']);
     expect(allowedActions('FAILED', 'SYSTEM')).toEqual(['REFUND']);
+    expect(allowedActions('DISPUTED', 'SELLER')).toEqual(['RESPOND']);
+    expect(allowedActions('DISPUTED', 'BUYER')).toEqual([]);
+    expect(allowedActions('DISPUTED', 'SYSTEM')).toEqual([]);
+    expect(allowedActions('DISPUTED', 'COORDINATOR')).toEqual(['RESOLVE_PAY', 'RESOLVE_REFUND', 'RESOLVE_SPLIT']);
   });
 
-  it('moves money only on sign-off and refund', () => {
+  it('a delivered contract settles by itself when the review period ends', () => {
+    expect(reviewEndsAt(new Date('2026-12-01T00:00:00Z'), 72).toISOString()).toBe('2026-12-04T00:00:00.000Z');
+    expect(reviewEndsAt(new Date('2026-12-01T00:00:00Z'), 1).toISOString()).toBe('2026-12-01T01:00:00.000Z');
+  });
+
+  it('a split pays the seller their share less commission pro rata and refunds the rest, to the micro-credit', () => {
+    // escrow 1,010,000 µ (value 1,000,000 + buyer's share 10,000), commission 20,000
+    expect(splitAmounts(1_010_000, 20_000, 10_000)).toEqual({ paid: 1_010_000, commission: 20_000, sellerGets: 990_000, refund: 0 });
+    expect(splitAmounts(1_010_000, 20_000, 0)).toEqual({ paid: 0, commission: 0, sellerGets: 0, refund: 1_010_000 });
+    expect(splitAmounts(1_010_000, 20_000, 5_000)).toEqual({ paid: 505_000, commission: 10_000, sellerGets: 495_000, refund: 505_000 });
+    for (const [escrowed, commission] of [[7, 3], [1_000_003, 20_001], [999, 0], [1, 1]] as const) {
+      for (let bps = 0; bps <= 10_000; bps += 137) {
+        const s = splitAmounts(escrowed, commission, bps);
+        expect(s.sellerGets + s.commission + s.refund).toBe(escrowed);
+        expect(Math.min(s.sellerGets, s.commission, s.refund)).toBeGreaterThanOrEqual(0);
+      }
+    }
+    expect(() => splitAmounts(100, 10, 10_001)).toThrow(RangeError);
+    expect(() => splitAmounts(100, 101, 5_000)).toThrow(RangeError);
+  });
+
+  it('moves money only on settlement, refund and a decided dispute', () => {
     expect(CONTRACT_ACTIONS.map((a) => [a, moneyEffect(a)])).toEqual([
       ['START', 'NONE'],
       ['REPORT_DELIVERED', 'NONE'],
@@ -102,6 +138,11 @@ describe('contract state machine', () => {
       ['DISPUTE', 'NONE'],
       ['FAIL', 'NONE'],
       ['REFUND', 'REFUND_BUYER'],
+      ['AUTO_SETTLE', 'PAY_SELLER'],
+      ['RESPOND', 'NONE'],
+      ['RESOLVE_PAY', 'PAY_SELLER'],
+      ['RESOLVE_REFUND', 'REFUND_BUYER'],
+      ['RESOLVE_SPLIT', 'SPLIT'],
     ]);
   });
 });
