@@ -1,25 +1,72 @@
 import { DomainError } from '../errors';
+import { Prisma } from '../db/generated/sqlite/client';
 import type { Db, Queryable } from '../db/client';
+import { transaction } from '../db/transaction';
+import { formatCredits, toMicro } from '../money';
 
 /**
- * Federation: a coordinator proposes a link to another community; it becomes active when that
- * community's coordinator accepts. Members of linked communities see each other's barter offers and
- * trade across them, settling through each community's clearing account for the other.
+ * Federation: a coordinator proposes a link to another community, with a cap; it becomes active when that
+ * community's coordinator accepts, which agrees to the cap. Members of linked communities see each other's
+ * books and barter offers and trade across them, settling through each community's clearing account for
+ * the other. Neither clearing account may pass ±cap (server/ledger: `accountBounds`), so a community can
+ * never owe the other more than both coordinators agreed. Either coordinator may propose a new cap; it
+ * applies once the other accepts. `capProposedById` holds the id of the community that proposed it.
  */
-export async function proposeLink(db: Db, memberId: string, fromId: string, toSlug: string) {
+export async function proposeLink(db: Db, memberId: string, fromId: string, toSlug: string, cap: number) {
   const to = await db.community.findUnique({ where: { slug: toSlug }, select: { id: true } });
   if (!to) throw new DomainError('NOT_FOUND', `No community is called "${toSlug}".`);
   if (to.id === fromId) throw new DomainError('BAD_INPUT', 'A community cannot link to itself.');
   const existing = await db.communityLink.findFirst({ where: { OR: [{ fromId, toId: to.id }, { fromId: to.id, toId: fromId }] } });
   if (existing) throw new DomainError('CONFLICT', existing.active ? 'These communities are already linked.' : 'A link between these communities is already waiting for acceptance.');
-  return db.communityLink.create({ data: { fromId, toId: to.id, proposedBy: memberId }, select: { id: true, active: true } });
+  const link = await db.communityLink
+    .create({ data: { fromId, toId: to.id, proposedBy: memberId, cap: BigInt(cap) }, select: { id: true, active: true, cap: true } })
+    .catch((error: unknown) => {
+      // the unique (fromId, toId) index: the same proposal made twice at once
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') throw new DomainError('CONFLICT', 'A link between these communities is already waiting for acceptance.');
+      throw error;
+    });
+  return { id: link.id, active: link.active, cap: toMicro(link.cap) };
 }
 
+/** The other community's coordinator accepts the link, and with it the cap proposed. */
 export async function acceptLink(db: Db, communityId: string, linkId: string, now = new Date()) {
   const link = await db.communityLink.findUnique({ where: { id: linkId } });
   if (!link || link.toId !== communityId) throw new DomainError('NOT_FOUND', 'No link proposal to this community has that id.');
   if (link.active) throw new DomainError('CONFLICT', 'This link is already active.');
-  return db.communityLink.update({ where: { id: linkId }, data: { active: true, acceptedAt: now }, select: { id: true, active: true } });
+  const { count } = await db.communityLink.updateMany({ where: { id: linkId, active: false }, data: { active: true, acceptedAt: now } });
+  if (count !== 1) throw new DomainError('CONFLICT', 'This link is already active.');
+  return { id: link.id, active: true, cap: toMicro(link.cap) };
+}
+
+async function activeLinkOf(db: Queryable, communityId: string, linkId: string) {
+  const link = await db.communityLink.findUnique({ where: { id: linkId } });
+  if (!link || (link.fromId !== communityId && link.toId !== communityId)) throw new DomainError('NOT_FOUND', 'This community has no link with that id.');
+  if (!link.active) throw new DomainError('PRECONDITION', 'This link is not active yet: the cap it was proposed with applies once it is accepted.');
+  return link;
+}
+
+/** Either coordinator proposes a new cap for an active link; it applies when the other community's coordinator accepts. */
+export async function proposeLinkCap(db: Db, communityId: string, linkId: string, cap: number) {
+  const link = await activeLinkOf(db, communityId, linkId);
+  if (toMicro(link.cap) === cap && link.proposedCap === null) throw new DomainError('BAD_INPUT', `The cap is already ${formatCredits(cap)} credits.`);
+  await db.communityLink.update({ where: { id: linkId }, data: { proposedCap: BigInt(cap), capProposedById: communityId } });
+  return { id: linkId, cap: toMicro(link.cap), proposedCap: cap, capProposedHere: true };
+}
+
+/** The other side's coordinator accepts the proposed cap: from now on, it bounds both clearing accounts. */
+export async function acceptLinkCap(db: Db, communityId: string, linkId: string) {
+  return transaction(db, async (tx) => {
+    const link = await activeLinkOf(tx, communityId, linkId);
+    if (link.proposedCap === null || link.capProposedById === null) throw new DomainError('PRECONDITION', 'No new cap is waiting for acceptance on this link.');
+    if (link.capProposedById === communityId) throw new DomainError('FORBIDDEN', "Your community proposed this cap: the other community's coordinator accepts it.");
+    // conditional on the very proposal read, so that a newer proposal is not accepted unseen
+    const { count } = await tx.communityLink.updateMany({
+      where: { id: linkId, proposedCap: link.proposedCap, capProposedById: link.capProposedById },
+      data: { cap: link.proposedCap, proposedCap: null, capProposedById: null },
+    });
+    if (count !== 1) throw new DomainError('CONFLICT', 'The proposed cap changed meanwhile: look at it again before accepting.');
+    return { id: linkId, cap: toMicro(link.proposedCap), proposedCap: null, capProposedHere: false };
+  });
 }
 
 /** The communities linked to this one (active links only), this one included. */
@@ -28,11 +75,28 @@ export async function federatedIds(db: Queryable, communityId: string): Promise<
   return [communityId, ...links.map((l) => (l.fromId === communityId ? l.toId : l.fromId))];
 }
 
+/**
+ * This community's links, with the agreed cap, any cap waiting for acceptance, and the net clearing
+ * balance (positive: the other community owes this one; negative: this one owes it).
+ */
 export async function linksOf(db: Db, communityId: string) {
   const links = await db.communityLink.findMany({ where: { OR: [{ fromId: communityId }, { toId: communityId }] }, orderBy: { createdAt: 'desc' } });
-  const others = await db.community.findMany({ where: { id: { in: links.map((l) => (l.fromId === communityId ? l.toId : l.fromId)) } }, select: { id: true, name: true, slug: true } });
+  const otherIds = links.map((l) => (l.fromId === communityId ? l.toId : l.fromId));
+  const [others, clearing] = await Promise.all([
+    db.community.findMany({ where: { id: { in: otherIds } }, select: { id: true, name: true, slug: true } }),
+    db.account.findMany({ where: { communityId, kind: 'FEDERATION_CLEARING', peerCommunityId: { in: otherIds } }, select: { peerCommunityId: true, balance: true } }),
+  ]);
   return links.map((l) => {
     const otherId = l.fromId === communityId ? l.toId : l.fromId;
-    return { id: l.id, active: l.active, incoming: l.toId === communityId, community: others.find((o) => o.id === otherId) ?? null };
+    return {
+      id: l.id,
+      active: l.active,
+      incoming: l.toId === communityId,
+      community: others.find((o) => o.id === otherId) ?? null,
+      cap: toMicro(l.cap),
+      proposedCap: l.proposedCap === null ? null : toMicro(l.proposedCap),
+      capProposedHere: l.capProposedById === null ? null : l.capProposedById === communityId,
+      clearingBalance: clearing.filter((a) => a.peerCommunityId === otherId).reduce((sum, a) => sum + toMicro(a.balance), 0),
+    };
   });
 }

@@ -6,7 +6,7 @@ import { applyContractActions } from '../market/contracts';
 import { executeFill } from '../market/fills';
 import { withOutbox, type Outbox } from '../market/outbox';
 import { openOrder } from '../market/place-order';
-import { earnTicket } from '../money/sweepstakes';
+import { earnTransferTicket } from '../money/sweepstakes';
 import { FILE_CATEGORY, itemSelect, presentItem } from './items';
 
 /** A transfer that has not completed a day after it was requested fails, and its credits are refunded. */
@@ -142,7 +142,6 @@ export async function updateTransfer(
       data: { status, verifiedChunks, ...(status === 'COMPLETED' ? { completedAt: now } : {}) },
     });
     if (count !== 1) throw new DomainError('CONFLICT', 'This transfer changed meanwhile: refresh and try again.');
-    if (status === 'COMPLETED') await earnTicket(tx, row.communityId, row.senderId, 'TRANSFER', row.id);
     if (row.contractId && status === 'COMPLETED') {
       await applyContractActions(tx, row.contractId, [
         { action: 'REPORT_DELIVERED', actor: 'SELLER', actorId: null, note: 'All chunks and the file hash verified by the receiver' },
@@ -154,6 +153,8 @@ export async function updateTransfer(
         { action: 'REFUND', actor: 'SYSTEM', actorId: null, note: 'Escrow returned to the buyer' },
       ], outbox);
     }
+    // a ticket only for a paid transfer (the buyer paid and signed off), never for a gift
+    if (status === 'COMPLETED') await earnTransferTicket(tx, row);
     notifyParties(outbox, row, status, verifiedChunks);
     return presentTransfer(await tx.transfer.findUniqueOrThrow({ where: { id: row.id }, select: transferSelect }), now, await handleOf(tx, row.receiverId));
   });

@@ -4,6 +4,7 @@
  * community itself when `memberId` is null). Amounts are integer micro-credits.
  */
 import type { AccountKind } from '../db/generated/sqlite/enums';
+import { MAX_MICRO } from '../money';
 
 /** An account by kind and owner; a federation clearing account is also named by the linked community. */
 export type AccountRef = { kind: AccountKind; memberId: string | null; peerCommunityId?: string };
@@ -69,9 +70,52 @@ export function netByAccount(entry: JournalEntry): PostingLine[] {
   return [...net.values()];
 }
 
-/** Whether a member account may be debited to `balanceAfter`, given the community's credit limit (>= 0). */
-export function withinCreditLimit(account: AccountRef, balanceAfter: number, creditLimit: number): boolean {
-  if (account.kind === 'MEMBER') return balanceAfter >= -creditLimit;
-  if (account.kind === 'ESCROW') return balanceAfter >= 0;
-  return true; // community accounts (issuer, clearing) may carry any sign
+/** The most a member's available (or escrow) balance may hold: 1 billion credits. */
+export const MEMBER_BALANCE_MAX = MAX_MICRO;
+/**
+ * How far a community's own accounts (issuer, cash clearing, commission, sweepstakes) may go either way:
+ * 4 billion credits. With members at most 1e15 µ, any two balances the server adds stay below 2^53 µ.
+ */
+export const COMMUNITY_BALANCE_BOUND = 4 * MEMBER_BALANCE_MAX;
+
+/** The range an account's balance must stay in, micro-credits, inclusive. */
+export type Bounds = { floor: number; ceiling: number };
+
+/**
+ * The bounds of an account: a member down to the community's credit limit, escrow and the pools
+ * (sweepstakes, and commission, which is the coordinator's pool) never below zero, the issuer and cash
+ * clearing within ±COMMUNITY_BALANCE_BOUND, and a federation clearing account within ±the cap both
+ * coordinators agreed for the link (0 when there is no active link).
+ */
+export function accountBounds(account: AccountRef, { creditLimit, linkCap = 0 }: { creditLimit: number; linkCap?: number }): Bounds {
+  switch (account.kind) {
+    case 'MEMBER':
+      return { floor: -Math.min(Math.max(creditLimit, 0), MEMBER_BALANCE_MAX), ceiling: MEMBER_BALANCE_MAX };
+    case 'ESCROW':
+      return { floor: 0, ceiling: MEMBER_BALANCE_MAX };
+    case 'SWEEPSTAKES':
+    case 'COMMISSION':
+      return { floor: 0, ceiling: COMMUNITY_BALANCE_BOUND };
+    case 'FEDERATION_CLEARING': {
+      const cap = Math.min(Math.max(linkCap, 0), COMMUNITY_BALANCE_BOUND);
+      return { floor: -cap, ceiling: cap };
+    }
+    default:
+      return { floor: -COMMUNITY_BALANCE_BOUND, ceiling: COMMUNITY_BALANCE_BOUND };
+  }
+}
+
+/**
+ * The condition a balance must meet before `amount` is added, so that the result stays within bounds:
+ * a debit checks only the floor and a credit only the ceiling, so a movement back toward the range is
+ * always allowed (a cap lowered below an open position can still be paid down).
+ */
+export function guardFor(amount: number, { floor, ceiling }: Bounds): { gte: number } | { lte: number } {
+  return amount < 0 ? { gte: floor - amount } : { lte: ceiling - amount };
+}
+
+/** Whether `amount` may be added to `balance` under the bounds (the pure form of `guardFor`). */
+export function mayPost(balance: number, amount: number, bounds: Bounds): boolean {
+  const guard = guardFor(amount, bounds);
+  return 'gte' in guard ? balance >= guard.gte : balance <= guard.lte;
 }

@@ -1,10 +1,12 @@
 import { DomainError } from '../errors';
 import { Prisma } from '../db/generated/sqlite/client';
 import type { Queryable, Tx } from '../db/client';
-import { toMicro } from '../money';
+import { formatCredits, toMicro } from '../money';
 import {
+  accountBounds,
   assertBalanced,
   COMMUNITY_ACCOUNT_KINDS,
+  type Bounds,
   netByAccount,
   type AccountRef,
   type JournalEntry,
@@ -30,22 +32,104 @@ export async function openMemberAccounts(tx: Tx, communityId: string, memberId: 
   return true;
 }
 
+type ClearingLink = { id: string; cap: number; fromId: string; toId: string };
+
+/** The active link between a community and a peer, with its agreed cap; null when they are not linked. */
+async function activeLink(tx: Tx, communityId: string, peerCommunityId: string): Promise<ClearingLink | null> {
+  const link = await tx.communityLink.findFirst({
+    where: { active: true, OR: [{ fromId: communityId, toId: peerCommunityId }, { fromId: peerCommunityId, toId: communityId }] },
+    select: { id: true, cap: true, fromId: true, toId: true },
+  });
+  return link ? { ...link, cap: toMicro(link.cap) } : null;
+}
+
+async function namesOf(tx: Tx, ids: string[]): Promise<string[]> {
+  const rows = await tx.community.findMany({ where: { id: { in: ids } }, select: { id: true, name: true } });
+  return ids.map((id) => rows.find((r) => r.id === id)?.name ?? 'another community');
+}
+
+/**
+ * A community's clearing account for a linked community. It opens with the first movement through the
+ * link, under the link's row lock so that two first movements at once open one account, not two (the
+ * unique index does not hold for rows whose member is null on PostgreSQL).
+ */
+async function clearingAccountId(tx: Tx, communityId: string, peerCommunityId: string): Promise<string> {
+  const where = { communityId, kind: 'FEDERATION_CLEARING' as const, memberId: null, peerCommunityId };
+  const found = await tx.account.findFirst({ where, select: { id: true } });
+  if (found) return found.id;
+  const link = await activeLink(tx, communityId, peerCommunityId);
+  if (!link) {
+    const [here, there] = await namesOf(tx, [communityId, peerCommunityId]);
+    throw new DomainError('PRECONDITION', `${here} and ${there} are not linked, so credits cannot move between them.`);
+  }
+  await tx.communityLink.updateMany({ where: { id: link.id }, data: { active: true } }); // takes the link's row lock
+  const again = await tx.account.findFirst({ where, select: { id: true } });
+  return again?.id ?? (await tx.account.create({ data: where, select: { id: true } })).id;
+}
+
 async function accountId(tx: Tx, communityId: string, ref: AccountRef): Promise<string> {
+  if (ref.kind === 'FEDERATION_CLEARING' && ref.peerCommunityId) return clearingAccountId(tx, communityId, ref.peerCommunityId);
   const where = { communityId, kind: ref.kind, memberId: ref.memberId, peerCommunityId: ref.peerCommunityId ?? null };
-  const account =
-    (await tx.account.findFirst({ where, select: { id: true } })) ??
-    // a community's clearing account with a linked community opens with the first movement through it
-    (ref.kind === 'FEDERATION_CLEARING' ? await tx.account.create({ data: where, select: { id: true } }) : null);
+  const account = await tx.account.findFirst({ where, select: { id: true } });
   if (!account) {
     throw new DomainError('PRECONDITION', `No ${ref.kind.toLowerCase()} account ${ref.memberId ? 'for this member ' : ''}in this community — join it first.`);
   }
   return account.id;
 }
 
+/** A posting refused because it would take an account past its bounds (see `accountBounds`). */
+export class LedgerBoundError extends DomainError {
+  constructor(
+    message: string,
+    readonly account: AccountRef,
+    readonly amount: number,
+    readonly balance: number,
+    readonly bounds: Bounds,
+  ) {
+    super('CONFLICT', message);
+  }
+}
+
+/** A second entry with a once-key already used: the movement happened before. */
+export class AlreadyRecordedError extends DomainError {
+  constructor(readonly onceKey: string) {
+    super('CONFLICT', 'This was already recorded: it happens only once.');
+  }
+}
+
+const credits = (micro: number) => formatCredits(micro);
+
+/** What to tell the person when a posting would take an account past its bounds. */
+async function boundMessage(tx: Tx, communityId: string, account: AccountRef, amount: number, balance: number, bounds: Bounds): Promise<string> {
+  const debit = amount < 0;
+  switch (account.kind) {
+    case 'MEMBER':
+      return debit
+        ? `Not enough credits: the balance is ${credits(balance)} credits and this needs ${credits(-amount)}${bounds.floor < 0 ? ` (the community allows going down to ${credits(bounds.floor)})` : ''}.`
+        : `This would take the balance past ${credits(bounds.ceiling)} credits, the most one account may hold.`;
+    case 'ESCROW':
+      return debit ? 'Not enough credits held in escrow for this movement.' : `This would take the escrow past ${credits(bounds.ceiling)} credits, the most one account may hold.`;
+    case 'SWEEPSTAKES':
+    case 'COMMISSION': {
+      const pool = account.kind === 'SWEEPSTAKES' ? 'The sweepstakes pool' : 'The community pool';
+      return debit
+        ? `${pool} holds ${credits(balance)} credits: not enough to pay ${credits(-amount)}.`
+        : `${pool} would pass ${credits(bounds.ceiling)} credits, the most it may hold.`;
+    }
+    case 'FEDERATION_CLEARING': {
+      const [here, there] = await namesOf(tx, [communityId, account.peerCommunityId ?? '']);
+      return `This trade would pass the credit limit agreed between ${here} and ${there} (${credits(bounds.ceiling)} credits): ask the coordinators to raise it.`;
+    }
+    default:
+      return `This would take the community's ${account.kind.toLowerCase().replace('_', ' ')} account past ±${credits(bounds.ceiling)} credits, the most it may carry.`;
+  }
+}
+
 /**
  * Posts a balanced entry inside the caller's transaction. Each account is updated with a guarded
- * increment (so concurrent postings can never take a member below the credit limit or an escrow below
- * zero), in account-id order so that two entries never wait on each other's rows.
+ * increment (so concurrent postings can never take an account past its bounds: a member below the credit
+ * limit or above the ceiling, an escrow or a pool below zero, a clearing account past its link's cap),
+ * in account-id order so that two entries never wait on each other's rows.
  */
 export async function postEntry(
   tx: Tx,
@@ -55,7 +139,12 @@ export async function postEntry(
 ): Promise<{ transactionId: string }> {
   assertBalanced(entry);
   const resolved = await Promise.all(
-    netByAccount(entry).map(async (line) => ({ ...line, id: await accountId(tx, communityId, line.account) })),
+    netByAccount(entry).map(async (line) => {
+      const id = await accountId(tx, communityId, line.account);
+      const peer = line.account.kind === 'FEDERATION_CLEARING' ? line.account.peerCommunityId : undefined;
+      const linkCap = peer ? ((await activeLink(tx, communityId, peer))?.cap ?? 0) : 0;
+      return { ...line, id, bounds: accountBounds(line.account, { creditLimit, linkCap }) };
+    }),
   );
   resolved.sort((a, b) => (a.id < b.id ? -1 : 1));
 
@@ -77,24 +166,19 @@ export async function postEntry(
     select: { id: true },
   }).catch((error: unknown) => {
     if (entry.onceKey && error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
-      throw new DomainError('CONFLICT', 'This was already recorded: it happens only once.');
+      throw new AlreadyRecordedError(entry.onceKey);
     }
     throw error;
   });
 
   for (const line of resolved) {
     if (line.amount === 0) continue;
-    const floor =
-      line.account.kind === 'MEMBER' ? -creditLimit : line.account.kind === 'ESCROW' ? 0 : null;
-    const where =
-      line.amount < 0 && floor !== null
-        ? { id: line.id, balance: { gte: BigInt(floor - line.amount) } }
-        : { id: line.id };
-    const { count } = await tx.account.updateMany({ where, data: { balance: { increment: BigInt(line.amount) } } });
+    // the guard of `guardFor`, in BigInt so that it is exact whatever the amount
+    const balance = line.amount < 0 ? { gte: BigInt(line.bounds.floor) - BigInt(line.amount) } : { lte: BigInt(line.bounds.ceiling) - BigInt(line.amount) };
+    const { count } = await tx.account.updateMany({ where: { id: line.id, balance }, data: { balance: { increment: BigInt(line.amount) } } });
     if (count !== 1) {
-      throw new DomainError('CONFLICT', line.account.kind === 'ESCROW'
-            ? 'Not enough credits held in escrow for this movement.'
-            : 'Not enough credits: this would take the balance below what the community allows.');
+      const now = toMicro((await tx.account.findUniqueOrThrow({ where: { id: line.id }, select: { balance: true } })).balance);
+      throw new LedgerBoundError(await boundMessage(tx, communityId, line.account, line.amount, now, line.bounds), line.account, line.amount, now, line.bounds);
     }
   }
   return { transactionId: created.id };

@@ -8,10 +8,27 @@ import { toMicro } from '../money';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-/** A ticket for a verified contribution (a validated compute unit, a completed transfer); once per contribution. */
+/**
+ * A ticket for a contribution that cost something or was verified by someone else: a compute unit
+ * validated by quorum, or a paid transfer (a priced item whose buyer paid and signed off on the verified
+ * file). Free gifts earn none, so two accounts cannot farm tickets by gifting files back and forth.
+ * Once per contribution: the (source, reference) pair is unique.
+ */
 export async function earnTicket(db: Queryable, communityId: string, memberId: string, source: 'COMPUTE_UNIT' | 'TRANSFER', reference: string) {
   const exists = await db.sweepstakesTicket.count({ where: { source, reference } });
   if (!exists) await db.sweepstakesTicket.create({ data: { communityId, memberId, source, reference } });
+}
+
+/**
+ * A paid transfer's ticket, for its sender: only when the transfer settled a contract in which the buyer,
+ * someone other than the sender, paid a price above zero.
+ */
+export async function earnTransferTicket(db: Queryable, transfer: { id: string; communityId: string; senderId: string; contractId: string | null }) {
+  if (!transfer.contractId) return;
+  const contract = await db.contract.findUnique({ where: { id: transfer.contractId }, select: { state: true, price: true, quantity: true, buyerId: true, sellerId: true } });
+  if (!contract || contract.state !== 'SETTLED' || contract.price <= 0n || contract.quantity <= 0) return;
+  if (contract.buyerId === transfer.senderId || contract.sellerId !== transfer.senderId) return;
+  await earnTicket(db, transfer.communityId, transfer.senderId, 'TRANSFER', transfer.id);
 }
 
 /**
@@ -33,7 +50,11 @@ export async function commitDraw(db: Db, communityId: string, input: { commitmen
   return db.sweepstakesDraw.create({ data: { communityId, commitment: input.commitment, periodStart: input.periodStart, periodEnd: input.periodEnd }, select: { id: true } });
 }
 
-/** Reveals the secret after the period: checks it against the commitment, picks the winner and pays the pool. */
+/**
+ * Reveals the secret after the period: checks it against the commitment, claims the draw (a conditional
+ * write on `revealedAt: null`, so exactly one of any number of concurrent reveals goes on), picks the
+ * winner and pays them the pool, once (the prize entry's once-key is the draw).
+ */
 export async function revealDraw(db: Db, communityId: string, drawId: string, secret: string, now = new Date()) {
   return transaction(db, async (tx) => {
     const draw = await tx.sweepstakesDraw.findFirst({ where: { id: drawId, communityId } });
@@ -41,6 +62,9 @@ export async function revealDraw(db: Db, communityId: string, drawId: string, se
     if (draw.revealedAt) throw new DomainError('CONFLICT', 'This draw was already revealed.');
     if (draw.periodEnd > now) throw new DomainError('PRECONDITION', 'The period has not ended yet: reveal after it.');
     if (sha256(secret) !== draw.commitment) throw new DomainError('BAD_INPUT', 'That secret does not match the commitment made before the period.');
+    const claimed = await tx.sweepstakesDraw.updateMany({ where: { id: drawId, communityId, revealedAt: null }, data: { revealedAt: now, secret } });
+    if (claimed.count !== 1) throw new DomainError('CONFLICT', 'This draw was already revealed.');
+
     const tickets = await tx.sweepstakesTicket.findMany({
       where: { communityId, createdAt: { gte: draw.periodStart, lt: draw.periodEnd } },
       orderBy: { id: 'asc' },
@@ -48,15 +72,26 @@ export async function revealDraw(db: Db, communityId: string, drawId: string, se
     });
     const { ticketsHash, index } = pickWinner(secret, tickets.map((t) => t.id));
     const winner = index === null ? null : tickets[index]!;
-    const pool = await tx.account.findFirstOrThrow({ where: { communityId, kind: 'SWEEPSTAKES', memberId: null }, select: { balance: true } });
-    const prize = winner ? toMicro(pool.balance) : 0;
+    let prize = 0;
+    if (winner) {
+      // a no-op write takes the pool's row lock, so the balance read next is the latest committed one
+      const poolWhere = { communityId, kind: 'SWEEPSTAKES' as const, memberId: null };
+      await tx.account.updateMany({ where: poolWhere, data: { balance: { increment: 0n } } });
+      const pool = await tx.account.findFirstOrThrow({ where: poolWhere, select: { balance: true } });
+      prize = toMicro(pool.balance);
+    }
     if (winner && prize > 0) {
       const community = await tx.community.findUniqueOrThrow({ where: { id: communityId }, select: { creditLimit: true } });
-      await postEntry(tx, communityId, { ...transfer(communityAccount('SWEEPSTAKES'), memberAccount(winner.memberId), prize, 'SWEEPSTAKES_PRIZE', 'Sweepstakes prize'), reference: `draw:${drawId}` }, { creditLimit: toMicro(community.creditLimit) });
+      await postEntry(
+        tx,
+        communityId,
+        { ...transfer(communityAccount('SWEEPSTAKES'), memberAccount(winner.memberId), prize, 'SWEEPSTAKES_PRIZE', 'Sweepstakes prize'), reference: `draw:${drawId}`, onceKey: `draw:${drawId}` },
+        { creditLimit: toMicro(community.creditLimit) },
+      );
     }
     return tx.sweepstakesDraw.update({
       where: { id: drawId },
-      data: { secret, ticketsHash, ticketCount: tickets.length, winnerId: winner?.memberId ?? null, winningTicketId: winner?.id ?? null, prize: BigInt(prize), revealedAt: now },
+      data: { ticketsHash, ticketCount: tickets.length, winnerId: winner?.memberId ?? null, winningTicketId: winner?.id ?? null, prize: BigInt(prize) },
     });
   });
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { acceptLink, linksOf, proposeLink } from '../community/links';
+import { acceptLink, acceptLinkCap, linksOf, proposeLink, proposeLinkCap } from '../community/links';
 import { transaction } from '../db/transaction';
 import { communityAccount, transfer } from '../ledger/postings';
 import { postEntry } from '../ledger/repository';
@@ -10,6 +10,9 @@ import { communityMemberProcedure, coordinatorProcedure, router } from '../trpc'
 
 const amount = z.number().int('Amounts are whole micro-credits.').positive('The amount must be more than zero.').max(MAX_MICRO);
 const cashInput = z.object({ memberId: z.string().min(1).max(64), amount, externalReference: z.string().trim().min(1, 'Give the external reference (receipt or transfer number).').max(100) });
+/** The most either community may owe the other through a link, micro-credits (0 = nothing may cross). */
+const cap = z.number().int('A cap is a whole number of micro-credits.').min(0, 'A cap cannot be negative.').max(MAX_MICRO, 'That cap is too large.');
+const linkId = z.string().min(1).max(64);
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'A commitment is the SHA-256 of the secret: 64 lower-case hex digits.');
 
 /** Coordinator operations: cash in and out, sweepstakes draws, federation links. */
@@ -40,7 +43,13 @@ export const adminRouter = router({
   /** Any member can fetch a draw with its tickets and secret and recompute the winner. */
   draw: communityMemberProcedure.input(z.object({ drawId: z.string().min(1).max(64) })).query(({ ctx, input }) => drawView(ctx.db, ctx.community.id, input.drawId)),
 
-  proposeLink: coordinatorProcedure.input(z.object({ toSlug: z.string().trim().toLowerCase().min(3).max(40) })).mutation(({ ctx, input }) => proposeLink(ctx.db, ctx.member.id, ctx.community.id, input.toSlug)),
-  acceptLink: coordinatorProcedure.input(z.object({ linkId: z.string().min(1).max(64) })).mutation(({ ctx, input }) => acceptLink(ctx.db, ctx.community.id, input.linkId)),
+  /** Proposes a link with the cap this community agrees to; the other community's coordinator accepts both. */
+  proposeLink: coordinatorProcedure
+    .input(z.object({ toSlug: z.string().trim().toLowerCase().min(3).max(40), cap }))
+    .mutation(({ ctx, input }) => proposeLink(ctx.db, ctx.member.id, ctx.community.id, input.toSlug, input.cap)),
+  acceptLink: coordinatorProcedure.input(z.object({ linkId })).mutation(({ ctx, input }) => acceptLink(ctx.db, ctx.community.id, input.linkId)),
+  /** Either linked community's coordinator proposes a new cap; it applies once the other accepts it. */
+  proposeLinkCap: coordinatorProcedure.input(z.object({ linkId, cap })).mutation(({ ctx, input }) => proposeLinkCap(ctx.db, ctx.community.id, input.linkId, input.cap)),
+  acceptLinkCap: coordinatorProcedure.input(z.object({ linkId })).mutation(({ ctx, input }) => acceptLinkCap(ctx.db, ctx.community.id, input.linkId)),
   links: communityMemberProcedure.query(({ ctx }) => linksOf(ctx.db, ctx.community.id)),
 });

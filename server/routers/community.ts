@@ -4,6 +4,7 @@ import { newInviteCode, normalizeInviteCode } from '../community/invite';
 import { transaction } from '../db/transaction';
 import { grant } from '../ledger/postings';
 import { memberBalance, openCommunityAccounts, openMemberAccounts, postEntry } from '../ledger/repository';
+import { Prisma } from '../db/generated/sqlite/client';
 import { MAX_MICRO, toMicro } from '../money';
 import { coordinatorProcedure, communityMemberProcedure, memberProcedure, publicProcedure, router } from '../trpc';
 import { resolveRates, valuationRatesSchema } from '../valuation';
@@ -36,6 +37,11 @@ const settings = {
     .max(MAX_MICRO, 'The credit limit is too large.'),
   inviteOnly: z.boolean(),
   sweepstakesShareBps: z.number().int().min(0).max(10_000, 'At most the whole commission (10000 basis points).'),
+  reviewPeriodHours: z
+    .number()
+    .int('The review period is a whole number of hours.')
+    .min(1, 'The review period is at least 1 hour.')
+    .max(720, 'The review period is at most 720 hours (30 days).'),
 };
 
 const searchText = (name: string, slug: string) => `${name} ${slug}`.toLowerCase();
@@ -50,6 +56,7 @@ const publicSelect = {
   creditLimit: true,
   inviteOnly: true,
   sweepstakesShareBps: true,
+  reviewPeriodHours: true,
   createdAt: true,
   _count: { select: { memberships: true } },
 } as const;
@@ -64,6 +71,7 @@ type PublicRow = {
   creditLimit: bigint;
   inviteOnly: boolean;
   sweepstakesShareBps: number;
+  reviewPeriodHours: number;
   createdAt: Date;
   _count: { memberships: number };
 };
@@ -78,12 +86,16 @@ const toPublic = (row: PublicRow, role: 'MEMBER' | 'COORDINATOR' | null) => ({
   creditLimit: toMicro(row.creditLimit),
   inviteOnly: row.inviteOnly,
   sweepstakesShareBps: row.sweepstakesShareBps,
+  reviewPeriodHours: row.reviewPeriodHours,
   createdAt: row.createdAt.toISOString(),
   memberCount: row._count.memberships,
   role,
 });
 
-/** Opens the member's accounts and, the first time they ever join, credits the starting grant. */
+/**
+ * Opens the member's accounts and, the first time they ever join, credits the starting grant: once per
+ * member and community, which the grant's once-key makes a database guarantee.
+ */
 async function admit(
   tx: Parameters<Parameters<typeof transaction>[1]>[0],
   community: { id: string; name: string; startingGrant: bigint; creditLimit: bigint },
@@ -92,11 +104,13 @@ async function admit(
   const firstTime = await openMemberAccounts(tx, community.id, memberId);
   const amount = toMicro(community.startingGrant);
   if (firstTime && amount > 0) {
-    await postEntry(tx, community.id, grant(memberId, amount, `Welcome grant from ${community.name}`), {
+    await postEntry(tx, community.id, { ...grant(memberId, amount, `Welcome grant from ${community.name}`), onceKey: `grant:${community.id}:${memberId}` }, {
       creditLimit: toMicro(community.creditLimit),
     });
   }
 }
+
+const alreadyMember = () => new DomainError('CONFLICT', 'You are already a member of this community.');
 
 export const communityRouter = router({
   create: memberProcedure
@@ -107,6 +121,7 @@ export const communityRouter = router({
         description: settings.description.default(''),
         creditLimit: settings.creditLimit.default(0),
         sweepstakesShareBps: settings.sweepstakesShareBps.default(0),
+        reviewPeriodHours: settings.reviewPeriodHours.default(72),
       }),
     )
     .mutation(async ({ ctx, input }) => {
@@ -124,6 +139,7 @@ export const communityRouter = router({
             creditLimit: BigInt(input.creditLimit),
             inviteOnly: input.inviteOnly,
             sweepstakesShareBps: input.sweepstakesShareBps,
+            reviewPeriodHours: input.reviewPeriodHours,
             inviteCode: newInviteCode(),
             memberships: { create: { memberId: ctx.member.id, role: 'COORDINATOR' } },
           },
@@ -156,8 +172,11 @@ export const communityRouter = router({
           where: { memberId_communityId: { memberId: ctx.member.id, communityId: community.id } },
           select: { role: true },
         });
-        if (already) throw new DomainError('CONFLICT', 'You are already a member of this community.');
-        await tx.membership.create({ data: { memberId: ctx.member.id, communityId: community.id } });
+        if (already) throw alreadyMember();
+        // the unique (member, community) index decides between joins racing each other
+        await tx.membership.create({ data: { memberId: ctx.member.id, communityId: community.id } }).catch((error: unknown) => {
+          throw error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002' ? alreadyMember() : error;
+        });
         await admit(tx, community, ctx.member.id);
         return { id: community.id, slug: community.slug };
       });
@@ -262,7 +281,8 @@ export const communityRouter = router({
           ...(rest.name ? { searchText: searchText(rest.name, ctx.community.slug) } : {}),
           ...(startingGrant !== undefined ? { startingGrant: BigInt(startingGrant) } : {}),
           ...(creditLimit !== undefined ? { creditLimit: BigInt(creditLimit) } : {}),
-          ...(valuationRates !== undefined ? { valuationRates: valuationRates ?? undefined } : {}),
+          // null resets the rates to the defaults: a Json? column needs the database's NULL said explicitly
+          ...(valuationRates !== undefined ? { valuationRates: valuationRates ?? Prisma.DbNull } : {}),
           ...(rotateInviteCode ? { inviteCode: newInviteCode() } : {}),
         },
         select: { ...publicSelect, inviteCode: true, valuationRates: true },

@@ -21,7 +21,7 @@ describe.each(databaseKinds)('federated markets on %s', (kind) => {
     const s = await signUp(t.db, 'south-coordinator');
     ({ id: north } = await n.caller.community.create({ name: 'North', slug: 'north', commissionBps: 400, startingGrant: 50 * CREDIT, inviteOnly: false }));
     ({ id: south } = await s.caller.community.create({ name: 'South', slug: 'south', commissionBps: 0, startingGrant: 50 * CREDIT, inviteOnly: false }));
-    const link = await n.caller.admin.proposeLink({ communityId: north, toSlug: 'south' });
+    const link = await n.caller.admin.proposeLink({ communityId: north, toSlug: 'south', cap: 1_000 * CREDIT });
     await s.caller.admin.acceptLink({ communityId: south, linkId: link.id });
     seller = (await signUp(t.db, 'south-seller')).caller;
     await seller.community.join({ slug: 'south' });

@@ -34,7 +34,7 @@ describe.each(databaseKinds)('money forms on %s', (kind) => {
     expect((await m.caller.ledger.balance({ communityId })).available).toBe(35 * CREDIT);
     await rejects(coordinator.admin.cashDeposit({ communityId, memberId: m.member.id, amount: 25 * CREDIT, externalReference: 'bank-0001' }), 'CONFLICT', /already recorded/);
     await rejects(m.caller.admin.cashDeposit({ communityId, memberId: m.member.id, amount: CREDIT, externalReference: 'self-serve' }), 'FORBIDDEN');
-    await rejects(coordinator.admin.cashWithdrawal({ communityId, memberId: m.member.id, amount: 36 * CREDIT, externalReference: 'atm-1' }), 'CONFLICT', /Not enough credits/);
+    await rejects(coordinator.admin.cashWithdrawal({ communityId, memberId: m.member.id, amount: 36 * CREDIT, externalReference: 'atm-1' }), 'CONFLICT', /balance is too low for this withdrawal: 35 credits available, 36 asked/);
     await coordinator.admin.cashWithdrawal({ communityId, memberId: m.member.id, amount: 5 * CREDIT, externalReference: 'atm-2' });
     expect((await m.caller.ledger.balance({ communityId })).available).toBe(30 * CREDIT);
     const clearing = await t.db.account.findFirstOrThrow({ where: { communityId, kind: 'CASH_CLEARING' } });
@@ -91,11 +91,22 @@ describe.each(databaseKinds)('money forms on %s', (kind) => {
   it('links two communities only when both coordinators agree', async () => {
     const other = await signUp(t.db, `mf-other-${++seq}`);
     const { id: otherId } = await other.caller.community.create({ name: 'Other town', slug: 'other-town', commissionBps: 0, startingGrant: 0, inviteOnly: false });
-    const proposal = await coordinator.admin.proposeLink({ communityId, toSlug: 'other-town' });
-    expect(proposal.active).toBe(false);
-    await rejects(coordinator.admin.proposeLink({ communityId, toSlug: 'other-town' }), 'CONFLICT');
+    await rejects(coordinator.admin.proposeLink({ communityId, toSlug: 'other-town', cap: -1 }), 'BAD_REQUEST');
+    const proposal = await coordinator.admin.proposeLink({ communityId, toSlug: 'other-town', cap: 100 * CREDIT });
+    expect(proposal).toMatchObject({ active: false, cap: 100 * CREDIT });
+    await rejects(coordinator.admin.proposeLink({ communityId, toSlug: 'other-town', cap: 100 * CREDIT }), 'CONFLICT');
     await rejects(coordinator.admin.acceptLink({ communityId, linkId: proposal.id }), 'NOT_FOUND');
-    expect(await other.caller.admin.acceptLink({ communityId: otherId, linkId: proposal.id })).toMatchObject({ active: true });
-    expect((await coordinator.admin.links({ communityId }))[0]).toMatchObject({ active: true, community: { slug: 'other-town' } });
+    await rejects(coordinator.admin.proposeLinkCap({ communityId, linkId: proposal.id, cap: 5 * CREDIT }), 'PRECONDITION_FAILED', /not active yet/);
+    expect(await other.caller.admin.acceptLink({ communityId: otherId, linkId: proposal.id })).toMatchObject({ active: true, cap: 100 * CREDIT });
+    expect((await coordinator.admin.links({ communityId }))[0]).toMatchObject({ active: true, cap: 100 * CREDIT, proposedCap: null, community: { slug: 'other-town' } });
+
+    // a new cap waits for the other coordinator; the proposer cannot accept it alone
+    await other.caller.admin.proposeLinkCap({ communityId: otherId, linkId: proposal.id, cap: 250 * CREDIT });
+    expect((await coordinator.admin.links({ communityId }))[0]).toMatchObject({ cap: 100 * CREDIT, proposedCap: 250 * CREDIT, capProposedHere: false });
+    await rejects(other.caller.admin.acceptLinkCap({ communityId: otherId, linkId: proposal.id }), 'FORBIDDEN', /other community's coordinator/);
+    await rejects((await member()).caller.admin.acceptLinkCap({ communityId, linkId: proposal.id }), 'FORBIDDEN');
+    expect(await coordinator.admin.acceptLinkCap({ communityId, linkId: proposal.id })).toMatchObject({ cap: 250 * CREDIT, proposedCap: null });
+    expect((await other.caller.admin.links({ communityId: otherId }))[0]).toMatchObject({ cap: 250 * CREDIT, proposedCap: null, capProposedHere: null });
+    await rejects(coordinator.admin.acceptLinkCap({ communityId, linkId: proposal.id }), 'PRECONDITION_FAILED', /No new cap/);
   });
 });

@@ -9,7 +9,13 @@ import {
   netByAccount,
   transfer,
   UnbalancedEntryError,
-  withinCreditLimit,
+  accountBounds,
+  COMMUNITY_BALANCE_BOUND,
+  federationAccount,
+  guardFor,
+  mayPost,
+  MEMBER_BALANCE_MAX,
+  type AccountRef,
   type JournalEntry,
 } from '@/server/ledger/postings';
 
@@ -59,11 +65,60 @@ describe('journal entries', () => {
     ]);
   });
 
-  it('members may go down to the credit limit, escrow never below zero, community accounts anywhere', () => {
-    expect(withinCreditLimit(memberAccount('a'), -100, 100)).toBe(true);
-    expect(withinCreditLimit(memberAccount('a'), -101, 100)).toBe(false);
-    expect(withinCreditLimit(escrowAccount('a'), -1, 1_000)).toBe(false);
-    expect(withinCreditLimit(communityAccount('ISSUER'), -1e12, 0)).toBe(true);
+  it('members may go down to the credit limit, escrow and pools never below zero, clearing within the link cap', () => {
+    expect(accountBounds(memberAccount('a'), { creditLimit: 100 })).toEqual({ floor: -100, ceiling: MEMBER_BALANCE_MAX });
+    expect(mayPost(0, -100, accountBounds(memberAccount('a'), { creditLimit: 100 }))).toBe(true);
+    expect(mayPost(0, -101, accountBounds(memberAccount('a'), { creditLimit: 100 }))).toBe(false);
+    expect(mayPost(0, -1, accountBounds(escrowAccount('a'), { creditLimit: 1_000 }))).toBe(false);
+    expect(mayPost(5, -5, accountBounds(communityAccount('SWEEPSTAKES'), { creditLimit: 1_000 }))).toBe(true);
+    expect(mayPost(5, -6, accountBounds(communityAccount('SWEEPSTAKES'), { creditLimit: 1_000 }))).toBe(false);
+    expect(mayPost(0, -1, accountBounds(communityAccount('COMMISSION'), { creditLimit: 1_000 }))).toBe(false);
+    expect(mayPost(-1e12, -1e12, accountBounds(communityAccount('ISSUER'), { creditLimit: 0 }))).toBe(true);
+    expect(mayPost(-COMMUNITY_BALANCE_BOUND, -1, accountBounds(communityAccount('ISSUER'), { creditLimit: 0 }))).toBe(false);
+    const clearing = accountBounds(federationAccount('peer'), { creditLimit: 0, linkCap: 50 });
+    expect(clearing).toEqual({ floor: -50, ceiling: 50 });
+    expect(mayPost(40, 10, clearing)).toBe(true);
+    expect(mayPost(40, 11, clearing)).toBe(false);
+    expect(mayPost(-40, -11, clearing)).toBe(false);
+    expect(mayPost(0, 1, accountBounds(federationAccount('peer'), { creditLimit: 0 }))).toBe(false); // no link, no cap
+  });
+
+  it('a movement back toward the range is allowed even when the balance is already past a lowered bound', () => {
+    const clearing = accountBounds(federationAccount('peer'), { creditLimit: 0, linkCap: 10 });
+    expect(mayPost(-30, 25, clearing)).toBe(true);
+    expect(mayPost(-30, -1, clearing)).toBe(false);
+    expect(mayPost(-30, 41, clearing)).toBe(false); // overshoots the other side
+    expect(guardFor(-7, clearing)).toEqual({ gte: -3 });
+    expect(guardFor(7, clearing)).toEqual({ lte: 3 });
+  });
+
+  it('no account can be taken past a bound, and every sum of two bounded balances stays a safe integer', () => {
+    const kinds: AccountRef[] = [
+      memberAccount('a'), escrowAccount('a'), communityAccount('ISSUER'), communityAccount('CASH_CLEARING'),
+      communityAccount('COMMISSION'), communityAccount('SWEEPSTAKES'), federationAccount('peer'),
+    ];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...kinds),
+        fc.integer({ min: 0, max: MEMBER_BALANCE_MAX }),
+        fc.integer({ min: 0, max: 10 * COMMUNITY_BALANCE_BOUND }),
+        fc.array(fc.integer({ min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }).filter((n) => n !== 0), { maxLength: 40 }),
+        (account, creditLimit, linkCap, amounts) => {
+          const bounds = accountBounds(account, { creditLimit, linkCap });
+          expect(bounds.floor).toBeLessThanOrEqual(0);
+          expect(bounds.ceiling).toBeGreaterThanOrEqual(0);
+          expect(bounds.ceiling - bounds.floor).toBeLessThanOrEqual(2 * COMMUNITY_BALANCE_BOUND);
+          let balance = 0;
+          for (const amount of amounts) {
+            if (!mayPost(balance, amount, bounds)) continue;
+            balance += amount;
+            expect(balance).toBeGreaterThanOrEqual(bounds.floor);
+            expect(balance).toBeLessThanOrEqual(bounds.ceiling);
+          }
+          expect(Number.isSafeInteger(COMMUNITY_BALANCE_BOUND + Math.abs(balance))).toBe(true);
+        },
+      ),
+    );
   });
 
   it('any sequence of grants and transfers keeps every entry balanced and the ledger summing to zero', () => {
