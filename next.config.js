@@ -1,13 +1,55 @@
+const dev = process.env.NODE_ENV === 'development';
+
+/**
+ * The Content-Security-Policy of every page (and of the app's own worker scripts, which get the policy of
+ * their own response). Scripts: the app's own files, plus 'unsafe-inline' because Next.js writes its
+ * hydration data as inline <script> elements. A nonce would need every page to be rendered per request
+ * (Next.js adds nonces only while rendering, so the prerendered pages that the service worker precaches for
+ * offline use would lose them) — the pages here are static, so the policy allows inline scripts and closes
+ * everything else: no other origin's scripts, no plugins, no <base>, no forms posting off-site, no framing.
+ * 'wasm-unsafe-eval' lets the workers compile WebAssembly (compute kernels, hash-wasm); development also
+ * needs 'unsafe-eval' for React Refresh. WebRTC needs no entry (peer connections are outside CSP); the
+ * tRPC calls and live events (server-sent events) are same-origin ('self').
+ */
+const contentSecurityPolicy = [
+  "default-src 'self'",
+  `script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'${dev ? " 'unsafe-eval'" : ''}`,
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "media-src 'self' blob:",
+  "font-src 'self' data:",
+  `connect-src 'self'${dev ? ' ws: wss:' : ''}`,
+  "worker-src 'self' blob:",
+  "manifest-src 'self'",
+  "frame-src 'none'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** Sent with every response, pages and API alike. */
+const everywhere = [
+  { key: 'X-Content-Type-Options', value: 'nosniff' },
+  { key: 'X-Frame-Options', value: 'DENY' },
+  { key: 'Referrer-Policy', value: 'strict-origin-when-cross-origin' },
+  // the camera, microphone and screen are shared as PERIPHERAL resources, by the app itself only
+  { key: 'Permissions-Policy', value: 'camera=(self), microphone=(self), display-capture=(self), geolocation=(), payment=(), usb=()' },
+];
+
 /** @type {import('next').NextConfig} */
 const nextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
   serverExternalPackages: ['@libsql/client', 'libsql', 'pg', '@prisma/adapter-libsql', '@prisma/adapter-pg'],
-  // Serwist's configurator mode needs nothing from Next itself: `serwist build serwist.config.mjs`
-  // writes public/sw.js after `next build`. These headers make browsers re-check the worker on every
-  // load (so a new deploy is picked up) and restrict what the worker script itself may load.
   async headers() {
     return [
+      { source: '/:path*', headers: everywhere },
+      // API routes answer JSON (and the sandbox worker sets its own, stricter policy): pages and assets only
+      { source: '/((?!api/).*)', headers: [{ key: 'Content-Security-Policy', value: contentSecurityPolicy }] },
+      // Serwist's configurator mode needs nothing from Next itself: `serwist build serwist.config.mjs`
+      // writes public/sw.js after `next build`. These headers make browsers re-check the worker on every
+      // load (so a new deploy is picked up) and restrict what the worker script itself may load.
       {
         source: '/sw.js',
         headers: [

@@ -21,11 +21,17 @@ export async function createContext({
   headers,
   resHeaders,
   secure = false,
+  clientAddress,
 }: {
   db: Db;
   headers: Headers;
   resHeaders: Headers;
   secure?: boolean;
+  /**
+   * The client's address. The HTTP handler always passes it (server/auth/client-address.ts decides what to
+   * trust); in-process callers (tests, scripts) may instead put it in `x-forwarded-for`.
+   */
+  clientAddress?: string;
 }): Promise<Context> {
   const sessionToken = readCookie(headers.get('cookie'), SESSION_COOKIE);
   return {
@@ -34,6 +40,6 @@ export async function createContext({
     member: await memberForSession(db, sessionToken),
     secure,
     setCookie: (cookie) => resHeaders.append('set-cookie', cookie),
-    clientAddress: headers.get('x-forwarded-for')?.split(',')[0]?.trim() || headers.get('x-real-ip') || 'unknown',
+    clientAddress: clientAddress ?? (headers.get('x-forwarded-for')?.split(',')[0]?.trim() || 'unknown'),
   };
 }

@@ -7,13 +7,19 @@
  * This route only runs when no service worker answered (the app was never opened since install, or
  * the worker is being updated): it reads nothing and sends the person to the publish screen, which
  * explains what happened.
+ *
+ * The Location is a path, which the browser resolves against the address it sent the request to: under
+ * `next start`, `request.url` is built from the address the server listens on (e.g. http://localhost:3000),
+ * not from the address the person used, so an absolute URL made from it would send them elsewhere.
  */
 export const dynamic = 'force-dynamic';
 
-export function POST(request: Request) {
-  return Response.redirect(new URL('/content/publish?shared=0', request.url), 303);
+const seeOther = (path: string) => new Response(null, { status: 303, headers: { Location: path, 'Cache-Control': 'no-store' } });
+
+export function POST() {
+  return seeOther('/content/publish?shared=0');
 }
 
-export function GET(request: Request) {
-  return Response.redirect(new URL('/content/publish', request.url), 303);
+export function GET() {
+  return seeOther('/content/publish');
 }

@@ -1,12 +1,12 @@
 import { Suspense } from 'react';
-import { AuthForm } from '../_components/auth-form';
+import { SignInForm } from './signin-form';
 
 export const metadata = { title: 'Sign in' };
 
 export default function SignInPage() {
   return (
     <Suspense>
-      <AuthForm mode="signIn" />
+      <SignInForm />
     </Suspense>
   );
 }

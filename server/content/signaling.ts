@@ -5,11 +5,48 @@ import { signalMessageSchema, type SignalMessage } from './signal-message';
 import type { Db } from '../db/client';
 import { notify, POLL_INTERVAL_MS, version, waitForChange } from '../live/bus';
 import { ONLINE_WINDOW_MS } from './items';
+import { assertNotBlocked, block, countAttempt, forgive, type ThrottleRule } from '../auth/throttle';
 
 export { signalMessageSchema, type SignalMessage };
 
 const PAIRING_TTL_MS = 10 * 60_000;
 const deviceKey = (deviceId: string) => `device:${deviceId}`;
+
+/**
+ * A signaling message's size cap. A session description for a data channel is 1–3 kB; one with audio, video
+ * and simulcast stays under 20 kB; trickled ICE candidates are a few hundred bytes each.
+ */
+export const MAX_SIGNAL_BYTES = 64 * 1024;
+/** Messages per sending device: a burst of `burst`, then `perSecond` (token bucket, per process). */
+export const SIGNAL_RATE = { burst: 50, perSecond: 25 } as const;
+
+const buckets = new Map<string, { tokens: number; at: number }>();
+
+/** Takes one message from the device's bucket, or refuses with the seconds until one is back. */
+export function takeSignalToken(deviceId: string, now = Date.now()): void {
+  const bucket = buckets.get(deviceId) ?? { tokens: SIGNAL_RATE.burst, at: now };
+  bucket.tokens = Math.min(SIGNAL_RATE.burst, bucket.tokens + ((now - bucket.at) / 1000) * SIGNAL_RATE.perSecond);
+  bucket.at = now;
+  if (bucket.tokens < 1) {
+    buckets.set(deviceId, bucket);
+    throw new DomainError('RATE_LIMITED', 'This device is sending signaling messages too fast: wait a second and try again.', 1);
+  }
+  bucket.tokens -= 1;
+  buckets.set(deviceId, bucket);
+  // full buckets carry no information: drop them now and then so the map stays small
+  if (buckets.size > 10_000) for (const [id, b] of buckets) if (b.tokens + ((now - b.at) / 1000) * SIGNAL_RATE.perSecond >= SIGNAL_RATE.burst) buckets.delete(id);
+}
+
+/**
+ * Pairing codes are 6 digits, so guesses are limited: per guessing device and per member (wrong codes within
+ * a window, then a block), and per code: every wrong guess made anywhere while a code is live counts against
+ * that code (DevicePairing.attempts), and a code that has been exposed to `MAX_GUESSES_PER_CODE` wrong guesses
+ * stops working, so no code can be found by many accounts guessing together with more than
+ * MAX_GUESSES_PER_CODE / 1,000,000 chance.
+ */
+export const PAIR_PER_DEVICE: ThrottleRule = { limit: 10, windowMs: 10 * 60_000, blockMs: 10 * 60_000 };
+export const PAIR_PER_MEMBER: ThrottleRule = { limit: 30, windowMs: 10 * 60_000, blockMs: 10 * 60_000 };
+export const MAX_GUESSES_PER_CODE = 200;
 
 export async function ownDevice(db: Db, memberId: string, deviceId: string) {
   const device = await db.device.findFirst({ where: { id: deviceId, memberId }, select: { id: true, name: true } });
@@ -37,6 +74,10 @@ export async function sendSignal(db: Db, memberId: string, input: { fromDeviceId
   if (!(await maySignal(db, { deviceId: input.fromDeviceId, memberId }, input.toDeviceId))) {
     throw new DomainError('FORBIDDEN', 'You can only signal devices in a community you share, or devices you paired with.');
   }
+  if (Buffer.byteLength(JSON.stringify(input.message)) > MAX_SIGNAL_BYTES) {
+    throw new DomainError('TOO_LARGE', `A signaling message can be at most ${MAX_SIGNAL_BYTES / 1024} kB: send fewer or smaller parts.`);
+  }
+  takeSignalToken(input.fromDeviceId);
   await db.signalEvent.create({ data: { toDeviceId: input.toDeviceId, fromDeviceId: input.fromDeviceId, fromMemberId: memberId, payload: input.message } });
   notify([deviceKey(input.toDeviceId)]);
   return { ok: true };
@@ -118,11 +159,25 @@ export async function createPairCode(db: Db, memberId: string, deviceId: string,
 
 export async function pairWithCode(db: Db, memberId: string, deviceId: string, code: string, now = new Date()) {
   await ownDevice(db, memberId, deviceId);
-  const pairing = await db.devicePairing.findFirst({ where: { code, pairedId: null, expiresAt: { gt: now } }, orderBy: { createdAt: 'desc' } });
-  if (!pairing) throw new DomainError('NOT_FOUND', 'That code is not valid or has expired: ask for a new one.');
+  const keys = { device: `pair:device:${deviceId}`, member: `pair:member:${memberId}` };
+  await assertNotBlocked(db, [keys.device, keys.member], now);
+  const byDevice = await countAttempt(db, keys.device, PAIR_PER_DEVICE, now);
+  const byMember = await countAttempt(db, keys.member, PAIR_PER_MEMBER, now);
+  const pairing = await db.devicePairing.findFirst({
+    where: { code, pairedId: null, expiresAt: { gt: now }, attempts: { lt: MAX_GUESSES_PER_CODE } },
+    orderBy: { createdAt: 'desc' },
+  });
+  if (!pairing) {
+    // a wrong guess: it was a chance at every live code
+    await db.devicePairing.updateMany({ where: { pairedId: null, expiresAt: { gt: now } }, data: { attempts: { increment: 1 } } });
+    if (byDevice >= PAIR_PER_DEVICE.limit) await block(db, keys.device, PAIR_PER_DEVICE, now);
+    if (byMember >= PAIR_PER_MEMBER.limit) await block(db, keys.member, PAIR_PER_MEMBER, now);
+    throw new DomainError('NOT_FOUND', 'That code is not valid or has expired: ask for a new one.');
+  }
   if (pairing.deviceId === deviceId) throw new DomainError('BAD_INPUT', 'That is this device’s own code: enter it on the other device.');
   const { count } = await db.devicePairing.updateMany({ where: { id: pairing.id, pairedId: null }, data: { pairedId: deviceId } });
   if (count !== 1) throw new DomainError('CONFLICT', 'That code was just used: ask for a new one.');
+  await forgive(db, keys.device, now);
   const other = await db.device.findUniqueOrThrow({ where: { id: pairing.deviceId }, select: { id: true, name: true, member: { select: { handle: true } } } });
   notify([deviceKey(pairing.deviceId)]);
   return { pairedWith: { deviceId: other.id, name: other.name, handle: other.member.handle } };

@@ -2,7 +2,17 @@ import { DomainError } from '../errors';
 import { z } from 'zod';
 import { decoyHash, hashPassword, verifyPassword } from '../auth/password';
 import { clearedSessionCookie, createSession, endSession, sessionCookie } from '../auth/session';
+import { afterFailure, assertNotBlocked, countAttempt, forgive, uncount, type ThrottleRule } from '../auth/throttle';
 import { publicProcedure, router } from '../trpc';
+
+/** Wrong passwords allowed per handle, and per address (all handles), per window; then a block. */
+export const SIGN_IN_PER_HANDLE: ThrottleRule = { limit: 5, windowMs: 15 * 60_000, blockMs: 15 * 60_000 };
+export const SIGN_IN_PER_ADDRESS: ThrottleRule = { limit: 20, windowMs: 15 * 60_000, blockMs: 15 * 60_000 };
+export const signInKeys = (handle: string, address: string) => ({
+  handle: `signin:handle:${handle}`,
+  // an unknown address (an in-process caller) is no address: it would lump everyone together
+  address: address === 'unknown' ? null : `signin:address:${address}`,
+});
 
 export const handleSchema = z
   .string()
@@ -36,14 +46,23 @@ export const authRouter = router({
   }),
 
   signIn: publicProcedure.input(credentials).mutation(async ({ ctx, input }) => {
+    const keys = signInKeys(input.handle, ctx.clientAddress);
+    await assertNotBlocked(ctx.db, keys.address ? [keys.handle, keys.address] : [keys.handle]);
+    // counted before the password is checked, so that guesses sent at once are counted too
+    const byHandle = await countAttempt(ctx.db, keys.handle, SIGN_IN_PER_HANDLE);
+    const byAddress = keys.address ? await countAttempt(ctx.db, keys.address, SIGN_IN_PER_ADDRESS) : 0;
     const found = await ctx.db.member.findUnique({
       where: { handle: input.handle },
       select: { ...memberSelect, passwordHash: true },
     });
     const ok = await verifyPassword(input.password, found?.passwordHash ?? (await decoyHash()));
     if (!found || !ok) {
+      await afterFailure(ctx.db, keys.handle, byHandle, SIGN_IN_PER_HANDLE);
+      if (keys.address) await afterFailure(ctx.db, keys.address, byAddress, SIGN_IN_PER_ADDRESS);
       throw new DomainError('UNAUTHENTICATED', 'Wrong handle or password.');
     }
+    await forgive(ctx.db, keys.handle);
+    if (keys.address) await uncount(ctx.db, keys.address);
     const session = await createSession(ctx.db, found.id);
     ctx.setCookie(sessionCookie(session.token, session.expiresAt, ctx.secure));
     return { member: { id: found.id, handle: found.handle } };
