@@ -8,7 +8,7 @@ import { federatedIds } from '../community/links';
 import { resolveRates } from '../valuation';
 import { CATEGORIES, UNITS_BY_CATEGORY } from '../valuation/categories';
 import { closeDeal } from './deals';
-import { matchBarter, MAX_LEGS, type BarterDeal, type BarterOffer, type Leg } from './engine';
+import { DEFAULT_MAX_CYCLE_LENGTH, matchBarter, MAX_LEGS, type BarterDeal, type BarterOffer, type Leg } from './engine';
 import { legValue } from './unit-values';
 
 const BOOK = 'BARTER';
@@ -39,10 +39,65 @@ const toEngine = (row: OfferRow): BarterOffer => ({
   creditTopUp: { allowed: row.topUpAllowed, max: toMicro(row.topUpMax) },
 });
 
-/** Runs the barter engine over every open offer the community can trade with, and closes or proposes each deal found. */
-async function runMatching(tx: Tx, communityId: string, now: Date, outbox: Outbox) {
-  const communities = await federatedIds(tx, communityId);
-  const rows = await tx.barterOffer.findMany({ where: { communityId: { in: communities }, status: 'OPEN' }, orderBy: { seq: 'asc' }, take: 500 });
+/** The most open (or proposed) offers one member may have in a community. */
+export const MAX_OPEN_OFFERS = 50;
+/** Offers one step of the related-offer search reads, at most. */
+export const RELATED_PER_STEP = 200;
+
+const offerRowSelect = { id: true, communityId: true, memberId: true, fromPool: true, give: true, want: true, toleranceBps: true, topUpAllowed: true, topUpMax: true, auto: true, seq: true } as const;
+
+/** Locks the barter books of these communities, always in the same order. */
+async function lockBarter(tx: Tx, communityIds: Iterable<string>) {
+  for (const id of [...new Set(communityIds)].sort()) await lockBook(tx, id, BOOK);
+}
+
+const categoriesOf = (legs: unknown) => [...new Set((legs as Leg[]).map((l) => l.category))];
+
+/** The index rows of an offer: one per category it gives and one per category it wants. */
+function legRows(offer: { id: string; communityId: string; give: Leg[]; want: Leg[] }) {
+  return [
+    ...categoriesOf(offer.give).map((category) => ({ offerId: offer.id, communityId: offer.communityId, direction: 'GIVE', category, open: true })),
+    ...categoriesOf(offer.want).map((category) => ({ offerId: offer.id, communityId: offer.communityId, direction: 'WANT', category, open: true })),
+  ];
+}
+
+/**
+ * The open offers a new offer could trade with, found through the leg index (BarterOfferLeg) and never
+ * by reading the whole book: first its direct partners (they give what it wants and want what it
+ * gives), then, step by step up to the engine's cycle length, offers that give what someone already
+ * found wants or want what someone already found gives. Each step reads at most RELATED_PER_STEP
+ * offers, oldest first, so unrelated offers (however many) cost nothing and cannot crowd a match out.
+ */
+async function relatedOffers(tx: Tx, communities: string[], seed: OfferRow) {
+  const found = new Map<string, OfferRow>([[seed.id, seed]]);
+  const open = { status: 'OPEN' as const, communityId: { in: communities } };
+  const gives = (categories: string[]) => ({ legs: { some: { direction: 'GIVE', category: { in: categories }, open: true } } });
+  const wants = (categories: string[]) => ({ legs: { some: { direction: 'WANT', category: { in: categories }, open: true } } });
+  const partners = await tx.barterOffer.findMany({
+    where: { ...open, id: { not: seed.id }, memberId: { not: seed.memberId }, AND: [gives(categoriesOf(seed.want)), wants(categoriesOf(seed.give))] },
+    orderBy: { seq: 'asc' },
+    take: RELATED_PER_STEP,
+    select: offerRowSelect,
+  });
+  for (const row of partners) found.set(row.id, row);
+  let frontier: OfferRow[] = [seed, ...partners];
+  for (let step = 1; step < DEFAULT_MAX_CYCLE_LENGTH && frontier.length > 0; step++) {
+    const wanted = [...new Set(frontier.flatMap((o) => categoriesOf(o.want)))];
+    const given = [...new Set(frontier.flatMap((o) => categoriesOf(o.give)))];
+    frontier = await tx.barterOffer.findMany({
+      where: { ...open, id: { notIn: [...found.keys()] }, OR: [gives(wanted), wants(given)] },
+      orderBy: { seq: 'asc' },
+      take: RELATED_PER_STEP,
+      select: offerRowSelect,
+    });
+    for (const row of frontier) found.set(row.id, row);
+  }
+  return [...found.values()];
+}
+
+/** Runs the barter engine over the open offers related to `seed`, and closes or proposes each deal found. */
+async function runMatching(tx: Tx, communityId: string, communities: string[], seed: OfferRow, now: Date, outbox: Outbox) {
+  const rows = await relatedOffers(tx, communities, seed);
   const community = await tx.community.findUniqueOrThrow({ where: { id: communityId }, select: { valuationRates: true } });
   const deals = matchBarter(rows.map(toEngine), resolveRates(community.valuationRates));
   const byId = new Map(rows.map((r) => [r.id, r]));
@@ -54,7 +109,9 @@ async function runMatching(tx: Tx, communityId: string, now: Date, outbox: Outbo
       data: { communityId, kind: deal.kind, plan: planJson(deal), acceptedBy: [], totalValue: BigInt(deal.totalValue), status: 'PROPOSED' },
       select: { id: true },
     });
-    await tx.barterOffer.updateMany({ where: { id: { in: deal.offers.map((o) => o.id) } }, data: { status: 'PROPOSED', dealId: created.id } });
+    const ids = deal.offers.map((o) => o.id);
+    const { count } = await tx.barterOffer.updateMany({ where: { id: { in: ids }, status: 'OPEN' }, data: { status: 'PROPOSED', dealId: created.id } });
+    if (count !== ids.length) throw new DomainError('CONFLICT', 'The barter book changed meanwhile: try again.');
     if (auto) {
       await closeDeal(tx, created.id, deal, partiesOf(deal, byId), now, outbox);
       results.push({ dealId: created.id, status: 'CLOSED' });
@@ -68,7 +125,7 @@ async function runMatching(tx: Tx, communityId: string, now: Date, outbox: Outbo
 
 const planJson = (deal: BarterDeal) => JSON.parse(JSON.stringify(deal)) as object;
 
-function partiesOf(deal: BarterDeal, byId: Map<string, OfferRow>) {
+function partiesOf(deal: BarterDeal, byId: Map<string, Pick<OfferRow, 'memberId' | 'communityId' | 'fromPool'>>) {
   return new Map(deal.offers.map((o) => {
     const row = byId.get(o.id)!;
     return [o.id, { memberId: row.memberId, communityId: row.communityId, fromPool: row.fromPool }];
@@ -76,9 +133,10 @@ function partiesOf(deal: BarterDeal, byId: Map<string, OfferRow>) {
 }
 
 /**
- * Posts a barter offer, valued at the community's rates, and matches the book at once: pairs first,
- * then cycles (server/barter/engine.ts). Deals whose offers all match automatically close now; others
- * are proposed for each member to accept. A coordinator may offer from the community's own pool.
+ * Posts a barter offer, valued at the community's rates, and matches it at once against the offers
+ * related to it (pairs first, then cycles: server/barter/engine.ts). Deals whose offers all match
+ * automatically close now; others are proposed for each member to accept. A coordinator may offer from
+ * the community's own pool. A member may have at most MAX_OPEN_OFFERS open offers in a community.
  */
 export async function placeOffer(db: Db, memberId: string, community: { id: string; valuationRates: unknown; role: string }, input: OfferInput, now = new Date()) {
   if (input.fromPool && community.role !== 'COORDINATOR') {
@@ -94,7 +152,13 @@ export async function placeOffer(db: Db, memberId: string, community: { id: stri
     throw new DomainError('BAD_INPUT', error instanceof Error ? error.message : 'That offer is too large.');
   }
   return withOutbox(db, async (tx, outbox) => {
-    await lockBook(tx, community.id, BOOK);
+    // matching reads the books of linked communities too: lock them all, in one order
+    const communities = await federatedIds(tx, community.id);
+    await lockBarter(tx, communities);
+    const mine = await tx.barterOffer.count({ where: { communityId: community.id, memberId, status: { in: ['OPEN', 'PROPOSED'] } } });
+    if (mine >= MAX_OPEN_OFFERS) {
+      throw new DomainError('CONFLICT', `You already have ${MAX_OPEN_OFFERS} open barter offers here, the most allowed: withdraw one before posting another.`);
+    }
     const last = await tx.barterOffer.findFirst({ where: { communityId: community.id }, orderBy: { seq: 'desc' }, select: { seq: true } });
     const offer = await tx.barterOffer.create({
       data: {
@@ -102,11 +166,12 @@ export async function placeOffer(db: Db, memberId: string, community: { id: stri
         giveValue: BigInt(giveValue), wantValue: BigInt(wantValue), toleranceBps: input.toleranceBps,
         topUpAllowed: input.topUp.allowed, topUpMax: BigInt(input.topUp.max), auto: input.auto, seq: (last?.seq ?? 0) + 1,
       },
-      select: { id: true },
+      select: offerRowSelect,
     });
-    const deals = await runMatching(tx, community.id, now, outbox);
-    const mine = await tx.barterOffer.findUniqueOrThrow({ where: { id: offer.id }, select: { status: true, dealId: true } });
-    return { offer: { id: offer.id, status: mine.status, giveValue, wantValue, dealId: mine.dealId }, deals };
+    await tx.barterOfferLeg.createMany({ data: legRows({ id: offer.id, communityId: community.id, give: input.give, want: input.want }) });
+    const deals = await runMatching(tx, community.id, communities, offer, now, outbox);
+    const placed = await tx.barterOffer.findUniqueOrThrow({ where: { id: offer.id }, select: { status: true, dealId: true } });
+    return { offer: { id: offer.id, status: placed.status, giveValue, wantValue, dealId: placed.dealId }, deals };
   });
 }
 
@@ -117,33 +182,50 @@ export async function acceptDeal(db: Db, memberId: string, dealId: string, now =
   const plan = deal.plan as unknown as BarterDeal;
   const members = plan.offers.map((o) => o.memberId);
   if (!members.includes(memberId)) throw new DomainError('NOT_FOUND', 'You are not part of that barter.');
+  const offerIds = plan.offers.map((o) => o.id);
+  const offerCommunities = (await db.barterOffer.findMany({ where: { id: { in: offerIds } }, select: { communityId: true } })).map((o) => o.communityId);
   return withOutbox(db, async (tx, outbox) => {
-    await lockBook(tx, deal.communityId, BOOK);
+    // the same locks a cancel of any of its offers takes: accept and cancel never interleave
+    await lockBarter(tx, [deal.communityId, ...offerCommunities]);
     const current = await tx.barterDeal.findUniqueOrThrow({ where: { id: dealId } });
     if (current.status !== 'PROPOSED') throw new DomainError('CONFLICT', `This barter is already ${current.status.toLowerCase()}.`);
     const accepted = [...new Set([...(current.acceptedBy as string[]), memberId])];
-    await tx.barterDeal.update({ where: { id: dealId }, data: { acceptedBy: accepted } });
-    const rows = await tx.barterOffer.findMany({ where: { id: { in: plan.offers.map((o) => o.id) } } });
+    const { count } = await tx.barterDeal.updateMany({ where: { id: dealId, status: 'PROPOSED' }, data: { acceptedBy: accepted } });
+    if (count !== 1) throw new DomainError('CONFLICT', 'This barter changed meanwhile: refresh and try again.');
+    const rows = await tx.barterOffer.findMany({ where: { id: { in: offerIds } }, select: { id: true, memberId: true, communityId: true, fromPool: true, auto: true, status: true, dealId: true } });
+    if (rows.length !== offerIds.length || rows.some((r) => r.status !== 'PROPOSED' || r.dealId !== dealId)) {
+      throw new DomainError('CONFLICT', 'An offer in this barter was withdrawn meanwhile: refresh and try again.');
+    }
     const byId = new Map(rows.map((r) => [r.id, r]));
     const everyone = plan.offers.every((o) => byId.get(o.id)!.auto || accepted.includes(o.memberId));
     if (everyone) await closeDeal(tx, dealId, plan, partiesOf(plan, byId), now, outbox);
-    outbox.add(plan.offers.map((o) => o.memberId), { type: 'barter', dealId, status: everyone ? 'CLOSED' : 'PROPOSED' });
+    outbox.add(members, { type: 'barter', dealId, status: everyone ? 'CLOSED' : 'PROPOSED' });
     return { dealId, status: everyone ? 'CLOSED' : 'PROPOSED', acceptedBy: accepted };
   });
 }
 
-/** Withdraws an open offer, or declines a proposed deal (its other offers go back to the book). */
+/**
+ * Withdraws an open offer, or declines a proposed deal (its other offers go back to the book). Every
+ * check is made again inside the transaction, under the barter book's lock, and every write is
+ * conditional on what was read: a deal that closed first stays closed and the cancel is refused.
+ */
 export async function cancelOffer(db: Db, memberId: string, offerId: string) {
-  const offer = await db.barterOffer.findUnique({ where: { id: offerId } });
+  const offer = await db.barterOffer.findUnique({ where: { id: offerId }, select: { memberId: true, communityId: true } });
   if (!offer || offer.memberId !== memberId) throw new DomainError('NOT_FOUND', 'You have no barter offer with that id.');
-  if (offer.status === 'CLOSED' || offer.status === 'CANCELLED') throw new DomainError('CONFLICT', `This offer is already ${offer.status.toLowerCase()}.`);
-  await withOutbox(db, async (tx) => {
-    await lockBook(tx, offer.communityId, BOOK);
-    if (offer.dealId && offer.status === 'PROPOSED') {
-      await tx.barterDeal.update({ where: { id: offer.dealId }, data: { status: 'CANCELLED' } });
-      await tx.barterOffer.updateMany({ where: { dealId: offer.dealId, id: { not: offerId } }, data: { status: 'OPEN', dealId: null } });
+  await withOutbox(db, async (tx, outbox) => {
+    await lockBarter(tx, [offer.communityId]);
+    const current = await tx.barterOffer.findUniqueOrThrow({ where: { id: offerId }, select: { status: true, dealId: true } });
+    if (current.status === 'CLOSED' || current.status === 'CANCELLED') throw new DomainError('CONFLICT', `This offer is already ${current.status.toLowerCase()}.`);
+    if (current.status === 'PROPOSED' && current.dealId) {
+      const deal = await tx.barterDeal.updateMany({ where: { id: current.dealId, status: 'PROPOSED' }, data: { status: 'CANCELLED' } });
+      if (deal.count !== 1) throw new DomainError('CONFLICT', 'This barter already closed: its legs are contracts now.');
+      const others = await tx.barterOffer.findMany({ where: { dealId: current.dealId, id: { not: offerId }, status: 'PROPOSED' }, select: { memberId: true } });
+      await tx.barterOffer.updateMany({ where: { dealId: current.dealId, id: { not: offerId }, status: 'PROPOSED' }, data: { status: 'OPEN', dealId: null } });
+      outbox.add([memberId, ...others.map((o) => o.memberId)], { type: 'barter', dealId: current.dealId, status: 'CANCELLED' });
     }
-    await tx.barterOffer.update({ where: { id: offerId }, data: { status: 'CANCELLED' } });
+    const { count } = await tx.barterOffer.updateMany({ where: { id: offerId, status: current.status }, data: { status: 'CANCELLED' } });
+    if (count !== 1) throw new DomainError('CONFLICT', 'This offer changed meanwhile: refresh and try again.');
+    await tx.barterOfferLeg.updateMany({ where: { offerId }, data: { open: false } });
   });
   return { ok: true };
 }

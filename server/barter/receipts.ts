@@ -85,7 +85,7 @@ export async function submitReceipt(db: Db, memberId: string, receipt: Receipt, 
     const deal: BarterDeal = { kind: 'PAIR', offers, transfers, topUps: [], totalValue: transfers.reduce((sum, t) => sum + t.value, 0) };
     const created = await tx.barterDeal.create({ data: { communityId: receipt.communityId, kind: 'RECEIPT', plan: jsonInput(JSON.parse(JSON.stringify(deal)) as Json), acceptedBy: offers.map((o) => o.memberId), totalValue: BigInt(deal.totalValue) }, select: { id: true } });
     const parties = new Map(offers.map((o) => [o.id, { memberId: o.memberId, communityId: receipt.communityId, fromPool: false }]));
-    const contractIds = await closeDeal(tx, created.id, deal, parties, now, outbox);
+    const contractIds = await closeDeal(tx, created.id, deal, parties, now, outbox, { offersInBook: false });
     for (const contractId of contractIds) {
       await applyContractActions(tx, contractId, [
         { action: 'REPORT_DELIVERED', actor: 'SELLER', actorId: null, note: 'Delivered face to face (signed receipt)' },

@@ -59,9 +59,19 @@ describe.each(databaseKinds)('barter on %s', (kind) => {
     const before = await pool();
     const { deals } = await offer(m.caller, [leg('FILE', 'ITEM', 200), leg('PERIPHERAL', 'DEVICE_HOUR', 100)], [leg('MONEY', 'CREDIT', 1)]);
     expect(deals).toHaveLength(1);
+    // the pool's credit waits in escrow against the two legs it pays for, until they are delivered
+    const contracts = await contractsOf(deals[0]!.dealId);
+    expect(contracts.map((c) => c.sellerId)).toEqual([m.member.id, m.member.id]);
+    expect(contracts.reduce((sum, c) => sum + Number(c.escrowed), 0)).toBe(CREDIT);
+    expect(await available(m.caller)).toBe(10 * CREDIT);
+    expect(await pool()).toBe(before - BigInt(CREDIT));
+    for (const c of contracts) {
+      await m.caller.contract.reportDelivered({ contractId: c.id });
+      await coordinator.contract.signOff({ contractId: c.id });
+    }
     expect(await available(m.caller)).toBe(11 * CREDIT);
     expect(await pool()).toBe(before - BigInt(CREDIT));
-    expect((await contractsOf(deals[0]!.dealId)).map((c) => c.sellerId)).toEqual([m.member.id, m.member.id]);
+    expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
   });
 
   it('patent example 3: network access plus money for files and peripherals', async () => {
@@ -69,9 +79,18 @@ describe.each(databaseKinds)('barter on %s', (kind) => {
     await offer(coordinator, [leg('MONEY', 'CREDIT', 1), leg('NETWORK', 'MB', 495_000)], [leg('FILE', 'ITEM', 400), leg('PERIPHERAL', 'DEVICE_HOUR', 200)], { fromPool: true });
     const { deals } = await offer(m.caller, [leg('FILE', 'ITEM', 400), leg('PERIPHERAL', 'DEVICE_HOUR', 200)], [leg('MONEY', 'CREDIT', 1), leg('NETWORK', 'MB', 495_000)]);
     expect(deals).toHaveLength(1);
-    expect((await contractsOf(deals[0]!.dealId)).map((c) => c.category)).toEqual(['FILE', 'NETWORK', 'PERIPHERAL']);
+    const contracts = await contractsOf(deals[0]!.dealId);
+    expect(contracts.map((c) => c.category)).toEqual(['FILE', 'NETWORK', 'PERIPHERAL']);
     const commission = Math.floor((495_000 * 2 * 200) / 10_000);
-    expect(await available(m.caller)).toBe(11 * CREDIT - commission);
+    // the member's commission on the network leg and the pool's credit wait in escrow
+    expect(await available(m.caller)).toBe(10 * CREDIT - commission);
+    expect(await m.caller.ledger.balance({ communityId })).toEqual({ available: 10 * CREDIT - commission, escrow: commission });
+    for (const c of contracts) {
+      const [seller, buyer] = c.sellerId === m.member.id ? [m.caller, coordinator] : [coordinator, m.caller];
+      await seller.contract.reportDelivered({ contractId: c.id });
+      await buyer.contract.signOff({ contractId: c.id });
+    }
+    expect(await m.caller.ledger.balance({ communityId })).toEqual({ available: 11 * CREDIT - commission, escrow: 0 });
   });
 
   it('patent example 4: members barter files and peripherals for compute and memory, coordinated with commission', async () => {
@@ -86,7 +105,15 @@ describe.each(databaseKinds)('barter on %s', (kind) => {
     expect(contracts.filter((c) => c.sellerId === a.member.id).map((c) => c.category).sort()).toEqual(['FILE', 'PERIPHERAL']);
     const paid = (10 * CREDIT - (await available(a.caller))) + (10 * CREDIT - (await available(b.caller)));
     expect(paid).toBeGreaterThan(0);
-    expect((await t.db.account.findFirstOrThrow({ where: { communityId, kind: 'COMMISSION' } })).balance - commissionBefore).toBe(BigInt(paid));
+    // commission waits in escrow with each leg and is charged when the leg settles
+    const commission = async () => (await t.db.account.findFirstOrThrow({ where: { communityId, kind: 'COMMISSION' } })).balance - commissionBefore;
+    expect(await commission()).toBe(0n);
+    for (const c of contracts) {
+      const [seller, buyer] = c.sellerId === a.member.id ? [a.caller, b.caller] : [b.caller, a.caller];
+      await seller.contract.reportDelivered({ contractId: c.id });
+      await buyer.contract.signOff({ contractId: c.id });
+    }
+    expect(await commission()).toBe(BigInt(paid));
     expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
   });
 
@@ -103,8 +130,14 @@ describe.each(databaseKinds)('barter on %s', (kind) => {
     await offer(d.caller, [leg('MEMORY', 'MB_HOUR', 1_000)], [leg('STORAGE', 'MB_HOUR', 10_000)], { toleranceBps: 0, topUp: { allowed: true, max: 0 } });
     const topped = await offer(e.caller, [leg('STORAGE', 'MB_HOUR', 10_000)], [leg('MEMORY', 'MB_HOUR', 1_000)], { toleranceBps: 0, topUp: { allowed: true, max: 20_000 } });
     expect(topped.deals).toHaveLength(1);
+    // e's top-up pays for the memory d gives e: it waits in escrow on that leg until e signs it off
+    const memory = (await contractsOf(topped.deals[0]!.dealId)).find((x) => x.category === 'MEMORY')!;
+    expect([memory.sellerId, memory.buyerId]).toEqual([d.member.id, e.member.id]);
+    expect(Number(memory.escrowed) - Number(memory.buyerCommission)).toBe(10_000);
+    await d.caller.contract.reportDelivered({ contractId: memory.id });
+    await e.caller.contract.signOff({ contractId: memory.id });
     const history = await d.caller.ledger.history({ communityId });
-    expect(history.items.find((i) => i.kind === 'BARTER_TOP_UP')).toMatchObject({ amount: 10_000 });
+    expect(history.items.find((i) => i.kind === 'SETTLEMENT')).toMatchObject({ amount: 10_000 });
   });
 
   it('proposes instead of closing when an offer asks to be consulted, and closes once everyone accepts', async () => {
@@ -127,7 +160,7 @@ describe.each(databaseKinds)('barter on %s', (kind) => {
   it('members of linked communities barter across them, settling through clearing accounts', async () => {
     const other = await signUp(t.db, `bt-other-${++seq}`);
     const { id: otherId } = await other.caller.community.create({ name: 'Far town', slug: 'far-town', commissionBps: 0, startingGrant: 5 * CREDIT, inviteOnly: false });
-    const link = await coordinator.admin.proposeLink({ communityId, toSlug: 'far-town' });
+    const link = await coordinator.admin.proposeLink({ communityId, toSlug: 'far-town', cap: 1_000 * CREDIT });
     await other.caller.admin.acceptLink({ communityId: otherId, linkId: link.id });
     const here = await member();
     const there = await member('far-town');
@@ -135,7 +168,14 @@ describe.each(databaseKinds)('barter on %s', (kind) => {
     expect((await there.caller.barter.list({ communityId: otherId })).map((o) => o.handle)).toContain(`bt-${seq - 1}`);
     const { deals } = await offer(there.caller, [leg('STORAGE', 'MB_HOUR', 10_000)], [leg('MEMORY', 'MB_HOUR', 1_000)], { toleranceBps: 0, topUp: { allowed: true, max: 20_000 } }, otherId);
     expect(deals).toHaveLength(1);
-    expect(await available(there.caller, otherId)).toBe(5 * CREDIT - 10_000);
+    // the top-up waits in escrow (in the payer's community) on the memory leg it pays for
+    expect(await there.caller.ledger.balance({ communityId: otherId })).toEqual({ available: 5 * CREDIT - 10_000, escrow: 10_000 });
+    const memory = (await contractsOf(deals[0]!.dealId)).find((c) => c.category === 'MEMORY')!;
+    expect(memory).toMatchObject({ communityId: otherId, sellerCommunityId: communityId, escrowed: 10_000n });
+    await here.caller.contract.reportDelivered({ contractId: memory.id });
+    await there.caller.contract.signOff({ contractId: memory.id });
+    const storage = (await contractsOf(deals[0]!.dealId)).find((c) => c.category === 'STORAGE')!;
+    expect(await here.caller.ledger.balance({ communityId })).toEqual({ available: 10 * CREDIT + 10_000 - Number(storage.escrowed), escrow: Number(storage.escrowed) });
     const clearingHere = await t.db.account.findFirstOrThrow({ where: { communityId, kind: 'FEDERATION_CLEARING', peerCommunityId: otherId } });
     const clearingThere = await t.db.account.findFirstOrThrow({ where: { communityId: otherId, kind: 'FEDERATION_CLEARING', peerCommunityId: communityId } });
     expect(clearingThere.balance).toBe(10_000n);
