@@ -33,7 +33,8 @@ export function normalizeAddress(raw: string): string {
 
 /** The chain `x-forwarded-for entries…, socket address` for one incoming request. */
 export function addressChain(forwardedFor: string | string[] | undefined, socketAddress: string | undefined): string {
-  const forwarded = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : (forwardedFor ?? '')).split(',');
+  const header = Array.isArray(forwardedFor) ? forwardedFor.join(',') : (forwardedFor ?? '');
+  const forwarded = header.trim() ? header.split(',') : [];
   return [...forwarded, socketAddress ?? ''].map(normalizeAddress).map((a) => a || '-').slice(-32).join(',');
 }
 
