@@ -1,8 +1,10 @@
 import { DomainError } from '../errors';
 import { Prisma } from '../db/generated/sqlite/client';
-import type { Db, Queryable } from '../db/client';
+import type { Db, Queryable, Tx } from '../db/client';
 import { transaction } from '../db/transaction';
 import { formatCredits, toMicro } from '../money';
+import { linkCapMessage } from '../ledger/postings';
+import { activeLink, namesOf } from '../ledger/repository';
 
 /**
  * Federation: a coordinator proposes a link to another community, with a cap; it becomes active when that
@@ -67,6 +69,38 @@ export async function acceptLinkCap(db: Db, communityId: string, linkId: string)
     if (count !== 1) throw new DomainError('CONFLICT', 'The proposed cap changed meanwhile: look at it again before accepting.');
     return { id: linkId, cap: toMicro(link.proposedCap), proposedCap: null, capProposedHere: false };
   });
+}
+
+const OPEN_STATES = ['MATCHED', 'ACTIVE', 'DELIVERED', 'DISPUTED'] as const;
+
+/**
+ * Checks, when a trade across a link is agreed (a fill or a barter leg whose seller is in the linked
+ * community), that paying it would keep `fromCommunityId`'s clearing account for the other within the
+ * link's cap, counting what open contracts across the link will still pay. Taken under the link's row
+ * lock, so that concurrent trades across one link are checked one after the other. Settlement is guarded
+ * again by the ledger itself (postEntry never takes a clearing account past the cap); checking here as
+ * well refuses the trade up front instead of leaving a delivered contract unable to pay.
+ * `amount` is what will cross: the seller's proceeds, in µ.
+ */
+export async function assertLinkRoom(tx: Tx, fromCommunityId: string, toCommunityId: string, amount: number) {
+  const link = await activeLink(tx, fromCommunityId, toCommunityId);
+  if (!link) {
+    const [here, there] = await namesOf(tx, [fromCommunityId, toCommunityId]);
+    throw new DomainError('PRECONDITION', `${here} and ${there} are not linked, so credits cannot move between them.`);
+  }
+  await tx.communityLink.updateMany({ where: { id: link.id }, data: { active: true } }); // the link's row lock
+  const [clearing, open] = await Promise.all([
+    tx.account.aggregate({ where: { communityId: fromCommunityId, kind: 'FEDERATION_CLEARING', peerCommunityId: toCommunityId }, _sum: { balance: true } }),
+    tx.contract.aggregate({
+      where: { communityId: fromCommunityId, sellerCommunityId: toCommunityId, state: { in: [...OPEN_STATES] } },
+      _sum: { escrowed: true, buyerCommission: true, sellerCommission: true },
+    }),
+  ]);
+  const pending = (open._sum.escrowed ?? 0n) - (open._sum.buyerCommission ?? 0n) - (open._sum.sellerCommission ?? 0n);
+  if ((clearing._sum.balance ?? 0n) + pending + BigInt(amount) > BigInt(link.cap)) {
+    const [here, there] = await namesOf(tx, [fromCommunityId, toCommunityId]);
+    throw new DomainError('CONFLICT', linkCapMessage(here, there, link.cap));
+  }
 }
 
 /** The communities linked to this one (active links only), this one included. */

@@ -4,7 +4,7 @@
  * community itself when `memberId` is null). Amounts are integer micro-credits.
  */
 import type { AccountKind } from '../db/generated/sqlite/enums';
-import { MAX_MICRO } from '../money';
+import { formatCredits, MAX_MICRO } from '../money';
 
 /** An account by kind and owner; a federation clearing account is also named by the linked community. */
 export type AccountRef = { kind: AccountKind; memberId: string | null; peerCommunityId?: string };
@@ -119,3 +119,7 @@ export function mayPost(balance: number, amount: number, bounds: Bounds): boolea
   const guard = guardFor(amount, bounds);
   return 'gte' in guard ? balance >= guard.gte : balance <= guard.lte;
 }
+
+/** What a member is told when a trade would take two linked communities past the cap their coordinators agreed. */
+export const linkCapMessage = (here: string, there: string, cap: number) =>
+  `This trade would pass the credit limit agreed between ${here} and ${there} (${formatCredits(cap)} credits): ask the coordinators to raise it.`;

@@ -6,6 +6,7 @@ import {
   accountBounds,
   assertBalanced,
   COMMUNITY_ACCOUNT_KINDS,
+  linkCapMessage,
   type Bounds,
   netByAccount,
   type AccountRef,
@@ -35,7 +36,7 @@ export async function openMemberAccounts(tx: Tx, communityId: string, memberId: 
 type ClearingLink = { id: string; cap: number; fromId: string; toId: string };
 
 /** The active link between a community and a peer, with its agreed cap; null when they are not linked. */
-async function activeLink(tx: Tx, communityId: string, peerCommunityId: string): Promise<ClearingLink | null> {
+export async function activeLink(tx: Tx, communityId: string, peerCommunityId: string): Promise<ClearingLink | null> {
   const link = await tx.communityLink.findFirst({
     where: { active: true, OR: [{ fromId: communityId, toId: peerCommunityId }, { fromId: peerCommunityId, toId: communityId }] },
     select: { id: true, cap: true, fromId: true, toId: true },
@@ -43,9 +44,11 @@ async function activeLink(tx: Tx, communityId: string, peerCommunityId: string):
   return link ? { ...link, cap: toMicro(link.cap) } : null;
 }
 
-async function namesOf(tx: Tx, ids: string[]): Promise<string[]> {
-  const rows = await tx.community.findMany({ where: { id: { in: ids } }, select: { id: true, name: true } });
-  return ids.map((id) => rows.find((r) => r.id === id)?.name ?? 'another community');
+/** The names of two communities, for messages. */
+export async function namesOf(tx: Tx, [a, b]: [string, string]): Promise<[string, string]> {
+  const rows = await tx.community.findMany({ where: { id: { in: [a, b] } }, select: { id: true, name: true } });
+  const name = (id: string) => rows.find((r) => r.id === id)?.name ?? 'another community';
+  return [name(a), name(b)];
 }
 
 /**
@@ -118,7 +121,7 @@ async function boundMessage(tx: Tx, communityId: string, account: AccountRef, am
     }
     case 'FEDERATION_CLEARING': {
       const [here, there] = await namesOf(tx, [communityId, account.peerCommunityId ?? '']);
-      return `This trade would pass the credit limit agreed between ${here} and ${there} (${credits(bounds.ceiling)} credits): ask the coordinators to raise it.`;
+      return linkCapMessage(here, there, bounds.ceiling);
     }
     default:
       return `This would take the community's ${account.kind.toLowerCase().replace('_', ' ')} account past ±${credits(bounds.ceiling)} credits, the most it may carry.`;
