@@ -154,6 +154,12 @@ export async function checkInvariants(db: Db, { now = new Date(), drained = fals
   }
 
   // --- the books
+  const negotiationsOf = (orderId: string) => negotiations.filter((n) => n.buyOrderId === orderId || n.sellOrderId === orderId).map((n) => n.status);
+  const describeOrder = (id: string) => {
+    const o = orderOf.get(id)!;
+    const history = negotiationsOf(id);
+    return `${id} at ${o.price} in ${communityOf.get(o.communityId)!.slug} (seq ${o.seq}, ${o.negotiationMode}${o.negotiationLimit !== null ? ` limit ${o.negotiationLimit}` : ''}, ${o.remaining}/${o.quantity} left, negotiations: ${history.length ? history.join(' ') : 'none'})`;
+  };
   const linked = (a: string, b: string) => a === b || links.some((l) => l.active && ((l.fromId === a && l.toId === b) || (l.fromId === b && l.toId === a)));
   const resting = orders.filter(
     (o) => o.status === 'OPEN' && o.jobId === null && !o.donation && o.contentItemId === null && o.remaining - o.locked > 0 &&
@@ -171,7 +177,7 @@ export async function checkInvariants(db: Db, { now = new Date(), drained = fals
     for (const bid of book.bids) {
       for (const ask of book.asks) {
         if (bid.price >= ask.price && linked(bid.communityId, ask.communityId) && isEligible(bid, ask)) {
-          fail('book: no crossed book', `${key}: bid ${bid.id} at ${bid.price} (${communityOf.get(bid.communityId)!.slug}) and ask ${ask.id} at ${ask.price} (${communityOf.get(ask.communityId)!.slug}) are eligible and cross`);
+          fail('book: no crossed book', `${key}: bid ${describeOrder(bid.id)} and ask ${describeOrder(ask.id)} are eligible and cross`);
         }
       }
     }
