@@ -5,7 +5,8 @@
  * negotiation closed — which is the point: acting on stale knowledge must be refused cleanly.
  */
 import type { Db, DbKind } from '@/server/db/client';
-import { signUp, type Caller } from '../callers';
+import { createSession } from '@/server/auth/session';
+import { callerWith, signUp, type Caller } from '../callers';
 import { phoneProfile } from '../fixtures';
 import type { Rng } from './rng';
 
@@ -112,10 +113,20 @@ async function inBatches<T>(count: number, limit: number, make: (i: number) => P
  */
 export async function buildWorld(db: Db, kind: DbKind, { members: count, seedTag }: WorldOptions): Promise<World> {
   const tag = seedTag.slice(0, 6);
+  const withDevice = async (handle: string, id: string, caller: Caller): Promise<SimMember> => {
+    const { device } = await caller.device.register({ name: `${handle} phone`, profile: phoneProfile });
+    return { id, handle, caller, deviceId: device.id, communities: [], donating: false };
+  };
   const member = async (handle: string): Promise<SimMember> => {
     const m = await signUp(db, handle);
-    const { device } = await m.caller.device.register({ name: `${handle} phone`, profile: phoneProfile });
-    return { id: m.member.id, handle, caller: m.caller, deviceId: device.id, communities: [], donating: false };
+    return withDevice(handle, m.member.id, m.caller);
+  };
+  // Sign-up is not what this test is about, and its password hashing (scrypt) would take most of the
+  // setup time: the coordinators sign up for real, the members are created with the first one's hash.
+  const quickMember = async (handle: string, passwordHash: string): Promise<SimMember> => {
+    const row = await db.member.create({ data: { handle, passwordHash }, select: { id: true } });
+    const { token } = await createSession(db, row.id);
+    return withDevice(handle, row.id, (await callerWith(db, token)).caller);
   };
   const [northCoordinator, southCoordinator] = await Promise.all([member(`sim-${tag}-north`), member(`sim-${tag}-south`)]);
   const north = await northCoordinator.caller.community.create({ name: 'Sim north', slug: `sim-${tag}-north`, commissionBps: 200, startingGrant: 1_000 * CREDIT, inviteOnly: false, sweepstakesShareBps: 5_000 });
@@ -125,7 +136,8 @@ export async function buildWorld(db: Db, kind: DbKind, { members: count, seedTag
   const link = await northCoordinator.caller.admin.proposeLink({ communityId: north.id, toSlug: south.slug, cap: LINK_CAP });
   await southCoordinator.caller.admin.acceptLink({ communityId: south.id, linkId: link.id });
 
-  const people = await inBatches(count, 4, (i) => member(`sim-${tag}-m${i}`));
+  const { passwordHash } = await db.member.findUniqueOrThrow({ where: { id: northCoordinator.id }, select: { passwordHash: true } });
+  const people = await inBatches(count, 8, (i) => quickMember(`sim-${tag}-m${i}`, passwordHash));
   const communities: SimCommunity[] = [
     { id: north.id, slug: north.slug, coordinator: northCoordinator, members: [northCoordinator], commissionBps: 200, creditLimit: 0 },
     { id: south.id, slug: south.slug, coordinator: southCoordinator, members: [southCoordinator], commissionBps: 100, creditLimit: 20 * CREDIT },
