@@ -5,6 +5,7 @@ import { lockBook } from './book-lock';
 import { applyContractActions, autoSettle } from './contracts';
 import { releaseHold } from './fills';
 import { closeWithoutDeal } from './negotiations';
+import { rematchOrders } from './place-order';
 import { withOutbox, type Outbox } from './outbox';
 
 const orderSelect = {
@@ -19,19 +20,22 @@ const orderSelect = {
 } as const;
 
 /** Closes an open order: its negotiations end, its hold returns to the owner, its status becomes final. */
-export async function closeOrder(tx: Tx, orderId: string, status: 'CANCELLED' | 'EXPIRED', byMemberId: string | null, outbox: Outbox) {
+export async function closeOrder(tx: Tx, orderId: string, status: 'CANCELLED' | 'EXPIRED', byMemberId: string | null, outbox: Outbox, now = new Date()) {
   const order = await tx.order.findUniqueOrThrow({ where: { id: orderId }, select: orderSelect });
   if (order.status !== 'OPEN') return false;
   const negotiations = await tx.negotiation.findMany({
     where: { status: 'OPEN', OR: [{ buyOrderId: order.id }, { sellOrderId: order.id }] },
   });
+  const released: string[] = [];
   for (const negotiation of negotiations) {
-    await closeWithoutDeal(tx, negotiation, status === 'CANCELLED' ? 'REJECTED' : 'EXPIRED', byMemberId, outbox);
+    released.push(...(await closeWithoutDeal(tx, negotiation, status === 'CANCELLED' ? 'REJECTED' : 'EXPIRED', byMemberId, outbox)));
   }
   const community = { ...order.community, creditLimit: toMicro(order.community.creditLimit) };
   await releaseHold(tx, community, order, status === 'CANCELLED' ? 'Bid cancelled: hold released' : 'Bid expired: hold released');
   await tx.order.update({ where: { id: order.id }, data: { status, locked: 0, reserved: 0n } });
   outbox.add([order.memberId], { type: 'order', orderId: order.id, status, remaining: order.remaining });
+  // the counterparties' quantity that was locked in those negotiations is back in the book
+  await rematchOrders(tx, released.filter((id) => id !== order.id), now, outbox);
   return true;
 }
 
@@ -66,7 +70,7 @@ export async function sweepMarket(db: Db, now = new Date()) {
   for (const order of staleOrders) {
     const expired = await withOutbox(db, async (tx, outbox) => {
       await lockBook(tx, order.communityId, order.category);
-      return closeOrder(tx, order.id, 'EXPIRED', null, outbox);
+      return closeOrder(tx, order.id, 'EXPIRED', null, outbox, now);
     });
     if (expired) counts.ordersExpired++;
   }
@@ -75,7 +79,7 @@ export async function sweepMarket(db: Db, now = new Date()) {
   for (const negotiation of staleNegotiations) {
     await withOutbox(db, async (tx, outbox) => {
       await lockBook(tx, negotiation.communityId, negotiation.category);
-      await closeWithoutDeal(tx, negotiation, 'EXPIRED', null, outbox);
+      await rematchOrders(tx, await closeWithoutDeal(tx, negotiation, 'EXPIRED', null, outbox), now, outbox);
     });
     counts.negotiationsExpired++;
   }

@@ -1,10 +1,11 @@
 import { DomainError } from '../errors';
 import type { Db, Prisma, Tx } from '../db/client';
-import { toMicro } from '../money';
+import { formatCredits, MAX_MICRO, toMicro } from '../money';
 import { lockBook } from './book-lock';
 import type { NegotiationToOpen } from './engine';
 import { executeFill, marketCommunity } from './fills';
 import { withOutbox, type Outbox } from './outbox';
+import { rematchOrders } from './place-order';
 
 /** An unanswered negotiation expires after a day, or when the buyer's window ends if that is sooner. */
 export const NEGOTIATION_TTL_MS = 24 * 3_600_000;
@@ -25,7 +26,7 @@ export const negotiationSelect = {
   contractId: true,
   createdAt: true,
   updatedAt: true,
-  buyOrder: { select: { unit: true, windowStart: true, windowEnd: true } },
+  buyOrder: { select: { unit: true, windowStart: true, windowEnd: true, communityId: true } },
   offers: { orderBy: { createdAt: 'asc' }, select: { memberId: true, price: true, createdAt: true } },
 } satisfies Prisma.NegotiationSelect;
 
@@ -91,10 +92,14 @@ export async function openNegotiation(tx: Tx, communityId: string, category: str
   return negotiation;
 }
 
-/** Ends an open negotiation without a deal and gives the locked quantity back to both orders. */
+/**
+ * Ends an open negotiation without a deal and gives the locked quantity back to both orders; returns the
+ * ids of the two orders whose quantity was released (empty when it was not open), which the caller
+ * re-matches (`rematchOrders`) once it has finished its own changes.
+ */
 export async function closeWithoutDeal(tx: Tx, row: { id: string; buyOrderId: string; sellOrderId: string; buyerId: string; sellerId: string; quantity: number; buyerPrice: bigint; sellerPrice: bigint }, status: 'REJECTED' | 'EXPIRED', byMemberId: string | null, outbox: Outbox) {
   const { count } = await tx.negotiation.updateMany({ where: { id: row.id, status: 'OPEN' }, data: { status } });
-  if (count === 0) return;
+  if (count === 0) return [];
   await tx.order.updateMany({ where: { id: { in: [row.buyOrderId, row.sellOrderId] } }, data: { locked: { decrement: row.quantity } } });
   outbox.add([row.buyerId, row.sellerId], {
     type: 'negotiation',
@@ -104,6 +109,21 @@ export async function closeWithoutDeal(tx: Tx, row: { id: string; buyOrderId: st
     sellerPrice: toMicro(row.sellerPrice),
     byMemberId,
   });
+  return [row.buyOrderId, row.sellOrderId];
+}
+
+/**
+ * A deal of `quantity` units at `price` must stay within what any amount may be (MAX_MICRO), commission
+ * included, so that every sum the ledger makes of it is exact.
+ */
+export function assertDealFits(quantity: number, price: number, commissionBps: number): void {
+  const value = BigInt(quantity) * BigInt(price);
+  if (value + (value * BigInt(commissionBps)) / 10_000n > BigInt(MAX_MICRO)) {
+    throw new DomainError(
+      'BAD_INPUT',
+      `At ${formatCredits(price)} credits each, ${quantity} units would cost more than ${formatCredits(MAX_MICRO)} credits with commission, the most one trade may carry: offer a lower price.`,
+    );
+  }
 }
 
 type Move = { kind: 'counter'; price: number } | { kind: 'accept' } | { kind: 'reject' };
@@ -124,21 +144,24 @@ export async function negotiate(db: Db, memberId: string, negotiationId: string,
       throw new DomainError('CONFLICT', `This negotiation is already ${row.status.toLowerCase()}.`);
     }
     if (row.expiresAt <= now) {
-      await closeWithoutDeal(tx, row, 'EXPIRED', null, outbox);
+      await rematchOrders(tx, await closeWithoutDeal(tx, row, 'EXPIRED', null, outbox), now, outbox);
       return { expired: true as const };
     }
     const isBuyer = row.buyerId === memberId;
     if (move.kind === 'reject') {
-      await closeWithoutDeal(tx, row, 'REJECTED', memberId, outbox);
+      await rematchOrders(tx, await closeWithoutDeal(tx, row, 'REJECTED', memberId, outbox), now, outbox);
       return { contractId: null };
     }
+    const { commissionBps } = await marketCommunity(tx, row.buyOrder.communityId);
 
     let buyerPrice = toMicro(row.buyerPrice);
     let sellerPrice = toMicro(row.sellerPrice);
     let dealPrice: number | null = null;
     if (move.kind === 'accept') {
       dealPrice = isBuyer ? sellerPrice : buyerPrice;
+      assertDealFits(row.quantity, dealPrice, commissionBps);
     } else {
+      assertDealFits(row.quantity, move.price, commissionBps);
       await tx.negotiationOffer.create({ data: { negotiationId: row.id, memberId, price: BigInt(move.price) } });
       if (isBuyer) buyerPrice = move.price;
       else sellerPrice = move.price;

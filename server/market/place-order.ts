@@ -6,10 +6,10 @@ import { formatCredits, toMicro } from '../money';
 import { federatedIds } from '../community/links';
 import { lockBook } from './book-lock';
 import { matchIncoming, type BookOrder, type OrderConstraints } from './engine';
-import { executeFill, type MarketCommunity } from './fills';
+import { executeFill, marketCommunity, type MarketCommunity } from './fills';
 import { openNegotiation } from './negotiations';
 import { MAX_WINDOW_AHEAD_MS, SPOT_TTL_MS, WINDOW_START_SLACK_MS, type PlaceOrderInput } from './order-input';
-import { withOutbox } from './outbox';
+import { withOutbox, type Outbox } from './outbox';
 import { partyFacts } from './parties';
 import { holdFor, maxBuyPrice } from './reservation';
 
@@ -67,6 +67,13 @@ export function toBookOrder(row: OrderRow): BookOrder {
   };
 }
 
+/** Credits are the price in this market, not a good: an order for MONEY would hold credits for credits. */
+function refuseMoney(category: string) {
+  if (category === 'MONEY') {
+    throw new DomainError('BAD_INPUT', 'Credits are the price in the market, not something to buy or sell: choose a resource category (to swap credits for resources, use barter).');
+  }
+}
+
 /** Checks what zod cannot: the window against the clock, the device, and the members named. */
 async function resolveOrder(db: Db, memberId: string, input: PlaceOrderInput, now: Date) {
   const start = Date.parse(input.windowStart);
@@ -96,7 +103,7 @@ async function resolveOrder(db: Db, memberId: string, input: PlaceOrderInput, no
   return { start: new Date(start), end: new Date(end), deviceId: device?.id ?? null, constraints };
 }
 
-async function candidatesFor(tx: Tx, incoming: { id: string; memberId: string; side: 'BUY' | 'SELL'; unit: string; windowStart: Date; windowEnd: Date }, communityIds: string[], category: string, now: Date) {
+export async function candidatesFor(tx: Tx, incoming: { id: string; memberId: string; side: 'BUY' | 'SELL'; unit: string; windowStart: Date; windowEnd: Date }, communityIds: string[], category: string, now: Date) {
   const isBuy = incoming.side === 'BUY';
   const rows = await tx.order.findMany({
     where: {
@@ -161,6 +168,7 @@ export type NewOrder = {
  * member's available credits into escrow, refusing with CONFLICT when the credits do not cover it.
  */
 export async function openOrder(tx: Tx, memberId: string, community: MarketCommunity, order: NewOrder, now: Date) {
+  refuseMoney(order.category);
   const hold =
     order.side === 'BUY'
       ? holdFor(order.quantity, maxBuyPrice({ price: order.price, negotiationMode: order.negotiation.mode, negotiationLimit: order.negotiation.limit }), community.commissionBps)
@@ -218,6 +226,7 @@ export async function placeOrder(
   input: PlaceOrderInput,
   now = new Date(),
 ): Promise<PlaceOrderResult> {
+  refuseMoney(input.category);
   const resolved = await resolveOrder(db, memberId, input, now);
   const negotiationLimit = input.negotiation.mode === 'NONE' ? null : (input.negotiation.limit ?? null);
   return withOutbox(db, async (tx, outbox) => {
@@ -254,4 +263,40 @@ export async function placeOrder(
     const final = await tx.order.findUniqueOrThrow({ where: { id: order.id }, select: { id: true, status: true, remaining: true } });
     return { order: final, fills, ...(negotiationId ? { negotiationId } : {}) };
   });
+}
+
+/**
+ * Re-matches the book after locked quantity was released (a negotiation ended without a deal, an order
+ * closed): each released order still open is matched again as if it came in, against the resting orders
+ * of its book (and linked books), so that no two resting orders that cross are left behind. Only crossing
+ * fills are made, at the price of the older of the two orders; no negotiation is opened again. The caller holds the
+ * lock of the order's book; the linked books are locked here.
+ */
+export async function rematchOrders(tx: Tx, orderIds: string[], now: Date, outbox: Outbox): Promise<number> {
+  let fills = 0;
+  for (const orderId of orderIds) {
+    const row = await tx.order.findUnique({
+      where: { id: orderId },
+      select: { ...orderForBook, communityId: true, category: true, status: true, jobId: true, donation: true, contentItemId: true, expiresAt: true, createdAt: true },
+    });
+    // pulled orders (jobs, donations, priced content) are filled by their own flows, not by the book
+    if (!row || row.status !== 'OPEN' || row.jobId || row.donation || row.contentItemId) continue;
+    if (row.windowEnd <= now || (row.expiresAt && row.expiresAt <= now)) continue;
+    if (row.remaining - row.locked <= 0) continue;
+    const communities = await federatedIds(tx, row.communityId);
+    for (const id of [...communities].sort()) await lockBook(tx, id, row.category);
+    const incoming = toBookOrder(row);
+    const candidates = await candidatesFor(tx, row, communities, row.category, now);
+    const match = matchIncoming({ ...incoming, negotiation: { mode: 'NONE', limit: null } }, candidates, { presorted: true });
+    const community = await marketCommunity(tx, row.communityId);
+    for (const fill of match.fills) {
+      // both orders were resting: the older one sets the price (as it would have, had it been free)
+      const otherId = fill.buyOrderId === row.id ? fill.sellOrderId : fill.buyOrderId;
+      const other = await tx.order.findUniqueOrThrow({ where: { id: otherId }, select: { price: true, seq: true, communityId: true, createdAt: true } });
+      const olderIsMine = other.communityId === row.communityId ? row.seq < other.seq : row.createdAt < other.createdAt;
+      await executeFill(tx, community, { ...fill, price: olderIsMine ? toMicro(row.price) : toMicro(other.price), pricing: 'CROSS' }, outbox);
+      fills++;
+    }
+  }
+  return fills;
 }
