@@ -1,25 +1,64 @@
 import { z } from 'zod';
-import { MAX_MICRO } from '../money';
+import { formatCredits, MAX_MICRO } from '../money';
+import { orderCostFits } from '../market/order-input';
+import { checkJson } from '../../workers/kernels/shared';
 import { KERNEL_NAMES } from '../../workers/kernels/types';
 
 export const MAX_UNITS = 1024;
 export const MAX_PARAMS_BYTES = 512 * 1024;
 export const MAX_DEADLINE_MS = 7 * 86_400_000;
+/** How deep job parameters and unit results may nest (a custom kernel's inputs nest up to 64 inside them). */
+export const MAX_JSON_DEPTH = 70;
+
+// NUL and halves of surrogate pairs cannot be stored (PostgreSQL's jsonb refuses them)
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** The first problem with a JSON value a job carries, at any depth, or null; iterative, so nesting cannot overflow the stack. */
+export function jsonProblem(value: unknown, maxBytes: number): string | null {
+  if (value === undefined) return 'it is missing';
+  const shape = checkJson(value, { maxBytes, maxDepth: MAX_JSON_DEPTH });
+  if (shape) return shape;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node === 'string') {
+      if (UNSTORABLE.test(node)) return 'text cannot contain the NUL character or broken (half) characters';
+    } else if (node !== null && typeof node === 'object') {
+      for (const [key, child] of Object.entries(node)) {
+        if (UNSTORABLE.test(key)) return 'text cannot contain the NUL character or broken (half) characters';
+        stack.push(child);
+      }
+    }
+  }
+  return null;
+}
+
+/** A JSON value of at most `maxBytes`, bounded in depth, storable in either database. */
+export const storableJson = (what: string, maxBytes: number) =>
+  z.unknown().superRefine((value, ctx) => {
+    const problem = jsonProblem(value, maxBytes);
+    if (problem) ctx.addIssue({ code: 'custom', message: `${what}: ${problem}.` });
+  });
+
+/** What a job can pay at most: price per unit × the replicas it holds for (units × (replication + 1)), with commission. */
+export const jobCostFits = (units: number, replication: number, pricePerUnit: number) => orderCostFits(units * (replication + 1), pricePerUnit);
+export const JOB_COST_MESSAGE = `A job can cost at most ${formatCredits(MAX_MICRO)} credits (price per unit × units × (replication + 1), with commission): lower the price or the units.`;
 
 export const submitJobInput = z
   .object({
     communityId: z.string().min(1).max(64),
     kernel: z.enum(KERNEL_NAMES),
     title: z.string().trim().max(80).optional(),
-    params: z.unknown().refine((p) => p !== undefined && JSON.stringify(p).length <= MAX_PARAMS_BYTES, {
-      message: `Parameters (with any code) can be at most ${MAX_PARAMS_BYTES / 1024} KiB.`,
-    }),
+    params: storableJson(`Job parameters (with any code, at most ${MAX_PARAMS_BYTES / 1024} KiB)`, MAX_PARAMS_BYTES),
     units: z.number().int('Units are a whole number.').min(1, 'A job needs at least one unit.').max(MAX_UNITS, `A job can have at most ${MAX_UNITS} units.`),
     replication: z.number().int().min(2, 'Replication must be at least 2, so that results can be compared.').max(5, 'Replication can be at most 5.'),
     quorum: z.number().int().min(2, 'A quorum is at least 2 agreeing results.').max(5),
     deadline: z.iso.datetime({ offset: true, message: 'The deadline must be an ISO 8601 time.' }),
-    pricePerUnit: z.number().int('Prices are whole micro-credits.').positive('The price must be more than zero.').max(MAX_MICRO),
+    pricePerUnit: z.number().int('Prices are whole micro-credits.').positive('The price must be more than zero.').max(MAX_MICRO, 'That price is too large.'),
   })
-  .refine((j) => j.quorum <= j.replication, { path: ['quorum'], message: 'The quorum cannot be larger than the replication.' });
+  .superRefine((j, ctx) => {
+    if (j.quorum > j.replication) ctx.addIssue({ code: 'custom', path: ['quorum'], message: 'The quorum cannot be larger than the replication.' });
+    if (!jobCostFits(j.units, j.replication, j.pricePerUnit)) ctx.addIssue({ code: 'custom', path: ['pricePerUnit'], message: JOB_COST_MESSAGE });
+  });
 
 export type SubmitJobInput = z.infer<typeof submitJobInput>;

@@ -10,7 +10,7 @@ import type { MarketCommunity } from '../market/fills';
 import { findKernel, type AnyKernel } from '../../workers/kernels';
 import type { Json } from '../../workers/kernels/types';
 import { jsonInput } from '../db/json';
-import { MAX_DEADLINE_MS, MAX_UNITS, type SubmitJobInput } from './job-input';
+import { JOB_COST_MESSAGE, jobCostFits, MAX_DEADLINE_MS, MAX_UNITS, type SubmitJobInput } from './job-input';
 import { settleDelivered } from './settle';
 
 export const COMPUTE_CATEGORY = 'COMPUTE';
@@ -45,6 +45,8 @@ export async function submitJob(db: Db, memberId: string, community: MarketCommu
   if (inputs.length > MAX_UNITS) {
     throw new DomainError('BAD_INPUT', `These parameters make ${inputs.length} work units; a job can have at most ${MAX_UNITS}.`);
   }
+  // the kernel may round the units asked for: the cost is bounded again on the units it made
+  if (!jobCostFits(inputs.length, input.replication, input.pricePerUnit)) throw new DomainError('BAD_INPUT', JOB_COST_MESSAGE);
 
   return withOutbox(db, async (tx) => {
     await lockBook(tx, community.id, COMPUTE_CATEGORY);

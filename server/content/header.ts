@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MAX_MICRO } from '../money';
+import { orderCostFits } from '../market/order-input';
 
 export const MIN_CHUNK = 16 * 1024;
 export const MAX_CHUNK = 4 * 1024 * 1024;
@@ -38,5 +39,14 @@ export type ContentHeader = z.infer<typeof contentHeaderSchema>;
 
 export const pricingSchema = z.discriminatedUnion('mode', [
   z.object({ mode: z.literal('GIFT') }),
-  z.object({ mode: z.literal('CREDITS'), price: z.number().int().positive('A price must be more than zero.').max(MAX_MICRO) }),
+  z.object({
+    mode: z.literal('CREDITS'),
+    price: z
+      .number()
+      .int('A price is a whole number of micro-credits.')
+      .positive('A price must be more than zero.')
+      .max(MAX_MICRO, 'That price is too large.')
+      // a request pays the price plus commission: that must fit what one order can cost
+      .refine((price) => orderCostFits(1, price), 'That price is too large: with commission a copy can cost at most 1,000,000,000 credits.'),
+  }),
 ]);

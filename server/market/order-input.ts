@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_MICRO } from '../money';
+import { formatCredits, MAX_COMMISSION_BPS, MAX_MICRO } from '../money';
 import { CATEGORIES, UNITS_BY_CATEGORY } from '../valuation/categories';
 import { OPERATING_SYSTEMS } from '../device/profile';
 
@@ -9,6 +9,22 @@ export const SPOT_TTL_MS = 60_000;
 /** How far in the past a window may start (clock differences between devices). */
 export const WINDOW_START_SLACK_MS = 5 * 60_000;
 export const MAX_WINDOW_AHEAD_MS = 366 * 86_400_000;
+
+/**
+ * Whether a BUY of `quantity` at up to `maxPrice` per unit, with the buyer's share of the highest commission
+ * a community can set, costs at most MAX_MICRO. Every amount the market computes for an order (its hold,
+ * a fill's value and commission, escrow, sums of them) is then a safe integer.
+ */
+export function orderCostFits(quantity: number, maxPrice: number): boolean {
+  if (![quantity, maxPrice].every((n) => Number.isSafeInteger(n) && n >= 0)) return false;
+  const price = BigInt(maxPrice);
+  const perUnitWithCommission = price + (price * BigInt(MAX_COMMISSION_BPS) + 19_999n) / 20_000n;
+  return BigInt(quantity) * perUnitWithCommission <= BigInt(MAX_MICRO);
+}
+
+const orderCostMessage = (what: string) =>
+  `An order can cost at most ${formatCredits(MAX_MICRO)} credits (quantity × ${what}, with commission): lower the quantity or the ${what}.`;
+export const ORDER_COST_MESSAGE = orderCostMessage('price');
 
 const memberHandles = z.array(z.string().trim().toLowerCase().min(3).max(32)).max(50);
 
@@ -64,6 +80,14 @@ export const placeOrderInput = z
       ctx.addIssue({ code: 'custom', path: ['windowEnd'], message: 'The window must end after it starts.' });
     }
     const { mode, limit } = order.negotiation;
+    // a SELL is bounded like a BUY: whoever fills it pays quantity × price
+    if (!orderCostFits(order.quantity, Math.max(order.price, limit ?? 0))) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['quantity'],
+        message: limit && limit > order.price ? orderCostMessage('ceiling') : ORDER_COST_MESSAGE,
+      });
+    }
     if (mode === 'AUTO' && (limit === null || limit === undefined)) {
       ctx.addIssue({
         code: 'custom',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MAX_MICRO, toMicro } from '../money';
 import { setDonation } from '../compute/donation';
-import { submitJobInput } from '../compute/job-input';
+import { MAX_UNITS, storableJson, submitJobInput } from '../compute/job-input';
 import { cancelJob, jobView, submitJob, validatedOutputs } from '../compute/jobs';
 import { leaseUnits, MAX_LEASE_BATCH, returnLeases, submitResult } from '../compute/leases';
 import { communityMemberProcedure, memberProcedure, router } from '../trpc';
@@ -24,7 +24,7 @@ export const computeRouter = router({
 
   /** Validated unit outputs of one of the member's jobs, for results that fill in as they arrive. */
   outputs: memberProcedure
-    .input(z.object({ jobId: id, fromIndex: z.number().int().min(0).default(0) }))
+    .input(z.object({ jobId: id, fromIndex: z.number().int().min(0).max(MAX_UNITS).default(0) }))
     .query(({ ctx, input }) => validatedOutputs(ctx.db, input.jobId, ctx.member.id, input.fromIndex)),
 
   myJobs: communityMemberProcedure.query(async ({ ctx }) => {
@@ -51,7 +51,7 @@ export const computeRouter = router({
     .mutation(({ ctx, input }) => leaseUnits(ctx.db, ctx.member.id, input.deviceId, input.max, new Date(), input.kernels)),
 
   submitResult: memberProcedure
-    .input(z.object({ leaseId: id, output: z.unknown().refine((o) => o !== undefined && JSON.stringify(o).length <= 4 * 1024 * 1024, 'A result can be at most 4 MiB of JSON.') }))
+    .input(z.object({ leaseId: id, output: storableJson('A result (at most 4 MiB of JSON)', 4 * 1024 * 1024) }))
     .mutation(({ ctx, input }) => submitResult(ctx.db, ctx.member.id, input.leaseId, input.output)),
 
   returnLeases: memberProcedure.input(z.object({ deviceId: id })).mutation(({ ctx, input }) => returnLeases(ctx.db, ctx.member.id, input.deviceId)),
