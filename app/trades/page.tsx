@@ -13,14 +13,22 @@ function TradesInbox({ memberId }: { memberId: string }) {
   const trpc = useTRPC();
   const negotiations = useQuery(trpc.negotiation.list.queryOptions({}));
   const contracts = useQuery(trpc.contract.list.queryOptions({}));
+  const communities = useQuery(trpc.community.list.queryOptions({ mine: true, limit: 50 }));
+  const coordinates = communities.data?.items.some((c) => c.role === 'COORDINATOR') ?? false;
   const open = negotiations.data?.filter((n) => n.status === 'OPEN') ?? [];
-  const needsMe = (c: { state: string; buyer: { id: string } }) =>
-    (c.state === 'DELIVERED' && c.buyer.id === memberId) || (['MATCHED', 'ACTIVE'].includes(c.state) && c.buyer.id !== memberId);
+  const needsMe = (c: { state: string; buyer: { id: string }; statements: { seller: string[] } }) =>
+    (c.state === 'DELIVERED' && c.buyer.id === memberId) ||
+    (['MATCHED', 'ACTIVE'].includes(c.state) && c.buyer.id !== memberId) ||
+    (c.state === 'DISPUTED' && c.buyer.id !== memberId && c.statements.seller.length === 0);
+  const todo = (c: { state: string; buyer: { id: string } }) => (c.state === 'DISPUTED' ? 'respond' : c.buyer.id === memberId ? 'sign off' : 'deliver');
   return (
     <>
       <div className="row spread" style={{ marginBottom: '0.75rem' }}>
         <h1 style={{ margin: 0 }}>Trades</h1>
-        <Link className="button secondary" href="/barter">Barter</Link>
+        <div className="row">
+          {coordinates ? <Link className="button secondary" href="/contracts/disputes">Disputes</Link> : null}
+          <Link className="button secondary" href="/barter">Barter</Link>
+        </div>
       </div>
       <div className="card">
         <h2>Negotiations</h2>
@@ -50,7 +58,7 @@ function TradesInbox({ memberId }: { memberId: string }) {
                     <span className="muted">
                       {buying ? `from @${c.seller.handle}` : `to @${c.buyer.handle}`} · {formatCredits(c.price)} each
                     </span>
-                    {needsMe(c) ? <span className="pill">{buying ? 'sign off' : 'deliver'}</span> : null}
+                    {needsMe(c) ? <span className="pill">{todo(c)}</span> : null}
                   </div>
                 </Link>
               </li>

@@ -16,6 +16,7 @@ import {
   type Leg,
 } from '@/server/barter/engine';
 import { legValue, unitValue } from '@/server/barter/unit-values';
+import { attachCredits } from '@/server/barter/deals';
 import { defaultValuationRates, type Category } from '@/server/valuation';
 
 const rates = defaultValuationRates;
@@ -739,5 +740,39 @@ describe('matchBarter properties (random books of ≤ 8 offers)', () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('attachCredits: credits wait on the resource legs they pay for', () => {
+  const t = (fromOffer: string, toOffer: string, category: Leg['category'], quantity: number, value: number) => ({
+    from: fromOffer, to: toOffer, fromOffer, toOffer, giveLeg: 0, leg: { category, unit: category === 'MONEY' ? 'CREDIT' : 'MB_HOUR', quantity }, value,
+  });
+
+  it('spreads credits from X to Y over the legs Y gives X, by value, to the micro-credit', () => {
+    const deal = {
+      transfers: [t('y', 'x', 'STORAGE', 10, 300), t('y', 'x', 'MEMORY', 10, 100), t('x', 'y', 'MONEY', 1, 1_000_000)],
+      topUps: [{ from: 'x', to: 'y', fromOffer: 'x', toOffer: 'y', amount: 7 }],
+    };
+    const { legCredits, immediate } = attachCredits(deal);
+    expect(immediate).toEqual([]);
+    expect(legCredits.get(0)).toBe(750_005);
+    expect(legCredits.get(1)).toBe(250_002);
+    expect((legCredits.get(0) ?? 0) + (legCredits.get(1) ?? 0)).toBe(1_000_007);
+  });
+
+  it('moves credits with no resource coming back at once', () => {
+    const deal = {
+      // a cycle a → b → c → a, with c topping up a (a gives nothing to c)
+      transfers: [t('a', 'b', 'STORAGE', 1, 10), t('b', 'c', 'MEMORY', 1, 10), t('c', 'a', 'FILE', 1, 10)],
+      topUps: [{ from: 'c', to: 'b', fromOffer: 'c', toOffer: 'b', amount: 5 }, { from: 'a', to: 'c', fromOffer: 'a', toOffer: 'c', amount: 3 }],
+    };
+    const { legCredits, immediate } = attachCredits(deal as never);
+    // c pays b for the memory b gives c; a pays c for the file c gives a
+    expect(legCredits.get(1)).toBe(5);
+    expect(legCredits.get(2)).toBe(3);
+    expect(immediate).toEqual([]);
+    const swap = attachCredits({ transfers: [t('p', 'q', 'MONEY', 2, 2_000_000)], topUps: [] } as never);
+    expect(swap.legCredits.size).toBe(0);
+    expect(swap.immediate).toEqual([{ fromOffer: 'p', toOffer: 'q', amount: 2_000_000, kind: 'BARTER_CREDITS' }]);
   });
 });

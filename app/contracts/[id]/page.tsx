@@ -1,8 +1,8 @@
 'use client';
 
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { use } from 'react';
-import { ErrorAlert } from '../../_components/form';
+import { use, useState } from 'react';
+import { ErrorAlert, Field } from '../../_components/form';
 import { Pending } from '../../_components/loading';
 import { RequireMember } from '../../_components/require-member';
 import { formatCredits } from '../../_lib/money';
@@ -14,28 +14,55 @@ const ACTION_LABELS: Record<string, string> = {
   START: 'Started',
   REPORT_DELIVERED: 'Delivery reported',
   SIGN_OFF: 'Signed off: seller paid',
-  DISPUTE: 'Disputed',
+  AUTO_SETTLE: 'Review period ended: seller paid',
+  DISPUTE: 'Disputed by the buyer',
+  RESPOND: 'Seller responded',
+  RESOLVE_PAY: 'Coordinator decided: seller paid',
+  RESOLVE_REFUND: 'Coordinator decided: buyer refunded',
+  RESOLVE_SPLIT: 'Coordinator decided: split',
   FAIL: 'Failed',
   REFUND: 'Refunded to the buyer',
 };
+
+/** A statement box and its button, for a dispute, a response or a decision's reason. */
+function Statement({ id, label, hint, value, onChange }: { id: string; label: string; hint: string; value: string; onChange: (text: string) => void }) {
+  return (
+    <label htmlFor={id}>
+      {label}
+      <span className="hint">{hint}</span>
+      <textarea id={id} rows={3} maxLength={2000} value={value} onChange={(e) => onChange(e.target.value)} />
+    </label>
+  );
+}
 
 function ContractView({ contractId, memberId }: { contractId: string; memberId: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const contract = useQuery(trpc.contract.get.queryOptions({ contractId }));
+  const [statement, setStatement] = useState('');
+  const [decision, setDecision] = useState<'PAY_SELLER' | 'REFUND_BUYER' | 'SPLIT'>('SPLIT');
+  const [sharePercent, setSharePercent] = useState('50');
   const refresh = () => {
+    setStatement('');
     void queryClient.invalidateQueries(trpc.contract.pathFilter());
     void queryClient.invalidateQueries(trpc.ledger.pathFilter());
   };
   const deliver = useMutation({ ...trpc.contract.reportDelivered.mutationOptions(), onSuccess: refresh });
   const signOff = useMutation({ ...trpc.contract.signOff.mutationOptions(), onSuccess: refresh });
   const dispute = useMutation({ ...trpc.contract.dispute.mutationOptions(), onSuccess: refresh });
+  const respond = useMutation({ ...trpc.contract.respond.mutationOptions(), onSuccess: refresh });
+  const resolve = useMutation({ ...trpc.contract.resolveDispute.mutationOptions(), onSuccess: refresh });
   if (contract.isPending) return <Pending query={contract} />;
   if (contract.isError) return <ErrorAlert error={contract.error} />;
   const c = contract.data;
   const isBuyer = c.buyer.id === memberId;
-  const busy = deliver.isPending || signOff.isPending || dispute.isPending;
+  const isSeller = c.seller.id === memberId;
+  const busy = deliver.isPending || signOff.isPending || dispute.isPending || respond.isPending || resolve.isPending;
   const live = ['MATCHED', 'ACTIVE', 'DELIVERED'].includes(c.state);
+  const commission = c.buyerCommission + c.sellerCommission;
+  const sellerGets = Math.max(0, c.escrowed - commission);
+  const shareBps = Math.round(Number(sharePercent) * 100);
+  const shareValid = sharePercent.trim() !== '' && Number.isFinite(shareBps) && shareBps >= 0 && shareBps <= 10_000;
   return (
     <>
       <div className="card">
@@ -50,37 +77,116 @@ function ContractView({ contractId, memberId }: { contractId: string; memberId: 
             <tr><td>Quantity</td><td className="num">{c.quantity} {unitLabel(c.unit)}</td></tr>
             <tr><td>Price</td><td className="num">{formatCredits(c.price)} each</td></tr>
             <tr><td>Value</td><td className="num">{formatCredits(c.value)}</td></tr>
-            <tr><td>Commission ({(c.commissionBps / 100).toFixed(2)}%)</td><td className="num">{formatCredits(c.buyerCommission + c.sellerCommission)}</td></tr>
+            <tr><td>Commission ({(c.commissionBps / 100).toFixed(2)}%)</td><td className="num">{formatCredits(commission)}</td></tr>
             <tr><td>Buyer</td><td className="num">@{c.buyer.handle}{isBuyer ? ' (you)' : ''}</td></tr>
-            <tr><td>Seller</td><td className="num">@{c.seller.handle}{!isBuyer ? ' (you)' : ''}</td></tr>
+            <tr><td>Seller</td><td className="num">@{c.seller.handle}{isSeller ? ' (you)' : ''}</td></tr>
             <tr><td>Window</td><td className="num small">{new Date(c.windowStart).toLocaleString()} → {new Date(c.windowEnd).toLocaleString()}</td></tr>
             <tr><td>In escrow</td><td className="num">{formatCredits(c.escrowed)}</td></tr>
+            {c.reviewEndsAt && c.state === 'DELIVERED' ? (
+              <tr><td>Settles by itself</td><td className="num small" data-testid="review-ends">{new Date(c.reviewEndsAt).toLocaleString()}</td></tr>
+            ) : null}
           </tbody>
         </table>
       </div>
-      {live ? (
+      {live && (isBuyer || isSeller) ? (
         <div className="card stack">
           <ErrorAlert error={deliver.error ?? signOff.error ?? dispute.error} />
-          {!isBuyer && c.state !== 'DELIVERED' ? (
+          {isSeller && c.state !== 'DELIVERED' ? (
             <button className="button block" disabled={busy} onClick={() => deliver.mutate({ contractId })}>I have delivered</button>
           ) : null}
-          {!isBuyer && c.state === 'DELIVERED' ? <p className="muted center">Waiting for @{c.buyer.handle} to sign off.</p> : null}
+          {isSeller && c.state === 'DELIVERED' ? (
+            <p className="muted center">
+              Waiting for @{c.buyer.handle} to sign off{c.reviewEndsAt ? `; without a dispute you are paid on ${new Date(c.reviewEndsAt).toLocaleString()}` : ''}.
+            </p>
+          ) : null}
           {isBuyer && c.state === 'DELIVERED' ? (
             <button className="button block" disabled={busy} onClick={() => signOff.mutate({ contractId })}>
-              Sign off and pay {formatCredits(c.value - c.sellerCommission)} to @{c.seller.handle}
+              Sign off and pay {formatCredits(sellerGets)} to @{c.seller.handle}
             </button>
           ) : null}
           {isBuyer && c.state !== 'DELIVERED' ? <p className="muted center">Waiting for @{c.seller.handle} to deliver.</p> : null}
           {isBuyer ? (
-            <button
-              className="button danger block"
-              disabled={busy}
-              onClick={() => {
-                if (window.confirm('Dispute this contract? Your escrow is refunded and the seller is not paid.')) dispute.mutate({ contractId });
+            <form
+              className="stack"
+              onSubmit={(e) => {
+                e.preventDefault();
+                dispute.mutate({ contractId, note: statement });
               }}
             >
-              Dispute and get a refund
-            </button>
+              <Statement
+                id="dispute-statement"
+                label="Something wrong?"
+                hint="Say what went wrong. Your escrow stays held while the community's coordinator reads both sides and decides."
+                value={statement}
+                onChange={setStatement}
+              />
+              <button className="button danger block" disabled={busy || !statement.trim()} type="submit">Dispute</button>
+            </form>
+          ) : null}
+        </div>
+      ) : null}
+      {c.state === 'DISPUTED' ? (
+        <div className="card stack" data-testid="dispute">
+          <h2 style={{ margin: 0 }}>Dispute</h2>
+          <div>
+            <strong>@{c.buyer.handle} (buyer)</strong>
+            {c.statements.buyer.map((text, i) => <p key={i} className="small" style={{ margin: '0.25rem 0', whiteSpace: 'pre-wrap' }}>{text}</p>)}
+          </div>
+          <div>
+            <strong>@{c.seller.handle} (seller)</strong>
+            {c.statements.seller.length === 0 ? <p className="muted small" style={{ margin: '0.25rem 0' }}>No response yet.</p> : null}
+            {c.statements.seller.map((text, i) => <p key={i} className="small" style={{ margin: '0.25rem 0', whiteSpace: 'pre-wrap' }}>{text}</p>)}
+          </div>
+          {isSeller ? (
+            <form
+              className="stack"
+              onSubmit={(e) => {
+                e.preventDefault();
+                respond.mutate({ contractId, note: statement });
+              }}
+            >
+              <ErrorAlert error={respond.error} />
+              <Statement id="respond-statement" label="Your side" hint="What happened from your side? The coordinator reads it before deciding." value={statement} onChange={setStatement} />
+              <button className="button block" disabled={busy || !statement.trim()} type="submit">Send response</button>
+            </form>
+          ) : null}
+          {isBuyer && !c.viewer.coordinator ? <p className="muted center">The community&apos;s coordinator will decide. Your {formatCredits(c.escrowed)} stay in escrow until then.</p> : null}
+          {c.viewer.coordinator ? (
+            <form
+              className="stack"
+              data-testid="decide"
+              onSubmit={(e) => {
+                e.preventDefault();
+                resolve.mutate({ contractId, decision, reason: statement, ...(decision === 'SPLIT' ? { sellerShareBps: shareBps } : {}) });
+              }}
+            >
+              <ErrorAlert error={resolve.error} />
+              <fieldset className="stack" style={{ border: 0, padding: 0, margin: 0 }}>
+                <legend>Your decision</legend>
+                {([
+                  ['PAY_SELLER', `Pay the seller ${formatCredits(sellerGets)}`],
+                  ['REFUND_BUYER', `Refund the buyer ${formatCredits(c.escrowed)}`],
+                  ['SPLIT', 'Split'],
+                ] as const).map(([value, text]) => (
+                  <label key={value} className="check">
+                    <input type="radio" name="decision" value={value} checked={decision === value} onChange={() => setDecision(value)} />
+                    {text}
+                  </label>
+                ))}
+              </fieldset>
+              {decision === 'SPLIT' ? (
+                <Field
+                  label="Seller's share (%)"
+                  hint={shareValid ? `About ${formatCredits(Math.floor((sellerGets * shareBps) / 10_000))} to the seller, ${formatCredits(c.escrowed - Math.floor((c.escrowed * shareBps) / 10_000))} back to the buyer.` : 'From 0 to 100.'}
+                  name="share"
+                  inputMode="decimal"
+                  value={sharePercent}
+                  onChange={(e) => setSharePercent(e.target.value)}
+                />
+              ) : null}
+              <Statement id="decision-reason" label="Reason" hint="Both sides see it in the timeline." value={statement} onChange={setStatement} />
+              <button className="button block" disabled={busy || !statement.trim() || (decision === 'SPLIT' && !shareValid)} type="submit">Decide</button>
+            </form>
           ) : null}
         </div>
       ) : null}
