@@ -10,8 +10,9 @@
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ledgerTotals } from '@/server/ledger/repository';
-import { appRouter } from '@/server/routers/_app';
-import { callerWith } from '../support/callers';
+import { createContext, type Context } from '@/server/context';
+import { SESSION_COOKIE } from '@/server/auth/session';
+import { appRouter, createCaller } from '@/server/routers/_app';
 import { databaseKinds, freshDatabase, type TestDatabase } from '../support/database';
 import { deterministicCases, randomCases, type Case } from '../support/fuzz/mutate';
 import { sampleFor } from '../support/fuzz/sample';
@@ -19,6 +20,8 @@ import { seededRandom } from '../support/fuzz/values';
 import { buildWorld, type FuzzWorld } from '../support/fuzz/world';
 
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS) > 0 ? Number(process.env.FUZZ_ITERATIONS) : 12;
+/** A bigger run (FUZZ_ITERATIONS above the default) also gives every path every wrong type. */
+const FULL = ITERATIONS > 12;
 const SEED = Number(process.env.FUZZ_SEED) || 20261206;
 const CREDIT = 1_000_000;
 
@@ -85,9 +88,15 @@ async function oneStep(iterable: unknown, controller: AbortController) {
   }
 }
 
-async function call(t: TestDatabase, path: string, type: string, input: unknown, token: string | null) {
+/** One request's context, as the HTTP handler builds it; a batch of calls shares it (one session read). */
+function contextFor(t: TestDatabase, token: string | null): Promise<Context> {
+  const headers = new Headers(token ? { cookie: `${SESSION_COOKIE}=${token}` } : {});
+  return createContext({ db: t.db, headers, resHeaders: new Headers() });
+}
+
+async function call(ctx: Context, path: string, type: string, input: unknown) {
   const controller = new AbortController();
-  const { caller } = await callerWith(t.db, token, controller.signal);
+  const caller = createCaller(ctx, { signal: controller.signal });
   try {
     const result = await procedureOf(caller, path)(input);
     if (type === 'subscription') await oneStep(result, controller);
@@ -127,14 +136,15 @@ describe.each(databaseKinds)('fuzzing every procedure on %s', (kind) => {
 
   let token = '';
   async function fuzz(path: string, type: ProcedureType, cases: Case[], signedIn: boolean) {
+    let ctx = await contextFor(t, signedIn ? token : null);
     for (const { label, input } of cases) {
-      const error = await call(t, path, type, input, signedIn ? token : null);
+      const error = await call(ctx, path, type, input);
       calls++;
       if (error && isServerError(error) && !KNOWN_500S.some((k) => k.path.test(path) && k.message.test(error instanceof Error ? error.message : ''))) {
         failures.push({ path, signedIn, label, message: error instanceof Error ? error.message : String(error), stack: stackOf(error) });
       }
       // a call that ended the session (auth.signOut) leaves the next ones signed out: sign in again
-      if (signedIn && error instanceof TRPCError && error.code === 'UNAUTHORIZED') token = await world.session();
+      if (signedIn && path === 'auth.signOut') ctx = await contextFor(t, (token = await world.session()));
     }
     if (signedIn) {
       token = await world.session();
@@ -152,7 +162,7 @@ describe.each(databaseKinds)('fuzzing every procedure on %s', (kind) => {
   it.each(procedures.map((p) => [p.path, p] as const))('%s answers malformed and boundary input without a 500', async (path, p) => {
     const before = failures.length;
     const base = baseInput(world, path, p.inputs);
-    await fuzz(path, p.type, [...deterministicCases(base), ...randomCases(base, random, ITERATIONS)], true);
+    await fuzz(path, p.type, [...deterministicCases(base, FULL), ...randomCases(base, random, ITERATIONS)], true);
     await fuzz(path, p.type, [...deterministicCases(base).slice(0, 9), ...randomCases(base, random, 2)], false);
     const mine = failures.slice(before);
     expect(mine.map((f) => `${f.signedIn ? 'signed in' : 'signed out'} · ${f.label}: ${f.message}\n${f.stack}`).slice(0, 5)).toEqual([]);
@@ -162,7 +172,7 @@ describe.each(databaseKinds)('fuzzing every procedure on %s', (kind) => {
     it('refuses an order whose quantity × price passes what money can hold, with a clear message', async () => {
       const now = Date.now();
       const order = { communityId: world.communityId, category: 'COMPUTE', unit: 'CPU_SECOND', quantity: 1e9, price: 1e15, windowStart: new Date(now).toISOString(), windowEnd: new Date(now + 3_600_000).toISOString() } as const;
-      const { caller } = await callerWith(t.db, await world.session());
+      const caller = createCaller(await contextFor(t, await world.session()));
       for (const side of ['BUY', 'SELL'] as const) {
         await expect(caller.market.placeOrder({ ...order, side })).rejects.toSatisfy((e) => e instanceof TRPCError && e.code === 'BAD_REQUEST' && /too large|at most/i.test(e.message));
       }
@@ -172,16 +182,14 @@ describe.each(databaseKinds)('fuzzing every procedure on %s', (kind) => {
     });
 
     it('refuses a compute job at 1e15 per unit, with a clear message', async () => {
-      const { caller } = await callerWith(t.db, await world.session());
+      const caller = createCaller(await contextFor(t, await world.session()));
       const job = world.bases['compute.submitJob'] as Record<string, unknown>;
       await expect(caller.compute.submitJob({ ...(job as Parameters<typeof caller.compute.submitJob>[0]), pricePerUnit: 1e15 })).rejects.toSatisfy(
         (e) => e instanceof TRPCError && e.code === 'BAD_REQUEST' && /too large|at most/i.test(e.message),
       );
     });
 
-    // KNOWN (server/market/negotiations.ts, not this suite's author's): a counter is bounded per unit only,
-    // so accepting it computes quantity × price past the safe integers; delete `.fails` once fixed
-    it.fails('answers a counter at 1e15 then its acceptance without a 500', async () => {
+    it('answers a counter at 1e15 then its acceptance without a 500', async () => {
       const { a, b, communityId } = world;
       const now = Date.now();
       const window = { windowStart: new Date(now).toISOString(), windowEnd: new Date(now + 3_600_000).toISOString() };
@@ -189,21 +197,22 @@ describe.each(databaseKinds)('fuzzing every procedure on %s', (kind) => {
       const bid = await b.caller.market.placeOrder({ communityId, side: 'BUY', category: 'STORAGE', unit: 'MB_HOUR', quantity: 1_000_000, price: 5, ...window, negotiation: { mode: 'MANUAL', limit: null } });
       expect(bid.negotiationId).toBeTruthy();
       // the seller counters at the largest price a counter accepts, the buyer accepts it
-      const counter = await call(t, 'negotiation.counter', 'mutation', { negotiationId: bid.negotiationId, price: 1e15 }, await world.session());
-      const accept = await call(t, 'negotiation.accept', 'mutation', { negotiationId: bid.negotiationId }, b.token);
+      const counter = await call(await contextFor(t, await world.session()), 'negotiation.counter', 'mutation', { negotiationId: bid.negotiationId, price: 1e15 });
+      const accept = await call(await contextFor(t, b.token), 'negotiation.accept', 'mutation', { negotiationId: bid.negotiationId });
       for (const error of [counter, accept]) if (error) expect(isServerError(error), stackOf(error)).toBe(false);
     });
   });
 
   // KNOWN (server/trpc.ts errorBoundary, not this suite's author's): delete `.fails` once fixed
   it.fails('a subscription refusing someone else\'s device answers NOT_FOUND, not a 500', async () => {
-    const error = await call(t, 'signal.inbox', 'subscription', { deviceId: world.ids.toDeviceId }, token);
+    const error = await call(await contextFor(t, token), 'signal.inbox', 'subscription', { deviceId: world.ids.toDeviceId });
     expect(error).toBeInstanceOf(TRPCError);
     expect((error as TRPCError).code).toBe('NOT_FOUND');
   });
 
   it('leaves every ledger summing to zero after all of it', async () => {
     expect(calls).toBeGreaterThan(procedures.length * 10);
+    console.info(`${kind}: ${calls} fuzzed calls over ${procedures.length} procedures (seed ${SEED}, ${ITERATIONS} random mutations each)`);
     expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
     expect(failures.map((f) => `${f.path} · ${f.label}`)).toEqual([]);
   });
