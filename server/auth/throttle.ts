@@ -24,6 +24,9 @@ export const minutesText = (seconds: number) => {
 export const tooManyAttempts = (seconds: number) =>
   rateLimited(`Too many attempts: try again in ${minutesText(seconds)}.`, Math.max(1, Math.ceil(seconds)));
 
+/** What a caller refused for too many attempts in flight (not a block) is told to wait. */
+const CONTENDED_RETRY_SECONDS = 10;
+
 const isUniqueViolation = (error: unknown) =>
   typeof error === 'object' && error !== null && 'code' in error && (error as { code: unknown }).code === 'P2002';
 
@@ -34,16 +37,11 @@ export async function assertNotBlocked(db: Queryable, keys: string[], now = new 
   if (until > now.getTime()) throw tooManyAttempts((until - now.getTime()) / 1000);
 }
 
-/** Blocks the key until `now + rule.blockMs` (or keeps a longer block). */
-export async function block(db: Queryable, key: string, rule: ThrottleRule, now = new Date()): Promise<Date> {
-  const until = new Date(now.getTime() + rule.blockMs);
-  await db.throttle.updateMany({ where: { key, OR: [{ blockedUntil: null }, { blockedUntil: { lt: until } }] }, data: { blockedUntil: until } });
-  return until;
-}
-
 /**
- * Counts one attempt for the key and refuses it (blocking the key) when it is past the limit, or when the key
- * is blocked. Returns the number of attempts counted in the window so far (this one included).
+ * Counts one attempt for the key, or refuses it when the key is blocked or when the attempts counted in the
+ * window (failures, and attempts still under way) already reach the limit. Returns the number counted so far,
+ * this one included. Only failures block a key (`afterFailure`): right answers sent at once are refused for a
+ * few seconds, never locked out.
  */
 export async function countAttempt(db: Queryable, key: string, rule: ThrottleRule, now = new Date()): Promise<number> {
   const cutoff = new Date(now.getTime() - rule.windowMs);
@@ -57,8 +55,10 @@ export async function countAttempt(db: Queryable, key: string, rule: ThrottleRul
       if (row?.blockedUntil && row.blockedUntil > now) throw tooManyAttempts((row.blockedUntil.getTime() - now.getTime()) / 1000);
       const attempts = row?.failures ?? 1;
       if (attempts > rule.limit) {
-        const until = await block(db, key, rule, now);
-        throw tooManyAttempts((until.getTime() - now.getTime()) / 1000);
+        // more attempts at once than the window has left: this one is not made (nor counted), and
+        // nothing is blocked (only failures block, in afterFailure)
+        await uncount(db, key);
+        throw tooManyAttempts(CONTENDED_RETRY_SECONDS);
       }
       return attempts;
     }
@@ -76,12 +76,16 @@ export async function countAttempt(db: Queryable, key: string, rule: ThrottleRul
     }
   }
   // only reachable when other callers keep changing the row under this one: count it as refused
-  throw tooManyAttempts(60);
+  throw tooManyAttempts(CONTENDED_RETRY_SECONDS);
 }
 
-/** After an attempt that failed: blocks the key at once when it used up its window. */
-export async function afterFailure(db: Queryable, key: string, attempts: number, rule: ThrottleRule, now = new Date()) {
-  if (attempts >= rule.limit) await block(db, key, rule, now);
+/** After an attempt that failed: blocks the key at once when its failures used up the window (one conditional write). */
+export async function afterFailure(db: Queryable, key: string, rule: ThrottleRule, now = new Date()): Promise<void> {
+  const until = new Date(now.getTime() + rule.blockMs);
+  await db.throttle.updateMany({
+    where: { key, failures: { gte: rule.limit }, OR: [{ blockedUntil: null }, { blockedUntil: { lt: until } }] },
+    data: { blockedUntil: until },
+  });
 }
 
 /** Forgets the key's attempts (a success), unless it is blocked. */

@@ -5,7 +5,7 @@ import { signalMessageSchema, type SignalMessage } from './signal-message';
 import type { Db } from '../db/client';
 import { notify, POLL_INTERVAL_MS, version, waitForChange } from '../live/bus';
 import { ONLINE_WINDOW_MS } from './items';
-import { assertNotBlocked, block, countAttempt, forgive, type ThrottleRule } from '../auth/throttle';
+import { afterFailure, assertNotBlocked, countAttempt, forgive, uncount, type ThrottleRule } from '../auth/throttle';
 
 export { signalMessageSchema, type SignalMessage };
 
@@ -161,8 +161,11 @@ export async function pairWithCode(db: Db, memberId: string, deviceId: string, c
   await ownDevice(db, memberId, deviceId);
   const keys = { device: `pair:device:${deviceId}`, member: `pair:member:${memberId}` };
   await assertNotBlocked(db, [keys.device, keys.member], now);
-  const byDevice = await countAttempt(db, keys.device, PAIR_PER_DEVICE, now);
-  const byMember = await countAttempt(db, keys.member, PAIR_PER_MEMBER, now);
+  await countAttempt(db, keys.device, PAIR_PER_DEVICE, now);
+  await countAttempt(db, keys.member, PAIR_PER_MEMBER, now).catch(async (error: unknown) => {
+    await uncount(db, keys.device);
+    throw error;
+  });
   const pairing = await db.devicePairing.findFirst({
     where: { code, pairedId: null, expiresAt: { gt: now }, attempts: { lt: MAX_GUESSES_PER_CODE } },
     orderBy: { createdAt: 'desc' },
@@ -170,8 +173,8 @@ export async function pairWithCode(db: Db, memberId: string, deviceId: string, c
   if (!pairing) {
     // a wrong guess: it was a chance at every live code
     await db.devicePairing.updateMany({ where: { pairedId: null, expiresAt: { gt: now } }, data: { attempts: { increment: 1 } } });
-    if (byDevice >= PAIR_PER_DEVICE.limit) await block(db, keys.device, PAIR_PER_DEVICE, now);
-    if (byMember >= PAIR_PER_MEMBER.limit) await block(db, keys.member, PAIR_PER_MEMBER, now);
+    await afterFailure(db, keys.device, PAIR_PER_DEVICE, now);
+    await afterFailure(db, keys.member, PAIR_PER_MEMBER, now);
     throw new DomainError('NOT_FOUND', 'That code is not valid or has expired: ask for a new one.');
   }
   if (pairing.deviceId === deviceId) throw new DomainError('BAD_INPUT', 'That is this device’s own code: enter it on the other device.');

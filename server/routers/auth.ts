@@ -49,16 +49,22 @@ export const authRouter = router({
     const keys = signInKeys(input.handle, ctx.clientAddress);
     await assertNotBlocked(ctx.db, keys.address ? [keys.handle, keys.address] : [keys.handle]);
     // counted before the password is checked, so that guesses sent at once are counted too
-    const byHandle = await countAttempt(ctx.db, keys.handle, SIGN_IN_PER_HANDLE);
-    const byAddress = keys.address ? await countAttempt(ctx.db, keys.address, SIGN_IN_PER_ADDRESS) : 0;
+    await countAttempt(ctx.db, keys.handle, SIGN_IN_PER_HANDLE);
+    if (keys.address) {
+      // refused by the address's count: this attempt is not made, so it does not count for the handle either
+      await countAttempt(ctx.db, keys.address, SIGN_IN_PER_ADDRESS).catch(async (error: unknown) => {
+        await uncount(ctx.db, keys.handle);
+        throw error;
+      });
+    }
     const found = await ctx.db.member.findUnique({
       where: { handle: input.handle },
       select: { ...memberSelect, passwordHash: true },
     });
     const ok = await verifyPassword(input.password, found?.passwordHash ?? (await decoyHash()));
     if (!found || !ok) {
-      await afterFailure(ctx.db, keys.handle, byHandle, SIGN_IN_PER_HANDLE);
-      if (keys.address) await afterFailure(ctx.db, keys.address, byAddress, SIGN_IN_PER_ADDRESS);
+      await afterFailure(ctx.db, keys.handle, SIGN_IN_PER_HANDLE);
+      if (keys.address) await afterFailure(ctx.db, keys.address, SIGN_IN_PER_ADDRESS);
       throw new DomainError('UNAUTHENTICATED', 'Wrong handle or password.');
     }
     await forgive(ctx.db, keys.handle);

@@ -118,14 +118,33 @@ describe.each(databaseKinds)('edge security on %s', (kind) => {
       await expect((await from(t.db, address)).auth.signUp({ handle: 'newcomer', password: PASSWORD })).resolves.toMatchObject({ member: { handle: 'newcomer' } });
     });
 
-    it('20 guesses sent at once get at most 5 password checks; the rest are refused, and so is the right password after', async () => {
+    it('20 guesses sent at once get at most 5 password checks; exactly 5 wrong passwords are checked before the block', async () => {
       await signUp(t.db, 'turing', PASSWORD);
       const callers = await Promise.all(Array.from({ length: 20 }, (_, i) => from(t.db, `198.51.100.${100 + i}`)));
       const counts = await outcomes(callers.map((c, i) => c.auth.signIn({ handle: 'turing', password: `wrong password ${i}` })));
       expect(Object.keys(counts).sort()).toEqual(['TOO_MANY_REQUESTS', 'UNAUTHORIZED']);
       expect(counts.UNAUTHORIZED).toBeLessThanOrEqual(SIGN_IN_PER_HANDLE.limit);
       expect(counts.UNAUTHORIZED! + counts.TOO_MANY_REQUESTS!).toBe(20);
+      // guessing on, one at a time, until refused: the window had exactly 5 wrong passwords checked in all
+      let checked = counts.UNAUTHORIZED!;
+      for (;;) {
+        const error = await callers[0]!.auth.signIn({ handle: 'turing', password: 'one more guess' }).catch((e: TRPCError) => e);
+        if ((error as TRPCError).code !== 'UNAUTHORIZED') break;
+        checked++;
+      }
+      expect(checked).toBe(SIGN_IN_PER_HANDLE.limit);
       await rejects((await from(t.db, '198.51.100.99')).auth.signIn({ handle: 'turing', password: PASSWORD }), 'TOO_MANY_REQUESTS');
+    });
+
+    it('the right password sent many times at once is never locked out: the excess waits a few seconds, then works', async () => {
+      await signUp(t.db, 'knuth', PASSWORD);
+      const callers = await Promise.all(Array.from({ length: 20 }, (_, i) => from(t.db, `198.51.100.${150 + i}`)));
+      const counts = await outcomes(callers.map((c) => c.auth.signIn({ handle: 'knuth', password: PASSWORD })));
+      expect(counts.ok).toBeGreaterThanOrEqual(1);
+      expect(counts.ok! + (counts.TOO_MANY_REQUESTS ?? 0)).toBe(20);
+      const key = signInKeys('knuth', 'x').handle;
+      expect(await t.db.throttle.count({ where: { key, blockedUntil: { not: null } } })).toBe(0);
+      await expect(callers[0]!.auth.signIn({ handle: 'knuth', password: PASSWORD })).resolves.toMatchObject({ member: { handle: 'knuth' } });
     });
 
     it('the seconds to wait reach the HTTP client in error.data.retryAfterSeconds (429)', async () => {
