@@ -45,6 +45,11 @@ const KNOWN_500S: { path: RegExp; message: RegExp; why: string }[] = [
     message: /^(You have no device with that id|You are not a member of this community)\.$/,
     why: 'a DomainError thrown while a subscription iterates bypasses errorBoundary (server/trpc.ts maps only what the resolver throws); over SSE tRPC sends it as INTERNAL_SERVER_ERROR',
   },
+  {
+    path: /^(market\.events|signal\.inbox)$/,
+    message: /out of range for type integer/,
+    why: 'a lastEventId of digits past 2^31 reaches PostgreSQL as an integer filter (server/live/events.ts, server/content/signaling.ts), and the raw Prisma message reaches the client through the same subscription bypass',
+  },
 ];
 
 type Failure = { path: string; signedIn: boolean; label: string; message: string; stack: string };
@@ -208,6 +213,15 @@ describe.each(databaseKinds)('fuzzing every procedure on %s', (kind) => {
     const error = await call(await contextFor(t, token), 'signal.inbox', 'subscription', { deviceId: world.ids.toDeviceId });
     expect(error).toBeInstanceOf(TRPCError);
     expect((error as TRPCError).code).toBe('NOT_FOUND');
+  });
+
+  // KNOWN (server/live/events.ts and server/content/signaling.ts, not this suite's author's): delete `.fails` once fixed
+  (kind === 'postgres' ? it.fails : it.skip)('a lastEventId past the integer range answers BAD_REQUEST, not a database message', async () => {
+    const ctx = await contextFor(t, token);
+    for (const [path, input] of [['market.events', { lastEventId: '9007199254740993' }], ['signal.inbox', { deviceId: world.ids.deviceId, lastEventId: '9007199254740993' }]] as const) {
+      const error = await call(ctx, path, 'subscription', input);
+      expect(error === null || !isServerError(error), `${path}: ${String(error)}`).toBe(true);
+    }
   });
 
   it('leaves every ledger summing to zero after all of it', async () => {

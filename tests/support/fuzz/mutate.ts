@@ -85,6 +85,7 @@ export const CORE_VALUES: readonly unknown[] = [
   Infinity,
   -0,
   2 ** 53 + 1,
+  '9007199254740993',
   null,
   'cm00000000000000000000000',
 ];
