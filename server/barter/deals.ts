@@ -2,6 +2,7 @@ import { DomainError } from '../errors';
 import type { Tx } from '../db/client';
 import { communityAccount, escrowAccount, federationAccount, memberAccount, type AccountRef, type JournalEntry } from '../ledger/postings';
 import { postEntry } from '../ledger/repository';
+import { assertLinkRoom } from '../community/links';
 import { formatCredits, MICRO_PER_CREDIT, toMicro } from '../money';
 import { fillAmounts } from '../market/commission';
 import { BARTER_PRICING } from '../market/contracts';
@@ -117,6 +118,8 @@ export async function closeDeal(tx: Tx, dealId: string, deal: BarterDeal, partie
     const escrowed = credits + commission;
     const pricing = giver.fromPool && receiver.fromPool ? BARTER_PRICING.poolBoth : giver.fromPool ? BARTER_PRICING.poolSeller : receiver.fromPool ? BARTER_PRICING.poolBuyer : BARTER_PRICING.plain;
     const what = `${transfer.leg.quantity} ${transfer.leg.unit} of ${transfer.leg.category.toLowerCase()}`;
+    // the leg's credits will cross to the giver's community when it settles: refused now if they would pass the link's cap
+    if (credits > 0 && giver.communityId !== receiver.communityId) await assertLinkRoom(tx, receiver.communityId, giver.communityId, credits);
     const contract = await tx.contract.create({
       data: {
         communityId: receiver.communityId,

@@ -3,6 +3,7 @@ import type { Tx } from '../db/client';
 import { escrowAccount, memberAccount, transfer } from '../ledger/postings';
 import { postEntry } from '../ledger/repository';
 import { toMicro } from '../money';
+import { assertLinkRoom } from '../community/links';
 import { fillAmounts } from './commission';
 import type { Outbox } from './outbox';
 
@@ -64,8 +65,10 @@ export async function executeFill(
     updated.push({ id: order.id, memberId: order.memberId, side: order.side, status: order.remaining - q === 0 ? 'FILLED' : 'OPEN', remaining: order.remaining - q });
   }
 
-  // the contract and the escrow live in the buyer's community; a seller from a linked community is paid across
+  // the contract and the escrow live in the buyer's community; a seller from a linked community is paid across,
+  // within the credit limit both coordinators agreed for the link
   const buyerCommunityId = buy.communityId;
+  if (sell.communityId !== buyerCommunityId) await assertLinkRoom(tx, buyerCommunityId, sell.communityId, amounts.sellerGets);
   const contract = await tx.contract.create({
     data: {
       communityId: buyerCommunityId,

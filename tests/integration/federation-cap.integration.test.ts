@@ -59,41 +59,45 @@ describe.each(databaseKinds)('the credit limit of a federation link on %s', (kin
     expect(await clearing(south, north)).toBe(BigInt(60 * CREDIT));
     expect(await clearing(north, south)).toBe(BigInt(-60 * CREDIT));
 
-    const second = await buyAcross(50);
-    await rejects(s.caller.contract.signOff({ contractId: second }), 'CONFLICT', CAP_MESSAGE);
-    expect((await s.caller.contract.get({ contractId: second })).state).toBe('DELIVERED');
+    // a fill that would pass the cap is refused up front, and nothing changes
+    const before = await s.caller.ledger.balance({ communityId: south });
+    await rejects(buyAcross(50), 'CONFLICT', CAP_MESSAGE);
+    expect(await s.caller.ledger.balance({ communityId: south })).toEqual(before);
     expect(await clearing(south, north)).toBe(BigInt(60 * CREDIT));
     expect(await seller.ledger.balance({ communityId: north })).toEqual({ available: 60 * CREDIT, escrow: 0 });
     await sumsAreZero();
 
-    // raising the cap takes both coordinators; then the delivered contract pays
+    // raising the cap takes both coordinators
     await s.caller.admin.proposeLinkCap({ communityId: south, linkId, cap: 200 * CREDIT });
-    await rejects(s.caller.contract.signOff({ contractId: second }), 'CONFLICT', CAP_MESSAGE);
+    await rejects(buyAcross(50), 'CONFLICT', CAP_MESSAGE);
     await n.caller.admin.acceptLinkCap({ communityId: north, linkId });
-    await s.caller.contract.signOff({ contractId: second });
+    await s.caller.contract.signOff({ contractId: await buyAcross(50) });
     expect(await clearing(south, north)).toBe(BigInt(110 * CREDIT));
     expect(await clearing(north, south)).toBe(BigInt(-110 * CREDIT));
     await sumsAreZero();
 
-    // lowering it below the open position stops new payments one way but lets the position be paid down
+    // a contract made under the higher cap cannot pay once the cap is lowered below the position (the
+    // settlement is the backstop), and no new fill is made; the position can still be paid down
+    const open = await buyAcross(10);
     await n.caller.admin.proposeLinkCap({ communityId: north, linkId, cap: 100 * CREDIT });
     await s.caller.admin.acceptLinkCap({ communityId: south, linkId });
-    const third = await buyAcross(1);
-    await rejects(s.caller.contract.signOff({ contractId: third }), 'CONFLICT', CAP_MESSAGE);
+    await rejects(s.caller.contract.signOff({ contractId: open }), 'CONFLICT', CAP_MESSAGE);
+    expect((await s.caller.contract.get({ contractId: open })).state).toBe('DELIVERED');
+    await rejects(buyAcross(1), 'CONFLICT', CAP_MESSAGE);
     await sumsAreZero();
   });
 
-  it(`${N} concurrent settlements across the link never take the clearing accounts past the cap`, async () => {
-    // room for exactly 100 credits more, then 20 contracts of 10 credits settle at once
+  it(`${N} concurrent fills across the link never take the clearing accounts past the cap`, async () => {
+    // room for exactly 100 credits more beyond the position and the open contract, then 20 fills of 10 credits at once
     const position = Number(await clearing(south, north));
-    await s.caller.admin.proposeLinkCap({ communityId: south, linkId, cap: position + 100 * CREDIT });
+    const pending = 10 * CREDIT;
+    await s.caller.admin.proposeLinkCap({ communityId: south, linkId, cap: position + pending + 100 * CREDIT });
     await n.caller.admin.acceptLinkCap({ communityId: north, linkId });
-    const contracts: string[] = [];
-    for (let i = 0; i < N; i++) contracts.push(await buyAcross(10));
-    const results = await Promise.allSettled(contracts.map((contractId) => s.caller.contract.signOff({ contractId })));
-    const ok = results.filter((r) => r.status === 'fulfilled').length;
+    const results = await Promise.allSettled(Array.from({ length: N }, () => buyAcross(10)));
+    const contracts = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     for (const r of results) if (r.status === 'rejected') expect(r.reason).toSatisfy((e: unknown) => e instanceof TRPCError && e.code === 'CONFLICT');
-    expect(ok).toBe(10);
+    expect(contracts).toHaveLength(10);
+    for (const contractId of contracts) await s.caller.contract.signOff({ contractId });
     expect(await clearing(south, north)).toBe(BigInt(position + 100 * CREDIT));
     expect(await clearing(north, south)).toBe(BigInt(-(position + 100 * CREDIT)));
     await sumsAreZero();
@@ -103,7 +107,7 @@ describe.each(databaseKinds)('the credit limit of a federation link on %s', (kin
     const position = Number(await clearing(south, north));
     const open = await t.db.contract.findMany({ where: { communityId: south, sellerCommunityId: north, state: { in: ['MATCHED', 'ACTIVE', 'DELIVERED', 'DISPUTED'] } }, select: { escrowed: true } });
     const pending = open.reduce((sum, c) => sum + Number(c.escrowed), 0);
-    expect(pending).toBeGreaterThan(0); // the contracts refused at settlement above are still open
+    expect(pending).toBeGreaterThan(0); // the contract refused at settlement above is still open
     const room = 50 * CREDIT;
     await s.caller.admin.proposeLinkCap({ communityId: south, linkId, cap: position + pending + room });
     await n.caller.admin.acceptLinkCap({ communityId: north, linkId });
