@@ -47,21 +47,42 @@ export function toClientError(cause: unknown): TRPCError {
   return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `Something went wrong on our side (error ${id}). Try again; if it keeps happening, quote the error id.` });
 }
 
-const errorBoundary = t.middleware(async ({ next }) => {
+const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
+  value !== null && typeof value === 'object' && Symbol.asyncIterator in value;
+
+/** A subscription's errors, raised while it streams, go through the same mapping as a resolver's. */
+async function* mapStreamErrors<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    yield* source;
+  } catch (error) {
+    throw toClientError(error);
+  }
+}
+
+const errorBoundary = t.middleware(async ({ type, next }) => {
   const result = await next();
-  if (result.ok) return result;
-  throw toClientError(result.error);
+  if (!result.ok) throw toClientError(result.error);
+  if (type === 'subscription' && isAsyncIterable(result.data)) return { ...result, data: mapStreamErrors(result.data) };
+  return result;
 });
 
 // NUL, and halves of a surrogate pair without the other half, cannot be stored by PostgreSQL (or
 // survive UTF-8): refused in any string of any input, before a procedure sees it.
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-export function hasUnstorableText(value: unknown, depth = 0): boolean {
-  if (typeof value === 'string') return UNSTORABLE.test(value);
-  if (depth > 32 || value === null || typeof value !== 'object') return false;
-  for (const [key, item] of Object.entries(value)) {
-    if (UNSTORABLE.test(key) || hasUnstorableText(item, depth + 1)) return true;
+/** Whether any string (or key) anywhere in `value` holds unstorable text; walks without recursion, at any depth. */
+export function hasUnstorableText(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (typeof item === 'string') {
+      if (UNSTORABLE.test(item)) return true;
+    } else if (item !== null && typeof item === 'object') {
+      for (const [key, child] of Object.entries(item)) {
+        if (UNSTORABLE.test(key)) return true;
+        stack.push(child);
+      }
+    }
   }
   return false;
 }

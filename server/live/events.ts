@@ -34,7 +34,8 @@ export async function* memberEvents(
   signal: AbortSignal | undefined,
 ) {
   let cursor: number;
-  if (lastEventId && /^\d+$/.test(lastEventId)) {
+  // an event id is a 32-bit row id: anything else resumes from now
+  if (lastEventId && /^\d{1,10}$/.test(lastEventId) && Number(lastEventId) <= 2_147_483_647) {
     cursor = Number(lastEventId);
   } else {
     const latest = await db.liveEvent.findFirst({ where: { memberId }, orderBy: { id: 'desc' }, select: { id: true } });

@@ -39,7 +39,7 @@ export async function executeFill(
   const market = buy.communityId === community.id ? community : await marketCommunity(tx, buy.communityId);
   const amounts = fillAmounts(q, fill.price, market.commissionBps);
   const reserved = toMicro(buy.reserved);
-  const released = buy.remaining === q ? reserved : Math.floor((reserved * q) / buy.remaining);
+  const released = buy.remaining === q ? reserved : Number((BigInt(reserved) * BigInt(q)) / BigInt(buy.remaining));
   const surplus = released - amounts.buyerPays;
   const reference = `fill:${buy.id}:${sell.id}`;
   if (surplus > 0) {

@@ -6,7 +6,9 @@
  * hold it releases, whatever the rounding of the fill's own commission.
  */
 export function holdPerUnit(maxPrice: number, commissionBps: number): number {
-  return maxPrice + Math.ceil((maxPrice * commissionBps) / 20_000);
+  // in BigInt: maxPrice × commissionBps can pass 2^53 before the division brings it back
+  const product = BigInt(maxPrice) * BigInt(commissionBps);
+  return maxPrice + Number((product + 19_999n) / 20_000n);
 }
 
 export function holdFor(quantity: number, maxPrice: number, commissionBps: number): number {
