@@ -87,7 +87,8 @@ export async function sendSignal(db: Db, memberId: string, input: { fromDeviceId
 export async function* deviceInbox(db: Db, memberId: string, deviceId: string, lastEventId: string | null | undefined, signal: AbortSignal | undefined) {
   await ownDevice(db, memberId, deviceId);
   let cursor: number;
-  if (lastEventId && /^\d+$/.test(lastEventId)) cursor = Number(lastEventId);
+  // a signal id is a 32-bit row id: anything else resumes from now
+  if (lastEventId && /^\d{1,10}$/.test(lastEventId) && Number(lastEventId) <= 2_147_483_647) cursor = Number(lastEventId);
   else cursor = (await db.signalEvent.findFirst({ where: { toDeviceId: deviceId }, orderBy: { id: 'desc' }, select: { id: true } }))?.id ?? 0;
   const key = deviceKey(deviceId);
   while (!signal?.aborted) {

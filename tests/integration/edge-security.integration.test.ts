@@ -238,6 +238,24 @@ describe.each(databaseKinds)('edge security on %s', (kind) => {
     });
   });
 
+  it('an inbox resumed from an id past any row id starts from now, without a database error', async () => {
+    const m = await signUp(t.db, `resumer-${kind}`, PASSWORD);
+    const { device: from } = await m.caller.device.register({ name: 'phone', profile: phoneProfile });
+    const { device: to } = await m.caller.device.register({ name: 'tablet', profile: phoneProfile });
+    await m.caller.signal.send({ fromDeviceId: from.id, toDeviceId: to.id, message: { type: 'hello', transferId: 'before' } });
+    const controller = new AbortController();
+    const { callerWith } = await import('../support/callers');
+    const { caller } = await callerWith(t.db, m.token, controller.signal);
+    const inbox = (await caller.signal.inbox({ deviceId: to.id, lastEventId: '9007199254740993' }))[Symbol.asyncIterator]();
+    const first = inbox.next();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await m.caller.signal.send({ fromDeviceId: from.id, toDeviceId: to.id, message: { type: 'hello', transferId: 'after' } });
+    // a tracked item reaches an in-process caller as [id, data]
+    const [, data] = (await first).value as [string, { message: unknown }];
+    expect(data.message).toEqual({ type: 'hello', transferId: 'after' });
+    controller.abort();
+  });
+
   describe('retention sweep', () => {
     it('deletes old signals and live events, expired sessions, unused expired pairings and stale throttles, and keeps the rest', async () => {
       const m = await signUp(t.db, `keeper-${kind}`, PASSWORD);
