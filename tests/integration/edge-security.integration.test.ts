@@ -250,8 +250,9 @@ describe.each(databaseKinds)('edge security on %s', (kind) => {
     const first = inbox.next();
     await new Promise((resolve) => setTimeout(resolve, 100));
     await m.caller.signal.send({ fromDeviceId: from.id, toDeviceId: to.id, message: { type: 'hello', transferId: 'after' } });
-    // a tracked item reaches an in-process caller as [id, data]
-    const [, data] = (await first).value as [string, { message: unknown }];
+    // a tracked item reaches an in-process caller as its envelope, [id, data]
+    const value: unknown = (await first).value;
+    const data = (Array.isArray(value) ? value[1] : (value as { data: unknown }).data) as { message: unknown };
     expect(data.message).toEqual({ type: 'hello', transferId: 'after' });
     controller.abort();
   });
