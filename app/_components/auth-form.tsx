@@ -3,6 +3,7 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useRouter, useSearchParams } from 'next/navigation';
+import { safeNextPath } from '../signin/safe-next';
 import { useState } from 'react';
 import { useTRPC } from '@/app/_lib/trpc';
 import { ErrorAlert, Field, fieldErrors } from './form';
@@ -19,7 +20,7 @@ export function AuthForm({ mode }: { mode: 'signIn' | 'signUp' }) {
     ...options,
     onSuccess: async () => {
       await queryClient.invalidateQueries();
-      router.push(next?.startsWith('/') ? next : '/');
+      router.push(safeNextPath(next));
     },
   });
   const errors = fieldErrors(submit.error);

@@ -35,22 +35,10 @@ function procedureDef(value: unknown): { type: ProcedureType; inputs: unknown[] 
 const procedures = Object.entries(appRouter._def.procedures).map(([path, p]) => ({ path, ...procedureDef(p) }));
 
 /**
- * 500s whose cause is in a file this suite's author does not own, excluded here only until their owner
- * fixes them (each is reproduced on its own below with `it.fails`, which starts failing once fixed:
- * then delete the entry and the `it.fails`).
+ * 500s whose cause is known and being fixed elsewhere, excluded here only until it is fixed (reproduce
+ * each on its own with `it.fails`, which starts failing once fixed). None today.
  */
-const KNOWN_500S: { path: RegExp; message: RegExp; why: string }[] = [
-  {
-    path: /^signal\.(inbox|presence)$/,
-    message: /^(You have no device with that id|You are not a member of this community)\.$/,
-    why: 'a DomainError thrown while a subscription iterates bypasses errorBoundary (server/trpc.ts maps only what the resolver throws); over SSE tRPC sends it as INTERNAL_SERVER_ERROR',
-  },
-  {
-    path: /^(market\.events|signal\.inbox)$/,
-    message: /out of range for type integer/,
-    why: 'a lastEventId of digits past 2^31 reaches PostgreSQL as an integer filter (server/live/events.ts, server/content/signaling.ts), and the raw Prisma message reaches the client through the same subscription bypass',
-  },
-];
+const KNOWN_500S: { path: RegExp; message: RegExp; why: string }[] = [];
 
 type Failure = { path: string; signedIn: boolean; label: string; message: string; stack: string };
 
@@ -208,15 +196,13 @@ describe.each(databaseKinds)('fuzzing every procedure on %s', (kind) => {
     });
   });
 
-  // KNOWN (server/trpc.ts errorBoundary, not this suite's author's): delete `.fails` once fixed
-  it.fails('a subscription refusing someone else\'s device answers NOT_FOUND, not a 500', async () => {
+  it('a subscription refusing someone else\'s device answers NOT_FOUND, not a 500', async () => {
     const error = await call(await contextFor(t, token), 'signal.inbox', 'subscription', { deviceId: world.ids.toDeviceId });
     expect(error).toBeInstanceOf(TRPCError);
     expect((error as TRPCError).code).toBe('NOT_FOUND');
   });
 
-  // KNOWN (server/live/events.ts and server/content/signaling.ts, not this suite's author's): delete `.fails` once fixed
-  (kind === 'postgres' ? it.fails : it.skip)('a lastEventId past the integer range answers BAD_REQUEST, not a database message', async () => {
+  it('a lastEventId past the integer range answers BAD_REQUEST, not a database message', async () => {
     const ctx = await contextFor(t, token);
     for (const [path, input] of [['market.events', { lastEventId: '9007199254740993' }], ['signal.inbox', { deviceId: world.ids.deviceId, lastEventId: '9007199254740993' }]] as const) {
       const error = await call(ctx, path, 'subscription', input);

@@ -23,6 +23,7 @@
 import { createHash } from 'node:crypto';
 import { memberForSession, readCookie, SESSION_COOKIE } from '@/server/auth/session';
 import { getDb } from '@/server/db/client';
+import { env } from '@/server/env';
 import { customParamsSchema } from '@/workers/kernels/custom';
 
 export const runtime = 'nodejs';
@@ -40,7 +41,8 @@ export async function GET(request: Request, { params }: { params: Promise<{ jobI
   if (!JOB_ID.test(jobId)) return plain(404, 'No such job.');
   const part = new URL(request.url).searchParams.get('part');
   if (part !== null && part !== 'lockdown' && part !== 'code') return plain(404, 'No such part.');
-  const host = request.headers.get('x-forwarded-host') ?? request.headers.get('host') ?? '';
+  // a client-sent X-Forwarded-Host is believed only behind a configured proxy
+  const host = (env.TRUST_PROXY > 0 ? request.headers.get('x-forwarded-host') : null) ?? request.headers.get('host') ?? '';
   if (!HOST.test(host)) return plain(400, 'Unusable Host header.');
 
   const db = getDb();
