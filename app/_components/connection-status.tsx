@@ -1,6 +1,6 @@
 'use client';
 
-import { useEffect, useState, type CSSProperties } from 'react';
+import { useEffect, useRef, useState, type CSSProperties } from 'react';
 
 const region: CSSProperties = {
   position: 'fixed',
@@ -34,21 +34,56 @@ const banner: CSSProperties = {
 const icon: CSSProperties = { flex: 'none', width: 22, height: 22, marginTop: 1, color: '#fbbf24' };
 
 /**
+ * Whether the coordinator answers: navigator.onLine alone says "online" on a network that reaches
+ * nowhere (and some browsers keep it true when the connection drops), so a short ping decides.
+ */
+async function coordinatorReachable(): Promise<boolean> {
+  if (!navigator.onLine) return false;
+  try {
+    // any answer, even an error status, means the coordinator is reachable; only a network failure is not
+    await fetch('/api/ping', { cache: 'no-store' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Tells the user when the device has no connection. The live region is always in the page (empty
- * while online) so screen readers announce the message when it appears. navigator.onLine is read
- * in an effect, never during render, so the server HTML and the first client render agree.
+ * while online) so screen readers announce the message when it appears. The connection is checked in
+ * an effect, never during render, so the server HTML and the first client render agree; again when
+ * the browser reports a change and when the app comes back to the foreground.
  */
 export function ConnectionStatus() {
   const [online, setOnline] = useState(true);
+  const onlineRef = useRef(true);
+  onlineRef.current = online;
 
   useEffect(() => {
-    const update = () => setOnline(navigator.onLine);
+    let latest = 0;
+    const update = () => {
+      const check = ++latest;
+      void coordinatorReachable().then((reachable) => {
+        if (check === latest) setOnline(reachable);
+      });
+    };
+    const onVisible = () => {
+      if (document.visibilityState === 'visible') update();
+    };
     update();
+    // while offline, look again now and then: not every browser fires 'online' when the connection returns
+    const retry = setInterval(() => {
+      if (!onlineRef.current) update();
+    }, 3_000);
     window.addEventListener('online', update);
     window.addEventListener('offline', update);
+    document.addEventListener('visibilitychange', onVisible);
     return () => {
+      latest = -1;
+      clearInterval(retry);
       window.removeEventListener('online', update);
       window.removeEventListener('offline', update);
+      document.removeEventListener('visibilitychange', onVisible);
     };
   }, []);
 
