@@ -47,10 +47,23 @@ async function handleOf(db: Db | Tx, memberId: string) {
   return (await db.member.findUniqueOrThrow({ where: { id: memberId }, select: { handle: true } })).handle;
 }
 
+const OPEN_TRANSFER = ['REQUESTED', 'ACTIVE'] as const;
+
+/** Whether the member already received a verified copy of the item (bought it, or was given it). */
+export async function hasCopy(db: Db | Tx, memberId: string, itemId: string): Promise<boolean> {
+  return (await db.transfer.count({ where: { itemId, receiverId: memberId, status: 'COMPLETED' } })) > 0;
+}
+
 /**
  * Asks for a copy of an item onto one of the member's devices. A priced item is bought first: a FILE
  * BUY at the item's price fills against the item's standing SELL, escrowing the credits until the
  * receiver's hash verifies. A gift needs no market step.
+ *
+ * Exactly once: under the FILE book lock, a request is refused (CONFLICT) while the same device is
+ * still getting the item, and, for a priced item not yet bought, while any of the member's devices is
+ * still buying it — so a double tap or a retried request never buys twice. A member who already has
+ * a verified copy of a priced item gets another copy (a re-download, another device) free: no second
+ * purchase, no contract, no sweepstakes ticket.
  */
 export async function requestItem(db: Db, memberId: string, input: { itemId: string; deviceId: string }, now = new Date()) {
   const [item, device] = await Promise.all([
@@ -69,11 +82,25 @@ export async function requestItem(db: Db, memberId: string, input: { itemId: str
   const community = { ...membership.community, creditLimit: toMicro(membership.community.creditLimit) };
 
   return withOutbox(db, async (tx, outbox) => {
+    // every request of the community's files is serialized by the book lock: the checks below hold until commit
+    await lockBook(tx, item.communityId, FILE_CATEGORY);
+    const current = await tx.contentItem.findUniqueOrThrow({ where: { id: item.id }, select: { withdrawn: true } });
+    if (current.withdrawn) throw new DomainError('NOT_FOUND', 'Its owner has withdrawn this item.');
+    const open = await tx.transfer.findMany({
+      where: { itemId: item.id, receiverId: memberId, status: { in: [...OPEN_TRANSFER] } },
+      select: { receiverDeviceId: true, contractId: true },
+    });
+    if (open.some((t) => t.receiverDeviceId === device.id)) {
+      throw new DomainError('CONFLICT', 'You are already getting this file on this device: see Transfers.');
+    }
+    const bought = item.pricing === 'CREDITS' && (await hasCopy(tx, memberId, item.id));
+    if (item.pricing === 'CREDITS' && !bought && open.length > 0) {
+      throw new DomainError('CONFLICT', 'You are already buying this file on another of your devices: see Transfers. Once it arrives, copies to your other devices are free.');
+    }
     let contractId: string | null = null;
-    if (item.pricing === 'CREDITS') {
+    if (item.pricing === 'CREDITS' && !bought) {
       const sell = item.orders[0];
       if (!sell) throw new DomainError('NOT_FOUND', 'This item is no longer offered.');
-      await lockBook(tx, item.communityId, FILE_CATEGORY);
       const buy = await openOrder(tx, memberId, community, {
         side: 'BUY', category: FILE_CATEGORY, unit: 'ITEM', kind: 'STANDING', quantity: 1, price: toMicro(item.price),
         windowStart: now, windowEnd: new Date(now.getTime() + TRANSFER_TTL_MS), deviceId: device.id,
@@ -89,7 +116,8 @@ export async function requestItem(db: Db, memberId: string, input: { itemId: str
       select: transferSelect,
     });
     notifyParties(outbox, transfer, 'REQUESTED', 0);
-    return { transfer: presentTransfer(transfer, now, await handleOf(tx, memberId)), contractId };
+    // alreadyBought: a free copy of a priced item the member had already bought (no contract, nothing charged)
+    return { transfer: presentTransfer(transfer, now, await handleOf(tx, memberId)), contractId, alreadyBought: bought };
   });
 }
 

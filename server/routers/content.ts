@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { contentHeaderSchema, pricingSchema } from '../content/header';
 import { itemSelect, presentItem, publishItem, searchItems, withdrawItem } from '../content/items';
-import { deviceTransfers, requestItem, updateTransfer } from '../content/transfers';
+import { deviceTransfers, hasCopy, requestItem, updateTransfer } from '../content/transfers';
 import { communityMemberProcedure, memberProcedure, router } from '../trpc';
 import { DomainError } from '../errors';
 
@@ -22,7 +22,8 @@ export const contentRouter = router({
     const row = await ctx.db.contentItem.findUnique({ where: { id: input.itemId }, select: itemSelect });
     const member = row ? await ctx.db.membership.count({ where: { memberId: ctx.member.id, communityId: row.communityId } }) : 0;
     if (!row || !member) throw new DomainError('NOT_FOUND', 'No such item.');
-    return presentItem(row, { address: ctx.clientAddress }, new Date(), true);
+    // haveCopy: this member already received a verified copy, so a further request of it is free
+    return { ...presentItem(row, { address: ctx.clientAddress }, new Date(), true), haveCopy: await hasCopy(ctx.db, ctx.member.id, row.id) };
   }),
 
   withdraw: memberProcedure.input(z.object({ itemId: id })).mutation(({ ctx, input }) => withdrawItem(ctx.db, ctx.member.id, input.itemId)),

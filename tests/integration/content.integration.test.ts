@@ -87,6 +87,54 @@ describe.each(databaseKinds)('content and signaling on %s', (kind) => {
     await rejects(buyer.caller.content.withdraw({ itemId: gift.id }), 'NOT_FOUND');
   });
 
+  it('a second request while a purchase is unfinished is refused; a bought copy is fetched again free; a refunded purchase can be bought again', async () => {
+    const [seller, buyer] = [await peer(), await peer()];
+    const { device: tablet } = await buyer.caller.device.register({ name: 'tablet', profile: phoneProfile });
+    const item = await seller.caller.content.publish({ communityId, deviceId: seller.deviceId, header: header('Night rain', 100_000), pricing: { mode: 'CREDITS', price: 3 * CREDIT } });
+    const paid = fillAmounts(1, 3 * CREDIT, 500).buyerPays;
+    const balance = () => buyer.caller.ledger.balance({ communityId });
+    const contracts = () => t.db.contract.count({ where: { buyerId: buyer.memberId } });
+
+    // a purchase refunded (cancelled) leaves nothing open: the member may buy again
+    const first = await buyer.caller.content.request({ itemId: item.id, deviceId: buyer.deviceId });
+    await buyer.caller.content.updateTransfer({ transferId: first.transfer.id, deviceId: buyer.deviceId, verifiedChunks: 0, status: 'CANCELLED' });
+    expect(await balance()).toEqual({ available: 100 * CREDIT, escrow: 0 });
+
+    const bought = await buyer.caller.content.request({ itemId: item.id, deviceId: buyer.deviceId });
+    expect(bought).toMatchObject({ contractId: expect.any(String), alreadyBought: false });
+    expect(await balance()).toEqual({ available: 100 * CREDIT - paid, escrow: paid });
+    // unfinished: the same device, or another of the member's devices, cannot buy it a second time
+    await rejects(buyer.caller.content.request({ itemId: item.id, deviceId: buyer.deviceId }), 'CONFLICT', /already getting this file on this device: see Transfers/);
+    await rejects(buyer.caller.content.request({ itemId: item.id, deviceId: tablet.id }), 'CONFLICT', /already buying this file .*see Transfers/);
+    expect(await contracts()).toBe(2);
+    expect(await balance()).toEqual({ available: 100 * CREDIT - paid, escrow: paid });
+    expect((await buyer.caller.content.get({ itemId: item.id })).haveCopy).toBe(false);
+
+    await buyer.caller.content.updateTransfer({ transferId: bought.transfer.id, deviceId: buyer.deviceId, verifiedChunks: 2, status: 'COMPLETED' });
+    expect(await balance()).toEqual({ available: 100 * CREDIT - paid, escrow: 0 });
+    expect((await buyer.caller.content.get({ itemId: item.id })).haveCopy).toBe(true);
+    const sellerAfterSale = await seller.caller.ledger.balance({ communityId });
+
+    // bought: a copy onto another device (or the same one again) is free: no contract, no charge, no ticket
+    const again = await buyer.caller.content.request({ itemId: item.id, deviceId: tablet.id });
+    expect(again).toMatchObject({ contractId: null, alreadyBought: true, transfer: { status: 'REQUESTED', receiverDeviceId: tablet.id, contractId: null } });
+    await rejects(buyer.caller.content.request({ itemId: item.id, deviceId: tablet.id }), 'CONFLICT', /already getting this file on this device/);
+    const redownload = await buyer.caller.content.request({ itemId: item.id, deviceId: buyer.deviceId });
+    expect(redownload.contractId).toBeNull();
+    await buyer.caller.content.updateTransfer({ transferId: again.transfer.id, deviceId: tablet.id, verifiedChunks: 2, status: 'COMPLETED' });
+    expect(await contracts()).toBe(2);
+    expect(await balance()).toEqual({ available: 100 * CREDIT - paid, escrow: 0 });
+    expect(await seller.caller.ledger.balance({ communityId })).toEqual(sellerAfterSale);
+    expect(await t.db.sweepstakesTicket.count({ where: { reference: { in: [again.transfer.id, redownload.transfer.id] } } })).toBe(0);
+
+    // a gift: one open copy per device at a time
+    const gift = await seller.caller.content.publish({ communityId, deviceId: seller.deviceId, header: header('Free map', 70_000) });
+    await buyer.caller.content.request({ itemId: gift.id, deviceId: buyer.deviceId });
+    await rejects(buyer.caller.content.request({ itemId: gift.id, deviceId: buyer.deviceId }), 'CONFLICT', /already getting this file on this device/);
+    expect((await buyer.caller.content.request({ itemId: gift.id, deviceId: tablet.id })).contractId).toBeNull();
+    expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
+  });
+
   it('refuses malformed headers, changing nothing', async () => {
     const p = await peer();
     const before = await t.db.contentItem.count();

@@ -145,6 +145,34 @@ describe.each(databaseKinds)('exactly once on %s', (kind) => {
     expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
   });
 
+  it(`${N} concurrent requests from two devices of one buyer buy it once; after it arrives, ${N} more give each device one free copy`, async () => {
+    const [seller, buyer] = [await member(), await member()];
+    const { device: tablet } = await buyer.caller.device.register({ name: 'tablet', profile: phoneProfile });
+    const devices = [buyer.deviceId, tablet.id];
+    const item = await seller.caller.content.publish({ communityId, deviceId: seller.deviceId, header: header('Twice song', 100_000), pricing: { mode: 'CREDITS', price: 2 * CREDIT } });
+    const burst = () => Promise.allSettled(Array.from({ length: N }, (_, i) => buyer.caller.content.request({ itemId: item.id, deviceId: devices[i % 2]! })));
+    const paid = fillAmounts(1, 2 * CREDIT, BPS).buyerPays;
+
+    const first = await burst();
+    const bought = succeeded(first);
+    expect({ bought: bought.filter((r) => r.contractId).length, succeeded: bought.length, refusals: refusalCodes(first) }, refusals(first).join('\n'))
+      .toEqual({ bought: 1, succeeded: 1, refusals: ['CONFLICT'] });
+    expect(await balance(buyer.caller)).toEqual({ available: GRANT - paid, escrow: paid });
+    const [purchase] = bought;
+    await buyer.caller.content.updateTransfer({ transferId: purchase!.transfer.id, deviceId: purchase!.transfer.receiverDeviceId, verifiedChunks: 2, status: 'COMPLETED' });
+    const sellerAfterSale = await balance(seller.caller);
+
+    const second = await burst();
+    const copies = succeeded(second);
+    expect({ copies: copies.map((r) => [r.contractId, r.alreadyBought]), devices: new Set(copies.map((r) => r.transfer.receiverDeviceId)).size, refusals: refusalCodes(second) }, refusals(second).join('\n'))
+      .toEqual({ copies: [[null, true], [null, true]], devices: 2, refusals: ['CONFLICT'] });
+    expect(await t.db.contract.count({ where: { buyerId: buyer.id } })).toBe(1);
+    expect(await t.db.transfer.count({ where: { itemId: item.id, receiverId: buyer.id } })).toBe(3);
+    expect(await balance(buyer.caller)).toEqual({ available: GRANT - paid, escrow: 0 });
+    expect(await balance(seller.caller)).toEqual(sellerAfterSale);
+    expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
+  });
+
   it(`${N} different buyers requesting one priced item at once each buy one copy, charged once`, { timeout: 180_000 }, async () => {
     const seller = await member();
     const buyers = [];
