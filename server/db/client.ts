@@ -1,7 +1,7 @@
-import { PrismaLibSql } from '@prisma/adapter-libsql';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient as PostgresClient } from './generated/postgres/client';
 import { PrismaClient as SqliteClient } from './generated/sqlite/client';
+import { PrismaLibSqlSharedConnections } from './libsql-adapter';
 
 export type { Prisma } from './generated/sqlite/client';
 export * from './generated/sqlite/enums';
@@ -35,13 +35,20 @@ const transactionOptions = { maxWait: 30_000, timeout: 30_000 };
 
 /**
  * SQLite goes through @prisma/adapter-libsql, which serializes every statement and every transaction of
- * this process behind one lock, and gives each transaction its own connection: a query issued while a
- * transaction is open waits for it and never sees its uncommitted writes (the better-sqlite3 adapter
- * does not isolate; see tests/integration/ledger-isolation.integration.test.ts).
+ * this process behind one lock. Transactions run on their own connection, separate from the one plain
+ * queries use: a query issued while a transaction is open waits for it, never sees its uncommitted
+ * writes and is never rolled back with it (the better-sqlite3 adapter does not isolate; see the first
+ * test of tests/integration/ledger.integration.test.ts). That transaction connection is one dedicated
+ * connection reused by every transaction (server/db/libsql-adapter.ts): the adapter as shipped opened a
+ * new one per transaction and never released it, two file descriptors each, until the process ran out
+ * (tests/integration/sqlite-connections.integration.test.ts).
  */
 export function createDb(url: string): Db {
   if (dbKind(url) === 'sqlite') {
-    const client = new SqliteClient({ adapter: new PrismaLibSql({ url, timeout: 10_000 }), transactionOptions });
+    const client = new SqliteClient({
+      adapter: new PrismaLibSqlSharedConnections({ url, timeout: 10_000 }),
+      transactionOptions,
+    });
     rememberKind(client, 'sqlite');
     return client;
   }

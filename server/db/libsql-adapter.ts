@@ -1,0 +1,198 @@
+import { LibsqlError } from '@libsql/client';
+import { PrismaLibSql } from '@prisma/adapter-libsql';
+
+/**
+ * @prisma/adapter-libsql 7.10 without its descriptor leak: every interactive transaction used to leave a
+ * SQLite connection (two file descriptors in WAL mode) open for the life of the process.
+ *
+ * Why: the adapter builds its client with @libsql/client 0.17, whose local `transaction()` hands the
+ * client's own connection to the transaction and lazily opens a new one for the client; nothing ever
+ * closes the one the transaction took, and closing it would not help either, since libsql 0.5 keeps a
+ * connection's descriptors until garbage collection once it has prepared a statement
+ * (tursodatabase/libsql-client-ts#350, tursodatabase/libsql-js#230). So connections must be reused, not
+ * opened and closed per transaction.
+ *
+ * What this does instead: the client the adapter gets runs every statement outside a transaction on one
+ * connection, as before, and every transaction on a second, dedicated connection, opened once and reused
+ * by each transaction in turn (BEGIN … COMMIT / ROLLBACK on it). A process therefore holds two
+ * connections to the file, however many transactions it runs. What the previous setup guaranteed still
+ * holds: a transaction's writes live on its own connection, so a query that is not part of it never sees
+ * them uncommitted nor is rolled back with it; and transactions run one at a time (the adapter holds its
+ * process-wide lock from BEGIN to COMMIT/ROLLBACK, and this client also queues them itself).
+ *
+ * An in-memory database (the shadow database Prisma may ask for) exists only on the connection that
+ * opened it, so there transactions run on the client's one connection; the adapter's lock keeps every
+ * other statement out while one is open.
+ */
+export class PrismaLibSqlSharedConnections extends PrismaLibSql {
+  override createClient(config: LibsqlConfig): LibsqlClient {
+    const main = super.createClient(config);
+    if (isInMemory(config.url)) return new TransactionConnectionClient(main, () => main);
+    return new TransactionConnectionClient(main, () => super.createClient(config));
+  }
+}
+
+type LibsqlConfig = Parameters<PrismaLibSql['createClient']>[0];
+type LibsqlClient = ReturnType<PrismaLibSql['createClient']>;
+type LibsqlTransaction = Awaited<ReturnType<LibsqlClient['transaction']>>;
+type TransactionMode = NonNullable<Parameters<LibsqlClient['batch']>[1]>;
+type Statement = Parameters<LibsqlTransaction['execute']>[0];
+type Args = Parameters<LibsqlClient['execute']> extends [unknown, (infer A)?] ? A : never;
+type ResultSet = Awaited<ReturnType<LibsqlClient['execute']>>;
+
+const isInMemory = (url: string) => url === ':memory:' || url.startsWith('file::memory:') || /[?&]mode=memory\b/.test(url);
+
+const BEGIN: Record<TransactionMode, string> = {
+  write: 'BEGIN IMMEDIATE',
+  read: 'BEGIN TRANSACTION READONLY',
+  deferred: 'BEGIN DEFERRED',
+};
+
+/** A libsql client whose transactions all run, one after another, on one dedicated connection. */
+class TransactionConnectionClient implements LibsqlClient {
+  readonly #main: LibsqlClient;
+  readonly #open: () => LibsqlClient;
+  /** The transactions' connection, opened on first use and after one had to be dropped. */
+  #connection: LibsqlClient | null = null;
+  /** Settles when the transaction holding the connection has ended. */
+  #turn: Promise<void> = Promise.resolve();
+  closed = false;
+  readonly protocol: string;
+
+  constructor(main: LibsqlClient, open: () => LibsqlClient) {
+    this.#main = main;
+    this.#open = open;
+    this.protocol = main.protocol;
+  }
+
+  execute(stmtOrSql: Statement | string, args?: Args): Promise<ResultSet> {
+    return typeof stmtOrSql === 'string' ? this.#main.execute(stmtOrSql, args) : this.#main.execute(stmtOrSql);
+  }
+  batch(...call: Parameters<LibsqlClient['batch']>) {
+    return this.#main.batch(...call);
+  }
+  migrate(...call: Parameters<LibsqlClient['migrate']>) {
+    return this.#main.migrate(...call);
+  }
+  executeMultiple(sql: string) {
+    return this.#main.executeMultiple(sql);
+  }
+  sync() {
+    return this.#main.sync();
+  }
+
+  async transaction(mode: TransactionMode = 'write'): Promise<LibsqlTransaction> {
+    if (this.closed) throw new LibsqlError('The client is closed', 'CLIENT_CLOSED');
+    const previous = this.#turn;
+    let endTurn!: () => void;
+    this.#turn = new Promise((resolve) => (endTurn = resolve));
+    await previous;
+    let connection: LibsqlClient | undefined;
+    try {
+      if (this.closed) throw new LibsqlError('The client is closed', 'CLIENT_CLOSED');
+      connection = this.#connection ??= this.#open();
+      await connection.execute(BEGIN[mode]);
+    } catch (error) {
+      // e.g. a connection left inside a transaction by a failure this client did not see: start afresh
+      if (connection) this.#drop(connection);
+      endTurn();
+      throw error;
+    }
+    return new ConnectionTransaction(connection, (reusable) => {
+      if (!reusable) this.#drop(connection);
+      endTurn();
+    });
+  }
+
+  close() {
+    this.closed = true;
+    if (this.#connection && this.#connection !== this.#main) this.#connection.close();
+    this.#connection = null;
+    this.#main.close();
+  }
+  reconnect() {
+    if (this.#connection) this.#drop(this.#connection);
+    this.#main.reconnect();
+    this.closed = false;
+  }
+
+  #drop(connection: LibsqlClient) {
+    if (this.#connection === connection) this.#connection = null;
+    if (connection !== this.#main) {
+      try {
+        connection.close();
+      } catch {
+        // already unusable; nothing more to release
+      }
+    }
+  }
+}
+
+/** One transaction on the shared transaction connection; `end(reusable)` gives the connection back. */
+class ConnectionTransaction implements LibsqlTransaction {
+  #connection: LibsqlClient | null;
+  readonly #end: (reusable: boolean) => void;
+
+  constructor(connection: LibsqlClient, end: (reusable: boolean) => void) {
+    this.#connection = connection;
+    this.#end = end;
+  }
+
+  get closed() {
+    return this.#connection === null;
+  }
+
+  execute(stmt: Statement): Promise<ResultSet> {
+    return this.#live().execute(stmt);
+  }
+  async batch(stmts: Statement[]): Promise<ResultSet[]> {
+    const results: ResultSet[] = [];
+    for (const stmt of stmts) results.push(await this.execute(stmt));
+    return results;
+  }
+  async executeMultiple(): Promise<void> {
+    // The client's executeMultiple rolls back whatever transaction the script leaves open, this one included.
+    throw new LibsqlError('executeMultiple is not available inside a transaction here', 'NOT_IMPLEMENTED');
+  }
+
+  async commit(): Promise<void> {
+    const connection = this.#live();
+    try {
+      await connection.execute('COMMIT');
+    } catch (error) {
+      // COMMIT can fail and leave the transaction open (SQLITE_BUSY): end it, so the next one starts clean
+      await this.#rollback(connection);
+      throw error;
+    }
+    this.#finish(true);
+  }
+
+  async rollback(): Promise<void> {
+    if (this.#connection) await this.#rollback(this.#connection);
+  }
+
+  close() {
+    if (this.#connection) void this.#rollback(this.#connection);
+  }
+
+  async #rollback(connection: LibsqlClient) {
+    try {
+      await connection.execute('ROLLBACK');
+      this.#finish(true);
+    } catch (error) {
+      // SQLite may already have rolled back on its own (after some errors): the connection is fine
+      this.#finish(/no transaction is active/i.test(String((error as Error)?.message)));
+    }
+  }
+
+  #finish(reusable: boolean) {
+    if (!this.#connection) return;
+    this.#connection = null;
+    this.#end(reusable);
+  }
+
+  #live(): LibsqlClient {
+    if (!this.#connection) throw new LibsqlError('The transaction is closed', 'TRANSACTION_CLOSED');
+    return this.#connection;
+  }
+}
