@@ -1,3 +1,4 @@
+import { federatedIds } from '../community/links';
 import { kindOf, type Tx } from '../db/client';
 
 /**
@@ -10,4 +11,15 @@ export async function lockBook(tx: Tx, communityId: string, category: string): P
     const key = `book:${communityId}:${category}`;
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${key}, 0))`;
   }
+}
+
+/**
+ * Locks every book an order of this community and category can match in (linked communities share
+ * their books), always in the same order, so that two transactions never wait on each other's locks.
+ * Every market path that may fill or re-match takes the whole set first. Returns the communities.
+ */
+export async function lockMarketBooks(tx: Tx, communityId: string, category: string): Promise<string[]> {
+  const communities = await federatedIds(tx, communityId);
+  for (const id of [...communities].sort()) await lockBook(tx, id, category);
+  return communities;
 }

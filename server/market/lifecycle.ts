@@ -1,7 +1,7 @@
 import { DomainError } from '../errors';
 import type { Db, Tx } from '../db/client';
 import { toMicro } from '../money';
-import { lockBook } from './book-lock';
+import { lockMarketBooks } from './book-lock';
 import { applyContractActions, autoSettle } from './contracts';
 import { releaseHold } from './fills';
 import { closeWithoutDeal } from './negotiations';
@@ -43,7 +43,7 @@ export async function cancelOrder(db: Db, memberId: string, orderId: string) {
   const order = await db.order.findUnique({ where: { id: orderId }, select: { memberId: true, communityId: true, category: true, status: true } });
   if (!order || order.memberId !== memberId) throw new DomainError('NOT_FOUND', 'You have no order with that id.');
   await withOutbox(db, async (tx, outbox) => {
-    await lockBook(tx, order.communityId, order.category);
+    await lockMarketBooks(tx, order.communityId, order.category);
     const closed = await closeOrder(tx, orderId, 'CANCELLED', memberId, outbox);
     if (!closed) {
       const { status } = await tx.order.findUniqueOrThrow({ where: { id: orderId }, select: { status: true } });
@@ -69,7 +69,7 @@ export async function sweepMarket(db: Db, now = new Date()) {
   });
   for (const order of staleOrders) {
     const expired = await withOutbox(db, async (tx, outbox) => {
-      await lockBook(tx, order.communityId, order.category);
+      await lockMarketBooks(tx, order.communityId, order.category);
       return closeOrder(tx, order.id, 'EXPIRED', null, outbox, now);
     });
     if (expired) counts.ordersExpired++;
@@ -78,7 +78,7 @@ export async function sweepMarket(db: Db, now = new Date()) {
   const staleNegotiations = await db.negotiation.findMany({ where: { status: 'OPEN', expiresAt: { lte: now } }, take: 500 });
   for (const negotiation of staleNegotiations) {
     await withOutbox(db, async (tx, outbox) => {
-      await lockBook(tx, negotiation.communityId, negotiation.category);
+      await lockMarketBooks(tx, negotiation.communityId, negotiation.category);
       await rematchOrders(tx, await closeWithoutDeal(tx, negotiation, 'EXPIRED', null, outbox), now, outbox);
     });
     counts.negotiationsExpired++;

@@ -1,7 +1,7 @@
 import { DomainError } from '../errors';
 import type { Db, Prisma, Tx } from '../db/client';
 import { formatCredits, MAX_MICRO, toMicro } from '../money';
-import { lockBook } from './book-lock';
+import { lockMarketBooks } from './book-lock';
 import type { NegotiationToOpen } from './engine';
 import { executeFill, marketCommunity } from './fills';
 import { withOutbox, type Outbox } from './outbox';
@@ -138,7 +138,7 @@ export async function negotiate(db: Db, memberId: string, negotiationId: string,
     throw new DomainError('NOT_FOUND', 'You have no negotiation with that id.');
   }
   const outcome = await withOutbox(db, async (tx, outbox) => {
-    await lockBook(tx, found.communityId, found.category);
+    await lockMarketBooks(tx, found.communityId, found.category);
     const row = (await loadNegotiation(tx, negotiationId))!;
     if (row.status !== 'OPEN') {
       throw new DomainError('CONFLICT', `This negotiation is already ${row.status.toLowerCase()}.`);

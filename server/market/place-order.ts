@@ -3,8 +3,7 @@ import type { Db, Tx } from '../db/client';
 import { escrowAccount, memberAccount, transfer } from '../ledger/postings';
 import { memberBalance, postEntry } from '../ledger/repository';
 import { formatCredits, toMicro } from '../money';
-import { federatedIds } from '../community/links';
-import { lockBook } from './book-lock';
+import { lockMarketBooks } from './book-lock';
 import { matchIncoming, type BookOrder, type OrderConstraints } from './engine';
 import { executeFill, marketCommunity, type MarketCommunity } from './fills';
 import { openNegotiation } from './negotiations';
@@ -126,7 +125,8 @@ export async function candidatesFor(tx: Tx, incoming: { id: string; memberId: st
         : { windowStart: { gte: incoming.windowStart }, windowEnd: { lte: incoming.windowEnd, gt: now } }),
       OR: [{ expiresAt: null }, { expiresAt: { gt: now } }],
     },
-    orderBy: [{ price: isBuy ? 'asc' : 'desc' }, { seq: 'asc' }],
+    // the engine's own priority: price, then time (seq, which linked communities may share), then id
+    orderBy: [{ price: isBuy ? 'asc' : 'desc' }, { seq: 'asc' }, { id: 'asc' }],
     take: CANDIDATE_LIMIT,
     select: orderForBook,
   });
@@ -231,8 +231,7 @@ export async function placeOrder(
   const negotiationLimit = input.negotiation.mode === 'NONE' ? null : (input.negotiation.limit ?? null);
   return withOutbox(db, async (tx, outbox) => {
     // linked communities share their books: lock every book this order can match in, in one order
-    const communities = await federatedIds(tx, community.id);
-    for (const id of [...communities].sort()) await lockBook(tx, id, input.category);
+    const communities = await lockMarketBooks(tx, community.id, input.category);
     const order = await openOrder(tx, memberId, community, {
       side: input.side,
       category: input.category,
@@ -283,8 +282,7 @@ export async function rematchOrders(tx: Tx, orderIds: string[], now: Date, outbo
     if (!row || row.status !== 'OPEN' || row.jobId || row.donation || row.contentItemId) continue;
     if (row.windowEnd <= now || (row.expiresAt && row.expiresAt <= now)) continue;
     if (row.remaining - row.locked <= 0) continue;
-    const communities = await federatedIds(tx, row.communityId);
-    for (const id of [...communities].sort()) await lockBook(tx, id, row.category);
+    const communities = await lockMarketBooks(tx, row.communityId, row.category);
     const incoming = toBookOrder(row);
     const candidates = await candidatesFor(tx, row, communities, row.category, now);
     const match = matchIncoming({ ...incoming, negotiation: { mode: 'NONE', limit: null } }, candidates, { presorted: true });

@@ -77,6 +77,8 @@ describe.each(databaseKinds)('exactly once on %s', (kind) => {
     expect(await balance(buyer.caller)).toEqual({ available: GRANT, escrow: 0 });
     expect(await entries(`order:${bid.order.id}`, 'HOLD_RELEASE')).toBe(1);
     expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
+    // the ask would otherwise be the oldest at its price for the next tests' bids
+    await seller.caller.market.cancelOrder({ orderId: ask.order.id });
   });
 
   it(`${N} concurrent accepts of one negotiation, by both sides: one fill, one contract, escrow exact`, async () => {
