@@ -11,6 +11,7 @@
 //   node bench/sqlite-transactions.mjs              # N=500
 //   BENCH_N=2000 node bench/sqlite-transactions.mjs
 //   BENCH_VARIANTS=createDb node bench/sqlite-transactions.mjs
+//   (ulimit -n 1024; BENCH_N=2000 node bench/sqlite-transactions.mjs)   # upstream dies with EMFILE
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

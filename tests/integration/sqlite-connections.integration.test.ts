@@ -86,6 +86,25 @@ describe.skipIf(!canCount)('SQLite connections', () => {
     expect(await t.db.member.count({ where: { handle: 'after' } })).toBe(1);
   });
 
+  it('a plain query issued after a transaction commits sees its writes (the two connections never read a stale snapshot)', async () => {
+    for (let i = 0; i < 100; i++) {
+      const handle = `fresh-${i}`;
+      await transaction(t.db, (tx) => tx.member.create({ data: { handle, passwordHash: 'x' } }));
+      expect(await t.db.member.findUnique({ where: { handle }, select: { handle: true } })).toEqual({ handle });
+      // and the other way round: a plain write is seen by the next transaction
+      await t.db.member.update({ where: { handle }, data: { passwordHash: 'y' } });
+      expect(await transaction(t.db, (tx) => tx.member.findUniqueOrThrow({ where: { handle } }))).toMatchObject({ passwordHash: 'y' });
+    }
+    // concurrently: each caller reads back what its own transaction committed
+    const seen = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const { id } = await transaction(t.db, (tx) => tx.member.create({ data: { handle: `fresh-par-${i}`, passwordHash: 'x' } }));
+        return t.db.member.count({ where: { id } });
+      }),
+    );
+    expect(seen).toEqual(Array(40).fill(1));
+  });
+
   it('a transaction that outlives its timeout is rolled back and hands the connection on', async () => {
     const slow = t.db.$transaction(
       async (tx) => {
