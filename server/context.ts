@@ -1,3 +1,4 @@
+import type { HeaderReader } from './auth/http-guards';
 import type { Db } from './db/client';
 import { memberForSession, readCookie, SESSION_COOKIE } from './auth/session';
 
@@ -24,8 +25,10 @@ export async function createContext({
   clientAddress,
 }: {
   db: Db;
-  headers: Headers;
-  resHeaders: Headers;
+  /** The request's headers: a fetch `Headers`, or a view of Node's (server/http/trpc-request.ts). */
+  headers: HeaderReader;
+  /** Where response headers go: a fetch `Headers`, or Node's response. */
+  resHeaders: { append(name: string, value: string): unknown };
   secure?: boolean;
   /**
    * The client's address. The HTTP handler always passes it (server/auth/client-address.ts decides what to

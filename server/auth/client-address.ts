@@ -19,6 +19,10 @@ import type { Socket } from 'node:net';
  * (TRUST_PROXY unset or 0), or the entry TRUST_PROXY hops before it (that many proxies each appended the
  * address they were connected from). A client can prepend anything to X-Forwarded-For but never move the
  * entries the trusted proxies appended.
+ *
+ * The production API server (server/http/api-server.ts, `npm start`) serves /api/trpc itself from Node's
+ * request, socket included, and uses `clientAddressOfSocket` with the same rule; the hook above serves
+ * the rest (Next's own routes, and /api/trpc under `next dev`).
  */
 export const ADDRESS_CHAIN_HEADER = 'x-swapmesh-address-chain';
 
@@ -47,6 +51,12 @@ export function clientAddressFrom(chain: string | null, trustProxy: number): str
   const hops = chain.split(',');
   const picked = hops[Math.max(0, hops.length - 1 - trustProxy)] ?? '';
   return picked && picked !== '-' ? picked : 'unknown';
+}
+
+/** The client address of a request whose socket is at hand (Node's `req.headers['x-forwarded-for']`, `req.socket.remoteAddress`). */
+export function clientAddressOfSocket(forwardedFor: string | string[] | undefined, socketAddress: string | undefined, trustProxy: number): string {
+  if (trustProxy === 0) return normalizeAddress(socketAddress ?? '') || 'unknown';
+  return clientAddressFrom(addressChain(forwardedFor, socketAddress), trustProxy);
 }
 
 /** The client address of an HTTP request, or 'unknown' when this process does not record socket addresses. */

@@ -1,8 +1,13 @@
 /**
- * Checks on tRPC's HTTP requests, before any procedure runs (app/api/trpc/[trpc]/route.ts). Pure functions
- * over the method, URL and headers, so they are unit-tested without a server.
+ * Checks on tRPC's HTTP requests, before any procedure runs: by the production API server
+ * (server/http/api-server.ts) and by the Next route of `next dev` (app/api/trpc/[trpc]/route.ts), both
+ * through server/http/trpc-request.ts. Pure functions over the method, URL and headers, so they are
+ * unit-tested without a server.
  */
 export const MAX_BATCH_CALLS = 16;
+
+/** What the guards read of a request's headers: a fetch `Headers`, or a view of Node's `req.headers`. */
+export type HeaderReader = { get(name: string): string | null };
 
 export type Refusal = { status: 400 | 403 | 415; message: string };
 
@@ -28,7 +33,7 @@ export const mediaType = (contentType: string | null) => (contentType ?? '').spl
  * Older browsers send Origin on cross-origin POSTs: it must name the host the request was sent to. A request
  * with neither header is not from a browser page (the headless agent, scripts, tests) and passes.
  */
-export function fromOwnOrigin(headers: Headers, trustProxy: number): boolean {
+export function fromOwnOrigin(headers: HeaderReader, trustProxy: number): boolean {
   const site = headers.get('sec-fetch-site');
   if (site) return site === 'same-origin' || site === 'none';
   const origin = headers.get('origin');
@@ -45,7 +50,7 @@ export function fromOwnOrigin(headers: Headers, trustProxy: number): boolean {
 }
 
 /** Why a tRPC HTTP request is refused before it reaches the router, or null when it may go on. */
-export function refuseTrpcRequest(method: string, url: URL, headers: Headers, trustProxy: number): Refusal | null {
+export function refuseTrpcRequest(method: string, url: URL, headers: HeaderReader, trustProxy: number): Refusal | null {
   const calls = callsIn(url);
   if (calls > MAX_BATCH_CALLS) {
     return { status: 400, message: `One request can carry at most ${MAX_BATCH_CALLS} calls (this one has ${calls}): send them in smaller batches.` };
@@ -63,11 +68,13 @@ export function refuseTrpcRequest(method: string, url: URL, headers: Headers, tr
 
 const RPC_CODE = { 400: ['BAD_REQUEST', -32600], 403: ['FORBIDDEN', -32003], 415: ['UNSUPPORTED_MEDIA_TYPE', -32015] } as const;
 
-/** The refusal as a tRPC error response, so tRPC clients show its message like any other error. */
-export function refusalResponse(refusal: Refusal): Response {
+/** The body of a refusal: a tRPC error, so tRPC clients show its message like any other error. */
+export function refusalBody(refusal: Refusal) {
   const [code, rpc] = RPC_CODE[refusal.status];
-  return Response.json(
-    { error: { message: refusal.message, code: rpc, data: { code, httpStatus: refusal.status } } },
-    { status: refusal.status, headers: { 'cache-control': 'no-store' } },
-  );
+  return { error: { message: refusal.message, code: rpc, data: { code, httpStatus: refusal.status } } };
+}
+
+/** The refusal as a fetch `Response` (the Next route). */
+export function refusalResponse(refusal: Refusal): Response {
+  return Response.json(refusalBody(refusal), { status: refusal.status, headers: { 'cache-control': 'no-store' } });
 }

@@ -16,18 +16,54 @@ export async function createSession(db: Queryable, memberId: string) {
   return { token, expiresAt };
 }
 
+/**
+ * Recently looked-up sessions, kept in memory for SESSION_CACHE_MS so that a signed-in request does not
+ * cost a database query each time. Per database client (tests open many), at most SESSION_CACHE_SIZE per
+ * client (the oldest entry goes first), keyed by the token's hash. Kept on globalThis: the production
+ * server loads this module twice in one process (Next's bundle and the API bundle, server/http/), and both
+ * must see the same entries. `endSession` drops the entry in this process at once; another coordinator
+ * process (PostgreSQL deployments) keeps honouring a signed-out session for up to SESSION_CACHE_MS.
+ * A session's own expiry is always checked, cached or not.
+ */
+export const SESSION_CACHE_MS = 5_000;
+export const SESSION_CACHE_SIZE = 10_000;
+type CachedSession = { member: { id: string; handle: string }; expiresAt: number; until: number };
+const sessionCaches = ((globalThis as typeof globalThis & { swapmeshSessionCaches?: WeakMap<object, Map<string, CachedSession>> })
+  .swapmeshSessionCaches ??= new WeakMap());
+
+function cacheOf(db: Queryable): Map<string, CachedSession> {
+  let cache = sessionCaches.get(db);
+  if (!cache) sessionCaches.set(db, (cache = new Map()));
+  return cache;
+}
+
 export async function memberForSession(db: Queryable, token: string | null) {
   if (!token) return null;
+  const id = sessionId(token);
+  const cache = cacheOf(db);
+  const now = Date.now();
+  const cached = cache.get(id);
+  if (cached && cached.until > now) return cached.expiresAt > now ? cached.member : null;
+  if (cached) cache.delete(id);
   const session = await db.session.findUnique({
-    where: { id: sessionId(token) },
+    where: { id },
     select: { expiresAt: true, member: { select: { id: true, handle: true } } },
   });
   if (!session || session.expiresAt.getTime() <= Date.now()) return null;
+  if (cache.size >= SESSION_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  cache.set(id, { member: session.member, expiresAt: session.expiresAt.getTime(), until: Date.now() + SESSION_CACHE_MS });
   return session.member;
 }
 
+/** Forgets the cached lookup of one session (by token) in this process. */
+export const forgetSession = (db: Queryable, token: string) => void cacheOf(db).delete(sessionId(token));
+
 export async function endSession(db: Queryable, token: string | null) {
-  if (token) await db.session.deleteMany({ where: { id: sessionId(token) } });
+  if (!token) return;
+  forgetSession(db, token);
+  await db.session.deleteMany({ where: { id: sessionId(token) } });
+  // a lookup that was under way while the row was deleted may have cached it again
+  forgetSession(db, token);
 }
 
 export function sessionCookie(token: string, expiresAt: Date, secure: boolean): string {

@@ -1,33 +1,35 @@
+/**
+ * /api/trpc under `next dev`. `npm start` serves /api/trpc from tRPC's Node adapter instead, before Next's
+ * request pipeline (server/http/api-server.ts); both go through server/http/trpc-request.ts (guards, HTTPS,
+ * context), so the wire contract is one.
+ */
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { clientAddressOf } from '@/server/auth/client-address';
-import { MAX_BATCH_CALLS, refusalResponse, refuseTrpcRequest } from '@/server/auth/http-guards';
-import { createContext } from '@/server/context';
-import { getDb } from '@/server/db/client';
+import { MAX_BATCH_CALLS, refusalResponse } from '@/server/auth/http-guards';
 import { env } from '@/server/env';
+import { isSecure, logTrpcError, refusalOf, requestContext, TRPC_ENDPOINT } from '@/server/http/trpc-request';
 import { appRouter } from '@/server/routers/_app';
 
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
 function handler(req: Request) {
-  const refusal = refuseTrpcRequest(req.method, new URL(req.url), req.headers, env.TRUST_PROXY);
+  const url = new URL(req.url);
+  const refusal = refusalOf(req.method, url, req.headers, env.TRUST_PROXY);
   if (refusal) return refusalResponse(refusal);
   return fetchRequestHandler({
-    endpoint: '/api/trpc',
+    endpoint: TRPC_ENDPOINT,
     req,
     router: appRouter,
     maxBatchSize: MAX_BATCH_CALLS,
     createContext: ({ resHeaders }) =>
-      createContext({
-        db: getDb(),
+      requestContext({
         headers: req.headers,
         resHeaders,
-        secure: new URL(req.url).protocol === 'https:' || req.headers.get('x-forwarded-proto') === 'https',
+        secure: isSecure(url.protocol === 'https:', req.headers, env.TRUST_PROXY),
         clientAddress: clientAddressOf(req.headers, env.TRUST_PROXY),
       }),
-    onError({ error, path }) {
-      if (error.code === 'INTERNAL_SERVER_ERROR') console.error(`tRPC ${path ?? '?'} failed:`, error.cause ?? error);
-    },
+    onError: logTrpcError,
   });
 }
 
