@@ -5,6 +5,8 @@ import { Prisma } from './db/generated/sqlite/client';
 import type { Context } from './context';
 import { DomainError, type ErrorKind } from './errors';
 import { UnbalancedEntryError } from './ledger/postings';
+import { contractSelect } from './market/contracts';
+import { negotiationSelect } from './market/negotiations';
 import { toMicro } from './money';
 
 const t = initTRPC.context<Context>().create({
@@ -134,4 +136,101 @@ export const coordinatorProcedure = communityMemberProcedure.use(({ ctx, next })
     throw new TRPCError({ code: 'FORBIDDEN', message: "Only this community's coordinator can do that." });
   }
   return next();
+});
+
+// Resource procedures: each loads one resource by the id in its input, refuses a caller who may not act
+// on it (NOT_FOUND, as if it did not exist), and hands it on in ctx. The one place each ownership is checked.
+
+const resourceId = z.string().min(1).max(64);
+
+const deviceSelect = {
+  id: true, memberId: true, name: true, profile: true, validResults: true, invalidResults: true, createdAt: true, updatedAt: true,
+} satisfies Prisma.DeviceSelect;
+
+/** The caller's device `deviceId`, or NOT_FOUND: the one check that a device is the caller's. */
+async function ownDevice(db: Context['db'], memberId: string, deviceId: string) {
+  const device = await db.device.findFirst({ where: { id: deviceId, memberId }, select: deviceSelect });
+  if (!device) throw new DomainError('NOT_FOUND', 'You have no device with that id.');
+  return device;
+}
+
+/** One of the caller's devices, by `input.deviceId`; hands on `ctx.device`. */
+export const deviceOwnerProcedure = memberProcedure
+  .input(z.object({ deviceId: resourceId }))
+  .use(async ({ ctx, input, next }) => next({ ctx: { ...ctx, device: await ownDevice(ctx.db, ctx.member.id, input.deviceId) } }));
+
+/** One of the caller's devices as the sender of a message, by `input.fromDeviceId`; hands on `ctx.device`. */
+export const senderDeviceProcedure = memberProcedure
+  .input(z.object({ fromDeviceId: resourceId }))
+  .use(async ({ ctx, input, next }) => next({ ctx: { ...ctx, device: await ownDevice(ctx.db, ctx.member.id, input.fromDeviceId) } }));
+
+/** A member of the community `input.communityId` acting with one of their devices, `input.deviceId`. */
+export const communityDeviceProcedure = communityMemberProcedure
+  .input(z.object({ deviceId: resourceId }))
+  .use(async ({ ctx, input, next }) => next({ ctx: { ...ctx, device: await ownDevice(ctx.db, ctx.member.id, input.deviceId) } }));
+
+/** One of the caller's compute jobs, by `input.jobId`; hands on `ctx.job`. */
+export const jobOwnerProcedure = memberProcedure.input(z.object({ jobId: resourceId })).use(async ({ ctx, input, next }) => {
+  const job = await ctx.db.job.findUnique({ where: { id: input.jobId }, select: { id: true, memberId: true, communityId: true, status: true } });
+  if (!job || job.memberId !== ctx.member.id) throw new DomainError('NOT_FOUND', 'You have no job with that id.');
+  return next({ ctx: { ...ctx, job } });
+});
+
+export type ContractRole = 'BUYER' | 'SELLER' | 'COORDINATOR';
+
+const noSuchContract = () => new DomainError('NOT_FOUND', 'You have no contract with that id.');
+
+/** The contract `contractId`, with the caller's part in it (BUYER, SELLER, or none) and whether they may see it as its community's coordinator. */
+async function contractFor(db: Context['db'], memberId: string, contractId: string, asCoordinator: boolean) {
+  const contract = await db.contract.findUnique({ where: { id: contractId }, select: contractSelect });
+  if (!contract) throw noSuchContract();
+  const party = contract.buyerId === memberId ? ('BUYER' as const) : contract.sellerId === memberId ? ('SELLER' as const) : null;
+  let coordinator = false;
+  if (asCoordinator) {
+    const membership = await db.membership.findUnique({ where: { memberId_communityId: { memberId, communityId: contract.communityId } }, select: { role: true } });
+    coordinator = membership?.role === 'COORDINATOR';
+  }
+  if (!party && !coordinator) throw noSuchContract();
+  return { contract, party, coordinator };
+}
+
+/** A contract the caller is the buyer or the seller of, by `input.contractId`; hands on `ctx.contract` and `ctx.contractRole`. */
+export const contractPartyProcedure = memberProcedure.input(z.object({ contractId: resourceId })).use(async ({ ctx, input, next }) => {
+  const { contract, party } = await contractFor(ctx.db, ctx.member.id, input.contractId, false);
+  if (!party) throw noSuchContract();
+  return next({ ctx: { ...ctx, contract, contractRole: party } });
+});
+
+/**
+ * A contract the caller is a party to or whose community the caller coordinates (to see and decide
+ * disputes): `ctx.contractRole` is BUYER or SELLER for a party, else COORDINATOR; `ctx.coordinator` says
+ * whether the caller coordinates its community (a party may too).
+ */
+export const contractPartyOrCoordinatorProcedure = memberProcedure.input(z.object({ contractId: resourceId })).use(async ({ ctx, input, next }) => {
+  const { contract, party, coordinator } = await contractFor(ctx.db, ctx.member.id, input.contractId, true);
+  const contractRole: ContractRole = party ?? 'COORDINATOR';
+  return next({ ctx: { ...ctx, contract, contractRole, coordinator } });
+});
+
+/** A negotiation the caller is the buyer or the seller in, by `input.negotiationId`; hands on `ctx.negotiation`. */
+export const negotiationPartyProcedure = memberProcedure.input(z.object({ negotiationId: resourceId })).use(async ({ ctx, input, next }) => {
+  const negotiation = await ctx.db.negotiation.findUnique({ where: { id: input.negotiationId }, select: negotiationSelect });
+  if (!negotiation || (negotiation.buyerId !== ctx.member.id && negotiation.sellerId !== ctx.member.id)) {
+    throw new DomainError('NOT_FOUND', 'You have no negotiation with that id.');
+  }
+  return next({ ctx: { ...ctx, negotiation } });
+});
+
+/** One of the caller's barter offers, by `input.offerId`; hands on `ctx.offer`. */
+export const offerOwnerProcedure = memberProcedure.input(z.object({ offerId: resourceId })).use(async ({ ctx, input, next }) => {
+  const offer = await ctx.db.barterOffer.findUnique({ where: { id: input.offerId }, select: { id: true, memberId: true, communityId: true } });
+  if (!offer || offer.memberId !== ctx.member.id) throw new DomainError('NOT_FOUND', 'You have no barter offer with that id.');
+  return next({ ctx: { ...ctx, offer } });
+});
+
+/** One of the caller's market orders, by `input.orderId`; hands on `ctx.order`. */
+export const orderOwnerProcedure = memberProcedure.input(z.object({ orderId: resourceId })).use(async ({ ctx, input, next }) => {
+  const order = await ctx.db.order.findUnique({ where: { id: input.orderId }, select: { id: true, memberId: true, communityId: true, category: true, status: true } });
+  if (!order || order.memberId !== ctx.member.id) throw new DomainError('NOT_FOUND', 'You have no order with that id.');
+  return next({ ctx: { ...ctx, order } });
 });

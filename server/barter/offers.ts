@@ -205,13 +205,13 @@ export async function acceptDeal(db: Db, memberId: string, dealId: string, now =
 }
 
 /**
- * Withdraws an open offer, or declines a proposed deal (its other offers go back to the book). Every
+ * Withdraws one of the member's offers (the router checked it is theirs) if open, or declines the deal it
+ * is proposed in (its other offers go back to the book). Every
  * check is made again inside the transaction, under the barter book's lock, and every write is
  * conditional on what was read: a deal that closed first stays closed and the cancel is refused.
  */
-export async function cancelOffer(db: Db, memberId: string, offerId: string) {
-  const offer = await db.barterOffer.findUnique({ where: { id: offerId }, select: { memberId: true, communityId: true } });
-  if (!offer || offer.memberId !== memberId) throw new DomainError('NOT_FOUND', 'You have no barter offer with that id.');
+export async function cancelOffer(db: Db, memberId: string, offer: { id: string; communityId: string }) {
+  const offerId = offer.id;
   await withOutbox(db, async (tx, outbox) => {
     await lockBarter(tx, [offer.communityId]);
     const current = await tx.barterOffer.findUniqueOrThrow({ where: { id: offerId }, select: { status: true, dealId: true } });

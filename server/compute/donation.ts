@@ -1,4 +1,3 @@
-import { DomainError } from '../errors';
 import type { Db } from '../db/client';
 import { lockBook } from '../market/book-lock';
 import type { MarketCommunity } from '../market/fills';
@@ -14,6 +13,7 @@ export const DONATION_WINDOW_MS = 7 * 86_400_000;
 /**
  * Switching donation on posts the device's standing SELL of compute (replacing any earlier one, so the
  * window and floor price stay current); switching it off withdraws the SELL and gives back its leases.
+ * The device is the member's own: the router checked (communityDeviceProcedure).
  */
 export async function setDonation(
   db: Db,
@@ -22,8 +22,6 @@ export async function setDonation(
   { deviceId, on, floorPrice }: { deviceId: string; on: boolean; floorPrice: number },
   now = new Date(),
 ) {
-  const device = await db.device.findFirst({ where: { id: deviceId, memberId }, select: { id: true } });
-  if (!device) throw new DomainError('NOT_FOUND', 'You have no device with that id: register it first.');
   return withOutbox(db, async (tx, outbox) => {
     await lockBook(tx, community.id, COMPUTE_CATEGORY);
     const current = await tx.order.findMany({ where: { deviceId, communityId: community.id, donation: true, status: 'OPEN' }, select: { id: true } });

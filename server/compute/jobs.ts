@@ -109,13 +109,12 @@ export async function finishJob(tx: Tx, jobId: string, status: 'COMPLETED' | 'EX
   await tx.job.update({ where: { id: jobId }, data: { status, completedAt: now, ...(result !== null ? { result: jsonInput(result) } : {}) } });
 }
 
-export async function cancelJob(db: Db, memberId: string, jobId: string, now = new Date()) {
-  const job = await db.job.findUnique({ where: { id: jobId }, select: { memberId: true, communityId: true, status: true } });
-  if (!job || job.memberId !== memberId) throw new DomainError('NOT_FOUND', 'You have no job with that id.');
+/** Cancels one of the member's jobs (the router checked it is theirs). */
+export async function cancelJob(db: Db, job: { id: string; communityId: string; status: string }, now = new Date()) {
   if (job.status !== 'OPEN') throw new DomainError('CONFLICT', `This job is already ${job.status.toLowerCase()}.`);
   await withOutbox(db, async (tx, outbox) => {
     await lockBook(tx, job.communityId, COMPUTE_CATEGORY);
-    await finishJob(tx, jobId, 'CANCELLED', outbox, now);
+    await finishJob(tx, job.id, 'CANCELLED', outbox, now);
   });
 }
 
@@ -169,10 +168,8 @@ export async function jobView(db: Db, jobId: string, memberId: string, now = new
   };
 }
 
-/** Validated outputs of a job from unit `fromIndex` on, for a result that fills in as it arrives. */
-export async function validatedOutputs(db: Db, jobId: string, memberId: string, fromIndex: number) {
-  const job = await db.job.findUnique({ where: { id: jobId }, select: { memberId: true } });
-  if (!job || job.memberId !== memberId) throw new DomainError('NOT_FOUND', 'You have no job with that id.');
+/** Validated outputs of one of the member's jobs from unit `fromIndex` on, for a result that fills in as it arrives. */
+export async function validatedOutputs(db: Db, jobId: string, fromIndex: number) {
   const units = await db.workUnit.findMany({
     where: { jobId, status: 'VALIDATED', index: { gte: fromIndex } },
     orderBy: { index: 'asc' },

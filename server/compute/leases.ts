@@ -21,11 +21,8 @@ const bookOrderSelect = {
   windowEnd: true, seq: true, constraints: true, negotiationMode: true, negotiationLimit: true, device: { select: { profile: true } },
 } as const;
 
-async function ownDevice(db: Db | Tx, memberId: string, deviceId: string) {
-  const device = await db.device.findFirst({ where: { id: deviceId, memberId }, select: { id: true, validResults: true, invalidResults: true } });
-  if (!device) throw new DomainError('NOT_FOUND', 'You have no device with that id.');
-  return device;
-}
+/** One of the member's devices, already checked to be theirs (see deviceOwnerProcedure). */
+type DonorDevice = { id: string; memberId: string; validResults: number; invalidResults: number };
 
 async function unitViews(tx: Tx, jobId: string): Promise<UnitView[]> {
   const units = await tx.workUnit.findMany({
@@ -45,8 +42,8 @@ export type Lease = { leaseId: string; jobId: string; kernel: string; unitIndex:
  * Jobs are served highest price first, then oldest, as an incoming SELL would take bids.
  */
 /** `kernels` limits the work to those kernels (a donor that will not run members' own code, say). */
-export async function leaseUnits(db: Db, memberId: string, deviceId: string, max: number, now = new Date(), kernels?: string[]): Promise<Lease[]> {
-  const device = await ownDevice(db, memberId, deviceId);
+export async function leaseUnits(db: Db, device: DonorDevice, max: number, now = new Date(), kernels?: string[]): Promise<Lease[]> {
+  const { id: deviceId, memberId } = device;
   const donations = await db.order.findMany({
     where: { deviceId, memberId, donation: true, status: 'OPEN', windowEnd: { gt: now } },
     select: { id: true, communityId: true, community: { select: { id: true, commissionBps: true, creditLimit: true } } },
@@ -193,8 +190,7 @@ async function judgeReplicas(tx: Tx, communityId: string, replicas: { id: string
 }
 
 /** Gives back every unit the device holds and has not answered (switching donation off, closing the app). */
-export async function returnLeases(db: Db, memberId: string, deviceId: string) {
-  await ownDevice(db, memberId, deviceId);
-  const { count } = await db.replica.deleteMany({ where: { deviceId, memberId, status: 'LEASED' } });
+export async function returnLeases(db: Db, device: { id: string; memberId: string }) {
+  const { count } = await db.replica.deleteMany({ where: { deviceId: device.id, memberId: device.memberId, status: 'LEASED' } });
   return { returned: count };
 }

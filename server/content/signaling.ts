@@ -48,12 +48,6 @@ export const PAIR_PER_DEVICE: ThrottleRule = { limit: 10, windowMs: 10 * 60_000,
 export const PAIR_PER_MEMBER: ThrottleRule = { limit: 30, windowMs: 10 * 60_000, blockMs: 10 * 60_000 };
 export const MAX_GUESSES_PER_CODE = 200;
 
-export async function ownDevice(db: Db, memberId: string, deviceId: string) {
-  const device = await db.device.findFirst({ where: { id: deviceId, memberId }, select: { id: true, name: true } });
-  if (!device) throw new DomainError('NOT_FOUND', 'You have no device with that id.');
-  return device;
-}
-
 /** Two devices may signal each other when their members share a community or the devices were paired. */
 export async function maySignal(db: Db, from: { deviceId: string; memberId: string }, toDeviceId: string) {
   const target = await db.device.findUnique({ where: { id: toDeviceId }, select: { memberId: true } });
@@ -69,8 +63,10 @@ export async function maySignal(db: Db, from: { deviceId: string; memberId: stri
   return paired > 0;
 }
 
+// Every function below acts for one of the member's own devices: the router checked it is theirs
+// (deviceOwnerProcedure, senderDeviceProcedure).
+
 export async function sendSignal(db: Db, memberId: string, input: { fromDeviceId: string; toDeviceId: string; message: SignalMessage }) {
-  await ownDevice(db, memberId, input.fromDeviceId);
   if (!(await maySignal(db, { deviceId: input.fromDeviceId, memberId }, input.toDeviceId))) {
     throw new DomainError('FORBIDDEN', 'You can only signal devices in a community you share, or devices you paired with.');
   }
@@ -84,8 +80,7 @@ export async function sendSignal(db: Db, memberId: string, input: { fromDeviceId
 }
 
 /** Signals addressed to a device, from after `lastEventId` (or from now on), as tracked items. */
-export async function* deviceInbox(db: Db, memberId: string, deviceId: string, lastEventId: string | null | undefined, signal: AbortSignal | undefined) {
-  await ownDevice(db, memberId, deviceId);
+export async function* deviceInbox(db: Db, deviceId: string, lastEventId: string | null | undefined, signal: AbortSignal | undefined) {
   let cursor: number;
   // a signal id is a 32-bit row id: anything else resumes from now
   if (lastEventId && /^\d{1,10}$/.test(lastEventId) && Number(lastEventId) <= 2_147_483_647) cursor = Number(lastEventId);
@@ -126,7 +121,6 @@ export async function onlineDevices(db: Db, communityId: string, self: { deviceI
 
 /** The community's online devices, yielded whenever the list changes, while keeping this device online. */
 export async function* presenceFeed(db: Db, memberId: string, deviceId: string, communityId: string, address: string, signal: AbortSignal | undefined) {
-  await ownDevice(db, memberId, deviceId);
   const member = await db.membership.count({ where: { memberId, communityId } });
   if (!member) throw new DomainError('FORBIDDEN', 'You are not a member of this community.');
   let last = '';
@@ -146,7 +140,6 @@ export async function* presenceFeed(db: Db, memberId: string, deviceId: string, 
 }
 
 export async function createPairCode(db: Db, memberId: string, deviceId: string, now = new Date()) {
-  await ownDevice(db, memberId, deviceId);
   for (let attempt = 0; attempt < 10; attempt++) {
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const clash = await db.devicePairing.count({ where: { code, pairedId: null, expiresAt: { gt: now } } });
@@ -159,7 +152,6 @@ export async function createPairCode(db: Db, memberId: string, deviceId: string,
 }
 
 export async function pairWithCode(db: Db, memberId: string, deviceId: string, code: string, now = new Date()) {
-  await ownDevice(db, memberId, deviceId);
   const keys = { device: `pair:device:${deviceId}`, member: `pair:member:${memberId}` };
   await assertNotBlocked(db, [keys.device, keys.member], now);
   await countAttempt(db, keys.device, PAIR_PER_DEVICE, now);

@@ -66,14 +66,11 @@ export async function hasCopy(db: Db | Tx, memberId: string, itemId: string): Pr
  * purchase, no contract, no sweepstakes ticket.
  */
 export async function requestItem(db: Db, memberId: string, input: { itemId: string; deviceId: string }, now = new Date()) {
-  const [item, device] = await Promise.all([
-    db.contentItem.findUnique({
-      where: { id: input.itemId },
-      select: { id: true, communityId: true, memberId: true, deviceId: true, pricing: true, price: true, withdrawn: true, orders: { where: { status: 'OPEN', side: 'SELL' }, select: { id: true } } },
-    }),
-    db.device.findFirst({ where: { id: input.deviceId, memberId }, select: { id: true } }),
-  ]);
-  if (!device) throw new DomainError('NOT_FOUND', 'You have no device with that id.');
+  const device = { id: input.deviceId };
+  const item = await db.contentItem.findUnique({
+    where: { id: input.itemId },
+    select: { id: true, communityId: true, memberId: true, deviceId: true, pricing: true, price: true, withdrawn: true, orders: { where: { status: 'OPEN', side: 'SELL' }, select: { id: true } } },
+  });
   if (!item) throw new DomainError('NOT_FOUND', 'No such item.');
   const membership = await db.membership.findUnique({ where: { memberId_communityId: { memberId, communityId: item.communityId } }, select: { community: { select: { id: true, commissionBps: true, creditLimit: true } } } });
   if (!membership) throw new DomainError('FORBIDDEN', "Join this item's community to request it.");
@@ -121,9 +118,8 @@ export async function requestItem(db: Db, memberId: string, input: { itemId: str
   });
 }
 
-export async function deviceTransfers(db: Db, memberId: string, deviceId: string, now = new Date()) {
-  const device = await db.device.findFirst({ where: { id: deviceId, memberId }, select: { id: true } });
-  if (!device) throw new DomainError('NOT_FOUND', 'You have no device with that id.');
+/** The transfers of one of the member's devices (the router checked it is theirs). */
+export async function deviceTransfers(db: Db, deviceId: string, now = new Date()) {
   const rows = await db.transfer.findMany({
     where: { OR: [{ senderDeviceId: deviceId }, { receiverDeviceId: deviceId }] },
     orderBy: { createdAt: 'desc' },
@@ -137,7 +133,7 @@ export async function deviceTransfers(db: Db, memberId: string, deviceId: string
 const FINAL = ['COMPLETED', 'FAILED', 'CANCELLED'];
 
 /**
- * A device's report on a transfer. The receiver records the chunks it has verified (the resume point)
+ * A device's report on a transfer (the device is the member's: the router checked). The receiver records the chunks it has verified (the resume point)
  * and, once the whole file's SHA-256 matched, completes it: the contract is delivered and signed off,
  * paying the seller less commission. Either side may cancel; a failed or cancelled sale is refunded.
  */
@@ -148,8 +144,8 @@ export async function updateTransfer(
   now = new Date(),
 ) {
   const row = await db.transfer.findUnique({ where: { id: input.transferId }, select: transferSelect });
-  const device = await db.device.findFirst({ where: { id: input.deviceId, memberId }, select: { id: true } });
-  if (!row || !device || (row.receiverDeviceId !== device.id && row.senderDeviceId !== device.id)) {
+  const device = { id: input.deviceId };
+  if (!row || (row.receiverDeviceId !== device.id && row.senderDeviceId !== device.id)) {
     throw new DomainError('NOT_FOUND', 'This device has no transfer with that id.');
   }
   const isReceiver = row.receiverDeviceId === device.id;

@@ -171,15 +171,21 @@ const NEEDS_STATEMENT: Partial<Record<ContractAction, string>> = {
 };
 
 /**
- * A party's action on a contract. A dispute does not refund: it waits in DISPUTED, with the buyer's
- * statement, for the community's coordinator to decide (`resolveDispute`); the seller may respond.
+ * A party's action on a contract (the router checked the member is its buyer or seller: `actor`). A
+ * dispute does not refund: it waits in DISPUTED, with the buyer's statement, for the community's
+ * coordinator to decide (`resolveDispute`); the seller may respond. The state is checked again, and the
+ * change written conditionally, inside the transaction (applyContractActions).
  */
-export async function actOnContract(db: Db, memberId: string, contractId: string, action: 'START' | 'REPORT_DELIVERED' | 'SIGN_OFF' | 'DISPUTE' | 'RESPOND', note?: string, now = new Date()) {
-  const existing = await findContract(db, contractId);
-  if (!existing || (existing.buyerId !== memberId && existing.sellerId !== memberId)) {
-    throw new DomainError('NOT_FOUND', 'You have no contract with that id.');
-  }
-  const actor: ContractActor = existing.buyerId === memberId ? 'BUYER' : 'SELLER';
+export async function actOnContract(
+  db: Db,
+  memberId: string,
+  existing: { id: string; state: ContractState },
+  actor: 'BUYER' | 'SELLER',
+  action: 'START' | 'REPORT_DELIVERED' | 'SIGN_OFF' | 'DISPUTE' | 'RESPOND',
+  note?: string,
+  now = new Date(),
+) {
+  const contractId = existing.id;
   const checked = transition(existing.state, action, actor);
   if (!checked.ok) throw new DomainError('CONFLICT', checked.reason);
   const needs = NEEDS_STATEMENT[action];
@@ -191,14 +197,8 @@ export async function actOnContract(db: Db, memberId: string, contractId: string
 export type DisputeDecision = 'PAY_SELLER' | 'REFUND_BUYER' | 'SPLIT';
 const DECISION_ACTION: Record<DisputeDecision, ContractAction> = { PAY_SELLER: 'RESOLVE_PAY', REFUND_BUYER: 'RESOLVE_REFUND', SPLIT: 'RESOLVE_SPLIT' };
 
-/** Whether the member coordinates the contract's community. */
-export async function coordinates(db: Db | Tx, memberId: string, communityId: string): Promise<boolean> {
-  const membership = await db.membership.findUnique({ where: { memberId_communityId: { memberId, communityId } }, select: { role: true } });
-  return membership?.role === 'COORDINATOR';
-}
-
 /**
- * The community's coordinator decides a dispute: pay the seller, refund the buyer, or split (the seller
+ * The community's coordinator (the router checked) decides a dispute: pay the seller, refund the buyer, or split (the seller
  * gets `sellerShareBps` of the escrow less commission pro rata; the rest goes back to the buyer). The
  * decision and its reason are an event in the contract's timeline. Exactly one decision applies.
  */
@@ -208,14 +208,6 @@ export async function resolveDispute(
   input: { contractId: string; decision: DisputeDecision; sellerShareBps?: number; reason: string },
   now = new Date(),
 ) {
-  const existing = await findContract(db, input.contractId);
-  if (!existing) throw new DomainError('NOT_FOUND', 'You have no contract with that id.');
-  if (!(await coordinates(db, memberId, existing.communityId))) {
-    if (existing.buyerId === memberId || existing.sellerId === memberId) {
-      throw new DomainError('FORBIDDEN', "Only the community's coordinator can decide a dispute.");
-    }
-    throw new DomainError('NOT_FOUND', 'You have no contract with that id.');
-  }
   if (!input.reason.trim()) throw new DomainError('BAD_INPUT', 'Give the reason for your decision: both sides will read it.');
   let share: number | undefined;
   if (input.decision === 'SPLIT') {

@@ -39,9 +39,9 @@ export async function closeOrder(tx: Tx, orderId: string, status: 'CANCELLED' | 
   return true;
 }
 
-export async function cancelOrder(db: Db, memberId: string, orderId: string) {
-  const order = await db.order.findUnique({ where: { id: orderId }, select: { memberId: true, communityId: true, category: true, status: true } });
-  if (!order || order.memberId !== memberId) throw new DomainError('NOT_FOUND', 'You have no order with that id.');
+/** Cancels one of the member's orders (the router checked it is theirs); refused if it closed meanwhile. */
+export async function cancelOrder(db: Db, memberId: string, order: { id: string; communityId: string; category: string }) {
+  const orderId = order.id;
   await withOutbox(db, async (tx, outbox) => {
     await lockMarketBooks(tx, order.communityId, order.category);
     const closed = await closeOrder(tx, orderId, 'CANCELLED', memberId, outbox);

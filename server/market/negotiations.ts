@@ -129,14 +129,12 @@ export function assertDealFits(quantity: number, price: number, commissionBps: n
 type Move = { kind: 'counter'; price: number } | { kind: 'accept' } | { kind: 'reject' };
 
 /**
- * A party's move in an open negotiation. A counter that crosses the other side's standing price, or
+ * A party's move in an open negotiation (the router checked the member is its buyer or seller; the
+ * negotiation is read again under the book lock). A counter that crosses the other side's standing price, or
  * an acceptance, closes the deal at the other side's price (the crossing price) and creates the contract.
  */
-export async function negotiate(db: Db, memberId: string, negotiationId: string, move: Move, now = new Date()) {
-  const found = await loadNegotiation(db, negotiationId);
-  if (!found || (found.buyerId !== memberId && found.sellerId !== memberId)) {
-    throw new DomainError('NOT_FOUND', 'You have no negotiation with that id.');
-  }
+export async function negotiate(db: Db, memberId: string, found: { id: string; communityId: string; category: string }, move: Move, now = new Date()) {
+  const negotiationId = found.id;
   const outcome = await withOutbox(db, async (tx, outbox) => {
     await lockMarketBooks(tx, found.communityId, found.category);
     const row = (await loadNegotiation(tx, negotiationId))!;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { acceptDeal, cancelOffer, listOffers, offerInput, placeOffer } from '../barter/offers';
 import { receiptSchema, submitReceipt } from '../barter/receipts';
-import { communityMemberProcedure, memberProcedure, router } from '../trpc';
+import { communityMemberProcedure, memberProcedure, offerOwnerProcedure, router } from '../trpc';
 
 const id = z.string().min(1).max(64);
 
@@ -13,7 +13,7 @@ export const barterRouter = router({
     .input(z.object({ mine: z.boolean().optional(), status: z.enum(['OPEN', 'PROPOSED', 'CLOSED', 'CANCELLED']).optional() }))
     .query(({ ctx, input }) => listOffers(ctx.db, ctx.community.id, { memberId: input.mine ? ctx.member.id : undefined, status: input.status })),
   accept: memberProcedure.input(z.object({ dealId: id })).mutation(({ ctx, input }) => acceptDeal(ctx.db, ctx.member.id, input.dealId)),
-  cancel: memberProcedure.input(z.object({ offerId: id })).mutation(({ ctx, input }) => cancelOffer(ctx.db, ctx.member.id, input.offerId)),
+  cancel: offerOwnerProcedure.mutation(({ ctx }) => cancelOffer(ctx.db, ctx.member.id, ctx.offer)),
   /** A barter agreed offline between two nearby devices, signed by both device keys. */
   submitReceipt: memberProcedure
     .input(z.object({ receipt: receiptSchema, signatures: z.array(z.object({ deviceId: id, signature: z.string().min(16).max(256) })).length(2) }))

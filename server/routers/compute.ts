@@ -4,7 +4,7 @@ import { setDonation } from '../compute/donation';
 import { MAX_UNITS, storableJson, submitJobInput } from '../compute/job-input';
 import { cancelJob, jobView, submitJob, validatedOutputs } from '../compute/jobs';
 import { leaseUnits, MAX_LEASE_BATCH, returnLeases, submitResult } from '../compute/leases';
-import { communityMemberProcedure, memberProcedure, router } from '../trpc';
+import { communityDeviceProcedure, communityMemberProcedure, deviceOwnerProcedure, jobOwnerProcedure, memberProcedure, router } from '../trpc';
 import { KERNELS } from '../../workers/kernels';
 import { KERNEL_NAMES } from '../../workers/kernels/types';
 
@@ -23,9 +23,9 @@ export const computeRouter = router({
   job: memberProcedure.input(z.object({ jobId: id })).query(({ ctx, input }) => jobView(ctx.db, input.jobId, ctx.member.id)),
 
   /** Validated unit outputs of one of the member's jobs, for results that fill in as they arrive. */
-  outputs: memberProcedure
-    .input(z.object({ jobId: id, fromIndex: z.number().int().min(0).max(MAX_UNITS).default(0) }))
-    .query(({ ctx, input }) => validatedOutputs(ctx.db, input.jobId, ctx.member.id, input.fromIndex)),
+  outputs: jobOwnerProcedure
+    .input(z.object({ fromIndex: z.number().int().min(0).max(MAX_UNITS).default(0) }))
+    .query(({ ctx, input }) => validatedOutputs(ctx.db, ctx.job.id, input.fromIndex)),
 
   myJobs: communityMemberProcedure.query(async ({ ctx }) => {
     const jobs = await ctx.db.job.findMany({
@@ -37,29 +37,28 @@ export const computeRouter = router({
     return Promise.all(jobs.map((j) => jobView(ctx.db, j.id, ctx.member.id)));
   }),
 
-  cancelJob: memberProcedure.input(z.object({ jobId: id })).mutation(async ({ ctx, input }) => {
-    await cancelJob(ctx.db, ctx.member.id, input.jobId);
-    return jobView(ctx.db, input.jobId, ctx.member.id);
+  cancelJob: jobOwnerProcedure.mutation(async ({ ctx }) => {
+    await cancelJob(ctx.db, ctx.job);
+    return jobView(ctx.db, ctx.job.id, ctx.member.id);
   }),
 
-  donate: communityMemberProcedure
-    .input(z.object({ deviceId: id, on: z.boolean(), floorPrice: z.number().int().positive('The floor price must be more than zero.').max(MAX_MICRO).default(1_000) }))
-    .mutation(({ ctx, input }) => setDonation(ctx.db, ctx.member.id, ctx.community, input)),
+  donate: communityDeviceProcedure
+    .input(z.object({ on: z.boolean(), floorPrice: z.number().int().positive('The floor price must be more than zero.').max(MAX_MICRO).default(1_000) }))
+    .mutation(({ ctx, input }) => setDonation(ctx.db, ctx.member.id, ctx.community, { deviceId: ctx.device.id, on: input.on, floorPrice: input.floorPrice })),
 
-  lease: memberProcedure
-    .input(z.object({ deviceId: id, max: z.number().int().min(1).max(MAX_LEASE_BATCH).default(4), kernels: z.array(z.enum(KERNEL_NAMES)).min(1).max(KERNEL_NAMES.length).optional() }))
-    .mutation(({ ctx, input }) => leaseUnits(ctx.db, ctx.member.id, input.deviceId, input.max, new Date(), input.kernels)),
+  lease: deviceOwnerProcedure
+    .input(z.object({ max: z.number().int().min(1).max(MAX_LEASE_BATCH).default(4), kernels: z.array(z.enum(KERNEL_NAMES)).min(1).max(KERNEL_NAMES.length).optional() }))
+    .mutation(({ ctx, input }) => leaseUnits(ctx.db, ctx.device, input.max, new Date(), input.kernels)),
 
   submitResult: memberProcedure
     .input(z.object({ leaseId: id, output: storableJson('A result (at most 4 MiB of JSON)', 4 * 1024 * 1024) }))
     .mutation(({ ctx, input }) => submitResult(ctx.db, ctx.member.id, input.leaseId, input.output)),
 
-  returnLeases: memberProcedure.input(z.object({ deviceId: id })).mutation(({ ctx, input }) => returnLeases(ctx.db, ctx.member.id, input.deviceId)),
+  returnLeases: deviceOwnerProcedure.mutation(({ ctx }) => returnLeases(ctx.db, ctx.device)),
 
   /** What a device has done as a donor: units validated and refused, reliability, credits earned. */
-  donorStats: memberProcedure.input(z.object({ deviceId: id })).query(async ({ ctx, input }) => {
-    const device = await ctx.db.device.findFirst({ where: { id: input.deviceId, memberId: ctx.member.id }, select: { validResults: true, invalidResults: true } });
-    if (!device) return null;
+  donorStats: deviceOwnerProcedure.query(async ({ ctx, input }) => {
+    const { device } = ctx;
     const [leased, contracts, donations] = await Promise.all([
       ctx.db.replica.count({ where: { deviceId: input.deviceId, status: 'LEASED' } }),
       ctx.db.contract.findMany({

@@ -2,16 +2,16 @@ import { z } from 'zod';
 import { contentHeaderSchema, pricingSchema } from '../content/header';
 import { itemSelect, presentItem, publishItem, searchItems, withdrawItem } from '../content/items';
 import { deviceTransfers, hasCopy, requestItem, updateTransfer } from '../content/transfers';
-import { communityMemberProcedure, memberProcedure, router } from '../trpc';
+import { communityDeviceProcedure, communityMemberProcedure, deviceOwnerProcedure, memberProcedure, router } from '../trpc';
 import { DomainError } from '../errors';
 
 const id = z.string().min(1).max(64);
 
 export const contentRouter = router({
-  publish: communityMemberProcedure
-    .input(z.object({ deviceId: id, header: contentHeaderSchema, pricing: pricingSchema.default({ mode: 'GIFT' }) }))
+  publish: communityDeviceProcedure
+    .input(z.object({ header: contentHeaderSchema, pricing: pricingSchema.default({ mode: 'GIFT' }) }))
     .mutation(({ ctx, input }) =>
-      publishItem(ctx.db, ctx.member.id, ctx.community, input),
+      publishItem(ctx.db, ctx.member.id, ctx.community, { deviceId: ctx.device.id, header: input.header, pricing: input.pricing }),
     ),
 
   search: communityMemberProcedure
@@ -28,11 +28,13 @@ export const contentRouter = router({
 
   withdraw: memberProcedure.input(z.object({ itemId: id })).mutation(({ ctx, input }) => withdrawItem(ctx.db, ctx.member.id, input.itemId)),
 
-  request: memberProcedure.input(z.object({ itemId: id, deviceId: id })).mutation(({ ctx, input }) => requestItem(ctx.db, ctx.member.id, input)),
+  request: deviceOwnerProcedure
+    .input(z.object({ itemId: id }))
+    .mutation(({ ctx, input }) => requestItem(ctx.db, ctx.member.id, { itemId: input.itemId, deviceId: ctx.device.id })),
 
-  transfers: memberProcedure.input(z.object({ deviceId: id })).query(({ ctx, input }) => deviceTransfers(ctx.db, ctx.member.id, input.deviceId)),
+  transfers: deviceOwnerProcedure.query(({ ctx }) => deviceTransfers(ctx.db, ctx.device.id)),
 
-  updateTransfer: memberProcedure
-    .input(z.object({ transferId: id, deviceId: id, verifiedChunks: z.number().int().min(0).max(1_000_000), status: z.enum(['ACTIVE', 'COMPLETED', 'FAILED', 'CANCELLED']).optional() }))
-    .mutation(({ ctx, input }) => updateTransfer(ctx.db, ctx.member.id, input)),
+  updateTransfer: deviceOwnerProcedure
+    .input(z.object({ transferId: id, verifiedChunks: z.number().int().min(0).max(1_000_000), status: z.enum(['ACTIVE', 'COMPLETED', 'FAILED', 'CANCELLED']).optional() }))
+    .mutation(({ ctx, input }) => updateTransfer(ctx.db, ctx.member.id, { ...input, deviceId: ctx.device.id })),
 });

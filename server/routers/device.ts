@@ -4,7 +4,7 @@ import { KEY_ALGORITHMS } from '../barter/receipts';
 import { z } from 'zod';
 import { deviceProfileSchema, type DeviceProfile } from '../device/profile';
 import type { Queryable } from '../db/client';
-import { memberProcedure, router } from '../trpc';
+import { deviceOwnerProcedure, memberProcedure, router } from '../trpc';
 import { resolveRates, valueProfile } from '../valuation';
 
 const deviceSelect = { id: true, name: true, profile: true, createdAt: true, updatedAt: true } as const;
@@ -75,34 +75,25 @@ export const deviceRouter = router({
     return rows.map((row) => present(row, rates));
   }),
 
-  get: memberProcedure
-    .input(z.object({ deviceId: z.string().min(1).max(64), communityId: z.string().min(1).max(64).optional() }))
-    .query(async ({ ctx, input }) => {
-      const row = await ctx.db.device.findFirst({
-        where: { id: input.deviceId, memberId: ctx.member.id },
-        select: deviceSelect,
-      });
-      if (!row) throw new DomainError('NOT_FOUND', 'You have no device with that id.');
-      return present(row, await ratesFor(ctx.db, ctx.member.id, input.communityId));
-    }),
+  get: deviceOwnerProcedure
+    .input(z.object({ communityId: z.string().min(1).max(64).optional() }))
+    .query(async ({ ctx, input }) => present(ctx.device, await ratesFor(ctx.db, ctx.member.id, input.communityId))),
 
   /** Registers the device's public key (SPKI, base64url) for signing offline barter receipts. */
-  setKey: memberProcedure
-    .input(z.object({ deviceId: z.string().min(1).max(64), publicKey: z.string().regex(/^[A-Za-z0-9_-]{40,400}$/, 'A public key is SPKI bytes in base64url.'), algorithm: z.enum(KEY_ALGORITHMS) }))
+  setKey: deviceOwnerProcedure
+    .input(z.object({ publicKey: z.string().regex(/^[A-Za-z0-9_-]{40,400}$/, 'A public key is SPKI bytes in base64url.'), algorithm: z.enum(KEY_ALGORITHMS) }))
     .mutation(async ({ ctx, input }) => {
       try {
         createPublicKey({ key: Buffer.from(input.publicKey, 'base64url'), format: 'der', type: 'spki' });
       } catch {
         throw new DomainError('BAD_INPUT', 'That is not a valid public key.');
       }
-      const { count } = await ctx.db.device.updateMany({ where: { id: input.deviceId, memberId: ctx.member.id }, data: { publicKey: input.publicKey, keyAlgorithm: input.algorithm } });
-      if (count === 0) throw new DomainError('NOT_FOUND', 'You have no device with that id.');
+      await ctx.db.device.update({ where: { id: ctx.device.id }, data: { publicKey: input.publicKey, keyAlgorithm: input.algorithm } });
       return { ok: true };
     }),
 
-  remove: memberProcedure.input(z.object({ deviceId: z.string().min(1).max(64) })).mutation(async ({ ctx, input }) => {
-    const { count } = await ctx.db.device.deleteMany({ where: { id: input.deviceId, memberId: ctx.member.id } });
-    if (count === 0) throw new DomainError('NOT_FOUND', 'You have no device with that id.');
+  remove: deviceOwnerProcedure.mutation(async ({ ctx }) => {
+    await ctx.db.device.deleteMany({ where: { id: ctx.device.id } });
     return { ok: true };
   }),
 });

@@ -4,20 +4,17 @@ import { cancelOrder } from '../market/lifecycle';
 import { placeOrderInput } from '../market/order-input';
 import { placeOrder } from '../market/place-order';
 import { bookDepth, memberOrders, priceHistory, recentTrades } from '../market/queries';
-import { communityMemberProcedure, memberProcedure, router } from '../trpc';
+import { communityMemberProcedure, memberProcedure, orderOwnerProcedure, router } from '../trpc';
 import { CATEGORIES } from '../valuation/categories';
-
-const id = z.string().min(1).max(64);
 
 export const marketRouter = router({
   placeOrder: communityMemberProcedure.input(placeOrderInput).mutation(({ ctx, input }) =>
     placeOrder(ctx.db, ctx.member.id, ctx.community, input),
   ),
 
-  cancelOrder: memberProcedure.input(z.object({ orderId: id })).mutation(async ({ ctx, input }) => {
-    await cancelOrder(ctx.db, ctx.member.id, input.orderId);
-    const order = await ctx.db.order.findUniqueOrThrow({ where: { id: input.orderId }, select: { id: true, status: true, remaining: true } });
-    return order;
+  cancelOrder: orderOwnerProcedure.mutation(async ({ ctx }) => {
+    await cancelOrder(ctx.db, ctx.member.id, ctx.order);
+    return ctx.db.order.findUniqueOrThrow({ where: { id: ctx.order.id }, select: { id: true, status: true, remaining: true } });
   }),
 
   book: communityMemberProcedure

@@ -1,27 +1,18 @@
-import { DomainError } from '../errors';
 import { z } from 'zod';
 import { MAX_MICRO } from '../money';
 import { negotiate, negotiationSelect, presentNegotiation } from '../market/negotiations';
-import { memberProcedure, router } from '../trpc';
-
-const negotiationId = z.object({ negotiationId: z.string().min(1).max(64) });
+import { memberProcedure, negotiationPartyProcedure, router } from '../trpc';
 
 export const negotiationRouter = router({
-  counter: memberProcedure
-    .input(negotiationId.extend({ price: z.number().int('Prices are whole micro-credits.').positive('The price must be more than zero.').max(MAX_MICRO) }))
-    .mutation(({ ctx, input }) => negotiate(ctx.db, ctx.member.id, input.negotiationId, { kind: 'counter', price: input.price })),
+  counter: negotiationPartyProcedure
+    .input(z.object({ price: z.number().int('Prices are whole micro-credits.').positive('The price must be more than zero.').max(MAX_MICRO) }))
+    .mutation(({ ctx, input }) => negotiate(ctx.db, ctx.member.id, ctx.negotiation, { kind: 'counter', price: input.price })),
 
-  accept: memberProcedure.input(negotiationId).mutation(({ ctx, input }) => negotiate(ctx.db, ctx.member.id, input.negotiationId, { kind: 'accept' })),
+  accept: negotiationPartyProcedure.mutation(({ ctx }) => negotiate(ctx.db, ctx.member.id, ctx.negotiation, { kind: 'accept' })),
 
-  reject: memberProcedure.input(negotiationId).mutation(({ ctx, input }) => negotiate(ctx.db, ctx.member.id, input.negotiationId, { kind: 'reject' })),
+  reject: negotiationPartyProcedure.mutation(({ ctx }) => negotiate(ctx.db, ctx.member.id, ctx.negotiation, { kind: 'reject' })),
 
-  get: memberProcedure.input(negotiationId).query(async ({ ctx, input }) => {
-    const row = await ctx.db.negotiation.findUnique({ where: { id: input.negotiationId }, select: negotiationSelect });
-    if (!row || (row.buyerId !== ctx.member.id && row.sellerId !== ctx.member.id)) {
-      throw new DomainError('NOT_FOUND', 'You have no negotiation with that id.');
-    }
-    return presentNegotiation(row);
-  }),
+  get: negotiationPartyProcedure.query(({ ctx }) => presentNegotiation(ctx.negotiation)),
 
   /** The member's negotiations, open ones first. */
   list: memberProcedure
