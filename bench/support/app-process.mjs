@@ -36,13 +36,14 @@ export function appLauncher(root, started = new Set()) {
     started.delete(app.child);
   }
 
-  async function startApp(databaseUrl) {
+  /** `extraEnv`: more environment for the app (e.g. SWAPMESH_TRPC_VIA_NEXT=1, see scripts/start.mjs). */
+  async function startApp(databaseUrl, extraEnv = {}) {
     const port = await freePort();
     const child = spawn(process.execPath, ['scripts/start.mjs'], {
       cwd: root,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PORT: String(port), HOSTNAME: '127.0.0.1', DATABASE_URL: databaseUrl, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
+      env: { ...process.env, PORT: String(port), HOSTNAME: '127.0.0.1', DATABASE_URL: databaseUrl, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production', ...extraEnv },
     });
     started.add(child);
     let log = '';

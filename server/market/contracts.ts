@@ -4,7 +4,7 @@ import { communityAccount, escrowAccount, federationAccount, memberAccount, type
 import { postEntry } from '../ledger/repository';
 import { toMicro } from '../money';
 import { moneyEffect, reviewEndsAt, splitAmounts, transition, type ContractAction, type ContractActor, type ContractState } from './contract-state';
-import { withOutbox, type Outbox } from './outbox';
+import { withOutbox, type Outbox } from '../live/outbox';
 
 export const contractSelect = {
   id: true,

@@ -5,7 +5,7 @@ import { postEntry } from '../ledger/repository';
 import { toMicro } from '../money';
 import { assertLinkRoom } from '../community/links';
 import { fillAmounts } from './commission';
-import type { Outbox } from './outbox';
+import type { Outbox } from '../live/outbox';
 
 export type Pricing = 'CROSS' | 'AUTO_NEGOTIATED' | 'NEGOTIATED';
 

@@ -1,12 +1,12 @@
 import { DomainError } from '../errors';
 import type { Db, Tx } from '../db/client';
 import { toMicro } from '../money';
-import { lockMarketBooks } from './book-lock';
+import { lockMarketBooks } from './books';
 import { applyContractActions, autoSettle } from './contracts';
 import { releaseHold } from './fills';
 import { closeWithoutDeal } from './negotiations';
 import { rematchOrders } from './place-order';
-import { withOutbox, type Outbox } from './outbox';
+import { withOutbox, type Outbox } from '../live/outbox';
 
 const orderSelect = {
   id: true,

@@ -1,10 +1,10 @@
 import { DomainError } from '../errors';
 import type { Db, Prisma, Tx } from '../db/client';
 import { formatCredits, MAX_MICRO, toMicro } from '../money';
-import { lockMarketBooks } from './book-lock';
+import { lockMarketBooks } from './books';
 import type { NegotiationToOpen } from './engine';
 import { executeFill, marketCommunity } from './fills';
-import { withOutbox, type Outbox } from './outbox';
+import { withOutbox, type Outbox } from '../live/outbox';
 import { rematchOrders } from './place-order';
 
 /** An unanswered negotiation expires after a day, or when the buyer's window ends if that is sooner. */

@@ -3,12 +3,12 @@ import type { Db, Tx } from '../db/client';
 import { escrowAccount, memberAccount, transfer } from '../ledger/postings';
 import { memberBalance, postEntry } from '../ledger/repository';
 import { formatCredits, toMicro } from '../money';
-import { lockMarketBooks } from './book-lock';
+import { lockMarketBooks } from './books';
 import { matchIncoming, type BookOrder, type OrderConstraints } from './engine';
 import { executeFill, marketCommunity, type MarketCommunity } from './fills';
 import { openNegotiation } from './negotiations';
 import { MAX_WINDOW_AHEAD_MS, SPOT_TTL_MS, WINDOW_START_SLACK_MS, type PlaceOrderInput } from './order-input';
-import { withOutbox, type Outbox } from './outbox';
+import { withOutbox, type Outbox } from '../live/outbox';
 import { partyFacts } from './parties';
 import { holdFor, maxBuyPrice } from './reservation';
 

@@ -1,9 +1,13 @@
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GET as trpcGet, POST as trpcPost } from '@/app/api/trpc/[trpc]/route';
 import { GET as shareGet, POST as sharePost } from '@/app/share-target/route';
+import { SESSION_CACHE_MS } from '@/server/auth/session';
 import { createContext } from '@/server/context';
+import { createApiHandler, type ApiHandlerOptions } from '@/server/http/api-server';
 import { MAX_GUESSES_PER_CODE, MAX_SIGNAL_BYTES, PAIR_PER_DEVICE, PAIR_PER_MEMBER } from '@/server/content/signaling';
 import type { Db } from '@/server/db/client';
 import { DomainError } from '@/server/errors';
@@ -16,6 +20,55 @@ import { databaseKinds, freshDatabase, type TestDatabase } from '../support/data
 import { phoneProfile } from '../support/fixtures';
 
 const PASSWORD = 'correct horse battery';
+
+/** A node:http server on an ephemeral loopback port, as `npm start` runs the API (server/http/api-server.ts). */
+async function listen(handler: RequestListener) {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    base,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** The API server of `npm start` on an ephemeral port. */
+const apiServer = (options: ApiHandlerOptions) => listen(createApiHandler(options));
+
+/** A tRPC answer without the stack traces tRPC adds outside production (they name the path taken). */
+function withoutStacks(body: unknown): unknown {
+  return JSON.parse(JSON.stringify(body), (key, value) => (key === 'stack' ? undefined : value));
+}
+
+/** Reads server-sent events from `response` until `enough` says so, then stops reading. */
+async function readEvents(response: Response, enough: (events: { id?: string; data: string }[]) => boolean, abort: AbortController) {
+  const events: { id?: string; data: string }[] = [];
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  const timer = setTimeout(() => abort.abort(), 15_000);
+  try {
+    while (!enough(events)) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const fields = Object.fromEntries(block.split('\n').map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trimStart()]));
+        if (fields.data !== undefined && !fields.event) events.push({ id: fields.id, data: fields.data });
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    abort.abort();
+  }
+  return events;
+}
 
 /** A signed-out caller whose requests come from `address`. */
 async function from(db: Db, address: string) {
@@ -35,24 +88,47 @@ async function outcomes(calls: Promise<unknown>[]) {
 describe('HTTP edge: requests refused before any procedure runs', () => {
   const request = (path: string, init: RequestInit = {}) => new Request(`http://127.0.0.1:3000/api/trpc/${path}`, init);
 
-  it('refuses a form posted from another site (415), a cross-site JSON POST (403) and an oversized batch (400), with clear messages', async () => {
-    const form = new FormData();
-    form.set('x', '1');
-    const multipart = await trpcPost(request('auth.signOut', { method: 'POST', body: form }));
-    expect(multipart.status).toBe(415);
-    expect((await multipart.json()).error.message).toMatch(/only takes JSON/);
-    const text = await trpcPost(request('auth.signOut', { method: 'POST', body: '{}', headers: { 'content-type': 'text/plain' } }));
-    expect(text.status).toBe(415);
+  // the Next route (`next dev`) and the API server of `npm start`, through the same guards
+  const servers: [string, () => Promise<{ send: (path: string, init?: RequestInit) => Promise<Response>; close: () => Promise<void> }>][] = [
+    ['the Next route handler', async () => ({ send: async (path, init = {}) => (init.method === 'POST' ? trpcPost : trpcGet)(request(path, init)), close: async () => {} })],
+    [
+      'the API server (tRPC Node adapter)',
+      async () => {
+        const server = await apiServer({ trustProxy: 0 });
+        return { send: (path, init) => fetch(`${server.base}/api/trpc/${path}`, init), close: server.close };
+      },
+    ],
+  ];
 
-    const crossSite = await trpcPost(
-      request('auth.signOut', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json', host: '127.0.0.1:3000', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } }),
-    );
-    expect(crossSite.status).toBe(403);
-    expect((await crossSite.json()).error).toMatchObject({ message: /other sites/, data: { code: 'FORBIDDEN', httpStatus: 403 } });
+  it.each(servers)('%s refuses a form posted from another site (415), a cross-site JSON POST (403) and an oversized batch (400), with clear messages', async (_, start) => {
+    const server = await start();
+    try {
+      const form = new FormData();
+      form.set('x', '1');
+      const multipart = await server.send('auth.signOut', { method: 'POST', body: form });
+      expect(multipart.status).toBe(415);
+      expect((await multipart.json()).error.message).toMatch(/only takes JSON/);
+      const text = await server.send('auth.signOut', { method: 'POST', body: '{}', headers: { 'content-type': 'text/plain' } });
+      expect(text.status).toBe(415);
 
-    const batch = await trpcGet(request(`${Array.from({ length: 17 }, () => 'auth.me').join(',')}?batch=1&input=%7B%7D`));
-    expect(batch.status).toBe(400);
-    expect((await batch.json()).error.message).toMatch(/at most 16 calls/);
+      const crossSite = await server.send('auth.signOut', {
+        method: 'POST',
+        body: '{}',
+        headers: { 'content-type': 'application/json', host: '127.0.0.1:3000', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+      });
+      expect(crossSite.status).toBe(403);
+      expect((await crossSite.json()).error).toMatchObject({ message: /other sites/, data: { code: 'FORBIDDEN', httpStatus: 403 } });
+
+      const batch = await server.send(`${Array.from({ length: 17 }, () => 'auth.me').join(',')}?batch=1&input=%7B%7D`);
+      expect(batch.status).toBe(400);
+      expect((await batch.json()).error.message).toMatch(/at most 16 calls/);
+      // 16 calls pass
+      const sixteen = await server.send(`${Array.from({ length: 16 }, () => 'auth.me').join(',')}?batch=1&input=%7B%7D`);
+      expect(sixteen.status).toBe(200);
+      expect(await sixteen.json()).toHaveLength(16);
+    } finally {
+      await server.close();
+    }
   });
 
   it('the share target sends the browser to a path of the address it used, never to a fixed host', async () => {
@@ -300,5 +376,147 @@ describe.each(databaseKinds)('edge security on %s', (kind) => {
       // the member's live session still works
       await expect(m.caller.auth.me()).resolves.toMatchObject({ handle: `keeper-${kind}` });
     });
+  });
+});
+
+describe.each(databaseKinds)('the API server of `npm start` (tRPC Node adapter) on %s', (kind) => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await freshDatabase(kind);
+  });
+  afterAll(() => t?.drop());
+
+  const post = (base: string, path: string, input: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${base}/api/trpc/${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(input) });
+  const cookieOf = (response: Response) => response.headers.getSetCookie().find((c) => c.startsWith('swapmesh_session='));
+
+  it('signs up, in and out with httpOnly session cookies; a signed-out session is refused at once despite the cache', async () => {
+    const server = await apiServer({ db: t.db, trustProxy: 0 });
+    try {
+      const signUp = await post(server.base, 'auth.signUp', { handle: `http-${kind}`, password: PASSWORD });
+      expect(signUp.status).toBe(200);
+      const setCookie = cookieOf(signUp)!;
+      expect(setCookie).toMatch(/^swapmesh_session=[\w-]+; Path=\/; HttpOnly; SameSite=Lax; Expires=/);
+      expect(setCookie).not.toMatch(/Secure/);
+      const cookie = setCookie.split(';')[0]!;
+      const me = await fetch(`${server.base}/api/trpc/auth.me?input=%7B%7D`, { headers: { cookie } });
+      expect(me.headers.get('content-type')).toBe('application/json');
+      expect(await me.json()).toEqual({ result: { data: { id: expect.any(String), handle: `http-${kind}` } } });
+      // batched GET, as httpBatchLink sends it
+      const batch = await fetch(`${server.base}/api/trpc/auth.me,auth.me?batch=1&input=${encodeURIComponent('{"0":{},"1":{}}')}`, { headers: { cookie } });
+      expect((await batch.json()).map((r: { result: { data: { handle: string } } }) => r.result.data.handle)).toEqual([`http-${kind}`, `http-${kind}`]);
+
+      const signOut = await post(server.base, 'auth.signOut', {}, { cookie });
+      expect(cookieOf(signOut)).toMatch(/^swapmesh_session=; Path=\/; HttpOnly; SameSite=Lax; Max-Age=0/);
+      // well within SESSION_CACHE_MS of the last lookup: the cache was dropped on sign-out
+      expect(SESSION_CACHE_MS).toBeGreaterThan(1_000);
+      expect(await (await fetch(`${server.base}/api/trpc/auth.me?input=%7B%7D`, { headers: { cookie } })).json()).toEqual({ result: { data: null } });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('marks cookies Secure behind HTTPS only when TRUST_PROXY says a proxy is there', async () => {
+    const direct = await apiServer({ db: t.db, trustProxy: 0 });
+    const proxied = await apiServer({ db: t.db, trustProxy: 1 });
+    try {
+      const spoofed = await post(direct.base, 'auth.signUp', { handle: `plain-${kind}`, password: PASSWORD }, { 'x-forwarded-proto': 'https' });
+      expect(cookieOf(spoofed)).not.toMatch(/Secure/);
+      const behindTls = await post(proxied.base, 'auth.signUp', { handle: `tls-${kind}`, password: PASSWORD }, { 'x-forwarded-proto': 'https' });
+      expect(cookieOf(behindTls)).toMatch(/; Secure$/);
+    } finally {
+      await direct.close();
+      await proxied.close();
+    }
+  });
+
+  it('takes the client address from the socket, or TRUST_PROXY hops back along X-Forwarded-For', async () => {
+    await signUp(t.db, `addr-${kind}`, PASSWORD);
+    const addressKeys = async () => (await t.db.throttle.findMany({ where: { key: { startsWith: 'signin:address:' } }, select: { key: true } })).map((r) => r.key).sort();
+    await t.db.throttle.deleteMany();
+    const direct = await apiServer({ db: t.db, trustProxy: 0 });
+    const proxied = await apiServer({ db: t.db, trustProxy: 1 });
+    try {
+      // a client's own X-Forwarded-For is ignored without TRUST_PROXY: the socket's address counts
+      const wrong = { handle: `addr-${kind}`, password: 'not the password' };
+      expect((await post(direct.base, 'auth.signIn', wrong, { 'x-forwarded-for': '198.51.100.66' })).status).toBe(401);
+      expect(await addressKeys()).toEqual(['signin:address:127.0.0.1']);
+      // one proxy: the address it appended (the last entry), not what the client prepended
+      expect((await post(proxied.base, 'auth.signIn', wrong, { 'x-forwarded-for': '198.51.100.66, 203.0.113.77' })).status).toBe(401);
+      expect(await addressKeys()).toEqual(['signin:address:127.0.0.1', 'signin:address:203.0.113.77']);
+    } finally {
+      await direct.close();
+      await proxied.close();
+      await t.db.throttle.deleteMany();
+    }
+  });
+
+  it('answers GET queries on its short way exactly as tRPC’s own resolveResponse does', async () => {
+    const m = await signUp(t.db, `same-${kind}`, PASSWORD);
+    const cookie = `swapmesh_session=${m.token}`;
+    const fast = await apiServer({ db: t.db, trustProxy: 0 });
+    const full = await apiServer({ db: t.db, trustProxy: 0, fastQueries: false });
+    const json = (input: unknown) => encodeURIComponent(JSON.stringify(input));
+    const cases: [string, Record<string, string>][] = [
+      [`auth.me?input=${json({})}`, { cookie }],
+      ['auth.me', { cookie }],
+      [`auth.me?input=${json({})}`, {}],
+      [`auth.me,auth.me?batch=1&input=${json({ 0: {}, 1: {} })}`, { cookie }],
+      // signed out: UNAUTHORIZED; bad input: BAD_REQUEST with the zod error; a mix in one batch: 207
+      [`device.list?input=${json({})}`, {}],
+      [`community.get?input=${json({ slug: '' })}`, { cookie }],
+      [`community.get?input=${json({ slug: 'nowhere-at-all' })}`, { cookie }],
+      [`auth.me,device.list,community.get?batch=1&input=${json({ 0: {}, 2: { slug: 'x' } })}`, {}],
+      // left to the full path on both: unknown procedure, a mutation by GET, undecodable input
+      [`auth.nothing?input=${json({})}`, { cookie }],
+      [`auth.signOut?input=${json({})}`, { cookie }],
+      ['auth.me?input=%7Bnot-json', { cookie }],
+    ];
+    try {
+      for (const [path, headers] of cases) {
+        const [a, b] = await Promise.all([fetch(`${fast.base}/api/trpc/${path}`, { headers }), fetch(`${full.base}/api/trpc/${path}`, { headers })]);
+        expect({ path, status: a.status, type: a.headers.get('content-type'), vary: a.headers.get('vary') }).toEqual({
+          path,
+          status: b.status,
+          type: b.headers.get('content-type'),
+          vary: b.headers.get('vary'),
+        });
+        expect(withoutStacks(await a.json())).toEqual(withoutStacks(await b.json()));
+      }
+    } finally {
+      await fast.close();
+      await full.close();
+    }
+  });
+
+  it('streams a subscription as server-sent events with tracked ids, and resumes after lastEventId', async () => {
+    const m = await signUp(t.db, `sse-${kind}`, PASSWORD);
+    const { device: from } = await m.caller.device.register({ name: 'phone', profile: phoneProfile });
+    const { device: to } = await m.caller.device.register({ name: 'tablet', profile: phoneProfile });
+    const send = (transferId: string) => m.caller.signal.send({ fromDeviceId: from.id, toDeviceId: to.id, message: { type: 'hello', transferId } });
+    await send('before');
+    const server = await apiServer({ db: t.db, trustProxy: 0 });
+    const cookie = `swapmesh_session=${m.token}`;
+    const subscribe = (input: unknown, abort: AbortController) =>
+      fetch(`${server.base}/api/trpc/signal.inbox?input=${encodeURIComponent(JSON.stringify(input))}`, { headers: { cookie, accept: 'text/event-stream' }, signal: abort.signal });
+    try {
+      const first = new AbortController();
+      const live = await subscribe({ deviceId: to.id }, first);
+      expect(live.status).toBe(200);
+      expect(live.headers.get('content-type')).toBe('text/event-stream');
+      setTimeout(() => void send('during'), 200);
+      const [event] = await readEvents(live, (events) => events.length >= 1, first);
+      expect(event!.id).toMatch(/^\d+$/);
+      expect(JSON.parse(event!.data).message).toEqual({ type: 'hello', transferId: 'during' });
+
+      await send('while away');
+      const again = new AbortController();
+      const resumed = await subscribe({ deviceId: to.id, lastEventId: event!.id }, again);
+      const [next] = await readEvents(resumed, (events) => events.length >= 1, again);
+      expect(Number(next!.id)).toBeGreaterThan(Number(event!.id));
+      expect(JSON.parse(next!.data).message).toEqual({ type: 'hello', transferId: 'while away' });
+    } finally {
+      await server.close();
+    }
   });
 });

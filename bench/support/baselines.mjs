@@ -1,0 +1,58 @@
+// Baselines for the HTTP benches, measured in the same run as the figures they frame: bare `node:http`
+// answering {"ok":true} in its own process (what the hardware and Node allow), and the cheapest signed-in
+// tRPC procedure (`auth.me`) of the app under test. Used by bench/api-http.mjs; the other HTTP benches can
+// import them the same way.
+import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
+import autocannon from 'autocannon';
+import { freePort, killGroup, sleep } from './app-process.mjs';
+
+const BARE = `
+const http = require('node:http');
+const body = JSON.stringify({ ok: true });
+http.createServer((req, res) => {
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}).listen(Number(process.env.PORT), '127.0.0.1', () => console.log('ready'));
+`;
+
+/** Bare node:http in its own process group on a free loopback port; `started` tracks it for cleanup. */
+export async function startBareNode(started) {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['-e', BARE], { detached: true, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PORT: String(port) } });
+  started?.add(child);
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+  await new Promise((resolve, reject) => {
+    child.stdout.once('data', resolve);
+    child.once('exit', (code) => reject(new Error(`bare node:http exited (${code}) before it listened`)));
+  });
+  return {
+    base: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      killGroup(child, 'SIGTERM');
+      await Promise.race([exited, sleep(3_000)]);
+      killGroup(child, 'SIGKILL');
+      started?.delete(child);
+    },
+  };
+}
+
+/**
+ * Closed-loop load with autocannon: requests/s, latency p50/p99 (ms), failures (non-2xx, errors,
+ * timeouts), and the 1-minute load average before it started (other work on the machine).
+ */
+export async function measure(url, { connections = 64, duration = 10, headers = {} } = {}) {
+  const load = loadavg()[0];
+  const result = await autocannon({ url, connections, duration, headers });
+  return {
+    rps: result.requests.average,
+    total: result.requests.total,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    failed: result.non2xx + result.errors + result.timeouts,
+    load,
+  };
+}
+
+/** GET auth.me as a tRPC client sends it (plain JSON, no transformer). */
+export const AUTH_ME_PATH = `/api/trpc/auth.me?input=${encodeURIComponent('{}')}`;
