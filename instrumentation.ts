@@ -4,7 +4,7 @@ export async function register() {
     // first, so that every request's socket address is recorded (see server/auth/client-address.ts)
     const { installAddressHook } = await import('./server/auth/client-address');
     installAddressHook();
-    const { startSweeper } = await import('./server/market/sweeper');
+    const { startSweeper } = await import('./server/maintenance/sweeper');
     startSweeper();
     const { getDb } = await import('./server/db/client');
     const { startRetention } = await import('./server/maintenance/retention');

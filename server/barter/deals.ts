@@ -7,7 +7,7 @@ import { formatCredits, MICRO_PER_CREDIT, toMicro } from '../money';
 import { fillAmounts } from '../market/commission';
 import { BARTER_PRICING } from '../market/contracts';
 import { marketCommunity } from '../market/fills';
-import type { Outbox } from '../market/outbox';
+import type { Outbox } from '../live/outbox';
 import type { BarterDeal, Leg } from './engine';
 
 /** Where a participant's credits come from or go to: their own account, or the community pool for a coordinator's pool offer. */

@@ -1,8 +1,8 @@
 import type { Db } from '../db/client';
-import { lockBook } from '../market/book-lock';
+import { lockBook } from '../db/book-lock';
 import type { MarketCommunity } from '../market/fills';
 import { closeOrder } from '../market/lifecycle';
-import { withOutbox } from '../market/outbox';
+import { withOutbox } from '../live/outbox';
 import { openOrder } from '../market/place-order';
 import { COMPUTE_CATEGORY, WORK_UNIT } from './jobs';
 

@@ -1,10 +1,10 @@
 import { DomainError } from '../errors';
 import type { Db, Tx } from '../db/client';
 import { toMicro } from '../money';
-import { lockBook } from '../market/book-lock';
+import { lockBook } from '../db/book-lock';
 import { comparePriority, isEligible } from '../market/engine';
 import { executeFill } from '../market/fills';
-import { withOutbox, type Outbox } from '../market/outbox';
+import { withOutbox, type Outbox } from '../live/outbox';
 import { toBookOrder } from '../market/place-order';
 import type { Json } from '../../workers/kernels/types';
 import { jsonInput } from '../db/json';

@@ -4,7 +4,7 @@ import { postEntry } from '../ledger/repository';
 import { toMicro } from '../money';
 import { fillAmounts } from '../market/commission';
 import { applyContractActions } from '../market/contracts';
-import type { Outbox } from '../market/outbox';
+import type { Outbox } from '../live/outbox';
 
 /**
  * Settles a compute contract for the work units that were validated: the contract shrinks to the

@@ -1,6 +1,6 @@
 import type { Db } from '../db/client';
-import { lockBook } from '../market/book-lock';
-import { withOutbox } from '../market/outbox';
+import { lockBook } from '../db/book-lock';
+import { withOutbox } from '../live/outbox';
 import { COMPUTE_CATEGORY, finishJob } from './jobs';
 
 /**

@@ -1,10 +1,10 @@
 import { DomainError } from '../errors';
 import type { Db, Prisma } from '../db/client';
 import { toMicro } from '../money';
-import { lockBook } from '../market/book-lock';
+import { lockBook } from '../db/book-lock';
 import type { MarketCommunity } from '../market/fills';
 import { closeOrder } from '../market/lifecycle';
-import { withOutbox } from '../market/outbox';
+import { withOutbox } from '../live/outbox';
 import { openOrder } from '../market/place-order';
 import { resolveRates, valueFile } from '../valuation';
 import type { ContentHeader } from './header';

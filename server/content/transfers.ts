@@ -1,10 +1,10 @@
 import { DomainError } from '../errors';
 import type { Db, Prisma, Tx } from '../db/client';
 import { toMicro } from '../money';
-import { lockBook } from '../market/book-lock';
+import { lockBook } from '../db/book-lock';
 import { applyContractActions } from '../market/contracts';
 import { executeFill } from '../market/fills';
-import { withOutbox, type Outbox } from '../market/outbox';
+import { withOutbox, type Outbox } from '../live/outbox';
 import { openOrder } from '../market/place-order';
 import { earnTransferTicket } from '../money/sweepstakes';
 import { FILE_CATEGORY, itemSelect, presentItem } from './items';

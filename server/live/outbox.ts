@@ -1,7 +1,7 @@
 import type { Db, Queryable, Tx } from '../db/client';
 import { transaction } from '../db/transaction';
-import { notify } from '../live/bus';
-import { record, type Delivery, type LiveEvent } from '../live/events';
+import { notify } from './bus';
+import { record, type Delivery, type LiveEvent } from './events';
 
 /** Live events gathered during one transaction: written with it, announced after it commits. */
 export class Outbox {

@@ -1,7 +1,7 @@
 import { getDb } from '../db/client';
 import { sweepCompute } from '../compute/sweep';
 import { sweepTransfers } from '../content/transfers';
-import { sweepMarket } from './lifecycle';
+import { sweepMarket } from '../market/lifecycle';
 
 const INTERVAL_MS = 5_000;
 
@@ -17,7 +17,7 @@ export function startSweeper(): void {
       await sweepTransfers(getDb());
       await sweepMarket(getDb());
     } catch (error) {
-      console.error('market sweep failed:', error);
+      console.error('sweep failed:', error);
     } finally {
       running = false;
     }
