@@ -70,8 +70,8 @@ async function writeResponse(request: Request, response: Response, res: ServerRe
     return;
   }
   if (!streaming) {
-    const body = Buffer.from(await response.arrayBuffer());
-    res.setHeader('content-length', body.byteLength);
+    const body = await response.text();
+    res.setHeader('content-length', Buffer.byteLength(body));
     res.end(body);
     return;
   }
