@@ -1,8 +1,9 @@
 'use client';
 
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { ErrorAlert, Field } from '../_components/form';
+import { LoadMore, rowsOf } from '../_components/load-more';
 import { Pending } from '../_components/loading';
 import { RequireMember } from '../_components/require-member';
 import { formatCredits, parseCredits } from '../_lib/money';
@@ -22,7 +23,8 @@ function BarterBoard({ memberId }: { memberId: string }) {
   const chosen = communityId || mine.data?.items[0]?.id || '';
   const slug = mine.data?.items.find((c) => c.id === chosen)?.slug;
   const community = useQuery({ ...trpc.community.get.queryOptions({ slug: slug ?? 'none' }), enabled: Boolean(slug) });
-  const offers = useQuery({ ...trpc.barter.list.queryOptions({ communityId: chosen }), enabled: Boolean(chosen) });
+  const offers = useInfiniteQuery({ ...trpc.barter.listPage.infiniteQueryOptions({ communityId: chosen, limit: 20 }, { getNextPageParam: (page) => page.nextCursor }), enabled: Boolean(chosen) });
+  const offerRows = rowsOf(offers.data);
   const [give, setGive] = useState<LegDraft[]>([newLeg('FILE')]);
   const [want, setWant] = useState<LegDraft[]>([newLeg('COMPUTE')]);
   const [tolerance, setTolerance] = useState('10');
@@ -112,9 +114,9 @@ function BarterBoard({ memberId }: { memberId: string }) {
       <div className="card">
         <h2>Offers</h2>
         <ErrorAlert error={accept.error ?? cancel.error} />
-        {offers.data?.length === 0 ? <p className="empty">No open offers yet.</p> : null}
+        {offers.data && offerRows.length === 0 ? <p className="empty">No open offers yet.</p> : null}
         <ul className="list" data-testid="barter-offers">
-          {offers.data?.map((o) => (
+          {offerRows.map((o) => (
             <li key={o.id}>
               <div className="row spread">
                 <strong>@{o.handle}{o.fromPool ? ' (community pool)' : ''}</strong>
@@ -132,6 +134,7 @@ function BarterBoard({ memberId }: { memberId: string }) {
             </li>
           ))}
         </ul>
+        <LoadMore query={offers} />
       </div>
     </>
   );

@@ -1,9 +1,10 @@
 'use client';
 
-import { useQuery } from '@tanstack/react-query';
+import { useInfiniteQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useDeferredValue, useState } from 'react';
 import { ErrorAlert } from '../_components/form';
+import { LoadMore, rowsOf } from '../_components/load-more';
 import { Pending } from '../_components/loading';
 import { useTRPC } from '../_lib/trpc';
 import { useContent, WithCommunity, type Community } from './_components/content-context';
@@ -26,8 +27,8 @@ function Catalog({ community }: { community: Community }) {
   const [maxBytes, setMaxBytes] = useState(0);
   const [nearbyOnly, setNearbyOnly] = useState(false);
   const search = useDeferredValue(text.trim());
-  const items = useQuery(
-    trpc.content.search.queryOptions(
+  const items = useInfiniteQuery(
+    trpc.content.searchPage.infiniteQueryOptions(
       {
         communityId: community.id,
         deviceId,
@@ -35,10 +36,13 @@ function Catalog({ community }: { community: Community }) {
         mediaType: kind || undefined,
         maxBytes: maxBytes || undefined,
         nearbyOnly: nearbyOnly || undefined,
+        limit: 30,
       },
-      { refetchInterval: 15_000 },
+      { refetchInterval: 15_000, getNextPageParam: (page) => page.nextCursor },
     ),
   );
+
+  const list = rowsOf(items.data);
 
   return (
     <>
@@ -55,7 +59,7 @@ function Catalog({ community }: { community: Community }) {
           ))}
         </div>
       ) : (
-        <p className="muted small">Files offered in {community.name}, nearby devices first.</p>
+        <p className="muted small">Files offered in {community.name}, newest first.</p>
       )}
       <input
         type="search"
@@ -86,16 +90,17 @@ function Catalog({ community }: { community: Community }) {
       <div className="card" data-testid="catalog">
         <ErrorAlert error={items.error} />
         {items.isPending ? <Pending query={items} /> : null}
-        {items.data?.length === 0 ? (
+        {items.data && list.length === 0 ? (
           <p className="empty">{search || kind || maxBytes || nearbyOnly ? 'No file matches.' : 'Nobody offers a file here yet: be the first.'}</p>
         ) : null}
         <ul className="list">
-          {items.data?.map((item) => (
+          {list.map((item) => (
             <li key={item.id}>
               <ItemRow item={item} />
             </li>
           ))}
         </ul>
+        <LoadMore query={items} />
       </div>
     </>
   );

@@ -1,7 +1,8 @@
 'use client';
 
-import { useQuery } from '@tanstack/react-query';
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
+import { LoadMore, rowsOf } from '../_components/load-more';
 import { Pending } from '../_components/loading';
 import { RequireMember } from '../_components/require-member';
 import { formatCredits } from '../_lib/money';
@@ -11,11 +12,12 @@ import { NegotiationCard } from './negotiation-card';
 
 function TradesInbox({ memberId }: { memberId: string }) {
   const trpc = useTRPC();
-  const negotiations = useQuery(trpc.negotiation.list.queryOptions({}));
-  const contracts = useQuery(trpc.contract.list.queryOptions({}));
+  const negotiations = useInfiniteQuery(trpc.negotiation.list.infiniteQueryOptions({ open: true, limit: 20 }, { getNextPageParam: (page) => page.nextCursor }));
+  const contracts = useInfiniteQuery(trpc.contract.list.infiniteQueryOptions({ limit: 20 }, { getNextPageParam: (page) => page.nextCursor }));
   const communities = useQuery(trpc.community.list.queryOptions({ mine: true, limit: 50 }));
   const coordinates = communities.data?.items.some((c) => c.role === 'COORDINATOR') ?? false;
-  const open = negotiations.data?.filter((n) => n.status === 'OPEN') ?? [];
+  const open = rowsOf(negotiations.data);
+  const contractRows = rowsOf(contracts.data);
   const needsMe = (c: { state: string; buyer: { id: string }; statements: { seller: string[] } }) =>
     (c.state === 'DELIVERED' && c.buyer.id === memberId) ||
     (['MATCHED', 'ACTIVE'].includes(c.state) && c.buyer.id !== memberId) ||
@@ -37,13 +39,14 @@ function TradesInbox({ memberId }: { memberId: string }) {
         <ul className="list" data-testid="negotiations">
           {open.map((n) => <NegotiationCard key={n.id} negotiation={n} memberId={memberId} />)}
         </ul>
+        <LoadMore query={negotiations} />
       </div>
       <div className="card">
         <h2>Contracts</h2>
         {contracts.isPending ? <Pending query={contracts} /> : null}
-        {contracts.data?.length === 0 ? <p className="empty">No contracts yet: they appear when your orders match.</p> : null}
+        {contracts.data && contractRows.length === 0 ? <p className="empty">No contracts yet: they appear when your orders match.</p> : null}
         <ul className="list" data-testid="contracts">
-          {contracts.data?.map((c) => {
+          {contractRows.map((c) => {
             const buying = c.buyer.id === memberId;
             return (
               <li key={c.id}>
@@ -65,6 +68,7 @@ function TradesInbox({ memberId }: { memberId: string }) {
             );
           })}
         </ul>
+        <LoadMore query={contracts} />
       </div>
     </>
   );

@@ -1,10 +1,11 @@
 import { DomainError } from '../errors';
 import { z } from 'zod';
-import type { Db, Tx } from '../db/client';
+import type { Db, Prisma, Tx } from '../db/client';
 import { toMicro } from '../money';
 import { lockBook } from '../db/book-lock';
 import { withOutbox, type Outbox } from '../live/outbox';
 import { federatedIds } from '../community/links';
+import { afterCursor, pageOrder, toPage, type PageRequest } from '../paging';
 import { resolveRates } from '../valuation';
 import { CATEGORIES, UNITS_BY_CATEGORY } from '../valuation/categories';
 import { closeDeal } from './deals';
@@ -230,14 +231,16 @@ export async function cancelOffer(db: Db, memberId: string, offer: { id: string;
   return { ok: true };
 }
 
-/** Open and proposed offers the community can trade with (its own and its linked communities'). */
-export async function listOffers(db: Db, communityId: string, filters: { memberId?: string; status?: 'OPEN' | 'PROPOSED' | 'CLOSED' | 'CANCELLED' }) {
+type OfferFilters = { memberId?: string; status?: 'OPEN' | 'PROPOSED' | 'CLOSED' | 'CANCELLED' };
+
+async function offerWhere(db: Db, communityId: string, filters: OfferFilters): Promise<Prisma.BarterOfferWhereInput> {
   const communities = await federatedIds(db, communityId);
-  const rows = await db.barterOffer.findMany({
-    where: { communityId: { in: communities }, ...(filters.memberId ? { memberId: filters.memberId } : {}), ...(filters.status ? { status: filters.status } : { status: { in: ['OPEN', 'PROPOSED'] } }) },
-    orderBy: { seq: 'desc' },
-    take: 200,
-  });
+  return { communityId: { in: communities }, ...(filters.memberId ? { memberId: filters.memberId } : {}), ...(filters.status ? { status: filters.status } : { status: { in: ['OPEN', 'PROPOSED'] as const } }) };
+}
+
+type ListedOffer = Awaited<ReturnType<Db['barterOffer']['findMany']>>[number];
+
+async function presentOffers(db: Db, rows: ListedOffer[]) {
   const handles = new Map((await db.member.findMany({ where: { id: { in: [...new Set(rows.map((r) => r.memberId))] } }, select: { id: true, handle: true } })).map((m) => [m.id, m.handle]));
   return rows.map((r) => ({
     id: r.id, communityId: r.communityId, memberId: r.memberId, handle: handles.get(r.memberId) ?? '', fromPool: r.fromPool,
@@ -245,4 +248,21 @@ export async function listOffers(db: Db, communityId: string, filters: { memberI
     toleranceBps: r.toleranceBps, topUp: { allowed: r.topUpAllowed, max: toMicro(r.topUpMax) }, auto: r.auto,
     status: r.status, dealId: r.dealId, createdAt: r.createdAt.toISOString(),
   }));
+}
+
+/** Open and proposed offers the community can trade with (its own and its linked communities'): the newest 200. */
+export async function listOffers(db: Db, communityId: string, filters: OfferFilters) {
+  const rows = await db.barterOffer.findMany({ where: await offerWhere(db, communityId, filters), orderBy: { seq: 'desc' }, take: 200 });
+  return presentOffers(db, rows);
+}
+
+/** The same offers newest first, a page at a time (`barter.listPage`). */
+export async function listOffersPage(db: Db, communityId: string, filters: OfferFilters, { cursor, limit }: PageRequest) {
+  const rows = await db.barterOffer.findMany({
+    where: { ...(await offerWhere(db, communityId, filters)), ...afterCursor(cursor, 'desc') },
+    orderBy: pageOrder('desc'),
+    take: limit + 1,
+  });
+  const page = toPage(rows, limit, (row) => row);
+  return { items: await presentOffers(db, page.items), nextCursor: page.nextCursor };
 }

@@ -6,6 +6,7 @@ import type { MarketCommunity } from '../market/fills';
 import { closeOrder } from '../market/lifecycle';
 import { withOutbox } from '../live/outbox';
 import { openOrder } from '../market/place-order';
+import { afterCursor, pageOrder, toPage, type PageRequest } from '../paging';
 import { resolveRates, valueFile } from '../valuation';
 import type { ContentHeader } from './header';
 
@@ -113,6 +114,38 @@ export async function withdrawItem(db: Db, memberId: string, itemId: string) {
     for (const order of orders) await closeOrder(tx, order.id, 'CANCELLED', memberId, outbox);
   });
   return { ok: true };
+}
+
+/**
+ * The community catalog a page at a time, newest first (`content.searchPage`). `nearbyOnly` is decided in the query
+ * (the item's device online and behind the viewer's public address), so every page is full.
+ */
+export async function searchItemsPage(
+  db: Db,
+  communityId: string,
+  viewer: { deviceId?: string; address: string },
+  filters: { text?: string; mediaType?: string; maxBytes?: number; nearbyOnly?: boolean },
+  { cursor, limit }: PageRequest,
+  now = new Date(),
+) {
+  const presence = viewer.deviceId ? await db.presence.findUnique({ where: { deviceId: viewer.deviceId }, select: { publicAddress: true } }) : null;
+  const address = presence?.publicAddress ?? viewer.address;
+  if (filters.nearbyOnly && (!address || address === 'unknown')) return { items: [], nextCursor: null };
+  const rows = await db.contentItem.findMany({
+    where: {
+      communityId,
+      withdrawn: false,
+      ...(filters.text ? { searchText: { contains: filters.text.toLowerCase() } } : {}),
+      ...(filters.mediaType ? { mediaType: { startsWith: filters.mediaType.toLowerCase() } } : {}),
+      ...(filters.maxBytes ? { sizeBytes: { lte: BigInt(filters.maxBytes) } } : {}),
+      ...(filters.nearbyOnly ? { device: { presence: { publicAddress: address, lastSeen: { gt: new Date(now.getTime() - ONLINE_WINDOW_MS) } } } } : {}),
+      ...afterCursor(cursor, 'desc'),
+    },
+    orderBy: pageOrder('desc'),
+    take: limit + 1,
+    select: itemSelect,
+  });
+  return toPage(rows, limit, (row) => presentItem(row, { address }, now));
 }
 
 /** The community catalog, nearby devices' items first, then online ones, then the newest. */

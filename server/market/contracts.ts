@@ -233,12 +233,6 @@ export function statementsOf(row: ContractRow) {
   };
 }
 
-/** Open disputes in a community, oldest first, for its coordinator. */
-export async function openDisputes(db: Db, communityId: string) {
-  const rows = await db.contract.findMany({ where: { communityId, state: 'DISPUTED' }, orderBy: { updatedAt: 'asc' }, take: 100, select: contractSelect });
-  return rows.map((row) => ({ ...presentContract(row), statements: statementsOf(row) }));
-}
-
 /** Delivered contracts whose review period has ended settle by themselves, paying the seller. */
 export async function autoSettle(db: Db, now: Date, legacyReviewHours = 72): Promise<number> {
   const due = await db.contract.findMany({

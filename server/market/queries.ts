@@ -1,7 +1,11 @@
 import type { Queryable } from '../db/client';
 import { federatedIds } from '../community/links';
 import { toMicro } from '../money';
+import { afterCursor, pageOrder, toPage, type PageRequest } from '../paging';
+import { contractSelect, presentContract, statementsOf } from './contracts';
+import type { ContractState } from './contract-state';
 import { bestPrices } from './engine';
+import { negotiationSelect, presentNegotiation } from './negotiations';
 import { toBookOrder } from './place-order';
 
 /** Aggregated depth of one book (optionally one unit), best first, counting what is not locked in negotiation. */
@@ -31,14 +35,20 @@ const orderListSelect = {
   negotiationLimit: true, reserved: true, createdAt: true,
 } as const;
 
-export async function memberOrders(db: Queryable, communityId: string, memberId: string, open: boolean | undefined) {
+/** The member's orders in a community, newest first, a page at a time. */
+export async function memberOrders(db: Queryable, communityId: string, memberId: string, open: boolean | undefined, { cursor, limit }: PageRequest) {
   const rows = await db.order.findMany({
-    where: { communityId, memberId, ...(open === undefined ? {} : open ? { status: 'OPEN' } : { status: { not: 'OPEN' } }) },
-    orderBy: { createdAt: 'desc' },
-    take: 100,
+    where: {
+      communityId,
+      memberId,
+      ...(open === undefined ? {} : open ? { status: 'OPEN' } : { status: { not: 'OPEN' } }),
+      ...afterCursor(cursor, 'desc'),
+    },
+    orderBy: pageOrder('desc'),
+    take: limit + 1,
     select: orderListSelect,
   });
-  return rows.map((o) => ({
+  return toPage(rows, limit, (o) => ({
     ...o,
     price: toMicro(o.price),
     negotiationLimit: o.negotiationLimit === null ? null : toMicro(o.negotiationLimit),
@@ -48,6 +58,52 @@ export async function memberOrders(db: Queryable, communityId: string, memberId:
     expiresAt: o.expiresAt?.toISOString() ?? null,
     createdAt: o.createdAt.toISOString(),
   }));
+}
+
+/** Contracts where the member is buyer or seller, newest first, a page at a time. */
+export async function memberContracts(
+  db: Queryable,
+  memberId: string,
+  filters: { communityId?: string; states?: ContractState[] },
+  { cursor, limit }: PageRequest,
+) {
+  const rows = await db.contract.findMany({
+    where: {
+      AND: [{ OR: [{ buyerId: memberId }, { sellerId: memberId }] }, afterCursor(cursor, 'desc')],
+      ...(filters.communityId ? { communityId: filters.communityId } : {}),
+      ...(filters.states ? { state: { in: filters.states } } : {}),
+    },
+    orderBy: pageOrder('desc'),
+    take: limit + 1,
+    select: contractSelect,
+  });
+  return toPage(rows, limit, presentContract);
+}
+
+/** Open disputes in a community, oldest contract first, with both sides' statements, for its coordinator. */
+export async function openDisputes(db: Queryable, communityId: string, { cursor, limit }: PageRequest) {
+  const rows = await db.contract.findMany({
+    where: { communityId, state: 'DISPUTED', ...afterCursor(cursor, 'asc') },
+    orderBy: pageOrder('asc'),
+    take: limit + 1,
+    select: contractSelect,
+  });
+  return toPage(rows, limit, (row) => ({ ...presentContract(row), statements: statementsOf(row) }));
+}
+
+/** The member's negotiations, newest first, a page at a time (`open` picks the open or the closed ones). */
+export async function memberNegotiations(db: Queryable, memberId: string, filters: { communityId?: string; open?: boolean }, { cursor, limit }: PageRequest) {
+  const rows = await db.negotiation.findMany({
+    where: {
+      AND: [{ OR: [{ buyerId: memberId }, { sellerId: memberId }] }, afterCursor(cursor, 'desc')],
+      ...(filters.communityId ? { communityId: filters.communityId } : {}),
+      ...(filters.open === undefined ? {} : filters.open ? { status: 'OPEN' } : { status: { not: 'OPEN' } }),
+    },
+    orderBy: pageOrder('desc'),
+    take: limit + 1,
+    select: negotiationSelect,
+  });
+  return toPage(rows, limit, presentNegotiation);
 }
 
 export async function recentTrades(db: Queryable, communityId: string, category: string | undefined, limit: number) {

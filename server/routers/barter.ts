@@ -1,17 +1,24 @@
 import { z } from 'zod';
-import { acceptDeal, cancelOffer, listOffers, offerInput, placeOffer } from '../barter/offers';
+import { acceptDeal, cancelOffer, listOffers, listOffersPage, offerInput, placeOffer } from '../barter/offers';
+import { pageFields } from '../paging';
 import { receiptSchema, submitReceipt } from '../barter/receipts';
 import { communityMemberProcedure, memberProcedure, offerOwnerProcedure, router } from '../trpc';
 
 const id = z.string().min(1).max(64);
+const offerFilters = z.object({ mine: z.boolean().optional(), status: z.enum(['OPEN', 'PROPOSED', 'CLOSED', 'CANCELLED']).optional() });
 
 export const barterRouter = router({
   offer: communityMemberProcedure.input(offerInput).mutation(({ ctx, input }) =>
     placeOffer(ctx.db, ctx.member.id, { id: ctx.community.id, valuationRates: ctx.community.valuationRates, role: ctx.role }, input),
   ),
+  /** The newest 200 offers (kept as it was for other clients); `listPage` pages through all of them. */
   list: communityMemberProcedure
-    .input(z.object({ mine: z.boolean().optional(), status: z.enum(['OPEN', 'PROPOSED', 'CLOSED', 'CANCELLED']).optional() }))
+    .input(offerFilters)
     .query(({ ctx, input }) => listOffers(ctx.db, ctx.community.id, { memberId: input.mine ? ctx.member.id : undefined, status: input.status })),
+  /** Offers newest first, a page at a time: `{ items, nextCursor }`. */
+  listPage: communityMemberProcedure
+    .input(offerFilters.extend(pageFields))
+    .query(({ ctx, input }) => listOffersPage(ctx.db, ctx.community.id, { memberId: input.mine ? ctx.member.id : undefined, status: input.status }, input)),
   accept: memberProcedure.input(z.object({ dealId: id })).mutation(({ ctx, input }) => acceptDeal(ctx.db, ctx.member.id, input.dealId)),
   cancel: offerOwnerProcedure.mutation(({ ctx }) => cancelOffer(ctx.db, ctx.member.id, ctx.offer)),
   /** A barter agreed offline between two nearby devices, signed by both device keys. */

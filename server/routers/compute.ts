@@ -4,6 +4,7 @@ import { setDonation } from '../compute/donation';
 import { MAX_UNITS, storableJson, submitJobInput } from '../compute/job-input';
 import { cancelJob, jobView, submitJob, validatedOutputs } from '../compute/jobs';
 import { leaseUnits, MAX_LEASE_BATCH, returnLeases, submitResult } from '../compute/leases';
+import { afterCursor, pageFields, pageOrder, toPage } from '../paging';
 import { communityDeviceProcedure, communityMemberProcedure, deviceOwnerProcedure, jobOwnerProcedure, memberProcedure, router } from '../trpc';
 import { KERNELS } from '../../workers/kernels';
 import { KERNEL_NAMES } from '../../workers/kernels/types';
@@ -27,14 +28,16 @@ export const computeRouter = router({
     .input(z.object({ fromIndex: z.number().int().min(0).max(MAX_UNITS).default(0) }))
     .query(({ ctx, input }) => validatedOutputs(ctx.db, ctx.job.id, input.fromIndex)),
 
-  myJobs: communityMemberProcedure.query(async ({ ctx }) => {
-    const jobs = await ctx.db.job.findMany({
-      where: { communityId: ctx.community.id, memberId: ctx.member.id },
-      orderBy: { createdAt: 'desc' },
-      take: 50,
-      select: { id: true },
+  /** The member's jobs in a community with their progress, newest first, a page at a time: `{ items, nextCursor }`. */
+  myJobs: communityMemberProcedure.input(z.object(pageFields)).query(async ({ ctx, input }) => {
+    const rows = await ctx.db.job.findMany({
+      where: { communityId: ctx.community.id, memberId: ctx.member.id, ...afterCursor(input.cursor, 'desc') },
+      orderBy: pageOrder('desc'),
+      take: input.limit + 1,
+      select: { id: true, createdAt: true },
     });
-    return Promise.all(jobs.map((j) => jobView(ctx.db, j.id, ctx.member.id)));
+    const page = toPage(rows, input.limit, (j) => j.id);
+    return { items: await Promise.all(page.items.map((jobId) => jobView(ctx.db, jobId, ctx.member.id))), nextCursor: page.nextCursor };
   }),
 
   cancelJob: jobOwnerProcedure.mutation(async ({ ctx }) => {

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { contentHeaderSchema, pricingSchema } from '../content/header';
-import { itemSelect, presentItem, publishItem, searchItems, withdrawItem } from '../content/items';
+import { itemSelect, presentItem, publishItem, searchItems, searchItemsPage, withdrawItem } from '../content/items';
 import { deviceTransfers, hasCopy, requestItem, updateTransfer } from '../content/transfers';
 import { communityDeviceProcedure, communityMemberProcedure, deviceOwnerProcedure, memberProcedure, router } from '../trpc';
 import { DomainError } from '../errors';
+import { pageFields } from '../paging';
 
 const id = z.string().min(1).max(64);
+const searchFilters = z.object({ text: z.string().trim().max(100).optional(), mediaType: z.string().trim().max(100).optional(), maxBytes: z.number().int().positive().optional(), nearbyOnly: z.boolean().optional(), deviceId: id.optional() });
 
 export const contentRouter = router({
   publish: communityDeviceProcedure
@@ -14,9 +16,15 @@ export const contentRouter = router({
       publishItem(ctx.db, ctx.member.id, ctx.community, { deviceId: ctx.device.id, header: input.header, pricing: input.pricing }),
     ),
 
+  /** The first 200 items, nearby devices' first (kept as it was for other clients); `searchPage` pages through all of them. */
   search: communityMemberProcedure
-    .input(z.object({ text: z.string().trim().max(100).optional(), mediaType: z.string().trim().max(100).optional(), maxBytes: z.number().int().positive().optional(), nearbyOnly: z.boolean().optional(), deviceId: id.optional() }))
+    .input(searchFilters)
     .query(({ ctx, input }) => searchItems(ctx.db, ctx.community.id, { deviceId: input.deviceId, address: ctx.clientAddress }, input)),
+
+  /** The catalog newest first, a page at a time: `{ items, nextCursor }`. */
+  searchPage: communityMemberProcedure
+    .input(searchFilters.extend(pageFields))
+    .query(({ ctx, input }) => searchItemsPage(ctx.db, ctx.community.id, { deviceId: input.deviceId, address: ctx.clientAddress }, input, input)),
 
   get: memberProcedure.input(z.object({ itemId: id })).query(async ({ ctx, input }) => {
     const row = await ctx.db.contentItem.findUnique({ where: { id: input.itemId }, select: itemSelect });

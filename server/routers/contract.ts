@@ -1,6 +1,8 @@
 import { DomainError } from '../errors';
 import { z } from 'zod';
-import { actOnContract, contractSelect, openDisputes, presentContract, resolveDispute } from '../market/contracts';
+import { actOnContract, presentContract, resolveDispute } from '../market/contracts';
+import { memberContracts, openDisputes } from '../market/queries';
+import { DEFAULT_PAGE, pageFields } from '../paging';
 import { contractPartyOrCoordinatorProcedure, contractPartyProcedure, coordinatorProcedure, memberProcedure, router } from '../trpc';
 import { CONTRACT_STATES } from '../market/contract-state';
 
@@ -11,21 +13,10 @@ export const contractRouter = router({
   /** A party's view of the contract; the community's coordinator sees it too (to decide disputes). */
   get: contractPartyOrCoordinatorProcedure.query(({ ctx }) => ({ ...presentContract(ctx.contract), viewer: { coordinator: ctx.coordinator } })),
 
+  /** The member's contracts, newest first, a page at a time: `{ items, nextCursor }`. */
   list: memberProcedure
-    .input(z.object({ communityId: z.string().min(1).max(64).optional(), states: z.array(z.enum(CONTRACT_STATES)).max(7).optional() }).default({}))
-    .query(async ({ ctx, input }) => {
-      const rows = await ctx.db.contract.findMany({
-        where: {
-          OR: [{ buyerId: ctx.member.id }, { sellerId: ctx.member.id }],
-          ...(input.communityId ? { communityId: input.communityId } : {}),
-          ...(input.states ? { state: { in: input.states } } : {}),
-        },
-        orderBy: { updatedAt: 'desc' },
-        take: 100,
-        select: contractSelect,
-      });
-      return rows.map(presentContract);
-    }),
+    .input(z.object({ communityId: z.string().min(1).max(64).optional(), states: z.array(z.enum(CONTRACT_STATES)).max(7).optional(), ...pageFields }).default({ limit: DEFAULT_PAGE }))
+    .query(({ ctx, input }) => memberContracts(ctx.db, ctx.member.id, input, input)),
 
   start: contractPartyProcedure.input(noteInput).mutation(({ ctx, input }) => actOnContract(ctx.db, ctx.member.id, ctx.contract, ctx.contractRole, 'START', input.note)),
   reportDelivered: contractPartyProcedure.input(noteInput).mutation(({ ctx, input }) => actOnContract(ctx.db, ctx.member.id, ctx.contract, ctx.contractRole, 'REPORT_DELIVERED', input.note)),
@@ -36,7 +27,7 @@ export const contractRouter = router({
   respond: contractPartyProcedure.input(statementInput).mutation(({ ctx, input }) => actOnContract(ctx.db, ctx.member.id, ctx.contract, ctx.contractRole, 'RESPOND', input.note)),
 
   /** Open disputes in the community, with both sides' statements and the events, for its coordinator. */
-  disputes: coordinatorProcedure.query(({ ctx }) => openDisputes(ctx.db, ctx.community.id)),
+  disputes: coordinatorProcedure.input(z.object(pageFields)).query(({ ctx, input }) => openDisputes(ctx.db, ctx.community.id, input)),
 
   /** The coordinator's decision on a dispute, with its reason (recorded in the timeline). */
   resolveDispute: contractPartyOrCoordinatorProcedure

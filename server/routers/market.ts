@@ -4,6 +4,7 @@ import { cancelOrder } from '../market/lifecycle';
 import { placeOrderInput } from '../market/order-input';
 import { placeOrder } from '../market/place-order';
 import { bookDepth, memberOrders, priceHistory, recentTrades } from '../market/queries';
+import { pageFields } from '../paging';
 import { communityMemberProcedure, memberProcedure, orderOwnerProcedure, router } from '../trpc';
 import { CATEGORIES } from '../valuation/categories';
 
@@ -22,8 +23,8 @@ export const marketRouter = router({
     .query(({ ctx, input }) => bookDepth(ctx.db, ctx.community.id, input.category, input.unit, new Date())),
 
   myOrders: communityMemberProcedure
-    .input(z.object({ open: z.boolean().optional() }))
-    .query(({ ctx, input }) => memberOrders(ctx.db, ctx.community.id, ctx.member.id, input.open)),
+    .input(z.object({ open: z.boolean().optional(), ...pageFields }))
+    .query(({ ctx, input }) => memberOrders(ctx.db, ctx.community.id, ctx.member.id, input.open, input)),
 
   trades: communityMemberProcedure
     .input(z.object({ category: z.enum(CATEGORIES).optional(), limit: z.number().int().min(1).max(200).default(50) }))

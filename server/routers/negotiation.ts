@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { MAX_MICRO } from '../money';
-import { negotiate, negotiationSelect, presentNegotiation } from '../market/negotiations';
+import { negotiate, presentNegotiation } from '../market/negotiations';
+import { memberNegotiations } from '../market/queries';
+import { DEFAULT_PAGE, pageFields } from '../paging';
 import { memberProcedure, negotiationPartyProcedure, router } from '../trpc';
 
 export const negotiationRouter = router({
@@ -14,20 +16,8 @@ export const negotiationRouter = router({
 
   get: negotiationPartyProcedure.query(({ ctx }) => presentNegotiation(ctx.negotiation)),
 
-  /** The member's negotiations, open ones first. */
+  /** The member's negotiations, newest first, a page at a time: `{ items, nextCursor }` (`open` picks open or closed ones). */
   list: memberProcedure
-    .input(z.object({ communityId: z.string().min(1).max(64).optional(), open: z.boolean().optional() }).default({}))
-    .query(async ({ ctx, input }) => {
-      const rows = await ctx.db.negotiation.findMany({
-        where: {
-          OR: [{ buyerId: ctx.member.id }, { sellerId: ctx.member.id }],
-          ...(input.communityId ? { communityId: input.communityId } : {}),
-          ...(input.open === undefined ? {} : input.open ? { status: 'OPEN' } : { status: { not: 'OPEN' } }),
-        },
-        orderBy: [{ status: 'asc' }, { updatedAt: 'desc' }],
-        take: 100,
-        select: negotiationSelect,
-      });
-      return rows.map(presentNegotiation);
-    }),
+    .input(z.object({ communityId: z.string().min(1).max(64).optional(), open: z.boolean().optional(), ...pageFields }).default({ limit: DEFAULT_PAGE }))
+    .query(({ ctx, input }) => memberNegotiations(ctx.db, ctx.member.id, input, input)),
 });

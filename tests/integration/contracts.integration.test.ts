@@ -87,7 +87,7 @@ describe.each(databaseKinds)('contracts: review period and disputes on %s', (kin
     await rejects(stranger.caller.contract.disputes({ communityId }), 'FORBIDDEN');
 
     await seller.caller.contract.respond({ contractId, note: 'It was up all week; here are the challenge logs.' });
-    const open = await coordinator.contract.disputes({ communityId });
+    const open = (await coordinator.contract.disputes({ communityId })).items;
     const mine = open.find((d) => d.id === contractId)!;
     expect(mine.statements).toEqual({ buyer: ['The storage was never reachable.'], seller: ['It was up all week; here are the challenge logs.'] });
     expect(mine.events.map((e) => e.action)).toEqual(['MATCH', 'REPORT_DELIVERED', 'DISPUTE', 'RESPOND']);
@@ -103,7 +103,7 @@ describe.each(databaseKinds)('contracts: review period and disputes on %s', (kin
     expect(await balance(seller)).toEqual({ available: GRANT + split.sellerGets, escrow: 0 });
     expect(await balance(buyer)).toEqual({ available: GRANT - split.paid, escrow: 0 });
     expect(await accountBalance('COMMISSION')).toBe(commissionBefore + split.commission);
-    expect((await coordinator.contract.disputes({ communityId })).map((d) => d.id)).not.toContain(contractId);
+    expect((await coordinator.contract.disputes({ communityId })).items.map((d) => d.id)).not.toContain(contractId);
     await rejects(coordinator.contract.resolveDispute({ contractId, decision: 'REFUND_BUYER', reason: 'again' }), 'CONFLICT', /already settled/);
     expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
   });

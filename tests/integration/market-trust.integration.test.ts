@@ -55,7 +55,7 @@ describe.each(databaseKinds)('market: released quantity re-matches, MONEY refuse
     const counts = await sweepMarket(t.db, new Date(Date.now() + 1.5 * HOUR));
     expect(counts.negotiationsExpired + counts.ordersExpired).toBeGreaterThanOrEqual(1);
     expect(crossed(await book(buyer, 'PERIPHERAL'))).toBe(false);
-    const [contract] = await buyer.caller.contract.list({ communityId });
+    const [contract] = (await buyer.caller.contract.list({ communityId })).items;
     expect(contract).toMatchObject({ sellOrderId: ask.order.id, buyOrderId: high.order.id, quantity: 1, price: 5 * CREDIT });
     // the ask was older, so its price holds; the rest of the bid's hold is released
     expect(await buyer.caller.ledger.balance({ communityId })).toEqual({ available: GRANT - 5 * CREDIT, escrow: 5 * CREDIT });
@@ -70,7 +70,7 @@ describe.each(databaseKinds)('market: released quantity re-matches, MONEY refuse
     expect(high.fills).toEqual([]);
     await seller.caller.negotiation.reject({ negotiationId: low.negotiationId! });
     expect(crossed(await book(buyer, 'NETWORK'))).toBe(false);
-    expect((await buyer.caller.market.myOrders({ communityId })).find((o) => o.id === high.order.id)).toMatchObject({ status: 'FILLED', remaining: 0 });
+    expect((await buyer.caller.market.myOrders({ communityId })).items.find((o) => o.id === high.order.id)).toMatchObject({ status: 'FILLED', remaining: 0 });
 
     // the same when the haggler cancels the order that holds the negotiation
     const [seller2, haggler2, buyer2] = [await member(), await member(), await member()];
@@ -80,7 +80,7 @@ describe.each(databaseKinds)('market: released quantity re-matches, MONEY refuse
     expect(high2.fills).toEqual([]);
     await haggler2.caller.market.cancelOrder({ orderId: low2.order.id });
     expect(crossed(await book(buyer2, 'COMPUTE'))).toBe(false);
-    expect((await buyer2.caller.market.myOrders({ communityId })).find((o) => o.id === high2.order.id)).toMatchObject({ status: 'FILLED' });
+    expect((await buyer2.caller.market.myOrders({ communityId })).items.find((o) => o.id === high2.order.id)).toMatchObject({ status: 'FILLED' });
     expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
   });
 

@@ -66,7 +66,7 @@ describe.each(databaseKinds)('market on %s', (kind) => {
     expect(bid.fills).toEqual([{ contractId: expect.any(String), quantity: 6, price: 2 * CREDIT }]);
     const amounts = fillAmounts(6, 2 * CREDIT, BPS);
     expect(await balance(buyer)).toEqual({ available: 100 * CREDIT - amounts.buyerPays, escrow: amounts.buyerPays });
-    expect((await seller.caller.market.myOrders({ communityId, open: true }))[0]).toMatchObject({ remaining: 4 });
+    expect((await seller.caller.market.myOrders({ communityId, open: true })).items[0]).toMatchObject({ remaining: 4 });
     expect(await seller.caller.market.book({ communityId, category: 'COMPUTE' })).toEqual({ bids: [], asks: [{ price: 2 * CREDIT, quantity: 4 }] });
 
     const contractId = bid.fills[0]!.contractId;
@@ -93,11 +93,11 @@ describe.each(databaseKinds)('market on %s', (kind) => {
     const ask = await order(s, { side: 'SELL', quantity: 7, price: 1.5 * CREDIT, category: 'STORAGE', unit: 'MB_HOUR', ...window(1, 4) });
     expect(ask.fills.map((f) => [f.quantity, f.price])).toEqual([[5, 2 * CREDIT], [2, 2 * CREDIT]]);
     expect(ask.order.status).toBe('FILLED');
-    const contracts = await s.caller.contract.list({ communityId });
+    const contracts = (await s.caller.contract.list({ communityId })).items;
     expect(new Set(contracts.map((c) => c.buyOrderId))).toEqual(new Set([oldHigh.order.id, newHigh.order.id]));
     expect(low.fills).toEqual([]);
     // the partly filled bid keeps holding exactly what its remainder could cost
-    const [remainingBid] = await b3.caller.market.myOrders({ communityId, open: true });
+    const [remainingBid] = (await b3.caller.market.myOrders({ communityId, open: true })).items;
     expect(remainingBid).toMatchObject({ remaining: 3, reserved: holdFor(3, 2 * CREDIT, BPS) });
     expect((await balance(b3)).escrow).toBe(holdFor(3, 2 * CREDIT, BPS) + fillAmounts(2, 2 * CREDIT, BPS).buyerPays);
   });
@@ -137,7 +137,7 @@ describe.each(databaseKinds)('market on %s', (kind) => {
     await buyer.caller.market.cancelOrder({ orderId: bid.order.id });
     const raised = await order(buyer, { side: 'BUY', category: 'COMPUTE', unit: 'GFLOP', quantity: 100, price: 0.5 * CREDIT, windowStart: day(12), windowEnd: day(18) });
     expect(raised.fills).toEqual([{ contractId: expect.any(String), quantity: 100, price: 0.5 * CREDIT }]);
-    expect((await seller.caller.market.myOrders({ communityId })).find((o) => o.id === ask.order.id)).toMatchObject({ status: 'FILLED', locked: 0 });
+    expect((await seller.caller.market.myOrders({ communityId })).items.find((o) => o.id === ask.order.id)).toMatchObject({ status: 'FILLED', locked: 0 });
     expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
   });
 
@@ -208,7 +208,7 @@ describe.each(databaseKinds)('market on %s', (kind) => {
 
     const counts = await sweepMarket(t.db, new Date(Date.now() + 0.75 * HOUR));
     expect(counts.ordersExpired).toBeGreaterThanOrEqual(1);
-    expect(await b.caller.market.myOrders({ communityId })).toEqual(expect.arrayContaining([expect.objectContaining({ id: spot.order.id, status: 'EXPIRED', reserved: 0 })]));
+    expect((await b.caller.market.myOrders({ communityId })).items).toEqual(expect.arrayContaining([expect.objectContaining({ id: spot.order.id, status: 'EXPIRED', reserved: 0 })]));
     expect((await b.caller.contract.get({ contractId: deal.fills[0]!.contractId })).state).toBe('REFUNDED');
 
     await sweepMarket(t.db, new Date(Date.now() + 3 * HOUR));

@@ -4,6 +4,7 @@ import { useInfiniteQuery } from '@tanstack/react-query';
 import { formatCredits } from '../../_lib/money';
 import { useTRPC } from '../../_lib/trpc';
 import { Pending } from '../../_components/loading';
+import { LoadMore, rowsOf } from '../../_components/load-more';
 
 const KIND_LABELS: Record<string, string> = {
   GRANT: 'Grant',
@@ -23,7 +24,7 @@ export function History({ communityId }: { communityId: string }) {
       { getNextPageParam: (page) => page.nextCursor },
     ),
   );
-  const items = history.data?.pages.flatMap((page) => page.items) ?? [];
+  const items = rowsOf(history.data);
   return (
     <div className="card">
       <h2>History</h2>
@@ -45,11 +46,7 @@ export function History({ communityId }: { communityId: string }) {
           </li>
         ))}
       </ul>
-      {history.hasNextPage ? (
-        <button className="button secondary block" onClick={() => history.fetchNextPage()} disabled={history.isFetchingNextPage}>
-          Show more
-        </button>
-      ) : null}
+      <LoadMore query={history} />
     </div>
   );
 }

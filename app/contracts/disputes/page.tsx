@@ -1,8 +1,9 @@
 'use client';
 
-import { useQuery } from '@tanstack/react-query';
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { ErrorAlert } from '../../_components/form';
+import { LoadMore, rowsOf } from '../../_components/load-more';
 import { Pending } from '../../_components/loading';
 import { RequireMember } from '../../_components/require-member';
 import { formatCredits } from '../../_lib/money';
@@ -12,15 +13,16 @@ import { CATEGORY_LABELS, type Category } from '../../_lib/units';
 /** One community's open disputes, oldest first, each with both statements and a link to decide it. */
 function CommunityDisputes({ community }: { community: { id: string; name: string } }) {
   const trpc = useTRPC();
-  const disputes = useQuery(trpc.contract.disputes.queryOptions({ communityId: community.id }));
+  const disputes = useInfiniteQuery(trpc.contract.disputes.infiniteQueryOptions({ communityId: community.id, limit: 20 }, { getNextPageParam: (page) => page.nextCursor }));
   if (disputes.isPending) return <Pending query={disputes} />;
   if (disputes.isError) return <ErrorAlert error={disputes.error} />;
+  const list = rowsOf(disputes.data);
   return (
     <div className="card stack">
       <h2 style={{ margin: 0 }}>{community.name}</h2>
-      {disputes.data.length === 0 ? <p className="muted">No open disputes.</p> : null}
+      {list.length === 0 ? <p className="muted">No open disputes.</p> : null}
       <ul className="stack" style={{ listStyle: 'none', margin: 0, padding: 0 }} data-testid="disputes">
-        {disputes.data.map((d) => (
+        {list.map((d) => (
           <li key={d.id}>
             <Link href={`/contracts/${d.id}`} className="row spread">
               <strong>{CATEGORY_LABELS[d.category as Category] ?? d.category}: @{d.buyer.handle} vs @{d.seller.handle}</strong>
@@ -31,6 +33,7 @@ function CommunityDisputes({ community }: { community: { id: string; name: strin
           </li>
         ))}
       </ul>
+      <LoadMore query={disputes} />
     </div>
   );
 }

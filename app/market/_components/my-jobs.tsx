@@ -1,21 +1,23 @@
 'use client';
 
-import { useQuery } from '@tanstack/react-query';
+import { useInfiniteQuery } from '@tanstack/react-query';
+import { LoadMore, rowsOf } from '@/app/_components/load-more';
 import Link from 'next/link';
 import { useTRPC } from '@/app/_lib/trpc';
 
 export function MyJobs({ communityId }: { communityId: string }) {
   const trpc = useTRPC();
-  const jobs = useQuery(trpc.compute.myJobs.queryOptions({ communityId }));
+  const jobs = useInfiniteQuery(trpc.compute.myJobs.infiniteQueryOptions({ communityId, limit: 10 }, { getNextPageParam: (page) => page.nextCursor }));
+  const list = rowsOf(jobs.data);
   return (
     <div className="card">
       <div className="row spread">
         <h2 style={{ margin: 0 }}>Compute jobs</h2>
         <Link className="button secondary" href="/jobs/new">New job</Link>
       </div>
-      {jobs.data?.length === 0 ? <p className="empty">Post a job and let members&rsquo; devices compute it.</p> : null}
+      {jobs.data && list.length === 0 ? <p className="empty">Post a job and let members&rsquo; devices compute it.</p> : null}
       <ul className="list">
-        {jobs.data?.map((j) => (
+        {list.map((j) => (
           <li key={j.id}>
             <Link className="item" href={`/jobs/${j.id}`}>
               <div className="row spread">
@@ -27,6 +29,7 @@ export function MyJobs({ communityId }: { communityId: string }) {
           </li>
         ))}
       </ul>
+      <LoadMore query={jobs} />
     </div>
   );
 }

@@ -1,6 +1,7 @@
 'use client';
 
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
+import { LoadMore, rowsOf } from '@/app/_components/load-more';
 import { ErrorAlert } from '@/app/_components/form';
 import { formatCredits } from '@/app/_lib/money';
 import { useTRPC } from '@/app/_lib/trpc';
@@ -9,7 +10,7 @@ import { CATEGORY_LABELS, unitLabel, type Category } from '@/app/_lib/units';
 export function MyOrders({ communityId }: { communityId: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const orders = useQuery(trpc.market.myOrders.queryOptions({ communityId }));
+  const orders = useInfiniteQuery(trpc.market.myOrders.infiniteQueryOptions({ communityId, limit: 20 }, { getNextPageParam: (page) => page.nextCursor }));
   const cancel = useMutation({
     ...trpc.market.cancelOrder.mutationOptions(),
     onSuccess: () => {
@@ -17,7 +18,7 @@ export function MyOrders({ communityId }: { communityId: string }) {
       void queryClient.invalidateQueries(trpc.ledger.pathFilter());
     },
   });
-  const list = orders.data?.slice(0, 20) ?? [];
+  const list = rowsOf(orders.data);
   return (
     <div className="card">
       <h2>My orders</h2>
@@ -50,6 +51,7 @@ export function MyOrders({ communityId }: { communityId: string }) {
           </li>
         ))}
       </ul>
+      <LoadMore query={orders} />
     </div>
   );
 }
