@@ -5,8 +5,10 @@
  */
 type Waiter = () => void;
 
-const versions = new Map<string, number>();
-const waiters = new Map<string, Set<Waiter>>();
+// Kept on globalThis: under `npm start` the server code is loaded twice in one process (Next's bundle runs
+// the sweepers, the API bundle serves subscriptions), and a change posted by one must wake the other's waiters.
+const shared = globalThis as unknown as { swapmeshLiveBus?: { versions: Map<string, number>; waiters: Map<string, Set<Waiter>> } };
+const { versions, waiters } = (shared.swapmeshLiveBus ??= { versions: new Map(), waiters: new Map() });
 
 export const POLL_INTERVAL_MS = 2_000;
 
