@@ -1,6 +1,6 @@
 import { tracked } from '@trpc/server';
 import type { Queryable } from '../db/client';
-import { POLL_INTERVAL_MS, version, waitForChange } from './bus';
+import { listenRemote, POLL_INTERVAL_MS, version, waitForChange } from './bus';
 
 /** Every live event a member can receive: a discriminated union on `type`. */
 export type LiveEvent =
@@ -33,6 +33,7 @@ export async function* memberEvents(
   lastEventId: string | null | undefined,
   signal: AbortSignal | undefined,
 ) {
+  listenRemote();
   let cursor: number;
   // an event id is a 32-bit row id: anything else resumes from now
   if (lastEventId && /^\d{1,10}$/.test(lastEventId) && Number(lastEventId) <= 2_147_483_647) {

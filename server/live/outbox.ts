@@ -1,14 +1,27 @@
 import type { Db, Queryable, Tx } from '../db/client';
 import { transaction } from '../db/transaction';
-import { notify } from './bus';
+import { bookKey, notify } from './bus';
 import { record, type Delivery, type LiveEvent } from './events';
+// installs the LISTEN/NOTIFY link to the other processes (PostgreSQL)
+import './remote';
 
-/** Live events gathered during one transaction: written with it, announced after it commits. */
+/**
+ * Live events and public book changes gathered during one transaction: the events are written with it,
+ * and both are announced (to this process's subscribers and, on PostgreSQL, to the other processes)
+ * after it commits.
+ */
 export class Outbox {
   readonly deliveries: Delivery[] = [];
+  /** Bus keys of the books whose levels or trades this transaction changed. */
+  readonly books = new Set<string>();
 
   add(memberIds: string[], event: LiveEvent): void {
     for (const memberId of new Set(memberIds)) this.deliveries.push({ memberId, event });
+  }
+
+  /** Marks a public book as changed (an order rested, filled, was cancelled or expired, quantity locked or released). */
+  book(communityId: string, category: string): void {
+    this.books.add(bookKey(communityId, category));
   }
 
   write(tx: Queryable): Promise<void> {
@@ -16,7 +29,7 @@ export class Outbox {
   }
 
   announce(): void {
-    notify(this.deliveries.map((d) => d.memberId));
+    notify([...this.deliveries.map((d) => d.memberId), ...this.books]);
   }
 }
 

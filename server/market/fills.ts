@@ -93,6 +93,9 @@ export async function executeFill(
     select: { id: true },
   });
 
+  // both books change (they differ when the seller is in a linked community)
+  outbox.book(buy.communityId, buy.category);
+  outbox.book(sell.communityId, sell.category);
   for (const order of updated) {
     outbox.add([order.memberId], {
       type: 'fill',

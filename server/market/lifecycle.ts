@@ -34,6 +34,7 @@ export async function closeOrder(tx: Tx, orderId: string, status: 'CANCELLED' | 
   await releaseHold(tx, community, order, status === 'CANCELLED' ? 'Bid cancelled: hold released' : 'Bid expired: hold released');
   await tx.order.update({ where: { id: order.id }, data: { status, locked: 0, reserved: 0n } });
   outbox.add([order.memberId], { type: 'order', orderId: order.id, status, remaining: order.remaining });
+  outbox.book(order.community.id, order.category);
   // the counterparties' quantity that was locked in those negotiations is back in the book
   await rematchOrders(tx, released.filter((id) => id !== order.id), now, outbox);
   return true;

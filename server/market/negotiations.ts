@@ -66,6 +66,7 @@ export async function openNegotiation(tx: Tx, communityId: string, category: str
     tx.order.findUniqueOrThrow({ where: { id: deal.sellOrderId }, select: { memberId: true } }),
   ]);
   await tx.order.updateMany({ where: { id: { in: [deal.buyOrderId, deal.sellOrderId] } }, data: { locked: { increment: deal.quantity } } });
+  outbox.book(communityId, category);
   const negotiation = await tx.negotiation.create({
     data: {
       communityId,
@@ -97,10 +98,11 @@ export async function openNegotiation(tx: Tx, communityId: string, category: str
  * ids of the two orders whose quantity was released (empty when it was not open), which the caller
  * re-matches (`rematchOrders`) once it has finished its own changes.
  */
-export async function closeWithoutDeal(tx: Tx, row: { id: string; buyOrderId: string; sellOrderId: string; buyerId: string; sellerId: string; quantity: number; buyerPrice: bigint; sellerPrice: bigint }, status: 'REJECTED' | 'EXPIRED', byMemberId: string | null, outbox: Outbox) {
+export async function closeWithoutDeal(tx: Tx, row: { id: string; communityId: string; category: string; buyOrderId: string; sellOrderId: string; buyerId: string; sellerId: string; quantity: number; buyerPrice: bigint; sellerPrice: bigint }, status: 'REJECTED' | 'EXPIRED', byMemberId: string | null, outbox: Outbox) {
   const { count } = await tx.negotiation.updateMany({ where: { id: row.id, status: 'OPEN' }, data: { status } });
   if (count === 0) return [];
   await tx.order.updateMany({ where: { id: { in: [row.buyOrderId, row.sellOrderId] } }, data: { locked: { decrement: row.quantity } } });
+  outbox.book(row.communityId, row.category);
   outbox.add([row.buyerId, row.sellerId], {
     type: 'negotiation',
     negotiationId: row.id,

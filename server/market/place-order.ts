@@ -245,6 +245,8 @@ export async function placeOrder(
       constraints: resolved.constraints,
       negotiation: { mode: input.negotiation.mode, limit: negotiationLimit },
     }, now);
+    // the order rests, fills or both: the book's watchers look again after the commit
+    outbox.book(community.id, input.category);
 
     const incoming = toBookOrder(order);
     const candidates = await candidatesFor(tx, order, communities, input.category, now);

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { federatedIds } from '../community/links';
+import { bookFeed } from '../live/book-feed';
 import { memberEvents } from '../live/events';
 import { cancelOrder } from '../market/lifecycle';
 import { placeOrderInput } from '../market/order-input';
@@ -47,4 +49,37 @@ export const marketRouter = router({
   events: memberProcedure
     .input(z.object({ lastEventId: z.string().max(20).nullish() }).optional())
     .subscription(({ ctx, input, signal }) => memberEvents(ctx.db, ctx.member.id, input?.lastEventId, signal)),
+
+  /**
+   * A book's public state for anyone watching it (linked communities' books included): its levels, as
+   * `book` answers, and its latest trades, as `trades` answers; sent at once, then within moments of every
+   * change by anyone (coalesced). Event ids are per server process: a consumer re-reads on reconnect.
+   */
+  bookEvents: communityMemberProcedure
+    .input(
+      z.object({
+        category: z.enum(CATEGORIES),
+        unit: z.string().min(1).max(32).optional(),
+        tradeLimit: z.number().int().min(1).max(50).default(10),
+        lastEventId: z.string().max(20).nullish(),
+      }),
+    )
+    .subscription(async function* ({ ctx, input, signal }) {
+      const communityId = ctx.community.id;
+      const { category, unit, tradeLimit } = input;
+      yield* bookFeed({
+        scope: ctx.db,
+        communityIds: await federatedIds(ctx.db, communityId),
+        category,
+        variant: `${communityId}|${unit ?? ''}|${tradeLimit}`,
+        read: async () => {
+          const [levels, trades] = await Promise.all([
+            bookDepth(ctx.db, communityId, category, unit, new Date()),
+            recentTrades(ctx.db, communityId, category, tradeLimit),
+          ]);
+          return { communityId, category, unit: unit ?? null, levels, trades };
+        },
+        signal,
+      });
+    }),
 });
