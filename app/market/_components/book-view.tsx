@@ -24,7 +24,8 @@ function depthSeries(bids: Level[], asks: Level[]) {
 
 export function BookView({ communityId, category, unit }: { communityId: string; category: Category; unit: string }) {
   const trpc = useTRPC();
-  const book = useQuery({ ...trpc.market.book.queryOptions({ communityId, category, unit }), refetchInterval: 15_000 });
+  // kept current by the live feed of market-view (useLiveBook); the slow refetch is only a safety net
+  const book = useQuery({ ...trpc.market.book.queryOptions({ communityId, category, unit }), refetchInterval: 60_000 });
   const bids = book.data?.bids ?? [];
   const asks = book.data?.asks ?? [];
   const series = depthSeries(bids, asks);

@@ -7,6 +7,7 @@ import { useTRPC } from '@/app/_lib/trpc';
 import { unitLabel, UNITS_BY_CATEGORY, type Category } from '@/app/_lib/units';
 import { BookView } from './book-view';
 import { CategoryPicker } from './category-picker';
+import { TRADE_LIMIT, useLiveBook } from './live-book';
 import { MyJobs } from './my-jobs';
 import { MyOrders } from './my-orders';
 import { OrderForm } from './order-form';
@@ -17,7 +18,9 @@ export function MarketView({ communityId, communityName }: { communityId: string
   const [category, setCategory] = useState<Category>('COMPUTE');
   const [unit, setUnit] = useState<string>(UNITS_BY_CATEGORY.COMPUTE[0]);
   const book = useQuery(trpc.market.book.queryOptions({ communityId, category, unit }));
-  const trades = useQuery(trpc.market.trades.queryOptions({ communityId, category, limit: 10 }));
+  const trades = useQuery(trpc.market.trades.queryOptions({ communityId, category, limit: TRADE_LIMIT }));
+  // every member's changes to this book arrive live (market.bookEvents) and update both queries above
+  useLiveBook(communityId, category, unit);
   const balance = useQuery(trpc.ledger.balance.queryOptions({ communityId }));
   return (
     <>
