@@ -1,12 +1,12 @@
 import { Suspense } from 'react';
-import { SignInForm } from './signin-form';
+import { AuthForm } from '@/app/_components/auth-form';
 
 export const metadata = { title: 'Sign in' };
 
 export default function SignInPage() {
   return (
     <Suspense>
-      <SignInForm />
+      <AuthForm mode="signIn" />
     </Suspense>
   );
 }
