@@ -465,9 +465,14 @@ const sweep: Op = async (w, r, rec) => {
   const offset = ahead === 'now' ? 0 : ahead === 'hours' ? r.int(1, 3) * HOUR : ahead === 'day' ? 25 * HOUR : 8 * 24 * HOUR;
   const now = new Date(Date.now() + offset);
   const which = r.pick(['market', 'compute', 'transfers'] as const);
-  if (which === 'market') await rec.direct(`sweepMarket(+${ahead})`, { now }, () => sweepMarket(w.db, now));
-  else if (which === 'compute') await rec.direct(`sweepCompute(+${ahead})`, { now }, () => sweepCompute(w.db, now));
-  else await rec.direct(`sweepTransfers(+${ahead})`, { now }, () => sweepTransfers(w.db, now));
+  const run = async (): Promise<void> => {
+    await (which === 'market'
+      ? rec.direct(`sweepMarket(+${ahead})`, { now }, () => sweepMarket(w.db, now))
+      : which === 'compute'
+        ? rec.direct(`sweepCompute(+${ahead})`, { now }, () => sweepCompute(w.db, now))
+        : rec.direct(`sweepTransfers(+${ahead})`, { now }, () => sweepTransfers(w.db, now)));
+  };
+  await (offset === 0 ? w.gate.shared(run) : w.gate.exclusive(run));
 };
 
 const read: Op = async (w, r, rec) => {

@@ -63,7 +63,8 @@ export async function runSimulation(db: Db, kind: DbKind, options: SimulationOpt
         for (let i = next++; i < ops; i = next++) {
           const r = rng(opSeed(seed, i));
           const op = r.weighted(WEIGHTS);
-          await OPERATIONS[op](world, r, rec);
+          // a sweep decides for itself whether it runs at real time or ahead of it (alone)
+          await (op === 'sweep' ? OPERATIONS[op](world, r, rec) : world.gate.shared(() => OPERATIONS[op](world, r, rec)));
         }
       }),
     );

@@ -4,6 +4,7 @@
  * items, transfers, draws). What the world remembers may be stale — an order filled meanwhile, a
  * negotiation closed — which is the point: acting on stale knowledge must be refused cleanly.
  */
+import { TimeGate } from './time-gate';
 import type { Db, DbKind } from '@/server/db/client';
 import { createSession } from '@/server/auth/session';
 import { callerWith, signUp, type Caller } from '../callers';
@@ -92,6 +93,8 @@ export type World = {
   draws: Pool<KnownDraw>;
   /** the coordinator's handle on the link between the two communities */
   linkId: string | null;
+  /** operations at real time share it; a sweep ahead of real time runs alone */
+  gate: TimeGate;
 };
 
 export type WorldOptions = { members: number; seedTag: string };
@@ -180,5 +183,6 @@ export async function buildWorld(db: Db, kind: DbKind, { members: count, seedTag
     transfers: new Pool(300),
     draws: new Pool(50),
     linkId: link.id,
+    gate: new TimeGate(),
   };
 }
