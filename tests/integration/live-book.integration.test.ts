@@ -9,6 +9,7 @@ import '../support/live-env';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POLL_INTERVAL_MS } from '@/server/live/bus';
 import { closeRemote, isListening, reopenRemote } from '@/server/live/remote';
@@ -229,6 +230,30 @@ describe.runIf(databaseKinds.includes('postgres'))('live across coordinator proc
       const sellerEvents = [first[1], ...(await readUntil<MemberEvent>(sellerIterator, (e) => e.type === 'contract'))];
       expect(sellerEvents.map((e) => e.type)).toEqual(['fill', 'order', 'contract']);
       expect(sellerEvents[0]).toMatchObject({ orderId: resting.order.id });
+
+      // the listening connection dies: it comes back by itself, and the next order from the other process is heard
+      const admin = new pg.Client({ connectionString: t.url });
+      await admin.connect();
+      try {
+        await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'swapmesh-live' AND datname = current_database() AND pid <> pg_backend_pid()");
+      } finally {
+        await admin.end();
+      }
+      for (let i = 0; i < 100 && isListening(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(isListening()).toBe(false);
+      for (let i = 0; i < 400 && !isListening(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+      expect(isListening()).toBe(true);
+      // a reconnection wakes every waiter once (nothing changed: no event); let that pass first
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const second = startWorker({
+        url: t.url,
+        community: { id: communityId, commissionBps, creditLimit: 0 },
+        orders: [{ memberId: buyer!.member.id, input: { communityId, side: 'BUY', category: 'COMPUTE', unit: 'CPU_SECOND', kind: 'STANDING', quantity: 2, price: 2 * CREDIT, ...window(1, 2) } }],
+      });
+      await second.ready;
+      await second.go();
+      const after = await readUntil<BookEvent>(bookFeed, (e) => e.levels.asks[0]?.quantity === 1);
+      expect(after.at(-1)!.trades).toHaveLength(2);
     } finally {
       controller.abort();
     }
