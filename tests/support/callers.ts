@@ -1,7 +1,9 @@
 import { createContext } from '@/server/context';
 import type { Db } from '@/server/db/client';
 import { createCaller } from '@/server/routers/_app';
-import { readCookie, SESSION_COOKIE } from '@/server/auth/session';
+import { hashPassword } from '@/server/auth/password';
+import { handleSchema } from '@/server/routers/auth';
+import { createSession, readCookie, SESSION_COOKIE } from '@/server/auth/session';
 
 export type Caller = ReturnType<typeof createCaller>;
 
@@ -19,11 +21,19 @@ export function sessionTokenFrom(resHeaders: Headers): string | null {
   return cookie ? readCookie(cookie.split(';')[0] ?? null, SESSION_COOKIE) || null : null;
 }
 
-/** Signs a new member up and returns a caller carrying their session. */
+/** Password hashes by password, made once per process with the real scheme (scrypt at full cost). */
+const hashes = new Map<string, Promise<string>>();
+
+/**
+ * A new member with a session, as `auth.signUp` makes them, and a caller carrying it. The password hash
+ * is the real scheme's, computed once per password and process: hashing costs ~0.3 s by design, and
+ * suites that need many members test something else (sign-up and sign-in themselves are tested through
+ * `auth.*` in routers, edge-security and the e2e suites).
+ */
 export async function signUp(db: Db, handle: string, password = 'correct horse battery') {
-  const { caller, resHeaders } = await callerWith(db);
-  const { member } = await caller.auth.signUp({ handle, password });
-  const token = sessionTokenFrom(resHeaders);
-  if (!token) throw new Error('signUp set no session cookie');
+  if (!hashes.has(password)) hashes.set(password, hashPassword(password));
+  const passwordHash = await hashes.get(password)!;
+  const member = await db.member.create({ data: { handle: handleSchema.parse(handle), passwordHash }, select: { id: true, handle: true } });
+  const { token } = await createSession(db, member.id);
   return { member, token, caller: (await callerWith(db, token)).caller };
 }
