@@ -99,6 +99,7 @@ export async function buildWorld(db: Db, tag: string) {
     'market.trades': { communityId, category: 'COMPUTE', limit: 200 },
     'market.priceHistory': { communityId, category: 'COMPUTE', unit: 'CPU_SECOND', bucketMinutes: 1, days: 365 },
     'market.events': { lastEventId: '0' },
+    'market.bookEvents': { communityId, category: 'COMPUTE', unit: 'CPU_SECOND' },
     'negotiation.counter': { negotiationId, price: 4 * CREDIT },
     'negotiation.accept': { negotiationId },
     'negotiation.reject': { negotiationId },
