@@ -116,6 +116,24 @@ export async function withdrawItem(db: Db, memberId: string, itemId: string) {
   return { ok: true };
 }
 
+type CatalogViewer = { deviceId?: string; address: string };
+type CatalogFilters = { text?: string; mediaType?: string; maxBytes?: number; nearbyOnly?: boolean };
+
+/** The public address the viewer's device was last seen from, else the request's. */
+async function viewerAddress(db: Db, viewer: CatalogViewer): Promise<string> {
+  const presence = viewer.deviceId ? await db.presence.findUnique({ where: { deviceId: viewer.deviceId }, select: { publicAddress: true } }) : null;
+  return presence?.publicAddress ?? viewer.address;
+}
+
+/** The catalog's filters on items that are still offered (text, media type, size). */
+const catalogWhere = (communityId: string, filters: CatalogFilters) => ({
+  communityId,
+  withdrawn: false,
+  ...(filters.text ? { searchText: { contains: filters.text.toLowerCase() } } : {}),
+  ...(filters.mediaType ? { mediaType: { startsWith: filters.mediaType.toLowerCase() } } : {}),
+  ...(filters.maxBytes ? { sizeBytes: { lte: BigInt(filters.maxBytes) } } : {}),
+});
+
 /**
  * The community catalog a page at a time, newest first (`content.searchPage`). `nearbyOnly` is decided in the query
  * (the item's device online and behind the viewer's public address), so every page is full.
@@ -123,21 +141,16 @@ export async function withdrawItem(db: Db, memberId: string, itemId: string) {
 export async function searchItemsPage(
   db: Db,
   communityId: string,
-  viewer: { deviceId?: string; address: string },
-  filters: { text?: string; mediaType?: string; maxBytes?: number; nearbyOnly?: boolean },
+  viewer: CatalogViewer,
+  filters: CatalogFilters,
   { cursor, limit }: PageRequest,
   now = new Date(),
 ) {
-  const presence = viewer.deviceId ? await db.presence.findUnique({ where: { deviceId: viewer.deviceId }, select: { publicAddress: true } }) : null;
-  const address = presence?.publicAddress ?? viewer.address;
+  const address = await viewerAddress(db, viewer);
   if (filters.nearbyOnly && (!address || address === 'unknown')) return { items: [], nextCursor: null };
   const rows = await db.contentItem.findMany({
     where: {
-      communityId,
-      withdrawn: false,
-      ...(filters.text ? { searchText: { contains: filters.text.toLowerCase() } } : {}),
-      ...(filters.mediaType ? { mediaType: { startsWith: filters.mediaType.toLowerCase() } } : {}),
-      ...(filters.maxBytes ? { sizeBytes: { lte: BigInt(filters.maxBytes) } } : {}),
+      ...catalogWhere(communityId, filters),
       ...(filters.nearbyOnly ? { device: { presence: { publicAddress: address, lastSeen: { gt: new Date(now.getTime() - ONLINE_WINDOW_MS) } } } } : {}),
       ...afterCursor(cursor, 'desc'),
     },
@@ -152,20 +165,13 @@ export async function searchItemsPage(
 export async function searchItems(
   db: Db,
   communityId: string,
-  viewer: { deviceId?: string; address: string },
-  filters: { text?: string; mediaType?: string; maxBytes?: number; nearbyOnly?: boolean },
+  viewer: CatalogViewer,
+  filters: CatalogFilters,
   now = new Date(),
 ) {
-  const presence = viewer.deviceId ? await db.presence.findUnique({ where: { deviceId: viewer.deviceId }, select: { publicAddress: true } }) : null;
-  const address = presence?.publicAddress ?? viewer.address;
+  const address = await viewerAddress(db, viewer);
   const rows = await db.contentItem.findMany({
-    where: {
-      communityId,
-      withdrawn: false,
-      ...(filters.text ? { searchText: { contains: filters.text.toLowerCase() } } : {}),
-      ...(filters.mediaType ? { mediaType: { startsWith: filters.mediaType.toLowerCase() } } : {}),
-      ...(filters.maxBytes ? { sizeBytes: { lte: BigInt(filters.maxBytes) } } : {}),
-    },
+    where: catalogWhere(communityId, filters),
     orderBy: { createdAt: 'desc' },
     take: 200,
     select: itemSelect,
