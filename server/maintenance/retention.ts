@@ -1,4 +1,5 @@
 import type { Db } from '../db/client';
+import { runEvery } from './every';
 
 /**
  * What the coordinator keeps, and for how long. Everything else in these tables is deleted by `sweepRetention`,
@@ -33,17 +34,5 @@ const INTERVAL_MS = 60_000;
 
 /** Runs the sweep every minute, in the background (never two at once in one process). */
 export function startRetention(getDb: () => Db): void {
-  let running = false;
-  const timer = setInterval(async () => {
-    if (running) return;
-    running = true;
-    try {
-      await sweepRetention(getDb());
-    } catch (error) {
-      console.error('retention sweep failed:', error);
-    } finally {
-      running = false;
-    }
-  }, INTERVAL_MS);
-  timer.unref();
+  runEvery('retention sweep', INTERVAL_MS, () => sweepRetention(getDb()));
 }

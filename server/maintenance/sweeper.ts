@@ -2,25 +2,16 @@ import { getDb } from '../db/client';
 import { sweepCompute } from '../compute/sweep';
 import { sweepTransfers } from '../content/transfers';
 import { sweepMarket } from '../market/lifecycle';
+import { runEvery } from './every';
 
 const INTERVAL_MS = 5_000;
 
 /** Runs the coordinator's time-driven changes (leases, job deadlines, order and contract expiry) every few seconds. */
 export function startSweeper(): void {
-  let running = false;
-  const timer = setInterval(async () => {
-    if (running) return;
-    running = true;
-    try {
-      // jobs first: a job past its deadline settles its contracts before the market fails them
-      await sweepCompute(getDb());
-      await sweepTransfers(getDb());
-      await sweepMarket(getDb());
-    } catch (error) {
-      console.error('sweep failed:', error);
-    } finally {
-      running = false;
-    }
-  }, INTERVAL_MS);
-  timer.unref();
+  runEvery('sweep', INTERVAL_MS, async () => {
+    // jobs first: a job past its deadline settles its contracts before the market fails them
+    await sweepCompute(getDb());
+    await sweepTransfers(getDb());
+    await sweepMarket(getDb());
+  });
 }
