@@ -2,17 +2,11 @@
  * Malformed and boundary values for the fuzz suite, and a seeded random source so that a failure
  * replays: the same seed gives the same calls in the same order.
  */
+import { mulberry32 } from '../simulation/rng';
 
-/** mulberry32: small, fast, good enough to pick cases; not for anything secret. */
+/** The simulation's mulberry32 generator, with the helpers the fuzz picks its cases with. */
 export function seededRandom(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4_294_967_296;
-  };
+  const next = mulberry32(seed);
   return {
     next,
     int: (n: number) => Math.floor(next() * n),

@@ -11,15 +11,20 @@ export type Rng = {
   hex(length: number): string;
 };
 
-export function rng(seed: number): Rng {
+/** mulberry32: uniform numbers in [0, 1) from a 32-bit seed; small and fast, not for anything secret. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
-  const next = () => {
+  return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
   };
+}
+
+export function rng(seed: number): Rng {
+  const next = mulberry32(seed);
   const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
   return {
     next,
