@@ -22,7 +22,7 @@ import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { appLauncher, killGroup, sleep } from './support/app-process.mjs';
+import { appLauncher, stopOnExit } from './support/app-process.mjs';
 import { AUTH_ME_PATH, measure, startBareNode } from './support/baselines.mjs';
 import { benchDatabases } from './support/databases.mjs';
 
@@ -48,16 +48,7 @@ if (!existsSync(path.join(root, '.next', 'BUILD_ID')) || !existsSync(path.join(r
 
 const { started, startApp, stopApp } = appLauncher(root);
 const cleanups = [];
-process.on('exit', () => {
-  for (const child of started) killGroup(child, 'SIGKILL');
-});
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: stopping what the bench started`);
-    for (const child of started) killGroup(child, 'SIGKILL');
-    Promise.race([Promise.allSettled(cleanups.map((c) => c())), sleep(5_000)]).finally(() => process.exit(130));
-  });
-}
+stopOnExit(started, () => Promise.allSettled(cleanups.map((c) => c())));
 
 async function signUp(base) {
   const handle = `bench-${randomBytes(3).toString('hex')}`;

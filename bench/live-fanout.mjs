@@ -26,7 +26,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { appLauncher, killGroup, sleep } from './support/app-process.mjs';
+import { appLauncher, sleep, stopOnExit } from './support/app-process.mjs';
 import { benchDatabases } from './support/databases.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -64,16 +64,7 @@ if (isMainThread && !existsSync(path.join(root, '.next', 'BUILD_ID'))) {
 
 const { started, startApp, stopApp } = appLauncher(root);
 let currentDatabase = null;
-if (isMainThread) process.on('exit', () => {
-  for (const child of started) killGroup(child, 'SIGKILL');
-});
-for (const signal of isMainThread ? ['SIGINT', 'SIGTERM'] : []) {
-  process.on(signal, () => {
-    for (const child of started) killGroup(child, 'SIGKILL');
-    const drop = currentDatabase ? currentDatabase.drop().catch(() => {}) : Promise.resolve();
-    Promise.race([drop, sleep(5_000)]).finally(() => process.exit(130));
-  });
-}
+if (isMainThread) stopOnExit(started, async () => currentDatabase?.drop());
 
 async function call(base, procedure, input, cookie) {
   const res = await fetch(`${base}/api/trpc/${procedure}`, {

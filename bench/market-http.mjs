@@ -35,7 +35,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { appLauncher, killGroup, sleep } from './support/app-process.mjs';
+import { appLauncher, stopOnExit } from './support/app-process.mjs';
 import { benchDatabases } from './support/databases.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -72,17 +72,7 @@ if (!existsSync(path.join(root, '.next', 'BUILD_ID'))) {
 
 const { started, startApp, stopApp } = appLauncher(root); // child processes, each leading its own process group
 let currentDatabase = null; // dropped on an interrupt too
-process.on('exit', () => {
-  for (const child of started) killGroup(child, 'SIGKILL');
-});
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: stopping what the bench started`);
-    for (const child of started) killGroup(child, 'SIGKILL');
-    const drop = currentDatabase ? currentDatabase.drop().catch(() => {}) : Promise.resolve();
-    Promise.race([drop, sleep(5_000)]).finally(() => process.exit(130));
-  });
-}
+stopOnExit(started, async () => currentDatabase?.drop());
 
 // ------------------------------------------------------------------------------------------------
 // tRPC over HTTP, plain JSON (no transformer)

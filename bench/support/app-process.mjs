@@ -70,3 +70,20 @@ export function appLauncher(root, started = new Set()) {
 
   return { started, startApp, stopApp };
 }
+
+/**
+ * Stops every child the bench started whatever way it exits; on SIGINT or SIGTERM first runs `onInterrupt`
+ * (dropping a throw-away database, say) for at most 5 s, then exits with 130.
+ */
+export function stopOnExit(started, onInterrupt = async () => {}) {
+  process.on('exit', () => {
+    for (const child of started) killGroup(child, 'SIGKILL');
+  });
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.on(signal, () => {
+      console.error(`\n${signal}: stopping what the bench started`);
+      for (const child of started) killGroup(child, 'SIGKILL');
+      Promise.race([onInterrupt().catch(() => {}), sleep(5_000)]).finally(() => process.exit(130));
+    });
+  }
+}
