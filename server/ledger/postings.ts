@@ -110,14 +110,15 @@ export function accountBounds(account: AccountRef, { creditLimit, linkCap = 0 }:
  * a debit checks only the floor and a credit only the ceiling, so a movement back toward the range is
  * always allowed (a cap lowered below an open position can still be paid down).
  */
-export function guardFor(amount: number, { floor, ceiling }: Bounds): { gte: number } | { lte: number } {
-  return amount < 0 ? { gte: floor - amount } : { lte: ceiling - amount };
+export function guardFor(amount: number, { floor, ceiling }: Bounds): { gte: bigint } | { lte: bigint } {
+  // in BigInt, so that it is exact whatever the amount (a bound minus a large amount can pass 2^53)
+  return amount < 0 ? { gte: BigInt(floor) - BigInt(amount) } : { lte: BigInt(ceiling) - BigInt(amount) };
 }
 
 /** Whether `amount` may be added to `balance` under the bounds (the pure form of `guardFor`). */
 export function mayPost(balance: number, amount: number, bounds: Bounds): boolean {
   const guard = guardFor(amount, bounds);
-  return 'gte' in guard ? balance >= guard.gte : balance <= guard.lte;
+  return 'gte' in guard ? BigInt(balance) >= guard.gte : BigInt(balance) <= guard.lte;
 }
 
 /** What a member is told when a trade would take two linked communities past the cap their coordinators agreed. */

@@ -1,10 +1,11 @@
 import { DomainError } from '../errors';
 import { Prisma } from '../db/generated/sqlite/client';
 import type { Queryable, Tx } from '../db/client';
-import { formatCredits, toMicro } from '../money';
+import { formatCredits as credits, toMicro } from '../money';
 import {
   accountBounds,
   assertBalanced,
+  guardFor,
   COMMUNITY_ACCOUNT_KINDS,
   linkCapMessage,
   type Bounds,
@@ -100,8 +101,6 @@ export class AlreadyRecordedError extends DomainError {
   }
 }
 
-const credits = (micro: number) => formatCredits(micro);
-
 /** What to tell the person when a posting would take an account past its bounds. */
 async function boundMessage(tx: Tx, communityId: string, account: AccountRef, amount: number, balance: number, bounds: Bounds): Promise<string> {
   const debit = amount < 0;
@@ -176,9 +175,7 @@ export async function postEntry(
 
   for (const line of resolved) {
     if (line.amount === 0) continue;
-    // the guard of `guardFor`, in BigInt so that it is exact whatever the amount
-    const balance = line.amount < 0 ? { gte: BigInt(line.bounds.floor) - BigInt(line.amount) } : { lte: BigInt(line.bounds.ceiling) - BigInt(line.amount) };
-    const { count } = await tx.account.updateMany({ where: { id: line.id, balance }, data: { balance: { increment: BigInt(line.amount) } } });
+    const { count } = await tx.account.updateMany({ where: { id: line.id, balance: guardFor(line.amount, line.bounds) }, data: { balance: { increment: BigInt(line.amount) } } });
     if (count !== 1) {
       const now = toMicro((await tx.account.findUniqueOrThrow({ where: { id: line.id }, select: { balance: true } })).balance);
       throw new LedgerBoundError(await boundMessage(tx, communityId, line.account, line.amount, now, line.bounds), line.account, line.amount, now, line.bounds);

@@ -88,8 +88,8 @@ describe('journal entries', () => {
     expect(mayPost(-30, 25, clearing)).toBe(true);
     expect(mayPost(-30, -1, clearing)).toBe(false);
     expect(mayPost(-30, 41, clearing)).toBe(false); // overshoots the other side
-    expect(guardFor(-7, clearing)).toEqual({ gte: -3 });
-    expect(guardFor(7, clearing)).toEqual({ lte: 3 });
+    expect(guardFor(-7, clearing)).toEqual({ gte: -3n });
+    expect(guardFor(7, clearing)).toEqual({ lte: 3n });
   });
 
   it('no account can be taken past a bound, and every sum of two bounded balances stays a safe integer', () => {
