@@ -4,7 +4,7 @@ import type { Db, Queryable, Tx } from '../db/client';
 import { transaction } from '../db/transaction';
 import { formatCredits, toMicro } from '../money';
 import { linkCapMessage } from '../ledger/postings';
-import { activeLink, namesOf } from '../ledger/repository';
+import { activeLink, lockLink, namesOf } from '../ledger/repository';
 
 /**
  * Federation: a coordinator proposes a link to another community, with a cap; it becomes active when that
@@ -88,7 +88,7 @@ export async function assertLinkRoom(tx: Tx, fromCommunityId: string, toCommunit
     const [here, there] = await namesOf(tx, [fromCommunityId, toCommunityId]);
     throw new DomainError('PRECONDITION', `${here} and ${there} are not linked, so credits cannot move between them.`);
   }
-  await tx.communityLink.updateMany({ where: { id: link.id }, data: { active: true } }); // the link's row lock
+  await lockLink(tx, link.id);
   const [clearing, open] = await Promise.all([
     tx.account.aggregate({ where: { communityId: fromCommunityId, kind: 'FEDERATION_CLEARING', peerCommunityId: toCommunityId }, _sum: { balance: true } }),
     tx.contract.aggregate({

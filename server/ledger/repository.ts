@@ -45,6 +45,14 @@ export async function activeLink(tx: Tx, communityId: string, peerCommunityId: s
   return link ? { ...link, cap: toMicro(link.cap) } : null;
 }
 
+/**
+ * Holds the link's row until the transaction ends (a no-op write takes the row lock on PostgreSQL; SQLite
+ * serializes transactions anyway): movements through one link are decided one at a time.
+ */
+export async function lockLink(tx: Tx, linkId: string): Promise<void> {
+  await tx.communityLink.updateMany({ where: { id: linkId }, data: { active: true } });
+}
+
 /** The names of two communities, for messages. */
 export async function namesOf(tx: Tx, [a, b]: [string, string]): Promise<[string, string]> {
   const rows = await tx.community.findMany({ where: { id: { in: [a, b] } }, select: { id: true, name: true } });
@@ -66,7 +74,7 @@ async function clearingAccountId(tx: Tx, communityId: string, peerCommunityId: s
     const [here, there] = await namesOf(tx, [communityId, peerCommunityId]);
     throw new DomainError('PRECONDITION', `${here} and ${there} are not linked, so credits cannot move between them.`);
   }
-  await tx.communityLink.updateMany({ where: { id: link.id }, data: { active: true } }); // takes the link's row lock
+  await lockLink(tx, link.id);
   const again = await tx.account.findFirst({ where, select: { id: true } });
   return again?.id ?? (await tx.account.create({ data: where, select: { id: true } })).id;
 }
