@@ -5,6 +5,7 @@ import { closeOrder } from '../market/lifecycle';
 import { withOutbox } from '../live/outbox';
 import { openOrder } from '../market/place-order';
 import { COMPUTE_CATEGORY, WORK_UNIT } from './jobs';
+import { registryFor } from './writer';
 
 /** A donation offers this many work units over its window: in practice, as many as the device will do. */
 export const DONATION_CAPACITY = 1_000_000;
@@ -22,7 +23,9 @@ export async function setDonation(
   { deviceId, on, floorPrice }: { deviceId: string; on: boolean; floorPrice: number },
   now = new Date(),
 ) {
-  return withOutbox(db, async (tx, outbox) => {
+  const registry = registryFor(db);
+  registry.forgetDonor(deviceId);
+  const done = await withOutbox(db, async (tx, outbox) => {
     await lockBook(tx, community.id, COMPUTE_CATEGORY);
     const current = await tx.order.findMany({ where: { deviceId, communityId: community.id, donation: true, status: 'OPEN' }, select: { id: true } });
     for (const order of current) await closeOrder(tx, order.id, 'CANCELLED', memberId, outbox);
@@ -46,4 +49,7 @@ export async function setDonation(
     }, now);
     return { donating: true, orderId: order.id, leasesReturned: 0 };
   });
+  registry.forgetDonor(deviceId);
+  if (done.leasesReturned > 0) registry.markStale();
+  return done;
 }

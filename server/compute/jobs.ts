@@ -11,7 +11,8 @@ import { findKernel, type AnyKernel } from '../../workers/kernels';
 import type { Json } from '../../workers/kernels/types';
 import { jsonInput } from '../db/json';
 import { JOB_COST_MESSAGE, jobCostFits, MAX_DEADLINE_MS, MAX_UNITS, type SubmitJobInput } from './job-input';
-import { settleDelivered } from './settle';
+import { settleJob } from './settle';
+import { registryFor } from './writer';
 
 export const COMPUTE_CATEGORY = 'COMPUTE';
 export const WORK_UNIT = 'WORK_UNIT';
@@ -82,40 +83,44 @@ export async function submitJob(db: Db, memberId: string, community: MarketCommu
       jobId: job.id,
     }, now);
     return { jobId: job.id, units: inputs.length };
+  }).then((made) => {
+    registryFor(db).markJobsChanged(community.id);
+    return made;
   });
 }
 
 /**
- * Ends a job: assembles its result when every unit was validated, settles each donor's contract for
- * the units it got validated, and closes its BUY so the unused hold returns to the owner.
+ * Ends a job inside the caller's transaction (which holds the community's compute book lock): assembles
+ * its result when every unit was validated, drops the leases still out and closes its BUY so the unused
+ * hold returns to the owner. Its contracts are settled afterwards, in short transactions of their own
+ * (`settleJob`, settle.ts), so that a big job's settlement holds up nothing else in the community.
+ * Returns whether it ended the job here (false when it had already ended).
  */
-export async function finishJob(tx: Tx, jobId: string, status: 'COMPLETED' | 'EXPIRED' | 'CANCELLED', outbox: Outbox, now: Date) {
+export async function finishJob(tx: Tx, jobId: string, status: 'COMPLETED' | 'EXPIRED' | 'CANCELLED', outbox: Outbox, now: Date): Promise<boolean> {
+  const { count } = await tx.job.updateMany({ where: { id: jobId, status: 'OPEN' }, data: { status, completedAt: now } });
+  if (count !== 1) return false;
   const job = await tx.job.findUniqueOrThrow({
     where: { id: jobId },
-    select: { id: true, kernel: true, params: true, status: true, memberId: true, units: { orderBy: { index: 'asc' }, select: { status: true, output: true } }, orders: { select: { id: true } } },
+    select: { id: true, kernel: true, params: true, units: { orderBy: { index: 'asc' }, select: { status: true, output: true } }, orders: { select: { id: true } } },
   });
-  if (job.status !== 'OPEN') return;
   const kernel = kernelOf(job.kernel);
   const complete = job.units.every((u) => u.status === 'VALIDATED');
   const result = complete && status === 'COMPLETED' ? kernel.assemble(job.params, job.units.map((u) => u.output as Json)) : null;
   await tx.replica.deleteMany({ where: { jobId, status: 'LEASED' } });
-  const orderIds = job.orders.map((o) => o.id);
-  const contracts = await tx.contract.findMany({ where: { buyOrderId: { in: orderIds } }, select: { id: true } });
-  for (const contract of contracts) {
-    const delivered = await tx.replica.count({ where: { contractId: contract.id, status: 'VALID' } });
-    await settleDelivered(tx, contract.id, delivered, outbox);
-  }
-  for (const orderId of orderIds) await closeOrder(tx, orderId, status === 'COMPLETED' ? 'CANCELLED' : 'EXPIRED', null, outbox);
-  await tx.job.update({ where: { id: jobId }, data: { status, completedAt: now, ...(result !== null ? { result: jsonInput(result) } : {}) } });
+  for (const order of job.orders) await closeOrder(tx, order.id, status === 'COMPLETED' ? 'CANCELLED' : 'EXPIRED', null, outbox);
+  if (result !== null) await tx.job.update({ where: { id: jobId }, data: { result: jsonInput(result) } });
+  return true;
 }
 
-/** Cancels one of the member's jobs (the router checked it is theirs). */
+/** Cancels one of the member's jobs (the router checked it is theirs); its contracts settle before it returns. */
 export async function cancelJob(db: Db, job: { id: string; communityId: string; status: string }, now = new Date()) {
   if (job.status !== 'OPEN') throw new DomainError('CONFLICT', `This job is already ${job.status.toLowerCase()}.`);
   await withOutbox(db, async (tx, outbox) => {
     await lockBook(tx, job.communityId, COMPUTE_CATEGORY);
     await finishJob(tx, job.id, 'CANCELLED', outbox, now);
   });
+  registryFor(db).markJobsChanged(job.communityId);
+  await settleJob(db, job.id, now);
 }
 
 /** A job with its progress; the owner also sees the result and the validated outputs so far. */

@@ -1,51 +1,145 @@
-import type { Tx } from '../db/client';
-import { escrowAccount, memberAccount, transfer } from '../ledger/postings';
-import { postEntry } from '../ledger/repository';
+import type { Db, Tx } from '../db/client';
+import { transaction } from '../db/transaction';
+import { Prisma } from '../db/generated/sqlite/client';
+import { DomainError } from '../errors';
+import { communityAccount, escrowAccount, memberAccount, type PostingLine } from '../ledger/postings';
 import { toMicro } from '../money';
 import { fillAmounts } from '../market/commission';
-import { applyContractActions } from '../market/contracts';
-import type { Outbox } from '../live/outbox';
+import { reviewEndsAt } from '../market/contract-state';
+import { Outbox } from '../live/outbox';
+import { chunks, newId, valuesTable } from './bulk';
+import { EntryBatch } from './ledger-batch';
+
+/** Contracts settled per transaction: each chunk is short, so leases and results of the community go on between chunks. */
+export const SETTLE_CHUNK = Number(process.env.COMPUTE_SETTLE_CHUNK) > 0 ? Number(process.env.COMPUTE_SETTLE_CHUNK) : 250;
+
+const OPEN_STATES = ['MATCHED', 'ACTIVE'] as const;
+
+const settleSelect = {
+  id: true, communityId: true, buyerId: true, sellerId: true, quantity: true, price: true, commissionBps: true,
+  escrowed: true, buyerCommission: true, sellerCommission: true, state: true, unit: true, category: true, sellerCommunityId: true,
+} as const;
 
 /**
- * Settles a compute contract for the work units that were validated: the contract shrinks to the
- * delivered quantity (the rest of its escrow goes back to the job's owner), then is delivered and signed
- * off on the quorum's word, paying the donor; with nothing delivered it fails and refunds in full.
+ * Settles the contracts of a job that ended, a chunk at a time, each contract for the replicas validated
+ * under it: with none it fails and refunds its escrow in full; otherwise it shrinks to the units validated
+ * (the rest of its escrow goes back to the job's owner), is reported delivered on the quorum's word and
+ * signed off, paying the donor less commission. The same outcome, events and ledger entries (one per
+ * contract and movement, referenced `contract:<id>`) as the contract state machine gives one contract at
+ * a time, written with multi-row statements. Each chunk's writes are conditional on the contracts' states,
+ * so two processes settling one job settle each contract once. Returns how many contracts it settled.
  */
-export async function settleDelivered(tx: Tx, contractId: string, delivered: number, outbox: Outbox): Promise<void> {
-  const contract = await tx.contract.findUniqueOrThrow({
-    where: { id: contractId },
-    select: { id: true, communityId: true, buyerId: true, quantity: true, price: true, commissionBps: true, escrowed: true, state: true, unit: true, community: { select: { creditLimit: true } } },
+export async function settleJob(db: Db, jobId: string, now = new Date()): Promise<number> {
+  let settled = 0;
+  for (;;) {
+    const done = await withChunk(db, (tx, outbox) => settleChunk(tx, jobId, outbox, now));
+    settled += done;
+    if (done < SETTLE_CHUNK) return settled;
+  }
+}
+
+async function withChunk(db: Db, fn: (tx: Tx, outbox: Outbox) => Promise<number>): Promise<number> {
+  let outbox = new Outbox();
+  const done = await transaction(db, async (tx) => {
+    outbox = new Outbox();
+    const n = await fn(tx, outbox);
+    await outbox.write(tx);
+    return n;
   });
-  if (contract.state !== 'MATCHED' && contract.state !== 'ACTIVE') return;
-  if (delivered <= 0) {
-    await applyContractActions(tx, contractId, [
-      { action: 'FAIL', actor: 'SYSTEM', actorId: null, note: 'No validated work units' },
-      { action: 'REFUND', actor: 'SYSTEM', actorId: null, note: 'Escrow returned to the job owner' },
-    ], outbox);
-    return;
-  }
-  if (delivered < contract.quantity) {
-    const amounts = fillAmounts(delivered, toMicro(contract.price), contract.commissionBps);
-    const refund = toMicro(contract.escrowed) - amounts.buyerPays;
-    if (refund > 0) {
-      await postEntry(tx, contract.communityId, {
-        ...transfer(escrowAccount(contract.buyerId), memberAccount(contract.buyerId), refund, 'REFUND', `${contract.quantity - delivered} work units not validated: refunded`),
-        reference: `contract:${contract.id}`,
-      }, { creditLimit: toMicro(contract.community.creditLimit) });
+  outbox.announce();
+  return done;
+}
+
+type Row = Prisma.ContractGetPayload<{ select: typeof settleSelect }>;
+
+async function settleChunk(tx: Tx, jobId: string, outbox: Outbox, now: Date): Promise<number> {
+  const contracts: Row[] = await tx.contract.findMany({
+    where: { buyOrder: { jobId }, state: { in: [...OPEN_STATES] } },
+    orderBy: { id: 'asc' },
+    take: SETTLE_CHUNK,
+    select: settleSelect,
+  });
+  if (contracts.length === 0) return 0;
+  const communityId = contracts[0]!.communityId;
+  const community = await tx.community.findUniqueOrThrow({ where: { id: communityId }, select: { creditLimit: true, sweepstakesShareBps: true, reviewPeriodHours: true } });
+  const valid = await tx.replica.groupBy({ by: ['contractId'], where: { contractId: { in: contracts.map((c) => c.id) }, status: 'VALID' }, _count: true });
+  const delivered = new Map(valid.map((v) => [v.contractId, v._count]));
+  const ledger = new EntryBatch(communityId, toMicro(community.creditLimit));
+  const events: { id: string; contractId: string; action: string; fromState: Row['state'] | null; toState: Row['state']; note: string; createdAt: Date }[] = [];
+  const event = (c: Row, action: string, fromState: Row['state'], toState: Row['state'], note: string) =>
+    events.push({ id: newId(), contractId: c.id, action, fromState, toState, note, createdAt: now });
+  const refunded: string[] = [];
+  const paid: { id: string; quantity: number; buyerCommission: bigint; sellerCommission: bigint }[] = [];
+
+  for (const c of contracts) {
+    const units = delivered.get(c.id) ?? 0;
+    const reference = `contract:${c.id}`;
+    const escrowed = toMicro(c.escrowed);
+    if (c.sellerCommunityId) throw new DomainError('PRECONDITION', 'A compute contract is always within one community.');
+    if (units <= 0) {
+      event(c, 'FAIL', c.state, 'FAILED', 'No validated work units');
+      event(c, 'REFUND', 'FAILED', 'REFUNDED', 'Escrow returned to the job owner');
+      if (escrowed > 0) {
+        ledger.post({ kind: 'REFUND', memo: `Refund: ${c.quantity} ${c.unit} of ${c.category.toLowerCase()}`, reference, lines: [
+          { account: escrowAccount(c.buyerId), amount: -escrowed }, { account: memberAccount(c.buyerId), amount: escrowed },
+        ] });
+      }
+      refunded.push(c.id);
+      outbox.add([c.buyerId, c.sellerId], { type: 'contract', contractId: c.id, state: 'REFUNDED', action: 'REFUND' });
+      continue;
     }
-    await tx.contract.update({
-      where: { id: contract.id },
-      data: {
-        quantity: delivered,
-        escrowed: BigInt(amounts.buyerPays),
-        buyerCommission: BigInt(amounts.buyerShare),
-        sellerCommission: BigInt(amounts.sellerShare),
-        events: { create: { action: 'ADJUST', fromState: contract.state, toState: contract.state, note: `${delivered} of ${contract.quantity} ${contract.unit} validated` } },
-      },
-    });
+    let quantity = c.quantity;
+    let holds = escrowed;
+    let buyerCommission = c.buyerCommission;
+    let sellerCommission = c.sellerCommission;
+    if (units < c.quantity) {
+      const amounts = fillAmounts(units, toMicro(c.price), c.commissionBps);
+      const refund = escrowed - amounts.buyerPays;
+      if (refund > 0) {
+        ledger.post({ kind: 'REFUND', memo: `${c.quantity - units} work units not validated: refunded`, reference, lines: [
+          { account: escrowAccount(c.buyerId), amount: -refund }, { account: memberAccount(c.buyerId), amount: refund },
+        ] });
+      }
+      event(c, 'ADJUST', c.state, c.state, `${units} of ${c.quantity} ${c.unit} validated`);
+      quantity = units;
+      holds = amounts.buyerPays;
+      buyerCommission = BigInt(amounts.buyerShare);
+      sellerCommission = BigInt(amounts.sellerShare);
+    }
+    event(c, 'REPORT_DELIVERED', c.state, 'DELIVERED', `${units} work units validated by quorum`);
+    event(c, 'SIGN_OFF', 'DELIVERED', 'SETTLED', 'Paid for validated work');
+    if (holds > 0) {
+      const commission = Math.min(holds, toMicro(buyerCommission) + toMicro(sellerCommission));
+      const toPool = Math.floor((commission * community.sweepstakesShareBps) / 10_000);
+      const lines: PostingLine[] = [
+        { account: escrowAccount(c.buyerId), amount: -holds },
+        { account: memberAccount(c.sellerId), amount: holds - commission },
+        { account: communityAccount('COMMISSION'), amount: commission - toPool },
+        { account: communityAccount('SWEEPSTAKES'), amount: toPool },
+      ].filter((l) => l.amount !== 0);
+      if (lines.length >= 2) ledger.post({ kind: 'SETTLEMENT', memo: `Sold ${quantity} ${c.unit} of ${c.category.toLowerCase()}`, reference, lines });
+    }
+    paid.push({ id: c.id, quantity, buyerCommission, sellerCommission });
+    outbox.add([c.buyerId, c.sellerId], { type: 'contract', contractId: c.id, state: 'SETTLED', action: 'SIGN_OFF' });
   }
-  await applyContractActions(tx, contractId, [
-    { action: 'REPORT_DELIVERED', actor: 'SELLER', actorId: null, note: `${delivered} work units validated by quorum` },
-    { action: 'SIGN_OFF', actor: 'BUYER', actorId: null, note: 'Paid for validated work' },
-  ], outbox);
+
+  // each contract changes only from the state it was read in: a contract settled or disputed meanwhile fails the chunk
+  if (refunded.length) {
+    const { count } = await tx.contract.updateMany({ where: { id: { in: refunded }, state: { in: [...OPEN_STATES] } }, data: { state: 'REFUNDED', escrowed: 0n } });
+    if (count !== refunded.length) throw new DomainError('CONFLICT', 'A contract of this job changed while it was being settled: try again.');
+  }
+  if (paid.length) {
+    const ends = reviewEndsAt(now, community.reviewPeriodHours);
+    for (const part of chunks(paid, 500)) {
+      const count = await tx.$executeRaw(Prisma.sql`
+        UPDATE "Contract" SET "quantity" = v.column2, "buyerCommission" = v.column3, "sellerCommission" = v.column4
+        FROM ${valuesTable(part.map((p) => [p.id, p.quantity, p.buyerCommission, p.sellerCommission]), ['TEXT', 'INTEGER', 'BIGINT', 'BIGINT'])}
+        WHERE "Contract"."id" = v.column1 AND "Contract"."state" IN ('MATCHED', 'ACTIVE')`);
+      if (count !== part.length) throw new DomainError('CONFLICT', 'A contract of this job changed while it was being settled: try again.');
+    }
+    await tx.contract.updateMany({ where: { id: { in: paid.map((p) => p.id) } }, data: { state: 'SETTLED', escrowed: 0n, deliveredAt: now, reviewEndsAt: ends, updatedAt: now } });
+  }
+  for (const part of chunks(events, 2_000)) await tx.contractEvent.createMany({ data: part });
+  await ledger.write(tx);
+  return contracts.length;
 }

@@ -2,19 +2,43 @@ import type { Db } from '../db/client';
 import { lockBook } from '../db/book-lock';
 import { withOutbox } from '../live/outbox';
 import { COMPUTE_CATEGORY, finishJob } from './jobs';
+import { settleJob } from './settle';
+import { registryFor } from './writer';
 
 /**
  * Time-driven compute changes: leases past their time go back to the pool (a donor that vanished does
- * not stall a job), and jobs past their deadline end, paying for what was validated and refunding the rest.
+ * not stall a job), jobs past their deadline end, paying for what was validated and refunding the rest,
+ * and a job that ended but whose contracts were not all settled (the process stopped between chunks) is
+ * settled now.
  */
 export async function sweepCompute(db: Db, now = new Date()) {
-  const { count: leasesExpired } = await db.replica.deleteMany({ where: { status: 'LEASED', expiresAt: { lte: now } } });
+  const registry = registryFor(db);
+  const expiring = await db.replica.findMany({ where: { status: 'LEASED', expiresAt: { lte: now } }, distinct: ['jobId'], select: { job: { select: { communityId: true } } } });
+  let leasesExpired = 0;
+  for (const communityId of new Set(expiring.map((r) => r.job.communityId))) {
+    // under the book lock, so that a batch judging results reads the leases as they are
+    leasesExpired += await withOutbox(db, async (tx) => {
+      await lockBook(tx, communityId, COMPUTE_CATEGORY);
+      const { count } = await tx.replica.deleteMany({ where: { status: 'LEASED', expiresAt: { lte: now }, job: { communityId } } });
+      return count;
+    });
+    registry.markStale(communityId);
+  }
   const late = await db.job.findMany({ where: { status: 'OPEN', deadline: { lte: now } }, select: { id: true, communityId: true }, take: 100 });
   for (const job of late) {
     await withOutbox(db, async (tx, outbox) => {
       await lockBook(tx, job.communityId, COMPUTE_CATEGORY);
       await finishJob(tx, job.id, 'EXPIRED', outbox, now);
     });
+    registry.markJobsChanged(job.communityId);
+    await settleJob(db, job.id, now);
   }
+  const unsettled = await db.contract.findMany({
+    where: { state: { in: ['MATCHED', 'ACTIVE'] }, buyOrder: { job: { status: { not: 'OPEN' } } } },
+    distinct: ['buyOrderId'],
+    select: { buyOrder: { select: { jobId: true } } },
+    take: 100,
+  });
+  for (const c of unsettled) if (c.buyOrder?.jobId) await registry.settle(c.buyOrder.jobId);
   return { leasesExpired, jobsExpired: late.length };
 }

@@ -49,9 +49,10 @@ export const computeRouter = router({
     .input(z.object({ on: z.boolean(), floorPrice: z.number().int().positive('The floor price must be more than zero.').max(MAX_MICRO).default(1_000) }))
     .mutation(({ ctx, input }) => setDonation(ctx.db, ctx.member.id, ctx.community, { deviceId: ctx.device.id, on: input.on, floorPrice: input.floorPrice })),
 
-  lease: deviceOwnerProcedure
-    .input(z.object({ max: z.number().int().min(1).max(MAX_LEASE_BATCH).default(4), kernels: z.array(z.enum(KERNEL_NAMES)).min(1).max(KERNEL_NAMES.length).optional() }))
-    .mutation(({ ctx, input }) => leaseUnits(ctx.db, ctx.device, input.max, new Date(), input.kernels)),
+  /** Work for one of the member's devices, handed out from the scheduler's memory (the device is checked there too, without a query). */
+  lease: memberProcedure
+    .input(z.object({ deviceId: id, max: z.number().int().min(1).max(MAX_LEASE_BATCH).default(4), kernels: z.array(z.enum(KERNEL_NAMES)).min(1).max(KERNEL_NAMES.length).optional() }))
+    .mutation(({ ctx, input }) => leaseUnits(ctx.db, ctx.member.id, input.deviceId, input.max, new Date(), input.kernels)),
 
   submitResult: memberProcedure
     .input(z.object({ leaseId: id, output: storableJson('A result (at most 4 MiB of JSON)', 4 * 1024 * 1024) }))

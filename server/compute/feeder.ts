@@ -1,0 +1,213 @@
+import type { Db } from '../db/client';
+import { comparePriority, isEligible, type BookOrder } from '../market/engine';
+import { toBookOrder } from '../market/place-order';
+import type { Json } from '../../workers/kernels/types';
+import { COMPUTE_CATEGORY, WORK_UNIT } from './jobs';
+import { isLive, type ReplicaView } from './scheduler';
+
+/**
+ * The scheduler's memory (BOINC's feeder): for each community, the open jobs with their pending units and
+ * the replicas those hold, loaded from the database and refreshed when a change is announced, when the
+ * work runs out, and every few seconds (another coordinator process may have changed the jobs). Leases
+ * are picked here, then checked against the database under the book's lock when their batch commits
+ * (commit.ts): this memory only proposes, the database decides.
+ */
+
+/** How often the list of open jobs is read again, in case another process added or ended one. */
+export const JOBS_REFRESH_MS = 2_000;
+/** How long a device's facts (owner, trust, donations) are kept before they are read again. */
+export const DEVICE_TTL_MS = 5_000;
+
+export const bookOrderSelect = {
+  id: true, memberId: true, side: true, unit: true, price: true, remaining: true, locked: true, windowStart: true,
+  windowEnd: true, seq: true, constraints: true, negotiationMode: true, negotiationLimit: true, device: { select: { profile: true } },
+} as const;
+
+export type MemUnit = {
+  id: string;
+  jobId: string;
+  index: number;
+  input: Json;
+  status: 'PENDING' | 'VALIDATED' | 'FAILED';
+  requiredReplicas: number;
+  replicas: ReplicaView[];
+};
+
+export type MemJob = {
+  id: string;
+  kernel: string;
+  replication: number;
+  quorum: number;
+  maxReplicas: number;
+  ownerId: string;
+  order: BookOrder;
+  /** pending units by index */
+  units: MemUnit[];
+};
+
+export type Donation = { communityId: string; order: BookOrder };
+
+export type DonorFacts = { id: string; memberId: string; validResults: number; invalidResults: number; donations: Donation[]; readAt: number };
+
+export type Donor = { deviceId: string; memberId: string };
+
+/**
+ * Units the donor may lease in `units`, at most `max`, as `pickUnits` (scheduler.ts) picks them: pending,
+ * short of live replicas, holding no replica of this device or member; closest to completion first, then
+ * by index. `replicasOf` gives a unit's replicas as the batch sees them (with what it has already taken).
+ */
+export function pickFrom(units: MemUnit[], replicasOf: (u: MemUnit) => ReplicaView[], donor: Donor, max: number, now: number): MemUnit[] {
+  if (max <= 0) return [];
+  const buckets: MemUnit[][] = [];
+  for (const u of units) {
+    if (u.status !== 'PENDING') continue;
+    let live = 0;
+    let mine = false;
+    for (const r of replicasOf(u)) {
+      const same = r.deviceId === donor.deviceId || r.memberId === donor.memberId;
+      const counts = isLive(r, now);
+      if (same && (r.status !== 'LEASED' || counts)) {
+        mine = true;
+        break;
+      }
+      if (counts) live++;
+    }
+    if (mine || live >= u.requiredReplicas) continue;
+    (buckets[live] ??= []).push(u);
+  }
+  const out: MemUnit[] = [];
+  for (let live = buckets.length - 1; live >= 0 && out.length < max; live--) {
+    for (const u of buckets[live] ?? []) {
+      out.push(u);
+      if (out.length >= max) break;
+    }
+  }
+  return out;
+}
+
+type JobOrderRow = Parameters<typeof toBookOrder>[0] & {
+  jobId: string | null;
+  job: { kernel: string; replication: number; quorum: number; maxReplicas: number } | null;
+};
+
+/** One community's open jobs as the scheduler holds them. */
+export class CommunityWork {
+  readonly jobs = new Map<string, MemJob>();
+  private stale = true;
+  private checkedAt = 0;
+
+  constructor(
+    readonly db: Db,
+    readonly communityId: string,
+  ) {}
+
+  /** Everything is read again before the next batch (after a change made outside the batch loop). */
+  markStale(): void {
+    this.stale = true;
+  }
+
+  /** The list of jobs is read again before the next batch (a job was added or ended). */
+  markJobsChanged(): void {
+    this.checkedAt = 0;
+  }
+
+  /** Reads what is due: everything when stale, else the list of open jobs when it is old (or `force`). */
+  async refresh(now: number, force = false): Promise<void> {
+    if (!this.stale && !force && now - this.checkedAt < JOBS_REFRESH_MS) return;
+    const full = this.stale;
+    this.stale = false;
+    this.checkedAt = now;
+    const rows: JobOrderRow[] = await this.db.order.findMany({
+      where: { communityId: this.communityId, category: COMPUTE_CATEGORY, unit: WORK_UNIT, side: 'BUY', status: 'OPEN', jobId: { not: null }, job: { status: 'OPEN' } },
+      select: { ...bookOrderSelect, jobId: true, job: { select: { kernel: true, replication: true, quorum: true, maxReplicas: true } } },
+    });
+    const open = new Set<string>();
+    const toLoad: string[] = [];
+    for (const row of rows) {
+      if (!row.jobId || !row.job) continue;
+      open.add(row.jobId);
+      const order = toBookOrder(row);
+      const known = this.jobs.get(row.jobId);
+      if (known && !full) {
+        known.order = order;
+        continue;
+      }
+      this.jobs.set(row.jobId, { id: row.jobId, kernel: row.job.kernel, replication: row.job.replication, quorum: row.job.quorum, maxReplicas: row.job.maxReplicas, ownerId: row.memberId, order, units: [] });
+      toLoad.push(row.jobId);
+    }
+    for (const id of this.jobs.keys()) if (!open.has(id)) this.jobs.delete(id);
+    if (toLoad.length === 0) return;
+    const units = await this.db.workUnit.findMany({
+      where: { jobId: { in: toLoad }, status: 'PENDING' },
+      orderBy: [{ jobId: 'asc' }, { index: 'asc' }],
+      select: { id: true, jobId: true, index: true, input: true, status: true, requiredReplicas: true, replicas: { select: { id: true, deviceId: true, memberId: true, status: true, outputHash: true, expiresAt: true } } },
+    });
+    for (const u of units) {
+      const job = this.jobs.get(u.jobId);
+      if (!job) continue;
+      job.units.push({ ...u, input: u.input as Json, replicas: u.replicas.map((r) => ({ ...r, expiresAt: r.expiresAt.getTime() })) });
+    }
+  }
+
+  /** Open jobs the donation can serve, best first (highest price, then oldest), as an incoming SELL takes bids. */
+  jobsFor(donation: BookOrder, now: number, kernels?: string[]): MemJob[] {
+    const out: { job: MemJob; book: BookOrder }[] = [];
+    for (const job of this.jobs.values()) {
+      if (kernels && !kernels.includes(job.kernel)) continue;
+      if (job.order.price < donation.price) continue;
+      // what is left of a job's window is what a donor must cover: from now to the deadline
+      const book = { ...job.order, windowStart: Math.max(job.order.windowStart, now) };
+      if (!isEligible(book, donation)) continue;
+      out.push({ job, book });
+    }
+    return out.sort((a, b) => comparePriority(a.book, b.book)).map((x) => x.job);
+  }
+
+  hasWork(): boolean {
+    for (const job of this.jobs.values()) if (job.units.length > 0) return true;
+    return false;
+  }
+
+  /** Puts what a batch read or wrote for a unit into memory; a unit no longer pending leaves it. */
+  updateUnit(jobId: string, unitId: string, state: { status: MemUnit['status']; requiredReplicas: number; replicas: ReplicaView[] }): void {
+    const job = this.jobs.get(jobId);
+    if (!job) return;
+    const at = job.units.findIndex((u) => u.id === unitId);
+    if (at < 0) return;
+    if (state.status !== 'PENDING') {
+      job.units.splice(at, 1);
+      return;
+    }
+    const unit = job.units[at]!;
+    unit.requiredReplicas = state.requiredReplicas;
+    unit.replicas = state.replicas;
+  }
+
+  dropJob(jobId: string): void {
+    this.jobs.delete(jobId);
+  }
+
+  unit(jobId: string, unitId: string): MemUnit | undefined {
+    return this.jobs.get(jobId)?.units.find((u) => u.id === unitId);
+  }
+}
+
+/** A device's owner, trust and open donations, read at most every DEVICE_TTL_MS. */
+export async function readDonor(db: Db, deviceId: string, now: number): Promise<DonorFacts | null> {
+  const row = await db.device.findUnique({
+    where: { id: deviceId },
+    select: {
+      id: true, memberId: true, validResults: true, invalidResults: true,
+      orders: { where: { donation: true, status: 'OPEN' }, select: { ...bookOrderSelect, communityId: true } },
+    },
+  });
+  if (!row) return null;
+  return {
+    id: row.id,
+    memberId: row.memberId,
+    validResults: row.validResults,
+    invalidResults: row.invalidResults,
+    donations: row.orders.map((o) => ({ communityId: o.communityId, order: toBookOrder(o) })),
+    readAt: now,
+  };
+}

@@ -1,0 +1,561 @@
+import { Prisma } from '../db/generated/sqlite/client';
+import type { Db, Tx } from '../db/client';
+import { lockBook } from '../db/book-lock';
+import { DomainError } from '../errors';
+import { escrowAccount, memberAccount } from '../ledger/postings';
+import { toMicro } from '../money';
+import { fillAmounts } from '../market/commission';
+import { withOutbox, type Outbox } from '../live/outbox';
+import type { BookOrder } from '../market/engine';
+import type { Json } from '../../workers/kernels/types';
+import { asEnum, asJson, chunks, newId, valuesTable } from './bulk';
+import { CommunityWork, DEVICE_TTL_MS, pickFrom, readDonor, type DonorFacts, type MemJob, type MemUnit } from './feeder';
+import { COMPUTE_CATEGORY, finishJob, WORK_UNIT } from './jobs';
+import { EntryBatch } from './ledger-batch';
+import { initialReplicas, isLive, isTrusted, judge, type ReplicaView } from './scheduler';
+import { settleJob } from './settle';
+
+/** How long a donor has to return a leased unit before it goes back to the pool (COMPUTE_LEASE_TTL_MS, default 2 min). */
+export const LEASE_TTL_MS = Number(process.env.COMPUTE_LEASE_TTL_MS) > 0 ? Number(process.env.COMPUTE_LEASE_TTL_MS) : 2 * 60_000;
+export const MAX_LEASE_BATCH = 16;
+/** Commands one batch takes at most (a bounded transaction; the rest wait for the next one). */
+const MAX_COMMANDS = 256;
+
+export type Lease = { leaseId: string; jobId: string; kernel: string; unitIndex: number; input: Json; expiresAt: string };
+export type ResultAnswer = { leaseId: string; status: string; unitStatus: string };
+
+type LeaseCommand = { kind: 'lease'; donor: DonorFacts; donation: BookOrder; max: number; kernels?: string[]; now: Date; resolve: (l: Lease[]) => void; reject: (e: unknown) => void };
+type ResultCommand = { kind: 'result'; memberId: string; leaseId: string; output: Json; outputHash: string; now: Date; resolve: (a: ResultAnswer) => void; reject: (e: unknown) => void };
+type Command = LeaseCommand | ResultCommand;
+
+/** What a committed batch changes in memory and answers, applied only once the transaction committed. */
+type Plan = {
+  units: Map<string, { jobId: string; status: MemUnit['status']; requiredReplicas: number; replicas: ReplicaView[] }>;
+  closedJobs: Set<string>;
+  finished: string[];
+  answers: (() => void)[];
+  leaseIndex: [string, LeaseRef][];
+  trust: Map<string, { valid: number; invalid: number }>;
+};
+
+type LeaseRef = { communityId: string; jobId: string; kernel: string; memberId: string };
+
+/**
+ * One writer per community for compute (the single writer of issue 10): leases and results queue here, and
+ * one loop takes them in batches, each batch one transaction under the community's compute book lock that
+ * writes every replica, contract, order and ledger change of the batch with multi-row statements. Callers
+ * are answered after the commit: an answered lease or result is durable. A batch that fails as a whole is
+ * run again one command at a time, so one bad command fails alone.
+ */
+export class CommunityWriter {
+  readonly work: CommunityWork;
+  private queue: Command[] = [];
+  private running = false;
+
+  constructor(
+    readonly registry: Registry,
+    readonly db: Db,
+    readonly communityId: string,
+  ) {
+    this.work = new CommunityWork(db, communityId);
+  }
+
+  lease(donor: DonorFacts, donation: BookOrder, max: number, now: Date, kernels?: string[]): Promise<Lease[]> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'lease', donor, donation, max, kernels, now, resolve, reject }));
+  }
+
+  result(memberId: string, leaseId: string, output: Json, outputHash: string, now: Date): Promise<ResultAnswer> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'result', memberId, leaseId, output, outputHash, now, resolve, reject }));
+  }
+
+  private enqueue(command: Command) {
+    this.queue.push(command);
+    if (!this.running) void this.loop();
+  }
+
+  private async loop() {
+    this.running = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_COMMANDS);
+        try {
+          await this.run(batch);
+        } catch {
+          // one command spoiled the batch: each runs alone, and only the one at fault fails
+          for (const command of batch) {
+            try {
+              await this.run([command]);
+            } catch (error) {
+              command.reject(error);
+            }
+          }
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async run(batch: Command[]) {
+    const now = batch.reduce((latest, c) => Math.max(latest, c.now.getTime()), 0);
+    const leases = batch.filter((c): c is LeaseCommand => c.kind === 'lease');
+    const results = batch.filter((c): c is ResultCommand => c.kind === 'result');
+    try {
+      // when there is no work in memory, look again now rather than at the next refresh
+      await this.work.refresh(Date.now(), leases.length > 0 && !this.work.hasWork());
+    } catch (error) {
+      this.work.markStale();
+      throw error;
+    }
+    let plan!: Plan;
+    try {
+      await withOutbox(this.db, async (tx, outbox) => {
+        plan = { units: new Map(), closedJobs: new Set(), finished: [], answers: [], leaseIndex: [], trust: new Map() };
+        await lockBook(tx, this.communityId, COMPUTE_CATEGORY);
+        if (results.length) await this.applyResults(tx, outbox, results, plan, new Date(now));
+        if (leases.length) await this.applyLeases(tx, outbox, leases, plan);
+      });
+    } catch (error) {
+      this.work.markStale();
+      throw error;
+    }
+    for (const [unitId, state] of plan.units) this.work.updateUnit(state.jobId, unitId, state);
+    for (const jobId of plan.closedJobs) this.work.dropJob(jobId);
+    for (const [id, ref] of plan.leaseIndex) this.registry.leases.set(id, ref);
+    for (const [deviceId, t] of plan.trust) this.registry.countResults(deviceId, t.valid, t.invalid);
+    // the job's contracts settle in their own short transactions; the caller whose result completed it waits for them
+    for (const jobId of plan.finished) void this.registry.settle(jobId);
+    for (const answer of plan.answers) answer();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // results
+
+  private async applyResults(tx: Tx, outbox: Outbox, commands: ResultCommand[], plan: Plan, now: Date) {
+    const leased = await tx.replica.findMany({ where: { id: { in: commands.map((c) => c.leaseId) } }, select: { id: true, memberId: true, unitId: true, jobId: true } });
+    const byId = new Map(leased.map((r) => [r.id, r]));
+    const unitRows = await tx.workUnit.findMany({
+      where: { id: { in: [...new Set(leased.map((r) => r.unitId))] } },
+      select: { id: true, jobId: true, status: true, requiredReplicas: true, canonicalHash: true, replicas: { select: { id: true, deviceId: true, memberId: true, status: true, outputHash: true, expiresAt: true } } },
+    });
+    const jobRows = await tx.job.findMany({ where: { id: { in: [...new Set(unitRows.map((u) => u.jobId))] } }, select: { id: true, kernel: true, quorum: true, maxReplicas: true, status: true } });
+    const jobs = new Map(jobRows.map((j) => [j.id, j]));
+    const units = new Map(unitRows.map((u) => [u.id, { ...u, replicas: u.replicas.map((r) => ({ ...r, expiresAt: r.expiresAt.getTime() })) }]));
+
+    const outputs = new Map<string, { hash: string; output: Json }>();
+    const expired: string[] = [];
+    const status = new Map<string, 'VALID' | 'INVALID'>();
+    const validated = new Map<string, { hash: string; output: Json | null; from: string }>();
+    const failed = new Set<string>();
+    const required = new Map<string, number>();
+    const tickets: { communityId: string; memberId: string; source: string; reference: string }[] = [];
+    const changedJobs = new Set<string>();
+    const judged = (r: ReplicaView, valid: boolean) => {
+      status.set(r.id, valid ? 'VALID' : 'INVALID');
+      r.status = valid ? 'VALID' : 'INVALID';
+      const t = plan.trust.get(r.deviceId) ?? { valid: 0, invalid: 0 };
+      if (valid) {
+        t.valid++;
+        tickets.push({ communityId: this.communityId, memberId: r.memberId, source: 'COMPUTE_UNIT', reference: r.id });
+      } else t.invalid++;
+      plan.trust.set(r.deviceId, t);
+    };
+
+    const answers: { command: ResultCommand; outcome: ResultAnswer | DomainError }[] = [];
+    for (const command of commands) {
+      const lease = byId.get(command.leaseId);
+      const unit = lease && units.get(lease.unitId);
+      const job = unit && jobs.get(unit.jobId);
+      const replica = unit?.replicas.find((r) => r.id === command.leaseId);
+      if (!lease || lease.memberId !== command.memberId || !unit || !job || !replica || expired.includes(command.leaseId)) {
+        answers.push({ command, outcome: new DomainError('NOT_FOUND', 'You hold no lease with that id.') });
+        continue;
+      }
+      if (replica.status !== 'LEASED') {
+        answers.push({ command, outcome: new DomainError('CONFLICT', 'A result for this lease was already submitted.') });
+        continue;
+      }
+      if (replica.expiresAt <= command.now.getTime()) {
+        expired.push(replica.id);
+        unit.replicas = unit.replicas.filter((r) => r.id !== replica.id);
+        answers.push({ command, outcome: new DomainError('CONFLICT', 'This lease expired: the unit went back to the pool. Lease new work.') });
+        continue;
+      }
+      replica.status = 'SUBMITTED';
+      replica.outputHash = command.outputHash;
+      outputs.set(replica.id, { hash: command.outputHash, output: command.output });
+      if (unit.status === 'PENDING') {
+        const verdict = judge(unit.replicas, unit.requiredReplicas, job.quorum, job.maxReplicas, command.now.getTime());
+        if (verdict.status === 'VALIDATED') {
+          unit.status = 'VALIDATED';
+          unit.canonicalHash = verdict.canonicalHash;
+          const from = verdict.valid.find((id) => outputs.has(id)) ?? verdict.valid[0]!;
+          validated.set(unit.id, { hash: verdict.canonicalHash, output: outputs.get(from)?.output ?? null, from });
+          for (const r of unit.replicas) {
+            if (verdict.valid.includes(r.id)) judged(r, true);
+            else if (verdict.invalid.includes(r.id)) judged(r, false);
+          }
+          changedJobs.add(unit.jobId);
+        } else if (verdict.status === 'FAILED') {
+          unit.status = 'FAILED';
+          failed.add(unit.id);
+          for (const r of unit.replicas) if (verdict.invalid.includes(r.id)) judged(r, false);
+          changedJobs.add(unit.jobId);
+        } else if (verdict.requiredReplicas !== unit.requiredReplicas) {
+          unit.requiredReplicas = verdict.requiredReplicas;
+          required.set(unit.id, verdict.requiredReplicas);
+        }
+      } else {
+        // the unit was settled before this result arrived: judged against the canonical hash
+        judged(replica, unit.status === 'VALIDATED' && unit.canonicalHash === command.outputHash);
+      }
+      answers.push({ command, outcome: { leaseId: replica.id, status: '', unitStatus: '' } });
+      plan.units.set(unit.id, { jobId: unit.jobId, status: unit.status, requiredReplicas: unit.requiredReplicas, replicas: unit.replicas });
+    }
+
+    // writes: the results (conditional on the leases still held), then verdicts, units, devices, tickets
+    if (expired.length) await tx.replica.deleteMany({ where: { id: { in: expired }, status: 'LEASED' } });
+    const submitted = [...outputs.entries()];
+    for (const part of chunks(submitted, 200)) {
+      const count = await tx.$executeRaw(Prisma.sql`
+        UPDATE "Replica" SET "status" = ${asEnum(tx, "'SUBMITTED'", 'ReplicaStatus')}, "outputHash" = v.column2, "output" = ${asJson(tx, 'v.column3')}
+        FROM ${valuesTable(part.map(([id, o]) => [id, o.hash, JSON.stringify(o.output)]), ['TEXT', 'TEXT', 'TEXT'])}
+        WHERE "Replica"."id" = v.column1 AND "Replica"."status" = 'LEASED'`);
+      if (count !== part.length) throw new DomainError('CONFLICT', 'A lease changed while its result was being recorded: try again.');
+    }
+    if (submitted.length) await tx.replica.updateMany({ where: { id: { in: submitted.map(([id]) => id) } }, data: { submittedAt: now } });
+    for (const verdict of ['VALID', 'INVALID'] as const) {
+      const ids = [...status].filter(([, s]) => s === verdict).map(([id]) => id);
+      if (ids.length) await tx.replica.updateMany({ where: { id: { in: ids } }, data: { status: verdict } });
+    }
+    if (validated.size) {
+      const missing = [...validated.values()].filter((v) => v.output === null).map((v) => v.from);
+      if (missing.length) {
+        const rows = await tx.replica.findMany({ where: { id: { in: missing } }, select: { id: true, output: true } });
+        for (const v of validated.values()) if (v.output === null) v.output = (rows.find((r) => r.id === v.from)?.output ?? null) as Json;
+      }
+      for (const part of chunks([...validated], 200)) {
+        const count = await tx.$executeRaw(Prisma.sql`
+          UPDATE "WorkUnit" SET "status" = ${asEnum(tx, "'VALIDATED'", 'UnitStatus')}, "canonicalHash" = v.column2, "output" = ${asJson(tx, 'v.column3')}
+          FROM ${valuesTable(part.map(([id, v]) => [id, v.hash, JSON.stringify(v.output)]), ['TEXT', 'TEXT', 'TEXT'])}
+          WHERE "WorkUnit"."id" = v.column1 AND "WorkUnit"."status" = 'PENDING'`);
+        if (count !== part.length) throw new DomainError('CONFLICT', 'A work unit changed while results were being judged: try again.');
+      }
+      await tx.workUnit.updateMany({ where: { id: { in: [...validated.keys()] } }, data: { validatedAt: now } });
+    }
+    if (failed.size) await tx.workUnit.updateMany({ where: { id: { in: [...failed] }, status: 'PENDING' }, data: { status: 'FAILED' } });
+    await this.writeRequired(tx, required);
+    if (plan.trust.size) {
+      const rows = [...plan.trust].map(([deviceId, t]) => [deviceId, t.valid, t.invalid]);
+      await tx.$executeRaw(Prisma.sql`
+        UPDATE "Device" SET "validResults" = "Device"."validResults" + v.column2, "invalidResults" = "Device"."invalidResults" + v.column3
+        FROM ${valuesTable(rows, ['TEXT', 'INTEGER', 'INTEGER'])} WHERE "Device"."id" = v.column1`);
+    }
+    if (tickets.length) await tx.sweepstakesTicket.createMany({ data: tickets });
+
+    // a job whose last unit was settled here ends in this batch; its contracts settle after it commits
+    if (changedJobs.size) {
+      const pending = await tx.workUnit.groupBy({ by: ['jobId'], where: { jobId: { in: [...changedJobs] }, status: 'PENDING' }, _count: true });
+      for (const jobId of changedJobs) {
+        if (pending.some((p) => p.jobId === jobId && p._count > 0)) continue;
+        if (await finishJob(tx, jobId, 'COMPLETED', outbox, now)) {
+          plan.finished.push(jobId);
+          plan.closedJobs.add(jobId);
+        }
+      }
+    }
+
+    for (const { command, outcome } of answers) {
+      if (outcome instanceof DomainError) {
+        plan.answers.push(() => command.reject(outcome));
+        continue;
+      }
+      const lease = byId.get(command.leaseId)!;
+      const unit = units.get(lease.unitId)!;
+      const replica = unit.replicas.find((r) => r.id === command.leaseId)!;
+      // a job that ended in this batch dropped the leases still out, not the ones answered
+      const answer = { leaseId: replica.id, status: replica.status, unitStatus: unit.status };
+      const finished = plan.finished.includes(unit.jobId);
+      plan.answers.push(() => {
+        this.registry.leases.delete(command.leaseId);
+        if (finished) void this.registry.settle(unit.jobId).then(() => command.resolve(answer), () => command.resolve(answer));
+        else command.resolve(answer);
+      });
+    }
+  }
+
+  private async writeRequired(tx: Tx, required: Map<string, number>) {
+    const byValue = new Map<number, string[]>();
+    for (const [unitId, n] of required) byValue.set(n, [...(byValue.get(n) ?? []), unitId]);
+    for (const [n, ids] of byValue) await tx.workUnit.updateMany({ where: { id: { in: ids } }, data: { requiredReplicas: n } });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // leases
+
+  private async applyLeases(tx: Tx, outbox: Outbox, commands: LeaseCommand[], plan: Plan) {
+    // 1. proposals from memory, each command seeing what the ones before it took
+    const taken = new Map<string, ReplicaView[]>();
+    const replicasOf = (u: MemUnit) => taken.get(u.id) ?? u.replicas;
+    const proposals: { command: LeaseCommand; picks: { job: MemJob; unit: MemUnit }[] }[] = [];
+    for (const command of commands) {
+      const now = command.now.getTime();
+      const donor = { deviceId: command.donor.id, memberId: command.donor.memberId };
+      const picks: { job: MemJob; unit: MemUnit }[] = [];
+      for (const job of this.work.jobsFor(command.donation, now, command.kernels)) {
+        if (picks.length >= command.max) break;
+        for (const unit of pickFrom(job.units, replicasOf, donor, command.max - picks.length, now)) {
+          picks.push({ job, unit });
+          taken.set(unit.id, [...replicasOf(unit), { id: '', deviceId: donor.deviceId, memberId: donor.memberId, status: 'LEASED', outputHash: null, expiresAt: now + LEASE_TTL_MS }]);
+        }
+      }
+      proposals.push({ command, picks });
+    }
+    const unitIds = [...new Set(proposals.flatMap((p) => p.picks.map((x) => x.unit.id)))];
+    if (unitIds.length === 0) {
+      for (const { command } of proposals) plan.answers.push(() => command.resolve([]));
+      return;
+    }
+
+    // 2. the database's word on everything proposed, under the book lock
+    const batchNow = new Date(Math.max(...commands.map((c) => c.now.getTime())));
+    await tx.replica.deleteMany({ where: { unitId: { in: unitIds }, status: 'LEASED', expiresAt: { lte: batchNow } } });
+    const jobIds = [...new Set(proposals.flatMap((p) => p.picks.map((x) => x.job.id)))];
+    const deviceIds = [...new Set(proposals.map((p) => p.command.donor.id))];
+    const [unitRows, buyRows, sellRows, contractRows, community] = await Promise.all([
+      tx.workUnit.findMany({
+        where: { id: { in: unitIds } },
+        select: { id: true, jobId: true, status: true, requiredReplicas: true, replicas: { select: { id: true, deviceId: true, memberId: true, status: true, outputHash: true, expiresAt: true } } },
+      }),
+      tx.order.findMany({ where: { jobId: { in: jobIds }, side: 'BUY', status: 'OPEN' }, select: { id: true, jobId: true, memberId: true, remaining: true, reserved: true, price: true, windowStart: true, windowEnd: true, job: { select: { status: true } } } }),
+      tx.order.findMany({ where: { id: { in: [...new Set(proposals.map((p) => p.command.donation.id))] }, status: 'OPEN' }, select: { id: true, remaining: true } }),
+      tx.computeContract.findMany({
+        where: { jobId: { in: jobIds }, deviceId: { in: deviceIds } },
+        select: { jobId: true, deviceId: true, contract: { select: { id: true, state: true, quantity: true, escrowed: true, sellOrderId: true } } },
+      }),
+      tx.community.findUniqueOrThrow({ where: { id: this.communityId }, select: { commissionBps: true, creditLimit: true } }),
+    ]);
+    const units = new Map(unitRows.map((u) => [u.id, { ...u, replicas: u.replicas.map((r): ReplicaView => ({ ...r, expiresAt: r.expiresAt.getTime() })) }]));
+    const buys = new Map(buyRows.filter((o) => o.jobId && o.job?.status === 'OPEN').map((o) => [o.jobId!, { ...o, left: o.remaining, taken: 0 }]));
+    const sells = new Map(sellRows.map((o) => [o.id, { ...o, left: o.remaining, taken: 0 }]));
+    type Held = { contractId: string; jobId: string; deviceId: string; memberId: string; sellOrderId: string; fresh: boolean; quantity: number; escrowed: number; added: number };
+    const contracts = new Map<string, Held>();
+    // a device's contract for a job grows while it is open and under the device's current donation; a contract
+    // that closed (delivered or disputed by hand) or whose donation was replaced stays as it is, and a new one
+    // takes its place as the device's contract for the job
+    const replaced = new Set<string>();
+    const donationOf = new Map(proposals.map((p) => [p.command.donor.id, p.command.donation.id]));
+    for (const row of contractRows) {
+      const open = row.contract.state === 'MATCHED' || row.contract.state === 'ACTIVE';
+      const key = `${row.jobId}:${row.deviceId}`;
+      if (open && row.contract.sellOrderId === donationOf.get(row.deviceId)) {
+        contracts.set(key, { contractId: row.contract.id, jobId: row.jobId, deviceId: row.deviceId, memberId: '', sellOrderId: row.contract.sellOrderId, fresh: false, quantity: row.contract.quantity, escrowed: toMicro(row.contract.escrowed), added: 0 });
+      } else replaced.add(key);
+    }
+    for (const jobId of jobIds) if (!buys.has(jobId)) plan.closedJobs.add(jobId);
+
+    // 3. each proposal checked again, in order, against what the database holds and what the batch took
+    const replicas: { id: string; unitId: string; jobId: string; contractId: string; deviceId: string; memberId: string; expiresAt: Date; leasedAt: Date }[] = [];
+    const required = new Map<string, number>();
+    for (const { command, picks } of proposals) {
+      const now = command.now.getTime();
+      const device = command.donor;
+      const trusted = isTrusted(device.validResults, device.invalidResults);
+      const sell = sells.get(command.donation.id);
+      const granted: Lease[] = [];
+      for (const { job, unit: proposed } of picks) {
+        const unit = units.get(proposed.id);
+        const buy = buys.get(job.id);
+        if (!unit || !buy || !sell || unit.status !== 'PENDING' || buy.left <= 0 || sell.left <= 0) continue;
+        const key = `${job.id}:${device.id}`;
+        let live = 0;
+        let mine = false;
+        for (const r of unit.replicas) {
+          if (r.deviceId === device.id || r.memberId === device.memberId) mine = true;
+          else if (isLive(r, now)) live++;
+        }
+        if (mine || live >= unit.requiredReplicas) continue;
+        let held = contracts.get(key);
+        if (!held) {
+          held = { contractId: newId(), jobId: job.id, deviceId: device.id, memberId: device.memberId, sellOrderId: sell.id, fresh: true, quantity: 0, escrowed: 0, added: 0 };
+          contracts.set(key, held);
+        }
+        held.added++;
+        held.memberId = device.memberId;
+        held.sellOrderId = sell.id;
+        buy.left--;
+        buy.taken++;
+        sell.left--;
+        sell.taken++;
+        const expiresAt = new Date(now + LEASE_TTL_MS);
+        const id = newId();
+        unit.replicas.push({ id, deviceId: device.id, memberId: device.memberId, status: 'LEASED', outputHash: null, expiresAt: expiresAt.getTime() });
+        const need = initialReplicas(job.replication, job.maxReplicas, trusted);
+        if (need > unit.requiredReplicas) {
+          unit.requiredReplicas = need;
+          required.set(unit.id, need);
+        }
+        replicas.push({ id, unitId: unit.id, jobId: job.id, contractId: held.contractId, deviceId: device.id, memberId: device.memberId, expiresAt, leasedAt: command.now });
+        granted.push({ leaseId: id, jobId: job.id, kernel: job.kernel, unitIndex: proposed.index, input: proposed.input, expiresAt: expiresAt.toISOString() });
+        plan.leaseIndex.push([id, { communityId: this.communityId, jobId: job.id, kernel: job.kernel, memberId: device.memberId }]);
+      }
+      plan.answers.push(() => command.resolve(granted));
+    }
+    for (const unit of units.values()) plan.units.set(unit.id, { jobId: unit.jobId, status: unit.status, requiredReplicas: unit.requiredReplicas, replicas: unit.replicas });
+    if (replicas.length === 0) return;
+
+    // 4. writes: contracts made or grown (escrow from the job's hold), orders, the hold's surplus, the leases
+    const bps = community.commissionBps;
+    const ledger = new EntryBatch(this.communityId, toMicro(community.creditLimit));
+    const made: Held[] = [];
+    const grown: { held: Held; amounts: ReturnType<typeof fillAmounts> }[] = [];
+    const escrowByJob = new Map<string, number>();
+    for (const held of contracts.values()) {
+      if (held.added === 0) continue;
+      const buy = buys.get(held.jobId)!;
+      const amounts = fillAmounts(held.quantity + held.added, toMicro(buy.price), bps);
+      escrowByJob.set(held.jobId, (escrowByJob.get(held.jobId) ?? 0) + amounts.buyerPays - held.escrowed);
+      if (held.fresh) made.push(held);
+      else grown.push({ held, amounts });
+    }
+    if (made.length) {
+      const rows = made.map((held) => {
+        const buy = buys.get(held.jobId)!;
+        const amounts = fillAmounts(held.added, toMicro(buy.price), bps);
+        return {
+          id: held.contractId, communityId: this.communityId, buyOrderId: buy.id, sellOrderId: held.sellOrderId, buyerId: buy.memberId, sellerId: held.memberId,
+          category: COMPUTE_CATEGORY, unit: WORK_UNIT, quantity: held.added, price: buy.price, pricing: 'CROSS', windowStart: buy.windowStart, windowEnd: buy.windowEnd,
+          commissionBps: bps, buyerCommission: BigInt(amounts.buyerShare), sellerCommission: BigInt(amounts.sellerShare), escrowed: BigInt(amounts.buyerPays),
+        };
+      });
+      await tx.contract.createMany({ data: rows });
+      await tx.contractEvent.createMany({ data: rows.map((r) => ({ id: newId(), contractId: r.id, action: 'MATCH', fromState: null, toState: 'MATCHED' as const, note: `${r.quantity} ${WORK_UNIT} at ${toMicro(r.price)} µcredits (cross), growing with each unit leased` })) });
+      const again = made.filter((h) => replaced.has(`${h.jobId}:${h.deviceId}`));
+      if (again.length) await tx.computeContract.deleteMany({ where: { OR: again.map((h) => ({ jobId: h.jobId, deviceId: h.deviceId })) } });
+      await tx.computeContract.createMany({ data: made.map((h) => ({ contractId: h.contractId, jobId: h.jobId, deviceId: h.deviceId })) });
+      for (const r of rows) {
+        for (const [memberId, orderId, side] of [[r.buyerId, r.buyOrderId, 'BUY'], [r.sellerId, r.sellOrderId, 'SELL']] as const) {
+          outbox.add([memberId], { type: 'fill', contractId: r.id, orderId, side, quantity: r.quantity, price: toMicro(r.price), category: COMPUTE_CATEGORY, pulled: true });
+        }
+        outbox.add([r.buyerId, r.sellerId], { type: 'contract', contractId: r.id, state: 'MATCHED', action: 'MATCH' });
+      }
+    }
+    for (const part of chunks(grown, 500)) {
+      const count = await tx.$executeRaw(Prisma.sql`
+        UPDATE "Contract" SET "quantity" = v.column2, "escrowed" = v.column3, "buyerCommission" = v.column4, "sellerCommission" = v.column5
+        FROM ${valuesTable(part.map(({ held, amounts }) => [held.contractId, held.quantity + held.added, BigInt(amounts.buyerPays), BigInt(amounts.buyerShare), BigInt(amounts.sellerShare), held.quantity]), ['TEXT', 'INTEGER', 'BIGINT', 'BIGINT', 'BIGINT', 'INTEGER'])}
+        WHERE "Contract"."id" = v.column1 AND "Contract"."quantity" = v.column6 AND "Contract"."state" IN ('MATCHED', 'ACTIVE')`);
+      if (count !== part.length) throw new DomainError('CONFLICT', 'A contract changed while work was being leased under it: try again.');
+    }
+
+    // the job's hold gives up its share for the units leased (linear, so it covers every fill); the surplus goes back to the owner
+    const orderRows: unknown[][] = [];
+    for (const buy of buys.values()) {
+      if (buy.taken === 0) continue;
+      const reserved = toMicro(buy.reserved);
+      const released = buy.remaining === buy.taken ? reserved : Number((BigInt(reserved) * BigInt(buy.taken)) / BigInt(buy.remaining));
+      const surplus = released - (escrowByJob.get(buy.jobId!) ?? 0);
+      const reference = `fill:${buy.id}`;
+      if (surplus > 0) ledger.post({ kind: 'HOLD_RELEASE', memo: 'Work units leased below the hold: the difference is released', reference, lines: [{ account: escrowAccount(buy.memberId), amount: -surplus }, { account: memberAccount(buy.memberId), amount: surplus }] });
+      else if (surplus < 0) ledger.post({ kind: 'ESCROW_TOP_UP', memo: 'Work units leased above the hold: the difference is held in escrow', reference, lines: [{ account: memberAccount(buy.memberId), amount: surplus }, { account: escrowAccount(buy.memberId), amount: -surplus }] });
+      const left = buy.remaining - buy.taken;
+      orderRows.push([buy.id, left, BigInt(reserved - released), left === 0 ? 'FILLED' : 'OPEN', buy.remaining]);
+      if (left === 0) outbox.add([buy.memberId], { type: 'order', orderId: buy.id, status: 'FILLED', remaining: 0 });
+    }
+    for (const sell of sells.values()) {
+      if (sell.taken === 0) continue;
+      const left = sell.remaining - sell.taken;
+      orderRows.push([sell.id, left, null, left === 0 ? 'FILLED' : 'OPEN', sell.remaining]);
+    }
+    const count = await tx.$executeRaw(Prisma.sql`
+      UPDATE "Order" SET "remaining" = v.column2, "reserved" = COALESCE(v.column3, "Order"."reserved"), "status" = ${asEnum(tx, 'v.column4', 'OrderStatus')}
+      FROM ${valuesTable(orderRows, ['TEXT', 'INTEGER', 'BIGINT', 'TEXT', 'INTEGER'])}
+      WHERE "Order"."id" = v.column1 AND "Order"."remaining" = v.column5 AND "Order"."status" = 'OPEN'`);
+    if (count !== orderRows.length) throw new DomainError('CONFLICT', 'An order changed while work was being leased: try again.');
+    await ledger.write(tx);
+    for (const part of chunks(replicas, 1_000)) await tx.replica.createMany({ data: part });
+    await this.writeRequired(tx, required);
+    outbox.book(this.communityId, COMPUTE_CATEGORY);
+  }
+}
+
+/** Per database client: the writers of its communities, devices' facts, and which community each lease is in. */
+export class Registry {
+  readonly writers = new Map<string, CommunityWriter>();
+  readonly donors = new Map<string, DonorFacts>();
+  readonly leases = new Map<string, LeaseRef>();
+  private readonly settling = new Map<string, Promise<void>>();
+
+  constructor(readonly db: Db) {}
+
+  writer(communityId: string): CommunityWriter {
+    let writer = this.writers.get(communityId);
+    if (!writer) {
+      writer = new CommunityWriter(this, this.db, communityId);
+      this.writers.set(communityId, writer);
+    }
+    return writer;
+  }
+
+  async donor(deviceId: string, now = Date.now()): Promise<DonorFacts | null> {
+    const known = this.donors.get(deviceId);
+    if (known && now - known.readAt < DEVICE_TTL_MS) return known;
+    const read = await readDonor(this.db, deviceId, now);
+    if (read) this.donors.set(deviceId, read);
+    else this.donors.delete(deviceId);
+    if (this.donors.size > 100_000) this.donors.clear();
+    return read;
+  }
+
+  forgetDonor(deviceId: string): void {
+    this.donors.delete(deviceId);
+  }
+
+  countResults(deviceId: string, valid: number, invalid: number): void {
+    const known = this.donors.get(deviceId);
+    if (known) {
+      known.validResults += valid;
+      known.invalidResults += invalid;
+    }
+  }
+
+  /** Settles a finished job's contracts (once at a time per job in this process). */
+  settle(jobId: string): Promise<void> {
+    let running = this.settling.get(jobId);
+    if (!running) {
+      running = settleJob(this.db, jobId)
+        .then(() => undefined)
+        .catch((error: unknown) => console.error(`[compute] settling job ${jobId} failed (the sweeper tries again):`, error))
+        .finally(() => this.settling.delete(jobId));
+      this.settling.set(jobId, running);
+    }
+    return running;
+  }
+
+  /** Something outside the writers changed leases (a sweep, leases given back): memory is read again. */
+  markStale(communityId?: string): void {
+    for (const [id, writer] of this.writers) if (!communityId || id === communityId) writer.work.markStale();
+  }
+
+  markJobsChanged(communityId: string): void {
+    this.writers.get(communityId)?.work.markJobsChanged();
+  }
+}
+
+// on globalThis: Next.js's copy of the server code (the sweeper) and the API bundle's copy share one process
+const globalRegistries = globalThis as unknown as { swapmeshComputeRegistries?: WeakMap<Db, Registry> };
+const registries = (globalRegistries.swapmeshComputeRegistries ??= new WeakMap<Db, Registry>());
+
+export function registryFor(db: Db): Registry {
+  let registry = registries.get(db);
+  if (!registry) {
+    registry = new Registry(db);
+    registries.set(db, registry);
+  }
+  return registry;
+}
+
+/** Forgets everything held in memory for `db` (as a restarted process would). */
+export function forgetRegistry(db: Db): void {
+  registries.delete(db);
+}
