@@ -1,8 +1,9 @@
 'use client';
 
 import { useQueryClient } from '@tanstack/react-query';
-import { useSubscription } from '@trpc/tanstack-react-query';
-import { createContext, useCallback, useContext, useState } from 'react';
+import { createContext, useCallback, useContext, useEffect, useRef, useState } from 'react';
+import { getLiveHub } from './live-client';
+import type { StreamEvent } from './live-hub';
 import { currentTransferManager } from './transfer/manager';
 import { useTRPC } from './trpc';
 
@@ -13,7 +14,8 @@ export const useToasts = () => useContext(ToastContext);
 
 /**
  * Subscribes the signed-in member to their live events (fills, orders, negotiations, contracts) and
- * keeps every screen current by refreshing the queries each event touches; fills also pop a toast.
+ * keeps every screen current by refreshing the queries each event touches; fills also pop a toast. The
+ * events come through the browser's one live stream (app/_lib/live-hub.ts, `signal.stream`).
  */
 export function LiveEvents({ enabled, children }: { enabled: boolean; children: React.ReactNode }) {
   const trpc = useTRPC();
@@ -25,48 +27,47 @@ export function LiveEvents({ enabled, children }: { enabled: boolean; children: 
     setTimeout(() => setToasts((list) => list.filter((t) => t.id !== id)), 6_000);
   }, []);
 
-  useSubscription(
-    trpc.market.events.subscriptionOptions(
-      {},
-      {
-        enabled,
-        onData: ({ data }) => {
-          switch (data.type) {
-            case 'fill':
-              if (!data.pulled) toast(`${data.side === 'BUY' ? 'Bought' : 'Sold'} ${data.quantity} at ${(data.price / 1e6).toLocaleString()} credits each`);
-              void queryClient.invalidateQueries(trpc.market.pathFilter());
-              void queryClient.invalidateQueries(trpc.ledger.pathFilter());
-              void queryClient.invalidateQueries(trpc.contract.pathFilter());
-              break;
-            case 'order':
-              void queryClient.invalidateQueries(trpc.market.pathFilter());
-              void queryClient.invalidateQueries(trpc.ledger.pathFilter());
-              break;
-            case 'negotiation':
-              if (data.status === 'OPEN' && data.byMemberId === null) toast('A negotiation opened on one of your orders');
-              void queryClient.invalidateQueries(trpc.negotiation.pathFilter());
-              void queryClient.invalidateQueries(trpc.market.pathFilter());
-              break;
-            case 'contract':
-              void queryClient.invalidateQueries(trpc.contract.pathFilter());
-              void queryClient.invalidateQueries(trpc.ledger.pathFilter());
-              break;
-            case 'transfer':
-              void currentTransferManager()?.refresh();
-              void queryClient.invalidateQueries(trpc.content.pathFilter());
-              void queryClient.invalidateQueries(trpc.ledger.pathFilter());
-              void queryClient.invalidateQueries(trpc.contract.pathFilter());
-              break;
-            case 'barter':
-              void queryClient.invalidateQueries(trpc.barter.pathFilter());
-              void queryClient.invalidateQueries(trpc.contract.pathFilter());
-              void queryClient.invalidateQueries(trpc.ledger.pathFilter());
-              break;
-          }
-        },
-      },
-    ),
-  );
+  const onEvent = (data: Extract<StreamEvent, { feed: 'event' }>) => {
+    switch (data.type) {
+      case 'fill':
+        if (!data.pulled) toast(`${data.side === 'BUY' ? 'Bought' : 'Sold'} ${data.quantity} at ${(data.price / 1e6).toLocaleString()} credits each`);
+        void queryClient.invalidateQueries(trpc.market.pathFilter());
+        void queryClient.invalidateQueries(trpc.ledger.pathFilter());
+        void queryClient.invalidateQueries(trpc.contract.pathFilter());
+        break;
+      case 'order':
+        void queryClient.invalidateQueries(trpc.market.pathFilter());
+        void queryClient.invalidateQueries(trpc.ledger.pathFilter());
+        break;
+      case 'negotiation':
+        if (data.status === 'OPEN' && data.byMemberId === null) toast('A negotiation opened on one of your orders');
+        void queryClient.invalidateQueries(trpc.negotiation.pathFilter());
+        void queryClient.invalidateQueries(trpc.market.pathFilter());
+        break;
+      case 'contract':
+        void queryClient.invalidateQueries(trpc.contract.pathFilter());
+        void queryClient.invalidateQueries(trpc.ledger.pathFilter());
+        break;
+      case 'transfer':
+        void currentTransferManager()?.refresh();
+        void queryClient.invalidateQueries(trpc.content.pathFilter());
+        void queryClient.invalidateQueries(trpc.ledger.pathFilter());
+        void queryClient.invalidateQueries(trpc.contract.pathFilter());
+        break;
+      case 'barter':
+        void queryClient.invalidateQueries(trpc.barter.pathFilter());
+        void queryClient.invalidateQueries(trpc.contract.pathFilter());
+        void queryClient.invalidateQueries(trpc.ledger.pathFilter());
+        break;
+    }
+  };
+  // the latest handler, without re-registering on every render
+  const handler = useRef(onEvent);
+  handler.current = onEvent;
+  useEffect(() => {
+    if (!enabled) return;
+    return getLiveHub().watchEvents((event) => handler.current(event));
+  }, [enabled]);
 
   return <ToastContext.Provider value={toasts}>{children}</ToastContext.Provider>;
 }

@@ -20,6 +20,7 @@ import { clientAddressOfSocket } from '../auth/client-address';
 import type { Db } from '../db/client';
 import { env } from '../env';
 import { appRouter } from '../routers/_app';
+import { answerLive, liveCall } from './live-fast-path';
 import { answerQueries, queryCalls } from './query-fast-path';
 import { isSecure, isTrpcPath, logTrpcError, nodeHeaderReader, refusalOf, requestContext, TRPC_ENDPOINT } from './trpc-request';
 
@@ -34,6 +35,8 @@ export type ApiHandlerOptions = {
   headers?: ReadonlyArray<readonly [string, string]>;
   /** GET queries the short way (server/http/query-fast-path.ts); default true. False: tRPC's resolveResponse for all. */
   fastQueries?: boolean;
+  /** Live streams (book feeds, `signal.stream`) written by server/http/live-fast-path.ts; default true. */
+  fastLive?: boolean;
 };
 
 export type ApiHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -96,6 +99,7 @@ export function createApiHandler(options: ApiHandlerOptions = {}): ApiHandler {
   const trustProxy = options.trustProxy ?? env.TRUST_PROXY;
   const always = options.headers ?? [];
   const fastQueries = options.fastQueries ?? true;
+  const fastLive = options.fastLive ?? true;
   const prefix = `${TRPC_ENDPOINT}/`;
 
   const contextFor = (req: IncomingMessage, res: ServerResponse) => {
@@ -112,6 +116,11 @@ export function createApiHandler(options: ApiHandlerOptions = {}): ApiHandler {
   async function serve(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const path = url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) : '';
     try {
+      const live = fastLive ? await liveCall(appRouter, req, url, path) : null;
+      if (live) {
+        await answerLive({ router: appRouter, req, res, call: live, createContext: () => contextFor(req, res), onError: logTrpcError });
+        return;
+      }
       const calls = fastQueries ? await queryCalls(appRouter, req, url, path) : null;
       if (calls) {
         const batch = url.searchParams.get('batch') === '1';

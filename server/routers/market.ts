@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import { federatedIds } from '../community/links';
-import { bookFeed } from '../live/book-feed';
+import type { TrackedEnvelope } from '@trpc/server';
+import { bookSource } from '../live/book-feed';
+import { bookWatchFor, type BookState } from '../live/book-state';
+import { liveStream } from '../live/stream';
 import { memberEvents } from '../live/events';
 import { cancelOrder } from '../market/lifecycle';
 import { placeOrderInput } from '../market/order-input';
@@ -54,6 +56,8 @@ export const marketRouter = router({
    * A book's public state for anyone watching it (linked communities' books included): its levels, as
    * `book` answers, and its latest trades, as `trades` answers; sent at once, then within moments of every
    * change by anyone (coalesced). Event ids are per server process: a consumer re-reads on reconnect.
+   * Every subscriber of a book in a process shares one read and one encoding of each change
+   * (server/live/book-feed.ts; written to each stream by server/http/live-fast-path.ts under `npm start`).
    */
   bookEvents: communityMemberProcedure
     .input(
@@ -64,22 +68,8 @@ export const marketRouter = router({
         lastEventId: z.string().max(20).nullish(),
       }),
     )
-    .subscription(async function* ({ ctx, input, signal }) {
-      const communityId = ctx.community.id;
-      const { category, unit, tradeLimit } = input;
-      yield* bookFeed({
-        scope: ctx.db,
-        communityIds: await federatedIds(ctx.db, communityId),
-        category,
-        variant: `${communityId}|${unit ?? ''}|${tradeLimit}`,
-        read: async () => {
-          const [levels, trades] = await Promise.all([
-            bookDepth(ctx.db, communityId, category, unit, new Date()),
-            recentTrades(ctx.db, communityId, category, tradeLimit),
-          ]);
-          return { communityId, category, unit: unit ?? null, levels, trades };
-        },
-        signal,
-      });
+    .subscription(async ({ ctx, input, signal }) => {
+      const want = { communityId: ctx.community.id, category: input.category, unit: input.unit, tradeLimit: input.tradeLimit };
+      return liveStream<TrackedEnvelope<BookState & { seq: number }>>(signal, bookSource(await bookWatchFor(ctx.db, want)));
     }),
 });

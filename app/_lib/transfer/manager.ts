@@ -15,9 +15,10 @@
  * One manager per device for the page's lifetime (`getTransferManager`), so transfers go on while
  * the member moves between screens; read through `subscribe`/`getSnapshot` (useSyncExternalStore).
  */
-import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type TRPCClient } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
 import type { inferRouterOutputs } from '@trpc/server';
 import type { AppRouter } from '@/server/routers/_app';
+import { getLiveHub } from '../live-client';
 import { chunkCount, manifestProblem, type Manifest } from './chunks';
 import { inboundSignalSchema, PeerLink, type InboundSignal, type SignalMessage } from './peer';
 import {
@@ -49,29 +50,16 @@ export interface TransferApi {
 }
 
 export function trpcTransferApi(
-  client: TRPCClient<AppRouter> = createTRPCClient<AppRouter>({
-    links: [
-      splitLink({
-        condition: (op) => op.type === 'subscription',
-        true: httpSubscriptionLink({ url: '/api/trpc' }),
-        false: httpBatchLink({ url: '/api/trpc' }),
-      }),
-    ],
-  }),
+  client: TRPCClient<AppRouter> = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: '/api/trpc' })] }),
 ): TransferApi {
   return {
     transfers: (deviceId) => client.content.transfers.query({ deviceId }),
     updateTransfer: (input) => client.content.updateTransfer.mutate(input),
     request: (itemId, deviceId) => client.content.request.mutate({ itemId, deviceId }),
     sendSignal: (fromDeviceId, toDeviceId, message) => client.signal.send.mutate({ fromDeviceId, toDeviceId, message }),
-    inbox: (deviceId, onSignal, onError) => {
-      const sub = client.signal.inbox.subscribe({ deviceId }, { onData: (event) => onSignal(event.data), onError });
-      return () => sub.unsubscribe();
-    },
-    presence: (deviceId, communityId, onList, onError) => {
-      const sub = client.signal.presence.subscribe({ deviceId, communityId }, { onData: onList, onError });
-      return () => sub.unsubscribe();
-    },
+    // both through the browser's one live stream (app/_lib/live-hub.ts): no request of their own
+    inbox: (deviceId, onSignal) => getLiveHub().watchSignals(deviceId, ({ fromDeviceId, fromHandle, message }) => onSignal({ fromDeviceId, fromHandle, message })),
+    presence: (deviceId, communityId, onList) => getLiveHub().watchPresence(deviceId, communityId, (event) => onList(event.devices)),
   };
 }
 

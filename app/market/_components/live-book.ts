@@ -1,8 +1,8 @@
 'use client';
 
 import { useQueryClient } from '@tanstack/react-query';
-import { useSubscription } from '@trpc/tanstack-react-query';
-import { useRef } from 'react';
+import { useEffect, useRef } from 'react';
+import { getLiveHub } from '@/app/_lib/live-client';
 import { useTRPC } from '@/app/_lib/trpc';
 import type { Category } from '@/app/_lib/units';
 
@@ -10,31 +10,27 @@ import type { Category } from '@/app/_lib/units';
 export const TRADE_LIMIT = 10;
 
 /**
- * Keeps the book's levels and the recent trades of the market screen current: `market.bookEvents` sends
- * them within moments of any member's order, cancel or fill (not only ours), and each event is written
- * straight into the `market.book` and `market.trades` queries the screen reads. On reconnect the server
- * sends the current state first, so nothing missed while away stays missed.
+ * Keeps the book's levels and the recent trades of the market screen current: the browser's live stream
+ * (app/_lib/live-hub.ts, the book's part of `signal.stream`, as `market.bookEvents` sends it) carries them
+ * within moments of any member's order, cancel or fill (not only ours), and each event is written straight
+ * into the `market.book` and `market.trades` queries the screen reads. On reconnect the server sends the
+ * current state first, so nothing missed while away stays missed.
  */
 export function useLiveBook(communityId: string, category: Category, unit: string) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const topTrade = useRef<string | null>(null);
-  useSubscription(
-    trpc.market.bookEvents.subscriptionOptions(
-      { communityId, category, unit, tradeLimit: TRADE_LIMIT },
-      {
-        onData: ({ data }) => {
-          if (data.unit !== unit || data.category !== category) return;
-          queryClient.setQueryData(trpc.market.book.queryKey({ communityId, category, unit }), data.levels);
-          queryClient.setQueryData(trpc.market.trades.queryKey({ communityId, category, limit: TRADE_LIMIT }), data.trades);
-          const top = data.trades[0]?.id ?? null;
-          if (top !== topTrade.current) {
-            // a new trade moves the price chart too
-            if (topTrade.current !== null) void queryClient.invalidateQueries(trpc.market.priceHistory.pathFilter());
-            topTrade.current = top;
-          }
-        },
-      },
-    ),
-  );
+  useEffect(() => {
+    return getLiveHub().watchBook({ communityId, category, unit, tradeLimit: TRADE_LIMIT }, (data) => {
+      if (data.unit !== unit || data.category !== category) return;
+      queryClient.setQueryData(trpc.market.book.queryKey({ communityId, category, unit }), data.levels);
+      queryClient.setQueryData(trpc.market.trades.queryKey({ communityId, category, limit: TRADE_LIMIT }), data.trades as never);
+      const top = (data.trades[0] as { id?: string } | undefined)?.id ?? null;
+      if (top !== topTrade.current) {
+        // a new trade moves the price chart too
+        if (topTrade.current !== null) void queryClient.invalidateQueries(trpc.market.priceHistory.pathFilter());
+        topTrade.current = top;
+      }
+    });
+  }, [communityId, category, unit, queryClient, trpc]);
 }

@@ -135,6 +135,7 @@ export async function buildWorld(db: Db, tag: string) {
     'signal.send': { fromDeviceId: deviceA, toDeviceId: deviceB, message: { type: 'candidate', candidate: { candidate: 'candidate:1 1 udp 1 1.2.3.4 5 typ host', sdpMid: '0', sdpMLineIndex: 0 } } },
     'signal.inbox': { deviceId: deviceA, lastEventId: '0' },
     'signal.presence': { deviceId: deviceA, communityId },
+    'signal.stream': { books: [{ communityId, category: 'COMPUTE', unit: 'CPU_SECOND', tradeLimit: 10 }], devices: [{ deviceId: deviceA, presenceCommunityId: communityId }], lastEventId: '0.0' },
     'signal.pairCode': { deviceId: deviceA },
     'signal.pair': { deviceId: deviceA, code: pair.code },
     'admin.cashDeposit': { communityId, memberId: b.member.id, amount: CREDIT, externalReference: 'receipt 1' },
