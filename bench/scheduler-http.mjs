@@ -1,11 +1,17 @@
 #!/usr/bin/env node
 /**
- * Scheduler capacity: units leased and validated per second with 200 simulated donors over HTTP,
+ * Scheduler capacity: units leased and validated per second with 1,000 simulated donors over HTTP,
  * against the production build, on SQLite and on PostgreSQL.
  *
- *   node bench/scheduler-http.mjs [--duration 15] [--donors 200] [--in-flight 32] [--max 2] [--jobs 4]
- *                                 [--units 1024] [--only sqlite|postgres] [--pg-url postgresql://…] [--keep-pg]
- *                                 [--timeout 180]
+ *   node bench/scheduler-http.mjs [--duration 15] [--donors 1000] [--members donors/10] [--in-flight 64] [--max 2]
+ *                                 [--jobs 4] [--units 1024] [--baseline-seconds 5] [--only sqlite|postgres]
+ *                                 [--pg-url postgresql://…] [--keep-pg] [--timeout 600]
+ *
+ * In the same run, before the load, it measures the baselines the figures are read against (bare
+ * `node:http` and `auth.me` signed in, 64 connections, --baseline-seconds each; bench/support/baselines.mjs),
+ * and afterwards how long each completed job took to settle (from its completion to its last contract's
+ * settlement, read from the database) and how many units of other jobs were leased meanwhile. Donors are
+ * devices: --members members sign up (scrypt, slow by design) and own the --donors devices between them.
  *
  * It builds nothing: run `npm run build` first (it refuses to start without .next/BUILD_ID). For each
  * database it starts the app as `npm start` would (`node scripts/start.mjs`: migrations, then
@@ -52,6 +58,8 @@
  * stops everything it started, drops the database, prints what it has and exits.
  */
 import { randomBytes } from 'node:crypto';
+// times read back from PostgreSQL (timestamp without time zone) are UTC, as Prisma writes them
+process.env.TZ = 'UTC';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -60,6 +68,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { appLauncher, killGroup, sleep } from './support/app-process.mjs';
+import { AUTH_ME_PATH, measure, startBareNode } from './support/baselines.mjs';
 import { benchDatabases } from './support/databases.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -75,12 +84,14 @@ const SMALL_JOB_UNITS = 64;
 const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '15' },
-    donors: { type: 'string', default: '200' },
-    'in-flight': { type: 'string', default: '32' },
+    donors: { type: 'string', default: '1000' },
+    members: { type: 'string' },
+    'in-flight': { type: 'string', default: '64' },
+    'baseline-seconds': { type: 'string', default: '5' },
     max: { type: 'string', default: '2' },
     jobs: { type: 'string', default: '4' },
     units: { type: 'string', default: '1024' },
-    timeout: { type: 'string', default: '180' },
+    timeout: { type: 'string', default: '600' },
     only: { type: 'string' },
     'pg-url': { type: 'string' },
     'keep-pg': { type: 'boolean', default: false },
@@ -88,6 +99,9 @@ const { values: args } = parseArgs({
 });
 const DURATION = Number(args.duration);
 const DONORS = Number(args.donors);
+// members sign up over HTTP (scrypt, ~0.3 s of CPU each): a member may own several donating devices
+const MEMBERS = args.members === undefined ? Math.max(3, Math.ceil(DONORS / 10)) : Number(args.members);
+const BASELINE_SECONDS = Number(args['baseline-seconds']);
 const IN_FLIGHT = Number(args['in-flight']);
 const MAX = Number(args.max);
 const JOBS = Number(args.jobs);
@@ -95,7 +109,9 @@ const UNITS_PER_JOB = Number(args.units);
 const TIMEOUT = Number(args.timeout);
 for (const [name, value, min, max] of [
   ['duration', DURATION, 1, 120],
-  ['donors', DONORS, 3, 500],
+  ['donors', DONORS, 3, 5000],
+  ['members', MEMBERS, 3, DONORS],
+  ['baseline-seconds', BASELINE_SECONDS, 1, 60],
   ['in-flight', IN_FLIGHT, 1, 256],
   ['max', MAX, 1, 16],
   ['jobs', JOBS, 1, 16],
@@ -301,10 +317,10 @@ async function setUp(base) {
     owner.cookie,
   );
   const t0 = Date.now();
-  const members = await mapLimit(Array.from({ length: DONORS }, (_, i) => `sched-${tag}-${i}`), SIGNUP_CONCURRENCY, signUp);
+  const members = await mapLimit(Array.from({ length: MEMBERS }, (_, i) => `sched-${tag}-${i}`), SIGNUP_CONCURRENCY, signUp);
   const signUpSeconds = (Date.now() - t0) / 1_000;
-  const donors = await mapLimit(members, SETUP_CONCURRENCY, async (m, i) => {
-    await setupCall(base, 'community.join', { slug }, m.cookie);
+  await mapLimit(members, SETUP_CONCURRENCY, (m) => setupCall(base, 'community.join', { slug }, m.cookie));
+  const donors = await mapLimit(Array.from({ length: DONORS }, (_, i) => members[i % MEMBERS]), SETUP_CONCURRENCY, async (m, i) => {
     const { data: registered } = await setupCall(base, 'device.register', { name: `Phone ${i}`, profile: PHONE_PROFILE, communityId: community.id }, m.cookie);
     await setupCall(base, 'compute.donate', { communityId: community.id, deviceId: registered.device.id, on: true, floorPrice: FLOOR_PRICE }, m.cookie);
     return { ...m, deviceId: registered.device.id };
@@ -374,6 +390,7 @@ async function run(base, kernels, setup, totalUnits) {
     submitMs: [],
     computeMs: 0,
     perSecond: [],
+    leaseTimes: [],
   };
   const t0 = performance.now();
   const stopAt = t0 + DURATION * 1_000;
@@ -447,6 +464,7 @@ async function run(base, kernels, setup, totalUnits) {
       }
       empty = 0;
       s.leased += leases.length;
+      s.leaseTimes.push([Date.now(), leases.length]);
       // like app/_lib/donor.ts: every leased unit runs and is answered on its own
       await Promise.all(leases.map((lease) => submit(donor, lease)));
     }
@@ -500,9 +518,16 @@ const AUDIT = {
   units: `SELECT "status" AS k, COUNT(*) AS n FROM "WorkUnit" GROUP BY "status"`,
   replicas: `SELECT "status" AS k, COUNT(*) AS n FROM "Replica" GROUP BY "status"`,
   jobs: `SELECT "status" AS k, COUNT(*) AS n FROM "Job" GROUP BY "status"`,
+  // how long each completed job took to settle: from its completion to its last contract's settlement
+  settles: `SELECT j."unitCount" AS units, j."completedAt" AS "completedAt", MAX(c."updatedAt") AS "settledAt", COUNT(c."id") AS contracts
+    FROM "Job" j JOIN "Order" o ON o."jobId" = j."id" JOIN "Contract" c ON c."buyOrderId" = o."id"
+    WHERE j."status" = 'COMPLETED' GROUP BY j."id", j."unitCount", j."completedAt"`,
 };
 
+const timeOf = (v) => (v instanceof Date ? v.getTime() : typeof v === 'number' || typeof v === 'bigint' ? Number(v) : /^\d+$/.test(String(v)) ? Number(v) : Date.parse(String(v).replace(' ', 'T') + (/[zZ+]/.test(String(v)) ? '' : 'Z')));
+
 function shape(key, rows) {
+  if (key === 'settles') return rows.map((r) => ({ units: Number(r.units), contracts: Number(r.contracts), completedAt: timeOf(r.completedAt), settledAt: timeOf(r.settledAt) }));
   if (['units', 'replicas', 'jobs'].includes(key)) return Object.fromEntries(rows.map((r) => [String(r.k), Number(r.n)]));
   return Number(rows[0].n);
 }
@@ -542,11 +567,22 @@ const sound = (a) =>
 
 async function benchDatabase(database, kernels) {
   const t0 = Date.now();
+  const baselines = {};
   const app = await startApp(database.url);
   let result;
   let setup;
   try {
     setup = await setUp(app.base);
+    // the baselines of this run: bare node:http, and the cheapest signed-in procedure of this app
+    const bare = await startBareNode(started);
+    try {
+      await measure(bare.base, { connections: 8, duration: 1 });
+      baselines.bare = await measure(bare.base, { connections: 64, duration: BASELINE_SECONDS });
+    } finally {
+      await bare.stop();
+    }
+    await measure(`${app.base}${AUTH_ME_PATH}`, { connections: 8, duration: 1, headers: { cookie: setup.owner.cookie } });
+    baselines.authMe = await measure(`${app.base}${AUTH_ME_PATH}`, { connections: 64, duration: BASELINE_SECONDS, headers: { cookie: setup.owner.cookie } });
     // warm up the lease route (and the scheduler's queries) while there is no work yet
     await Promise.all(setup.donors.slice(0, 8).map((d) => setupCall(app.base, 'compute.lease', { deviceId: d.deviceId, max: MAX }, d.cookie)));
     const jobs = [];
@@ -567,7 +603,12 @@ async function benchDatabase(database, kernels) {
     await stopApp(app);
   }
   const audit = await database.audit(database.url);
-  return { database: database.kind, signUpSeconds: setup.signUpSeconds, result, audit, seconds: (Date.now() - t0) / 1_000 };
+  // each completed job's settlement, and what was leased meanwhile (other jobs keep leasing)
+  audit.settles = (audit.settles ?? []).map((j) => {
+    const during = result.leaseTimes.filter(([at]) => at >= j.completedAt && at <= j.settledAt).reduce((sum, [, n]) => sum + n, 0);
+    return { ...j, ms: j.settledAt - j.completedAt, leasedDuring: during };
+  });
+  return { database: database.kind, signUpSeconds: setup.signUpSeconds, result, audit, baselines, seconds: (Date.now() - t0) / 1_000 };
 }
 
 const pad = (value, width, right) => (right ? String(value).padStart(width) : String(value).padEnd(width));
@@ -593,6 +634,24 @@ function printTable(results) {
   console.log(line(head));
   console.log(`|${widths.map((w, i) => (i >= 1 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`);
   for (const row of rows) console.log(line(row));
+  console.log('');
+  const rate = (m) => (m ? `${Math.round(m.rps).toLocaleString('en-US')} req/s (p50 ${m.p50} ms, p99 ${m.p99} ms, ${m.failed} failed)` : '-');
+  const met = (ok) => (ok ? 'met' : 'NOT met');
+  for (const { database, result: r, audit: a, baselines: b } of results) {
+    const big = (a.settles ?? []).filter((j) => j.units >= 1024);
+    console.log(
+      `${database} baselines in this run, 64 connections: bare node:http ${rate(b.bare)}; auth.me signed in ${rate(b.authMe)}` +
+        (b.bare && b.authMe ? ` (${((b.authMe.rps / b.bare.rps) * 100).toFixed(1)}% of bare)` : ''),
+    );
+    console.log(
+      `${database} targets: ≥ 2,000 units leased/s ${met(r.leasedPerSecond >= 2_000)} (${r.leasedPerSecond.toFixed(0)}); ` +
+        `≥ 1,000 validated/s ${met(r.validatedPerSecond >= 1_000)} (${r.validatedPerSecond.toFixed(0)}); lease p99 ≤ 50 ms ${met(r.leaseP99 <= 50)} (${ms(r.leaseP99)} ms); ` +
+        `1,024-unit job settled in < 1 s ${big.length ? met(big.every((j) => j.ms < 1_000)) : 'not measured (no 1,024-unit job completed)'}`,
+    );
+    for (const j of a.settles ?? []) {
+      console.log(`  ${database} job of ${j.units} units completed: ${j.contracts} contracts settled in ${j.ms} ms; ${j.leasedDuring} units of other jobs leased meanwhile`);
+    }
+  }
   console.log('');
   for (const { database, result: r, audit: a, signUpSeconds, seconds } of results) {
     const kinds = (o) => Object.entries(o).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
@@ -620,7 +679,7 @@ function printTable(results) {
 
 const kinds = args.only ? [args.only] : ['sqlite', 'postgres'];
 console.log(
-  `Scheduler over HTTP: ${DONORS} donors, ${IN_FLIGHT} requests in flight, lease max ${MAX}, ` +
+  `Scheduler over HTTP: ${DONORS} donors (devices of ${MEMBERS} members), ${IN_FLIGHT} requests in flight, lease max ${MAX}, ` +
     `jobs of ${SMALL_JOB_UNITS} + ${JOBS} × ${UNITS_PER_JOB} units (replication 2), up to ${DURATION} s per database (${root})`,
 );
 const kernels = await loadKernels();

@@ -33,6 +33,8 @@ export type MemUnit = {
   replicas: ReplicaView[];
 };
 
+export type UnitState = { replicas: ReplicaView[]; requiredReplicas: number };
+
 export type MemJob = {
   id: string;
   kernel: string;
@@ -54,16 +56,17 @@ export type Donor = { deviceId: string; memberId: string };
 /**
  * Units the donor may lease in `units`, at most `max`, as `pickUnits` (scheduler.ts) picks them: pending,
  * short of live replicas, holding no replica of this device or member; closest to completion first, then
- * by index. `replicasOf` gives a unit's replicas as the batch sees them (with what it has already taken).
+ * by index. `viewOf` gives a unit's replicas and required replicas as the batch sees them (with what it has already taken).
  */
-export function pickFrom(units: MemUnit[], replicasOf: (u: MemUnit) => ReplicaView[], donor: Donor, max: number, now: number): MemUnit[] {
+export function pickFrom(units: MemUnit[], viewOf: (u: MemUnit) => UnitState, donor: Donor, max: number, now: number): MemUnit[] {
   if (max <= 0) return [];
   const buckets: MemUnit[][] = [];
   for (const u of units) {
     if (u.status !== 'PENDING') continue;
+    const view = viewOf(u);
     let live = 0;
     let mine = false;
-    for (const r of replicasOf(u)) {
+    for (const r of view.replicas) {
       const same = r.deviceId === donor.deviceId || r.memberId === donor.memberId;
       const counts = isLive(r, now);
       if (same && (r.status !== 'LEASED' || counts)) {
@@ -72,7 +75,7 @@ export function pickFrom(units: MemUnit[], replicasOf: (u: MemUnit) => ReplicaVi
       }
       if (counts) live++;
     }
-    if (mine || live >= u.requiredReplicas) continue;
+    if (mine || live >= view.requiredReplicas) continue;
     (buckets[live] ??= []).push(u);
   }
   const out: MemUnit[] = [];

@@ -11,7 +11,7 @@ import { chunks, newId, valuesTable } from './bulk';
 import { EntryBatch } from './ledger-batch';
 
 /** Contracts settled per transaction: each chunk is short, so leases and results of the community go on between chunks. */
-export const SETTLE_CHUNK = Number(process.env.COMPUTE_SETTLE_CHUNK) > 0 ? Number(process.env.COMPUTE_SETTLE_CHUNK) : 250;
+export const settleChunkSize = () => (Number(process.env.COMPUTE_SETTLE_CHUNK) > 0 ? Number(process.env.COMPUTE_SETTLE_CHUNK) : 250);
 
 const OPEN_STATES = ['MATCHED', 'ACTIVE'] as const;
 
@@ -31,10 +31,11 @@ const settleSelect = {
  */
 export async function settleJob(db: Db, jobId: string, now = new Date()): Promise<number> {
   let settled = 0;
+  const size = settleChunkSize();
   for (;;) {
-    const done = await withChunk(db, (tx, outbox) => settleChunk(tx, jobId, outbox, now));
+    const done = await withChunk(db, (tx, outbox) => settleChunk(tx, jobId, size, outbox, now));
     settled += done;
-    if (done < SETTLE_CHUNK) return settled;
+    if (done < size) return settled;
   }
 }
 
@@ -52,11 +53,11 @@ async function withChunk(db: Db, fn: (tx: Tx, outbox: Outbox) => Promise<number>
 
 type Row = Prisma.ContractGetPayload<{ select: typeof settleSelect }>;
 
-async function settleChunk(tx: Tx, jobId: string, outbox: Outbox, now: Date): Promise<number> {
+async function settleChunk(tx: Tx, jobId: string, size: number, outbox: Outbox, now: Date): Promise<number> {
   const contracts: Row[] = await tx.contract.findMany({
     where: { buyOrder: { jobId }, state: { in: [...OPEN_STATES] } },
     orderBy: { id: 'asc' },
-    take: SETTLE_CHUNK,
+    take: size,
     select: settleSelect,
   });
   if (contracts.length === 0) return 0;
@@ -67,7 +68,7 @@ async function settleChunk(tx: Tx, jobId: string, outbox: Outbox, now: Date): Pr
   const ledger = new EntryBatch(communityId, toMicro(community.creditLimit));
   const events: { id: string; contractId: string; action: string; fromState: Row['state'] | null; toState: Row['state']; note: string; createdAt: Date }[] = [];
   const event = (c: Row, action: string, fromState: Row['state'], toState: Row['state'], note: string) =>
-    events.push({ id: newId(), contractId: c.id, action, fromState, toState, note, createdAt: now });
+    events.push({ id: newId(), contractId: c.id, action, fromState, toState, note, createdAt: new Date() });
   const refunded: string[] = [];
   const paid: { id: string; quantity: number; buyerCommission: bigint; sellerCommission: bigint }[] = [];
 
@@ -137,7 +138,7 @@ async function settleChunk(tx: Tx, jobId: string, outbox: Outbox, now: Date): Pr
         WHERE "Contract"."id" = v.column1 AND "Contract"."state" IN ('MATCHED', 'ACTIVE')`);
       if (count !== part.length) throw new DomainError('CONFLICT', 'A contract of this job changed while it was being settled: try again.');
     }
-    await tx.contract.updateMany({ where: { id: { in: paid.map((p) => p.id) } }, data: { state: 'SETTLED', escrowed: 0n, deliveredAt: now, reviewEndsAt: ends, updatedAt: now } });
+    await tx.contract.updateMany({ where: { id: { in: paid.map((p) => p.id) } }, data: { state: 'SETTLED', escrowed: 0n, deliveredAt: now, reviewEndsAt: ends } });
   }
   for (const part of chunks(events, 2_000)) await tx.contractEvent.createMany({ data: part });
   await ledger.write(tx);

@@ -9,7 +9,7 @@ import { withOutbox, type Outbox } from '../live/outbox';
 import type { BookOrder } from '../market/engine';
 import type { Json } from '../../workers/kernels/types';
 import { asEnum, asJson, chunks, newId, valuesTable } from './bulk';
-import { CommunityWork, DEVICE_TTL_MS, pickFrom, readDonor, type DonorFacts, type MemJob, type MemUnit } from './feeder';
+import { CommunityWork, DEVICE_TTL_MS, pickFrom, readDonor, type DonorFacts, type MemJob, type MemUnit, type UnitState } from './feeder';
 import { COMPUTE_CATEGORY, finishJob, WORK_UNIT } from './jobs';
 import { EntryBatch } from './ledger-batch';
 import { initialReplicas, isLive, isTrusted, judge, type ReplicaView } from './scheduler';
@@ -295,18 +295,23 @@ export class CommunityWriter {
 
   private async applyLeases(tx: Tx, outbox: Outbox, commands: LeaseCommand[], plan: Plan) {
     // 1. proposals from memory, each command seeing what the ones before it took
-    const taken = new Map<string, ReplicaView[]>();
-    const replicasOf = (u: MemUnit) => taken.get(u.id) ?? u.replicas;
+    const taken = new Map<string, UnitState>();
+    const viewOf = (u: MemUnit): UnitState => taken.get(u.id) ?? u;
     const proposals: { command: LeaseCommand; picks: { job: MemJob; unit: MemUnit }[] }[] = [];
     for (const command of commands) {
       const now = command.now.getTime();
       const donor = { deviceId: command.donor.id, memberId: command.donor.memberId };
+      const trusted = isTrusted(command.donor.validResults, command.donor.invalidResults);
       const picks: { job: MemJob; unit: MemUnit }[] = [];
       for (const job of this.work.jobsFor(command.donation, now, command.kernels)) {
         if (picks.length >= command.max) break;
-        for (const unit of pickFrom(job.units, replicasOf, donor, command.max - picks.length, now)) {
+        for (const unit of pickFrom(job.units, viewOf, donor, command.max - picks.length, now)) {
           picks.push({ job, unit });
-          taken.set(unit.id, [...replicasOf(unit), { id: '', deviceId: donor.deviceId, memberId: donor.memberId, status: 'LEASED', outputHash: null, expiresAt: now + LEASE_TTL_MS }]);
+          const view = viewOf(unit);
+          taken.set(unit.id, {
+            replicas: [...view.replicas, { id: '', deviceId: donor.deviceId, memberId: donor.memberId, status: 'LEASED', outputHash: null, expiresAt: now + LEASE_TTL_MS }],
+            requiredReplicas: Math.max(view.requiredReplicas, initialReplicas(job.replication, job.maxReplicas, trusted)),
+          });
         }
       }
       proposals.push({ command, picks });
