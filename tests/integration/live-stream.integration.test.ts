@@ -5,8 +5,11 @@
  * to be the same; the safety-net poll is ten minutes (tests/support/live-env.ts), so every event was woken.
  */
 import '../support/live-env';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiHandler, type ApiHandlerOptions } from '@/server/http/api-server';
 import { bookWantKey, parseCursor } from '@/server/live/tab-protocol';
@@ -15,6 +18,9 @@ import { databaseKinds, freshDatabase, type TestDatabase } from '../support/data
 import { phoneProfile } from '../support/fixtures';
 import { openSse, type SseEvent } from '../support/sse-client';
 
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const JITI_CLI = fileURLToPath(new URL('../../node_modules/jiti/lib/jiti-cli.mjs', import.meta.url));
+const API_WORKER = fileURLToPath(new URL('../support/api-worker.ts', import.meta.url));
 const CREDIT = 1_000_000;
 const HOUR = 3_600_000;
 /** Asks cover 0.5–5 h from now, bids 1–2 h: every ask's window covers every bid's. */
@@ -159,5 +165,67 @@ describe.each(databaseKinds)('live streams over HTTP on %s', (kind) => {
       const forbidden = (await outsider.until((e) => e.event === 'serialized-error')).find((e) => e.event === 'serialized-error');
       expect(JSON.parse(forbidden!.data)).toMatchObject({ data: { code: 'FORBIDDEN' } });
     }
+  });
+});
+
+describe.runIf(databaseKinds.includes('postgres'))('three coordinator processes on postgres', () => {
+  let t: TestDatabase;
+  const children = new Set<ChildProcessWithoutNullStreams>();
+
+  /** An API server in a process of its own (tests/support/api-worker.ts), serving the test database. */
+  function coordinator(): Promise<string> {
+    const child = spawn(process.execPath, [JITI_CLI, API_WORKER], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, DATABASE_URL: t.url, SWAPMESH_LIVE_POLL_MS: '600000' } });
+    children.add(child);
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    return new Promise((resolve, reject) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        try {
+          resolve(`http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`);
+        } catch {
+          // stray output
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`coordinator exited (${code})\n${stderr.slice(-4_000)}`)));
+    });
+  }
+
+  beforeAll(async () => {
+    t = await freshDatabase('postgres');
+  });
+  afterAll(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await t?.drop();
+  });
+
+  it('an order placed through one is seen live by watchers connected to the two others', { timeout: 180_000 }, async () => {
+    const [a, b, c] = await Promise.all([coordinator(), coordinator(), coordinator()]);
+    const owner = await signUp(t.db, 'procs3-owner');
+    const { id: communityId } = await owner.caller.community.create({ name: 'Three', slug: 'three', commissionBps: 0, startingGrant: 100 * CREDIT, inviteOnly: false });
+    const [seller, watcher] = await Promise.all(['procs3-seller', 'procs3-watcher'].map(async (handle) => {
+      const m = await signUp(t.db, handle);
+      await m.caller.community.join({ slug: 'three' });
+      return { ...m, cookie: `swapmesh_session=${m.token}` };
+    }));
+    const book = { communityId, category: 'COMPUTE' as const, unit: 'CPU_SECOND', tradeLimit: 10 };
+    // the seller's own stream on B (its events), a watcher's book stream on C
+    const sellerStream = openSse(b, 'signal.stream', { books: [book] }, { cookie: seller!.cookie });
+    const watcherStream = openSse(c, 'market.bookEvents', book, { cookie: watcher!.cookie });
+    await sellerStream.until((e) => json(e)?.feed === 'book');
+    await watcherStream.until((e) => e.event === 'message');
+    // each process LISTENs once its first subscriber came; give the LISTENs a moment to be in place
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    const placed = await fetch(`${a}/api/trpc/market.placeOrder`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: seller!.cookie },
+      body: JSON.stringify({ communityId, side: 'SELL', category: 'COMPUTE', unit: 'CPU_SECOND', kind: 'STANDING', quantity: 4, price: 3 * CREDIT, ...window('SELL') }),
+    });
+    expect(placed.status).toBe(200);
+    const hasAsk = (e: SseEvent) => (json(e)?.levels as { asks?: { price: number }[] } | undefined)?.asks?.some((l) => l.price === 3 * CREDIT) ?? false;
+    await watcherStream.until((e) => e.event === 'message' && hasAsk(e));
+    await sellerStream.until((e) => json(e)?.feed === 'book' && hasAsk(e));
+    sellerStream.close();
+    watcherStream.close();
   });
 });
