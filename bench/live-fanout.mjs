@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 /**
  * Fan-out of a book's changes over HTTP against the production build: N server-sent-event subscribers
- * of `market.bookEvents` on one book, and the delay from each order's acknowledgement (the
- * `market.placeOrder` response) to each subscriber's event showing it — p50, p99 and max.
+ * of `market.bookEvents` (or, with `--via stream`, of `signal.stream` watching the book, as a browser's
+ * tabs do) on one book, and the delay from each order's acknowledgement (the `market.placeOrder` response)
+ * to each subscriber's event showing it — p50, p99 and max — with the app's RSS once every stream is open.
+ * Beside it, in the same run, the bare `node:http` baseline: a server in its own process that holds N
+ * event streams and, on each POST, writes one book-sized event to all of them before answering (what the
+ * hardware and Node allow; `--skip-baseline` leaves it out).
  *
  *   node bench/live-fanout.mjs [--subscribers 1000] [--orders 20] [--watchers 10] [--gap 300] [--clients 2]
- *                              [--only sqlite|postgres] [--apps 1|2] [--pg-url postgresql://…]
+ *                              [--via bookEvents|stream] [--only sqlite|postgres] [--apps 1|2] [--pg-url postgresql://…]
  *
  * It builds nothing: run `npm run build` first. It starts the app as `npm start` does (bench/support/
  * app-process.mjs), signs up a seller and `--watchers` members (the subscribers share their sessions),
@@ -19,14 +23,16 @@
  * With `--apps 2` (PostgreSQL) two app processes share the database: the subscribers watch through the
  * first, the orders go through the second, so every event crossed processes by LISTEN/NOTIFY.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { appLauncher, sleep, stopOnExit } from './support/app-process.mjs';
+import { appLauncher, freePort, killGroup, sleep, stopOnExit } from './support/app-process.mjs';
 import { benchDatabases } from './support/databases.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -44,8 +50,11 @@ const { values: args } = parseArgs({
     clients: { type: 'string', default: '2' },
     'pg-url': { type: 'string' },
     base: { type: 'string' },
+    via: { type: 'string', default: 'bookEvents' },
+    'skip-baseline': { type: 'boolean', default: false },
   },
 });
+if (!['bookEvents', 'stream'].includes(args.via)) throw new Error('--via is bookEvents or stream');
 const SUBSCRIBERS = Number(args.subscribers);
 const ORDERS = Number(args.orders);
 const WATCHERS = Number(args.watchers);
@@ -84,14 +93,14 @@ const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
  * One SSE subscriber: calls `onEvent(data, receivedAt)` for each data event; resolves `opened` on the
  * first one (the current book).
  */
-function subscribe(base, cookie, input, onEvent) {
-  const url = new URL(`${base}/api/trpc/market.bookEvents`);
-  url.searchParams.set('input', JSON.stringify(input));
+function subscribe(base, path, cookie, input, onEvent) {
+  const url = new URL(`${base}${path}`);
+  if (input) url.searchParams.set('input', JSON.stringify(input));
   let opened;
   const first = new Promise((resolve, reject) => (opened = { resolve, reject }));
-  const req = http.get(url, { agent, headers: { cookie, accept: 'text/event-stream' } }, (res) => {
+  const req = http.get(url, { agent, headers: { ...(cookie ? { cookie } : {}), accept: 'text/event-stream' } }, (res) => {
     if (res.statusCode !== 200) {
-      opened.reject(new Error(`bookEvents → ${res.statusCode}`));
+      opened.reject(new Error(`${path} → ${res.statusCode}`));
       res.resume();
       return;
     }
@@ -125,56 +134,81 @@ function subscribe(base, cookie, input, onEvent) {
 
 const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
 
-async function run() {
-  const databases = benchDatabases({ root, prefix: 'fanout', pgUrl: args['pg-url'] });
-  const database = args.base ? null : args.only === 'sqlite' ? await databases.sqliteDatabase() : await databases.postgresDatabase();
-  currentDatabase = database;
-  const apps = [];
-  const streams = [];
-  try {
-    if (args.base) apps.push({ base: args.base });
-    else for (let i = 0; i < APPS; i++) apps.push(await startApp(database.url));
-    const watchBase = apps[0].base;
-    const orderBase = apps.at(-1).base;
-    const tag = randomBytes(3).toString('hex');
-    const seller = await call(orderBase, 'auth.signUp', { handle: `fan-${tag}-s`, password: 'correct horse battery staple' });
-    const slug = `fan-${tag}`;
-    const { data: community } = await call(orderBase, 'community.create', { name: `Fanout ${tag}`, slug, commissionBps: 100, startingGrant: 1_000 * CREDIT, inviteOnly: false }, seller.cookie);
-    const watchers = [];
-    for (let i = 0; i < WATCHERS; i++) {
-      const w = await call(watchBase, 'auth.signUp', { handle: `fan-${tag}-w${i}`, password: 'correct horse battery staple' });
-      await call(watchBase, 'community.join', { slug }, w.cookie);
-      watchers.push(w.cookie);
-    }
+/** The bare node:http baseline: holds every GET as an event stream; each POST writes one event to all of them, then answers. */
+const BARE_FANOUT = `
+const http = require('node:http');
+const streams = new Set();
+const asks = [];
+let serial = 0;
+http.createServer((req, res) => {
+  if (req.method === 'GET') {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    res.write('event: connected\\ndata: {}\\n\\n');
+    streams.add(res);
+    res.write('data: ' + JSON.stringify({ levels: { bids: [], asks }, trades: [] }) + '\\nid: ' + ++serial + '\\n\\n');
+    res.on('close', () => streams.delete(res));
+    return;
+  }
+  asks.push({ price: Number(new URL(req.url, 'http://x').searchParams.get('price')), quantity: 1 });
+  const frame = Buffer.from('data: ' + JSON.stringify({ levels: { bids: [], asks }, trades: [] }) + '\\nid: ' + ++serial + '\\n\\n');
+  for (const s of streams) s.write(frame);
+  res.end('{"ok":true}');
+}).listen(Number(process.env.PORT), '127.0.0.1', () => console.log('ready'));
+`;
 
-    // order i rests at its own price: a subscriber has seen it when its asks hold that price
-    const priceOf = (i) => 5 * CREDIT + (i + 1) * (CREDIT / 100);
-    const acks = new Array(ORDERS).fill(null);
-    const input = { communityId: community.id, category: 'COMPUTE', unit: 'CPU_SECOND', tradeLimit: 10 };
-    const opening = performance.now();
-    const clients = Array.from({ length: CLIENTS }, (_, c) => {
-      const count = Math.floor(SUBSCRIBERS / CLIENTS) + (c < SUBSCRIBERS % CLIENTS ? 1 : 0);
-      const worker = new Worker(fileURLToPath(import.meta.url), {
-        argv: process.argv.slice(2),
-        workerData: { base: watchBase, cookies: watchers.slice(c % watchers.length).concat(watchers.slice(0, c % watchers.length)), input, count, prices: Array.from({ length: ORDERS }, (_, i) => priceOf(i)) },
-      });
-      const messages = [];
-      const waiting = [];
-      worker.on('message', (m) => (waiting.length ? waiting.shift()(m) : messages.push(m)));
-      worker.on('error', (error) => console.error('client thread:', error));
-      const next = () => (messages.length ? Promise.resolve(messages.shift()) : new Promise((resolve) => waiting.push(resolve)));
-      return { worker, count, next };
+async function startBareFanout() {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['-e', BARE_FANOUT], { detached: true, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PORT: String(port) } });
+  started.add(child);
+  await new Promise((resolve, reject) => {
+    child.stdout.once('data', resolve);
+    child.once('exit', (code) => reject(new Error(`bare node:http exited (${code}) before it listened`)));
+  });
+  return { base: `http://127.0.0.1:${port}`, pid: child.pid, stop: () => (killGroup(child, 'SIGKILL'), started.delete(child)) };
+}
+
+/** The resident memory of a process, in MB (Linux). */
+function rssMb(pid) {
+  try {
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+    return Math.round(kb / 1024);
+  } catch {
+    return NaN;
+  }
+}
+
+// order i rests at its own price: a subscriber has seen it when its asks hold that price
+const priceOf = (i) => 5 * CREDIT + (i + 1) * (CREDIT / 100);
+
+/**
+ * Opens SUBSCRIBERS streams (`path` with `input`, by `--clients` threads), places ORDERS changes with
+ * `place(i)` GAP ms apart, and returns the delays from each acknowledgement to each stream's event.
+ */
+async function fanout({ base, path, cookies, input, place, pid }) {
+  const opening = performance.now();
+  const clients = Array.from({ length: CLIENTS }, (_, c) => {
+    const count = Math.floor(SUBSCRIBERS / CLIENTS) + (c < SUBSCRIBERS % CLIENTS ? 1 : 0);
+    const worker = new Worker(fileURLToPath(import.meta.url), {
+      argv: process.argv.slice(2),
+      workerData: { base, path, cookies: cookies.slice(c % cookies.length).concat(cookies.slice(0, c % cookies.length)), input, count, prices: Array.from({ length: ORDERS }, (_, i) => priceOf(i)) },
     });
-    streams.push({ close: () => clients.forEach((c) => c.worker.terminate()) });
+    const messages = [];
+    const waiting = [];
+    worker.on('message', (m) => (waiting.length ? waiting.shift()(m) : messages.push(m)));
+    worker.on('error', (error) => console.error('client thread:', error));
+    const next = () => (messages.length ? Promise.resolve(messages.shift()) : new Promise((resolve) => waiting.push(resolve)));
+    return { worker, count, next };
+  });
+  try {
     for (const c of clients) {
       const m = await c.next();
       if (m.error) throw new Error(m.error);
     }
-    console.log(`${SUBSCRIBERS} subscribers open (${WATCHERS} members, ${CLIENTS} client threads) in ${Math.round(performance.now() - opening)} ms`);
-
-    const window = { windowStart: new Date(Date.now() + HOUR).toISOString(), windowEnd: new Date(Date.now() + 3 * HOUR).toISOString() };
+    const openMs = Math.round(performance.now() - opening);
+    const rss = pid ? rssMb(pid) : NaN;
+    const acks = new Array(ORDERS).fill(null);
     for (let i = 0; i < ORDERS; i++) {
-      await call(orderBase, 'market.placeOrder', { communityId: community.id, side: 'SELL', category: 'COMPUTE', unit: 'CPU_SECOND', quantity: 1, price: priceOf(i), kind: 'STANDING', ...window }, seller.cookie);
+      await place(i);
       acks[i] = performance.timeOrigin + performance.now();
       await sleep(GAP);
     }
@@ -192,14 +226,77 @@ async function run() {
       for (const at of seen[i]) delays.push(Math.max(0, at - acks[i]));
     }
     delays.sort((a, b) => a - b);
-    const fmt = (ms) => `${ms.toFixed(1)} ms`;
-    console.log(
-      `${args.only}${APPS === 2 ? ', 2 app processes (watch through one, order through the other)' : ''}: ` +
-        `${ORDERS} orders × ${SUBSCRIBERS} subscribers = ${delays.length} deliveries, ${missing} missing; ` +
-        `ack → event p50 ${fmt(percentile(delays, 50))}, p99 ${fmt(percentile(delays, 99))}, max ${fmt(delays.at(-1) ?? NaN)}`,
+    return { delays, missing, openMs, rss };
+  } finally {
+    for (const c of clients) await c.worker.terminate();
+  }
+}
+
+const fmt = (ms) => `${ms.toFixed(1)} ms`;
+function report(label, { delays, missing, openMs, rss }) {
+  console.log(
+    `${label}: ${SUBSCRIBERS} streams open in ${openMs} ms${Number.isNaN(rss) ? '' : `, server RSS ${rss} MB`}; ` +
+      `${ORDERS} changes × ${SUBSCRIBERS} = ${delays.length} deliveries, ${missing} missing; ` +
+      `ack → event p50 ${fmt(percentile(delays, 50))}, p99 ${fmt(percentile(delays, 99))}, max ${fmt(delays.at(-1) ?? NaN)}`,
+  );
+}
+
+async function run() {
+  console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (2 cores shared with other work)`);
+  if (!args['skip-baseline']) {
+    const bare = await startBareFanout();
+    try {
+      const result = await fanout({
+        base: bare.base,
+        path: '/sse',
+        cookies: [null],
+        input: null,
+        pid: bare.pid,
+        place: async (i) => {
+          const res = await fetch(`${bare.base}/publish?price=${priceOf(i)}`, { method: 'POST' });
+          await res.text();
+        },
+      });
+      report('bare node:http (baseline)', result);
+    } finally {
+      bare.stop();
+    }
+  }
+
+  const databases = benchDatabases({ root, prefix: 'fanout', pgUrl: args['pg-url'] });
+  const database = args.base ? null : args.only === 'sqlite' ? await databases.sqliteDatabase() : await databases.postgresDatabase();
+  currentDatabase = database;
+  const apps = [];
+  try {
+    if (args.base) apps.push({ base: args.base });
+    else for (let i = 0; i < APPS; i++) apps.push(await startApp(database.url));
+    const watchBase = apps[0].base;
+    const orderBase = apps.at(-1).base;
+    const tag = randomBytes(3).toString('hex');
+    const seller = await call(orderBase, 'auth.signUp', { handle: `fan-${tag}-s`, password: 'correct horse battery staple' });
+    const slug = `fan-${tag}`;
+    const { data: community } = await call(orderBase, 'community.create', { name: `Fanout ${tag}`, slug, commissionBps: 100, startingGrant: 1_000 * CREDIT, inviteOnly: false }, seller.cookie);
+    const watchers = [];
+    for (let i = 0; i < WATCHERS; i++) {
+      const w = await call(watchBase, 'auth.signUp', { handle: `fan-${tag}-w${i}`, password: 'correct horse battery staple' });
+      await call(watchBase, 'community.join', { slug }, w.cookie);
+      watchers.push(w.cookie);
+    }
+    const book = { communityId: community.id, category: 'COMPUTE', unit: 'CPU_SECOND', tradeLimit: 10 };
+    const window = { windowStart: new Date(Date.now() + HOUR).toISOString(), windowEnd: new Date(Date.now() + 3 * HOUR).toISOString() };
+    const result = await fanout({
+      base: watchBase,
+      path: args.via === 'stream' ? '/api/trpc/signal.stream' : '/api/trpc/market.bookEvents',
+      cookies: watchers,
+      input: args.via === 'stream' ? { books: [book] } : book,
+      pid: apps[0].child?.pid,
+      place: (i) => call(orderBase, 'market.placeOrder', { communityId: community.id, side: 'SELL', category: 'COMPUTE', unit: 'CPU_SECOND', quantity: 1, price: priceOf(i), kind: 'STANDING', ...window }, seller.cookie),
+    });
+    report(
+      `${args.only}, ${args.via === 'stream' ? 'signal.stream' : 'market.bookEvents'}${APPS === 2 ? ', 2 app processes (watch through one, order through the other)' : ''}`,
+      result,
     );
   } finally {
-    for (const s of streams) s.close();
     if (database) {
       for (const app of apps) await stopApp(app);
       await database.drop().catch(() => {});
@@ -210,14 +307,14 @@ async function run() {
 
 /** A client thread: opens its share of the streams, then reports when each saw each order. */
 async function client() {
-  const { base, cookies, input, count, prices } = workerData;
+  const { base, path, cookies, input, count, prices } = workerData;
   const seen = prices.map(() => []);
   const streams = [];
   try {
     for (let s = 0; s < count; s++) {
       const got = new Set();
       streams.push(
-        subscribe(base, cookies[s % cookies.length], input, (event, at) => {
+        subscribe(base, path, cookies[s % cookies.length], input, (event, at) => {
           const asks = new Set(event.levels.asks.map((l) => l.price));
           prices.forEach((price, i) => {
             if (!got.has(i) && asks.has(price)) {
