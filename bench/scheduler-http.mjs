@@ -594,6 +594,7 @@ async function benchDatabase(database, kernels) {
       jobs.push({ id: job.id, spec });
     }
     result = await run(app.base, kernels, setup, totalUnits);
+    if (result.errors > 0 || process.env.BENCH_APP_LOG) console.error(`app output (the last 8 kB):\n${app.log()}`);
     result.totalUnits = totalUnits;
     result.jobs = await checkJobs(app.base, kernels, setup.owner, jobs);
   } catch (error) {

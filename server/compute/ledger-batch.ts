@@ -3,7 +3,7 @@ import type { Tx } from '../db/client';
 import { DomainError } from '../errors';
 
 import { accountBounds, assertBalanced, netByAccount, type AccountRef, type Bounds, type JournalEntry } from '../ledger/postings';
-import { chunks, newId, valuesTable } from './bulk';
+import { chunks, insertRows, newId, valuesTable } from './bulk';
 
 const NO_LIMIT = 2n ** 62n;
 const keyOf = (ref: AccountRef) => `${ref.kind}:${ref.memberId ?? ''}`;
@@ -58,8 +58,9 @@ export class EntryBatch {
       net.set(accountId, held);
       return { id: newId(), transactionId: line.transactionId, accountId, amount: BigInt(line.amount) };
     });
-    for (const part of chunks(this.entries, 2_000)) await tx.ledgerTransaction.createMany({ data: part.map((e) => ({ ...e, communityId: this.communityId })) });
-    for (const part of chunks(postings, 2_000)) await tx.posting.createMany({ data: part });
+    const at = new Date();
+    await insertRows(tx, 'LedgerTransaction', ['id', 'communityId', 'kind', 'memo', 'reference', 'createdAt'], this.entries.map((e) => [e.id, this.communityId, e.kind, e.memo, e.reference, at]));
+    await insertRows(tx, 'Posting', ['id', 'transactionId', 'accountId', 'amount', 'createdAt'], postings.map((p) => [p.id, p.transactionId, p.accountId, p.amount, at]));
     const moved = [...net.values()].filter((a) => a.delta !== 0);
     for (const part of chunks(moved, 1_000)) {
       const values = part.map((a) => {

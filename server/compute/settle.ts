@@ -7,7 +7,7 @@ import { toMicro } from '../money';
 import { fillAmounts } from '../market/commission';
 import { reviewEndsAt } from '../market/contract-state';
 import { Outbox } from '../live/outbox';
-import { chunks, newId, valuesTable } from './bulk';
+import { chunks, enumValue, insertRows, newId, valuesTable } from './bulk';
 import { EntryBatch } from './ledger-batch';
 
 /** Contracts settled per transaction: each chunk is short, so leases and results of the community go on between chunks. */
@@ -140,7 +140,8 @@ async function settleChunk(tx: Tx, jobId: string, size: number, outbox: Outbox, 
     }
     await tx.contract.updateMany({ where: { id: { in: paid.map((p) => p.id) } }, data: { state: 'SETTLED', escrowed: 0n, deliveredAt: now, reviewEndsAt: ends } });
   }
-  for (const part of chunks(events, 2_000)) await tx.contractEvent.createMany({ data: part });
+  await insertRows(tx, 'ContractEvent', ['id', 'contractId', 'action', 'fromState', 'toState', 'note', 'createdAt'],
+    events.map((e) => [e.id, e.contractId, e.action, e.fromState ? enumValue(tx, e.fromState, 'ContractState') : null, enumValue(tx, e.toState, 'ContractState'), e.note, e.createdAt]));
   await ledger.write(tx);
   return contracts.length;
 }

@@ -8,7 +8,7 @@ import { fillAmounts } from '../market/commission';
 import { withOutbox, type Outbox } from '../live/outbox';
 import type { BookOrder } from '../market/engine';
 import type { Json } from '../../workers/kernels/types';
-import { asEnum, asJson, chunks, newId, valuesTable } from './bulk';
+import { asEnum, asJson, chunks, enumValue, insertRows, newId, valuesTable } from './bulk';
 import { CommunityWork, DEVICE_TTL_MS, pickFrom, readDonor, type DonorFacts, type MemJob, type MemUnit, type UnitState } from './feeder';
 import { COMPUTE_CATEGORY, finishJob, WORK_UNIT } from './jobs';
 import { EntryBatch } from './ledger-batch';
@@ -20,6 +20,8 @@ export const LEASE_TTL_MS = Number(process.env.COMPUTE_LEASE_TTL_MS) > 0 ? Numbe
 export const MAX_LEASE_BATCH = 16;
 /** Commands one batch takes at most (a bounded transaction; the rest wait for the next one). */
 const MAX_COMMANDS = 256;
+/** COMPUTE_TRACE=1 logs each batch's size and time. */
+const TRACE = process.env.COMPUTE_TRACE === '1';
 
 export type Lease = { leaseId: string; jobId: string; kernel: string; unitIndex: number; input: Json; expiresAt: string };
 export type ResultAnswer = { leaseId: string; status: string; unitStatus: string };
@@ -102,12 +104,15 @@ export class CommunityWriter {
     const results = batch.filter((c): c is ResultCommand => c.kind === 'result');
     try {
       // when there is no work in memory, look again now rather than at the next refresh
+      const r0 = TRACE ? performance.now() : 0;
       await this.work.refresh(Date.now(), leases.length > 0 && !this.work.hasWork());
+      if (TRACE && performance.now() - r0 > 5) console.log(`[compute] refresh ${(performance.now() - r0).toFixed(1)} ms`);
     } catch (error) {
       this.work.markStale();
       throw error;
     }
     let plan!: Plan;
+    const started = TRACE ? performance.now() : 0;
     try {
       await withOutbox(this.db, async (tx, outbox) => {
         plan = { units: new Map(), closedJobs: new Set(), finished: [], answers: [], leaseIndex: [], trust: new Map() };
@@ -119,6 +124,7 @@ export class CommunityWriter {
       this.work.markStale();
       throw error;
     }
+    if (TRACE) console.log(`[compute] batch of ${leases.length} leases, ${results.length} results: ${(performance.now() - started).toFixed(1)} ms`);
     for (const [unitId, state] of plan.units) this.work.updateUnit(state.jobId, unitId, state);
     for (const jobId of plan.closedJobs) this.work.dropJob(jobId);
     for (const [id, ref] of plan.leaseIndex) this.registry.leases.set(id, ref);
@@ -218,12 +224,11 @@ export class CommunityWriter {
     const submitted = [...outputs.entries()];
     for (const part of chunks(submitted, 200)) {
       const count = await tx.$executeRaw(Prisma.sql`
-        UPDATE "Replica" SET "status" = ${asEnum(tx, "'SUBMITTED'", 'ReplicaStatus')}, "outputHash" = v.column2, "output" = ${asJson(tx, 'v.column3')}
+        UPDATE "Replica" SET "status" = ${asEnum(tx, "'SUBMITTED'", 'ReplicaStatus')}, "outputHash" = v.column2, "output" = ${asJson(tx, 'v.column3')}, "submittedAt" = ${now}
         FROM ${valuesTable(part.map(([id, o]) => [id, o.hash, JSON.stringify(o.output)]), ['TEXT', 'TEXT', 'TEXT'])}
         WHERE "Replica"."id" = v.column1 AND "Replica"."status" = 'LEASED'`);
       if (count !== part.length) throw new DomainError('CONFLICT', 'A lease changed while its result was being recorded: try again.');
     }
-    if (submitted.length) await tx.replica.updateMany({ where: { id: { in: submitted.map(([id]) => id) } }, data: { submittedAt: now } });
     for (const verdict of ['VALID', 'INVALID'] as const) {
       const ids = [...status].filter(([, s]) => s === verdict).map(([id]) => id);
       if (ids.length) await tx.replica.updateMany({ where: { id: { in: ids } }, data: { status: verdict } });
@@ -236,12 +241,11 @@ export class CommunityWriter {
       }
       for (const part of chunks([...validated], 200)) {
         const count = await tx.$executeRaw(Prisma.sql`
-          UPDATE "WorkUnit" SET "status" = ${asEnum(tx, "'VALIDATED'", 'UnitStatus')}, "canonicalHash" = v.column2, "output" = ${asJson(tx, 'v.column3')}
+          UPDATE "WorkUnit" SET "status" = ${asEnum(tx, "'VALIDATED'", 'UnitStatus')}, "canonicalHash" = v.column2, "output" = ${asJson(tx, 'v.column3')}, "validatedAt" = ${now}
           FROM ${valuesTable(part.map(([id, v]) => [id, v.hash, JSON.stringify(v.output)]), ['TEXT', 'TEXT', 'TEXT'])}
           WHERE "WorkUnit"."id" = v.column1 AND "WorkUnit"."status" = 'PENDING'`);
         if (count !== part.length) throw new DomainError('CONFLICT', 'A work unit changed while results were being judged: try again.');
       }
-      await tx.workUnit.updateMany({ where: { id: { in: [...validated.keys()] } }, data: { validatedAt: now } });
     }
     if (failed.size) await tx.workUnit.updateMany({ where: { id: { in: [...failed] }, status: 'PENDING' }, data: { status: 'FAILED' } });
     await this.writeRequired(tx, required);
@@ -251,7 +255,9 @@ export class CommunityWriter {
         UPDATE "Device" SET "validResults" = "Device"."validResults" + v.column2, "invalidResults" = "Device"."invalidResults" + v.column3
         FROM ${valuesTable(rows, ['TEXT', 'INTEGER', 'INTEGER'])} WHERE "Device"."id" = v.column1`);
     }
-    if (tickets.length) await tx.sweepstakesTicket.createMany({ data: tickets });
+    if (tickets.length) {
+      await insertRows(tx, 'SweepstakesTicket', ['id', 'communityId', 'memberId', 'source', 'reference', 'createdAt'], tickets.map((k) => [newId(), k.communityId, k.memberId, k.source, k.reference, now]));
+    }
 
     // a job whose last unit was settled here ends in this batch; its contracts settle after it commits
     if (changedJobs.size) {
@@ -433,11 +439,14 @@ export class CommunityWriter {
           commissionBps: bps, buyerCommission: BigInt(amounts.buyerShare), sellerCommission: BigInt(amounts.sellerShare), escrowed: BigInt(amounts.buyerPays),
         };
       });
-      await tx.contract.createMany({ data: rows });
-      await tx.contractEvent.createMany({ data: rows.map((r) => ({ id: newId(), contractId: r.id, action: 'MATCH', fromState: null, toState: 'MATCHED' as const, note: `${r.quantity} ${WORK_UNIT} at ${toMicro(r.price)} µcredits (cross), growing with each unit leased` })) });
+      const at = new Date(batchNow);
+      await insertRows(tx, 'Contract', ['id', 'communityId', 'buyOrderId', 'sellOrderId', 'buyerId', 'sellerId', 'category', 'unit', 'quantity', 'price', 'pricing', 'windowStart', 'windowEnd', 'commissionBps', 'buyerCommission', 'sellerCommission', 'escrowed', 'state', 'createdAt', 'updatedAt'],
+        rows.map((r) => [r.id, r.communityId, r.buyOrderId, r.sellOrderId, r.buyerId, r.sellerId, r.category, r.unit, r.quantity, r.price, r.pricing, r.windowStart, r.windowEnd, r.commissionBps, r.buyerCommission, r.sellerCommission, r.escrowed, enumValue(tx, 'MATCHED', 'ContractState'), at, at]));
+      await insertRows(tx, 'ContractEvent', ['id', 'contractId', 'action', 'toState', 'note', 'createdAt'],
+        rows.map((r) => [newId(), r.id, 'MATCH', enumValue(tx, 'MATCHED', 'ContractState'), `${r.quantity} ${WORK_UNIT} at ${toMicro(r.price)} µcredits (cross), growing with each unit leased`, at]));
       const again = made.filter((h) => replaced.has(`${h.jobId}:${h.deviceId}`));
       if (again.length) await tx.computeContract.deleteMany({ where: { OR: again.map((h) => ({ jobId: h.jobId, deviceId: h.deviceId })) } });
-      await tx.computeContract.createMany({ data: made.map((h) => ({ contractId: h.contractId, jobId: h.jobId, deviceId: h.deviceId })) });
+      await insertRows(tx, 'ComputeContract', ['contractId', 'jobId', 'deviceId'], made.map((h) => [h.contractId, h.jobId, h.deviceId]));
       for (const r of rows) {
         for (const [memberId, orderId, side] of [[r.buyerId, r.buyOrderId, 'BUY'], [r.sellerId, r.sellOrderId, 'SELL']] as const) {
           outbox.add([memberId], { type: 'fill', contractId: r.id, orderId, side, quantity: r.quantity, price: toMicro(r.price), category: COMPUTE_CATEGORY, pulled: true });
@@ -478,7 +487,8 @@ export class CommunityWriter {
       WHERE "Order"."id" = v.column1 AND "Order"."remaining" = v.column5 AND "Order"."status" = 'OPEN'`);
     if (count !== orderRows.length) throw new DomainError('CONFLICT', 'An order changed while work was being leased: try again.');
     await ledger.write(tx);
-    for (const part of chunks(replicas, 1_000)) await tx.replica.createMany({ data: part });
+    await insertRows(tx, 'Replica', ['id', 'unitId', 'jobId', 'contractId', 'deviceId', 'memberId', 'expiresAt', 'leasedAt'],
+      replicas.map((r) => [r.id, r.unitId, r.jobId, r.contractId, r.deviceId, r.memberId, r.expiresAt, r.leasedAt]));
     await this.writeRequired(tx, required);
     outbox.book(this.communityId, COMPUTE_CATEGORY);
   }
@@ -547,9 +557,10 @@ export class Registry {
   }
 }
 
-// on globalThis: Next.js's copy of the server code (the sweeper) and the API bundle's copy share one process
-const globalRegistries = globalThis as unknown as { swapmeshComputeRegistries?: WeakMap<Db, Registry> };
-const registries = (globalRegistries.swapmeshComputeRegistries ??= new WeakMap<Db, Registry>());
+// Per copy of this module: Next.js's copy of the server code (the sweeper) and the API bundle's copy each
+// hold their own (their classes differ: a DomainError thrown by one copy is not one to the other). The API's
+// copy serves every lease and result; what the sweeper changes, the writers find at commit or on refresh.
+const registries = new WeakMap<Db, Registry>();
 
 export function registryFor(db: Db): Registry {
   let registry = registries.get(db);
