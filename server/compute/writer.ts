@@ -79,6 +79,9 @@ export class CommunityWriter {
     this.running = true;
     try {
       while (this.queue.length > 0) {
+        // one turn of the event loop first: the requests that arrived meanwhile (SQLite's statements run
+        // synchronously, so none is read while a batch runs) join this batch instead of waiting for the next
+        await new Promise((resolve) => setImmediate(resolve));
         const batch = this.queue.splice(0, MAX_COMMANDS);
         try {
           await this.run(batch);
