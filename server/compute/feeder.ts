@@ -15,8 +15,12 @@ import { isLive, type ReplicaView } from './scheduler';
 
 /** How often the list of open jobs is read again, in case another process added or ended one. */
 export const JOBS_REFRESH_MS = 2_000;
-/** How long a device's facts (owner, trust, donations) are kept before they are read again. */
-export const DEVICE_TTL_MS = 5_000;
+/**
+ * How long a device's facts (owner, trust, donations) are kept before they are read again. This process
+ * keeps them current itself (donating forgets them, judged results count into them); a donation switched
+ * off through another process is refused at commit (its SELL is read under the lock) until then.
+ */
+export const DEVICE_TTL_MS = 30_000;
 
 export const bookOrderSelect = {
   id: true, memberId: true, side: true, unit: true, price: true, remaining: true, locked: true, windowStart: true,

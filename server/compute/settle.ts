@@ -11,7 +11,7 @@ import { chunks, enumValue, insertRows, newId, valuesTable } from './bulk';
 import { EntryBatch } from './ledger-batch';
 
 /** Contracts settled per transaction: each chunk is short, so leases and results of the community go on between chunks. */
-export const settleChunkSize = () => (Number(process.env.COMPUTE_SETTLE_CHUNK) > 0 ? Number(process.env.COMPUTE_SETTLE_CHUNK) : 250);
+export const settleChunkSize = () => (Number(process.env.COMPUTE_SETTLE_CHUNK) > 0 ? Number(process.env.COMPUTE_SETTLE_CHUNK) : 100);
 
 const OPEN_STATES = ['MATCHED', 'ACTIVE'] as const;
 
@@ -36,6 +36,8 @@ export async function settleJob(db: Db, jobId: string, now = new Date()): Promis
     const done = await withChunk(db, (tx, outbox) => settleChunk(tx, jobId, size, outbox, now));
     settled += done;
     if (done < size) return settled;
+    // a turn of the event loop between chunks: requests that arrived meanwhile are read, and their batches commit
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }
 

@@ -444,9 +444,14 @@ export class CommunityWriter {
       });
       const at = new Date(batchNow);
       await insertRows(tx, 'Contract', ['id', 'communityId', 'buyOrderId', 'sellOrderId', 'buyerId', 'sellerId', 'category', 'unit', 'quantity', 'price', 'pricing', 'windowStart', 'windowEnd', 'commissionBps', 'buyerCommission', 'sellerCommission', 'escrowed', 'state', 'createdAt', 'updatedAt'],
-        rows.map((r) => [r.id, r.communityId, r.buyOrderId, r.sellOrderId, r.buyerId, r.sellerId, r.category, r.unit, r.quantity, r.price, r.pricing, r.windowStart, r.windowEnd, r.commissionBps, r.buyerCommission, r.sellerCommission, r.escrowed, enumValue(tx, 'MATCHED', 'ContractState'), at, at]));
-      await insertRows(tx, 'ContractEvent', ['id', 'contractId', 'action', 'toState', 'note', 'createdAt'],
-        rows.map((r) => [newId(), r.id, 'MATCH', enumValue(tx, 'MATCHED', 'ContractState'), `${r.quantity} ${WORK_UNIT} at ${toMicro(r.price)} µcredits (cross), growing with each unit leased`, at]));
+        rows.map((r) => [r.id, r.communityId, r.buyOrderId, r.sellOrderId, r.buyerId, r.sellerId, r.category, r.unit, r.quantity, r.price, r.pricing, r.windowStart, r.windowEnd, r.commissionBps, r.buyerCommission, r.sellerCommission, r.escrowed, enumValue(tx, 'ACTIVE', 'ContractState'), at, at]));
+      // a job's window is open from its submission: the contract starts at once (MATCH, then START, as the
+      // market's sweeper would start it a moment later, one transaction per contract)
+      await insertRows(tx, 'ContractEvent', ['id', 'contractId', 'action', 'fromState', 'toState', 'note', 'createdAt'],
+        rows.flatMap((r) => [
+          [newId(), r.id, 'MATCH', null, enumValue(tx, 'MATCHED', 'ContractState'), `${r.quantity} ${WORK_UNIT} at ${toMicro(r.price)} µcredits (cross), growing with each unit leased`, at],
+          [newId(), r.id, 'START', enumValue(tx, 'MATCHED', 'ContractState'), enumValue(tx, 'ACTIVE', 'ContractState'), 'The window opened', at],
+        ]));
       const again = made.filter((h) => replaced.has(`${h.jobId}:${h.deviceId}`));
       if (again.length) await tx.computeContract.deleteMany({ where: { OR: again.map((h) => ({ jobId: h.jobId, deviceId: h.deviceId })) } });
       await insertRows(tx, 'ComputeContract', ['contractId', 'jobId', 'deviceId'], made.map((h) => [h.contractId, h.jobId, h.deviceId]));
@@ -454,7 +459,7 @@ export class CommunityWriter {
         for (const [memberId, orderId, side] of [[r.buyerId, r.buyOrderId, 'BUY'], [r.sellerId, r.sellOrderId, 'SELL']] as const) {
           outbox.add([memberId], { type: 'fill', contractId: r.id, orderId, side, quantity: r.quantity, price: toMicro(r.price), category: COMPUTE_CATEGORY, pulled: true });
         }
-        outbox.add([r.buyerId, r.sellerId], { type: 'contract', contractId: r.id, state: 'MATCHED', action: 'MATCH' });
+        outbox.add([r.buyerId, r.sellerId], { type: 'contract', contractId: r.id, state: 'ACTIVE', action: 'START' });
       }
     }
     for (const part of chunks(grown, 500)) {

@@ -159,7 +159,7 @@ describe.each(databaseKinds)('compute scheduler on %s', (kind) => {
     expect(after.escrow).toBe(held);
     expect(before - after.available).toBe(paid + held);
     const events = await t.db.contractEvent.groupBy({ by: ['action'], where: { contract: { buyOrder: { jobId: big.id } } }, _count: true });
-    expect(Object.fromEntries(events.map((e) => [e.action, e._count]))).toMatchObject({ MATCH: 9, REPORT_DELIVERED: 9, SIGN_OFF: 9 });
+    expect(Object.fromEntries(events.map((e) => [e.action, e._count]))).toMatchObject({ MATCH: 9, START: 9, REPORT_DELIVERED: 9, SIGN_OFF: 9 });
     await assertSound(t.db, big.id);
   });
 
