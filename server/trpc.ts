@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { z, ZodError } from 'zod';
 import { Prisma } from './db/generated/sqlite/client';
+import { membershipOf } from './community/membership';
 import type { Context } from './context';
 import { DomainError, type ErrorKind } from './errors';
 import { UnbalancedEntryError } from './ledger/postings';
 import { contractSelect } from './market/contracts';
 import { negotiationSelect } from './market/negotiations';
-import { toMicro } from './money';
 
 const t = initTRPC.context<Context>().create({
   errorFormatter({ shape, error }) {
@@ -110,24 +110,14 @@ export const memberProcedure = publicProcedure.use(({ ctx, next }) => {
 export const communityMemberProcedure = memberProcedure
   .input(z.object({ communityId: z.string().min(1).max(64) }))
   .use(async ({ ctx, input, next }) => {
-    const membership = await ctx.db.membership.findUnique({
-      where: { memberId_communityId: { memberId: ctx.member.id, communityId: input.communityId } },
-      select: {
-        role: true,
-        community: {
-          select: { id: true, slug: true, name: true, commissionBps: true, creditLimit: true, valuationRates: true },
-        },
-      },
-    });
+    const membership = await membershipOf(ctx.db, ctx.member.id, input.communityId);
     if (!membership) {
       const exists = await ctx.db.community.count({ where: { id: input.communityId } });
       throw exists
         ? new TRPCError({ code: 'FORBIDDEN', message: 'You are not a member of this community: join it first.' })
         : new TRPCError({ code: 'NOT_FOUND', message: 'No such community.' });
     }
-    // money in the context is micro-credits as numbers, like everywhere past the database
-    const community = { ...membership.community, creditLimit: toMicro(membership.community.creditLimit) };
-    return next({ ctx: { ...ctx, community, role: membership.role } });
+    return next({ ctx: { ...ctx, community: membership.community, role: membership.role } });
   });
 
 /** The community's coordinator (its creator, or whoever holds the role). */

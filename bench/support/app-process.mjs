@@ -39,7 +39,9 @@ export function appLauncher(root, started = new Set()) {
   /** `extraEnv`: more environment for the app (e.g. SWAPMESH_TRPC_VIA_NEXT=1, see scripts/start.mjs). */
   async function startApp(databaseUrl, extraEnv = {}) {
     const port = await freePort();
-    const child = spawn(process.execPath, ['scripts/start.mjs'], {
+    // BENCH_APP_NODE_ARGS: flags for the app's node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it
+    const nodeArgs = (process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, 'scripts/start.mjs'], {
       cwd: root,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,14 +1,17 @@
 import { DomainError } from '../errors';
 import type { Db, Tx } from '../db/client';
+import { inSavepoint } from '../db/bulk';
+import { GroupCommit, outcomeOf, type Outcome } from '../db/group-commit';
 import { escrowAccount, memberAccount, transfer } from '../ledger/postings';
 import { memberBalance, postEntry } from '../ledger/repository';
-import { formatCredits, toMicro } from '../money';
+import { toMicro } from '../money';
 import { lockMarketBooks } from './books';
 import { matchIncoming, type BookOrder, type OrderConstraints } from './engine';
 import { executeFill, marketCommunity, type MarketCommunity } from './fills';
 import { openNegotiation } from './negotiations';
 import { MAX_WINDOW_AHEAD_MS, SPOT_TTL_MS, WINDOW_START_SLACK_MS, type PlaceOrderInput } from './order-input';
-import { withOutbox, type Outbox } from '../live/outbox';
+import { Outbox, withOutbox } from '../live/outbox';
+import { BookBatch, holdShortMessage, orderDevice, type PlaceCommand, type PlaceOrderResult } from './order-batch';
 import { partyFacts } from './parties';
 import { holdFor, maxBuyPrice } from './reservation';
 
@@ -66,6 +69,8 @@ export function toBookOrder(row: OrderRow): BookOrder {
   };
 }
 
+export type { PlaceOrderResult };
+
 /** Credits are the price in this market, not a good: an order for MONEY would hold credits for credits. */
 function refuseMoney(category: string) {
   if (category === 'MONEY') {
@@ -73,18 +78,13 @@ function refuseMoney(category: string) {
   }
 }
 
-/** Checks what zod cannot: the window against the clock, the device, and the members named. */
-async function resolveOrder(db: Db, memberId: string, input: PlaceOrderInput, now: Date) {
+/** Checks what zod cannot: the window against the clock, and the members named. */
+async function resolveOrder(db: Db, input: PlaceOrderInput, now: Date): Promise<PlaceCommand['resolved']> {
   const start = Date.parse(input.windowStart);
   const end = Date.parse(input.windowEnd);
   if (end <= now.getTime()) throw new DomainError('BAD_INPUT', 'The window has already ended: choose a window in the future.');
   if (start < now.getTime() - WINDOW_START_SLACK_MS) throw new DomainError('BAD_INPUT', 'The window starts in the past: start it now or later.');
   if (end > now.getTime() + MAX_WINDOW_AHEAD_MS) throw new DomainError('BAD_INPUT', 'The window can reach at most a year ahead.');
-
-  const device = input.deviceId
-    ? await db.device.findFirst({ where: { id: input.deviceId, memberId }, select: { id: true } })
-    : await db.device.findFirst({ where: { memberId }, orderBy: { updatedAt: 'desc' }, select: { id: true } });
-  if (input.deviceId && !device) throw new DomainError('NOT_FOUND', 'You have no device with that id.');
 
   const handles = [...(input.constraints.preferredMembers ?? []), ...(input.constraints.excludedMembers ?? [])];
   const members = handles.length
@@ -99,7 +99,7 @@ async function resolveOrder(db: Db, memberId: string, input: PlaceOrderInput, no
     excludedMembers: input.constraints.excludedMembers?.map((h) => idOf.get(h)!),
   };
   for (const key of Object.keys(constraints) as (keyof OrderConstraints)[]) if (constraints[key] === undefined) delete constraints[key];
-  return { start: new Date(start), end: new Date(end), deviceId: device?.id ?? null, constraints };
+  return { start: new Date(start), end: new Date(end), constraints };
 }
 
 export async function candidatesFor(tx: Tx, incoming: { id: string; memberId: string; side: 'BUY' | 'SELL'; unit: string; windowStart: Date; windowEnd: Date }, communityIds: string[], category: string, now: Date) {
@@ -133,17 +133,6 @@ export async function candidatesFor(tx: Tx, incoming: { id: string; memberId: st
   return rows.map(toBookOrder);
 }
 
-export type PlaceOrderResult = {
-  order: { id: string; status: string; remaining: number };
-  fills: { contractId: string; quantity: number; price: number }[];
-  negotiationId?: string;
-};
-
-/**
- * Places an order and matches it against its book (DESIGN.md market rules, `engine.ts`), all in one
- * transaction that holds the book's lock: a BUY first moves its maximum cost into escrow, each fill
- * becomes a contract, and a negotiation opens where prices do not meet but both sides allow it.
- */
 /** What `openOrder` needs to create an order: the placement input, resolved. */
 export type NewOrder = {
   side: 'BUY' | 'SELL';
@@ -207,7 +196,7 @@ export async function openOrder(tx: Tx, memberId: string, community: MarketCommu
   if (hold > 0) {
     const { available } = await memberBalance(tx, community.id, memberId);
     if (available + community.creditLimit < hold) {
-      throw new DomainError('CONFLICT', `This needs ${formatCredits(hold)} credits held in escrow (price × quantity plus commission); you have ${formatCredits(available)} available.`);
+      throw new DomainError('CONFLICT', holdShortMessage(hold, available));
     }
     await postEntry(tx, community.id, { ...transfer(memberAccount(memberId), escrowAccount(memberId), hold, 'ORDER_HOLD', `Held for a bid of ${order.quantity} ${order.unit}`), reference: `order:${created.id}` }, community);
   }
@@ -215,9 +204,128 @@ export async function openOrder(tx: Tx, memberId: string, community: MarketCommu
 }
 
 /**
- * Places an order and matches it against its book (DESIGN.md market rules, `engine.ts`), all in one
- * transaction that holds the book's lock: a BUY first moves its maximum cost into escrow, each fill
- * becomes a contract, and a negotiation opens where prices do not meet but both sides allow it.
+ * Places an order in its book the long way, inside the caller's transaction (which holds the book's
+ * lock and those of the linked books): the order is created (a BUY moving its maximum cost into escrow),
+ * matched against the resting orders read for it, each fill becomes a contract, and a negotiation opens
+ * where prices do not meet but both sides allow it.
+ */
+async function placeInBook(tx: Tx, outbox: Outbox, communities: string[], community: MarketCommunity, command: PlaceCommand): Promise<PlaceOrderResult> {
+  const { memberId, input, resolved, now } = command;
+  const device = orderDevice(await tx.device.findMany({ where: { memberId }, select: { id: true, memberId: true, updatedAt: true } }), memberId, input.deviceId);
+  const negotiationLimit = input.negotiation.mode === 'NONE' ? null : (input.negotiation.limit ?? null);
+  const order = await openOrder(tx, memberId, community, {
+    side: input.side,
+    category: input.category,
+    unit: input.unit,
+    kind: input.kind,
+    quantity: input.quantity,
+    price: input.price,
+    windowStart: resolved.start,
+    windowEnd: resolved.end,
+    deviceId: device?.id ?? null,
+    constraints: resolved.constraints,
+    negotiation: { mode: input.negotiation.mode, limit: negotiationLimit },
+  }, now);
+  // the order rests, fills or both: the book's watchers look again after the commit
+  outbox.book(community.id, input.category);
+
+  const incoming = toBookOrder(order);
+  const candidates = await candidatesFor(tx, order, communities, input.category, now);
+  const match = matchIncoming(incoming, candidates, { presorted: true });
+
+  const fills: PlaceOrderResult['fills'] = [];
+  for (const fill of match.fills) {
+    const { contractId } = await executeFill(tx, community, { ...fill, pricing: fill.how }, outbox);
+    fills.push({ contractId, quantity: fill.quantity, price: fill.price });
+  }
+  const negotiationId = match.negotiation
+    ? (await openNegotiation(tx, community.id, input.category, match.negotiation, now, outbox)).id
+    : undefined;
+
+  const final = await tx.order.findUniqueOrThrow({ where: { id: order.id }, select: { id: true, status: true, remaining: true } });
+  return { order: final, fills, ...(negotiationId ? { negotiationId } : {}) };
+}
+
+/** One order in a transaction of its own (when its batch had to be given up). */
+function placeAlone(db: Db, command: PlaceCommand): Promise<PlaceOrderResult> {
+  return withOutbox(db, async (tx, outbox) => {
+    // linked communities share their books: lock every book this order can match in, in one order
+    const communities = await lockMarketBooks(tx, command.input.communityId, command.input.category);
+    return placeInBook(tx, outbox, communities, await marketCommunity(tx, command.input.communityId), command);
+  });
+}
+
+/**
+ * A batch of placements in one book, in one transaction holding the book's lock (and the linked books').
+ * Orders the in-memory batch can place are placed there and written together; any other (a negotiation,
+ * a linked book, a side deeper than was read) first has what came before it written, then is placed the
+ * long way in a savepoint of the same transaction, after which the book is read again. If the batch fails
+ * as a whole (a balance or an order moved under it, a deadlock), every order is placed on its own.
+ */
+async function placeBatch(db: Db, commands: PlaceCommand[]): Promise<Outcome<PlaceOrderResult>[]> {
+  const { communityId, category } = commands[0]!.input;
+  placements.batches++;
+  try {
+    return await withOutbox(db, async (tx, outbox) => {
+      const communities = await lockMarketBooks(tx, communityId, category);
+      const community = await marketCommunity(tx, communityId);
+      const outcomes: Outcome<PlaceOrderResult>[] = [];
+      let batch: BookBatch | null = null;
+      for (const [i, command] of commands.entries()) {
+        if (communities.length === 1) {
+          batch ??= await BookBatch.load(tx, community, category, commands.slice(i), command.now);
+          const step = batch.place(command, outbox);
+          if (step.kind === 'placed') {
+            placements.inMemory++;
+            outcomes.push({ ok: true, value: step.result });
+            continue;
+          }
+          if (step.kind === 'refused') {
+            outcomes.push({ ok: false, error: step.error });
+            continue;
+          }
+          await batch.flush(tx, command.now);
+          batch = null;
+        }
+        placements.longWay++;
+        const own = new Outbox();
+        outcomes.push(await outcomeOf(() => inSavepoint(tx, () => placeInBook(tx, own, communities, community, command))).then((outcome) => {
+          if (outcome.ok) {
+            outbox.deliveries.push(...own.deliveries);
+            for (const book of own.books) outbox.books.add(book);
+          }
+          else if (!(outcome.error instanceof DomainError)) throw outcome.error;
+          return outcome;
+        }));
+      }
+      await batch?.flush(tx, new Date());
+      return outcomes;
+    });
+  } catch {
+    placements.givenUp++;
+    const outcomes: Outcome<PlaceOrderResult>[] = [];
+    for (const command of commands) outcomes.push(await outcomeOf(() => placeAlone(db, command)));
+    return outcomes;
+  }
+}
+
+/** How placements went in this process: batches, orders placed in memory or the long way, batches given up. */
+export const placements = { batches: 0, inMemory: 0, longWay: 0, givenUp: 0 };
+
+const writers = new WeakMap<Db, GroupCommit<PlaceCommand, PlaceOrderResult>>();
+
+/** The single writer of every book of this database client's process (one group-commit queue per book). */
+function writerFor(db: Db): GroupCommit<PlaceCommand, PlaceOrderResult> {
+  let writer = writers.get(db);
+  if (!writer) writers.set(db, (writer = new GroupCommit((_book, commands) => placeBatch(db, commands))));
+  return writer;
+}
+
+/**
+ * Places an order and matches it against its book (DESIGN.md market rules, `engine.ts`): a BUY first
+ * moves its maximum cost into escrow, each fill becomes a contract, and a negotiation opens where prices
+ * do not meet but both sides allow it. Orders for one book go through its writer (one queue per book,
+ * group commit): the answer comes once the batch holding this order has committed.
  */
 export async function placeOrder(
   db: Db,
@@ -227,43 +335,8 @@ export async function placeOrder(
   now = new Date(),
 ): Promise<PlaceOrderResult> {
   refuseMoney(input.category);
-  const resolved = await resolveOrder(db, memberId, input, now);
-  const negotiationLimit = input.negotiation.mode === 'NONE' ? null : (input.negotiation.limit ?? null);
-  return withOutbox(db, async (tx, outbox) => {
-    // linked communities share their books: lock every book this order can match in, in one order
-    const communities = await lockMarketBooks(tx, community.id, input.category);
-    const order = await openOrder(tx, memberId, community, {
-      side: input.side,
-      category: input.category,
-      unit: input.unit,
-      kind: input.kind,
-      quantity: input.quantity,
-      price: input.price,
-      windowStart: resolved.start,
-      windowEnd: resolved.end,
-      deviceId: resolved.deviceId,
-      constraints: resolved.constraints,
-      negotiation: { mode: input.negotiation.mode, limit: negotiationLimit },
-    }, now);
-    // the order rests, fills or both: the book's watchers look again after the commit
-    outbox.book(community.id, input.category);
-
-    const incoming = toBookOrder(order);
-    const candidates = await candidatesFor(tx, order, communities, input.category, now);
-    const match = matchIncoming(incoming, candidates, { presorted: true });
-
-    const fills: PlaceOrderResult['fills'] = [];
-    for (const fill of match.fills) {
-      const { contractId } = await executeFill(tx, community, { ...fill, pricing: fill.how }, outbox);
-      fills.push({ contractId, quantity: fill.quantity, price: fill.price });
-    }
-    const negotiationId = match.negotiation
-      ? (await openNegotiation(tx, community.id, input.category, match.negotiation, now, outbox)).id
-      : undefined;
-
-    const final = await tx.order.findUniqueOrThrow({ where: { id: order.id }, select: { id: true, status: true, remaining: true } });
-    return { order: final, fills, ...(negotiationId ? { negotiationId } : {}) };
-  });
+  const resolved = await resolveOrder(db, input, now);
+  return writerFor(db).submit(`${community.id}:${input.category}`, { memberId, input, resolved, now });
 }
 
 /**

@@ -2,6 +2,8 @@ import { DomainError } from '../errors';
 import { z } from 'zod';
 import { newInviteCode, normalizeInviteCode } from '../community/invite';
 import { transaction } from '../db/transaction';
+import type { Db } from '../db/client';
+import { forgetMemberships } from '../community/membership';
 import { grant } from '../ledger/postings';
 import { memberBalance, openCommunityAccounts, openMemberAccounts, postEntry } from '../ledger/repository';
 import { Prisma } from '../db/generated/sqlite/client';
@@ -112,6 +114,15 @@ async function admit(
 
 const alreadyMember = () => new DomainError('CONFLICT', 'You are already a member of this community.');
 
+/** Waits for a change to memberships or settings, then drops the cached memberships (server/community/membership.ts). */
+async function afterwardsForgetMemberships<T>(db: Db, change: Promise<T>): Promise<T> {
+  try {
+    return await change;
+  } finally {
+    forgetMemberships(db);
+  }
+}
+
 export const communityRouter = router({
   create: memberProcedure
     .input(
@@ -183,7 +194,7 @@ export const communityRouter = router({
     }),
 
   leave: communityMemberProcedure.mutation(async ({ ctx }) => {
-    return transaction(ctx.db, async (tx) => {
+    return afterwardsForgetMemberships(ctx.db, transaction(ctx.db, async (tx) => {
       if (ctx.role === 'COORDINATOR') {
         const coordinators = await tx.membership.count({ where: { communityId: ctx.community.id, role: 'COORDINATOR' } });
         if (coordinators <= 1) {
@@ -198,7 +209,7 @@ export const communityRouter = router({
         where: { memberId_communityId: { memberId: ctx.member.id, communityId: ctx.community.id } },
       });
       return { ok: true };
-    });
+    }));
   }),
 
   list: publicProcedure
@@ -274,7 +285,7 @@ export const communityRouter = router({
     )
     .mutation(async ({ ctx, input }) => {
       const { communityId, rotateInviteCode, valuationRates, startingGrant, creditLimit, ...rest } = input;
-      const updated = await ctx.db.community.update({
+      const updated = await afterwardsForgetMemberships(ctx.db, ctx.db.community.update({
         where: { id: communityId },
         data: {
           ...rest,
@@ -286,7 +297,7 @@ export const communityRouter = router({
           ...(rotateInviteCode ? { inviteCode: newInviteCode() } : {}),
         },
         select: { ...publicSelect, inviteCode: true, valuationRates: true },
-      });
+      }));
       return {
         ...toPublic(updated, ctx.role),
         valuationRates: resolveRates(updated.valuationRates),
@@ -297,7 +308,7 @@ export const communityRouter = router({
   setRole: coordinatorProcedure
     .input(z.object({ memberId: z.string().min(1).max(64), role: z.enum(['MEMBER', 'COORDINATOR']) }))
     .mutation(async ({ ctx, input }) => {
-      return transaction(ctx.db, async (tx) => {
+      return afterwardsForgetMemberships(ctx.db, transaction(ctx.db, async (tx) => {
         const target = await tx.membership.findUnique({
           where: { memberId_communityId: { memberId: input.memberId, communityId: ctx.community.id } },
           select: { role: true },
@@ -314,6 +325,6 @@ export const communityRouter = router({
           data: { role: input.role },
         });
         return { memberId: input.memberId, role: input.role };
-      });
+      }));
     }),
 });

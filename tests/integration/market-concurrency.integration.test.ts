@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '@/server/db/client';
+import { placements } from '@/server/market/place-order';
 import { holdFor } from '@/server/market/reservation';
 import { signUp, type Caller } from '../support/callers';
 import { databaseKinds, freshDatabase, type TestDatabase } from '../support/database';
@@ -223,6 +224,7 @@ describe.each(databaseKinds)('market concurrency on %s: one process, many simult
     const callers = new Map(market.everyone.map((m) => [m.id, m.caller]));
     const plans = planOrders(20_261_122, 150, market);
     expect(new Set(plans.map((p) => p.input.side))).toEqual(new Set(['BUY', 'SELL']));
+    const before = { ...placements };
 
     const settled = await Promise.allSettled(
       plans.map((p) => callers.get(p.memberId)!.market.placeOrder(p.input as Parameters<Caller['market']['placeOrder']>[0])),
@@ -245,7 +247,13 @@ describe.each(databaseKinds)('market concurrency on %s: one process, many simult
     expect(stats.contracts).toBeGreaterThanOrEqual(30);
     expect(stats.filledByManyContracts).toBeGreaterThan(0);
     expect(stats.openBids + stats.openAsks).toBeGreaterThan(0);
-    console.info(`[${kind}] one process:`, JSON.stringify(stats));
+
+    // the book's writer grouped the orders into batches and placed them in memory, giving up none
+    const batches = placements.batches - before.batches;
+    expect(placements.inMemory - before.inMemory).toBe(plans.length);
+    expect(batches).toBeLessThan(plans.length / 4);
+    expect(placements.givenUp - before.givenUp).toBe(0);
+    console.info(`[${kind}] one process:`, JSON.stringify({ ...stats, batches }));
   });
 });
 
@@ -262,7 +270,7 @@ function killAll() {
 }
 
 /** Starts one coordinator process (market-worker.ts under jiti) and hands it its job. */
-function startWorker(job: WorkerJob): Worker {
+function startWorker(job: WorkerJob, onAcked?: (orderId: string) => void): Worker {
   const child = spawn(process.execPath, [JITI_CLI, WORKER], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env } });
   running.add(child);
   let stderr = '';
@@ -281,13 +289,14 @@ function startWorker(job: WorkerJob): Worker {
   readyOrFail.catch(() => {});
   done.catch(() => {});
   createInterface({ input: child.stdout }).on('line', (line) => {
-    let message: { ready?: boolean; done?: boolean };
+    let message: { ready?: boolean; done?: boolean; acked?: string };
     try {
       message = JSON.parse(line);
     } catch {
       return; // stray output
     }
     if (message.ready) onReady();
+    if (message.acked) onAcked?.(message.acked);
     if (message.done) onDone(message as WorkerDone);
   });
   child.on('close', (code, signal) => {
@@ -302,7 +311,7 @@ function startWorker(job: WorkerJob): Worker {
 
 /** Runs the jobs in parallel processes released at the same moment; kills them all after `limitMs`. */
 async function runWorkers(jobs: WorkerJob[], limitMs: number): Promise<WorkerDone[]> {
-  const workers = jobs.map(startWorker);
+  const workers = jobs.map((job) => startWorker(job));
   const timer = setTimeout(killAll, limitMs);
   try {
     await Promise.all(workers.map((w) => w.ready));
@@ -357,5 +366,48 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL)('market concurrency on postgres:
     const runs = bySeq.filter((o, i) => i === 0 || processOf.get(o.id) !== processOf.get(bySeq[i - 1]!.id)).length;
     expect(runs).toBeGreaterThan(PROCESSES);
     console.info(`[postgres] ${PROCESSES} processes:`, JSON.stringify({ ...stats, bookRunsByProcess: runs, spansMs: spans.map((s) => s.to - s.from) }));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// A coordinator killed while it places orders: what it acknowledged is there, and nothing half-written
+
+describe.each(databaseKinds)('market on %s: a coordinator killed with SIGKILL mid-stream', (kind) => {
+  const ORDERS = 400;
+  const KILL_AFTER = 60;
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await freshDatabase(kind);
+  });
+  afterEach(killAll);
+  afterAll(async () => {
+    killAll();
+    await t?.drop();
+  });
+
+  it('keeps every acknowledged order and leaves the book and the ledger whole', { timeout: 120_000 }, async () => {
+    const market = await openMarket(t.db, 'conc-kill');
+    const community = { id: market.communityId, commissionBps: BPS, creditLimit: 0 };
+    const acked: string[] = [];
+    let killed = false;
+    const worker = startWorker({ url: t.url, community, orders: planOrders(20_261_206, ORDERS, market) }, (orderId) => {
+      acked.push(orderId);
+      if (acked.length >= KILL_AFTER && !killed) {
+        killed = true;
+        worker.child.kill('SIGKILL');
+      }
+    });
+    await worker.ready;
+    worker.child.stdin.write('GO\n');
+    await expect(worker.done).rejects.toThrow(/SIGKILL/);
+    expect(acked.length).toBeGreaterThanOrEqual(KILL_AFTER);
+
+    const stored = await t.db.order.findMany({ where: { id: { in: acked } }, select: { id: true } });
+    expect(stored.length).toBe(new Set(acked).size);
+    const { problems, stats } = await auditMarket(t.db, market.communityId, market.everyone.map((m) => m.id));
+    expect(problems).toEqual([]);
+    // it was killed with orders still in flight: fewer are stored than were sent
+    expect(stats.orders).toBeLessThan(ORDERS);
+    console.info(`[${kind}] killed after ${acked.length} acknowledged:`, JSON.stringify(stats));
   });
 });

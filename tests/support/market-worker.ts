@@ -4,6 +4,7 @@
  *   in:  { url, community: { id, commissionBps, creditLimit }, orders: [{ memberId, input }] }
  *   out: { ready: true }                       once its database client is connected
  *   in:  "GO"                                  (sent to every worker at once by the parent)
+ *   out: { acked: orderId }                    as each order is acknowledged (its batch committed)
  *   out: { done: true, pid, results: [...] }   after placing every order at once, then it exits
  * It exits by itself when stdin closes before GO (the parent died) and after a hard deadline.
  */
@@ -50,6 +51,7 @@ async function main() {
       const startedAt = Date.now();
       try {
         const placed = await placeOrder(db, memberId, job.community, input);
+        await send({ acked: placed.order.id });
         return { ok: true as const, orderId: placed.order.id, startedAt, endedAt: Date.now(), fills: placed.fills.length };
       } catch (error) {
         return { ok: false as const, error: error instanceof Error ? error.message : String(error), startedAt, endedAt: Date.now() };
