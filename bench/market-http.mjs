@@ -4,8 +4,8 @@
  * orders per second and p50/p99 latency with concurrent clients (autocannon), one order per request
  * and with tRPC request batching (k orders per request).
  *
- *   node bench/market-http.mjs [--duration 10] [--connections 16] [--batch 8] [--members 20]
- *                              [--only sqlite|postgres] [--pg-url postgresql://…] [--keep-pg]
+ *   node bench/market-http.mjs [--duration 10] [--connections 64] [--batch 16] [--rate 1000] [--members 20]
+ *                              [--baseline-seconds 5] [--only sqlite|postgres] [--pg-url postgresql://…] [--keep-pg]
  *
  * It builds nothing: run `npm run build` first (it refuses to start without .next/BUILD_ID). For each
  * database it starts the app as `npm start` would (`node scripts/start.mjs`, which applies migrations
@@ -15,6 +15,10 @@
  * autocannon:
  *   - plain:  N connections, each signed in as one member, POST /api/trpc/market.placeOrder
  *   - batch:  the same, POST /api/trpc/market.placeOrder,…(k times)?batch=1 with {"0":{…},…}
+ *   - rate:   plain requests offered at --rate orders/s over all connections (autocannon's overallRate):
+ *             the latency at a fixed load rather than at saturation
+ * Before the load, in the same run, the baselines: bare `node:http` and `auth.me` signed in
+ * (bench/support/baselines.mjs), at the same number of connections.
  * Members alternate between buyers and sellers (one side each, so nobody's bid meets their own ask);
  * bids mostly above a mid price and asks mostly below, so most orders cross; quantities 1–5; one window
  * for every order; a fresh community (an empty book) per mode.
@@ -36,6 +40,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { appLauncher, stopOnExit } from './support/app-process.mjs';
+import { AUTH_ME_PATH, measure, startBareNode } from './support/baselines.mjs';
 import { benchDatabases } from './support/databases.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -45,8 +50,10 @@ const HOUR = 3_600_000;
 const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
-    connections: { type: 'string', default: '16' },
-    batch: { type: 'string', default: '8' },
+    connections: { type: 'string', default: '64' },
+    batch: { type: 'string', default: '16' },
+    rate: { type: 'string', default: '1000' },
+    'baseline-seconds': { type: 'string', default: '5' },
     members: { type: 'string', default: '20' },
     only: { type: 'string' },
     'pg-url': { type: 'string' },
@@ -57,7 +64,9 @@ const DURATION = Number(args.duration);
 const CONNECTIONS = Number(args.connections);
 const BATCH = Number(args.batch);
 const MEMBERS = Number(args.members);
-for (const [name, value, max] of [['duration', DURATION, 120], ['connections', CONNECTIONS, 256], ['batch', BATCH, 100], ['members', MEMBERS, 200]]) {
+const RATE = Number(args.rate);
+const BASELINE_SECONDS = Number(args['baseline-seconds']);
+for (const [name, value, max] of [['duration', DURATION, 120], ['connections', CONNECTIONS, 256], ['batch', BATCH, 100], ['members', MEMBERS, 200], ['rate', RATE, 100_000], ['baseline-seconds', BASELINE_SECONDS, 60]]) {
   if (!Number.isInteger(value) || value < 1 || value > max) throw new Error(`--${name} must be an integer from 1 to ${max}`);
 }
 if (MEMBERS < 2) throw new Error('--members must be at least 2 (one buyer, one seller)');
@@ -177,7 +186,8 @@ function tally(counts, status, body, k) {
   if (status !== 200 && counts.samples.length < 3) counts.samples.push(`${status} ${String(body).slice(0, 300)}`);
 }
 
-async function load(base, market, communityId, k) {
+/** `rate`: orders offered per second over all connections (autocannon's overallRate), instead of as fast as answered. */
+async function load(base, market, communityId, k, rate = 0) {
   const make = orderMaker(communityId);
   const counts = { ok: 0, failed: 0, samples: [], perSecond: [], startedAt: Date.now() };
   let assigned = 0; // connections given a member so far
@@ -188,6 +198,7 @@ async function load(base, market, communityId, k) {
     connections: CONNECTIONS,
     duration: DURATION,
     timeout: 30,
+    ...(rate ? { overallRate: rate } : {}),
     // each connection is one member: setupClient runs once per connection, and its initialContext
     // is what the connection's context is reset to between requests
     initialContext: {},
@@ -212,7 +223,7 @@ async function load(base, market, communityId, k) {
     ],
   });
   return {
-    mode: k === 1 ? 'plain' : `batch ×${k}`,
+    mode: rate ? `${rate}/s offered` : k === 1 ? 'plain' : `batch ×${k}`,
     connections: CONNECTIONS,
     requestsPerSecond: result.requests.total / result.duration,
     ordersPerSecond: counts.ok / result.duration,
@@ -310,12 +321,28 @@ async function benchDatabase(database) {
   const t0 = Date.now();
   const app = await startApp(database.url);
   let runs;
+  const baselines = {};
   try {
-    const market = await setUpMarket(app.base, ['plain', 'batch', 'warm-up']);
+    const market = await setUpMarket(app.base, ['plain', 'batch', 'rate', 'warm-up']);
     // warm up, in a community of its own: the first requests load the tRPC route and the database client
-    const make = orderMaker(market.communities[2]);
+    const make = orderMaker(market.communities[3]);
     for (const m of market.members.slice(0, 4)) await call(app.base, 'market.placeOrder', make(m.side), m.cookie);
-    runs = [await load(app.base, market, market.communities[0], 1), await load(app.base, market, market.communities[1], BATCH)];
+    // the baselines of this run: bare node:http, and the cheapest signed-in procedure of this app
+    const bare = await startBareNode(started);
+    try {
+      await measure(bare.base, { connections: 8, duration: 1 });
+      baselines.bare = await measure(bare.base, { connections: CONNECTIONS, duration: BASELINE_SECONDS });
+    } finally {
+      await bare.stop();
+    }
+    const cookie = market.members[0].cookie;
+    await measure(`${app.base}${AUTH_ME_PATH}`, { connections: 8, duration: 1, headers: { cookie } });
+    baselines.authMe = await measure(`${app.base}${AUTH_ME_PATH}`, { connections: CONNECTIONS, duration: BASELINE_SECONDS, headers: { cookie } });
+    runs = [
+      await load(app.base, market, market.communities[0], 1),
+      await load(app.base, market, market.communities[1], BATCH),
+      await load(app.base, market, market.communities[2], 1, RATE),
+    ];
   } catch (error) {
     console.error(`app output:\n${app.log()}`);
     throw error;
@@ -323,7 +350,7 @@ async function benchDatabase(database) {
     await stopApp(app);
   }
   const audit = await database.audit(database.url);
-  return { database: database.kind, runs, audit: { ...audit, open: audit.open.length, crossed: crossedPairs(audit.open) }, seconds: (Date.now() - t0) / 1_000 };
+  return { database: database.kind, runs, baselines, audit: { ...audit, open: audit.open.length, crossed: crossedPairs(audit.open) }, seconds: (Date.now() - t0) / 1_000 };
 }
 
 const pad = (value, width, right = false) => (right ? String(value).padStart(width) : String(value).padEnd(width));
@@ -349,6 +376,11 @@ function printTable(results) {
   console.log(`|${widths.map((w, i) => (i >= 2 && i <= 7 ? `${'-'.repeat(w + 1)}:` : `${'-'.repeat(w + 2)}`)).join('|')}|`);
   for (const row of rows) console.log(line(row));
   console.log('');
+  const rate = (m) => `${m.rps.toFixed(0)} req/s (p50 ${m.p50} ms, p99 ${m.p99} ms)`;
+  for (const r of results) {
+    console.log(`${r.database} baselines in this run, ${CONNECTIONS} connections: bare node:http ${rate(r.baselines.bare)}; auth.me signed in ${rate(r.baselines.authMe)}`);
+  }
+  console.log('targets (issue 10): ≥ 3,000 orders/s plain and ≥ 10,000/s in batches of 16 at 64 connections, p99 ≤ 50 ms at 1,000 orders/s offered');
   for (const r of results) {
     const a = r.audit;
     const sound = a.balances === 0 && a.postings === 0 && a.accountsOff === 0 && a.overfilled === 0 && a.crossed === 0;
@@ -365,7 +397,7 @@ function printTable(results) {
 }
 
 const kinds = args.only ? [args.only] : ['sqlite', 'postgres'];
-console.log(`market.placeOrder over HTTP: ${CONNECTIONS} connections, ${DURATION} s per mode, batches of ${BATCH}, ${MEMBERS} members (${root})`);
+console.log(`market.placeOrder over HTTP: ${CONNECTIONS} connections, ${DURATION} s per mode, batches of ${BATCH}, ${RATE} orders/s offered in the rate mode, ${MEMBERS} members (${root})`);
 const results = [];
 let failed = false;
 for (const kind of kinds) {
