@@ -346,6 +346,8 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL)('market concurrency on postgres:
       community: { id: community.id, commissionBps: community.commissionBps, creditLimit: Number(community.creditLimit) },
       orders: plans.filter((_, i) => i % PROCESSES === p),
       deadlineMs: 90_000,
+      // in waves: a process's writer may place a whole wave in one batch, and the waves of the processes interleave
+      waves: 4,
     }));
 
     const outputs = await runWorkers(jobs, 90_000);

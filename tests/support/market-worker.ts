@@ -19,6 +19,8 @@ export type WorkerJob = {
   orders: { memberId: string; input: Record<string, unknown> }[];
   /** Hard deadline for the whole process, ms (default 90 s). */
   deadlineMs?: number;
+  /** Places the orders in this many waves, each all at once, one after another (default 1). */
+  waves?: number;
 };
 
 export type WorkerResult =
@@ -46,8 +48,8 @@ async function main() {
   const go = await lines.next();
   if (go.done || go.value.trim() !== 'GO') process.exit(2);
 
-  const results: WorkerResult[] = await Promise.all(
-    inputs.map(async ({ memberId, input }) => {
+  const place = (batch: typeof inputs) => Promise.all(
+    batch.map(async ({ memberId, input }): Promise<WorkerResult> => {
       const startedAt = Date.now();
       try {
         const placed = await placeOrder(db, memberId, job.community, input);
@@ -58,6 +60,10 @@ async function main() {
       }
     }),
   );
+  const waves = Math.max(1, job.waves ?? 1);
+  const size = Math.ceil(inputs.length / waves);
+  const results: WorkerResult[] = [];
+  for (let at = 0; at < inputs.length; at += size) results.push(...(await place(inputs.slice(at, at + size))));
   await db.$disconnect();
   await send({ done: true, pid: process.pid, results });
   process.stdin.destroy();
