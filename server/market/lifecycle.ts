@@ -41,16 +41,13 @@ export async function closeOrder(tx: Tx, orderId: string, status: 'CANCELLED' | 
 }
 
 /** Cancels one of the member's orders (the router checked it is theirs); refused if it closed meanwhile. */
-export async function cancelOrder(db: Db, memberId: string, order: { id: string; communityId: string; category: string }) {
-  const orderId = order.id;
-  await withOutbox(db, async (tx, outbox) => {
-    await lockMarketBooks(tx, order.communityId, order.category);
-    const closed = await closeOrder(tx, orderId, 'CANCELLED', memberId, outbox);
-    if (!closed) {
-      const { status } = await tx.order.findUniqueOrThrow({ where: { id: orderId }, select: { status: true } });
-      throw new DomainError('CONFLICT', `This order is already ${status.toLowerCase()}.`);
-    }
-  });
+/** Cancels one of the member's open orders inside the caller's transaction, which holds the book's lock (server/market/book-writer.ts). */
+export async function cancelInBook(tx: Tx, memberId: string, orderId: string, outbox: Outbox): Promise<void> {
+  const closed = await closeOrder(tx, orderId, 'CANCELLED', memberId, outbox);
+  if (!closed) {
+    const { status } = await tx.order.findUniqueOrThrow({ where: { id: orderId }, select: { status: true } });
+    throw new DomainError('CONFLICT', `This order is already ${status.toLowerCase()}.`);
+  }
 }
 
 /**

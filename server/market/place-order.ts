@@ -72,14 +72,14 @@ export function toBookOrder(row: OrderRow): BookOrder {
 export type { PlaceOrderResult };
 
 /** Credits are the price in this market, not a good: an order for MONEY would hold credits for credits. */
-function refuseMoney(category: string) {
+export function refuseMoney(category: string) {
   if (category === 'MONEY') {
     throw new DomainError('BAD_INPUT', 'Credits are the price in the market, not something to buy or sell: choose a resource category (to swap credits for resources, use barter).');
   }
 }
 
 /** Checks what zod cannot: the window against the clock, and the members named. */
-async function resolveOrder(db: Db, input: PlaceOrderInput, now: Date): Promise<PlaceCommand['resolved']> {
+export async function resolveOrder(db: Db, input: PlaceOrderInput, now: Date): Promise<PlaceCommand['resolved']> {
   const start = Date.parse(input.windowStart);
   const end = Date.parse(input.windowEnd);
   if (end <= now.getTime()) throw new DomainError('BAD_INPUT', 'The window has already ended: choose a window in the future.');
@@ -209,7 +209,7 @@ export async function openOrder(tx: Tx, memberId: string, community: MarketCommu
  * matched against the resting orders read for it, each fill becomes a contract, and a negotiation opens
  * where prices do not meet but both sides allow it.
  */
-async function placeInBook(tx: Tx, outbox: Outbox, communities: string[], community: MarketCommunity, command: PlaceCommand): Promise<PlaceOrderResult> {
+export async function placeInBook(tx: Tx, outbox: Outbox, communities: string[], community: MarketCommunity, command: PlaceCommand): Promise<PlaceOrderResult> {
   const { memberId, input, resolved, now } = command;
   const device = orderDevice(await tx.device.findMany({ where: { memberId }, select: { id: true, memberId: true, updatedAt: true } }), memberId, input.deviceId);
   const negotiationLimit = input.negotiation.mode === 'NONE' ? null : (input.negotiation.limit ?? null);
@@ -247,96 +247,12 @@ async function placeInBook(tx: Tx, outbox: Outbox, communities: string[], commun
 }
 
 /** One order in a transaction of its own (when its batch had to be given up). */
-function placeAlone(db: Db, command: PlaceCommand): Promise<PlaceOrderResult> {
+export function placeAlone(db: Db, command: PlaceCommand): Promise<PlaceOrderResult> {
   return withOutbox(db, async (tx, outbox) => {
     // linked communities share their books: lock every book this order can match in, in one order
     const communities = await lockMarketBooks(tx, command.input.communityId, command.input.category);
     return placeInBook(tx, outbox, communities, await marketCommunity(tx, command.input.communityId), command);
   });
-}
-
-/**
- * A batch of placements in one book, in one transaction holding the book's lock (and the linked books').
- * Orders the in-memory batch can place are placed there and written together; any other (a negotiation,
- * a linked book, a side deeper than was read) first has what came before it written, then is placed the
- * long way in a savepoint of the same transaction, after which the book is read again. If the batch fails
- * as a whole (a balance or an order moved under it, a deadlock), every order is placed on its own.
- */
-async function placeBatch(db: Db, commands: PlaceCommand[]): Promise<Outcome<PlaceOrderResult>[]> {
-  const { communityId, category } = commands[0]!.input;
-  placements.batches++;
-  try {
-    return await withOutbox(db, async (tx, outbox) => {
-      const communities = await lockMarketBooks(tx, communityId, category);
-      const community = await marketCommunity(tx, communityId);
-      const outcomes: Outcome<PlaceOrderResult>[] = [];
-      let batch: BookBatch | null = null;
-      for (const [i, command] of commands.entries()) {
-        if (communities.length === 1) {
-          batch ??= await BookBatch.load(tx, community, category, commands.slice(i), command.now);
-          const step = batch.place(command, outbox);
-          if (step.kind === 'placed') {
-            placements.inMemory++;
-            outcomes.push({ ok: true, value: step.result });
-            continue;
-          }
-          if (step.kind === 'refused') {
-            outcomes.push({ ok: false, error: step.error });
-            continue;
-          }
-          await batch.flush(tx, command.now);
-          batch = null;
-        }
-        placements.longWay++;
-        const own = new Outbox();
-        outcomes.push(await outcomeOf(() => inSavepoint(tx, () => placeInBook(tx, own, communities, community, command))).then((outcome) => {
-          if (outcome.ok) {
-            outbox.deliveries.push(...own.deliveries);
-            for (const book of own.books) outbox.books.add(book);
-          }
-          else if (!(outcome.error instanceof DomainError)) throw outcome.error;
-          return outcome;
-        }));
-      }
-      await batch?.flush(tx, new Date());
-      return outcomes;
-    });
-  } catch {
-    placements.givenUp++;
-    const outcomes: Outcome<PlaceOrderResult>[] = [];
-    for (const command of commands) outcomes.push(await outcomeOf(() => placeAlone(db, command)));
-    return outcomes;
-  }
-}
-
-/** How placements went in this process: batches, orders placed in memory or the long way, batches given up. */
-export const placements = { batches: 0, inMemory: 0, longWay: 0, givenUp: 0 };
-
-const writers = new WeakMap<Db, GroupCommit<PlaceCommand, PlaceOrderResult>>();
-
-/** The single writer of every book of this database client's process (one group-commit queue per book). */
-function writerFor(db: Db): GroupCommit<PlaceCommand, PlaceOrderResult> {
-  let writer = writers.get(db);
-  if (!writer) writers.set(db, (writer = new GroupCommit((_book, commands) => placeBatch(db, commands))));
-  return writer;
-}
-
-/**
- * Places an order and matches it against its book (DESIGN.md market rules, `engine.ts`): a BUY first
- * moves its maximum cost into escrow, each fill becomes a contract, and a negotiation opens where prices
- * do not meet but both sides allow it. Orders for one book go through its writer (one queue per book,
- * group commit): the answer comes once the batch holding this order has committed.
- */
-export async function placeOrder(
-  db: Db,
-  memberId: string,
-  community: MarketCommunity,
-  input: PlaceOrderInput,
-  now = new Date(),
-): Promise<PlaceOrderResult> {
-  refuseMoney(input.category);
-  const resolved = await resolveOrder(db, input, now);
-  return writerFor(db).submit(`${community.id}:${input.category}`, { memberId, input, resolved, now });
 }
 
 /**

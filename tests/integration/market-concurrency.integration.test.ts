@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '@/server/db/client';
-import { placements } from '@/server/market/place-order';
+import { placements } from '@/server/market/book-writer';
 import { holdFor } from '@/server/market/reservation';
 import { signUp, type Caller } from '../support/callers';
 import { databaseKinds, freshDatabase, type TestDatabase } from '../support/database';

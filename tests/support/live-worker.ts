@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { createDb } from '../../server/db/client';
 import { flushRemote } from '../../server/live/remote';
 import { placeOrderInput } from '../../server/market/order-input';
-import { placeOrder } from '../../server/market/place-order';
+import { placeOrder } from '../../server/market/book-writer';
 
 export type LiveWorkerJob = {
   url: string;
