@@ -1,5 +1,7 @@
 import { DomainError } from '../errors';
-import type { Db, Prisma } from '../db/client';
+import type { Db, Prisma, Queryable } from '../db/client';
+import { notify } from '../live/bus';
+import { maySignal, ONLINE_WINDOW_MS, presenceKey } from './signaling';
 import { toMicro } from '../money';
 import { lockBook } from '../db/book-lock';
 import type { MarketCommunity } from '../market/fills';
@@ -11,13 +13,12 @@ import { resolveRates, valueFile } from '../valuation';
 import type { ContentHeader } from './header';
 
 export const FILE_CATEGORY = 'FILE';
-/** A device counts as online while it has been seen in the last half minute. */
-export const ONLINE_WINDOW_MS = 30_000;
+export { ONLINE_WINDOW_MS };
 /** Copies a priced item's standing SELL offers: as many as anyone will buy. */
 const COPIES = 1_000_000;
 
 export const itemSelect = {
-  id: true, communityId: true, memberId: true, deviceId: true, title: true, description: true, audience: true, purpose: true,
+  id: true, communityId: true, memberId: true, recipientId: true, recipientDeviceId: true, deviceId: true, title: true, description: true, audience: true, purpose: true,
   environment: true, mediaType: true, sizeBytes: true, sha256: true, chunkSize: true, chunkHashes: true, pricing: true, price: true,
   withdrawn: true, createdAt: true,
   device: { select: { name: true, member: { select: { handle: true } }, presence: { select: { lastSeen: true, publicAddress: true } } } },
@@ -34,6 +35,10 @@ export function presentItem(row: ItemRow, viewer: { address: string | null }, no
     deviceId: row.deviceId,
     deviceName: row.device.name,
     owner: { id: row.memberId, handle: row.device.member.handle },
+    /** a private gift: only its sender and `recipientId` ever see it */
+    privateGift: row.recipientId !== null,
+    recipientId: row.recipientId,
+    recipientDeviceId: row.recipientDeviceId,
     title: row.title,
     description: row.description,
     audience: row.audience,
@@ -107,8 +112,15 @@ export async function withdrawItem(db: Db, memberId: string, itemId: string) {
   const item = await db.contentItem.findUnique({ where: { id: itemId }, select: { memberId: true, communityId: true, withdrawn: true } });
   if (!item || item.memberId !== memberId) throw new DomainError('NOT_FOUND', 'You have no item with that id.');
   if (item.withdrawn) throw new DomainError('CONFLICT', 'This item is already withdrawn.');
+  const { communityId } = item;
+  if (communityId === null) {
+    // a private gift: no book, no orders
+    const { count } = await db.contentItem.updateMany({ where: { id: itemId, withdrawn: false }, data: { withdrawn: true } });
+    if (count !== 1) throw new DomainError('CONFLICT', 'This item is already withdrawn.');
+    return { ok: true };
+  }
   await withOutbox(db, async (tx, outbox) => {
-    await lockBook(tx, item.communityId, FILE_CATEGORY);
+    await lockBook(tx, communityId, FILE_CATEGORY);
     await tx.contentItem.update({ where: { id: itemId }, data: { withdrawn: true } });
     const orders = await tx.order.findMany({ where: { contentItemId: itemId, status: 'OPEN' }, select: { id: true } });
     for (const order of orders) await closeOrder(tx, order.id, 'CANCELLED', memberId, outbox);
@@ -128,6 +140,8 @@ async function viewerAddress(db: Db, viewer: CatalogViewer): Promise<string> {
 /** The catalog's filters on items that are still offered (text, media type, size). */
 const catalogWhere = (communityId: string, filters: CatalogFilters) => ({
   communityId,
+  // a private gift is never in a catalog (it has no community either; this says so twice)
+  recipientId: null,
   withdrawn: false,
   ...(filters.text ? { searchText: { contains: filters.text.toLowerCase() } } : {}),
   ...(filters.mediaType ? { mediaType: { startsWith: filters.mediaType.toLowerCase() } } : {}),
@@ -179,4 +193,93 @@ export async function searchItems(
   const items = rows.map((row) => presentItem(row, { address }, now));
   const rank = (i: { nearby: boolean; online: boolean }) => (i.nearby ? 0 : i.online ? 1 : 2);
   return items.filter((i) => !filters.nearbyOnly || i.nearby).sort((a, b) => rank(a) - rank(b));
+}
+
+/**
+ * An item as the member may see it, or NOT_FOUND: a private gift is seen by its sender and its recipient only,
+ * a catalog item by the members of its community. A private gift someone else guesses the id of is "not found",
+ * exactly like an id that does not exist, so its existence is not revealed.
+ */
+export async function visibleItem(db: Queryable, memberId: string, itemId: string): Promise<ItemRow> {
+  const row = await db.contentItem.findUnique({ where: { id: itemId }, select: itemSelect });
+  if (!row || !(await maySee(db, memberId, row))) throw new DomainError('NOT_FOUND', 'No such item.');
+  return row;
+}
+
+/** Whether the member may see the item (see visibleItem). */
+export async function maySee(db: Queryable, memberId: string, item: { memberId: string; communityId: string | null; recipientId: string | null }): Promise<boolean> {
+  if (item.memberId === memberId) return true;
+  if (item.recipientId !== null) return item.recipientId === memberId;
+  if (item.communityId === null) return false;
+  return (await db.membership.count({ where: { memberId, communityId: item.communityId } })) > 0;
+}
+
+/**
+ * "Send to nearby": offers a file from one of the member's devices to one other device, privately. The item
+ * belongs to no community and appears in no catalog; only the sender and the receiving device's member see it.
+ * The receiving device must be one this device may signal (a community in common, or paired by code).
+ */
+export async function giveItem(db: Db, memberId: string, input: { deviceId: string; toDeviceId: string; header: ContentHeader }) {
+  if (input.toDeviceId === input.deviceId) throw new DomainError('BAD_INPUT', 'Choose another device: this one already has the file.');
+  const target = await db.device.findUnique({ where: { id: input.toDeviceId }, select: { memberId: true } });
+  if (!target || !(await maySignal(db, { deviceId: input.deviceId, memberId }, input.toDeviceId))) {
+    // no hint whether a device with that id exists
+    throw new DomainError('NOT_FOUND', 'No device you can reach has that id: pair with it first, or share a community with its owner.');
+  }
+  const { header } = input;
+  const item = await db.contentItem.create({
+    data: {
+      communityId: null,
+      memberId,
+      recipientId: target.memberId,
+      recipientDeviceId: input.toDeviceId,
+      deviceId: input.deviceId,
+      title: header.title,
+      description: header.description,
+      audience: header.audience,
+      purpose: header.purpose,
+      environment: header.environment,
+      mediaType: header.mediaType,
+      sizeBytes: BigInt(header.sizeBytes),
+      sha256: header.sha256,
+      chunkSize: header.chunkSize,
+      chunkHashes: header.chunkHashes,
+      searchText: '',
+      pricing: 'GIFT',
+      price: 0n,
+    },
+    select: itemSelect,
+  });
+  notify([presenceKey(input.toDeviceId)]);
+  return presentItem(item, { address: null }, new Date());
+}
+
+/**
+ * Private gifts offered to this device that it has not taken yet (no transfer of it to its member is under
+ * way or done), newest first. They stay offered across reloads until taken, declined or withdrawn.
+ */
+export async function offeredGifts(db: Db, memberId: string, deviceId: string, now = new Date()) {
+  const rows = await db.contentItem.findMany({
+    where: {
+      recipientId: memberId,
+      recipientDeviceId: deviceId,
+      withdrawn: false,
+      transfers: { none: { receiverId: memberId, status: { in: ['REQUESTED', 'ACTIVE', 'COMPLETED'] } } },
+    },
+    orderBy: { createdAt: 'desc' },
+    take: 50,
+    select: itemSelect,
+  });
+  return rows.map((row) => presentItem(row, { address: null }, now));
+}
+
+/** The recipient declines a private gift: it is no longer offered (to anyone). */
+export async function declineGift(db: Db, memberId: string, itemId: string) {
+  const { count } = await db.contentItem.updateMany({ where: { id: itemId, recipientId: memberId, withdrawn: false }, data: { withdrawn: true } });
+  if (count !== 1) {
+    const item = await db.contentItem.findUnique({ where: { id: itemId }, select: { recipientId: true, withdrawn: true } });
+    if (!item || item.recipientId !== memberId) throw new DomainError('NOT_FOUND', 'No such item.');
+    throw new DomainError('CONFLICT', 'This gift is no longer offered.');
+  }
+  return { ok: true };
 }

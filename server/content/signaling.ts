@@ -2,15 +2,25 @@ import { randomInt } from 'node:crypto';
 import { tracked } from '@trpc/server';
 import { DomainError } from '../errors';
 import { signalMessageSchema, type SignalMessage } from './signal-message';
-import type { Db } from '../db/client';
-import { notify, POLL_INTERVAL_MS, version, waitForChange } from '../live/bus';
-import { ONLINE_WINDOW_MS } from './items';
+import type { Db, Queryable } from '../db/client';
+import { listenRemote, notify, POLL_INTERVAL_MS, version, waitForChange } from '../live/bus';
 import { afterFailure, assertNotBlocked, countAttempt, forgive, uncount, type ThrottleRule } from '../auth/throttle';
 
 export { signalMessageSchema, type SignalMessage };
 
 const PAIRING_TTL_MS = 10 * 60_000;
 const deviceKey = (deviceId: string) => `device:${deviceId}`;
+/** The bus key that wakes a device's presence feed at once: a pairing made or removed, a gift sent to it. */
+export const presenceKey = (deviceId: string) => `presence:${deviceId}`;
+/** A device counts as online while it has been seen in the last half minute. */
+export const ONLINE_WINDOW_MS = 30_000;
+/** A presence feed re-reads the online devices this often (and at once when its presence key is notified). */
+const PRESENCE_EVERY_MS = 5_000;
+/**
+ * The presence "community" of a device kept online for its paired devices only (its member may be in no
+ * community at all): `signal.presence` / `signal.stream` take it in place of a community id.
+ */
+export const PAIRED_ONLY = 'paired';
 
 /**
  * A signaling message's size cap. A session description for a data channel is 1–3 kB; one with audio, video
@@ -57,10 +67,57 @@ export async function maySignal(db: Db, from: { deviceId: string; memberId: stri
     where: { memberId: from.memberId, community: { memberships: { some: { memberId: target.memberId } } } },
   });
   if (shared > 0) return true;
-  const paired = await db.devicePairing.count({
-    where: { OR: [{ deviceId: from.deviceId, pairedId: toDeviceId }, { deviceId: toDeviceId, pairedId: from.deviceId }] },
+  return arePaired(db, from.deviceId, toDeviceId);
+}
+
+const between = (a: string, b: string) => ({ OR: [{ deviceId: a, pairedId: b }, { deviceId: b, pairedId: a }] });
+
+export async function arePaired(db: Queryable, a: string, b: string): Promise<boolean> {
+  return (await db.devicePairing.count({ where: between(a, b) })) > 0;
+}
+
+/** The devices paired with this one (either side of a used code), each once, with when they paired. */
+async function pairedWith(db: Queryable, deviceId: string): Promise<Map<string, Date>> {
+  const rows = await db.devicePairing.findMany({
+    where: { OR: [{ deviceId, pairedId: { not: null } }, { pairedId: deviceId }] },
+    select: { deviceId: true, pairedId: true, createdAt: true },
   });
-  return paired > 0;
+  const out = new Map<string, Date>();
+  for (const row of rows) {
+    const other = row.deviceId === deviceId ? row.pairedId! : row.deviceId;
+    if (other !== deviceId && !(out.get(other)! <= row.createdAt)) out.set(other, row.createdAt);
+  }
+  return out;
+}
+
+const sameAddress = (a: string | null | undefined, b: string) => Boolean(a && b !== 'unknown' && a === b);
+
+/**
+ * The devices paired with this one, online or not, for the Nearby screen: paired devices see each other on
+ * both sides, after reloads, until either side removes the pairing. `nearby`: online behind the same public
+ * address as this request (the address the coordinator saw, server/auth/client-address.ts).
+ */
+export async function listPairings(db: Queryable, deviceId: string, address: string, now = new Date()) {
+  const paired = await pairedWith(db, deviceId);
+  if (paired.size === 0) return [];
+  const devices = await db.device.findMany({
+    where: { id: { in: [...paired.keys()] } },
+    select: { id: true, name: true, member: { select: { handle: true } }, presence: { select: { lastSeen: true, publicAddress: true } } },
+  });
+  return devices
+    .map((d) => {
+      const online = Boolean(d.presence && d.presence.lastSeen.getTime() > now.getTime() - ONLINE_WINDOW_MS);
+      return { deviceId: d.id, name: d.name, handle: d.member.handle, online, nearby: online && sameAddress(d.presence?.publicAddress, address), pairedAt: paired.get(d.id)!.toISOString() };
+    })
+    .sort((a, b) => Number(b.online) - Number(a.online) || a.handle.localeCompare(b.handle) || a.name.localeCompare(b.name));
+}
+
+/** Removes the pairing of two devices, from either side; both stop seeing each other at once. */
+export async function unpair(db: Db, deviceId: string, otherDeviceId: string) {
+  const { count } = await db.devicePairing.deleteMany({ where: between(deviceId, otherDeviceId) });
+  if (count === 0) throw new DomainError('NOT_FOUND', 'This device is not paired with that one.');
+  notify([presenceKey(deviceId), presenceKey(otherDeviceId)]);
+  return { ok: true };
 }
 
 // Every function below acts for one of the member's own devices: the router checked it is theirs
@@ -109,22 +166,44 @@ export async function touchPresence(db: Db, memberId: string, deviceId: string, 
   });
 }
 
-export async function onlineDevices(db: Db, communityId: string, self: { deviceId: string; address: string }, now = new Date()) {
+/**
+ * The online devices this device may reach: those of the community's members (none for PAIRED_ONLY) and the
+ * devices paired with it, nearby ones (behind the same public address) first. `paired` marks the latter.
+ */
+export async function onlineDevices(db: Queryable, communityId: string, self: { deviceId: string; address: string }, now = new Date()) {
+  const paired = await pairedWith(db, self.deviceId);
+  const reach = [
+    ...(communityId === PAIRED_ONLY ? [] : [{ device: { member: { memberships: { some: { communityId } } } } }]),
+    ...(paired.size > 0 ? [{ deviceId: { in: [...paired.keys()] } }] : []),
+  ];
+  if (reach.length === 0) return [];
   const rows = await db.presence.findMany({
-    where: { lastSeen: { gt: new Date(now.getTime() - ONLINE_WINDOW_MS) }, deviceId: { not: self.deviceId }, device: { member: { memberships: { some: { communityId } } } } },
+    where: { lastSeen: { gt: new Date(now.getTime() - ONLINE_WINDOW_MS) }, deviceId: { not: self.deviceId }, OR: reach },
     select: { deviceId: true, publicAddress: true, device: { select: { name: true, member: { select: { handle: true } } } } },
   });
   return rows
-    .map((r) => ({ deviceId: r.deviceId, name: r.device.name, handle: r.device.member.handle, nearby: r.publicAddress === self.address && self.address !== 'unknown' }))
+    .map((r) => ({ deviceId: r.deviceId, name: r.device.name, handle: r.device.member.handle, nearby: sameAddress(r.publicAddress, self.address), paired: paired.has(r.deviceId) }))
     .sort((a, b) => Number(b.nearby) - Number(a.nearby) || a.handle.localeCompare(b.handle));
 }
 
-/** The community's online devices, yielded whenever the list changes, while keeping this device online. */
-export async function* presenceFeed(db: Db, memberId: string, deviceId: string, communityId: string, address: string, signal: AbortSignal | undefined) {
+/** Refuses a presence community the member is not in (PAIRED_ONLY needs none). */
+export async function assertPresenceCommunity(db: Queryable, memberId: string, communityId: string) {
+  if (communityId === PAIRED_ONLY) return;
   const member = await db.membership.count({ where: { memberId, communityId } });
   if (!member) throw new DomainError('FORBIDDEN', 'You are not a member of this community.');
+}
+
+/**
+ * The devices this one may reach online (onlineDevices), yielded whenever the list changes, while keeping this
+ * device online from `address` (the address the coordinator saw the request come from, never a client's claim).
+ */
+export async function* presenceFeed(db: Db, memberId: string, deviceId: string, communityId: string, address: string, signal: AbortSignal | undefined) {
+  await assertPresenceCommunity(db, memberId, communityId);
+  listenRemote();
+  const key = presenceKey(deviceId);
   let last = '';
   while (!signal?.aborted) {
+    const seen = version(key);
     await touchPresence(db, memberId, deviceId, address);
     const list = await onlineDevices(db, communityId, { deviceId, address });
     const text = JSON.stringify(list);
@@ -132,10 +211,7 @@ export async function* presenceFeed(db: Db, memberId: string, deviceId: string, 
       last = text;
       yield list;
     }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 5_000);
-      signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
-    });
+    await waitForChange(key, seen, PRESENCE_EVERY_MS, signal);
   }
 }
 
@@ -171,10 +247,14 @@ export async function pairWithCode(db: Db, memberId: string, deviceId: string, c
     throw new DomainError('NOT_FOUND', 'That code is not valid or has expired: ask for a new one.');
   }
   if (pairing.deviceId === deviceId) throw new DomainError('BAD_INPUT', 'That is this device’s own code: enter it on the other device.');
+  // exactly one redemption wins: the write is conditional on the code being unused
   const { count } = await db.devicePairing.updateMany({ where: { id: pairing.id, pairedId: null }, data: { pairedId: deviceId } });
   if (count !== 1) throw new DomainError('CONFLICT', 'That code was just used: ask for a new one.');
+  // pairing the same two devices again keeps one pairing
+  await db.devicePairing.deleteMany({ where: { ...between(deviceId, pairing.deviceId), id: { not: pairing.id } } });
   await forgive(db, keys.device, now);
   const other = await db.device.findUniqueOrThrow({ where: { id: pairing.deviceId }, select: { id: true, name: true, member: { select: { handle: true } } } });
-  notify([deviceKey(pairing.deviceId)]);
+  // the device that showed the code sees this one at once (its presence feed wakes)
+  notify([deviceKey(pairing.deviceId), presenceKey(pairing.deviceId), presenceKey(deviceId)]);
   return { pairedWith: { deviceId: other.id, name: other.name, handle: other.member.handle } };
 }

@@ -1,5 +1,5 @@
 import { DomainError } from '../errors';
-import type { Db, Prisma, Tx } from '../db/client';
+import { kindOf, type Db, type Prisma, type Tx } from '../db/client';
 import { toMicro } from '../money';
 import { lockBook } from '../db/book-lock';
 import { applyContractActions } from '../market/contracts';
@@ -7,7 +7,7 @@ import { executeFill } from '../market/fills';
 import { withOutbox, type Outbox } from '../live/outbox';
 import { openOrder } from '../market/place-order';
 import { earnTransferTicket } from '../money/sweepstakes';
-import { FILE_CATEGORY, itemSelect, presentItem } from './items';
+import { FILE_CATEGORY, itemSelect, maySee, presentItem } from './items';
 
 /** A transfer that has not completed a day after it was requested fails, and its credits are refunded. */
 export const TRANSFER_TTL_MS = 24 * 3_600_000;
@@ -69,18 +69,27 @@ export async function requestItem(db: Db, memberId: string, input: { itemId: str
   const device = { id: input.deviceId };
   const item = await db.contentItem.findUnique({
     where: { id: input.itemId },
-    select: { id: true, communityId: true, memberId: true, deviceId: true, pricing: true, price: true, withdrawn: true, orders: { where: { status: 'OPEN', side: 'SELL' }, select: { id: true } } },
+    select: {
+      id: true, communityId: true, memberId: true, recipientId: true, recipientDeviceId: true, deviceId: true, pricing: true, price: true, withdrawn: true,
+      orders: { where: { status: 'OPEN', side: 'SELL' }, select: { id: true } },
+    },
   });
-  if (!item) throw new DomainError('NOT_FOUND', 'No such item.');
-  const membership = await db.membership.findUnique({ where: { memberId_communityId: { memberId, communityId: item.communityId } }, select: { community: { select: { id: true, commissionBps: true, creditLimit: true } } } });
-  if (!membership) throw new DomainError('FORBIDDEN', "Join this item's community to request it.");
-  if (item.withdrawn) throw new DomainError('NOT_FOUND', 'Its owner has withdrawn this item.');
-  if (item.memberId === memberId) throw new DomainError('BAD_INPUT', 'This is your own item: it is already on your device.');
+  // a private gift for someone else is "not found", as an unknown id is
+  if (!item || !(await maySee(db, memberId, item))) {
+    if (item?.communityId && item.recipientId === null) throw new DomainError('FORBIDDEN', "Join this item's community to request it.");
+    throw new DomainError('NOT_FOUND', 'No such item.');
+  }
+  if (item.withdrawn) throw new DomainError('NOT_FOUND', item.recipientId ? 'This gift is no longer offered.' : 'Its owner has withdrawn this item.');
+  // one's own item is already on one's device, except a gift sent on purpose to another of one's devices
+  if (item.memberId === memberId && item.recipientDeviceId !== device.id) throw new DomainError('BAD_INPUT', 'This is your own item: it is already on your device.');
+  if (item.communityId === null) return requestGift(db, memberId, { id: item.id, memberId: item.memberId, deviceId: item.deviceId }, device, now);
+  const { communityId } = item;
+  const membership = await db.membership.findUniqueOrThrow({ where: { memberId_communityId: { memberId, communityId } }, select: { community: { select: { id: true, commissionBps: true, creditLimit: true } } } });
   const community = { ...membership.community, creditLimit: toMicro(membership.community.creditLimit) };
 
   return withOutbox(db, async (tx, outbox) => {
     // every request of the community's files is serialized by the book lock: the checks below hold until commit
-    await lockBook(tx, item.communityId, FILE_CATEGORY);
+    await lockBook(tx, communityId, FILE_CATEGORY);
     const current = await tx.contentItem.findUniqueOrThrow({ where: { id: item.id }, select: { withdrawn: true } });
     if (current.withdrawn) throw new DomainError('NOT_FOUND', 'Its owner has withdrawn this item.');
     const open = await tx.transfer.findMany({
@@ -115,6 +124,31 @@ export async function requestItem(db: Db, memberId: string, input: { itemId: str
     notifyParties(outbox, transfer, 'REQUESTED', 0);
     // alreadyBought: a free copy of a priced item the member had already bought (no contract, nothing charged)
     return { transfer: presentTransfer(transfer, now, await handleOf(tx, memberId)), contractId, alreadyBought: bought };
+  });
+}
+
+/** Holds the item's row until the transaction ends (PostgreSQL; SQLite serializes every transaction). */
+async function lockItem(tx: Tx, itemId: string) {
+  if (kindOf(tx) === 'postgres') await tx.$executeRaw`SELECT 1 FROM "ContentItem" WHERE "id" = ${itemId} FOR UPDATE`;
+}
+
+/**
+ * A copy of a private gift (no community, no market): under the item's row lock, refused while this device
+ * is already getting it.
+ */
+async function requestGift(db: Db, memberId: string, item: { id: string; memberId: string; deviceId: string }, device: { id: string }, now: Date) {
+  return withOutbox(db, async (tx, outbox) => {
+    await lockItem(tx, item.id);
+    const current = await tx.contentItem.findUniqueOrThrow({ where: { id: item.id }, select: { withdrawn: true } });
+    if (current.withdrawn) throw new DomainError('NOT_FOUND', 'This gift is no longer offered.');
+    const open = await tx.transfer.count({ where: { itemId: item.id, receiverDeviceId: device.id, status: { in: [...OPEN_TRANSFER] } } });
+    if (open > 0) throw new DomainError('CONFLICT', 'You are already getting this file on this device: see Transfers.');
+    const transfer = await tx.transfer.create({
+      data: { itemId: item.id, communityId: null, senderDeviceId: item.deviceId, receiverDeviceId: device.id, senderId: item.memberId, receiverId: memberId, contractId: null },
+      select: transferSelect,
+    });
+    notifyParties(outbox, transfer, 'REQUESTED', 0);
+    return { transfer: presentTransfer(transfer, now, await handleOf(tx, memberId)), contractId: null, alreadyBought: false };
   });
 }
 
@@ -178,7 +212,7 @@ export async function updateTransfer(
       ], outbox);
     }
     // a ticket only for a paid transfer (the buyer paid and signed off), never for a gift
-    if (status === 'COMPLETED') await earnTransferTicket(tx, row);
+    if (status === 'COMPLETED' && row.communityId) await earnTransferTicket(tx, { ...row, communityId: row.communityId });
     notifyParties(outbox, row, status, verifiedChunks);
     return presentTransfer(await tx.transfer.findUniqueOrThrow({ where: { id: row.id }, select: transferSelect }), now, await handleOf(tx, row.receiverId));
   });

@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { contentHeaderSchema, pricingSchema } from '../content/header';
-import { itemSelect, presentItem, publishItem, searchItems, searchItemsPage, withdrawItem } from '../content/items';
+import { declineGift, giveItem, offeredGifts, presentItem, publishItem, searchItems, searchItemsPage, visibleItem, withdrawItem } from '../content/items';
 import { deviceTransfers, hasCopy, requestItem, updateTransfer } from '../content/transfers';
 import { communityDeviceProcedure, communityMemberProcedure, deviceOwnerProcedure, memberProcedure, router } from '../trpc';
-import { DomainError } from '../errors';
 import { pageFields } from '../paging';
 
 const id = z.string().min(1).max(64);
@@ -26,13 +25,26 @@ export const contentRouter = router({
     .input(searchFilters.extend(pageFields))
     .query(({ ctx, input }) => searchItemsPage(ctx.db, ctx.community.id, { deviceId: input.deviceId, address: ctx.clientAddress }, input, input)),
 
+  /** An item the member may see (a catalog item of one of their communities, or a private gift they sent or were sent); NOT_FOUND otherwise. */
   get: memberProcedure.input(z.object({ itemId: id })).query(async ({ ctx, input }) => {
-    const row = await ctx.db.contentItem.findUnique({ where: { id: input.itemId }, select: itemSelect });
-    const member = row ? await ctx.db.membership.count({ where: { memberId: ctx.member.id, communityId: row.communityId } }) : 0;
-    if (!row || !member) throw new DomainError('NOT_FOUND', 'No such item.');
+    const row = await visibleItem(ctx.db, ctx.member.id, input.itemId);
     // haveCopy: this member already received a verified copy, so a further request of it is free
     return { ...presentItem(row, { address: ctx.clientAddress }, new Date(), true), haveCopy: await hasCopy(ctx.db, ctx.member.id, row.id) };
   }),
+
+  /**
+   * "Send to nearby": a private gift of a file on this device to one other device (`toDeviceId`: one in a community
+   * the members share, or paired by code). It is in no catalog; only the sender and the receiver's member see it.
+   */
+  give: deviceOwnerProcedure
+    .input(z.object({ toDeviceId: id, header: contentHeaderSchema }))
+    .mutation(({ ctx, input }) => giveItem(ctx.db, ctx.member.id, { deviceId: ctx.device.id, toDeviceId: input.toDeviceId, header: input.header })),
+
+  /** Private gifts offered to this device and not taken yet, newest first. */
+  gifts: deviceOwnerProcedure.query(({ ctx }) => offeredGifts(ctx.db, ctx.member.id, ctx.device.id)),
+
+  /** The recipient turns a private gift down; it is offered no more. */
+  declineGift: memberProcedure.input(z.object({ itemId: id })).mutation(({ ctx, input }) => declineGift(ctx.db, ctx.member.id, input.itemId)),
 
   withdraw: memberProcedure.input(z.object({ itemId: id })).mutation(({ ctx, input }) => withdrawItem(ctx.db, ctx.member.id, input.itemId)),
 

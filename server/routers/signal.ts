@@ -1,6 +1,6 @@
 import { tracked, type TrackedEnvelope } from '@trpc/server';
 import { z } from 'zod';
-import { createPairCode, pairWithCode, presenceFeed, sendSignal, signalMessageSchema, type SignalMessage } from '../content/signaling';
+import { createPairCode, listPairings, PAIRED_ONLY, pairWithCode, presenceFeed, sendSignal, signalMessageSchema, unpair, type SignalMessage } from '../content/signaling';
 import { bookWatchFor } from '../live/book-state';
 import { liveStream } from '../live/stream';
 import { deviceSignals, latestSignalId, planTabStream, rowCursor, tabStreamSource } from '../live/tab-stream';
@@ -38,6 +38,11 @@ export const signalRouter = router({
       }
     }),
 
+  /**
+   * Keeps the device online (from the address the coordinator sees) and lists the devices it may reach online:
+   * the community's, and its paired devices (`paired: true`). `communityId: "paired"` lists the paired ones only,
+   * for a member in no community.
+   */
   presence: deviceOwnerProcedure
     .input(z.object({ communityId: id }))
     .subscription(({ ctx, input, signal }) => presenceFeed(ctx.db, ctx.member.id, ctx.device.id, input.communityId, ctx.clientAddress, signal)),
@@ -60,7 +65,8 @@ export const signalRouter = router({
       async device(want) {
         const device = await db.device.count({ where: { id: want.deviceId, memberId: member.id } });
         if (!device) return { code: 'NOT_FOUND', message: 'You have no device with that id.' };
-        if (want.presenceCommunityId && !(await db.membership.count({ where: { memberId: member.id, communityId: want.presenceCommunityId } }))) {
+        const community = want.presenceCommunityId;
+        if (community && community !== PAIRED_ONLY && !(await db.membership.count({ where: { memberId: member.id, communityId: community } }))) {
           return { code: 'FORBIDDEN', message: 'You are not a member of this community.' };
         }
         return null;
@@ -75,4 +81,10 @@ export const signalRouter = router({
   pair: deviceOwnerProcedure
     .input(z.object({ code: z.string().trim().regex(/^\d{6}$/, 'A pairing code is 6 digits.') }))
     .mutation(({ ctx, input }) => pairWithCode(ctx.db, ctx.member.id, ctx.device.id, input.code)),
+
+  /** The devices paired with this one (whichever side showed the code), online or not, until either side removes the pairing. */
+  pairings: deviceOwnerProcedure.query(({ ctx }) => listPairings(ctx.db, ctx.device.id, ctx.clientAddress)),
+
+  /** Removes this device's pairing with another; either side may. */
+  unpair: deviceOwnerProcedure.input(z.object({ pairedDeviceId: id })).mutation(({ ctx, input }) => unpair(ctx.db, ctx.device.id, input.pairedDeviceId)),
 });
