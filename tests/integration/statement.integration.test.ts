@@ -22,10 +22,11 @@ const window = (fromHours: number, toHours: number) => ({
 /** Every line of a member's statement, page by page (merging lines that continue on a later page). */
 async function wholeStatement(caller: Caller, communityId: string, limit: number) {
   let lines: StatementLine[] = [];
-  let cursor: { createdAt: string; id: string } | null = null;
+  type Cursor = { createdAt: string; id: string } | null;
+  let cursor: Cursor = null;
   let pages = 0;
   do {
-    const page: { items: StatementLine[]; nextCursor: typeof cursor } = await caller.ledger.statement({ communityId, limit, cursor });
+    const page: { items: StatementLine[]; nextCursor: Cursor } = await caller.ledger.statement({ communityId, limit, cursor });
     lines = mergeStatementLines(lines, page.items);
     cursor = page.nextCursor;
     pages++;
