@@ -7,8 +7,9 @@ import { toMicro } from '../money';
 import { fillAmounts } from '../market/commission';
 import { reviewEndsAt } from '../market/contract-state';
 import { Outbox } from '../live/outbox';
-import { chunks, enumValue, insertRows, newId, valuesTable } from './bulk';
-import { EntryBatch } from './ledger-batch';
+import { chunks, enumValue, insertRows, valuesTable } from '../db/bulk';
+import { newId } from '../db/ids';
+import { LedgerBatch } from '../ledger/batch';
 
 /** Contracts settled per transaction: each chunk is short, so leases and results of the community go on between chunks. */
 export const settleChunkSize = () => (Number(process.env.COMPUTE_SETTLE_CHUNK) > 0 ? Number(process.env.COMPUTE_SETTLE_CHUNK) : 100);
@@ -67,7 +68,7 @@ async function settleChunk(tx: Tx, jobId: string, size: number, outbox: Outbox, 
   const community = await tx.community.findUniqueOrThrow({ where: { id: communityId }, select: { creditLimit: true, sweepstakesShareBps: true, reviewPeriodHours: true } });
   const valid = await tx.replica.groupBy({ by: ['contractId'], where: { contractId: { in: contracts.map((c) => c.id) }, status: 'VALID' }, _count: true });
   const delivered = new Map(valid.map((v) => [v.contractId, v._count]));
-  const ledger = new EntryBatch(communityId, toMicro(community.creditLimit));
+  const ledger = new LedgerBatch(communityId, toMicro(community.creditLimit));
   const events: { id: string; contractId: string; action: string; fromState: Row['state'] | null; toState: Row['state']; note: string; createdAt: Date }[] = [];
   const event = (c: Row, action: string, fromState: Row['state'], toState: Row['state'], note: string) =>
     events.push({ id: newId(), contractId: c.id, action, fromState, toState, note, createdAt: new Date() });
@@ -144,6 +145,6 @@ async function settleChunk(tx: Tx, jobId: string, size: number, outbox: Outbox, 
   }
   await insertRows(tx, 'ContractEvent', ['id', 'contractId', 'action', 'fromState', 'toState', 'note', 'createdAt'],
     events.map((e) => [e.id, e.contractId, e.action, e.fromState ? enumValue(tx, e.fromState, 'ContractState') : null, enumValue(tx, e.toState, 'ContractState'), e.note, e.createdAt]));
-  await ledger.write(tx);
+  await ledger.flush(tx);
   return contracts.length;
 }

@@ -8,10 +8,11 @@ import { fillAmounts } from '../market/commission';
 import { withOutbox, type Outbox } from '../live/outbox';
 import type { BookOrder } from '../market/engine';
 import type { Json } from '../../workers/kernels/types';
-import { asEnum, asJson, chunks, enumValue, insertRows, newId, valuesTable } from './bulk';
+import { asEnum, asJson, chunks, enumValue, insertRows, valuesTable } from '../db/bulk';
+import { newId } from '../db/ids';
 import { CommunityWork, DEVICE_TTL_MS, pickFrom, readDonor, type DonorFacts, type MemJob, type MemUnit, type UnitState } from './feeder';
 import { COMPUTE_CATEGORY, finishJob, WORK_UNIT } from './jobs';
-import { EntryBatch } from './ledger-batch';
+import { LedgerBatch } from '../ledger/batch';
 import { initialReplicas, isLive, isTrusted, judge, type ReplicaView } from './scheduler';
 import { settleJob } from './settle';
 
@@ -420,7 +421,7 @@ export class CommunityWriter {
 
     // 4. writes: contracts made or grown (escrow from the job's hold), orders, the hold's surplus, the leases
     const bps = community.commissionBps;
-    const ledger = new EntryBatch(this.communityId, toMicro(community.creditLimit));
+    const ledger = new LedgerBatch(this.communityId, toMicro(community.creditLimit));
     const made: Held[] = [];
     const grown: { held: Held; amounts: ReturnType<typeof fillAmounts> }[] = [];
     const escrowByJob = new Map<string, number>();
@@ -494,7 +495,7 @@ export class CommunityWriter {
       FROM ${valuesTable(orderRows, ['TEXT', 'INTEGER', 'BIGINT', 'TEXT', 'INTEGER'])}
       WHERE "Order"."id" = v.column1 AND "Order"."remaining" = v.column5 AND "Order"."status" = 'OPEN'`);
     if (count !== orderRows.length) throw new DomainError('CONFLICT', 'An order changed while work was being leased: try again.');
-    await ledger.write(tx);
+    await ledger.flush(tx);
     await insertRows(tx, 'Replica', ['id', 'unitId', 'jobId', 'contractId', 'deviceId', 'memberId', 'expiresAt', 'leasedAt'],
       replicas.map((r) => [r.id, r.unitId, r.jobId, r.contractId, r.deviceId, r.memberId, r.expiresAt, r.leasedAt]));
     await this.writeRequired(tx, required);

@@ -21,6 +21,24 @@ export function asEnum(tx: Tx, expression: string, enumName: string): Prisma.Sql
   return Prisma.raw(kindOf(tx) === 'postgres' ? `CAST(${expression} AS "${enumName}")` : expression);
 }
 
+/** A value of a Json column set from text (`v.column3`): jsonb in PostgreSQL, text in SQLite. */
+export function asJson(tx: Tx, expression: string): Prisma.Sql {
+  return Prisma.raw(kindOf(tx) === 'postgres' ? `CAST(${expression} AS jsonb)` : expression);
+}
+
+/** A constant of a PostgreSQL enum (SQLite keeps enums as text), for a multi-row INSERT. */
+export function enumValue(tx: Tx, value: string, enumName: string): Prisma.Sql {
+  if (!/^[A-Z_]+$/.test(value)) throw new Error(`enumValue: ${value} is not an enum constant`);
+  return Prisma.raw(kindOf(tx) === 'postgres' ? `CAST('${value}' AS "${enumName}")` : `'${value}'`);
+}
+
+/** Splits `items` into slices of at most `size` (statements stay under the databases' parameter limits). */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
 /**
  * Runs `fn` inside a savepoint of the open transaction: when it throws, its writes are undone and the
  * transaction goes on (PostgreSQL would otherwise refuse every later statement of the transaction).
@@ -38,19 +56,19 @@ export async function inSavepoint<T>(tx: Tx, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-const ROWS_PER_INSERT = 500;
+/** Values per statement: well under SQLite's and PostgreSQL's limits on parameters. */
+const VALUES_PER_STATEMENT = 8_000;
 
 /**
- * `INSERT INTO "table" (columns) VALUES (…), (…)` with every row's values as parameters, in chunks of
- * ROWS_PER_INSERT rows: the hot paths' multi-row writes, without the ORM's per-query cost. Values go in as
- * the driver adapters pass them (Date, bigint, string, number, null; objects for Json columns must be
- * given as JSON text). Columns with a default in the schema must be given too: Prisma fills `@default(now())`
- * and `@updatedAt` itself, not the database.
+ * `INSERT INTO "table" (columns) VALUES (…), (…)` with every row's values as parameters, a few thousand
+ * values per statement: the hot paths' multi-row writes, without the ORM's cost per row. The table's
+ * columns type the values in both databases (Dates as Dates, bigints, strings, numbers, null; JSON as its
+ * text; enum constants in a mixed list as `enumValue`). Columns with a default in the schema must be given
+ * too when Prisma, not the database, fills them (`@default(now())`, `@updatedAt`, `cuid()`).
  */
 export async function insertRows(tx: Tx, table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
   const head = Prisma.raw(`INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) VALUES `);
-  for (let at = 0; at < rows.length; at += ROWS_PER_INSERT) {
-    const chunk = rows.slice(at, at + ROWS_PER_INSERT);
-    await tx.$executeRaw(Prisma.sql`${head}${Prisma.join(chunk.map((row) => Prisma.sql`(${Prisma.join(row)})`))}`);
+  for (const part of chunks(rows, Math.max(1, Math.floor(VALUES_PER_STATEMENT / columns.length)))) {
+    await tx.$executeRaw(Prisma.sql`${head}${Prisma.join(part.map((row) => Prisma.sql`(${Prisma.join(row)})`))}`);
   }
 }

@@ -1,112 +1,159 @@
 import { Prisma } from '../db/generated/sqlite/client';
 import type { Tx } from '../db/client';
-import { insertRows, valuesTable } from '../db/bulk';
+import { chunks, insertRows, valuesTable } from '../db/bulk';
 import { newId } from '../db/ids';
+import { DomainError } from '../errors';
 import { toMicro } from '../money';
 import { accountBounds, assertBalanced, mayPost, netByAccount, type AccountRef, type Bounds, type JournalEntry } from './postings';
 
-/** A posting a batch cannot make from what it read: the batch is given up and its commands run one by one. */
-export class LedgerBatchConflict extends Error {}
+/**
+ * A posting a batch cannot make: a balance it read would pass its bounds, or the balance in the database
+ * moved under the batch. The batch's transaction must be rolled back (the market's writer then places its
+ * orders one by one; the compute writer runs its commands one by one).
+ */
+export class LedgerBatchConflict extends DomainError {
+  constructor(detail: string) {
+    super('CONFLICT', 'A balance changed meanwhile and this would take it past its bounds: try again.');
+    this.cause = detail;
+  }
+}
 
-type HeldAccount = { id: string; ref: AccountRef; read: number; delta: number; bounds: Bounds };
+type HeldAccount = { id: string; ref: AccountRef; read: number; delta: number };
 
 const NO_LIMIT = 2n ** 62n;
+const keyOf = (ref: AccountRef) => `${ref.kind}:${ref.memberId ?? ''}`;
 
 /**
- * Members' available and escrow accounts of one community, read once, with balanced entries posted
- * against them in memory and written together by `flush`: one multi-row insert of the entries, one of
- * their postings and one guarded multi-row update of the balances. Each posting is checked against the
- * account's bounds as `postEntry` checks it; the update re-checks every net change against the balance
- * in the database (which other paths may have moved since), and if any would pass a bound, `flush`
- * throws `LedgerBatchConflict` and the caller's transaction must be rolled back.
+ * Balanced entries of one community gathered in memory and written together by `flush`: one multi-row
+ * insert of the entries, one of their postings, and one guarded multi-row update of the balances (each
+ * account's net change checked against its bounds on the balance as it is in the database, as `postEntry`
+ * checks each line). Members' available and escrow accounts and the community's own accounts; no
+ * federation clearing. Accounts read with `load` are also checked posting by posting in memory, so a
+ * writer can decide from their balances (`balance`) before it commits to anything.
  */
 export class LedgerBatch {
-  private readonly accounts = new Map<string, HeldAccount>();
+  private readonly loaded = new Map<string, HeldAccount>();
   private entries: { id: string; kind: string; memo: string; reference: string | null }[] = [];
-  private postings: { id: string; transactionId: string; accountId: string; amount: bigint }[] = [];
+  private lines: { transactionId: string; ref: AccountRef; amount: number }[] = [];
 
   constructor(
     readonly communityId: string,
     private readonly creditLimit: number,
   ) {}
 
-  private static key(ref: AccountRef): string {
-    return `${ref.kind}:${ref.memberId ?? ''}`;
+  /** Entries waiting to be written. */
+  get size(): number {
+    return this.entries.length;
   }
 
   /** Reads the available and escrow accounts of the members not read yet. */
   async load(tx: Tx, memberIds: Iterable<string>): Promise<void> {
-    const missing = [...new Set(memberIds)].filter((id) => !this.accounts.has(`MEMBER:${id}`));
+    const missing = [...new Set(memberIds)].filter((id) => !this.loaded.has(`MEMBER:${id}`));
     if (missing.length === 0) return;
+    // a raw statement: on the hot paths the ORM's cost per query is most of the cost
     const rows = await tx.$queryRaw<{ id: string; kind: 'MEMBER' | 'ESCROW'; memberId: string; balance: unknown }[]>(Prisma.sql`
       SELECT id, kind, "memberId", balance FROM "Account"
       WHERE "communityId" = ${this.communityId} AND "memberId" IN (${Prisma.join(missing)}) AND kind IN ('MEMBER', 'ESCROW')`);
     for (const row of rows) {
       const ref: AccountRef = { kind: row.kind, memberId: row.memberId };
-      this.accounts.set(LedgerBatch.key(ref), { id: row.id, ref, read: toMicro(BigInt(row.balance as bigint)), delta: 0, bounds: accountBounds(ref, { creditLimit: this.creditLimit }) });
+      this.loaded.set(keyOf(ref), { id: row.id, ref, read: toMicro(BigInt(row.balance as bigint)), delta: 0 });
     }
   }
 
   has(ref: AccountRef): boolean {
-    return this.accounts.has(LedgerBatch.key(ref));
+    return this.loaded.has(keyOf(ref));
   }
 
-  /** The balance as this batch will leave it. */
+  /** The balance of a loaded account as this batch will leave it. */
   balance(ref: AccountRef): number {
-    const account = this.held(ref);
+    const account = this.loaded.get(keyOf(ref));
+    if (!account) throw new Error(`LedgerBatch: account ${keyOf(ref)} was not loaded`);
     return account.read + account.delta;
   }
 
-  private held(ref: AccountRef): HeldAccount {
-    const account = this.accounts.get(LedgerBatch.key(ref));
-    if (!account) throw new LedgerBatchConflict(`account ${LedgerBatch.key(ref)} was not read into the batch`);
-    return account;
+  private bounds(ref: AccountRef): Bounds {
+    return accountBounds(ref, { creditLimit: this.creditLimit });
   }
 
-  /** Posts a balanced entry in memory; throws `LedgerBatchConflict` if a line would pass its account's bounds. */
+  /** Posts a balanced entry in memory; a loaded account's line that would pass its bounds throws `LedgerBatchConflict`. */
   post(entry: JournalEntry): void {
     assertBalanced(entry);
-    const lines = netByAccount(entry).map((line) => ({ ...line, account: this.held(line.account) }));
-    for (const { account, amount } of lines) {
-      if (amount !== 0 && !mayPost(account.read + account.delta, amount, account.bounds)) {
-        throw new LedgerBatchConflict(`posting ${amount} to ${LedgerBatch.key(account.ref)} would pass its bounds`);
+    const lines = netByAccount(entry).filter((line) => line.amount !== 0);
+    for (const { account: ref, amount } of lines) {
+      const held = this.loaded.get(keyOf(ref));
+      if (held && !mayPost(held.read + held.delta, amount, this.bounds(ref))) {
+        throw new LedgerBatchConflict(`posting ${amount} to ${keyOf(ref)} would pass its bounds`);
       }
     }
     const transactionId = newId();
     this.entries.push({ id: transactionId, kind: entry.kind, memo: entry.memo, reference: entry.reference ?? null });
-    for (const { account, amount } of lines) {
-      if (amount === 0) continue;
-      account.delta += amount;
-      this.postings.push({ id: newId(), transactionId, accountId: account.id, amount: BigInt(amount) });
+    for (const { account: ref, amount } of lines) {
+      const held = this.loaded.get(keyOf(ref));
+      if (held) held.delta += amount;
+      this.lines.push({ transactionId, ref, amount });
     }
   }
 
   /** Writes the entries, their postings and the balances; afterwards the batch holds nothing unwritten. */
   async flush(tx: Tx): Promise<void> {
     if (this.entries.length === 0) return;
-    const now = new Date();
-    await insertRows(tx, 'LedgerTransaction', ['id', 'communityId', 'kind', 'memo', 'reference', 'createdAt'], this.entries.map((e) => [e.id, this.communityId, e.kind, e.memo, e.reference, now]));
-    await insertRows(tx, 'Posting', ['id', 'transactionId', 'accountId', 'amount', 'createdAt'], this.postings.map((p) => [p.id, p.transactionId, p.accountId, p.amount, now]));
-    const moved = [...this.accounts.values()].filter((a) => a.delta !== 0);
-    if (moved.length > 0) {
+    const ids = await this.accountIds(tx);
+    const net = new Map<string, { id: string; delta: number; bounds: Bounds }>();
+    const postings = this.lines.map((line) => {
+      const accountId = ids.get(keyOf(line.ref))!;
+      const held = net.get(accountId) ?? { id: accountId, delta: 0, bounds: this.bounds(line.ref) };
+      held.delta += line.amount;
+      net.set(accountId, held);
+      return [newId(), line.transactionId, accountId, BigInt(line.amount)];
+    });
+    const at = new Date();
+    await insertRows(tx, 'LedgerTransaction', ['id', 'communityId', 'kind', 'memo', 'reference', 'createdAt'], this.entries.map((e) => [e.id, this.communityId, e.kind, e.memo, e.reference, at]));
+    await insertRows(tx, 'Posting', ['id', 'transactionId', 'accountId', 'amount', 'createdAt'], postings.map((p) => [...p, at]));
+    const moved = [...net.values()].filter((a) => a.delta !== 0);
+    for (const part of chunks(moved, 1_000)) {
       // the guard of `guardFor` per account, on the balance as it is now in the database
-      const rows = moved.map((a) => {
+      const values = part.map((a) => {
         const delta = BigInt(a.delta);
-        const lowest = a.delta < 0 ? BigInt(a.bounds.floor) - delta : -NO_LIMIT;
-        const highest = a.delta > 0 ? BigInt(a.bounds.ceiling) - delta : NO_LIMIT;
-        return [a.id, delta, lowest, highest];
+        return [a.id, delta, a.delta < 0 ? BigInt(a.bounds.floor) - delta : -NO_LIMIT, a.delta > 0 ? BigInt(a.bounds.ceiling) - delta : NO_LIMIT];
       });
       const count = await tx.$executeRaw(Prisma.sql`
         UPDATE "Account" SET balance = "Account".balance + v.column2
-        FROM ${valuesTable(rows, ['TEXT', 'BIGINT', 'BIGINT', 'BIGINT'])}
+        FROM ${valuesTable(values, ['TEXT', 'BIGINT', 'BIGINT', 'BIGINT'])}
         WHERE "Account".id = v.column1 AND "Account".balance >= v.column3 AND "Account".balance <= v.column4`);
-      if (count !== moved.length) throw new LedgerBatchConflict('a balance moved past what the batch allowed for');
+      if (count !== part.length) throw new LedgerBatchConflict('a balance moved past what the batch allowed for');
     }
-    for (const account of moved) {
+    for (const account of this.loaded.values()) {
       account.read += account.delta;
       account.delta = 0;
     }
     this.entries = [];
-    this.postings = [];
+    this.lines = [];
+  }
+
+  /** The ids of every account the lines name: the loaded ones, and the rest read in one query. */
+  private async accountIds(tx: Tx): Promise<Map<string, string>> {
+    const ids = new Map([...this.loaded].map(([key, account]) => [key, account.id]));
+    const unknown = this.lines.filter((l) => !ids.has(keyOf(l.ref))).map((l) => l.ref);
+    if (unknown.length > 0) {
+      const members = [...new Set(unknown.flatMap((r) => (r.memberId ? [r.memberId] : [])))];
+      const kinds = [...new Set(unknown.filter((r) => !r.memberId).map((r) => r.kind))];
+      const rows = await tx.account.findMany({
+        where: {
+          communityId: this.communityId,
+          OR: [
+            ...(members.length ? [{ memberId: { in: members }, kind: { in: ['MEMBER' as const, 'ESCROW' as const] } }] : []),
+            ...(kinds.length ? [{ memberId: null, peerCommunityId: null, kind: { in: kinds } }] : []),
+          ],
+        },
+        select: { id: true, kind: true, memberId: true },
+      });
+      for (const row of rows) ids.set(keyOf({ kind: row.kind, memberId: row.memberId }), row.id);
+    }
+    for (const { ref } of this.lines) {
+      if (!ids.has(keyOf(ref))) {
+        throw new DomainError('PRECONDITION', `No ${ref.kind.toLowerCase()} account ${ref.memberId ? 'for this member ' : ''}in this community — join it first.`);
+      }
+    }
+    return ids;
   }
 }
