@@ -1,5 +1,5 @@
 import { Prisma } from './generated/sqlite/client';
-import { kindOf, type Tx } from './client';
+import { kindOf, type Queryable, type Tx } from './client';
 
 /** The SQL types a bulk row's values are read as (the first row's casts type the whole VALUES list). */
 export type SqlType = 'TEXT' | 'INTEGER' | 'BIGINT';
@@ -66,7 +66,7 @@ const VALUES_PER_STATEMENT = 8_000;
  * text; enum constants in a mixed list as `enumValue`). Columns with a default in the schema must be given
  * too when Prisma, not the database, fills them (`@default(now())`, `@updatedAt`, `cuid()`).
  */
-export async function insertRows(tx: Tx, table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
+export async function insertRows(tx: Queryable, table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
   const head = Prisma.raw(`INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) VALUES `);
   for (const part of chunks(rows, Math.max(1, Math.floor(VALUES_PER_STATEMENT / columns.length)))) {
     await tx.$executeRaw(Prisma.sql`${head}${Prisma.join(part.map((row) => Prisma.sql`(${Prisma.join(row)})`))}`);

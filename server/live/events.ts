@@ -1,4 +1,5 @@
 import { tracked } from '@trpc/server';
+import { insertRows } from '../db/bulk';
 import type { Queryable } from '../db/client';
 import { listenRemote, POLL_INTERVAL_MS, version, waitForChange } from './bus';
 
@@ -17,9 +18,9 @@ export type Delivery = { memberId: string; event: LiveEvent };
 /** Writes events inside the caller's transaction; call `notify` with the member ids after it commits. */
 export async function record(tx: Queryable, deliveries: Delivery[]): Promise<void> {
   if (deliveries.length === 0) return;
-  await tx.liveEvent.createMany({
-    data: deliveries.map(({ memberId, event }) => ({ memberId, type: event.type, payload: event })),
-  });
+  // one multi-row statement: every market and compute batch writes a few events per fill
+  const at = new Date();
+  await insertRows(tx, 'LiveEvent', ['memberId', 'type', 'payload', 'createdAt'], deliveries.map(({ memberId, event }) => [memberId, event.type, JSON.stringify(event), at]));
 }
 
 /**
