@@ -9,12 +9,15 @@ import { useTRPC } from '@/app/_lib/trpc';
 
 const tabs = [
   { href: '/', label: 'Home', icon: 'M3 11l9-7 9 7v9a1 1 0 0 1-1 1h-5v-6H9v6H4a1 1 0 0 1-1-1z' },
-  { href: '/communities', label: 'Communities', icon: 'M8 11a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm8 0a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM2 20c0-3 3-5 6-5s6 2 6 5m0-5c1-.6 2-1 3-1 3 0 5 2 5 5' },
   { href: '/market', label: 'Market', icon: 'M4 19V9m5 10V5m5 14v-7m5 7V8M3 21h18' },
+  { href: '/barter', label: 'Barter', icon: 'M4 8h13l-3-3M20 16H7l3 3' },
+  { href: '/market/jobs', label: 'Jobs', icon: 'M4 5h16v11H4zM8 20h8m-4-4v4M8 9l2 2-2 2m5 0h3' },
   { href: '/trades', label: 'Trades', icon: 'M7 7h11l-3-3m3 13H6l3 3' },
   { href: '/content', label: 'Files', icon: 'M6 3h8l5 5v12a1 1 0 0 1-1 1H6a1 1 0 0 1-1-1V4a1 1 0 0 1 1-1zm8 0v5h5' },
   { href: '/device', label: 'Device', icon: 'M7 2h10a1 1 0 0 1 1 1v18a1 1 0 0 1-1 1H7a1 1 0 0 1-1-1V3a1 1 0 0 1 1-1zm4 17h2' },
 ];
+
+const COMMUNITIES_ICON = 'M8 11a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm8 0a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM2 20c0-3 3-5 6-5s6 2 6 5m0-5c1-.6 2-1 3-1 3 0 5 2 5 5';
 
 export function Logo({ size = 28 }: { size?: number }) {
   return (
@@ -29,11 +32,13 @@ export function AppShell({ children }: { children: React.ReactNode }) {
   const pathname = usePathname();
   const trpc = useTRPC();
   const me = useQuery(trpc.auth.me.queryOptions());
-  const inMarket = pathname.startsWith('/market') || pathname.endsWith('/market') || pathname.startsWith('/jobs');
+  const inJobs = pathname.startsWith('/jobs') || pathname.startsWith('/market/jobs');
+  const inMarket = (pathname.startsWith('/market') || pathname.endsWith('/market')) && !inJobs;
   const isActive = (href: string) => {
     if (href === '/') return pathname === '/';
     if (href === '/market') return inMarket;
-    if (href === '/trades') return pathname.startsWith('/trades') || pathname.startsWith('/contracts') || pathname.startsWith('/barter');
+    if (href === '/market/jobs') return inJobs;
+    if (href === '/trades') return pathname.startsWith('/trades') || pathname.startsWith('/contracts');
     return pathname.startsWith(href) && !inMarket;
   };
   return (
@@ -43,7 +48,12 @@ export function AppShell({ children }: { children: React.ReactNode }) {
           <Logo /> Swapmesh
         </Link>
         <span className="who">
-          {me.data ? <Link href="/account" aria-label="Account">@{me.data.handle}</Link> : me.isSuccess ? <Link href="/signin">Sign in</Link> : null}
+          <Link href="/communities" aria-label="Communities" aria-current={pathname.startsWith('/communities') && !inMarket ? 'page' : undefined}>
+            <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
+              <path d={COMMUNITIES_ICON} />
+            </svg>
+          </Link>
+          {me.data ? <Link href="/account" aria-label={`Account: @${me.data.handle}`}>@{me.data.handle}</Link> : me.isSuccess ? <Link href="/signin">Sign in</Link> : null}
         </span>
       </header>
       <LiveEvents enabled={Boolean(me.data)}>
@@ -51,7 +61,7 @@ export function AppShell({ children }: { children: React.ReactNode }) {
         {me.data ? <TransferService /> : null}
         <main className="page">{children}</main>
       </LiveEvents>
-      <nav className="tabbar six" aria-label="Main">
+      <nav className="tabbar seven" aria-label="Main">
         {tabs.map((tab) => (
           <Link key={tab.href} href={tab.href} aria-current={isActive(tab.href) ? 'page' : undefined}>
             <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">

@@ -19,6 +19,9 @@ function makeQueryClient() {
           return failures < 2 && (status === undefined || status >= 500);
         },
       },
+      // a tap while offline fails at once, where the person sees it: never queued and sent minutes later
+      // (an order at a stale price, a payment the person thought had failed)
+      mutations: { networkMode: 'always', retry: false },
     },
   });
 }

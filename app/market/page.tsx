@@ -26,11 +26,11 @@ function Markets() {
       {items.length > 1 ? (
         <div className="chips" style={{ marginBottom: '0.75rem' }}>
           {items.map((c) => (
-            <Link key={c.id} href={`/communities/${c.slug}/market`} className="pill gray">{c.name}</Link>
+            <Link key={c.id} href={`/communities/${c.slug}/market`}>{c.name}</Link>
           ))}
         </div>
       ) : null}
-      <MarketView communityId={first!.id} communityName={first!.name} />
+      <MarketView communityId={first!.id} communityName={first!.name} commissionBps={first!.commissionBps} />
     </>
   );
 }

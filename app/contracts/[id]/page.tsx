@@ -5,9 +5,9 @@ import { use, useState } from 'react';
 import { ErrorAlert, Field } from '../../_components/form';
 import { Pending } from '../../_components/loading';
 import { RequireMember } from '../../_components/require-member';
-import { formatCredits } from '../../_lib/money';
+import { humanNote, money, unitPrice, when } from '../../_lib/format';
 import { useTRPC } from '../../_lib/trpc';
-import { CATEGORY_LABELS, unitLabel, type Category } from '../../_lib/units';
+import { CATEGORY_LABELS, quantityText, unitName, type Category } from '../../_lib/units';
 
 const ACTION_LABELS: Record<string, string> = {
   MATCH: 'Matched',
@@ -42,8 +42,10 @@ function ContractView({ contractId, memberId }: { contractId: string; memberId: 
   const [statement, setStatement] = useState('');
   const [decision, setDecision] = useState<'PAY_SELLER' | 'REFUND_BUYER' | 'SPLIT'>('SPLIT');
   const [sharePercent, setSharePercent] = useState('50');
+  const [confirmSignOff, setConfirmSignOff] = useState(false);
   const refresh = () => {
     setStatement('');
+    setConfirmSignOff(false);
     void queryClient.invalidateQueries(trpc.contract.pathFilter());
     void queryClient.invalidateQueries(trpc.ledger.pathFilter());
   };
@@ -72,18 +74,18 @@ function ContractView({ contractId, memberId }: { contractId: string; memberId: 
           </h1>
           <span className={`state ${c.state}`} data-testid="contract-state">{c.state.toLowerCase()}</span>
         </div>
-        <table className="values" style={{ marginTop: '0.75rem' }}>
+        <table className="values contract-terms" style={{ marginTop: '0.75rem' }}>
           <tbody>
-            <tr><td>Quantity</td><td className="num">{c.quantity} {unitLabel(c.unit)}</td></tr>
-            <tr><td>Price</td><td className="num">{formatCredits(c.price)} each</td></tr>
-            <tr><td>Value</td><td className="num">{formatCredits(c.value)}</td></tr>
-            <tr><td>Commission ({(c.commissionBps / 100).toFixed(2)}%)</td><td className="num">{formatCredits(commission)}</td></tr>
-            <tr><td>Buyer</td><td className="num">@{c.buyer.handle}{isBuyer ? ' (you)' : ''}</td></tr>
-            <tr><td>Seller</td><td className="num">@{c.seller.handle}{isSeller ? ' (you)' : ''}</td></tr>
-            <tr><td>Window</td><td className="num small">{new Date(c.windowStart).toLocaleString()} → {new Date(c.windowEnd).toLocaleString()}</td></tr>
-            <tr><td>In escrow</td><td className="num">{formatCredits(c.escrowed)}</td></tr>
+            <tr><td>Quantity</td><td className="num wrap">{quantityText(c.quantity, c.unit)}</td></tr>
+            <tr><td>Price</td><td className="num wrap">{unitPrice(c.price)} credits per {unitName(c.unit, 1)}</td></tr>
+            <tr><td>Value</td><td className="num">{money(c.value)} credits</td></tr>
+            <tr><td>Commission ({(c.commissionBps / 100).toFixed(2)}%)</td><td className="num">{money(commission)}</td></tr>
+            <tr><td>Buyer</td><td className="num wrap">@{c.buyer.handle}{isBuyer ? ' (you)' : ''}</td></tr>
+            <tr><td>Seller</td><td className="num wrap">@{c.seller.handle}{isSeller ? ' (you)' : ''}</td></tr>
+            <tr><td>Window</td><td className="num wrap small">{when(c.windowStart)} to {when(c.windowEnd)}</td></tr>
+            <tr><td>In escrow</td><td className="num">{money(c.escrowed)}</td></tr>
             {c.reviewEndsAt && c.state === 'DELIVERED' ? (
-              <tr><td>Settles by itself</td><td className="num small" data-testid="review-ends">{new Date(c.reviewEndsAt).toLocaleString()}</td></tr>
+              <tr><td>Settles by itself</td><td className="num wrap small" data-testid="review-ends">{when(c.reviewEndsAt)}</td></tr>
             ) : null}
           </tbody>
         </table>
@@ -96,13 +98,27 @@ function ContractView({ contractId, memberId }: { contractId: string; memberId: 
           ) : null}
           {isSeller && c.state === 'DELIVERED' ? (
             <p className="muted center">
-              Waiting for @{c.buyer.handle} to sign off{c.reviewEndsAt ? `; without a dispute you are paid on ${new Date(c.reviewEndsAt).toLocaleString()}` : ''}.
+              Waiting for @{c.buyer.handle} to sign off{c.reviewEndsAt ? `; without a dispute you are paid on ${when(c.reviewEndsAt)}` : ''}.
             </p>
           ) : null}
-          {isBuyer && c.state === 'DELIVERED' ? (
-            <button className="button block" disabled={busy} onClick={() => signOff.mutate({ contractId })}>
-              Sign off and pay {formatCredits(sellerGets)} to @{c.seller.handle}
+          {isBuyer && c.state === 'DELIVERED' && !confirmSignOff ? (
+            <button className="button block" disabled={busy} onClick={() => setConfirmSignOff(true)}>
+              Sign off and pay {money(sellerGets)} to @{c.seller.handle}
             </button>
+          ) : null}
+          {isBuyer && c.state === 'DELIVERED' && confirmSignOff ? (
+            <div className="stack confirm card" role="group" aria-label="Confirm sign-off" data-testid="confirm-sign-off" style={{ margin: 0 }}>
+              <p style={{ margin: 0 }}>
+                <strong>Pay @{c.seller.handle} {money(sellerGets)} credits?</strong> Signing off says you received {quantityText(c.quantity, c.unit)}. It
+                releases your escrow and cannot be undone: if something is wrong, dispute instead.
+              </p>
+              <button className="button block" disabled={busy} onClick={() => signOff.mutate({ contractId })}>
+                Yes, pay {money(sellerGets)}
+              </button>
+              <button className="button secondary block" disabled={busy} onClick={() => setConfirmSignOff(false)}>
+                Not yet
+              </button>
+            </div>
           ) : null}
           {isBuyer && c.state !== 'DELIVERED' ? <p className="muted center">Waiting for @{c.seller.handle} to deliver.</p> : null}
           {isBuyer ? (
@@ -150,7 +166,7 @@ function ContractView({ contractId, memberId }: { contractId: string; memberId: 
               <button className="button block" disabled={busy || !statement.trim()} type="submit">Send response</button>
             </form>
           ) : null}
-          {isBuyer && !c.viewer.coordinator ? <p className="muted center">The community&apos;s coordinator will decide. Your {formatCredits(c.escrowed)} stay in escrow until then.</p> : null}
+          {isBuyer && !c.viewer.coordinator ? <p className="muted center">The community&apos;s coordinator will decide. Your {money(c.escrowed)} credits stay in escrow until then.</p> : null}
           {c.viewer.coordinator ? (
             <form
               className="stack"
@@ -164,8 +180,8 @@ function ContractView({ contractId, memberId }: { contractId: string; memberId: 
               <fieldset className="stack" style={{ border: 0, padding: 0, margin: 0 }}>
                 <legend>Your decision</legend>
                 {([
-                  ['PAY_SELLER', `Pay the seller ${formatCredits(sellerGets)}`],
-                  ['REFUND_BUYER', `Refund the buyer ${formatCredits(c.escrowed)}`],
+                  ['PAY_SELLER', `Pay the seller ${money(sellerGets)}`],
+                  ['REFUND_BUYER', `Refund the buyer ${money(c.escrowed)}`],
                   ['SPLIT', 'Split'],
                 ] as const).map(([value, text]) => (
                   <label key={value} className="check">
@@ -177,7 +193,7 @@ function ContractView({ contractId, memberId }: { contractId: string; memberId: 
               {decision === 'SPLIT' ? (
                 <Field
                   label="Seller's share (%)"
-                  hint={shareValid ? `About ${formatCredits(Math.floor((sellerGets * shareBps) / 10_000))} to the seller, ${formatCredits(c.escrowed - Math.floor((c.escrowed * shareBps) / 10_000))} back to the buyer.` : 'From 0 to 100.'}
+                  hint={shareValid ? `About ${money(Math.floor((sellerGets * shareBps) / 10_000))} to the seller, ${money(c.escrowed - Math.floor((c.escrowed * shareBps) / 10_000))} back to the buyer.` : 'From 0 to 100.'}
                   name="share"
                   inputMode="decimal"
                   value={sharePercent}
@@ -196,7 +212,7 @@ function ContractView({ contractId, memberId }: { contractId: string; memberId: 
           {c.events.map((e) => (
             <li key={e.id}>
               <strong>{ACTION_LABELS[e.action] ?? e.action}</strong>
-              <div className="muted small">{new Date(e.createdAt).toLocaleString()}{e.note ? ` · ${e.note}` : ''}</div>
+              <div className="muted small" style={{ overflowWrap: 'anywhere' }}>{when(e.createdAt)}{e.note ? ` · ${humanNote(e.note)}` : ''}</div>
             </li>
           ))}
         </ol>

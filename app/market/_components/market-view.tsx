@@ -2,9 +2,9 @@
 
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { formatCredits } from '@/app/_lib/money';
+import { money, unitPrice, whenShort } from '@/app/_lib/format';
 import { useTRPC } from '@/app/_lib/trpc';
-import { unitLabel, UNITS_BY_CATEGORY, type Category } from '@/app/_lib/units';
+import { quantityText, unitName, UNITS_BY_CATEGORY, type Category } from '@/app/_lib/units';
 import { BookView } from './book-view';
 import { CategoryPicker } from './category-picker';
 import { TRADE_LIMIT, useLiveBook } from './live-book';
@@ -13,7 +13,7 @@ import { MyOrders } from './my-orders';
 import { OrderForm } from './order-form';
 import { PriceChart } from './price-chart';
 
-export function MarketView({ communityId, communityName }: { communityId: string; communityName: string }) {
+export function MarketView({ communityId, communityName, commissionBps }: { communityId: string; communityName: string; commissionBps: number }) {
   const trpc = useTRPC();
   const [category, setCategory] = useState<Category>('COMPUTE');
   const [unit, setUnit] = useState<string>(UNITS_BY_CATEGORY.COMPUTE[0]);
@@ -28,7 +28,7 @@ export function MarketView({ communityId, communityName }: { communityId: string
         <h1 style={{ margin: 0 }}>{communityName}</h1>
         {balance.data ? (
           <span className="muted small" data-testid="market-balance">
-            {formatCredits(balance.data.available)} credits{balance.data.escrow ? ` · ${formatCredits(balance.data.escrow)} in escrow` : ''}
+            {money(balance.data.available)} credits{balance.data.escrow ? ` · ${money(balance.data.escrow)} in escrow` : ''}
           </span>
         ) : null}
       </div>
@@ -42,8 +42,8 @@ export function MarketView({ communityId, communityName }: { communityId: string
         />
       </div>
       <OrderForm
-        key={`${category}:${unit}`}
         communityId={communityId}
+        commissionBps={commissionBps}
         category={category}
         unit={unit}
         onUnitChange={setUnit}
@@ -60,9 +60,9 @@ export function MarketView({ communityId, communityName }: { communityId: string
         <ul className="list">
           {trades.data?.map((t) => (
             <li key={t.id} className="row spread small">
-              <span>{t.quantity} {unitLabel(t.unit)}</span>
-              <span>{formatCredits(t.price)} each</span>
-              <span className="muted">{new Date(t.createdAt).toLocaleTimeString()}</span>
+              <span>{quantityText(t.quantity, t.unit)}</span>
+              <span>{unitPrice(t.price)} per {unitName(t.unit, 1)}</span>
+              <span className="muted">{whenShort(t.createdAt)}</span>
             </li>
           ))}
         </ul>

@@ -22,7 +22,7 @@ function CommunityMarket({ slug }: { slug: string }) {
       </div>
     );
   }
-  return <MarketView communityId={community.data.id} communityName={community.data.name} />;
+  return <MarketView communityId={community.data.id} communityName={community.data.name} commissionBps={community.data.commissionBps} />;
 }
 
 export default function CommunityMarketPage({ params }: { params: Promise<{ slug: string }> }) {
