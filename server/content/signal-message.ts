@@ -21,3 +21,9 @@ export const signalMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('hello'), transferId: z.string().max(64).optional() }),
 ]);
 export type SignalMessage = z.infer<typeof signalMessageSchema>;
+
+/**
+ * The presence "community" of a device kept online for its paired devices only (its member may be in no
+ * community): `signal.presence` and `signal.stream` take it in place of a community id. Shared with the browser.
+ */
+export const PAIRED_ONLY = 'paired';

@@ -1,12 +1,12 @@
 import { randomInt } from 'node:crypto';
 import { tracked } from '@trpc/server';
 import { DomainError } from '../errors';
-import { signalMessageSchema, type SignalMessage } from './signal-message';
+import { PAIRED_ONLY, signalMessageSchema, type SignalMessage } from './signal-message';
 import type { Db, Queryable } from '../db/client';
 import { listenRemote, notify, POLL_INTERVAL_MS, version, waitForChange } from '../live/bus';
 import { afterFailure, assertNotBlocked, countAttempt, forgive, uncount, type ThrottleRule } from '../auth/throttle';
 
-export { signalMessageSchema, type SignalMessage };
+export { PAIRED_ONLY, signalMessageSchema, type SignalMessage };
 
 const PAIRING_TTL_MS = 10 * 60_000;
 const deviceKey = (deviceId: string) => `device:${deviceId}`;
@@ -16,11 +16,6 @@ export const presenceKey = (deviceId: string) => `presence:${deviceId}`;
 export const ONLINE_WINDOW_MS = 30_000;
 /** A presence feed re-reads the online devices this often (and at once when its presence key is notified). */
 const PRESENCE_EVERY_MS = 5_000;
-/**
- * The presence "community" of a device kept online for its paired devices only (its member may be in no
- * community at all): `signal.presence` / `signal.stream` take it in place of a community id.
- */
-export const PAIRED_ONLY = 'paired';
 
 /**
  * A signaling message's size cap. A session description for a data channel is 1–3 kB; one with audio, video

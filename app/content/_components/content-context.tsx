@@ -7,6 +7,7 @@ import { Pending } from '@/app/_components/loading';
 import { RequireMember } from '@/app/_components/require-member';
 import { getTransferManager, type ManagerSnapshot, type TransferManager } from '@/app/_lib/transfer/manager';
 import { useTRPC } from '@/app/_lib/trpc';
+import { PAIRED_ONLY } from '@/server/content/signal-message';
 
 /** Where the Device screen keeps this browser's registered device id. */
 export const DEVICE_ID_KEY = 'swapmesh.deviceId';
@@ -66,9 +67,11 @@ function DeviceGate({ member, children }: { member: { id: string; handle: string
   useEffect(() => {
     if (manager) void manager.start();
   }, [manager]);
+  // online in the chosen community (and for paired devices), or for paired devices only without a community
+  const presenceId = mine.data ? (community?.id ?? PAIRED_ONLY) : null;
   useEffect(() => {
-    if (manager && community) manager.setPresenceCommunity(community.id);
-  }, [manager, community?.id]); // eslint-disable-line react-hooks/exhaustive-deps
+    if (manager && presenceId) manager.setPresenceCommunity(presenceId);
+  }, [manager, presenceId]);
 
   if (stored === undefined || devices.isPending || mine.isPending) return <Pending query={devices.isPending ? devices : mine} />;
   if (!device || !manager) {
@@ -121,10 +124,11 @@ export function TransferService() {
     if (!owned || !stored) return;
     const manager = getTransferManager(stored);
     void manager.start();
-    // stay "online" (so requesters see this device's items as reachable) in the chosen community
+    // stay "online" (so requesters and paired devices see this device as reachable) in the chosen community,
+    // or for paired devices only when the member is in none
+    if (!items) return;
     const chosen = localStorage.getItem(COMMUNITY_KEY);
-    const communityId = items?.find((c) => c.id === chosen)?.id ?? items?.[0]?.id;
-    if (communityId) manager.setPresenceCommunity(communityId);
+    manager.setPresenceCommunity(items.find((c) => c.id === chosen)?.id ?? items[0]?.id ?? PAIRED_ONLY);
   }, [owned, stored, items]);
   return null;
 }

@@ -4,6 +4,7 @@ import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 import styles from '../content.module.css';
 import { useContent, useTransfers } from './content-context';
+import { useOfferedGifts } from './gifts';
 
 const tabs = [
   { href: '/content', label: 'Catalog' },
@@ -17,7 +18,7 @@ export function ContentNav() {
   const { manager } = useContent();
   const snapshot = useTransfers(manager);
   const running = snapshot.transfers.filter((t) => ['queued', 'connecting', 'waiting', 'transferring', 'verifying'].includes(t.phase)).length;
-  const gifts = snapshot.gifts.length;
+  const gifts = useOfferedGifts().data?.length ?? 0;
   const current = (href: string) => (href === '/content' ? pathname === '/content' || pathname.startsWith('/content/items') : pathname.startsWith(href));
   return (
     <nav className={styles.subnav} aria-label="Files">

@@ -1,59 +1,54 @@
 'use client';
 
-import { useMutation, useQuery } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useRouter, useSearchParams } from 'next/navigation';
 import { toDataURL } from 'qrcode';
 import { Suspense, useEffect, useState } from 'react';
 import { ErrorAlert, Field } from '../../_components/form';
 import { useTRPC } from '../../_lib/trpc';
-import { useContent, useTransfers, type Community } from '../_components/content-context';
+import type { TransferManager } from '../../_lib/transfer/manager';
+import { connectionPath, PATH_LABEL, type ConnectionPath } from '../_components/connection-path';
+import { useContent, useTransfers } from '../_components/content-context';
 import { FilePicker, ImportProgress, useFileImport } from '../_components/file-import';
 import { formatBytes, normalizeMediaType, titleFromName } from '../_components/format';
+import { useOfferedGifts } from '../_components/gifts';
 import styles from '../content.module.css';
 
-type Target = { deviceId: string; name: string; handle: string; nearby?: boolean };
-const PAIRED_KEY = 'swapmesh.pairedDevices';
+type Target = { deviceId: string; name: string; handle: string };
+/** Where an earlier version kept pairings in this browser; the coordinator keeps them now. */
+const OLD_PAIRED_KEY = 'swapmesh.pairedDevices';
 
-function readPaired(): Target[] {
-  try {
-    const list = JSON.parse(localStorage.getItem(PAIRED_KEY) ?? '[]') as unknown;
-    return Array.isArray(list) ? list.filter((t): t is Target => typeof t?.deviceId === 'string' && typeof t?.handle === 'string' && typeof t?.name === 'string') : [];
-  } catch {
-    return [];
-  }
-}
+type Header = { title: string; description: string; audience: string; purpose: string; environment: string; mediaType: string; sizeBytes: number; sha256: string; chunkSize: number; chunkHashes: string[] };
 
-/** Picks a file, offers it as a gift in the community, and tells the chosen device about it. */
-function SendPanel({ target, community, onClose }: { target: Target; community: Community; onClose: () => void }) {
+/** Gives a file privately to the chosen device (no community, no catalog) and tells that device at once. */
+function useGive(target: Target) {
   const trpc = useTRPC();
   const { deviceId, manager } = useContent();
+  const give = useMutation(trpc.content.give.mutationOptions());
+  const send = async (header: Header) => {
+    const item = await give.mutateAsync({ deviceId, toDeviceId: target.deviceId, header });
+    manager.offerGift(target.deviceId, { id: item.id, title: item.title, sizeBytes: item.sizeBytes });
+    return item;
+  };
+  return { send, give };
+}
+
+/** Picks a file and sends it to the chosen device as a private gift. */
+function SendPanel({ target, onClose }: { target: Target; onClose: () => void }) {
   const importer = useFileImport();
+  const { send, give } = useGive(target);
   const [sent, setSent] = useState<string | null>(null);
-  const publish = useMutation(trpc.content.publish.mutationOptions());
 
   const sendFile = async (file: File) => {
     const imported = await importer.run(file);
     if (!imported) return;
     const { manifest } = imported;
     const title = titleFromName(file.name);
-    const item = await publish.mutateAsync({
-      communityId: community.id,
-      deviceId,
-      header: {
-        title,
-        description: `Sent to @${target.handle}`,
-        audience: `@${target.handle}`,
-        purpose: '',
-        environment: '',
-        mediaType: normalizeMediaType(file.type),
-        sizeBytes: manifest.sizeBytes,
-        sha256: manifest.sha256,
-        chunkSize: manifest.chunkSize,
-        chunkHashes: manifest.chunkHashes,
-      },
-      pricing: { mode: 'GIFT' },
+    await send({
+      title, description: '', audience: '', purpose: '', environment: '',
+      mediaType: normalizeMediaType(file.type),
+      sizeBytes: manifest.sizeBytes, sha256: manifest.sha256, chunkSize: manifest.chunkSize, chunkHashes: manifest.chunkHashes,
     });
-    manager.offerGift(target.deviceId, { id: item.id, title, sizeBytes: manifest.sizeBytes });
     setSent(title);
   };
 
@@ -68,61 +63,158 @@ function SendPanel({ target, community, onClose }: { target: Target; community: 
       ) : importer.progress ? (
         <ImportProgress progress={importer.progress} />
       ) : (
-        <FilePicker label="Choose a file to send" onFile={(f) => void sendFile(f).catch(() => undefined)} disabled={publish.isPending} />
+        <FilePicker label="Choose a file to send" onFile={(f) => void sendFile(f).catch(() => undefined)} disabled={give.isPending} />
       )}
       {importer.error ? <div className="alert error">{importer.error}</div> : null}
-      <ErrorAlert error={publish.error} />
-      <p className="muted small" style={{ margin: 0 }}>A gift: no credits change hands. The file goes straight from this device to theirs.</p>
+      <ErrorAlert error={give.error} />
+      <p className="muted small" style={{ margin: 0 }}>
+        A private gift: only @{target.handle} sees it, it is in no catalog, and no credits change hands. The file goes straight from this device to theirs.
+      </p>
     </div>
   );
 }
 
-/** Offers one of this device's published items to the chosen device. */
+/** Sends one of this device's published files to the chosen device, as a private gift of the same bytes. */
 function SendPreset({ target, itemId, onClose }: { target: Target; itemId: string; onClose: () => void }) {
   const trpc = useTRPC();
-  const { manager } = useContent();
   const item = useQuery(trpc.content.get.queryOptions({ itemId }));
+  const { send, give } = useGive(target);
   const [done, setDone] = useState(false);
+  const it = item.data;
   return (
     <div className="card stack" data-testid="send-panel">
       <div className="row spread">
         <h2 style={{ margin: 0 }}>Send to @{target.handle}</h2>
         <button type="button" className="button secondary" onClick={onClose}>Close</button>
       </div>
-      <ErrorAlert error={item.error} />
+      <ErrorAlert error={item.error ?? give.error} />
       {done ? (
         <div className="alert info" role="status">Offered to @{target.handle}: it copies as soon as they accept.</div>
-      ) : item.data ? (
+      ) : it?.chunkHashes ? (
         <button
           type="button"
           className="button block"
+          disabled={give.isPending}
           onClick={() => {
-            manager.offerGift(target.deviceId, item.data);
-            setDone(true);
+            const { title, description, audience, purpose, environment, mediaType, sizeBytes, sha256, chunkSize, chunkHashes } = it;
+            void send({ title, description, audience, purpose, environment, mediaType, sizeBytes, sha256, chunkSize, chunkHashes: chunkHashes ?? [] }).then(() => setDone(true), () => undefined);
           }}
         >
-          Offer “{item.data.title}” to @{target.handle}
+          Offer “{it.title}” to @{target.handle}
         </button>
       ) : null}
     </div>
   );
 }
 
+/**
+ * The WebRTC statistics of the manager's open connection to a device, or null. `TransferManager.linkStats` is
+ * the transfer engine's to provide (its PeerLink holds the RTCPeerConnection); until it does, nothing is shown.
+ */
+function linkStats(manager: TransferManager, deviceId: string): Promise<RTCStatsReport | null> {
+  if ('linkStats' in manager && typeof manager.linkStats === 'function') return Promise.resolve(manager.linkStats(deviceId) as RTCStatsReport | null);
+  return Promise.resolve(null);
+}
+
+/**
+ * How this device reaches each device it has an open connection to, from WebRTC's own statistics (see
+ * connection-path.ts), read every few seconds while the screen is open.
+ */
+function useConnectionPaths(manager: TransferManager, deviceIds: string[]): Map<string, ConnectionPath> {
+  const [paths, setPaths] = useState(new Map<string, ConnectionPath>());
+  const key = deviceIds.join(',');
+  useEffect(() => {
+    let live = true;
+    const read = async () => {
+      const next = new Map<string, ConnectionPath>();
+      for (const id of key ? key.split(',') : []) {
+        const report = await linkStats(manager, id).catch(() => null);
+        const path = report ? connectionPath([...report.values()]) : null;
+        if (path) next.set(id, path);
+      }
+      if (live) setPaths((old) => (JSON.stringify([...old]) === JSON.stringify([...next]) ? old : next));
+    };
+    void read();
+    const timer = setInterval(() => void read(), 3_000);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, [manager, key]);
+  return paths;
+}
+
+/** "same Wi-Fi" (the WebRTC path is host to host), else "same public address" (the coordinator's view), else online or offline. */
+function Reach({ online, nearby, path }: { online: boolean; nearby: boolean; path: ConnectionPath | undefined }) {
+  return (
+    <>
+      {path === 'same-network' ? <span className="pill" data-testid="reach">same Wi-Fi</span> : null}
+      {path && path !== 'same-network' ? <span className="pill gray" data-testid="reach">{PATH_LABEL[path]}</span> : null}
+      {!path && nearby ? <span className="pill" data-testid="reach">same public address</span> : null}
+      {!path && !nearby ? <span className="pill gray" data-testid="reach">{online ? 'online' : 'offline'}</span> : null}
+    </>
+  );
+}
+
+function OfferedToYou() {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const { manager } = useContent();
+  const gifts = useOfferedGifts();
+  const [accepting, setAccepting] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const decline = useMutation(
+    trpc.content.declineGift.mutationOptions({
+      onSuccess: (_data, { itemId }) => {
+        manager.dismissGift(itemId);
+        void queryClient.invalidateQueries(trpc.content.gifts.pathFilter());
+      },
+    }),
+  );
+  const accept = async (itemId: string) => {
+    setAccepting(itemId);
+    setError(null);
+    try {
+      await manager.acceptGift(itemId);
+      await queryClient.invalidateQueries(trpc.content.gifts.pathFilter());
+      router.push('/content/transfers');
+    } catch (e) {
+      setError(e);
+    } finally {
+      setAccepting(null);
+    }
+  };
+  if (!gifts.data?.length) return null;
+  return (
+    <div className="card stack" data-testid="gifts">
+      <h2 style={{ margin: 0 }}>Offered to you</h2>
+      <ErrorAlert error={error ?? decline.error} />
+      <ul className="list">
+        {gifts.data.map((g) => (
+          <li key={g.id}>
+            <div>
+              <strong>{g.title}</strong> <span className="muted small">{formatBytes(g.sizeBytes)} from @{g.owner.handle}</span>
+            </div>
+            <div className={styles.actions}>
+              <button type="button" className="button" disabled={accepting !== null} onClick={() => void accept(g.id)}>Accept</button>
+              <button type="button" className="button secondary" disabled={decline.isPending} onClick={() => decline.mutate({ itemId: g.id })}>Decline</button>
+            </div>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
 function Pairing({ initialCode }: { initialCode: string }) {
   const trpc = useTRPC();
+  const queryClient = useQueryClient();
   const { deviceId } = useContent();
   const [code, setCode] = useState(initialCode);
   const [qr, setQr] = useState<string | null>(null);
   const mine = useMutation(trpc.signal.pairCode.mutationOptions());
-  const pair = useMutation(
-    trpc.signal.pair.mutationOptions({
-      onSuccess: ({ pairedWith }) => {
-        const list = readPaired().filter((t) => t.deviceId !== pairedWith.deviceId);
-        localStorage.setItem(PAIRED_KEY, JSON.stringify([...list, pairedWith]));
-        window.dispatchEvent(new Event('swapmesh-paired'));
-      },
-    }),
-  );
+  const pair = useMutation(trpc.signal.pair.mutationOptions({ onSuccess: () => void queryClient.invalidateQueries(trpc.signal.pairings.pathFilter()) }));
   useEffect(() => {
     if (!mine.data) return;
     void toDataURL(`${window.location.origin}/content/nearby?pair=${mine.data.code}`, { margin: 1, width: 400, errorCorrectionLevel: 'M' }).then(setQr);
@@ -131,7 +223,9 @@ function Pairing({ initialCode }: { initialCode: string }) {
   return (
     <div className="card stack" data-testid="pairing">
       <h2 style={{ margin: 0 }}>Pair with a device</h2>
-      <p className="muted small" style={{ margin: 0 }}>Paired devices can connect to each other even when they share no community.</p>
+      <p className="muted small" style={{ margin: 0 }}>
+        Paired devices see each other and can send each other files even when they share no community. They stay paired until either removes the other.
+      </p>
       {mine.data ? (
         <div className="stack" data-testid="pair-code">
           <div className={styles.code} aria-label="Your pairing code">{mine.data.code}</div>
@@ -171,102 +265,102 @@ function Pairing({ initialCode }: { initialCode: string }) {
 
 function Nearby() {
   const params = useSearchParams();
-  const router = useRouter();
-  const { manager, community } = useContent();
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const { manager, community, deviceId } = useContent();
   const snapshot = useTransfers(manager);
   const [target, setTarget] = useState<Target | null>(null);
-  const [paired, setPaired] = useState<Target[]>([]);
-  const [accepting, setAccepting] = useState<string | null>(null);
-  const [giftError, setGiftError] = useState<unknown>(null);
   const presetItem = params.get('item');
 
-  useEffect(() => {
-    const load = () => setPaired(readPaired());
-    load();
-    window.addEventListener('swapmesh-paired', load);
-    return () => window.removeEventListener('swapmesh-paired', load);
-  }, []);
+  useEffect(() => localStorage.removeItem(OLD_PAIRED_KEY), []);
 
   const online = snapshot.nearby;
-  const onlineIds = new Set(online?.map((d) => d.deviceId));
-  const pairedOnly = paired.filter((p) => !onlineIds.has(p.deviceId));
+  const pairings = useQuery(trpc.signal.pairings.queryOptions({ deviceId }, { refetchInterval: 15_000 }));
+  // the presence feed wakes at once when a pairing is made or removed on the other side: read the pairings again
+  const onlineKey = online?.map((d) => d.deviceId).sort().join(',') ?? '';
+  const { refetch } = pairings;
+  useEffect(() => {
+    void refetch();
+  }, [onlineKey, refetch]);
+  const unpair = useMutation(
+    trpc.signal.unpair.mutationOptions({
+      onSuccess: (_data, { pairedDeviceId }) => {
+        if (target?.deviceId === pairedDeviceId) setTarget(null);
+        void queryClient.invalidateQueries(trpc.signal.pairings.pathFilter());
+      },
+    }),
+  );
 
-  const accept = async (itemId: string) => {
-    setAccepting(itemId);
-    setGiftError(null);
-    try {
-      await manager.acceptGift(itemId);
-      router.push('/content/transfers');
-    } catch (error) {
-      setGiftError(error);
-    } finally {
-      setAccepting(null);
-    }
-  };
+  const paired = pairings.data ?? [];
+  const pairedIds = new Set(paired.map((p) => p.deviceId));
+  const onlineById = new Map(online?.map((d) => [d.deviceId, d]));
+  const others = online?.filter((d) => !pairedIds.has(d.deviceId)) ?? null;
+  const paths = useConnectionPaths(manager, [...paired.map((p) => p.deviceId), ...(others ?? []).map((d) => d.deviceId)]);
+  const sendLabel = presetItem ? 'Send it' : 'Send a file';
 
   return (
     <>
       <h1>Nearby</h1>
-      {snapshot.gifts.length > 0 ? (
-        <div className="card stack" data-testid="gifts">
-          <h2 style={{ margin: 0 }}>Offered to you</h2>
-          <ErrorAlert error={giftError} />
-          <ul className="list">
-            {snapshot.gifts.map((g) => (
-              <li key={g.itemId}>
-                <div>
-                  <strong>{g.title}</strong> <span className="muted small">{formatBytes(g.sizeBytes)} from {g.fromHandle ? `@${g.fromHandle}` : 'a device'}</span>
-                </div>
-                <div className={styles.actions}>
-                  <button type="button" className="button" disabled={accepting !== null} onClick={() => void accept(g.itemId)}>Accept</button>
-                  <button type="button" className="button secondary" onClick={() => manager.dismissGift(g.itemId)}>Decline</button>
-                </div>
-              </li>
-            ))}
-          </ul>
-        </div>
-      ) : null}
+      <OfferedToYou />
 
       {target ? (
-        presetItem ? (
-          <SendPreset target={target} itemId={presetItem} onClose={() => setTarget(null)} />
-        ) : community ? (
-          <SendPanel target={target} community={community} onClose={() => setTarget(null)} />
-        ) : (
-          <div className="alert error">Join a community first: a file is offered in one.</div>
-        )
+        presetItem ? <SendPreset target={target} itemId={presetItem} onClose={() => setTarget(null)} /> : <SendPanel target={target} onClose={() => setTarget(null)} />
       ) : null}
 
-      <div className="card" data-testid="nearby-devices">
-        <h2>{community ? `Online in ${community.name}` : 'Devices'}</h2>
-        {!community ? <p className="muted small">Join a community to see its members’ devices online.</p> : online === null ? <p className="muted">Looking for devices…</p> : null}
-        {online?.length === 0 ? <p className="empty">No other device of this community is online right now.</p> : null}
-        <ul className="list">
-          {online?.map((d) => (
-            <li key={d.deviceId} className="row spread">
-              <div>
-                <strong>{d.name}</strong>
-                <div className="muted small">
-                  @{d.handle} {d.nearby ? <span className="pill">nearby</span> : null}
-                </div>
-              </div>
-              <button type="button" className="button secondary" onClick={() => setTarget(d)}>
-                {presetItem ? 'Send it' : 'Send a file'}
-              </button>
-            </li>
-          ))}
-          {pairedOnly.map((d) => (
-            <li key={d.deviceId} className="row spread">
-              <div>
-                <strong>{d.name}</strong>
-                <div className="muted small">@{d.handle} <span className="pill gray">paired</span></div>
-              </div>
-              <button type="button" className="button secondary" onClick={() => setTarget(d)}>
-                {presetItem ? 'Send it' : 'Send a file'}
-              </button>
-            </li>
-          ))}
-        </ul>
+      <div className="card stack" data-testid="nearby-devices">
+        <h2 style={{ margin: 0 }}>Devices</h2>
+        <ErrorAlert error={pairings.error ?? unpair.error} />
+        {paired.length > 0 ? (
+          <ul className="list" data-testid="paired-devices" aria-label="Paired devices">
+            {paired.map((d) => {
+              const live = onlineById.get(d.deviceId);
+              return (
+                <li key={d.deviceId} data-testid="paired-device">
+                  <div>
+                    <strong>{d.name}</strong>
+                    <div className="muted small">
+                      @{d.handle} <span className="pill gray">paired</span> <Reach online={Boolean(live) || d.online} nearby={live?.nearby ?? d.nearby} path={paths.get(d.deviceId)} />
+                    </div>
+                  </div>
+                  <div className={styles.actions}>
+                    <button type="button" className="button secondary" onClick={() => setTarget(d)}>{sendLabel}</button>
+                    <button
+                      type="button"
+                      className="button secondary"
+                      aria-label={`Remove ${d.name} (@${d.handle})`}
+                      disabled={unpair.isPending}
+                      onClick={() => unpair.mutate({ deviceId, pairedDeviceId: d.deviceId })}
+                    >
+                      Remove
+                    </button>
+                  </div>
+                </li>
+              );
+            })}
+          </ul>
+        ) : null}
+        {community ? (
+          <>
+            <h3 style={{ margin: 0 }}>Online in {community.name}</h3>
+            {others === null ? <p className="muted">Looking for devices…</p> : null}
+            {others?.length === 0 ? <p className="empty">No other device of this community is online right now.</p> : null}
+            <ul className="list">
+              {others?.map((d) => (
+                <li key={d.deviceId} className="row spread">
+                  <div>
+                    <strong>{d.name}</strong>
+                    <div className="muted small">
+                      @{d.handle} <Reach online nearby={d.nearby} path={paths.get(d.deviceId)} />
+                    </div>
+                  </div>
+                  <button type="button" className="button secondary" onClick={() => setTarget(d)}>{sendLabel}</button>
+                </li>
+              ))}
+            </ul>
+          </>
+        ) : paired.length === 0 ? (
+          <p className="muted small" style={{ margin: 0 }}>Pair with a device below, or join a community to see its members’ devices online.</p>
+        ) : null}
       </div>
 
       <Pairing initialCode={params.get('pair')?.replace(/\D/g, '').slice(0, 6) ?? ''} />

@@ -73,7 +73,8 @@ export default function ItemPage() {
           <dt>Chunks</dt>
           <dd>{it.chunkCount.toLocaleString()} × {it.chunkSize / 1024} KiB</dd>
           <dt>Price</dt>
-          <dd data-testid="item-price">{free ? 'Free (a gift)' : `${formatCredits(it.price)} credits`}</dd>
+          <dd data-testid="item-price">{it.privateGift ? 'A private gift' : free ? 'Free (a gift)' : `${formatCredits(it.price)} credits`}</dd>
+          {it.privateGift ? (<><dt>Seen by</dt><dd>{mine ? 'you and the device you sent it to' : `you and @${it.owner.handle}`} only</dd></>) : null}
         </dl>
       </div>
 
@@ -102,7 +103,7 @@ export default function ItemPage() {
           <ErrorAlert error={request.error} />
           {!it.online ? <p className="muted small" style={{ margin: 0 }}>The owner’s device is offline: the copy starts as soon as it is back.</p> : null}
           <button className="button block" type="button" disabled={request.isPending} onClick={() => request.mutate()}>
-            {request.isPending ? 'Requesting…' : free ? 'Request a copy' : `Buy for ${formatCredits(it.price)} credits`}
+            {request.isPending ? 'Requesting…' : it.privateGift ? 'Accept the gift' : free ? 'Request a copy' : `Buy for ${formatCredits(it.price)} credits`}
           </button>
           {!free ? (
             <p className="muted small" style={{ margin: 0 }}>
