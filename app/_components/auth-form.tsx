@@ -87,9 +87,9 @@ export function AuthForm({ mode }: { mode: 'signIn' | 'signUp' }) {
       </form>
       <p className="muted small center" style={{ marginTop: '1rem' }}>
         {mode === 'signIn' ? (
-          <>New here? <Link href={withNext('/signup', next)}>Create an account</Link></>
+          <>New here? <Link className="text-link" href={withNext('/signup', next)}>Create an account</Link></>
         ) : (
-          <>Have an account? <Link href={withNext('/signin', next)}>Sign in</Link></>
+          <>Have an account? <Link className="text-link" href={withNext('/signin', next)}>Sign in</Link></>
         )}
       </p>
     </div>

@@ -2,7 +2,7 @@
 
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
-import { formatCredits } from '@/app/_lib/money';
+import { money } from '@/app/_lib/format';
 import { useTRPC } from '@/app/_lib/trpc';
 
 export function BalanceFigure({ communityId }: { communityId: string }) {
@@ -12,10 +12,10 @@ export function BalanceFigure({ communityId }: { communityId: string }) {
   return (
     <div>
       <div className="balance" data-testid="balance-available">
-        {formatCredits(balance.data.available)} <small>credits</small>
+        {money(balance.data.available)} <small>credits</small>
       </div>
       {balance.data.escrow !== 0 ? (
-        <div className="muted small">{formatCredits(balance.data.escrow)} held in escrow</div>
+        <div className="muted small">{money(balance.data.escrow)} held in escrow</div>
       ) : null}
     </div>
   );

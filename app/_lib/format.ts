@@ -8,9 +8,10 @@ const twoDecimals = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2,
  * not zero but rounds to 0.00 says so ("< 0.01") rather than show nothing moved.
  */
 export function money(micro: number): string {
-  const credits = micro / MICRO_PER_CREDIT;
-  if (micro !== 0 && Math.abs(credits) < 0.005) return micro < 0 ? '−< 0.01' : '< 0.01';
-  return twoDecimals.format(credits).replace('-', '−');
+  // rounded to the cent in integers (half away from zero), so that 4.455 shows as 4.46 whatever the float
+  const cents = Math.sign(micro) * Math.round(Math.abs(micro) / (MICRO_PER_CREDIT / 100));
+  if (micro !== 0 && cents === 0) return micro < 0 ? '−< 0.01' : '< 0.01';
+  return twoDecimals.format(cents / 100).replace('-', '−');
 }
 
 /** A signed amount for a statement: "+12.00", "−3.40". */
@@ -49,6 +50,5 @@ export function humanNote(note: string): string {
   return note
     .replace(/\b(\d+) µcredits\b/g, (_, micro: string) => `${unitPrice(Number(micro))} credits each`)
     .replace(/\(([a-z ]+)\)/g, (whole, pricing: string) => (PRICING[pricing] ? `(${PRICING[pricing]})` : whole))
-    .replace(RAW_UNIT, (_, count: string, unit: string) => quantityText(Number(count), unit))
-    .replace(/\b(\d+) of (\d+) (GFLOP|WORK_UNIT|CPU_SECOND|MB_HOUR|DEVICE_HOUR|ITEM|MB|PAGE_VIEW|CREDIT)\b/g, (_, a: string, b: string, unit: string) => `${a} of ${quantityText(Number(b), unit)}`);
+    .replace(RAW_UNIT, (_, count: string, unit: string) => quantityText(Number(count), unit));
 }

@@ -3,9 +3,10 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { ErrorAlert } from '../_components/form';
-import { formatCredits, parseCredits } from '../_lib/money';
+import { parseCredits } from '../_lib/money';
+import { unitPrice, when } from '../_lib/format';
 import { useTRPC } from '../_lib/trpc';
-import { unitLabel } from '../_lib/units';
+import { quantityText, unitName } from '../_lib/units';
 
 type Negotiation = {
   id: string;
@@ -45,16 +46,16 @@ export function NegotiationCard({ negotiation: n, memberId }: { negotiation: Neg
     <li data-negotiation-id={n.id}>
       <div className="row spread">
         <strong>
-          {isBuyer ? 'Buying' : 'Selling'} {n.quantity} {unitLabel(n.unit)}
+          {isBuyer ? 'Buying' : 'Selling'} {quantityText(n.quantity, n.unit)}
         </strong>
         <span className={`state ${n.status}`}>{n.status.toLowerCase()}</span>
       </div>
       <div className="small">
-        You: <strong>{formatCredits(mine)}</strong> · They: <strong>{formatCredits(theirs)}</strong> per unit
+        You: <strong>{unitPrice(mine)}</strong> · They: <strong>{unitPrice(theirs)}</strong> credits per {unitName(n.unit, 1)}
       </div>
       {open ? (
         <>
-          <div className="muted small">Expires {new Date(n.expiresAt).toLocaleString()}</div>
+          <div className="muted small">Expires {when(n.expiresAt)}</div>
           <ErrorAlert error={localError ? new Error(localError) : (counter.error ?? accept.error ?? reject.error)} />
           <form
             className="row"
@@ -72,7 +73,7 @@ export function NegotiationCard({ negotiation: n, memberId }: { negotiation: Neg
           </form>
           <div className="grid2" style={{ marginTop: '0.5rem' }}>
             <button className="button" disabled={busy} onClick={() => accept.mutate({ negotiationId: n.id })}>
-              Accept {formatCredits(theirs)}
+              Accept {unitPrice(theirs)}
             </button>
             <button className="button danger" disabled={busy} onClick={() => reject.mutate({ negotiationId: n.id })}>Walk away</button>
           </div>

@@ -5,9 +5,9 @@ import Link from 'next/link';
 import { LoadMore, rowsOf } from '../_components/load-more';
 import { Pending } from '../_components/loading';
 import { RequireMember } from '../_components/require-member';
-import { formatCredits } from '../_lib/money';
+import { unitPrice } from '../_lib/format';
 import { useTRPC } from '../_lib/trpc';
-import { unitLabel } from '../_lib/units';
+import { categoryWord, quantityText, unitName } from '../_lib/units';
 import { NegotiationCard } from './negotiation-card';
 
 function TradesInbox({ memberId }: { memberId: string }) {
@@ -53,13 +53,13 @@ function TradesInbox({ memberId }: { memberId: string }) {
                 <Link className="item" href={`/contracts/${c.id}`}>
                   <div className="row spread">
                     <strong>
-                      {buying ? 'Bought' : 'Sold'} {c.quantity} {unitLabel(c.unit)}
+                      {buying ? 'Bought' : 'Sold'} {quantityText(c.quantity, c.unit)} of {categoryWord(c.category)}
                     </strong>
                     <span className={`state ${c.state}`}>{c.state.toLowerCase()}</span>
                   </div>
                   <div className="row spread small">
                     <span className="muted">
-                      {buying ? `from @${c.seller.handle}` : `to @${c.buyer.handle}`} · {formatCredits(c.price)} each
+                      {buying ? `from @${c.seller.handle}` : `to @${c.buyer.handle}`} · {unitPrice(c.price)} per {unitName(c.unit, 1)}
                     </span>
                     {needsMe(c) ? <span className="pill">{todo(c)}</span> : null}
                   </div>

@@ -25,7 +25,7 @@ test('sign up, register this device with a real benchmark, create and join a com
   await founder.getByLabel('Starting grant (credits)').fill('25');
   await founder.getByRole('button', { name: 'Create community' }).click();
   await expect(founder.getByRole('heading', { name: `Allotment ${id}` })).toBeVisible();
-  await expect(founder.getByTestId('balance-available')).toHaveText(/^25 credits$/);
+  await expect(founder.getByTestId('balance-available')).toHaveText(/^25\.00 credits$/);
   await founder.screenshot({ path: 'test-results/community-coordinator.png', fullPage: true });
 
   // a second person finds it and joins
@@ -36,10 +36,10 @@ test('sign up, register this device with a real benchmark, create and join a com
   await joiner.getByLabel('Search communities').fill(id);
   await joiner.getByRole('link', { name: new RegExp(`Allotment ${id}`) }).click();
   await joiner.getByRole('button', { name: 'Join' }).click();
-  await expect(joiner.getByTestId('balance-available')).toHaveText(/^25 credits$/);
+  await expect(joiner.getByTestId('balance-available')).toHaveText(/^25\.00 credits$/);
   await expect(joiner.getByTestId('history')).toContainText('Welcome grant');
   await joiner.getByRole('link', { name: 'Home', exact: true }).click();
-  await expect(joiner.getByTestId('balance-available')).toHaveText(/^25 credits$/);
+  await expect(joiner.getByTestId('balance-available')).toHaveText(/^25\.00 credits$/);
   await joiner.screenshot({ path: 'test-results/home-balance.png', fullPage: true });
   await context.close();
 });
@@ -78,6 +78,6 @@ test('joining an invite-only community without the right code is refused', async
   await expect(guest.getByRole('alert').filter({ hasText: 'invite code is not right' })).toBeVisible();
   await guest.getByLabel('Invite code').fill(code.toLowerCase());
   await guest.getByRole('button', { name: 'Join' }).click();
-  await expect(guest.getByTestId('balance-available')).toHaveText(/^100 credits$/);
+  await expect(guest.getByTestId('balance-available')).toHaveText(/^100\.00 credits$/);
   await context.close();
 });

@@ -12,7 +12,8 @@ import { call, signUpInBrowser, unique } from './support';
 async function placeAsk(page: Page, quantity: string, price: string) {
   await page.getByRole('button', { name: 'Sell (ask)' }).click();
   await page.getByLabel('Quantity').fill(quantity);
-  await page.getByLabel('Price (credits)').fill(price);
+  await page.getByLabel(/^Price per/).fill(price);
+  await page.getByRole('button', { name: 'Review ask' }).click();
   await page.getByRole('button', { name: 'Place ask' }).click();
   await expect(page.getByTestId('order-result')).toHaveText(/rests in the book/);
 }

@@ -4,7 +4,8 @@ import { call, signUpInBrowser, unique } from './support';
 async function placeOrder(page: Page, side: 'Buy (bid)' | 'Sell (ask)', quantity: string, price: string) {
   await page.getByRole('button', { name: side }).click();
   await page.getByLabel('Quantity').fill(quantity);
-  await page.getByLabel('Price (credits)').fill(price);
+  await page.getByLabel(/^Price per/).fill(price);
+  await page.getByRole('button', { name: side === 'Buy (bid)' ? 'Review bid' : 'Review ask' }).click();
   await page.getByRole('button', { name: side === 'Buy (bid)' ? 'Place bid' : 'Place ask' }).click();
 }
 
@@ -22,12 +23,12 @@ test('one member asks, another bids: both see the fill live, the buyer signs off
 
   await seller.goto(`/communities/${slug}/market`);
   await buyer.goto(`/communities/${slug}/market`);
-  await expect(seller.getByTestId('market-balance')).toHaveText('100 credits');
+  await expect(seller.getByTestId('market-balance')).toHaveText('100.00 credits');
 
   // the seller asks 5 CPU seconds at 2 credits
   await placeOrder(seller, 'Sell (ask)', '5', '2');
   await expect(seller.getByTestId('order-result')).toHaveText(/rests in the book/);
-  await expect(seller.getByTestId('my-orders')).toContainText('0/5 GFLOP');
+  await expect(seller.getByTestId('my-orders')).toContainText('0 of 5 GFLOP');
   await seller.screenshot({ path: 'test-results/market-ask.png', fullPage: true });
 
   // the buyer sees the ask and bids at it
@@ -39,8 +40,8 @@ test('one member asks, another bids: both see the fill live, the buyer signs off
   // the seller sees the fill without reloading
   await expect(seller.getByRole('status').filter({ hasText: 'Sold 5 at 2 credits each' })).toBeVisible();
   await expect(seller.getByTestId('my-orders')).toContainText('filled');
-  await expect(seller.getByTestId('market-balance')).toHaveText('100 credits');
-  await expect(buyer.getByTestId('market-balance')).toHaveText('89.9 credits · 10.1 in escrow');
+  await expect(seller.getByTestId('market-balance')).toHaveText('100.00 credits');
+  await expect(buyer.getByTestId('market-balance')).toHaveText('89.90 credits · 10.10 in escrow');
   await buyer.screenshot({ path: 'test-results/market-filled.png', fullPage: true });
 
   // delivery and sign-off through the contract timeline
@@ -52,7 +53,8 @@ test('one member asks, another bids: both see the fill live, the buyer signs off
   await buyer.getByRole('link', { name: 'Trades', exact: true }).click();
   await expect(buyer.getByTestId('contracts')).toContainText('delivered');
   await buyer.getByTestId('contracts').getByRole('link').first().click();
-  await buyer.getByRole('button', { name: /Sign off and pay 9.9 to/ }).click();
+  await buyer.getByRole('button', { name: /Sign off and pay 9.90 to/ }).click();
+  await buyer.getByRole('button', { name: 'Yes, pay 9.90' }).click();
   await expect(buyer.getByTestId('contract-state')).toHaveText('settled');
   await expect(buyer.getByTestId('timeline')).toContainText('Signed off: seller paid');
   await expect(seller.getByTestId('contract-state')).toHaveText('settled'); // live, no reload
@@ -60,9 +62,9 @@ test('one member asks, another bids: both see the fill live, the buyer signs off
 
   // 5 x 2 = 10 credits; 2% commission = 0.2, half from each side
   await buyer.goto(`/communities/${slug}`);
-  await expect(buyer.getByTestId('balance-available')).toHaveText('89.9 credits');
+  await expect(buyer.getByTestId('balance-available')).toHaveText('89.90 credits');
   await seller.goto(`/communities/${slug}`);
-  await expect(seller.getByTestId('balance-available')).toHaveText('109.9 credits');
+  await expect(seller.getByTestId('balance-available')).toHaveText('109.90 credits');
   await sellerContext.close();
   await buyerContext.close();
 });

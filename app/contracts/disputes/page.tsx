@@ -6,7 +6,7 @@ import { ErrorAlert } from '../../_components/form';
 import { LoadMore, rowsOf } from '../../_components/load-more';
 import { Pending } from '../../_components/loading';
 import { RequireMember } from '../../_components/require-member';
-import { formatCredits } from '../../_lib/money';
+import { money } from '../../_lib/format';
 import { useTRPC } from '../../_lib/trpc';
 import { CATEGORY_LABELS, type Category } from '../../_lib/units';
 
@@ -26,7 +26,7 @@ function CommunityDisputes({ community }: { community: { id: string; name: strin
           <li key={d.id}>
             <Link href={`/contracts/${d.id}`} className="row spread">
               <strong>{CATEGORY_LABELS[d.category as Category] ?? d.category}: @{d.buyer.handle} vs @{d.seller.handle}</strong>
-              <span className="num">{formatCredits(d.escrowed)}</span>
+              <span className="num">{money(d.escrowed)}</span>
             </Link>
             <p className="small" style={{ margin: '0.25rem 0' }}>Buyer: {d.statements.buyer.at(-1) ?? '—'}</p>
             <p className="small muted" style={{ margin: 0 }}>Seller: {d.statements.seller.at(-1) ?? 'no response yet'}</p>

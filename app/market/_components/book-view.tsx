@@ -2,9 +2,10 @@
 
 import { useQuery } from '@tanstack/react-query';
 import { Area, AreaChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { formatCredits, MICRO_PER_CREDIT } from '@/app/_lib/money';
+import { MICRO_PER_CREDIT } from '@/app/_lib/money';
+import { unitPrice } from '@/app/_lib/format';
 import { useTRPC } from '@/app/_lib/trpc';
-import { unitLabel, type Category } from '@/app/_lib/units';
+import { unitLabel, unitName, type Category } from '@/app/_lib/units';
 
 type Level = { price: number; quantity: number };
 
@@ -33,7 +34,7 @@ export function BookView({ communityId, category, unit }: { communityId: string;
     <div className="card">
       <div className="row spread">
         <h2 style={{ margin: 0 }}>Book</h2>
-        <span className="muted small">{unitLabel(unit)}</span>
+        <span className="muted small">credits per {unitName(unit, 1)}</span>
       </div>
       {bids.length + asks.length === 0 ? (
         <p className="empty">No open orders in {unitLabel(unit)} yet.</p>
@@ -56,7 +57,7 @@ export function BookView({ communityId, category, unit }: { communityId: string;
               <h3>Bids (buy)</h3>
               {bids.slice(0, 8).map((l) => (
                 <div className="level" key={l.price}>
-                  <span className="bid">{formatCredits(l.price)}</span>
+                  <span className="bid">{unitPrice(l.price)}</span>
                   <span>{l.quantity}</span>
                 </div>
               ))}
@@ -65,7 +66,7 @@ export function BookView({ communityId, category, unit }: { communityId: string;
               <h3>Asks (sell)</h3>
               {asks.slice(0, 8).map((l) => (
                 <div className="level" key={l.price}>
-                  <span className="ask">{formatCredits(l.price)}</span>
+                  <span className="ask">{unitPrice(l.price)}</span>
                   <span>{l.quantity}</span>
                 </div>
               ))}

@@ -3,9 +3,9 @@
 import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
 import { LoadMore, rowsOf } from '@/app/_components/load-more';
 import { ErrorAlert } from '@/app/_components/form';
-import { formatCredits } from '@/app/_lib/money';
+import { money, unitPrice, when } from '@/app/_lib/format';
 import { useTRPC } from '@/app/_lib/trpc';
-import { CATEGORY_LABELS, unitLabel, type Category } from '@/app/_lib/units';
+import { CATEGORY_LABELS, quantityText, unitName, type Category } from '@/app/_lib/units';
 
 export function MyOrders({ communityId }: { communityId: string }) {
   const trpc = useTRPC();
@@ -35,18 +35,18 @@ export function MyOrders({ communityId }: { communityId: string }) {
             </div>
             <div className="row spread small">
               <span>
-                {o.quantity - o.remaining}/{o.quantity} {unitLabel(o.unit)} filled at ≤ {formatCredits(o.price)}
+                {o.quantity - o.remaining} of {quantityText(o.quantity, o.unit)} filled · {o.side === 'BUY' ? 'up to' : 'at least'} {unitPrice(o.price)} per {unitName(o.unit, 1)}
                 {o.locked ? ` · ${o.locked} negotiating` : ''}
               </span>
               {o.status === 'OPEN' ? (
-                <button className="button secondary" style={{ minHeight: 36, padding: '0.3rem 0.8rem' }} disabled={cancel.isPending} onClick={() => cancel.mutate({ orderId: o.id })}>
+                <button className="button secondary" style={{ flex: 'none' }} disabled={cancel.isPending} onClick={() => cancel.mutate({ orderId: o.id })}>
                   Cancel
                 </button>
               ) : null}
             </div>
             <div className="muted small">
-              {new Date(o.windowStart).toLocaleString()} → {new Date(o.windowEnd).toLocaleString()}
-              {o.reserved ? ` · ${formatCredits(o.reserved)} held` : ''}
+              {when(o.windowStart)} to {when(o.windowEnd)}
+              {o.reserved ? ` · ${money(o.reserved)} held in escrow` : ''}
             </div>
           </li>
         ))}

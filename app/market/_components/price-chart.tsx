@@ -2,9 +2,10 @@
 
 import { useQuery } from '@tanstack/react-query';
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { formatCredits, MICRO_PER_CREDIT } from '@/app/_lib/money';
+import { MICRO_PER_CREDIT } from '@/app/_lib/money';
+import { unitPrice } from '@/app/_lib/format';
 import { useTRPC } from '@/app/_lib/trpc';
-import { unitLabel, type Category } from '@/app/_lib/units';
+import { unitLabel, unitName, type Category } from '@/app/_lib/units';
 
 export function PriceChart({ communityId, category, unit }: { communityId: string; category: Category; unit: string }) {
   const trpc = useTRPC();
@@ -19,7 +20,7 @@ export function PriceChart({ communityId, category, unit }: { communityId: strin
     <div className="card">
       <div className="row spread">
         <h2 style={{ margin: 0 }}>Price history</h2>
-        {last ? <span className="muted small">last {formatCredits(last.average)} / {unitLabel(unit)}</span> : null}
+        {last ? <span className="muted small">last {unitPrice(last.average)} credits per {unitName(unit, 1)}</span> : null}
       </div>
       {points.length === 0 ? (
         <p className="empty">No trades in {unitLabel(unit)} this week.</p>
