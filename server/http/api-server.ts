@@ -21,7 +21,7 @@ import type { Db } from '../db/client';
 import { env } from '../env';
 import { appRouter } from '../routers/_app';
 import { answerLive, liveCall } from './live-fast-path';
-import { answerQueries, queryCalls } from './query-fast-path';
+import { answerCalls, mutationCalls, queryCalls } from './query-fast-path';
 import { isSecure, isTrpcPath, logTrpcError, nodeHeaderReader, refusalOf, requestContext, TRPC_ENDPOINT } from './trpc-request';
 
 export { isTrpcPath };
@@ -33,8 +33,8 @@ export type ApiHandlerOptions = {
   trustProxy?: number;
   /** Headers sent with every response (the ones next.config.js sends with every page and API response). */
   headers?: ReadonlyArray<readonly [string, string]>;
-  /** GET queries the short way (server/http/query-fast-path.ts); default true. False: tRPC's resolveResponse for all. */
-  fastQueries?: boolean;
+  /** GET queries and POST mutations the short way (server/http/query-fast-path.ts); default true. False: tRPC's resolveResponse for all. */
+  fastCalls?: boolean;
   /** Live streams (book feeds, `signal.stream`) written by server/http/live-fast-path.ts; default true. */
   fastLive?: boolean;
 };
@@ -95,10 +95,17 @@ async function writeResponse(request: Request, response: Response, res: ServerRe
   }
 }
 
+/** A fetch Request for tRPC's full path, from a Node request whose body has already been read. */
+function requestWithBody(req: IncomingMessage, url: URL, body: string): Request {
+  const headers = new Headers();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  return new Request(url, { method: req.method, headers, body });
+}
+
 export function createApiHandler(options: ApiHandlerOptions = {}): ApiHandler {
   const trustProxy = options.trustProxy ?? env.TRUST_PROXY;
   const always = options.headers ?? [];
-  const fastQueries = options.fastQueries ?? true;
+  const fastCalls = options.fastCalls ?? true;
   const fastLive = options.fastLive ?? true;
   const prefix = `${TRPC_ENDPOINT}/`;
 
@@ -121,13 +128,15 @@ export function createApiHandler(options: ApiHandlerOptions = {}): ApiHandler {
         await answerLive({ router: appRouter, req, res, call: live, createContext: () => contextFor(req, res), onError: logTrpcError });
         return;
       }
-      const calls = fastQueries ? await queryCalls(appRouter, req, url, path) : null;
-      if (calls) {
-        const batch = url.searchParams.get('batch') === '1';
-        await answerQueries({ router: appRouter, req, res, batch, calls, createContext: () => contextFor(req, res), onError: logTrpcError });
-        return;
-      }
-      const request = incomingMessageToRequest(req, res, { maxBodySize: null });
+      const batch = url.searchParams.get('batch') === '1';
+      const answer = (type: 'query' | 'mutation', calls: Awaited<ReturnType<typeof queryCalls>> & object) =>
+        answerCalls({ router: appRouter, type, req, res, batch, calls, createContext: () => contextFor(req, res), onError: logTrpcError });
+      const queries = fastCalls ? await queryCalls(appRouter, req, url, path) : null;
+      if (queries) return await answer('query', queries);
+      const mutations = fastCalls ? await mutationCalls(appRouter, req, url, path) : null;
+      if (Array.isArray(mutations)) return await answer('mutation', mutations);
+      // the short way read the body and left the answer to tRPC: hand it the body it read
+      const request = mutations ? requestWithBody(req, url, mutations.body) : incomingMessageToRequest(req, res, { maxBodySize: null });
       const response = await resolveResponse({
         router: appRouter,
         req: request,
