@@ -10,7 +10,7 @@ import { useTRPC } from '@/app/_lib/trpc';
 const tabs = [
   { href: '/', label: 'Home', icon: 'M3 11l9-7 9 7v9a1 1 0 0 1-1 1h-5v-6H9v6H4a1 1 0 0 1-1-1z' },
   { href: '/market', label: 'Market', icon: 'M4 19V9m5 10V5m5 14v-7m5 7V8M3 21h18' },
-  { href: '/barter', label: 'Barter', icon: 'M4 8h13l-3-3M20 16H7l3 3' },
+  { href: '/barter', label: 'Barter', icon: 'M20 11a8 8 0 0 0-14.3-4.9L4 8m0-4v4h4M4 13a8 8 0 0 0 14.3 4.9L20 16m0 4v-4h-4' },
   { href: '/market/jobs', label: 'Jobs', icon: 'M4 5h16v11H4zM8 20h8m-4-4v4M8 9l2 2-2 2m5 0h3' },
   { href: '/trades', label: 'Trades', icon: 'M7 7h11l-3-3m3 13H6l3 3' },
   { href: '/content', label: 'Files', icon: 'M6 3h8l5 5v12a1 1 0 0 1-1 1H6a1 1 0 0 1-1-1V4a1 1 0 0 1 1-1zm8 0v5h5' },

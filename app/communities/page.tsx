@@ -3,7 +3,7 @@
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useDeferredValue, useState } from 'react';
-import { formatCredits } from '../_lib/money';
+import { money } from '../_lib/format';
 import { useTRPC } from '../_lib/trpc';
 import { Pending } from '../_components/loading';
 
@@ -38,7 +38,7 @@ export default function CommunitiesPage() {
                   {c.role ? <span className="pill">{c.role === 'COORDINATOR' ? 'coordinator' : 'joined'}</span> : c.inviteOnly ? <span className="pill gray">invite only</span> : null}
                 </div>
                 <div className="muted small">
-                  {c.memberCount} {c.memberCount === 1 ? 'member' : 'members'} · {formatCredits(c.startingGrant)} credits to start ·{' '}
+                  {c.memberCount} {c.memberCount === 1 ? 'member' : 'members'} · {money(c.startingGrant)} credits to start ·{' '}
                   {(c.commissionBps / 100).toFixed(2)}% commission
                 </div>
               </Link>

@@ -5,7 +5,7 @@ import Link from 'next/link';
 import { use } from 'react';
 import { BalanceFigure } from '../../_components/balance-card';
 import { ErrorAlert } from '../../_components/form';
-import { formatCredits } from '../../_lib/money';
+import { money } from '../../_lib/format';
 import { useTRPC } from '../../_lib/trpc';
 import { Pending } from '../../_components/loading';
 import { CoordinatorMoney } from './coordinator-money';
@@ -30,7 +30,7 @@ export default function CommunityPage({ params }: { params: Promise<{ slug: stri
         </div>
         {c.description ? <p>{c.description}</p> : null}
         <p className="muted small" style={{ margin: '0.5rem 0 0' }}>
-          {c.memberCount} {c.memberCount === 1 ? 'member' : 'members'} · {formatCredits(c.startingGrant)} credits to start ·{' '}
+          {c.memberCount} {c.memberCount === 1 ? 'member' : 'members'} · {money(c.startingGrant)} credits to start ·{' '}
           {(c.commissionBps / 100).toFixed(2)}% commission{c.inviteOnly ? ' · invite only' : ''}
         </p>
       </div>

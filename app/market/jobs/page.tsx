@@ -29,10 +29,7 @@ function Jobs() {
         </div>
       ) : (
         items.map((c) => (
-          <section key={c.id} aria-label={c.name}>
-            {items.length > 1 ? <h2 style={{ margin: '0 0 0.5rem' }}>{c.name}</h2> : null}
-            <MyJobs communityId={c.id} />
-          </section>
+          <MyJobs key={c.id} communityId={c.id} title={items.length > 1 ? `In ${c.name}` : 'Your jobs'} />
         ))
       )}
     </>
