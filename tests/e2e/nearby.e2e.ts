@@ -104,6 +104,7 @@ test('two devices with no shared community pair by code, swap files both ways, a
   const benOnAnn = ann.getByTestId('paired-device').filter({ hasText: `@${benHandle}` });
   await expect(benOnAnn).toBeVisible({ timeout: 15_000 });
   await expect(benOnAnn.getByTestId('reach')).toHaveText(/same Wi-Fi|same public address/, { timeout: 15_000 });
+  await expect(ann.getByTestId('pairing')).toContainText(`Ben tablet (@${benHandle}) entered your code`);
   await ann.screenshot({ path: 'test-results/nearby-paired.png', fullPage: true });
 
   // files both ways, no community anywhere

@@ -250,6 +250,17 @@ describe.each(databaseKinds)('nearby swapping on %s', (kind) => {
       await seenFrom(proxied.base, b, '198.51.100.9, 203.0.113.5');
       const again = await (await callerFrom(t.db, a.token, '203.0.113.5')).signal.pairings({ deviceId: a.deviceId });
       expect(again).toEqual([expect.objectContaining({ deviceId: b.deviceId, nearby: true })]);
+      // the browser's one stream keeps a device in no community online for its paired devices ("paired")
+      const stream = openSse(proxied.base, 'signal.stream', { devices: [{ deviceId: a.deviceId, presenceCommunityId: PAIRED_ONLY }] }, { cookie: `swapmesh_session=${a.token}`, 'x-forwarded-for': '203.0.113.5' });
+      try {
+        expect(await stream.status).toBe(200);
+        const events = await stream.until((e) => (e.json as { feed?: string } | null)?.feed === 'presence');
+        const feeds = events.map((e) => e.json as { feed?: string; devices?: unknown[] } | null);
+        expect(feeds.some((f) => f?.feed === 'refused')).toBe(false);
+        expect(feeds.find((f) => f?.feed === 'presence')).toMatchObject({ communityId: PAIRED_ONLY, devices: [expect.objectContaining({ deviceId: b.deviceId, nearby: true, paired: true })] });
+      } finally {
+        stream.close();
+      }
     } finally {
       await direct.close();
       await proxied.close();

@@ -207,13 +207,16 @@ function OfferedToYou() {
   );
 }
 
-function Pairing({ initialCode }: { initialCode: string }) {
+function Pairing({ initialCode, paired }: { initialCode: string; paired: Target[] | undefined }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const { deviceId } = useContent();
   const [code, setCode] = useState(initialCode);
   const [qr, setQr] = useState<string | null>(null);
-  const mine = useMutation(trpc.signal.pairCode.mutationOptions());
+  // the devices already paired when the code was shown: one that appears later entered it
+  const [before, setBefore] = useState<Set<string> | null>(null);
+  const mine = useMutation(trpc.signal.pairCode.mutationOptions({ onMutate: () => setBefore(new Set(paired?.map((p) => p.deviceId))) }));
+  const joined = before && mine.data ? paired?.find((p) => !before.has(p.deviceId)) : undefined;
   const pair = useMutation(trpc.signal.pair.mutationOptions({ onSuccess: () => void queryClient.invalidateQueries(trpc.signal.pairings.pathFilter()) }));
   useEffect(() => {
     if (!mine.data) return;
@@ -226,7 +229,11 @@ function Pairing({ initialCode }: { initialCode: string }) {
       <p className="muted small" style={{ margin: 0 }}>
         Paired devices see each other and can send each other files even when they share no community. They stay paired until either removes the other.
       </p>
-      {mine.data ? (
+      {joined ? (
+        <div className="alert info" role="status">
+          {joined.name} (@{joined.handle}) entered your code: you are paired.
+        </div>
+      ) : mine.data ? (
         <div className="stack" data-testid="pair-code">
           <div className={styles.code} aria-label="Your pairing code">{mine.data.code}</div>
           {qr ? <img className={styles.qr} src={qr} alt={`QR code for pairing code ${mine.data.code}`} /> : null}
@@ -363,7 +370,7 @@ function Nearby() {
         ) : null}
       </div>
 
-      <Pairing initialCode={params.get('pair')?.replace(/\D/g, '').slice(0, 6) ?? ''} />
+      <Pairing initialCode={params.get('pair')?.replace(/\D/g, '').slice(0, 6) ?? ''} paired={pairings.data} />
     </>
   );
 }
