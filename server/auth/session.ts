@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { clientCache } from '../db/client-cache';
 import type { Queryable } from '../db/client';
 
 export const SESSION_COOKIE = 'swapmesh_session';
@@ -19,23 +20,14 @@ export async function createSession(db: Queryable, memberId: string) {
 /**
  * Recently looked-up sessions, kept in memory for SESSION_CACHE_MS so that a signed-in request does not
  * cost a database query each time. Per database client (tests open many), at most SESSION_CACHE_SIZE per
- * client (the oldest entry goes first), keyed by the token's hash. Kept on globalThis: the production
- * server loads this module twice in one process (Next's bundle and the API bundle, server/http/), and both
- * must see the same entries. `endSession` drops the entry in this process at once; another coordinator
+ * client (the oldest entry goes first; server/db/client-cache.ts), keyed by the token's hash. `endSession` drops the entry in this process at once; another coordinator
  * process (PostgreSQL deployments) keeps honouring a signed-out session for up to SESSION_CACHE_MS.
  * A session's own expiry is always checked, cached or not.
  */
 export const SESSION_CACHE_MS = 5_000;
 export const SESSION_CACHE_SIZE = 10_000;
 type CachedSession = { member: { id: string; handle: string }; expiresAt: number; until: number };
-const sessionCaches = ((globalThis as typeof globalThis & { swapmeshSessionCaches?: WeakMap<object, Map<string, CachedSession>> })
-  .swapmeshSessionCaches ??= new WeakMap());
-
-function cacheOf(db: Queryable): Map<string, CachedSession> {
-  let cache = sessionCaches.get(db);
-  if (!cache) sessionCaches.set(db, (cache = new Map()));
-  return cache;
-}
+const cacheOf = clientCache<CachedSession>('swapmeshSessionCaches');
 
 export async function memberForSession(db: Queryable, token: string | null) {
   if (!token) return null;

@@ -1,3 +1,4 @@
+import { clientCache } from '../db/client-cache';
 import type { Queryable } from '../db/client';
 import { toMicro } from '../money';
 
@@ -8,8 +9,8 @@ export type Membership = {
 
 /**
  * Recently looked-up memberships, kept for MEMBERSHIP_CACHE_MS so that a request to a community's
- * procedures does not cost a query each time (the market's hot path). Per database client, on
- * globalThis for the same reason as the session cache (server/auth/session.ts). Any change to a
+ * procedures does not cost a query each time (the market's hot path), per database client
+ * (server/db/client-cache.ts). Any change to a
  * membership or a community's settings made in this process clears the client's cache at once
  * (`forgetMemberships`); another coordinator process sees it within MEMBERSHIP_CACHE_MS. Money is never
  * decided on these figures alone: the market and the ledger read the community again under their locks.
@@ -17,14 +18,7 @@ export type Membership = {
 export const MEMBERSHIP_CACHE_MS = 5_000;
 const MEMBERSHIP_CACHE_SIZE = 20_000;
 type Cached = { membership: Membership; until: number };
-const caches = ((globalThis as typeof globalThis & { swapmeshMembershipCaches?: WeakMap<object, Map<string, Cached>> })
-  .swapmeshMembershipCaches ??= new WeakMap());
-
-function cacheOf(db: Queryable): Map<string, Cached> {
-  let cache = caches.get(db);
-  if (!cache) caches.set(db, (cache = new Map()));
-  return cache;
-}
+const cacheOf = clientCache<Cached>('swapmeshMembershipCaches');
 
 /** The member's membership of the community (with the community's public settings), or null. */
 export async function membershipOf(db: Queryable, memberId: string, communityId: string): Promise<Membership | null> {
