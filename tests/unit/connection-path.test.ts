@@ -19,6 +19,18 @@ describe('connectionPath', () => {
     expect(connectionPath(report('host', 'host'))).toBe('same-network');
     expect(connectionPath(new Map(report('host', 'host').map((s) => [s.id, s])))).toBe('same-network');
   });
+  it('reads a real report: Chromium 1xx, a data channel between two connections over loopback (fields as getStats gave them)', () => {
+    const chromium = [
+      { id: 'CPHlGb2aKG_uPTJN6WD', type: 'candidate-pair', localCandidateId: 'IHlGb2aKG', remoteCandidateId: 'IuPTJN6WD', state: 'succeeded', nominated: true },
+      { id: 'CPnX+TBaSQ_GO1k9C/9', type: 'candidate-pair', localCandidateId: 'InX+TBaSQ', remoteCandidateId: 'IGO1k9C/9', state: 'waiting', nominated: false },
+      { id: 'IGO1k9C/9', type: 'remote-candidate', candidateType: 'host' },
+      { id: 'IHlGb2aKG', type: 'local-candidate', candidateType: 'host' },
+      { id: 'InX+TBaSQ', type: 'local-candidate', candidateType: 'host' },
+      { id: 'IuPTJN6WD', type: 'remote-candidate', candidateType: 'host' },
+      { id: 'T01', type: 'transport', selectedCandidatePairId: 'CPHlGb2aKG_uPTJN6WD' },
+    ];
+    expect(connectionPath(chromium)).toBe('same-network');
+  });
   it('a reflexive candidate on either side is a direct path through NAT, not the same network', () => {
     expect(connectionPath(report('host', 'srflx'))).toBe('direct');
     expect(connectionPath(report('srflx', 'srflx'))).toBe('direct');
