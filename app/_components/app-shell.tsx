@@ -53,7 +53,7 @@ export function AppShell({ children }: { children: React.ReactNode }) {
               <path d={COMMUNITIES_ICON} />
             </svg>
           </Link>
-          {me.data ? <Link href="/account" aria-label={`Account: @${me.data.handle}`}>@{me.data.handle}</Link> : me.isSuccess ? <Link href="/signin">Sign in</Link> : null}
+          {me.data ? <Link href="/account" aria-label="Account">@{me.data.handle}</Link> : me.isSuccess ? <Link href="/signin">Sign in</Link> : null}
         </span>
       </header>
       <LiveEvents enabled={Boolean(me.data)}>

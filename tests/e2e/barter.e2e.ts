@@ -42,7 +42,7 @@ test('two members barter files and peripherals for compute and memory; the legs 
   await expect(b.getByTestId('contracts').locator('li')).toHaveCount(4);
   await a.getByRole('link', { name: 'Trades', exact: true }).click();
   await expect(a.getByTestId('contracts')).toContainText('Sold 100 items');
-  await expect(a.getByTestId('contracts')).toContainText('Bought 3000 CPU seconds');
+  await expect(a.getByTestId('contracts')).toContainText('Bought 3,000 CPU seconds');
   await a.screenshot({ path: 'test-results/barter-contracts.png', fullPage: true });
 
   // each paid 2% commission, in credits, on what they received
