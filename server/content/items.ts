@@ -1,7 +1,6 @@
 import { DomainError } from '../errors';
 import type { Db, Prisma, Queryable } from '../db/client';
-import { notify } from '../live/bus';
-import { maySignal, ONLINE_WINDOW_MS, presenceKey } from './signaling';
+import { maySignal, ONLINE_WINDOW_MS } from './signaling';
 import { toMicro } from '../money';
 import { lockBook } from '../db/book-lock';
 import type { MarketCommunity } from '../market/fills';
@@ -250,7 +249,6 @@ export async function giveItem(db: Db, memberId: string, input: { deviceId: stri
     },
     select: itemSelect,
   });
-  notify([presenceKey(input.toDeviceId)]);
   return presentItem(item, { address: null }, new Date());
 }
 

@@ -80,7 +80,8 @@ async function pairedWith(db: Queryable, deviceId: string): Promise<Map<string, 
   const out = new Map<string, Date>();
   for (const row of rows) {
     const other = row.deviceId === deviceId ? row.pairedId! : row.deviceId;
-    if (other !== deviceId && !(out.get(other)! <= row.createdAt)) out.set(other, row.createdAt);
+    const known = out.get(other);
+    if (other !== deviceId && (!known || row.createdAt < known)) out.set(other, row.createdAt);
   }
   return out;
 }
