@@ -347,7 +347,7 @@ export function OrderForm({ communityId, category, unit, onUnitChange, bestBid, 
         </div>
       ) : null}
 
-      {!online ? <div className="alert error" role="status">You are offline: orders cannot be placed until you are back online.</div> : null}
+      {!online && !refused ? <div className="alert error" role="status">You are offline: orders cannot be placed until you are back online.</div> : null}
       {refused ? <div className="alert error" role="alert" data-testid="order-refused">{refused}</div> : null}
       <ErrorAlert error={showServerError ? place.error : null} />
       {result && !place.isPending ? (
