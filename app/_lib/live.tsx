@@ -5,7 +5,9 @@ import { createContext, useCallback, useContext, useEffect, useRef, useState } f
 import { getLiveHub } from './live-client';
 import type { StreamEvent } from './live-hub';
 import { currentTransferManager } from './transfer/manager';
+import { unitPrice } from './format';
 import { useTRPC } from './trpc';
+import { categoryWord } from './units';
 
 export type Toast = { id: number; text: string };
 
@@ -30,7 +32,7 @@ export function LiveEvents({ enabled, children }: { enabled: boolean; children: 
   const onEvent = (data: Extract<StreamEvent, { feed: 'event' }>) => {
     switch (data.type) {
       case 'fill':
-        if (!data.pulled) toast(`${data.side === 'BUY' ? 'Bought' : 'Sold'} ${data.quantity} at ${(data.price / 1e6).toLocaleString()} credits each`);
+        if (!data.pulled) toast(`${data.side === 'BUY' ? 'Bought' : 'Sold'} ${data.quantity.toLocaleString()} ${categoryWord(data.category)} at ${unitPrice(data.price)} credits each`);
         void queryClient.invalidateQueries(trpc.market.pathFilter());
         void queryClient.invalidateQueries(trpc.ledger.pathFilter());
         void queryClient.invalidateQueries(trpc.contract.pathFilter());

@@ -15,6 +15,7 @@ export const MAX_STREAM_BOOKS = 8;
 export const MAX_STREAM_DEVICES = 8;
 
 export type BookWant = { communityId: string; category: Category; unit?: string; tradeLimit: number };
+/** `presenceCommunityId`: a community the device is kept online in, or "paired" for its paired devices only. */
 export type DeviceWant = { deviceId: string; presenceCommunityId?: string };
 export type StreamInput = { books: BookWant[]; devices: DeviceWant[]; lastEventId?: string | null };
 
@@ -30,8 +31,8 @@ export type StreamEvent =
   | { feed: 'signal'; deviceId: string; fromDeviceId: string; fromHandle: string; message: unknown }
   /** a book's public state (market.bookEvents's event), untracked */
   | { feed: 'book'; key: string; seq: number; communityId: string; category: string; unit: string | null; levels: { bids: Level[]; asks: Level[] }; trades: unknown[] }
-  /** the community's online devices, for a device kept online there, untracked */
-  | { feed: 'presence'; deviceId: string; communityId: string; devices: { deviceId: string; name: string; handle: string; nearby: boolean }[] }
+  /** the community's online devices (and the device's paired devices, `paired`), for a device kept online there, untracked */
+  | { feed: 'presence'; deviceId: string; communityId: string; devices: { deviceId: string; name: string; handle: string; nearby: boolean; paired?: boolean }[] }
   /** a book or device of the input that this member may not watch (the rest of the stream goes on) */
   | { feed: 'refused'; key?: string; deviceId?: string; code: string; message: string };
 
