@@ -1,4 +1,5 @@
 import { DomainError } from '../errors';
+import { afterCursor, pageOrder, toPage, type PageRequest } from '../paging';
 import { kindOf, type Db, type Prisma, type Tx } from '../db/client';
 import { toMicro } from '../money';
 import { lockBook } from '../db/book-lock';
@@ -152,16 +153,39 @@ async function requestGift(db: Db, memberId: string, item: { id: string; memberI
   });
 }
 
-/** The transfers of one of the member's devices (the router checked it is theirs). */
-export async function deviceTransfers(db: Db, deviceId: string, now = new Date()) {
-  const rows = await db.transfer.findMany({
-    where: { OR: [{ senderDeviceId: deviceId }, { receiverDeviceId: deviceId }] },
-    orderBy: { createdAt: 'desc' },
-    take: 100,
-    select: transferSelect,
-  });
+async function presentRows(db: Db, rows: TransferRow[], now: Date) {
   const handles = new Map((await db.member.findMany({ where: { id: { in: [...new Set(rows.map((r) => r.receiverId))] } }, select: { id: true, handle: true } })).map((m) => [m.id, m.handle]));
   return rows.map((row) => presentTransfer(row, now, handles.get(row.receiverId) ?? ''));
+}
+
+const ofDevice = (deviceId: string) => ({ OR: [{ senderDeviceId: deviceId }, { receiverDeviceId: deviceId }] });
+
+/** How many finished transfers the transfer manager loads besides the open ones; older ones page (`transferHistory`). */
+const RECENT_FINISHED = 100;
+
+/**
+ * The transfers of one of the member's devices that its transfer manager works with (the router checked the
+ * device is theirs): every open one, however many, so that none is left unresumed, and the newest finished ones.
+ */
+export async function deviceTransfers(db: Db, deviceId: string, now = new Date()) {
+  const [open, finished] = await Promise.all([
+    db.transfer.findMany({ where: { ...ofDevice(deviceId), status: { in: [...OPEN_TRANSFER] } }, orderBy: { createdAt: 'desc' }, select: transferSelect }),
+    db.transfer.findMany({ where: { ...ofDevice(deviceId), status: { notIn: [...OPEN_TRANSFER] } }, orderBy: { createdAt: 'desc' }, take: RECENT_FINISHED, select: transferSelect }),
+  ]);
+  return presentRows(db, [...open, ...finished].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime()), now);
+}
+
+/** Every transfer of one of the member's devices, newest first, a page at a time. */
+export async function transferHistory(db: Db, deviceId: string, page: PageRequest, now = new Date()) {
+  const rows = await db.transfer.findMany({
+    where: { AND: [ofDevice(deviceId), afterCursor(page.cursor, 'desc')] },
+    orderBy: pageOrder('desc'),
+    take: page.limit + 1,
+    select: transferSelect,
+  });
+  const presented = await presentRows(db, rows, now);
+  const byId = new Map(presented.map((p) => [p.id, p]));
+  return toPage(rows, page.limit, (row) => byId.get(row.id)!);
 }
 
 const FINAL = ['COMPLETED', 'FAILED', 'CANCELLED'];

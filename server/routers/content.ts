@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { contentHeaderSchema, pricingSchema } from '../content/header';
 import { declineGift, giveItem, offeredGifts, presentItem, publishItem, searchItems, searchItemsPage, visibleItem, withdrawItem } from '../content/items';
-import { deviceTransfers, hasCopy, requestItem, updateTransfer } from '../content/transfers';
+import { deviceTransfers, hasCopy, requestItem, transferHistory, updateTransfer } from '../content/transfers';
 import { communityDeviceProcedure, communityMemberProcedure, deviceOwnerProcedure, memberProcedure, router } from '../trpc';
 import { pageFields } from '../paging';
 
@@ -52,7 +52,11 @@ export const contentRouter = router({
     .input(z.object({ itemId: id }))
     .mutation(({ ctx, input }) => requestItem(ctx.db, ctx.member.id, { itemId: input.itemId, deviceId: ctx.device.id })),
 
+  /** The device's open transfers and its newest finished ones (what its transfer manager works with). */
   transfers: deviceOwnerProcedure.query(({ ctx }) => deviceTransfers(ctx.db, ctx.device.id)),
+
+  /** Every transfer of the device, newest first, paged. */
+  transferHistory: deviceOwnerProcedure.input(z.object(pageFields)).query(({ ctx, input }) => transferHistory(ctx.db, ctx.device.id, input)),
 
   updateTransfer: deviceOwnerProcedure
     .input(z.object({ transferId: id, verifiedChunks: z.number().int().min(0).max(1_000_000), status: z.enum(['ACTIVE', 'COMPLETED', 'FAILED', 'CANCELLED']).optional() }))

@@ -170,6 +170,25 @@ describe.each(databaseKinds)('every list pages on %s', (kind) => {
     expect(legacy[0]).toMatchObject({ handle: 'alice-pager', status: 'OPEN' });
   });
 
+  it('content.transferHistory: every transfer once, newest first; content.transfers keeps every open one beyond its 100 finished', async () => {
+    const aliceDevice = (await alice.caller.device.register({ name: 'alice phone', profile: phoneProfile })).device.id;
+    const items = ids(await t.db.contentItem.findMany({ where: { communityId }, take: 1, ...newestFirst }));
+    const transfer = (i: number, status: 'COMPLETED' | 'ACTIVE') => ({
+      itemId: items[0]!, communityId, senderDeviceId: deviceId, receiverDeviceId: aliceDevice, senderId: bob.member.id, receiverId: alice.member.id,
+      status, createdAt: at(i),
+    });
+    // the three oldest are still open: the manager must get them although 100+ finished ones are newer
+    await t.db.transfer.createMany({ data: Array.from({ length: ROWS }, (_, i) => transfer(i, i < 3 ? 'ACTIVE' : 'COMPLETED')) });
+    const expected = ids(await t.db.transfer.findMany({ where: { receiverDeviceId: aliceDevice }, ...newestFirst }));
+    const walked = await walk((cursor) => alice.caller.content.transferHistory({ deviceId: aliceDevice, cursor, limit: 30 }), 30);
+    expect(walked.ids).toEqual(expected);
+    const managed = await alice.caller.content.transfers({ deviceId: aliceDevice });
+    expect(managed.filter((m) => m.status === 'ACTIVE')).toHaveLength(3);
+    expect(managed.filter((m) => m.status === 'COMPLETED')).toHaveLength(Math.min(100, ROWS - 3));
+    // someone else's device: as if it did not exist
+    await rejects(bob.caller.content.transferHistory({ deviceId: aliceDevice }), 'NOT_FOUND');
+  });
+
   it('refuses a page size out of bounds or a malformed cursor, with a clear message', async () => {
     await rejects(alice.caller.market.myOrders({ communityId, limit: 0 }), 'BAD_REQUEST', /at least one/);
     await rejects(alice.caller.contract.list({ limit: 101 }), 'BAD_REQUEST', /at most 100/);

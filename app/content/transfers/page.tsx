@@ -1,12 +1,15 @@
 'use client';
 
-import { useMutation } from '@tanstack/react-query';
+import { useInfiniteQuery, useMutation } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useState } from 'react';
 import { ErrorAlert } from '../../_components/form';
+import { LoadMore, rowsOf } from '../../_components/load-more';
+import { whenShort } from '../../_lib/format';
 import { formatCredits } from '../../_lib/money';
 import type { Phase, TransferManager, TransferView } from '../../_lib/transfer/manager';
 import { receivedFile } from '../../_lib/transfer/storage';
+import { useTRPC } from '../../_lib/trpc';
 import { useContent, useTransfers } from '../_components/content-context';
 import { formatBytes, formatDuration, formatSpeed } from '../_components/format';
 import styles from '../content.module.css';
@@ -102,7 +105,7 @@ function TransferCard({ view, manager }: { view: TransferView; manager: Transfer
 }
 
 export default function TransfersPage() {
-  const { manager } = useContent();
+  const { manager, deviceId } = useContent();
   const snapshot = useTransfers(manager);
   const incoming = snapshot.transfers.filter((t) => t.role === 'receive');
   const outgoing = snapshot.transfers.filter((t) => t.role === 'send');
@@ -130,6 +133,32 @@ export default function TransfersPage() {
         </ul>
         <p className="muted small" style={{ margin: 0 }}>Keep Swapmesh open while files are being sent: they travel directly from this device.</p>
       </div>
+      <EarlierTransfers deviceId={deviceId} shown={new Set(snapshot.transfers.map((t) => t.id))} />
     </>
+  );
+}
+
+/** Finished transfers older than the ones above, a page at a time. */
+function EarlierTransfers({ deviceId, shown }: { deviceId: string; shown: Set<string> }) {
+  const trpc = useTRPC();
+  const history = useInfiniteQuery(trpc.content.transferHistory.infiniteQueryOptions({ deviceId, limit: 50 }, { getNextPageParam: (page) => page.nextCursor }));
+  const earlier = rowsOf(history.data).filter((t) => !shown.has(t.id));
+  if (earlier.length === 0 && !history.hasNextPage) return null;
+  return (
+    <div className="card" data-testid="earlier-transfers">
+      <h2>Earlier transfers</h2>
+      <ul className="list">
+        {earlier.map((t) => (
+          <li key={t.id}>
+            <strong>{t.item.title}</strong>
+            <span className="muted small">
+              {' '}
+              {t.receiverDeviceId === deviceId ? 'received' : `sent to @${t.receiver.handle}`} · {t.status.toLowerCase()} · {whenShort(t.createdAt)}
+            </span>
+          </li>
+        ))}
+      </ul>
+      <LoadMore query={history} label="Show earlier transfers" />
+    </div>
   );
 }

@@ -131,6 +131,7 @@ export async function buildWorld(db: Db, tag: string) {
     'content.withdraw': { itemId: item.id },
     'content.request': { itemId: item.id, deviceId: deviceA },
     'content.transfers': { deviceId: deviceA },
+    'content.transferHistory': { deviceId: deviceA, limit: 20 },
     'content.updateTransfer': { transferId: requested.transfer.id, deviceId: deviceA, verifiedChunks: 1, status: 'ACTIVE' },
     'signal.send': { fromDeviceId: deviceA, toDeviceId: deviceB, message: { type: 'candidate', candidate: { candidate: 'candidate:1 1 udp 1 1.2.3.4 5 typ host', sdpMid: '0', sdpMLineIndex: 0 } } },
     'signal.inbox': { deviceId: deviceA, lastEventId: '0' },
