@@ -53,7 +53,7 @@ export type MemJob = {
 
 export type Donation = { communityId: string; order: BookOrder };
 
-export type DonorFacts = { id: string; memberId: string; validResults: number; invalidResults: number; donations: Donation[]; readAt: number };
+export type DonorFacts = { id: string; memberId: string; validResults: number; invalidResults: number; trustStreak: number; donations: Donation[]; readAt: number };
 
 export type Donor = { deviceId: string; memberId: string };
 
@@ -204,7 +204,7 @@ export async function readDonor(db: Db, deviceId: string, now: number): Promise<
   const row = await db.device.findUnique({
     where: { id: deviceId },
     select: {
-      id: true, memberId: true, validResults: true, invalidResults: true,
+      id: true, memberId: true, validResults: true, invalidResults: true, trustStreak: true,
       orders: { where: { donation: true, status: 'OPEN' }, select: { ...bookOrderSelect, communityId: true } },
     },
   });
@@ -214,6 +214,7 @@ export async function readDonor(db: Db, deviceId: string, now: number): Promise<
     memberId: row.memberId,
     validResults: row.validResults,
     invalidResults: row.invalidResults,
+    trustStreak: row.trustStreak,
     donations: row.orders.map((o) => ({ communityId: o.communityId, order: toBookOrder(o) })),
     readAt: now,
   };

@@ -12,6 +12,7 @@ import type { Json } from '../../workers/kernels/types';
 import { jsonInput } from '../db/json';
 import { JOB_COST_MESSAGE, jobCostFits, MAX_DEADLINE_MS, MAX_UNITS, type SubmitJobInput } from './job-input';
 import { settleJob } from './settle';
+import { isTrusted, TRUST_STREAK, unitPhase, type UnitPhase } from './scheduler';
 import { registryFor } from './writer';
 
 export const COMPUTE_CATEGORY = 'COMPUTE';
@@ -135,17 +136,28 @@ export async function jobView(db: Db, jobId: string, memberId: string, now = new
   if (!job) throw new DomainError('NOT_FOUND', 'No such job.');
   const membership = await db.membership.findUnique({ where: { memberId_communityId: { memberId, communityId: job.communityId } }, select: { role: true } });
   if (!membership) throw new DomainError('NOT_FOUND', 'No such job.');
-  const [byStatus, replicas, firstValid, lastValid] = await Promise.all([
+  const [byStatus, replicas, firstValid, lastValid, awaiting, donating] = await Promise.all([
     db.workUnit.groupBy({ by: ['status'], where: { jobId }, _count: true }),
-    db.replica.findMany({ where: { jobId, status: { in: ['SUBMITTED', 'VALID', 'INVALID'] } }, select: { deviceId: true } }),
+    db.replica.findMany({ where: { jobId, status: { in: ['SUBMITTED', 'VALID', 'INVALID'] } }, select: { deviceId: true, device: { select: { trustStreak: true } } } }),
     db.workUnit.findFirst({ where: { jobId, status: 'VALIDATED' }, orderBy: { validatedAt: 'asc' }, select: { validatedAt: true } }),
     db.workUnit.findFirst({ where: { jobId, status: 'VALIDATED' }, orderBy: { validatedAt: 'desc' }, select: { validatedAt: true } }),
+    db.workUnit.count({ where: { jobId, status: 'PENDING', replicas: { some: { status: 'SUBMITTED' } } } }),
+    // devices that could take this job's work: donating here at its price or less, and not the owner's (a member never serves their own job)
+    job.status === 'OPEN'
+      ? db.order.findMany({
+          where: { communityId: job.communityId, donation: true, side: 'SELL', status: 'OPEN', price: { lte: job.pricePerUnit }, windowEnd: { gt: now }, memberId: { not: job.memberId } },
+          distinct: ['deviceId'],
+          select: { deviceId: true },
+        })
+      : Promise.resolve([]),
   ]);
   const count = (s: string) => byStatus.find((g) => g.status === s)?._count ?? 0;
   const validated = count('VALIDATED');
   const from = firstValid?.validatedAt ?? job.createdAt;
   const until = job.completedAt ?? lastValid?.validatedAt ?? now;
   const seconds = Math.max(1, (until.getTime() - Math.min(from.getTime(), job.createdAt.getTime())) / 1000);
+  const streaks = new Map(replicas.map((r) => [r.deviceId, r.device.trustStreak]));
+  const donatingDevices = donating.length;
   return {
     id: job.id,
     communityId: job.communityId,
@@ -166,8 +178,24 @@ export async function jobView(db: Db, jobId: string, memberId: string, now = new
       failed: count('FAILED'),
       pending: count('PENDING'),
       resultsReceived: replicas.length,
-      donors: new Set(replicas.map((r) => r.deviceId)).size,
+      donors: streaks.size,
       unitsPerSecond: Math.round((validated / seconds) * 100) / 100,
+      /** pending units a device returned, waiting for a second device (or the owner) to confirm them */
+      awaitingConfirmation: awaiting,
+    },
+    /**
+     * Why units wait: each result needs `devicesPerResult` devices that agree (a device never confirms its
+     * own); `donatingDevices` can take this job's work; `devicesMissing` more are needed for that. A device
+     * is trusted after `trustAfter` confirmed results in a row; a trusted device's units mostly need no
+     * second device. `donorsTrusted` of the job's donors are; `bestStreak` is the longest streak of those not yet.
+     */
+    confirmation: {
+      devicesPerResult: job.quorum,
+      donatingDevices,
+      devicesMissing: Math.max(0, job.quorum - donatingDevices),
+      trustAfter: TRUST_STREAK,
+      donorsTrusted: [...streaks.values()].filter(isTrusted).length,
+      bestStreak: Math.max(0, ...[...streaks.values()].filter((s) => !isTrusted(s))),
     },
     result: job.memberId === memberId ? ((job.result as Json | null) ?? null) : null,
   };
@@ -182,4 +210,21 @@ export async function validatedOutputs(db: Db, jobId: string, fromIndex: number)
     select: { index: true, input: true, output: true },
   });
   return units.map((u) => ({ index: u.index, input: u.input as Json, output: u.output as Json }));
+}
+
+/** Where each unit of a job stands (`unitPhase`), by index: what the job page shows unit by unit. */
+export async function unitPhases(db: Db, jobId: string, memberId: string, now = new Date()): Promise<{ phases: UnitPhase[] }> {
+  const job = await db.job.findUnique({ where: { id: jobId }, select: { communityId: true, unitCount: true } });
+  const member = job && (await db.membership.findUnique({ where: { memberId_communityId: { memberId, communityId: job.communityId } }, select: { role: true } }));
+  if (!job || !member) throw new DomainError('NOT_FOUND', 'No such job.');
+  const units = await db.workUnit.findMany({
+    where: { jobId },
+    orderBy: { index: 'asc' },
+    select: { index: true, status: true, replicas: { select: { status: true, expiresAt: true } } },
+  });
+  const phases: UnitPhase[] = Array.from({ length: job.unitCount }, () => 'waiting');
+  for (const u of units) {
+    phases[u.index] = unitPhase({ status: u.status, replicas: u.replicas.map((r) => ({ status: r.status, expiresAt: r.expiresAt.getTime() })) }, now.getTime());
+  }
+  return { phases };
 }

@@ -4,7 +4,8 @@ import { lockBook } from '../db/book-lock';
 import { withOutbox } from '../live/outbox';
 import type { Json } from '../../workers/kernels/types';
 import { COMPUTE_CATEGORY, hashCanonical, kernelOf } from './jobs';
-import { registryFor, type Lease, type ResultAnswer } from './writer';
+import { ownerMayCheck } from './scheduler';
+import { registryFor, type CheckAnswer, type Lease, type ResultAnswer } from './writer';
 
 export { LEASE_TTL_MS, MAX_LEASE_BATCH, type Lease } from './writer';
 
@@ -59,6 +60,42 @@ export async function submitResult(db: Db, memberId: string, leaseId: string, ou
   if (!parsed.success) throw new DomainError('BAD_INPUT', `That is not a valid ${kernel.title} result.`);
   const outputHash = hashCanonical(kernel.canonical(parsed.data));
   return registry.writer(ref.communityId).result(memberId, leaseId, parsed.data as Json, outputHash, now);
+}
+
+/**
+ * Units of one of the member's open jobs that a device returned and that still wait for confirmation, at
+ * most `max`, picked at random among them (so that a donor cannot guess which of its results the owner
+ * will check first): what the owner's device computes to confirm them (`confirmUnit`).
+ */
+export async function unitsToConfirm(db: Db, job: { id: string; status: string }, max: number) {
+  if (job.status !== 'OPEN') return [];
+  const rows = await db.workUnit.findMany({
+    where: { jobId: job.id, status: 'PENDING', replicas: { some: { status: { not: 'LEASED' } } } },
+    select: { index: true, status: true, input: true, replicas: { select: { status: true } } },
+    take: 1_024,
+  });
+  const open = rows.filter((u) => ownerMayCheck(u));
+  for (let i = open.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [open[i], open[j]] = [open[j]!, open[i]!];
+  }
+  const { kernel } = await db.job.findUniqueOrThrow({ where: { id: job.id }, select: { kernel: true } });
+  return open.slice(0, max).map((u) => ({ jobId: job.id, kernel, unitIndex: u.index, input: u.input as Json }));
+}
+
+/**
+ * The owner's own result for a unit of their job that a donor returned: checked and hashed as a donor's
+ * is, then judged in the community's next batch. The owner's result decides the unit: donors who agree
+ * are confirmed (and paid), donors who disagree lose their trust (see scheduler.ts). The owner is not paid.
+ */
+export async function confirmUnit(db: Db, memberId: string, job: { id: string; communityId: string; status: string }, unitIndex: number, output: unknown, now = new Date()): Promise<CheckAnswer> {
+  if (job.status !== 'OPEN') throw new DomainError('CONFLICT', `This job is already ${job.status.toLowerCase()}: there is nothing left to confirm.`);
+  const { kernel: name } = await db.job.findUniqueOrThrow({ where: { id: job.id }, select: { kernel: true } });
+  const kernel = kernelOf(name);
+  const parsed = kernel.outputSchema.safeParse(output);
+  if (!parsed.success) throw new DomainError('BAD_INPUT', `That is not a valid ${kernel.title} result.`);
+  const outputHash = hashCanonical(kernel.canonical(parsed.data));
+  return registryFor(db).writer(job.communityId).check(memberId, job.id, unitIndex, parsed.data as Json, outputHash, now);
 }
 
 /** Gives back every unit the device holds and has not answered (switching donation off, closing the app). */

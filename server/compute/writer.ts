@@ -13,7 +13,8 @@ import { newId } from '../db/ids';
 import { CommunityWork, DEVICE_TTL_MS, pickFrom, readDonor, type DonorFacts, type MemJob, type MemUnit, type UnitState } from './feeder';
 import { COMPUTE_CATEGORY, finishJob, WORK_UNIT } from './jobs';
 import { LedgerBatch } from '../ledger/batch';
-import { initialReplicas, isLive, isTrusted, judge, type ReplicaView } from './scheduler';
+import { randomInt } from 'node:crypto';
+import { addTrustEvent, applyTrust, initialReplicas, isLive, judge, judgeByOwner, noTrustChange, ownerMayCheck, type ReplicaView, type TrustDelta, type TrustEvent } from './scheduler';
 import { settleJob } from './settle';
 
 /** How long a donor has to return a leased unit before it goes back to the pool (COMPUTE_LEASE_TTL_MS, default 2 min). */
@@ -26,10 +27,13 @@ const TRACE = process.env.COMPUTE_TRACE === '1';
 
 export type Lease = { leaseId: string; jobId: string; kernel: string; unitIndex: number; input: Json; expiresAt: string };
 export type ResultAnswer = { leaseId: string; status: string; unitStatus: string };
+/** The owner's check of a unit: the unit's state after it, and how many donors' results agreed and disagreed. */
+export type CheckAnswer = { unitIndex: number; unitStatus: string; agreed: number; disagreed: number };
 
 type LeaseCommand = { kind: 'lease'; donor: DonorFacts; donation: BookOrder; max: number; kernels?: string[]; now: Date; resolve: (l: Lease[]) => void; reject: (e: unknown) => void };
 type ResultCommand = { kind: 'result'; memberId: string; leaseId: string; output: Json; outputHash: string; now: Date; resolve: (a: ResultAnswer) => void; reject: (e: unknown) => void };
-type Command = LeaseCommand | ResultCommand;
+type CheckCommand = { kind: 'check'; memberId: string; jobId: string; unitIndex: number; output: Json; outputHash: string; now: Date; resolve: (a: CheckAnswer) => void; reject: (e: unknown) => void };
+type Command = LeaseCommand | ResultCommand | CheckCommand;
 
 /** What a committed batch changes in memory and answers, applied only once the transaction committed. */
 type Plan = {
@@ -38,7 +42,9 @@ type Plan = {
   finished: string[];
   answers: (() => void)[];
   leaseIndex: [string, LeaseRef][];
-  trust: Map<string, { valid: number; invalid: number }>;
+  trust: Map<string, TrustDelta>;
+  /** units went back to pending outside memory's knowledge (a device's results were taken back): memory is read again */
+  stale: boolean;
 };
 
 type LeaseRef = { communityId: string; jobId: string; kernel: string; memberId: string };
@@ -69,6 +75,11 @@ export class CommunityWriter {
 
   result(memberId: string, leaseId: string, output: Json, outputHash: string, now: Date): Promise<ResultAnswer> {
     return new Promise((resolve, reject) => this.enqueue({ kind: 'result', memberId, leaseId, output, outputHash, now, resolve, reject }));
+  }
+
+  /** The job owner's own result for a unit a donor returned (the owner is `memberId`: the router checked). */
+  check(memberId: string, jobId: string, unitIndex: number, output: Json, outputHash: string, now: Date): Promise<CheckAnswer> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'check', memberId, jobId, unitIndex, output, outputHash, now, resolve, reject }));
   }
 
   private enqueue(command: Command) {
@@ -106,6 +117,7 @@ export class CommunityWriter {
     const now = batch.reduce((latest, c) => Math.max(latest, c.now.getTime()), 0);
     const leases = batch.filter((c): c is LeaseCommand => c.kind === 'lease');
     const results = batch.filter((c): c is ResultCommand => c.kind === 'result');
+    const checks = batch.filter((c): c is CheckCommand => c.kind === 'check');
     try {
       // when there is no work in memory, look again now rather than at the next refresh
       const r0 = TRACE ? performance.now() : 0;
@@ -119,20 +131,21 @@ export class CommunityWriter {
     const started = TRACE ? performance.now() : 0;
     try {
       await withOutbox(this.db, async (tx, outbox) => {
-        plan = { units: new Map(), closedJobs: new Set(), finished: [], answers: [], leaseIndex: [], trust: new Map() };
+        plan = { units: new Map(), closedJobs: new Set(), finished: [], answers: [], leaseIndex: [], trust: new Map(), stale: false };
         await lockBook(tx, this.communityId, COMPUTE_CATEGORY);
-        if (results.length) await this.applyResults(tx, outbox, results, plan, new Date(now));
+        if (results.length || checks.length) await this.applyResults(tx, outbox, results, checks, plan, new Date(now));
         if (leases.length) await this.applyLeases(tx, outbox, leases, plan);
       });
     } catch (error) {
       this.work.markStale();
       throw error;
     }
-    if (TRACE) console.log(`[compute] batch of ${leases.length} leases, ${results.length} results: ${(performance.now() - started).toFixed(1)} ms`);
+    if (TRACE) console.log(`[compute] batch of ${leases.length} leases, ${results.length} results, ${checks.length} checks: ${(performance.now() - started).toFixed(1)} ms`);
     for (const [unitId, state] of plan.units) this.work.updateUnit(state.jobId, unitId, state);
+    if (plan.stale) this.work.markStale();
     for (const jobId of plan.closedJobs) this.work.dropJob(jobId);
     for (const [id, ref] of plan.leaseIndex) this.registry.leases.set(id, ref);
-    for (const [deviceId, t] of plan.trust) this.registry.countResults(deviceId, t.valid, t.invalid);
+    for (const [deviceId, delta] of plan.trust) this.registry.countResults(deviceId, delta);
     // the job's contracts settle in their own short transactions; the caller whose result completed it waits for them
     for (const jobId of plan.finished) void this.registry.settle(jobId);
     for (const answer of plan.answers) answer();
@@ -141,16 +154,20 @@ export class CommunityWriter {
   // ---------------------------------------------------------------------------------------------
   // results
 
-  private async applyResults(tx: Tx, outbox: Outbox, commands: ResultCommand[], plan: Plan, now: Date) {
-    const leased = await tx.replica.findMany({ where: { id: { in: commands.map((c) => c.leaseId) } }, select: { id: true, memberId: true, unitId: true, jobId: true } });
+  private async applyResults(tx: Tx, outbox: Outbox, commands: ResultCommand[], checks: CheckCommand[], plan: Plan, now: Date) {
+    const leased = commands.length ? await tx.replica.findMany({ where: { id: { in: commands.map((c) => c.leaseId) } }, select: { id: true, memberId: true, unitId: true, jobId: true } }) : [];
     const byId = new Map(leased.map((r) => [r.id, r]));
     const unitRows = await tx.workUnit.findMany({
-      where: { id: { in: [...new Set(leased.map((r) => r.unitId))] } },
-      select: { id: true, jobId: true, status: true, requiredReplicas: true, canonicalHash: true, replicas: { select: { id: true, deviceId: true, memberId: true, status: true, outputHash: true, expiresAt: true } } },
+      where: { OR: [{ id: { in: [...new Set(leased.map((r) => r.unitId))] } }, ...checks.map((c) => ({ jobId: c.jobId, index: c.unitIndex }))] },
+      select: { id: true, jobId: true, index: true, status: true, requiredReplicas: true, canonicalHash: true, replicas: { select: { id: true, deviceId: true, memberId: true, status: true, outputHash: true, expiresAt: true } } },
     });
-    const jobRows = await tx.job.findMany({ where: { id: { in: [...new Set(unitRows.map((u) => u.jobId))] } }, select: { id: true, kernel: true, quorum: true, maxReplicas: true, status: true } });
+    const jobRows = await tx.job.findMany({
+      where: { id: { in: [...new Set([...unitRows.map((u) => u.jobId), ...checks.map((c) => c.jobId)])] } },
+      select: { id: true, kernel: true, quorum: true, maxReplicas: true, replication: true, memberId: true, status: true },
+    });
     const jobs = new Map(jobRows.map((j) => [j.id, j]));
     const units = new Map(unitRows.map((u) => [u.id, { ...u, replicas: u.replicas.map((r) => ({ ...r, expiresAt: r.expiresAt.getTime() })) }]));
+    const unitAt = new Map([...units.values()].map((u) => [`${u.jobId}:${u.index}`, u]));
 
     const outputs = new Map<string, { hash: string; output: Json }>();
     const expired: string[] = [];
@@ -160,15 +177,12 @@ export class CommunityWriter {
     const required = new Map<string, number>();
     const tickets: { communityId: string; memberId: string; source: string; reference: string }[] = [];
     const changedJobs = new Set<string>();
-    const judged = (r: ReplicaView, valid: boolean) => {
+    const judged = (r: ReplicaView, event: TrustEvent) => {
+      const valid = event !== 'mismatch';
       status.set(r.id, valid ? 'VALID' : 'INVALID');
       r.status = valid ? 'VALID' : 'INVALID';
-      const t = plan.trust.get(r.deviceId) ?? { valid: 0, invalid: 0 };
-      if (valid) {
-        t.valid++;
-        tickets.push({ communityId: this.communityId, memberId: r.memberId, source: 'COMPUTE_UNIT', reference: r.id });
-      } else t.invalid++;
-      plan.trust.set(r.deviceId, t);
+      if (valid) tickets.push({ communityId: this.communityId, memberId: r.memberId, source: 'COMPUTE_UNIT', reference: r.id });
+      plan.trust.set(r.deviceId, addTrustEvent(plan.trust.get(r.deviceId) ?? noTrustChange(), event));
     };
 
     const answers: { command: ResultCommand; outcome: ResultAnswer | DomainError }[] = [];
@@ -201,15 +215,17 @@ export class CommunityWriter {
           unit.canonicalHash = verdict.canonicalHash;
           const from = verdict.valid.find((id) => outputs.has(id)) ?? verdict.valid[0]!;
           validated.set(unit.id, { hash: verdict.canonicalHash, output: outputs.get(from)?.output ?? null, from });
+          // agreement between devices confirms each of them; a result accepted alone (a trusted device's single replica) only pays
+          const agreement: TrustEvent = verdict.valid.length >= 2 ? 'confirmed' : 'accepted';
           for (const r of unit.replicas) {
-            if (verdict.valid.includes(r.id)) judged(r, true);
-            else if (verdict.invalid.includes(r.id)) judged(r, false);
+            if (verdict.valid.includes(r.id)) judged(r, agreement);
+            else if (verdict.invalid.includes(r.id)) judged(r, 'mismatch');
           }
           changedJobs.add(unit.jobId);
         } else if (verdict.status === 'FAILED') {
           unit.status = 'FAILED';
           failed.add(unit.id);
-          for (const r of unit.replicas) if (verdict.invalid.includes(r.id)) judged(r, false);
+          for (const r of unit.replicas) if (verdict.invalid.includes(r.id)) judged(r, 'mismatch');
           changedJobs.add(unit.jobId);
         } else if (verdict.requiredReplicas !== unit.requiredReplicas) {
           unit.requiredReplicas = verdict.requiredReplicas;
@@ -217,10 +233,45 @@ export class CommunityWriter {
         }
       } else {
         // the unit was settled before this result arrived: judged against the canonical hash
-        judged(replica, unit.status === 'VALIDATED' && unit.canonicalHash === command.outputHash);
+        judged(replica, unit.status === 'VALIDATED' && unit.canonicalHash === command.outputHash ? 'confirmed' : 'mismatch');
       }
       answers.push({ command, outcome: { leaseId: replica.id, status: '', unitStatus: '' } });
       plan.units.set(unit.id, { jobId: unit.jobId, status: unit.status, requiredReplicas: unit.requiredReplicas, replicas: unit.replicas });
+    }
+
+    // the owner's checks: the owner's result decides the unit (see scheduler.ts on trust)
+    const checked: { command: CheckCommand; outcome: CheckAnswer | DomainError }[] = [];
+    for (const command of checks) {
+      const job = jobs.get(command.jobId);
+      const unit = unitAt.get(`${command.jobId}:${command.unitIndex}`);
+      if (!job || job.memberId !== command.memberId) {
+        checked.push({ command, outcome: new DomainError('NOT_FOUND', 'You have no job with that id.') });
+        continue;
+      }
+      if (!unit) {
+        checked.push({ command, outcome: new DomainError('NOT_FOUND', `This job has no unit ${command.unitIndex + 1}.`) });
+        continue;
+      }
+      if (job.status !== 'OPEN' || unit.status !== 'PENDING') {
+        // ended, or confirmed meanwhile (by another device, or by this owner's earlier check): nothing changes
+        checked.push({ command, outcome: { unitIndex: unit.index, unitStatus: job.status !== 'OPEN' && unit.status === 'PENDING' ? 'ENDED' : unit.status, agreed: 0, disagreed: 0 } });
+        continue;
+      }
+      if (!ownerMayCheck(unit)) {
+        checked.push({ command, outcome: new DomainError('PRECONDITION', 'No device has returned this unit yet: there is nothing to confirm.') });
+        continue;
+      }
+      const verdict = judgeByOwner(unit.replicas, command.outputHash);
+      unit.status = 'VALIDATED';
+      unit.canonicalHash = command.outputHash;
+      validated.set(unit.id, { hash: command.outputHash, output: command.output, from: '' });
+      for (const r of unit.replicas) {
+        if (verdict.valid.includes(r.id)) judged(r, 'confirmed');
+        else if (verdict.invalid.includes(r.id)) judged(r, 'mismatch');
+      }
+      changedJobs.add(unit.jobId);
+      plan.units.set(unit.id, { jobId: unit.jobId, status: unit.status, requiredReplicas: unit.requiredReplicas, replicas: unit.replicas });
+      checked.push({ command, outcome: { unitIndex: unit.index, unitStatus: 'VALIDATED', agreed: verdict.valid.length, disagreed: verdict.invalid.length } });
     }
 
     // writes: the results (conditional on the leases still held), then verdicts, units, devices, tickets
@@ -253,14 +304,16 @@ export class CommunityWriter {
     }
     if (failed.size) await tx.workUnit.updateMany({ where: { id: { in: [...failed] }, status: 'PENDING' }, data: { status: 'FAILED' } });
     await this.writeRequired(tx, required);
-    if (plan.trust.size) {
-      const rows = [...plan.trust].map(([deviceId, t]) => [deviceId, t.valid, t.invalid]);
-      await tx.$executeRaw(Prisma.sql`
-        UPDATE "Device" SET "validResults" = "Device"."validResults" + v.column2, "invalidResults" = "Device"."invalidResults" + v.column3
-        FROM ${valuesTable(rows, ['TEXT', 'INTEGER', 'INTEGER'])} WHERE "Device"."id" = v.column1`);
-    }
     if (tickets.length) {
       await insertRows(tx, 'SweepstakesTicket', ['id', 'communityId', 'memberId', 'source', 'reference', 'createdAt'], tickets.map((k) => [newId(), k.communityId, k.memberId, k.source, k.reference, now]));
+    }
+    await this.takeBack(tx, plan);
+    if (plan.trust.size) {
+      const rows = [...plan.trust].map(([deviceId, t]) => [deviceId, t.valid, t.invalid, t.reset ? 1 : 0, t.confirmed]);
+      await tx.$executeRaw(Prisma.sql`
+        UPDATE "Device" SET "validResults" = "Device"."validResults" + v.column2, "invalidResults" = "Device"."invalidResults" + v.column3,
+          "trustStreak" = CASE WHEN v.column4 = 1 THEN v.column5 ELSE "Device"."trustStreak" + v.column5 END
+        FROM ${valuesTable(rows, ['TEXT', 'INTEGER', 'INTEGER', 'INTEGER', 'INTEGER'])} WHERE "Device"."id" = v.column1`);
     }
 
     // a job whose last unit was settled here ends in this batch; its contracts settle after it commits
@@ -275,6 +328,11 @@ export class CommunityWriter {
       }
     }
 
+    for (const { command, outcome } of checked) {
+      if (outcome instanceof DomainError) plan.answers.push(() => command.reject(outcome));
+      else if (plan.finished.includes(command.jobId)) plan.answers.push(() => void this.registry.settle(command.jobId).then(() => command.resolve(outcome), () => command.resolve(outcome)));
+      else plan.answers.push(() => command.resolve(outcome));
+    }
     for (const { command, outcome } of answers) {
       if (outcome instanceof DomainError) {
         plan.answers.push(() => command.reject(outcome));
@@ -294,6 +352,40 @@ export class CommunityWriter {
     }
   }
 
+  /**
+   * A device that disagreed in this batch lost its trust: its results accepted on trust alone (single
+   * replicas) in this community's open jobs are taken back — judged invalid and unpaid, their units
+   * pending again for other devices (never this one: it holds a replica of each), needing a compared
+   * result. Jobs that already ended keep what they paid; the spot-check rate bounds that.
+   */
+  private async takeBack(tx: Tx, plan: Plan) {
+    const untrusted = [...plan.trust].filter(([, t]) => t.reset).map(([deviceId]) => deviceId);
+    if (untrusted.length === 0) return;
+    const accepted = await tx.replica.findMany({
+      where: { deviceId: { in: untrusted }, status: 'VALID', unit: { status: 'VALIDATED', requiredReplicas: 1 }, job: { status: 'OPEN', communityId: this.communityId } },
+      select: { id: true, deviceId: true, unitId: true, job: { select: { replication: true } } },
+    });
+    if (accepted.length === 0) return;
+    const ids = accepted.map((r) => r.id);
+    await tx.replica.updateMany({ where: { id: { in: ids }, status: 'VALID' }, data: { status: 'INVALID' } });
+    await tx.sweepstakesTicket.deleteMany({ where: { source: 'COMPUTE_UNIT', reference: { in: ids } } });
+    const byReplication = new Map<number, string[]>();
+    for (const r of accepted) byReplication.set(r.job.replication, [...(byReplication.get(r.job.replication) ?? []), r.unitId]);
+    for (const [replication, unitIds] of byReplication) {
+      for (const part of chunks(unitIds, 500)) {
+        const count = await tx.$executeRaw(Prisma.sql`
+          UPDATE "WorkUnit" SET "status" = ${enumValue(tx, 'PENDING', 'UnitStatus')}, "canonicalHash" = NULL, "output" = NULL, "validatedAt" = NULL, "requiredReplicas" = ${replication}
+          WHERE "id" IN (${Prisma.join(part)}) AND "status" = ${enumValue(tx, 'VALIDATED', 'UnitStatus')}`);
+        if (count !== part.length) throw new DomainError('CONFLICT', 'A work unit changed while results were being taken back: try again.');
+      }
+    }
+    for (const r of accepted) {
+      const t = plan.trust.get(r.deviceId)!;
+      plan.trust.set(r.deviceId, { ...t, valid: t.valid - 1, invalid: t.invalid + 1 });
+    }
+    plan.stale = true;
+  }
+
   private async writeRequired(tx: Tx, required: Map<string, number>) {
     const byValue = new Map<number, string[]>();
     for (const [unitId, n] of required) byValue.set(n, [...(byValue.get(n) ?? []), unitId]);
@@ -307,20 +399,21 @@ export class CommunityWriter {
     // 1. proposals from memory, each command seeing what the ones before it took
     const taken = new Map<string, UnitState>();
     const viewOf = (u: MemUnit): UnitState => taken.get(u.id) ?? u;
-    const proposals: { command: LeaseCommand; picks: { job: MemJob; unit: MemUnit }[] }[] = [];
+    const proposals: { command: LeaseCommand; picks: { job: MemJob; unit: MemUnit; need: number }[] }[] = [];
     for (const command of commands) {
       const now = command.now.getTime();
       const donor = { deviceId: command.donor.id, memberId: command.donor.memberId };
-      const trusted = isTrusted(command.donor.validResults, command.donor.invalidResults);
-      const picks: { job: MemJob; unit: MemUnit }[] = [];
+      const picks: { job: MemJob; unit: MemUnit; need: number }[] = [];
       for (const job of this.work.jobsFor(command.donation, now, command.kernels)) {
         if (picks.length >= command.max) break;
         for (const unit of pickFrom(job.units, viewOf, donor, command.max - picks.length, now)) {
-          picks.push({ job, unit });
+          // drawn once, here: whether this unit, if the device is trusted, is a spot check (the device is not told)
+          const need = initialReplicas(job.replication, job.maxReplicas, command.donor.trustStreak, this.registry.draw());
+          picks.push({ job, unit, need });
           const view = viewOf(unit);
           taken.set(unit.id, {
             replicas: [...view.replicas, { id: '', deviceId: donor.deviceId, memberId: donor.memberId, status: 'LEASED', outputHash: null, expiresAt: now + LEASE_TTL_MS }],
-            requiredReplicas: Math.max(view.requiredReplicas, initialReplicas(job.replication, job.maxReplicas, trusted)),
+            requiredReplicas: requiredAfterLease(view, need, now),
           });
         }
       }
@@ -375,10 +468,9 @@ export class CommunityWriter {
     for (const { command, picks } of proposals) {
       const now = command.now.getTime();
       const device = command.donor;
-      const trusted = isTrusted(device.validResults, device.invalidResults);
       const sell = sells.get(command.donation.id);
       const granted: Lease[] = [];
-      for (const { job, unit: proposed } of picks) {
+      for (const { job, unit: proposed, need } of picks) {
         const unit = units.get(proposed.id);
         const buy = buys.get(job.id);
         if (!unit || !buy || !sell || unit.status !== 'PENDING' || buy.left <= 0 || sell.left <= 0) continue;
@@ -404,11 +496,11 @@ export class CommunityWriter {
         sell.taken++;
         const expiresAt = new Date(now + LEASE_TTL_MS);
         const id = newId();
+        const requiredReplicas = requiredAfterLease(unit, need, now);
         unit.replicas.push({ id, deviceId: device.id, memberId: device.memberId, status: 'LEASED', outputHash: null, expiresAt: expiresAt.getTime() });
-        const need = initialReplicas(job.replication, job.maxReplicas, trusted);
-        if (need > unit.requiredReplicas) {
-          unit.requiredReplicas = need;
-          required.set(unit.id, need);
+        if (requiredReplicas !== unit.requiredReplicas) {
+          unit.requiredReplicas = requiredReplicas;
+          required.set(unit.id, requiredReplicas);
         }
         replicas.push({ id, unitId: unit.id, jobId: job.id, contractId: held.contractId, deviceId: device.id, memberId: device.memberId, expiresAt, leasedAt: command.now });
         granted.push({ leaseId: id, jobId: job.id, kernel: job.kernel, unitIndex: proposed.index, input: proposed.input, expiresAt: expiresAt.toISOString() });
@@ -503,6 +595,16 @@ export class CommunityWriter {
   }
 }
 
+/**
+ * Replicas a unit needs once a device leased it with `need` (`initialReplicas`): the first device on a unit
+ * (no result and no live lease on it) sets it, lowering it to one for a trusted device's single replica;
+ * a later one can only raise it.
+ */
+function requiredAfterLease(unit: UnitState, need: number, now: number): number {
+  const untouched = unit.replicas.every((r) => r.status === 'LEASED' && !isLive(r, now));
+  return untouched ? need : Math.max(unit.requiredReplicas, need);
+}
+
 /** Per database client: the writers of its communities, devices' facts, and which community each lease is in. */
 export class Registry {
   readonly writers = new Map<string, CommunityWriter>();
@@ -535,13 +637,17 @@ export class Registry {
     this.donors.delete(deviceId);
   }
 
-  countResults(deviceId: string, valid: number, invalid: number): void {
+  countResults(deviceId: string, delta: TrustDelta): void {
     const known = this.donors.get(deviceId);
     if (known) {
-      known.validResults += valid;
-      known.invalidResults += invalid;
+      known.validResults += delta.valid;
+      known.invalidResults += delta.invalid;
+      known.trustStreak = applyTrust(known.trustStreak, delta);
     }
   }
+
+  /** A uniform draw in [0, 1) for spot checks; tests replace it to fix the outcome. */
+  draw: () => number = () => randomInt(0x1_0000_0000) / 0x1_0000_0000;
 
   /** Settles a finished job's contracts (once at a time per job in this process). */
   settle(jobId: string): Promise<void> {

@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { MAX_MICRO, toMicro } from '../money';
 import { setDonation } from '../compute/donation';
 import { MAX_UNITS, storableJson, submitJobInput } from '../compute/job-input';
-import { cancelJob, jobView, submitJob, validatedOutputs } from '../compute/jobs';
-import { leaseUnits, MAX_LEASE_BATCH, returnLeases, submitResult } from '../compute/leases';
+import { cancelJob, jobView, submitJob, unitPhases, validatedOutputs } from '../compute/jobs';
+import { confirmUnit, leaseUnits, MAX_LEASE_BATCH, returnLeases, submitResult, unitsToConfirm } from '../compute/leases';
+import { isTrusted, spotCheckRate, TRUST_STREAK } from '../compute/scheduler';
 import { afterCursor, pageFields, pageOrder, toPage } from '../paging';
 import { communityDeviceProcedure, communityMemberProcedure, deviceOwnerProcedure, jobOwnerProcedure, memberProcedure, router } from '../trpc';
 import { KERNELS } from '../../workers/kernels';
@@ -40,6 +41,19 @@ export const computeRouter = router({
     return { items: await Promise.all(page.items.map((jobId) => jobView(ctx.db, jobId, ctx.member.id))), nextCursor: page.nextCursor };
   }),
 
+  /** Where each unit stands, by index ('waiting', 'computing', 'awaiting', 'confirming', 'validated', 'failed'). */
+  units: memberProcedure.input(z.object({ jobId: id })).query(({ ctx, input }) => unitPhases(ctx.db, input.jobId, ctx.member.id)),
+
+  /** Units of the owner's job that a donor returned and that wait for confirmation, picked at random: for the owner's device to compute. */
+  toConfirm: jobOwnerProcedure
+    .input(z.object({ max: z.number().int().min(1).max(MAX_LEASE_BATCH).default(4) }))
+    .query(({ ctx, input }) => unitsToConfirm(ctx.db, ctx.job, input.max)),
+
+  /** The owner's own result for such a unit: it decides the unit, confirming the donors who agree (see server/compute/scheduler.ts). */
+  confirm: jobOwnerProcedure
+    .input(z.object({ unitIndex: z.number().int().min(0).max(MAX_UNITS - 1), output: storableJson('A result (at most 4 MiB of JSON)', 4 * 1024 * 1024) }))
+    .mutation(({ ctx, input }) => confirmUnit(ctx.db, ctx.member.id, ctx.job, input.unitIndex, input.output)),
+
   cancelJob: jobOwnerProcedure.mutation(async ({ ctx }) => {
     await cancelJob(ctx.db, ctx.job);
     return jobView(ctx.db, ctx.job.id, ctx.member.id);
@@ -60,11 +74,17 @@ export const computeRouter = router({
 
   returnLeases: deviceOwnerProcedure.mutation(({ ctx }) => returnLeases(ctx.db, ctx.device)),
 
-  /** What a device has done as a donor: units validated and refused, reliability, credits earned. */
+  /**
+   * What a device has done as a donor: units validated and refused, results done and awaiting confirmation,
+   * its trust (confirmed results in a row, out of the `trustAfter` that make it trusted, and the share of
+   * its units still spot-checked), credits earned.
+   */
   donorStats: deviceOwnerProcedure.query(async ({ ctx, input }) => {
     const { device } = ctx;
-    const [leased, contracts, donations] = await Promise.all([
+    const [leased, awaiting, trust, contracts, donations] = await Promise.all([
       ctx.db.replica.count({ where: { deviceId: input.deviceId, status: 'LEASED' } }),
+      ctx.db.replica.count({ where: { deviceId: input.deviceId, status: 'SUBMITTED', job: { status: 'OPEN' } } }),
+      ctx.db.device.findUniqueOrThrow({ where: { id: input.deviceId }, select: { trustStreak: true } }),
       ctx.db.contract.findMany({
         where: { sellerId: ctx.member.id, state: 'SETTLED', sellOrder: { deviceId: input.deviceId, donation: true } },
         select: { quantity: true, price: true, sellerCommission: true },
@@ -75,6 +95,11 @@ export const computeRouter = router({
       validResults: device.validResults,
       invalidResults: device.invalidResults,
       leased,
+      awaitingConfirmation: awaiting,
+      trustStreak: trust.trustStreak,
+      trustAfter: TRUST_STREAK,
+      trusted: isTrusted(trust.trustStreak),
+      spotCheckRate: spotCheckRate(trust.trustStreak),
       earned: contracts.reduce((sum, c) => sum + c.quantity * toMicro(c.price) - toMicro(c.sellerCommission), 0),
       donatingIn: donations.map((d) => ({ communityId: d.communityId, floorPrice: toMicro(d.price) })),
     };
