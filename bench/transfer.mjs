@@ -1,32 +1,151 @@
 #!/usr/bin/env node
-// Peer-to-peer transfer throughput over loopback in Chromium: the app's protocol (framed chunks,
-// per-chunk SHA-256 against the manifest, OPFS writes through the storage worker, acks, durable
-// watermark, whole-file SHA-256 at the end) side by side, in the same run and on the same
-// connection, with a bare simple-peer loop that pushes the same bytes (read from the same file,
-// same bufferedAmount cap) into a receiver that only counts them. Then the receiving page's peak
-// memory while it takes a 500 MB file with the app's protocol.
+// Peer-to-peer transfer throughput between two Chromium browsers: the app's protocol (framed
+// chunks, per-chunk SHA-256 against the manifest in the storage worker, OPFS writes, acks, durable
+// watermark, whole-file SHA-256 at the end) against, in the same run:
+//   raw         a bare RTCDataChannel on its own RTCPeerConnection (no simple-peer): 64 KiB messages
+//               from memory, the same window (4 MiB in flight, refilled on `bufferedamountlow` at
+//               1 MiB); the receiver only counts bytes. The ceiling.
+//   sp send     the app's simple-peer connection, `peer.send` of the same file's chunks under the
+//               same window; the receiver only counts bytes.
+//   sp write    the same connection through simple-peer's stream `write()` (64 KiB in flight, its
+//               MAX_BUFFERED_AMOUNT): what a sender gets without its own window.
+// on two networks: plain loopback, and loopback with a 5 ms round trip. This kernel has no netem,
+// so the delay comes from a UDP relay in this process (a worker thread, one socket per side on
+// 127.0.0.1, each datagram forwarded 2.5 ms after it arrived): the bench's signaling rewrites the
+// ICE candidate in each SDP to the relay's socket for that side, so every packet between the two
+// browsers goes through it. The measured round trip (ICE's STUN checks, getStats) is printed.
+// Then a 500 MB file on each network, app and raw, with the receiving renderer's peak memory.
 //
-// Two Chromium browsers (sender, receiver), each with its own on-disk profile (so OPFS is on
-// disk, as on a phone). The page code is the app's own modules, bundled here with esbuild.
+// Each browser has its own on-disk profile (OPFS on disk, as on a phone); the page code is the
+// app's own modules, bundled here with esbuild.
 //
-//   node bench/transfer.mjs                       # 50 MB x 3 per variant, chunk sizes, then 500 MB
-//   BENCH_MB=20 BENCH_BIG_MB=100 BENCH_REPS=1 node bench/transfer.mjs
-//   unshare -n sh -c 'ip link set lo up && node bench/transfer.mjs'   # guarantee loopback only
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from '@playwright/test';
-import { build } from 'esbuild';
+//   node bench/transfer.mjs                              # 50 MB x 3 per variant per network, then 500 MB
+//   BENCH_MB=20 BENCH_BIG_MB=0 BENCH_REPS=1 node bench/transfer.mjs   # quick
+//   BENCH_NETS=5ms BENCH_DELAY_MS=2.5 BENCH_VARIANTS=app,raw node bench/transfer.mjs
+//   unshare -n sh -c 'ip link set lo up && node bench/transfer.mjs'  # loopback only
+import dgram from 'node:dgram';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const MB = 1_000_000;
-const SIZE = Number(process.env.BENCH_MB ?? 50) * MB;
-const BIG = Number(process.env.BENCH_BIG_MB ?? 500) * MB;
-const REPS = Number(process.env.BENCH_REPS ?? 3);
-const CHUNK_SIZES = (process.env.BENCH_CHUNKS ?? '16,64,256').split(',').map((k) => Number(k) * 1024);
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// ---- the delay relay (worker thread) ----------------------------------------------------------
+
+/**
+ * Pairs of UDP sockets on 127.0.0.1. Socket `A` stands for browser A in browser B's eyes (B's SDP
+ * names it as A's candidate) and socket `B` for B in A's eyes: what A sends to socket B goes out of
+ * socket A to B's real port after the delay, and the reverse, so each browser sees its peer at the
+ * address it was told. One FIFO (every datagram waits the same time, so order is kept).
+ */
+function relayWorker({ delayMs }) {
+  const pairs = new Map();
+  const queue = [];
+  let head = 0;
+  let timer = null;
+  let forwarded = 0;
+  let forwardedBytes = 0;
+  let lateMsTotal = 0;
+  const flush = () => {
+    timer = null;
+    const now = performance.now();
+    // Node's timers tick in whole milliseconds: send what is due within half of one
+    while (head < queue.length && queue[head].due <= now + 0.5) {
+      const p = queue[head];
+      queue[head++] = undefined;
+      lateMsTotal += now - p.due;
+      p.socket.send(p.msg, p.port, '127.0.0.1');
+    }
+    if (head > 4096 && head * 2 > queue.length) {
+      queue.splice(0, head);
+      head = 0;
+    }
+    if (head < queue.length) timer = setTimeout(flush, Math.max(1, Math.round(queue[head].due - now)));
+  };
+  const push = (socket, port, msg) => {
+    if (!port) return; // the other side's SDP has not arrived yet: dropped, as a network would
+    forwarded++;
+    forwardedBytes += msg.length;
+    queue.push({ due: performance.now() + delayMs, socket, port, msg });
+    if (!timer) timer = setTimeout(flush, Math.max(1, Math.round(delayMs)));
+  };
+  const bind = () =>
+    new Promise((resolve) => {
+      const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+      socket.bind(0, '127.0.0.1', () => resolve(socket));
+    });
+  parentPort.on('message', async (m) => {
+    if (m.cmd === 'open') {
+      const pair = { a: await bind(), b: await bind(), targetA: 0, targetB: 0 };
+      pair.b.on('message', (msg) => push(pair.a, pair.targetB, msg)); // from A, for B
+      pair.a.on('message', (msg) => push(pair.b, pair.targetA, msg)); // from B, for A
+      pairs.set(m.id, pair);
+      parentPort.postMessage({ reply: m.seq, portA: pair.a.address().port, portB: pair.b.address().port });
+    } else if (m.cmd === 'target') {
+      pairs.get(m.id)[m.side === 'A' ? 'targetA' : 'targetB'] = m.port;
+      parentPort.postMessage({ reply: m.seq });
+    } else if (m.cmd === 'close') {
+      for (const pair of pairs.values()) {
+        pair.a.close();
+        pair.b.close();
+      }
+      pairs.clear();
+      parentPort.postMessage({ reply: m.seq, forwarded, forwardedBytes, meanLateMs: forwarded ? lateMsTotal / forwarded : 0 });
+    }
+  });
+}
+
+if (!isMainThread) relayWorker(workerData);
+else
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+
+/** The relay's handle on the main thread. */
+function startRelay(delayMs) {
+  const worker = new Worker(new URL(import.meta.url), { workerData: { delayMs } });
+  let seq = 0;
+  const waiting = new Map();
+  worker.on('message', (m) => {
+    waiting.get(m.reply)?.(m);
+    waiting.delete(m.reply);
+  });
+  const call = (message) =>
+    new Promise((resolve) => {
+      const s = ++seq;
+      waiting.set(s, resolve);
+      worker.postMessage({ ...message, seq: s });
+    });
+  const ports = new Map();
+  return {
+    /**
+     * Rewrites the SDP side `side` sends on connection `id`: its one UDP 127.0.0.1 host candidate
+     * becomes the relay's socket for that side (every other candidate is dropped).
+     */
+    async rewrite(id, side, sdp) {
+      if (!ports.has(id)) ports.set(id, call({ cmd: 'open', id }));
+      const { portA, portB } = await ports.get(id);
+      const port = side === 'A' ? portA : portB;
+      let real = 0;
+      const lines = sdp.split('\r\n').flatMap((line) => {
+        const m = /^a=candidate:(\S+) (\d+) (\S+) (\d+) (\S+) (\d+) typ (\S+)(.*)$/.exec(line);
+        if (m) {
+          if (m[2] !== '1' || m[3].toLowerCase() !== 'udp' || m[5] !== '127.0.0.1' || real) return [];
+          real = Number(m[6]);
+          return [`a=candidate:${m[1]} 1 udp ${m[4]} 127.0.0.1 ${port} typ ${m[7]}${m[8]}`];
+        }
+        if (line.startsWith('m=application ')) return [line.replace(/^m=application \d+/, `m=application ${port}`)];
+        if (line.startsWith('c=IN IP')) return ['c=IN IP4 127.0.0.1'];
+        return [line];
+      });
+      if (!real) throw new Error(`no UDP 127.0.0.1 candidate in the SDP from ${side} (is --allow-loopback-in-peer-connection set?)`);
+      await call({ cmd: 'target', id, side, port: real });
+      return lines.join('\r\n');
+    },
+    async stop() {
+      const stats = await call({ cmd: 'close' });
+      await worker.terminate();
+      return stats;
+    },
+  };
+}
 
 // ---- the page code --------------------------------------------------------------------------
 
@@ -34,17 +153,44 @@ const harness = `
 import { PeerLink } from './app/_lib/transfer/peer.ts';
 import { ReceiveSession, SendSession } from './app/_lib/transfer/session.ts';
 import { OpfsIncoming, BlobChunkSource, importOffer, offerSource } from './app/_lib/transfer/storage.ts';
-import { parseChunkFrame, parseControl, HIGH_WATER_BYTES } from './app/_lib/transfer/protocol.ts';
+import { parseChunkFrame, parseControl } from './app/_lib/transfer/protocol.ts';
+import { canSend, DEFAULT_WINDOW } from './app/_lib/transfer/window.ts';
 
 let link = null;
 let wire = null;
 let mode = 'app';
 const sessions = new Map();
-let bare = null;
+let count = null;
+let raw = null; // { pc, channel }
 
 async function sourceFile() {
   const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('bench', { create: true });
   return dir.getFileHandle('source.bin', { create: true });
+}
+
+const gathered = (pc) => pc.iceGatheringState === 'complete' ? Promise.resolve() : new Promise((resolve) => {
+  pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') resolve(); });
+});
+
+async function roundTrip(pc) {
+  if (!pc) return null;
+  const stats = await pc.getStats();
+  let rtt = null;
+  stats.forEach((s) => { if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded' && s.currentRoundTripTime !== undefined) rtt = s.currentRoundTripTime * 1000; });
+  return rtt;
+}
+
+function counter(total) {
+  const t0 = performance.now();
+  const done = new Promise((resolve) => {
+    count = { total, got: 0, done: (bytes) => resolve({ ms: performance.now() - t0, bytes }) };
+  });
+  return done;
+}
+function counted(bytes) {
+  if (!count) return;
+  count.got += bytes;
+  if (count.got >= count.total) { const c = count; count = null; c.done(c.got); }
 }
 
 window.bench = {
@@ -69,29 +215,57 @@ window.bench = {
     const manifest = await importOffer(file, { chunkSize });
     return { manifest, ms: performance.now() - t0 };
   },
+  /** The app's link (simple-peer, signaled by the bench); a previous one is closed. */
   connect(selfId, remoteId) {
+    link?.close();
+    wire = null;
     return new Promise((resolve, reject) => {
-      link = new PeerLink({
+      const current = new PeerLink({
         selfDeviceId: selfId,
         remoteDeviceId: remoteId,
-        sendSignal: async (to, message) => { await window.signalOut(JSON.stringify(message)); },
+        sendSignal: async (to, message) => { await window.signalOut('app', JSON.stringify(message)); },
         events: {
           onOpen: (_l, w) => { wire = w; resolve(true); },
-          onClose: (_l, error) => { wire = null; if (error) reject(new Error(error.message)); },
+          onClose: (_l, error) => { if (link === current) wire = null; if (error) reject(new Error(error.message)); },
           onData: (_l, data) => onData(data),
         },
       });
-      window.signalIn = (json) => link.handleSignal(JSON.parse(json));
+      link = current;
       if (selfId < remoteId) link.connect();
     });
   },
+  /** A bare RTCPeerConnection with one data channel; the sender offers. */
+  async rawConnect(offerer) {
+    raw?.pc.close();
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    raw = { pc, channel: null };
+    const opened = new Promise((resolve) => {
+      const use = (channel) => {
+        channel.binaryType = 'arraybuffer';
+        channel.onmessage = (event) => counted(typeof event.data === 'string' ? event.data.length : event.data.byteLength);
+        raw = { pc, channel };
+        if (channel.readyState === 'open') resolve(true); else channel.onopen = () => resolve(true);
+      };
+      if (offerer) use(pc.createDataChannel('raw', { ordered: true }));
+      else pc.ondatachannel = (event) => use(event.channel);
+    });
+    if (offerer) {
+      await pc.setLocalDescription(await pc.createOffer());
+      await gathered(pc);
+      await window.signalOut('raw', JSON.stringify({ type: 'offer', sdp: pc.localDescription.sdp }));
+    }
+    return opened;
+  },
+  async rtt() {
+    return { app: await roundTrip(link?.peer?._pc), raw: await roundTrip(raw?.pc) };
+  },
   // -- the app's protocol
   /** Creates the sending session (before the receiver asks); \`appSent\` resolves when it completes. */
-  async serveApp(transferId, manifest, framePayload) {
+  async serveApp(transferId, manifest) {
     const source = await offerSource(manifest.sha256, manifest.chunkSize, manifest.sizeBytes);
     let settle;
     const done = new Promise((resolve, reject) => (settle = { resolve, reject }));
-    const session = new SendSession({ transferId, sizeBytes: manifest.sizeBytes, chunkSize: manifest.chunkSize, source, framePayload,
+    const session = new SendSession({ transferId, sizeBytes: manifest.sizeBytes, chunkSize: manifest.chunkSize, source,
       events: { onComplete: () => settle.resolve(session.bytesSent), onFailure: (e) => settle.reject(new Error(e.code + ' ' + e.message)) } });
     sessions.set(transferId, session);
     session.attach(wire);
@@ -113,6 +287,7 @@ window.bench = {
           const done = performance.now();
           clearInterval(ticker);
           await sink.markComplete();
+          sessions.delete(transferId);
           resolve({ ms: done - t0, dataMs: (lastChunkAt || done) - t0 });
         },
         onFailure: (e) => { clearInterval(ticker); reject(new Error(e.code + ' ' + e.message)); },
@@ -125,32 +300,79 @@ window.bench = {
     const dir = await (await (await navigator.storage.getDirectory()).getDirectoryHandle('swapmesh')).getDirectoryHandle('incoming');
     for (const name of [transferId + '.part', transferId + '.json']) await dir.removeEntry(name).catch(() => {});
   },
-  // -- the bare loop: same file, same bufferedAmount cap, no header, no hash, no disk on arrival
-  async bareSend(chunkSize) {
+  /** Receiver: count \`total\` bytes of whatever arrives (on the app's link or the raw channel). */
+  arm(total) {
+    mode = 'count';
+    window.bench.counted = counter(total);
+    return true;
+  },
+  countedSoFar: () => count?.got ?? null,
+  /** simple-peer's send() under the app's window: the file's chunks, no header, no hash. */
+  async spSend(chunkSize) {
     const file = await (await sourceFile()).getFile();
     const source = new BlobChunkSource(file, chunkSize);
-    const count = Math.ceil(file.size / chunkSize);
-    for (let i = 0; i < count; i++) {
-      const bytes = await source.readChunk(i);
-      if (wire.bufferedAmount > HIGH_WATER_BYTES) await wire.drained();
-      wire.send(bytes.slice());
+    const n = Math.ceil(file.size / chunkSize);
+    for (let i = 0; i < n; i++) {
+      const bytes = (await source.readChunk(i)).slice();
+      while (!canSend(wire.bufferedAmount, bytes.byteLength, wire.window)) await wire.drained();
+      wire.send(bytes);
     }
     return file.size;
   },
-  /** Switches the receiver to counting raw bytes; \`bareDone\` resolves when \`total\` arrived. */
-  bareArm(total) {
-    mode = 'bare';
-    const t0 = performance.now();
-    window.bench.bareDone = new Promise((resolve) => {
-      bare = { total, got: 0, done: (bytes) => resolve({ ms: performance.now() - t0, bytes }) };
-    });
-    return true;
+  /** simple-peer's stream write(): it keeps 64 KiB in flight (MAX_BUFFERED_AMOUNT). */
+  async spWrite(chunkSize) {
+    const file = await (await sourceFile()).getFile();
+    const source = new BlobChunkSource(file, chunkSize);
+    const peer = link.peer;
+    // simple-peer's own refill threshold (the app's window raised it on this channel)
+    const threshold = peer._channel.bufferedAmountLowThreshold;
+    peer._channel.bufferedAmountLowThreshold = 64 * 1024;
+    const n = Math.ceil(file.size / chunkSize);
+    try {
+      for (let i = 0; i < n; i++) {
+        const bytes = (await source.readChunk(i)).slice();
+        if (!peer.write(bytes)) await new Promise((resolve) => peer.once('drain', resolve));
+      }
+      // the stream still holds the last chunks: wait until they reached the channel
+      while (peer.writableLength > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      peer._channel.bufferedAmountLowThreshold = threshold;
+    }
+    return file.size;
   },
+  /** The raw channel: 64 KiB messages from memory under a window of \`high\` bytes, refilled at \`low\`. */
+  async rawSend(total, high, low, size) {
+    const channel = raw.channel;
+    channel.bufferedAmountLowThreshold = low;
+    const message = crypto.getRandomValues(new Uint8Array(size));
+    let sent = 0;
+    while (sent < total) {
+      while (sent < total && channel.bufferedAmount + size <= high) {
+        const n = Math.min(size, total - sent);
+        channel.send(n === size ? message : message.subarray(0, n));
+        sent += n;
+      }
+      if (sent < total) await new Promise((resolve) => { channel.onbufferedamountlow = resolve; });
+    }
+    return sent;
+  },
+  window: DEFAULT_WINDOW,
+};
+
+window.signalIn = async (conn, json) => {
+  const message = JSON.parse(json);
+  if (conn === 'app') return link?.handleSignal(message);
+  const pc = raw.pc;
+  await pc.setRemoteDescription(message);
+  if (message.type === 'offer') {
+    await pc.setLocalDescription(await pc.createAnswer());
+    await gathered(pc);
+    await window.signalOut('raw', JSON.stringify({ type: 'answer', sdp: pc.localDescription.sdp }));
+  }
 };
 
 function onData(data) {
   if (typeof data === 'string') {
-    if (data === 'bare-go') return;
     const parsed = parseControl(data);
     if (!parsed.ok) return;
     const m = parsed.value;
@@ -158,18 +380,36 @@ function onData(data) {
     s?.handleControl(m);
     return;
   }
-  if (mode === 'bare' && bare) {
-    bare.got += data.byteLength;
-    if (bare.got >= bare.total) { const b = bare; bare = null; b.done(b.got); }
-    return;
-  }
+  if (mode === 'count') return counted(data.byteLength);
   const frame = parseChunkFrame(data);
   if (!frame.ok) return;
   for (const s of sessions.values()) if (s.key === frame.value.key && s.handleFrame) { s.handleFrame(frame.value); return; }
 }
 `;
 
-async function bundle() {
+async function main() {
+  const { mkdtemp, readdir, readFile, rm } = await import('node:fs/promises');
+  const { createServer } = await import('node:http');
+  const { tmpdir } = await import('node:os');
+  const path = (await import('node:path')).default;
+  const { fileURLToPath } = await import('node:url');
+  const { chromium } = await import('@playwright/test');
+  const { build } = await import('esbuild');
+
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  const MB = 1_000_000;
+  const SIZE = Number(process.env.BENCH_MB ?? 50) * MB;
+  const BIG = Number(process.env.BENCH_BIG_MB ?? 500) * MB;
+  const REPS = Number(process.env.BENCH_REPS ?? 3);
+  const CHUNK = Number(process.env.BENCH_CHUNK_KIB ?? 64) * 1024;
+  const DELAY_MS = Number(process.env.BENCH_DELAY_MS ?? 2.5);
+  const NETS = (process.env.BENCH_NETS ?? 'loopback,5ms').split(',');
+  const VARIANTS = (process.env.BENCH_VARIANTS ?? 'app,raw,sp-send,sp-write').split(',');
+  const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  const RAW_MESSAGE = 64 * 1024;
+
+  // ---- bundle and serve the page ---------------------------------------------------------------
+
   const common = {
     bundle: true,
     format: 'esm',
@@ -182,7 +422,6 @@ async function bundle() {
       events: path.join(root, 'node_modules/next/dist/compiled/events/events.js'),
       process: path.join(root, 'node_modules/next/dist/compiled/process/browser.js'),
     },
-    inject: [],
     logLevel: 'error',
   };
   const page = await build({
@@ -190,190 +429,236 @@ async function bundle() {
     stdin: { contents: `import process from 'process'; import { Buffer } from 'buffer'; globalThis.process = process; globalThis.Buffer = Buffer;\n${harness}`, resolveDir: root, loader: 'ts' },
   });
   const worker = await build({ ...common, entryPoints: [path.join(root, 'app/_lib/transfer/storage.worker.ts')] });
-  return { page: page.outputFiles[0].text, worker: worker.outputFiles[0].text };
-}
-
-function serve(files) {
+  const files = { page: page.outputFiles[0].text, worker: worker.outputFiles[0].text };
   const html = '<!doctype html><meta charset="utf-8"><title>transfer bench</title><script type="module" src="/harness.js"></script>';
   const server = createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
     const body = url.pathname === '/' ? html : url.pathname === '/harness.js' ? files.page : url.pathname.endsWith('storage.worker.ts') ? files.worker : null;
-    if (body === null) {
-      res.writeHead(404).end();
-      return;
-    }
+    if (body === null) return void res.writeHead(404).end();
     res.writeHead(200, { 'content-type': url.pathname === '/' ? 'text/html' : 'text/javascript', 'cache-control': 'no-store' });
     res.end(body);
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-// ---- memory of the receiving page's renderer (from /proc) ----------------------------------
-
-async function rendererPids(userDataDir) {
-  const pids = (await readdir('/proc')).filter((p) => /^\d+$/.test(p));
-  const info = new Map();
-  for (const pid of pids) {
-    try {
-      // zygote children rewrite their argv into one space-separated string
-      const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').join(' ');
-      const ppid = Number((await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ')[1]);
-      info.set(Number(pid), { cmd, ppid });
-    } catch {}
-  }
-  const ownedBy = (pid) => {
-    for (let p = pid, hops = 0; p && hops < 6; p = info.get(p)?.ppid, hops++) {
-      if (info.get(p)?.cmd.includes(`--user-data-dir=${userDataDir}`)) return true;
-    }
-    return false;
-  };
-  return [...info].filter(([pid, i]) => i.cmd.includes('--type=renderer') && ownedBy(pid)).map(([pid]) => pid);
-}
-
-async function rssOf(pid) {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
-  } catch {
-    return 0;
-  }
-}
-
-function sampler(pids, cdp) {
-  let peakRss = 0;
-  let peakHeap = 0;
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const rss = Math.max(0, ...(await Promise.all(pids.map(rssOf))));
-      peakRss = Math.max(peakRss, rss);
-      const { metrics } = await cdp.send('Performance.getMetrics').catch(() => ({ metrics: [] }));
-      peakHeap = Math.max(peakHeap, metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? 0);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return { peakRss, peakHeap };
-    },
-  };
-}
-
-// ---- run --------------------------------------------------------------------------------------
-
-const args = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
-];
-
-async function launch(name, origin) {
-  const dir = await mkdtemp(path.join(tmpdir(), `xfer-bench-${name}-`));
-  const context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, args, headless: true });
-  await context.grantPermissions(['microphone', 'camera'], { origin });
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.on('pageerror', (e) => console.error(`[${name}] ${e.message}`));
-  page.on('crash', () => console.error(`[${name}] the page crashed`));
-  context.on('close', () => console.error(`[${name}] browser closed`));
-  await page.goto(origin);
-  await page.waitForFunction(() => Boolean(window.bench));
-  return { dir, context, page };
-}
-
-const mbps = (bytes, ms) => bytes / MB / (ms / 1000);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-async function main() {
-  const files = await bundle();
-  const server = await serve(files);
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const origin = `http://127.0.0.1:${server.address().port}`;
-  const sender = await launch('sender', origin);
-  const receiver = await launch('receiver', origin);
-  const rows = [];
-  try {
-    for (const [from, to] of [[sender, receiver], [receiver, sender]]) {
-      await from.page.exposeFunction('signalOut', (json) => to.page.evaluate((m) => window.signalIn(m), json));
+
+  // ---- memory of the receiving page's renderer (from /proc) ----------------------------------
+
+  async function rendererPids(userDataDir) {
+    const info = new Map();
+    for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
+      try {
+        // zygote children rewrite their argv into one space-separated string
+        const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').join(' ');
+        const ppid = Number((await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ')[1]);
+        info.set(Number(pid), { cmd, ppid });
+      } catch {}
     }
-    await Promise.all([sender.page.evaluate(() => window.bench.connect('a-sender', 'b-receiver')), receiver.page.evaluate(() => window.bench.connect('b-receiver', 'a-sender'))]);
+    const ownedBy = (pid) => {
+      for (let p = pid, hops = 0; p && hops < 6; p = info.get(p)?.ppid, hops++) if (info.get(p)?.cmd.includes(`--user-data-dir=${userDataDir}`)) return true;
+      return false;
+    };
+    return [...info].filter(([pid, i]) => i.cmd.includes('--type=renderer') && ownedBy(pid)).map(([pid]) => pid);
+  }
+  const rssOf = async (pid) => {
+    try {
+      return Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+    } catch {
+      return 0;
+    }
+  };
+  function sampler(pids, cdp) {
+    let peakRss = 0;
+    let peakHeap = 0;
+    let running = true;
+    const loop = (async () => {
+      while (running) {
+        peakRss = Math.max(peakRss, ...(await Promise.all(pids.map(rssOf))));
+        const { metrics } = await cdp.send('Performance.getMetrics').catch(() => ({ metrics: [] }));
+        peakHeap = Math.max(peakHeap, metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? 0);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    return {
+      async stop() {
+        running = false;
+        await loop;
+        return { peakRss, peakHeap };
+      },
+    };
+  }
+  const udpRcvbufErrors = async () => {
+    const lines = (await readFile('/proc/net/snmp', 'utf8')).split('\n').filter((l) => l.startsWith('Udp:'));
+    const [names, values] = lines.map((l) => l.trim().split(/\s+/));
+    return Number(values[names.indexOf('RcvbufErrors')] ?? 0);
+  };
+
+  // ---- browsers --------------------------------------------------------------------------------
+
+  const args = [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
+  ];
+  async function launch(name) {
+    const dir = await mkdtemp(path.join(tmpdir(), `xfer-bench-${name}-`));
+    const context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, args, headless: true });
+    await context.grantPermissions(['microphone', 'camera'], { origin });
+    const p = context.pages()[0] ?? (await context.newPage());
+    p.on('pageerror', (e) => console.error(`[${name}] ${e.message}`));
+    p.on('crash', () => console.error(`[${name}] the page crashed`));
+    p.on('close', () => console.error(`[${name}] the page closed`));
+    context.on('close', () => console.error(`[${name}] the browser closed`));
+    if (process.env.BENCH_CONSOLE) p.on('console', (m) => console.error(`[${name}] ${m.text()}`));
+    await p.goto(origin);
+    await p.waitForFunction(() => Boolean(window.bench));
+    return { name, dir, context, page: p };
+  }
+
+  const mbps = (bytes, ms) => bytes / MB / (ms / 1000);
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const started = Date.now();
+  const keepAlive = setInterval(() => {}, 1_000); // Playwright's pipes alone do not keep Node running
+  const sender = await launch('sender');
+  const receiver = await launch('receiver');
+  let relay = null;
+  const results = [];
+  const memory = [];
+  const rtts = {};
+  try {
+    // signaling: straight through, or with the candidates pointed at the relay (sender = A)
+    for (const [from, to, side] of [[sender, receiver, 'A'], [receiver, sender, 'B']]) {
+      await from.page.exposeFunction('signalOut', async (conn, json) => {
+        let message = JSON.parse(json);
+        if (relay && typeof message.sdp === 'string') message = { ...message, sdp: await relay.current.rewrite(`${conn}-${relay.generation}`, side, message.sdp) };
+        else if (relay && message.type === 'candidate') return; // trickle is off; never bypass the relay
+        await to.page.evaluate(([c, m]) => window.signalIn(c, m), [conn, JSON.stringify(message)]);
+      });
+    }
 
     let transfer = 0;
-    const appRun = async (manifest, framePayload) => {
+    const appRun = async (manifest) => {
       const id = `t${++transfer}`;
-      await sender.page.evaluate(([i, m, f]) => window.bench.serveApp(i, m, f), [id, manifest, framePayload]);
+      await sender.page.evaluate(([i, m]) => window.bench.serveApp(i, m), [id, manifest]);
       const [sent, got] = await Promise.all([
         sender.page.evaluate(() => window.bench.appSent),
         receiver.page.evaluate(([i, m]) => window.bench.receiveApp(i, m), [id, manifest]),
       ]);
       await receiver.page.evaluate((i) => window.bench.removeIncoming(i), id);
-      return { ...got, sent };
+      return { ms: got.ms, dataMs: got.dataMs, sent };
     };
-    const bareRun = async (chunkSize, total) => {
-      await receiver.page.evaluate((t) => window.bench.bareArm(t), total);
-      await sender.page.evaluate((c) => window.bench.bareSend(c), chunkSize);
-      return receiver.page.evaluate(() => window.bench.bareDone);
+    const countRun = async (total, send) => {
+      await receiver.page.evaluate((t) => window.bench.arm(t), total);
+      await send();
+      const done = receiver.page.evaluate(() => window.bench.counted);
+      // a receiver that stops getting bytes is reported, not waited for forever
+      for (let last = -1; ; ) {
+        const result = await Promise.race([done, new Promise((r) => setTimeout(() => r(null), 15_000))]);
+        if (result) return result;
+        const got = await receiver.page.evaluate(() => window.bench.countedSoFar());
+        if (got === last) throw new Error(`the receiver stopped at ${got} of ${total} bytes`);
+        last = got;
+      }
+    };
+    const win = await sender.page.evaluate(() => window.bench.window);
+    const runners = {
+      app: (manifest) => appRun(manifest),
+      raw: (manifest) => countRun(manifest.sizeBytes, () => sender.page.evaluate(([t, h, l, s]) => window.bench.rawSend(t, h, l, s), [manifest.sizeBytes, win.highWater, win.lowWater, RAW_MESSAGE])),
+      'sp-send': (manifest) => countRun(manifest.sizeBytes, () => sender.page.evaluate((c) => window.bench.spSend(c), manifest.chunkSize)),
+      'sp-write': (manifest) => countRun(manifest.sizeBytes, () => sender.page.evaluate((c) => window.bench.spWrite(c), manifest.chunkSize)),
     };
 
-    console.error(`generating ${SIZE / MB} MB…`);
-    await sender.page.evaluate(([s, seed]) => window.bench.makeFile(s, seed), [SIZE, 42]);
-    for (const chunkSize of CHUNK_SIZES) {
-      const { manifest, ms: importMs } = await sender.page.evaluate((c) => window.bench.importIt(c), chunkSize);
-      const app = [];
-      const bare = [];
+    const prepare = async (size, seed) => {
+      console.error(`generating and importing ${size / MB} MB…`);
+      await sender.page.evaluate(([s, x]) => window.bench.makeFile(s, x), [size, seed]);
+      return sender.page.evaluate((c) => window.bench.importIt(c), CHUNK);
+    };
+    const connect = async (net) => {
+      if (relay) await relay.current.stop().then((s) => console.error(`  relay: ${s.forwarded} datagrams, ${(s.forwardedBytes / MB).toFixed(0)} MB, mean ${s.meanLateMs.toFixed(2)} ms late`));
+      relay = net === 'loopback' ? null : { current: startRelay(DELAY_MS), generation: Date.now() };
+      await Promise.all([sender.page.evaluate(() => window.bench.connect('a-sender', 'b-receiver')), receiver.page.evaluate(() => window.bench.connect('b-receiver', 'a-sender'))]);
+      await Promise.all([receiver.page.evaluate(() => window.bench.rawConnect(false)), sender.page.evaluate(() => window.bench.rawConnect(true))]);
+      await new Promise((r) => setTimeout(r, 1500)); // a few STUN checks for the round trip figure
+      rtts[net] = await sender.page.evaluate(() => window.bench.rtt());
+      console.error(`${net}: round trip app ${rtts[net].app?.toFixed(1)} ms, raw ${rtts[net].raw?.toFixed(1)} ms`);
+    };
+
+    const { manifest: small, ms: importMs } = await prepare(SIZE, 42);
+    console.error(`  import ${mbps(SIZE, importMs).toFixed(0)} MB/s`);
+    const bigPlan = BIG > 0;
+    for (const net of NETS) {
+      await connect(net);
+      const runs = Object.fromEntries(VARIANTS.map((v) => [v, []]));
+      const drops0 = await udpRcvbufErrors();
       for (let rep = 0; rep < REPS; rep++) {
-        app.push(await appRun(manifest));
-        bare.push(await bareRun(Math.min(chunkSize, 64 * 1024), SIZE));
-        console.error(`  ${chunkSize / 1024} KiB rep ${rep + 1}: app ${mbps(SIZE, app.at(-1).ms).toFixed(1)} MB/s, bare ${mbps(SIZE, bare.at(-1).ms).toFixed(1)} MB/s`);
+        const line = [];
+        for (const v of VARIANTS) {
+          const r = await runners[v](small);
+          runs[v].push(r);
+          line.push(`${v} ${mbps(SIZE, r.ms).toFixed(1)}`);
+        }
+        console.error(`  ${net} ${SIZE / MB} MB rep ${rep + 1}: ${line.join(', ')} MB/s`);
       }
-      rows.push({
-        what: `${SIZE / MB} MB, ${chunkSize / 1024} KiB chunks`,
-        app: median(app.map((r) => mbps(SIZE, r.ms))),
-        appData: median(app.map((r) => mbps(SIZE, r.dataMs))),
-        bare: median(bare.map((r) => mbps(SIZE, r.ms))),
-        importMBps: mbps(SIZE, importMs),
-      });
+      const drops = (await udpRcvbufErrors()) - drops0;
+      const row = { net, what: `${SIZE / MB} MB`, drops, figures: {} };
+      for (const v of VARIANTS) row.figures[v] = median(runs[v].map((r) => mbps(SIZE, r.ms)));
+      if (runs.app?.length) row.appData = median(runs.app.map((r) => mbps(SIZE, r.dataMs)));
+      results.push(row);
     }
 
-    // the 500 MB file, with the chosen chunk size; memory of the receiving renderer
-    console.error(`generating ${BIG / MB} MB…`);
-    await sender.page.evaluate(([s, seed]) => window.bench.makeFile(s, seed), [BIG, 7]);
-    const { manifest: big, ms: bigImportMs } = await sender.page.evaluate(() => window.bench.importIt(64 * 1024));
-    const pids = await rendererPids(receiver.dir);
-    const cdp = await receiver.context.newCDPSession(receiver.page);
-    await cdp.send('Performance.enable');
-    const heapNow = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? 0;
-    const baseline = { rss: Math.max(0, ...(await Promise.all(pids.map(rssOf)))), heap: await heapNow() };
-    const s1 = sampler(pids, cdp);
-    const bigApp = await appRun(big);
-    const appMem = await s1.stop();
-    const s2 = sampler(pids, cdp);
-    const bigBare = await bareRun(64 * 1024, BIG);
-    const bareMem = await s2.stop();
-    rows.push({ what: `${BIG / MB} MB, 64 KiB chunks`, app: mbps(BIG, bigApp.ms), appData: mbps(BIG, bigApp.dataMs), bare: mbps(BIG, bigBare.ms), importMBps: mbps(BIG, bigImportMs) });
+    if (bigPlan) {
+      const { manifest: big } = await prepare(BIG, 7);
+      for (const net of NETS) {
+        await connect(net);
+        const pids = await rendererPids(receiver.dir);
+        const cdp = await receiver.context.newCDPSession(receiver.page);
+        await cdp.send('Performance.enable');
+        const row = { net, what: `${BIG / MB} MB`, figures: {} };
+        for (const v of ['app', 'raw']) {
+          const s = sampler(pids, cdp);
+          const r = await runners[v](big);
+          const mem = await s.stop();
+          row.figures[v] = mbps(BIG, r.ms);
+          if (v === 'app') row.appData = mbps(BIG, r.dataMs);
+          memory.push({ net, v, ...mem, pids });
+          console.error(`  ${net} ${BIG / MB} MB: ${v} ${row.figures[v].toFixed(1)} MB/s, receiver peak RSS ${(mem.peakRss / MB).toFixed(0)} MB`);
+        }
+        await cdp.detach();
+        results.push(row);
+      }
+    }
+    if (relay) await relay.current.stop();
+    relay = null;
 
+    // ---- report ----------------------------------------------------------------------------------
     const pad = (s, n) => String(s).padEnd(n);
-    const num = (x) => x.toFixed(1).padStart(8);
+    const num = (x) => (x === undefined ? '—' : x.toFixed(1)).padStart(9);
     const agent = await receiver.page.evaluate(() => navigator.userAgent);
-    console.log(`\nThroughput over loopback, ${/(Headless)?Chrome\/[\d.]+/.exec(agent)?.[0] ?? 'Chromium'} (median of ${REPS} for ${SIZE / MB} MB; MB = 10^6 bytes)`);
-    console.log(`${pad('file', 26)}${'app MB/s'.padStart(10)}${'app data'.padStart(10)}${'bare MB/s'.padStart(11)}${'app/bare'.padStart(10)}${'import'.padStart(9)}`);
-    for (const r of rows) console.log(`${pad(r.what, 26)}${num(r.app)}  ${num(r.appData)}  ${num(r.bare)}   ${(r.app / r.bare).toFixed(2).padStart(6)}  ${num(r.importMBps)}`);
-    console.log('  app = want → whole-file SHA-256 verified; app data = want → last chunk stored; bare = raw sends, receiver only counts;');
-    console.log('  import = copy into OPFS + manifest (per-chunk and whole-file SHA-256) on the sender');
-    console.log(`\nReceiving page during the ${BIG / MB} MB transfer (renderer ${pids.join(',')}; baseline RSS ${(baseline.rss / MB).toFixed(0)} MB, JS heap ${((baseline.heap ?? 0) / MB).toFixed(0)} MB)`);
-    console.log(`${pad('', 26)}${'peak RSS'.padStart(10)}${'peak JS heap'.padStart(14)}`);
-    console.log(`${pad('app protocol', 26)}${((appMem.peakRss / MB).toFixed(0) + ' MB').padStart(10)}${((appMem.peakHeap / MB).toFixed(0) + ' MB').padStart(14)}`);
-    console.log(`${pad('bare loop', 26)}${((bareMem.peakRss / MB).toFixed(0) + ' MB').padStart(10)}${((bareMem.peakHeap / MB).toFixed(0) + ' MB').padStart(14)}`);
-    console.log(`  sender bytes on the wire for the ${BIG / MB} MB app run: ${(bigApp.sent / MB).toFixed(1)} MB`);
+    const shown = ['app', 'raw', 'sp-send', 'sp-write'].filter((v) => results.some((r) => r.figures[v] !== undefined));
+    console.log(`\nTwo Chromium browsers (${/(Headless)?Chrome\/[\d.]+/.exec(agent)?.[0] ?? 'Chromium'}), MB/s (MB = 10^6 bytes), median of ${REPS} for ${SIZE / MB} MB, one run for ${BIG / MB} MB`);
+    console.log(`window: ${win.highWater / 1024 / 1024} MiB in flight, refilled at ${win.lowWater / 1024 / 1024} MiB; ${CHUNK / 1024} KiB chunks`);
+    for (const net of NETS) console.log(`round trip on ${net}: app link ${rtts[net]?.app?.toFixed(2) ?? '?'} ms, raw link ${rtts[net]?.raw?.toFixed(2) ?? '?'} ms (ICE STUN checks)`);
+    console.log(`\n${pad('network', 10)}${pad('file', 8)}${shown.map((v) => v.padStart(9)).join('')}${'app data'.padStart(10)}${'app/raw'.padStart(9)}${'target'.padStart(8)}`);
+    for (const r of results) {
+      const ratio = r.figures.app / r.figures.raw;
+      const target = r.net === 'loopback' ? 0.9 : 0.8;
+      const verdict = Number.isFinite(ratio) ? `${ratio >= target ? '≥' : '<'}${target}` : '';
+      console.log(`${pad(r.net, 10)}${pad(r.what, 8)}${shown.map((v) => num(r.figures[v])).join('')}${num(r.appData)} ${Number.isFinite(ratio) ? ratio.toFixed(2).padStart(8) : '       —'}${verdict.padStart(8)}`);
+    }
+    console.log('  app = receiver asks → whole file SHA-256 verified on disk; app data = receiver asks → last chunk verified and stored;');
+    console.log('  raw = bare RTCDataChannel, same window, 64 KiB messages from memory, receiver counts; sp send = simple-peer send() of the');
+    console.log("  file's chunks under the same window; sp write = simple-peer's stream write() (64 KiB in flight). Receivers of raw/sp only count.");
+    if (results.some((r) => r.drops)) console.log(`  UDP receive-buffer drops during the runs: ${results.map((r) => `${r.net} ${r.drops ?? 0}`).join(', ')}`);
+    if (memory.length) {
+      console.log(`\nReceiving renderer during the ${BIG / MB} MB transfers (peak; RSS from /proc, JS heap from CDP)`);
+      for (const m of memory) console.log(`${pad(m.net, 10)}${pad(m.v, 8)}${((m.peakRss / MB).toFixed(0) + ' MB RSS').padStart(12)}${((m.peakHeap / MB).toFixed(0) + ' MB heap').padStart(14)}`);
+    }
+    console.log(`\n(${((Date.now() - started) / 1000).toFixed(0)} s)`);
   } finally {
+    if (relay) await relay.current.stop().catch(() => {});
     await sender.context.close().catch(() => {});
     await receiver.context.close().catch(() => {});
     server.close();
+    clearInterval(keepAlive);
     await rm(sender.dir, { recursive: true, force: true });
     await rm(receiver.dir, { recursive: true, force: true });
   }
 }
-
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});

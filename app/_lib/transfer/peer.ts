@@ -14,8 +14,9 @@ import 'webrtc-adapter';
 import SimplePeer from 'simple-peer';
 import { z } from 'zod';
 import { signalMessageSchema, type SignalMessage } from '@/server/content/signal-message';
-import { LOW_WATER_BYTES, TransferError } from './protocol';
+import { TransferError } from './protocol';
 import type { Wire } from './session';
+import { ChannelWindow, DEFAULT_WINDOW, type WindowConfig } from './window';
 
 export { signalMessageSchema, type SignalMessage };
 
@@ -41,20 +42,26 @@ export const isInitiator = (self: string, remote: string) => self < remote;
 
 type PeerWithChannel = SimplePeer.Instance & { _channel?: RTCDataChannel | null };
 
-/** The data channel of a connected simple-peer, as a session Wire. */
+/**
+ * The data channel of a connected simple-peer, as a session Wire. Sends go straight to the
+ * channel (`peer.send`), under the app's own window (`window.ts`: up to 4 MiB buffered, refilled
+ * on `bufferedamountlow`), not through simple-peer's stream `write()`, which keeps only 64 KiB
+ * in flight.
+ */
 class PeerWire implements Wire {
   private closed = false;
-  private waiters = new Set<() => void>();
-  private readonly channel: RTCDataChannel | null;
-  private poll: ReturnType<typeof setInterval> | null = null;
+  private readonly flow: ChannelWindow | null;
+  readonly window: WindowConfig;
 
-  constructor(private readonly peer: SimplePeer.Instance) {
+  constructor(
+    private readonly peer: SimplePeer.Instance,
+    window: WindowConfig = DEFAULT_WINDOW,
+  ) {
+    this.window = window;
     // simple-peer does not expose its channel; it is needed for `bufferedamountlow`
-    this.channel = (peer as PeerWithChannel)._channel ?? null;
-    if (this.channel) {
-      this.channel.bufferedAmountLowThreshold = LOW_WATER_BYTES;
-      this.channel.addEventListener('bufferedamountlow', () => this.release());
-    }
+    const channel = (peer as PeerWithChannel)._channel ?? null;
+    // (simple-peer's own handler, for its stream, would lower the threshold back: ours wins by being set last)
+    this.flow = channel ? new ChannelWindow(channel, window) : null;
   }
 
   get open() {
@@ -67,25 +74,12 @@ class PeerWire implements Wire {
     this.peer.send(data);
   }
   drained(): Promise<void> {
-    if (!this.open || this.bufferedAmount <= LOW_WATER_BYTES) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.waiters.add(resolve);
-      // a fallback for channels that never fire bufferedamountlow
-      this.poll ??= setInterval(() => {
-        if (!this.open || this.bufferedAmount <= LOW_WATER_BYTES) this.release();
-      }, 50);
-    });
+    if (!this.open || !this.flow) return Promise.resolve();
+    return this.flow.drained();
   }
   close() {
     this.closed = true;
-    this.release();
-  }
-  private release() {
-    const waiters = [...this.waiters];
-    this.waiters.clear();
-    if (this.poll) clearInterval(this.poll);
-    this.poll = null;
-    for (const resolve of waiters) resolve();
+    this.flow?.dispose();
   }
 }
 

@@ -19,6 +19,7 @@
  * bounds what the receiver holds in memory while its disk catches up.
  */
 import { z } from 'zod';
+import { DEFAULT_WINDOW } from './window';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -211,10 +212,10 @@ function dedupe(events: AssemblyEvent[]): AssemblyEvent[] {
 
 // ---- flow control --------------------------------------------------------------------------
 
-/** Sender: stop writing above this many buffered bytes … */
-export const HIGH_WATER_BYTES = 2 * 1024 * 1024;
+/** Sender: stop writing above this many buffered bytes (the window, `window.ts`) … */
+export const HIGH_WATER_BYTES = DEFAULT_WINDOW.highWater;
 /** … and resume when `bufferedamountlow` fires at this level. */
-export const LOW_WATER_BYTES = HIGH_WATER_BYTES / 4;
+export const LOW_WATER_BYTES = DEFAULT_WINDOW.lowWater;
 /** Receiver: acknowledge every this many verified chunks. */
 export const ACK_EVERY = 16;
 /** Sender: chunks it may send past the last acknowledged watermark. */
@@ -243,6 +244,7 @@ export class ReceiveTracker {
   readonly count: number;
   private verified: Uint8Array;
   private mark: number;
+  private verifiedTotal: number;
   private sinceAck = 0;
   private retries = new Map<number, number>();
 
@@ -252,6 +254,7 @@ export class ReceiveTracker {
     this.mark = Math.max(0, Math.min(count, Math.floor(watermark)));
     this.verified = new Uint8Array(count);
     this.verified.fill(1, 0, this.mark);
+    this.verifiedTotal = this.mark;
   }
 
   get watermark() {
@@ -260,10 +263,9 @@ export class ReceiveTracker {
   get done() {
     return this.mark === this.count;
   }
+  /** Verified chunks (kept as a count: it is read on every chunk). */
   get verifiedCount() {
-    let n = 0;
-    for (const v of this.verified) n += v;
-    return n;
+    return this.verifiedTotal;
   }
   isVerified(chunkIndex: number) {
     return this.verified[chunkIndex] === 1;
@@ -280,6 +282,7 @@ export class ReceiveTracker {
       return { kind: 'resend', index: chunkIndex, attempt };
     }
     this.verified[chunkIndex] = 1;
+    this.verifiedTotal++;
     this.retries.delete(chunkIndex);
     const before = this.mark;
     while (this.mark < this.count && this.verified[this.mark] === 1) this.mark++;
@@ -297,6 +300,7 @@ export class ReceiveTracker {
   invalidate(indexes: Iterable<number>): number {
     for (const i of indexes) {
       if (Number.isInteger(i) && i >= 0 && i < this.count) {
+        this.verifiedTotal -= this.verified[i]!;
         this.verified[i] = 0;
         this.mark = Math.min(this.mark, i);
       }

@@ -10,14 +10,13 @@
  * resumes from the watermark.
  *
  * Sender: answers `want` by streaming from `from`, resends first, never more than WINDOW_CHUNKS
- * past the last ack, and never above HIGH_WATER_BYTES buffered on the channel.
+ * past the last ack, and never more than the wire's window (`window.ts`) buffered on the channel.
  */
 import { chunkCount, chunkLength, type Manifest } from './chunks';
 import {
   ChunkAssembler,
   encodeChunkFrames,
   encodeControl,
-  HIGH_WATER_BYTES,
   MAX_FRAME_PAYLOAD,
   ReceiveTracker,
   SendSchedule,
@@ -28,6 +27,7 @@ import {
   type ControlMessage,
   type ErrorCode,
 } from './protocol';
+import { canSend, type WindowConfig } from './window';
 
 /** The data channel as the sessions need it. */
 export interface Wire {
@@ -36,6 +36,8 @@ export interface Wire {
   readonly bufferedAmount: number;
   /** Resolves once the buffered amount fell to the low-water mark, or the wire closed. */
   drained(): Promise<void>;
+  /** The send window on this wire (DEFAULT_WINDOW when absent). */
+  readonly window?: WindowConfig;
 }
 
 /** Where a receiver puts verified chunks. */
@@ -431,7 +433,7 @@ export class SendSession {
         }
         if (this.tamper) bytes = this.tamper(index, bytes);
         for (const frame of encodeChunkFrames(this.key, index, bytes, this.framePayload)) {
-          if (wire.bufferedAmount > HIGH_WATER_BYTES) await wire.drained();
+          while (!canSend(wire.bufferedAmount, frame.byteLength, wire.window) && wire.open && generation === this.generation) await wire.drained();
           if (generation !== this.generation || !wire.open || this.state !== 'sending') break;
           wire.send(frame);
         }
