@@ -54,7 +54,8 @@ export interface EnvironmentSource {
 
 export type DonorState = 'off' | 'idle' | 'computing' | 'paused';
 export type CurrentUnit = { leaseId: string; jobId: string; kernel: string; unitIndex: number; startedAt: number };
-export type LastUnit = { jobId: string; kernel: string; unitIndex: number; ms: number; engine: Engine; status: string };
+/** The last unit done: `status` is the result's (SUBMITTED: done, awaiting confirmation; VALID; INVALID), `unitStatus` the unit's. */
+export type LastUnit = { jobId: string; kernel: string; unitIndex: number; ms: number; engine: Engine; status: string; unitStatus: string };
 
 export type DonorStatus = {
   state: DonorState;
@@ -341,7 +342,7 @@ export class Donor {
       signal.throwIfAborted();
       const verdict = await this.submit(lease.leaseId, run.output, signal);
       this.unitsDone++;
-      this.lastUnit = { jobId: lease.jobId, kernel: lease.kernel, unitIndex: lease.unitIndex, ms: run.ms, engine: run.engine, status: verdict.status };
+      this.lastUnit = { jobId: lease.jobId, kernel: lease.kernel, unitIndex: lease.unitIndex, ms: run.ms, engine: run.engine, status: verdict.status, unitStatus: verdict.unitStatus };
     } catch (err) {
       if (signal.aborted || isAbort(err)) return;
       this.unitsFailed++;

@@ -128,6 +128,19 @@ function Figure({ label, value, unit, testId }: { label: string; value: string; 
 
 const ENGINE_TEXT = { wasm: 'WebAssembly', js: 'JavaScript', sandbox: 'sandbox' } as const;
 
+/** What became of a result, in a few words: SUBMITTED waits for a second device, VALID counts, INVALID disagreed. */
+const RESULT_TEXT: Record<string, string> = {
+  SUBMITTED: 'done, awaiting confirmation',
+  VALID: 'validated',
+  INVALID: 'disagreed with other devices, not paid',
+};
+
+/** The device's trust, in the donor's words. */
+function trustText(t: { trusted: boolean; trustStreak: number; trustAfter: number; spotCheckRate: number }): string {
+  if (t.trusted) return `Trusted: most units count without a second device; about ${Math.round(t.spotCheckRate * 100)}% are still checked.`;
+  return `Not trusted yet: ${t.trustStreak} of ${t.trustAfter} results confirmed in a row. Until then each result waits for a second device to confirm it.`;
+}
+
 /** One line saying what the preferences are, shown on the closed "Preferences". */
 function prefsSummary(prefs: DonorPrefs, cores: number | null): string {
   const parts = [
@@ -383,6 +396,7 @@ export function DonatePanel({ deviceId }: { deviceId: string }) {
           {status.lastUnit && status.current.length === 0 ? (
             <p className="muted small" data-testid="donate-last" style={{ margin: '0.35rem 0 0' }}>
               Last: {kernelTitle(status.lastUnit.kernel)}, unit {status.lastUnit.unitIndex + 1}, {Math.round(status.lastUnit.ms)} ms in {ENGINE_TEXT[status.lastUnit.engine]}
+              {RESULT_TEXT[status.lastUnit.status] ? <> — <span data-testid="donate-last-verdict">{RESULT_TEXT[status.lastUnit.status]}</span></> : null}
             </p>
           ) : null}
           {status.lastError ? (
@@ -396,6 +410,14 @@ export function DonatePanel({ deviceId }: { deviceId: string }) {
         <Figure label="Validated" value={String(stats.data?.validResults ?? 0)} testId="donate-validated" />
         <Figure label="Earned" value={formatCredits(earned)} unit="cr" testId="donate-earned" />
       </div>
+      {stats.data && stats.data.awaitingConfirmation > 0 ? (
+        <p className="small" style={{ margin: 0, color: '#92400e' }} data-testid="donate-awaiting">
+          {stats.data.awaitingConfirmation} {stats.data.awaitingConfirmation === 1 ? 'result' : 'results'} done, awaiting confirmation by a second device: paid once confirmed.
+        </p>
+      ) : null}
+      {stats.data && (stats.data.validResults > 0 || stats.data.awaitingConfirmation > 0 || stats.data.trusted) ? (
+        <p className="muted small" style={{ margin: 0 }} data-testid="donate-trust">{trustText(stats.data)}</p>
+      ) : null}
       {stats.data && stats.data.invalidResults > 0 ? (
         <p className="muted small" style={{ margin: 0 }}>{stats.data.invalidResults} results disagreed with other devices and were not paid.</p>
       ) : null}

@@ -1,16 +1,80 @@
 'use client';
 
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { use } from 'react';
+import { use, useEffect, useState } from 'react';
 import { ErrorAlert } from '../../_components/form';
 import { Pending } from '../../_components/loading';
 import { RequireMember } from '../../_components/require-member';
 import { formatCredits } from '../../_lib/money';
 import { useTRPC } from '../../_lib/trpc';
 import { FractalCanvas } from '../fractal-canvas';
+import { startOwnerCheck, type CheckProgress } from '../owner-check';
+import { UnitGrid } from '../unit-grid';
 
 type MandelbrotParams = { width: number; height: number; maxIterations: number };
 type Tile = { x: number; y: number; w: number; h: number; counts: string };
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** The owner's device confirming returned units while `on`; its progress. */
+function useOwnerCheck(jobId: string, on: boolean): CheckProgress | null {
+  const [progress, setProgress] = useState<CheckProgress | null>(null);
+  useEffect(() => {
+    if (!on) return;
+    setProgress({ checked: 0, agreed: 0, disagreed: 0, computing: null, error: null });
+    return startOwnerCheck(jobId, setProgress);
+  }, [jobId, on]);
+  return on ? progress : null;
+}
+
+type Confirmation = { devicesPerResult: number; donatingDevices: number; devicesMissing: number; trustAfter: number; donorsTrusted: number; bestStreak: number };
+
+/** Why results wait, and what the owner can do about it. */
+function WaitCard({ awaiting, confirmation, owner, checking, progress, onCheck }: {
+  awaiting: number;
+  confirmation: Confirmation;
+  owner: boolean;
+  checking: boolean;
+  progress: CheckProgress | null;
+  onCheck: (on: boolean) => void;
+}) {
+  const c = confirmation;
+  return (
+    <div className="card stack" data-testid="job-wait" style={{ borderLeft: '4px solid #d97706' }}>
+      <h2 style={{ margin: 0 }}>Waiting for a second device</h2>
+      <p style={{ margin: 0 }}>
+        {plural(awaiting, 'unit is', 'units are')} computed and waiting for a second device to confirm {awaiting === 1 ? 'it' : 'them'}.
+        A result counts once {c.devicesPerResult} devices agree on it, and a device never confirms its own.
+      </p>
+      <p style={{ margin: 0 }} data-testid="job-devices">
+        {c.donatingDevices === 0 ? 'No device donates' : `${plural(c.donatingDevices, 'device donates', 'devices donate')}`} to this job in this community
+        {c.devicesMissing > 0 ? <>: <strong>{plural(c.devicesMissing, 'more device is', 'more devices are')} needed</strong>.</> : '.'}
+      </p>
+      <p className="muted small" style={{ margin: 0 }}>
+        A device is trusted after {c.trustAfter} results confirmed in a row; then most of its units need no second device, and about one in ten is still checked.{' '}
+        {c.donorsTrusted > 0
+          ? `${plural(c.donorsTrusted, "of this job's donors is", "of this job's donors are")} trusted.`
+          : `This job's donors have ${c.bestStreak} of ${c.trustAfter} so far.`}
+      </p>
+      {owner ? (
+        <>
+          <button type="button" className={`button block ${checking ? 'secondary' : ''}`} onClick={() => onCheck(!checking)} data-testid="confirm-here">
+            {checking ? 'Stop confirming on this device' : 'Confirm results on this device'}
+          </button>
+          {checking && progress ? (
+            <p className="small" role="status" style={{ margin: 0 }} data-testid="confirm-progress">
+              {progress.computing !== null ? `Computing unit ${progress.computing + 1}… ` : progress.checked === 0 ? 'Looking for results to confirm… ' : ''}
+              {progress.checked > 0 ? `${plural(progress.checked, 'unit')} confirmed here${progress.disagreed ? `, ${plural(progress.disagreed, 'result')} disagreed and will not be paid` : ', all agreed'}.` : ''}
+              {progress.error ? <span style={{ color: 'var(--danger)' }}> {progress.error}</span> : null}
+            </p>
+          ) : (
+            <p className="muted small" style={{ margin: 0 }}>Your device computes the returned units and compares; you pay nothing for the ones it computes. Or invite another member to donate.</p>
+          )}
+        </>
+      ) : null}
+    </div>
+  );
+}
 
 function JobView({ jobId }: { jobId: string }) {
   const trpc = useTRPC();
@@ -22,7 +86,10 @@ function JobView({ jobId }: { jobId: string }) {
     enabled: Boolean(isFractal && job.data?.status === 'OPEN'),
     refetchInterval: 1_500,
   });
+  const units = useQuery({ ...trpc.compute.units.queryOptions({ jobId }), refetchInterval: (q) => (job.data?.status === 'OPEN' || !q.state.data ? 1_500 : false) });
   const cancel = useMutation({ ...trpc.compute.cancelJob.mutationOptions(), onSuccess: () => queryClient.invalidateQueries(trpc.compute.pathFilter()) });
+  const [checking, setChecking] = useState(false);
+  const progress = useOwnerCheck(jobId, checking && job.data?.status === 'OPEN' && job.data.owner);
   if (job.isPending) return <Pending query={job} />;
   if (job.isError) return <ErrorAlert error={job.error} />;
   const j = job.data;
@@ -51,6 +118,11 @@ function JobView({ jobId }: { jobId: string }) {
           <span data-testid="job-progress">{j.progress.validated}/{j.unitCount} units validated{j.progress.failed ? `, ${j.progress.failed} failed` : ''}</span>
           <span className="muted">{j.progress.unitsPerSecond} units/s · {j.progress.donors} {j.progress.donors === 1 ? 'donor' : 'donors'}</span>
         </div>
+        {j.status === 'OPEN' && j.progress.awaitingConfirmation > 0 ? (
+          <p className="small" style={{ margin: 0, color: '#92400e' }} data-testid="job-awaiting">
+            {j.progress.awaitingConfirmation} computed, waiting for a second device to confirm
+          </p>
+        ) : null}
         <p className="muted small" style={{ margin: 0 }}>
           Replication {j.replication}, quorum {j.quorum} · {formatCredits(j.pricePerUnit)} credits per validated replica · due {new Date(j.deadline).toLocaleString()}
         </p>
@@ -58,6 +130,15 @@ function JobView({ jobId }: { jobId: string }) {
           <button className="button danger block" disabled={cancel.isPending} onClick={() => cancel.mutate({ jobId })}>Cancel the job (unused credits are refunded)</button>
         ) : null}
       </div>
+      {j.status === 'OPEN' && (j.progress.awaitingConfirmation > 0 || checking) ? (
+        <WaitCard awaiting={j.progress.awaitingConfirmation} confirmation={j.confirmation} owner={j.owner} checking={checking} progress={progress} onCheck={setChecking} />
+      ) : null}
+      {units.data ? (
+        <div className="card stack">
+          <h2 style={{ margin: 0 }}>Units</h2>
+          <UnitGrid phases={units.data.phases} />
+        </div>
+      ) : null}
       {isFractal ? (
         <div className="card">
           <h2>Result</h2>

@@ -1,0 +1,60 @@
+/**
+ * The job owner's device confirming units a donor returned (compute.toConfirm / compute.confirm): in a
+ * community with one donor device, nobody else can. Units are computed one at a time in the compute pool
+ * (one worker), so the page stays responsive; with nothing to confirm it asks again every few seconds.
+ */
+import { createTRPCClient, httpBatchLink } from '@trpc/client';
+import type { AppRouter } from '@/server/routers/_app';
+import { ComputePool } from '../_lib/compute-pool';
+
+export type CheckProgress = { checked: number; agreed: number; disagreed: number; computing: number | null; error: string | null };
+
+const IDLE_MS = 3_000;
+
+export function startOwnerCheck(jobId: string, onProgress: (p: CheckProgress) => void): () => void {
+  const client = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: '/api/trpc' })] });
+  const pool = new ComputePool({ size: 1, dutyCycle: 1 });
+  const abort = new AbortController();
+  const progress: CheckProgress = { checked: 0, agreed: 0, disagreed: 0, computing: null, error: null };
+  const report = () => onProgress({ ...progress });
+  const sleep = (ms: number) => new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    abort.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+  });
+
+  void (async () => {
+    while (!abort.signal.aborted) {
+      try {
+        const units = await client.compute.toConfirm.query({ jobId, max: 2 });
+        if (units.length === 0) {
+          await sleep(IDLE_MS);
+          continue;
+        }
+        for (const unit of units) {
+          if (abort.signal.aborted) return;
+          progress.computing = unit.unitIndex;
+          report();
+          const run = await pool.run({ jobId, kernel: unit.kernel, input: unit.input }, { signal: abort.signal });
+          const answer = await client.compute.confirm.mutate({ jobId, unitIndex: unit.unitIndex, output: run.output });
+          progress.computing = null;
+          progress.error = null;
+          progress.checked++;
+          progress.agreed += answer.agreed;
+          progress.disagreed += answer.disagreed;
+          report();
+        }
+      } catch (err) {
+        if (abort.signal.aborted) return;
+        progress.computing = null;
+        progress.error = err instanceof Error ? err.message : String(err);
+        report();
+        await sleep(IDLE_MS);
+      }
+    }
+  })();
+
+  return () => {
+    abort.abort();
+    pool.dispose();
+  };
+}
