@@ -6,7 +6,8 @@
  *   swapmesh/incoming/<transferId>.part   a file being received, chunk by chunk at its offset
  *   swapmesh/incoming/<transferId>.json   its resume record (the durable watermark)
  *   swapmesh/offers/<sha256>.bin          a file this device offers, copied from the picked file
- * Hashing runs here too (hash-wasm), off the page's thread.
+ * Hashing runs here too (hash-wasm), off the page's thread: each chunk against its manifest hash
+ * as it arrives, and the whole file's hash advanced with the chunks that arrive in order.
  */
 import { expose, type ProxyOrClone } from 'comlink';
 import { createSHA256, type IHasher } from 'hash-wasm';
@@ -25,6 +26,24 @@ async function dir(...path: string[]): Promise<FileSystemDirectoryHandle> {
 
 const open = new Map<string, FileSystemSyncAccessHandle>();
 
+/**
+ * The whole-file SHA-256 of a file being received, advanced as its chunks arrive in order, so
+ * the check at the end does not read the file back: `upTo` bytes from the start went into
+ * `hasher`, each of them verified against its chunk hash before it was written. A chunk that
+ * arrives out of order (a re-fetch, a resumed transfer after a reload) stops the stream; `sha256`
+ * then reads the rest from disk.
+ */
+const streams = new Map<string, { hasher: IHasher; upTo: number }>();
+
+async function streamFor(transferId: string): Promise<{ hasher: IHasher; upTo: number }> {
+  let stream = streams.get(transferId);
+  if (!stream) {
+    stream = { hasher: (await createSHA256()).init(), upTo: 0 };
+    streams.set(transferId, stream);
+  }
+  return stream;
+}
+
 async function incomingHandle(transferId: string): Promise<FileSystemSyncAccessHandle> {
   const existing = open.get(transferId);
   if (existing) return existing;
@@ -34,11 +53,12 @@ async function incomingHandle(transferId: string): Promise<FileSystemSyncAccessH
   return handle;
 }
 
-function hashHandle(handle: FileSystemSyncAccessHandle, h: IHasher): string {
+/** Hashes the file from `from` on; from 0 the hasher starts afresh, else it continues. */
+function hashHandle(handle: FileSystemSyncAccessHandle, h: IHasher, from = 0): string {
   const size = handle.getSize();
-  const buffer = new Uint8Array(Math.min(READ_BLOCK, Math.max(1, size)));
-  h.init();
-  for (let at = 0; at < size; at += buffer.length) {
+  const buffer = new Uint8Array(Math.min(READ_BLOCK, Math.max(1, size - from)));
+  if (from === 0) h.init();
+  for (let at = from; at < size; at += buffer.length) {
     const n = handle.read(buffer, { at });
     if (n <= 0) break;
     h.update(buffer.subarray(0, n));
@@ -60,6 +80,11 @@ const api = {
     const handle = await incomingHandle(transferId);
     let written = 0;
     while (written < bytes.length) written += handle.write(bytes.subarray(written), { at: offset + written });
+    const stream = await streamFor(transferId);
+    if (offset === stream.upTo) {
+      stream.hasher.update(bytes);
+      stream.upTo += bytes.length;
+    }
     return true;
   },
 
@@ -78,12 +103,18 @@ const api = {
     }
   },
 
+  /** SHA-256 of the file: the streamed prefix, then whatever of it was not streamed, from disk. */
   async sha256(transferId: string): Promise<string> {
-    return hashHandle(await incomingHandle(transferId), await hasher());
+    const handle = await incomingHandle(transferId);
+    const stream = streams.get(transferId);
+    streams.delete(transferId);
+    if (!stream || stream.upTo === 0 || stream.upTo > handle.getSize()) return hashHandle(handle, await hasher());
+    return hashHandle(handle, stream.hasher, stream.upTo);
   },
 
   /** Chunks on disk that do not match their hashes. */
   async badChunks(transferId: string, chunkSize: number, hashes: string[]): Promise<number[]> {
+    streams.delete(transferId); // what follows is re-fetched: the next check reads everything from disk
     const handle = await incomingHandle(transferId);
     const h = await hasher();
     const size = handle.getSize();
@@ -102,6 +133,7 @@ const api = {
   async closeIncoming(transferId: string): Promise<void> {
     const handle = open.get(transferId);
     open.delete(transferId);
+    streams.delete(transferId);
     if (handle) {
       handle.flush();
       handle.close();
