@@ -396,7 +396,9 @@ export function DonatePanel({ deviceId }: { deviceId: string }) {
           {status.lastUnit && status.current.length === 0 ? (
             <p className="muted small" data-testid="donate-last" style={{ margin: '0.35rem 0 0' }}>
               Last: {kernelTitle(status.lastUnit.kernel)}, unit {status.lastUnit.unitIndex + 1}, {Math.round(status.lastUnit.ms)} ms in {ENGINE_TEXT[status.lastUnit.engine]}
-              {RESULT_TEXT[status.lastUnit.status] ? <> — <span data-testid="donate-last-verdict">{RESULT_TEXT[status.lastUnit.status]}</span></> : null}
+              {RESULT_TEXT[status.lastUnit.status] && (status.lastUnit.status !== 'SUBMITTED' || (stats.data?.awaitingConfirmation ?? 0) > 0) ? (
+                <> — <span data-testid="donate-last-verdict">{RESULT_TEXT[status.lastUnit.status]}</span></>
+              ) : null}
             </p>
           ) : null}
           {status.lastError ? (

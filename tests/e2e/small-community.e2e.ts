@@ -37,8 +37,7 @@ test('a two-member community: the screens explain the wait, the owner confirms o
   await expect(panel.getByTestId('donate-awaiting')).toHaveText(/^64 results done, awaiting confirmation by a second device/, { timeout: 120_000 });
   await expect(panel.getByTestId('donate-last-verdict')).toHaveText('done, awaiting confirmation');
   await expect(panel.getByTestId('donate-trust')).toHaveText(/Not trusted yet: 0 of 10 results confirmed in a row/);
-  await panel.scrollIntoViewIfNeeded();
-  await donor.page.screenshot({ path: 'test-results/small-community-donor-waiting.png', fullPage: true });
+  await panel.screenshot({ path: 'test-results/small-community-donor-waiting.png' });
 
   // the owner's job page says why the image stays grey, per unit, and how many devices are missing
   await owner.page.goto(`/jobs/${first.id}`);
@@ -54,7 +53,8 @@ test('a two-member community: the screens explain the wait, the owner confirms o
   await expect(owner.page.getByTestId('fractal')).toHaveAttribute('data-complete', 'true', { timeout: 150_000 });
   await expect(owner.page.getByTestId('job-progress')).toHaveText(/^64\/64 units validated/);
   await expect(panel.getByTestId('donate-trust')).toHaveText(/^Trusted: most units count without a second device; about 10% are still checked\./, { timeout: 15_000 });
-  await donor.page.screenshot({ path: 'test-results/small-community-donor-trusted.png', fullPage: true });
+  await expect(panel.getByTestId('donate-awaiting')).toHaveCount(0);
+  await panel.screenshot({ path: 'test-results/small-community-donor-trusted.png' });
 
   // the next default job: the trusted donor's tiles count alone, except the spot checks, which wait for the owner
   const second = await postDefaultJob(owner.page, communityId);
@@ -75,6 +75,7 @@ test('a two-member community: the screens explain the wait, the owner confirms o
   }
   await expect(owner.page.getByTestId('fractal')).toHaveAttribute('data-complete', 'true', { timeout: 120_000 });
   await expect(owner.page.getByTestId('job-status')).toHaveText('completed');
+  await expect(legend).toHaveCount(0);
   await owner.page.screenshot({ path: 'test-results/small-community-job-complete.png', fullPage: true });
   await donor.context.close();
   await owner.context.close();

@@ -86,7 +86,12 @@ function JobView({ jobId }: { jobId: string }) {
     enabled: Boolean(isFractal && job.data?.status === 'OPEN'),
     refetchInterval: 1_500,
   });
-  const units = useQuery({ ...trpc.compute.units.queryOptions({ jobId }), refetchInterval: (q) => (job.data?.status === 'OPEN' || !q.state.data ? 1_500 : false) });
+  const units = useQuery({ ...trpc.compute.units.queryOptions({ jobId }), refetchInterval: job.data?.status === 'OPEN' ? 1_500 : false });
+  // the last units validated and the job's end are shown at once, not at the next poll (there is none after the end)
+  const unitsRefetch = units.refetch;
+  useEffect(() => {
+    void unitsRefetch();
+  }, [job.data?.status, job.data?.progress.validated, unitsRefetch]);
   const cancel = useMutation({ ...trpc.compute.cancelJob.mutationOptions(), onSuccess: () => queryClient.invalidateQueries(trpc.compute.pathFilter()) });
   const [checking, setChecking] = useState(false);
   const progress = useOwnerCheck(jobId, checking && job.data?.status === 'OPEN' && job.data.owner);
@@ -133,7 +138,7 @@ function JobView({ jobId }: { jobId: string }) {
       {j.status === 'OPEN' && (j.progress.awaitingConfirmation > 0 || checking) ? (
         <WaitCard awaiting={j.progress.awaitingConfirmation} confirmation={j.confirmation} owner={j.owner} checking={checking} progress={progress} onCheck={setChecking} />
       ) : null}
-      {units.data ? (
+      {units.data && (j.status === 'OPEN' || j.progress.failed > 0) ? (
         <div className="card stack">
           <h2 style={{ margin: 0 }}>Units</h2>
           <UnitGrid phases={units.data.phases} />
