@@ -53,6 +53,7 @@ const KERNEL_TITLES: Record<string, string> = {
 const kernelTitle = (kernel: string) => KERNEL_TITLES[kernel] ?? kernel;
 const percent = (x: number) => `${Math.round(x * 100)}%`;
 
+/** An on/off switch: a 60 × 36 track inside a 64 × 48 touch target. */
 function Switch({ checked, disabled, onChange, label }: { checked: boolean; disabled?: boolean; onChange: (on: boolean) => void; label: string }) {
   return (
     <button
@@ -62,34 +63,26 @@ function Switch({ checked, disabled, onChange, label }: { checked: boolean; disa
       aria-label={label}
       disabled={disabled}
       onClick={() => onChange(!checked)}
-      style={{
-        flex: 'none',
-        position: 'relative',
-        width: 60,
-        height: 36,
-        borderRadius: 999,
-        border: 0,
-        padding: 0,
-        cursor: disabled ? 'default' : 'pointer',
-        background: checked ? 'var(--accent)' : '#d6d3d1',
-        opacity: disabled ? 0.55 : 1,
-        transition: 'background 0.15s',
-      }}
+      style={{ flex: 'none', width: 64, height: 48, border: 0, padding: '6px 2px', background: 'transparent', cursor: disabled ? 'default' : 'pointer', opacity: disabled ? 0.55 : 1 }}
     >
       <span
         aria-hidden
-        style={{
-          position: 'absolute',
-          top: 3,
-          left: checked ? 27 : 3,
-          width: 30,
-          height: 30,
-          borderRadius: '50%',
-          background: '#fff',
-          boxShadow: '0 1px 3px rgb(0 0 0 / 0.25)',
-          transition: 'left 0.15s',
-        }}
-      />
+        style={{ display: 'block', position: 'relative', width: 60, height: 36, borderRadius: 999, background: checked ? 'var(--accent)' : '#d6d3d1', transition: 'background 0.15s' }}
+      >
+        <span
+          style={{
+            position: 'absolute',
+            top: 3,
+            left: checked ? 27 : 3,
+            width: 30,
+            height: 30,
+            borderRadius: '50%',
+            background: '#fff',
+            boxShadow: '0 1px 3px rgb(0 0 0 / 0.25)',
+            transition: 'left 0.15s',
+          }}
+        />
+      </span>
     </button>
   );
 }
