@@ -14,12 +14,13 @@
 // 127.0.0.1, each datagram forwarded 2.5 ms after it arrived): the bench's signaling rewrites the
 // ICE candidate in each SDP to the relay's socket for that side, so every packet between the two
 // browsers goes through it. The measured round trip (ICE's STUN checks, getStats) is printed.
-// Then a 500 MB file on each network, app and raw, with the receiving renderer's peak memory.
+// Then a 500 MB file (at 5 ms by default), app and raw, with the receiving renderer's peak memory.
 //
 // Each browser has its own on-disk profile (OPFS on disk, as on a phone); the page code is the
 // app's own modules, bundled here with esbuild.
 //
-//   node bench/transfer.mjs                              # 50 MB x 3 per variant per network, then 500 MB
+//   node bench/transfer.mjs                              # 50 MB x 3 per variant per network, then 500 MB at 5 ms
+//   BENCH_BIG_NETS=loopback,5ms node bench/transfer.mjs  # 500 MB on both networks
 //   BENCH_MB=20 BENCH_BIG_MB=0 BENCH_REPS=1 node bench/transfer.mjs   # quick
 //   BENCH_NETS=5ms BENCH_DELAY_MS=2.5 BENCH_VARIANTS=app,raw node bench/transfer.mjs
 //   unshare -n sh -c 'ip link set lo up && node bench/transfer.mjs'  # loopback only
@@ -81,12 +82,20 @@ function relayWorker({ delayMs }) {
       pairs.get(m.id)[m.side === 'A' ? 'targetA' : 'targetB'] = m.port;
       parentPort.postMessage({ reply: m.seq });
     } else if (m.cmd === 'close') {
+      // the kernel's drop counters of the relay's own sockets (last column of /proc/net/udp)
+      const ports = new Set([...pairs.values()].flatMap((p) => [p.a.address().port, p.b.address().port]));
+      const { readFileSync } = await import('node:fs');
+      let relayDrops = 0;
+      for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+        const fields = line.trim().split(/\s+/);
+        if (fields.length > 5 && ports.has(parseInt(fields[1].split(':')[1], 16))) relayDrops += Number(fields.at(-1));
+      }
       for (const pair of pairs.values()) {
         pair.a.close();
         pair.b.close();
       }
       pairs.clear();
-      parentPort.postMessage({ reply: m.seq, forwarded, forwardedBytes, meanLateMs: forwarded ? lateMsTotal / forwarded : 0 });
+      parentPort.postMessage({ reply: m.seq, forwarded, forwardedBytes, relayDrops, meanDelayMs: delayMs + (forwarded ? lateMsTotal / forwarded : 0) });
     }
   });
 }
@@ -404,6 +413,8 @@ async function main() {
   const CHUNK = Number(process.env.BENCH_CHUNK_KIB ?? 64) * 1024;
   const DELAY_MS = Number(process.env.BENCH_DELAY_MS ?? 2.5);
   const NETS = (process.env.BENCH_NETS ?? 'loopback,5ms').split(',');
+  // the 500 MB file on one network by default (it takes minutes on a loaded 2-core machine)
+  const BIG_NETS = (process.env.BENCH_BIG_NETS ?? NETS.at(-1)).split(',');
   const VARIANTS = (process.env.BENCH_VARIANTS ?? 'app,raw,sp-send,sp-write').split(',');
   const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
   const RAW_MESSAGE = 64 * 1024;
@@ -523,6 +534,7 @@ async function main() {
   const results = [];
   const memory = [];
   const rtts = {};
+  const relayStats = [];
   try {
     // signaling: straight through, or with the candidates pointed at the relay (sender = A)
     for (const [from, to, side] of [[sender, receiver, 'A'], [receiver, sender, 'B']]) {
@@ -572,7 +584,11 @@ async function main() {
       return sender.page.evaluate((c) => window.bench.importIt(c), CHUNK);
     };
     const connect = async (net) => {
-      if (relay) await relay.current.stop().then((s) => console.error(`  relay: ${s.forwarded} datagrams, ${(s.forwardedBytes / MB).toFixed(0)} MB, mean ${s.meanLateMs.toFixed(2)} ms late`));
+      if (relay) {
+        const s = await relay.current.stop();
+        relayStats.push(s);
+        console.error(`  relay: ${s.forwarded} datagrams, ${(s.forwardedBytes / MB).toFixed(0)} MB, mean one-way delay ${s.meanDelayMs.toFixed(2)} ms, ${s.relayDrops} dropped on its sockets`);
+      }
       relay = net === 'loopback' ? null : { current: startRelay(DELAY_MS), generation: Date.now() };
       await Promise.all([sender.page.evaluate(() => window.bench.connect('a-sender', 'b-receiver')), receiver.page.evaluate(() => window.bench.connect('b-receiver', 'a-sender'))]);
       await Promise.all([receiver.page.evaluate(() => window.bench.rawConnect(false)), sender.page.evaluate(() => window.bench.rawConnect(true))]);
@@ -606,7 +622,7 @@ async function main() {
 
     if (bigPlan) {
       const { manifest: big } = await prepare(BIG, 7);
-      for (const net of NETS) {
+      for (const net of BIG_NETS) {
         await connect(net);
         const pids = await rendererPids(receiver.dir);
         const cdp = await receiver.context.newCDPSession(receiver.page);
@@ -625,7 +641,7 @@ async function main() {
         results.push(row);
       }
     }
-    if (relay) await relay.current.stop();
+    if (relay) relayStats.push(await relay.current.stop());
     relay = null;
 
     // ---- report ----------------------------------------------------------------------------------
@@ -646,6 +662,10 @@ async function main() {
     console.log('  app = receiver asks → whole file SHA-256 verified on disk; app data = receiver asks → last chunk verified and stored;');
     console.log('  raw = bare RTCDataChannel, same window, 64 KiB messages from memory, receiver counts; sp send = simple-peer send() of the');
     console.log("  file's chunks under the same window; sp write = simple-peer's stream write() (64 KiB in flight). Receivers of raw/sp only count.");
+    if (relayStats.length) {
+      const sum = (k) => relayStats.reduce((a, r) => a + r[k], 0);
+      console.log(`  relay: ${sum('forwarded')} datagrams, mean one-way delay ${(relayStats.reduce((a, r) => a + r.meanDelayMs * r.forwarded, 0) / Math.max(1, sum('forwarded'))).toFixed(2)} ms (asked ${DELAY_MS}), ${sum('relayDrops')} dropped on the relay's sockets`);
+    }
     if (results.some((r) => r.drops)) console.log(`  UDP receive-buffer drops during the runs: ${results.map((r) => `${r.net} ${r.drops ?? 0}`).join(', ')}`);
     if (memory.length) {
       console.log(`\nReceiving renderer during the ${BIG / MB} MB transfers (peak; RSS from /proc, JS heap from CDP)`);

@@ -26,6 +26,31 @@ async function dir(...path: string[]): Promise<FileSystemDirectoryHandle> {
 
 const open = new Map<string, FileSystemSyncAccessHandle>();
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const subtle = (globalThis.crypto as Crypto | undefined)?.subtle;
+
+/**
+ * SHA-256 of one chunk, hex: the browser's own (WebCrypto; native code with the CPU's SHA
+ * instructions, ~10× hash-wasm here), or hash-wasm where WebCrypto is missing (an insecure origin).
+ */
+async function chunkHex(bytes: Uint8Array): Promise<string> {
+  if (subtle) {
+    const digest = new Uint8Array(await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+    let out = '';
+    for (const byte of digest) out += HEX[byte];
+    return out;
+  }
+  return (await hasher()).init().update(bytes).digest('hex');
+}
+
+/** Each file's puts, one after another: chunks reach the disk and the whole-file hash in arrival order. */
+const queues = new Map<string, Promise<unknown>>();
+function inOrder<T>(transferId: string, task: () => Promise<T>): Promise<T> {
+  const next = (queues.get(transferId) ?? Promise.resolve()).then(task, task);
+  queues.set(transferId, next.catch(() => undefined));
+  return next;
+}
+
 /**
  * The whole-file SHA-256 of a file being received, advanced as its chunks arrive in order, so
  * the check at the end does not read the file back: `upTo` bytes from the start went into
@@ -66,6 +91,19 @@ function hashHandle(handle: FileSystemSyncAccessHandle, h: IHasher, from = 0): s
   return h.digest('hex');
 }
 
+async function putChunk(transferId: string, offset: number, bytes: Uint8Array, expectedHex: string): Promise<boolean> {
+  if ((await chunkHex(bytes)) !== expectedHex) return false;
+  const handle = await incomingHandle(transferId);
+  let written = 0;
+  while (written < bytes.length) written += handle.write(bytes.subarray(written), { at: offset + written });
+  const stream = await streamFor(transferId);
+  if (offset === stream.upTo) {
+    stream.hasher.update(bytes);
+    stream.upTo += bytes.length;
+  }
+  return true;
+}
+
 const api = {
   /** Opens (creating) a file being received; truncates it to its final size. */
   async openIncoming(transferId: string, sizeBytes: number): Promise<void> {
@@ -74,19 +112,10 @@ const api = {
   },
 
   /** Verifies a chunk against its hash and writes it at `offset`; false (nothing written) on a mismatch. */
-  async putChunk(transferId: string, offset: number, bytes: Uint8Array, expectedHex: string): Promise<boolean> {
-    const h = await hasher();
-    if (h.init().update(bytes).digest('hex') !== expectedHex) return false;
-    const handle = await incomingHandle(transferId);
-    let written = 0;
-    while (written < bytes.length) written += handle.write(bytes.subarray(written), { at: offset + written });
-    const stream = await streamFor(transferId);
-    if (offset === stream.upTo) {
-      stream.hasher.update(bytes);
-      stream.upTo += bytes.length;
-    }
-    return true;
+  putChunk(transferId: string, offset: number, bytes: Uint8Array, expectedHex: string): Promise<boolean> {
+    return inOrder(transferId, () => putChunk(transferId, offset, bytes, expectedHex));
   },
+
 
   /** Flushes the file, then writes the resume record next to it. */
   async commit(transferId: string, record: string): Promise<void> {
@@ -134,6 +163,7 @@ const api = {
     const handle = open.get(transferId);
     open.delete(transferId);
     streams.delete(transferId);
+    queues.delete(transferId);
     if (handle) {
       handle.flush();
       handle.close();
