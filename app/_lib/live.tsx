@@ -32,7 +32,7 @@ export function LiveEvents({ enabled, children }: { enabled: boolean; children: 
   const onEvent = (data: Extract<StreamEvent, { feed: 'event' }>) => {
     switch (data.type) {
       case 'fill':
-        if (!data.pulled) toast(`${data.side === 'BUY' ? 'Bought' : 'Sold'} ${data.quantity.toLocaleString()} ${categoryWord(data.category)} at ${unitPrice(data.price)} credits each`);
+        if (!data.pulled) toast(`${data.side === 'BUY' ? 'Bought' : 'Sold'} ${data.quantity.toLocaleString()} ${data.quantity === 1 ? 'unit' : 'units'} of ${categoryWord(data.category)} at ${unitPrice(data.price)} credits each`);
         void queryClient.invalidateQueries(trpc.market.pathFilter());
         void queryClient.invalidateQueries(trpc.ledger.pathFilter());
         void queryClient.invalidateQueries(trpc.contract.pathFilter());

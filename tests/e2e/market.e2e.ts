@@ -38,7 +38,7 @@ test('one member asks, another bids: both see the fill live, the buyer signs off
   await expect(buyer.getByTestId('order-result')).toHaveText(/Filled 5/);
 
   // the seller sees the fill without reloading
-  await expect(seller.getByRole('status').filter({ hasText: 'Sold 5 at 2 credits each' })).toBeVisible();
+  await expect(seller.getByRole('status').filter({ hasText: 'Sold 5 units of compute at 2.00 credits each' })).toBeVisible();
   await expect(seller.getByTestId('my-orders')).toContainText('filled');
   await expect(seller.getByTestId('market-balance')).toHaveText('100.00 credits');
   await expect(buyer.getByTestId('market-balance')).toHaveText('89.90 credits · 10.10 in escrow');

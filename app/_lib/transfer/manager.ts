@@ -262,6 +262,11 @@ export class TransferManager {
     this.emit(true);
   }
 
+  /** The statistics of the open connection to a device, or null (the Nearby screen's "same Wi-Fi" label). */
+  linkStats(deviceId: string): Promise<RTCStatsReport | null> {
+    return this.links.get(deviceId)?.stats() ?? Promise.resolve(null);
+  }
+
   stop() {
     this.started = false;
     this.stopInbox?.();

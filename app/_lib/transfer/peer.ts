@@ -121,6 +121,12 @@ export class PeerLink {
     return this.state === 'connected' ? this.wire : null;
   }
 
+  /** The open connection's WebRTC statistics (its selected candidate pair says which path it took), or null. */
+  stats(): Promise<RTCStatsReport | null> {
+    const pc = (this.peer as (SimplePeer.Instance & { _pc?: RTCPeerConnection }) | null)?._pc;
+    return this.state === 'connected' && pc ? pc.getStats() : Promise.resolve(null);
+  }
+
   /** Starts a connection unless one is open or being made. */
   connect() {
     if (this.state !== 'idle') return;

@@ -108,15 +108,6 @@ function SendPreset({ target, itemId, onClose }: { target: Target; itemId: strin
 }
 
 /**
- * The WebRTC statistics of the manager's open connection to a device, or null. `TransferManager.linkStats` is
- * the transfer engine's to provide (its PeerLink holds the RTCPeerConnection); until it does, nothing is shown.
- */
-function linkStats(manager: TransferManager, deviceId: string): Promise<RTCStatsReport | null> {
-  if ('linkStats' in manager && typeof manager.linkStats === 'function') return Promise.resolve(manager.linkStats(deviceId) as RTCStatsReport | null);
-  return Promise.resolve(null);
-}
-
-/**
  * How this device reaches each device it has an open connection to, from WebRTC's own statistics (see
  * connection-path.ts), read every few seconds while the screen is open.
  */
@@ -128,7 +119,7 @@ function useConnectionPaths(manager: TransferManager, deviceIds: string[]): Map<
     const read = async () => {
       const next = new Map<string, ConnectionPath>();
       for (const id of key ? key.split(',') : []) {
-        const report = await linkStats(manager, id).catch(() => null);
+        const report = await manager.linkStats(id).catch(() => null);
         const path = report ? connectionPath([...report.values()]) : null;
         if (path) next.set(id, path);
       }
