@@ -58,6 +58,22 @@ export function presentItem(row: ItemRow, viewer: { address: string | null }, no
   };
 }
 
+/** The columns of an item that come from its header as the device described it. */
+function headerColumns(header: ContentHeader) {
+  return {
+    title: header.title,
+    description: header.description,
+    audience: header.audience,
+    purpose: header.purpose,
+    environment: header.environment,
+    mediaType: header.mediaType,
+    sizeBytes: BigInt(header.sizeBytes),
+    sha256: header.sha256,
+    chunkSize: header.chunkSize,
+    chunkHashes: header.chunkHashes,
+  };
+}
+
 /**
  * Publishes a content item's header from one of the member's devices (the router checked it is theirs);
  * a priced item also gets a standing FILE SELL that requests buy from.
@@ -79,16 +95,7 @@ export async function publishItem(
         communityId: community.id,
         memberId,
         deviceId: device.id,
-        title: header.title,
-        description: header.description,
-        audience: header.audience,
-        purpose: header.purpose,
-        environment: header.environment,
-        mediaType: header.mediaType,
-        sizeBytes: BigInt(header.sizeBytes),
-        sha256: header.sha256,
-        chunkSize: header.chunkSize,
-        chunkHashes: header.chunkHashes,
+        ...headerColumns(header),
         searchText: `${header.title} ${header.description} ${header.purpose} ${header.audience}`.toLowerCase(),
         pricing: input.pricing.mode,
         price: BigInt(price),
@@ -233,16 +240,7 @@ export async function giveItem(db: Db, memberId: string, input: { deviceId: stri
       recipientId: target.memberId,
       recipientDeviceId: input.toDeviceId,
       deviceId: input.deviceId,
-      title: header.title,
-      description: header.description,
-      audience: header.audience,
-      purpose: header.purpose,
-      environment: header.environment,
-      mediaType: header.mediaType,
-      sizeBytes: BigInt(header.sizeBytes),
-      sha256: header.sha256,
-      chunkSize: header.chunkSize,
-      chunkHashes: header.chunkHashes,
+      ...headerColumns(header),
       searchText: '',
       pricing: 'GIFT',
       price: 0n,

@@ -48,7 +48,7 @@ type RestingRow = {
 /** A Json column as a raw query returns it: parsed by the driver, or its text. */
 const fromJson = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value);
 
-/** An order placement as the book's writer receives it: checked by zod and against the clock and the devices. */
+/** An order placement as the book's writer receives it: checked by zod and against the clock (its device is found in the batch). */
 export type PlaceCommand = {
   memberId: string;
   input: PlaceOrderInput;

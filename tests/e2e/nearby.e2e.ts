@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { phoneProfile } from '../support/fixtures';
-import { signUpInBrowser, unique } from './support';
+import { receivedSha256, signUpInBrowser, unique } from './support';
 
 async function device(browser: Browser, baseURL: string): Promise<BrowserContext> {
   const context = await browser.newContext();
@@ -47,16 +47,6 @@ function fileOf(name: string, size: number, seed: number) {
   const filePath = path.join(dir, name);
   writeFileSync(filePath, bytes);
   return { filePath, sha256: createHash('sha256').update(bytes).digest('hex') };
-}
-
-async function receivedSha256(page: Page, transferId: string): Promise<string> {
-  return page.evaluate(async (id) => {
-    const root = await navigator.storage.getDirectory();
-    const dir = await (await root.getDirectoryHandle('swapmesh')).getDirectoryHandle('incoming');
-    const file = await (await dir.getFileHandle(`${id}.part`)).getFile();
-    const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
-    return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-  }, transferId);
 }
 
 /** Sends a file from `from` to the paired row named `toHandle`, accepts it on `to`, and checks the bytes. */

@@ -38,3 +38,14 @@ export async function signUpInBrowser(page: Page, handle: string) {
   await page.getByRole('button', { name: 'Create your account' }).click();
   await expect(page.getByRole('heading', { name: 'Your communities' })).toBeVisible();
 }
+
+/** SHA-256 of a received file, read straight from the receiving device's OPFS. */
+export async function receivedSha256(page: Page, transferId: string): Promise<string> {
+  return page.evaluate(async (id) => {
+    const root = await navigator.storage.getDirectory();
+    const dir = await (await root.getDirectoryHandle('swapmesh')).getDirectoryHandle('incoming');
+    const file = await (await dir.getFileHandle(`${id}.part`)).getFile();
+    const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
+    return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  }, transferId);
+}

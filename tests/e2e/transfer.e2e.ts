@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { phoneProfile } from '../support/fixtures';
+import { receivedSha256 } from './support';
 
 const unique = () => Date.now().toString(36) + Math.floor(Math.random() * 1e4).toString(36);
 const FILE_BYTES = 50 * 1024 * 1024;
@@ -76,17 +77,6 @@ async function registerDevice(page: Page, name: string): Promise<string> {
   const { device } = await mutate(page, 'device.register', { name, profile: phoneProfile });
   await page.evaluate((id) => window.localStorage.setItem('swapmesh.deviceId', id), device.id);
   return device.id;
-}
-
-/** SHA-256 of a received file, read straight from the receiving device's OPFS. */
-async function receivedSha256(page: Page, transferId: string): Promise<string> {
-  return page.evaluate(async (id) => {
-    const root = await navigator.storage.getDirectory();
-    const dir = await (await root.getDirectoryHandle('swapmesh')).getDirectoryHandle('incoming');
-    const file = await (await dir.getFileHandle(`${id}.part`)).getFile();
-    const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
-    return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-  }, transferId);
 }
 
 test('a 50 MB file bought from a nearby device: corrupted chunk re-fetched, receiver reloaded midway, hash verified, seller paid', async ({ browser, baseURL }) => {
