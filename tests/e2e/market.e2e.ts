@@ -5,6 +5,9 @@ async function placeOrder(page: Page, side: 'Buy (bid)' | 'Sell (ask)', quantity
   await page.getByRole('button', { name: side }).click();
   await page.getByLabel('Quantity').fill(quantity);
   await page.getByLabel(/^Price per/).fill(price);
+  // an ask's window must cover the bid's (DESIGN.md): both start at the minute their screen opened, so the
+  // ask offers two hours and still covers a one-hour bid opened a minute later
+  if (side === 'Sell (ask)') await page.getByLabel('Hours').fill('2');
   await page.getByRole('button', { name: side === 'Buy (bid)' ? 'Review bid' : 'Review ask' }).click();
   await page.getByRole('button', { name: side === 'Buy (bid)' ? 'Place bid' : 'Place ask' }).click();
 }
