@@ -1,12 +1,11 @@
 import type { Db, Tx } from '../db/client';
-import { transaction } from '../db/transaction';
 import { Prisma } from '../db/generated/sqlite/client';
 import { DomainError } from '../errors';
 import { communityAccount, escrowAccount, memberAccount, type PostingLine } from '../ledger/postings';
 import { toMicro } from '../money';
 import { fillAmounts } from '../market/commission';
 import { reviewEndsAt } from '../market/contract-state';
-import { Outbox } from '../live/outbox';
+import { withOutbox, type Outbox } from '../live/outbox';
 import { chunks, enumValue, insertRows, valuesTable } from '../db/bulk';
 import { newId } from '../db/ids';
 import { LedgerBatch } from '../ledger/batch';
@@ -34,24 +33,12 @@ export async function settleJob(db: Db, jobId: string, now = new Date()): Promis
   let settled = 0;
   const size = settleChunkSize();
   for (;;) {
-    const done = await withChunk(db, (tx, outbox) => settleChunk(tx, jobId, size, outbox, now));
+    const done = await withOutbox(db, (tx, outbox) => settleChunk(tx, jobId, size, outbox, now));
     settled += done;
     if (done < size) return settled;
     // a turn of the event loop between chunks: requests that arrived meanwhile are read, and their batches commit
     await new Promise((resolve) => setImmediate(resolve));
   }
-}
-
-async function withChunk(db: Db, fn: (tx: Tx, outbox: Outbox) => Promise<number>): Promise<number> {
-  let outbox = new Outbox();
-  const done = await transaction(db, async (tx) => {
-    outbox = new Outbox();
-    const n = await fn(tx, outbox);
-    await outbox.write(tx);
-    return n;
-  });
-  outbox.announce();
-  return done;
 }
 
 type Row = Prisma.ContractGetPayload<{ select: typeof settleSelect }>;

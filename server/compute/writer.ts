@@ -5,6 +5,7 @@ import { DomainError } from '../errors';
 import { escrowAccount, memberAccount } from '../ledger/postings';
 import { toMicro } from '../money';
 import { fillAmounts } from '../market/commission';
+import { releasedHold } from '../market/reservation';
 import { withOutbox, type Outbox } from '../live/outbox';
 import type { BookOrder } from '../market/engine';
 import type { Json } from '../../workers/kernels/types';
@@ -568,7 +569,7 @@ export class CommunityWriter {
     for (const buy of buys.values()) {
       if (buy.taken === 0) continue;
       const reserved = toMicro(buy.reserved);
-      const released = buy.remaining === buy.taken ? reserved : Number((BigInt(reserved) * BigInt(buy.taken)) / BigInt(buy.remaining));
+      const released = releasedHold(reserved, buy.remaining, buy.taken);
       const surplus = released - (escrowByJob.get(buy.jobId!) ?? 0);
       const reference = `fill:${buy.id}`;
       if (surplus > 0) ledger.post({ kind: 'HOLD_RELEASE', memo: 'Work units leased below the hold: the difference is released', reference, lines: [{ account: escrowAccount(buy.memberId), amount: -surplus }, { account: memberAccount(buy.memberId), amount: surplus }] });

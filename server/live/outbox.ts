@@ -24,6 +24,12 @@ export class Outbox {
     this.books.add(bookKey(communityId, category));
   }
 
+  /** Takes in what another outbox gathered (a step of a batch that ran in its own savepoint and succeeded). */
+  merge(other: Outbox): void {
+    this.deliveries.push(...other.deliveries);
+    for (const book of other.books) this.books.add(book);
+  }
+
   write(tx: Queryable): Promise<void> {
     return record(tx, this.deliveries);
   }

@@ -75,10 +75,7 @@ async function runBatch(db: Db, book: string, commands: BookCommand[]): Promise<
         const outcome = await outcomeOf(() => inSavepoint(tx, () => runLongWay(tx, own, communities, community, command)));
         // a refusal for the person is this command's answer; anything else gives the batch up
         if (!outcome.ok && !(outcome.error instanceof DomainError)) throw outcome.error;
-        if (outcome.ok) {
-          outbox.deliveries.push(...own.deliveries);
-          for (const changed of own.books) outbox.books.add(changed);
-        }
+        if (outcome.ok) outbox.merge(own);
         outcomes.push(outcome);
       }
       await batch?.flush(tx, new Date());

@@ -1,10 +1,11 @@
 import { DomainError } from '../errors';
 import type { Tx } from '../db/client';
-import { escrowAccount, memberAccount, transfer } from '../ledger/postings';
+import { escrowAccount, memberAccount, transfer, type JournalEntry } from '../ledger/postings';
 import { postEntry } from '../ledger/repository';
 import { toMicro } from '../money';
 import { assertLinkRoom } from '../community/links';
 import { fillAmounts } from './commission';
+import { releasedHold } from './reservation';
 import type { Outbox } from '../live/outbox';
 
 export type Pricing = 'CROSS' | 'AUTO_NEGOTIATED' | 'NEGOTIATED';
@@ -39,14 +40,9 @@ export async function executeFill(
   const market = buy.communityId === community.id ? community : await marketCommunity(tx, buy.communityId);
   const amounts = fillAmounts(q, fill.price, market.commissionBps);
   const reserved = toMicro(buy.reserved);
-  const released = buy.remaining === q ? reserved : Number((BigInt(reserved) * BigInt(q)) / BigInt(buy.remaining));
-  const surplus = released - amounts.buyerPays;
-  const reference = `fill:${buy.id}:${sell.id}`;
-  if (surplus > 0) {
-    await postEntry(tx, market.id, { ...transfer(escrowAccount(buy.memberId), memberAccount(buy.memberId), surplus, 'HOLD_RELEASE', 'Bid filled below its limit: the difference is released'), reference }, market);
-  } else if (surplus < 0) {
-    await postEntry(tx, market.id, { ...transfer(memberAccount(buy.memberId), escrowAccount(buy.memberId), -surplus, 'ESCROW_TOP_UP', 'Agreed price above the bid: the difference is held in escrow'), reference }, market);
-  }
+  const released = releasedHold(reserved, buy.remaining, q);
+  const adjustment = holdAdjustment(buy, sell.id, released - amounts.buyerPays);
+  if (adjustment) await postEntry(tx, market.id, adjustment, market);
 
   // each write is conditional on the row being as it was read: without the book's lock a concurrent
   // fill would make it match nothing and the fill would be refused rather than overfill
@@ -96,21 +92,37 @@ export async function executeFill(
   // both books change (they differ when the seller is in a linked community)
   outbox.book(buy.communityId, buy.category);
   outbox.book(sell.communityId, sell.category);
-  for (const order of updated) {
-    outbox.add([order.memberId], {
-      type: 'fill',
-      contractId: contract.id,
-      orderId: order.id,
-      side: order.side,
-      quantity: q,
-      price: fill.price,
-      category: buy.category,
-      pulled: Boolean(buy.jobId || sell.donation || buy.contentItemId),
-    });
+  announceFill(outbox, { contractId: contract.id, orders: updated, quantity: q, price: fill.price, category: buy.category, pulled: Boolean(buy.jobId || sell.donation || buy.contentItemId) });
+  return { contractId: contract.id };
+}
+
+/** The entry that moves a new bid's maximum cost from the member's available credits into escrow. */
+export function orderHoldEntry(memberId: string, order: { id: string; quantity: number; unit: string }, hold: number): JournalEntry {
+  return { ...transfer(memberAccount(memberId), escrowAccount(memberId), hold, 'ORDER_HOLD', `Held for a bid of ${order.quantity} ${order.unit}`), reference: `order:${order.id}` };
+}
+
+/**
+ * The entry that settles a bid's hold with what a fill costs it (`surplus` = what the fill released from the
+ * hold minus what the contract escrows): the difference back to the buyer, or a shortfall (an agreed price
+ * above the bid) topped up; null when they are equal.
+ */
+export function holdAdjustment(buy: { id: string; memberId: string }, sellOrderId: string, surplus: number): JournalEntry | null {
+  const reference = `fill:${buy.id}:${sellOrderId}`;
+  if (surplus > 0) return { ...transfer(escrowAccount(buy.memberId), memberAccount(buy.memberId), surplus, 'HOLD_RELEASE', 'Bid filled below its limit: the difference is released'), reference };
+  if (surplus < 0) return { ...transfer(memberAccount(buy.memberId), escrowAccount(buy.memberId), -surplus, 'ESCROW_TOP_UP', 'Agreed price above the bid: the difference is held in escrow'), reference };
+  return null;
+}
+
+/** The live events of a fill: to each side its fill and its order's new state, to both the new contract. */
+export function announceFill(
+  outbox: Outbox,
+  fill: { contractId: string; orders: { id: string; memberId: string; side: 'BUY' | 'SELL'; status: string; remaining: number }[]; quantity: number; price: number; category: string; pulled: boolean },
+): void {
+  for (const order of fill.orders) {
+    outbox.add([order.memberId], { type: 'fill', contractId: fill.contractId, orderId: order.id, side: order.side, quantity: fill.quantity, price: fill.price, category: fill.category, pulled: fill.pulled });
     outbox.add([order.memberId], { type: 'order', orderId: order.id, status: order.status, remaining: order.remaining });
   }
-  outbox.add([buy.memberId, sell.memberId], { type: 'contract', contractId: contract.id, state: 'MATCHED', action: 'MATCH' });
-  return { contractId: contract.id };
+  outbox.add(fill.orders.map((o) => o.memberId), { type: 'contract', contractId: fill.contractId, state: 'MATCHED', action: 'MATCH' });
 }
 
 export async function marketCommunity(tx: Tx, communityId: string): Promise<MarketCommunity> {

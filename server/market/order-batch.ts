@@ -5,17 +5,14 @@ import { newId } from '../db/ids';
 import { DomainError } from '../errors';
 import { formatCredits } from '../money';
 import { LedgerBatch } from '../ledger/batch';
-import { escrowAccount, memberAccount, transfer } from '../ledger/postings';
+import { escrowAccount, memberAccount } from '../ledger/postings';
 import type { Outbox } from '../live/outbox';
 import { fillAmounts } from './commission';
 import { Book, matchIncoming, type BookOrder, type OrderConstraints } from './engine';
-import type { MarketCommunity } from './fills';
-import { SPOT_TTL_MS, type PlaceOrderInput } from './order-input';
+import { announceFill, holdAdjustment, orderHoldEntry, type MarketCommunity } from './fills';
+import { CANDIDATE_LIMIT, SPOT_TTL_MS, type PlaceOrderInput } from './order-input';
 import { partyFacts } from './parties';
-import { holdFor } from './reservation';
-
-/** How many resting orders of one side of one unit a batch reads, best first. */
-const LOAD_LIMIT = 500;
+import { holdFor, releasedHold } from './reservation';
 
 type OrderRow = {
   id: string; communityId: string; memberId: string; deviceId: string | null; side: 'BUY' | 'SELL'; category: string; unit: string;
@@ -149,8 +146,8 @@ export class BookBatch {
           AND o.unit = ${unit} AND o.remaining > 0 AND o."jobId" IS NULL AND o.donation = ${false} AND o."contentItemId" IS NULL
           AND o."windowEnd" > ${now} AND (o."expiresAt" IS NULL OR o."expiresAt" > ${now})
         ORDER BY o.price ${Prisma.raw(side === 'SELL' ? 'ASC' : 'DESC')}, o.seq ASC, o.id ASC
-        LIMIT ${LOAD_LIMIT}`);
-      if (rows.length === LOAD_LIMIT) batch.truncated.add(key);
+        LIMIT ${CANDIDATE_LIMIT}`);
+      if (rows.length === CANDIDATE_LIMIT) batch.truncated.add(key);
       const book = batch.bookOf(unit);
       for (const row of rows) {
         const [remaining, locked, reserved] = [Number(row.remaining), Number(row.locked), Number(row.reserved)];
@@ -246,7 +243,7 @@ export class BookBatch {
     };
     this.orders.set(id, order);
     if (hold > 0) {
-      this.ledger.post({ ...transfer(memberAccount(memberId), escrowAccount(memberId), hold, 'ORDER_HOLD', `Held for a bid of ${input.quantity} ${input.unit}`), reference: `order:${id}` });
+      this.ledger.post(orderHoldEntry(memberId, { id, quantity: input.quantity, unit: input.unit }, hold));
     }
     outbox.book(this.community.id, this.category);
 
@@ -264,14 +261,9 @@ export class BookBatch {
     const buy = this.orders.get(buyId)!;
     const sell = this.orders.get(sellId)!;
     const amounts = fillAmounts(quantity, price, this.community.commissionBps);
-    const released = buy.remaining === quantity ? buy.reserved : Number((BigInt(buy.reserved) * BigInt(quantity)) / BigInt(buy.remaining));
-    const surplus = released - amounts.buyerPays;
-    const reference = `fill:${buy.id}:${sell.id}`;
-    if (surplus > 0) {
-      this.ledger.post({ ...transfer(escrowAccount(buy.memberId), memberAccount(buy.memberId), surplus, 'HOLD_RELEASE', 'Bid filled below its limit: the difference is released'), reference });
-    } else if (surplus < 0) {
-      this.ledger.post({ ...transfer(memberAccount(buy.memberId), escrowAccount(buy.memberId), -surplus, 'ESCROW_TOP_UP', 'Agreed price above the bid: the difference is held in escrow'), reference });
-    }
+    const released = releasedHold(buy.reserved, buy.remaining, quantity);
+    const adjustment = holdAdjustment(buy, sell.id, released - amounts.buyerPays);
+    if (adjustment) this.ledger.post(adjustment);
     buy.reserved -= released;
     buy.remaining -= quantity;
     sell.remaining -= quantity;
@@ -299,12 +291,8 @@ export class BookBatch {
     });
     this.contractEvents.push({ id: newId(), contractId, action: 'MATCH', fromState: null, toState: 'MATCHED', note: `${quantity} ${buy.unit} at ${price} µcredits (cross)` });
 
-    for (const order of [buy, sell]) {
-      const status = order.remaining === 0 ? 'FILLED' : 'OPEN';
-      outbox.add([order.memberId], { type: 'fill', contractId, orderId: order.id, side: order.side, quantity, price, category: this.category, pulled: false });
-      outbox.add([order.memberId], { type: 'order', orderId: order.id, status, remaining: order.remaining });
-    }
-    outbox.add([buy.memberId, sell.memberId], { type: 'contract', contractId, state: 'MATCHED', action: 'MATCH' });
+    const orders = [buy, sell].map((o) => ({ ...o, status: o.remaining === 0 ? 'FILLED' : 'OPEN' }));
+    announceFill(outbox, { contractId, orders, quantity, price, category: this.category, pulled: false });
     return contractId;
   }
 

@@ -9,6 +9,12 @@ export const SPOT_TTL_MS = 60_000;
 /** How far in the past a window may start (clock differences between devices). */
 export const WINDOW_START_SLACK_MS = 5 * 60_000;
 export const MAX_WINDOW_AHEAD_MS = 366 * 86_400_000;
+/**
+ * How many resting orders of the side an order meets are read for it, best first: by one placement the long
+ * way, and per side and unit by a batch of the book's writer (which places the long way any order that would
+ * need more than it read).
+ */
+export const CANDIDATE_LIMIT = 500;
 
 /**
  * Whether a BUY of `quantity` at up to `maxPrice` per unit, with the buyer's share of the highest commission

@@ -1,22 +1,16 @@
 import { DomainError } from '../errors';
 import type { Db, Tx } from '../db/client';
-import { inSavepoint } from '../db/bulk';
-import { GroupCommit, outcomeOf, type Outcome } from '../db/group-commit';
-import { escrowAccount, memberAccount, transfer } from '../ledger/postings';
 import { memberBalance, postEntry } from '../ledger/repository';
 import { toMicro } from '../money';
 import { lockMarketBooks } from './books';
 import { matchIncoming, type BookOrder, type OrderConstraints } from './engine';
-import { executeFill, marketCommunity, type MarketCommunity } from './fills';
+import { executeFill, marketCommunity, orderHoldEntry, type MarketCommunity } from './fills';
 import { openNegotiation } from './negotiations';
-import { MAX_WINDOW_AHEAD_MS, SPOT_TTL_MS, WINDOW_START_SLACK_MS, type PlaceOrderInput } from './order-input';
-import { Outbox, withOutbox } from '../live/outbox';
-import { BookBatch, holdShortMessage, orderDevice, type PlaceCommand, type PlaceOrderResult } from './order-batch';
+import { CANDIDATE_LIMIT, MAX_WINDOW_AHEAD_MS, SPOT_TTL_MS, WINDOW_START_SLACK_MS, type PlaceOrderInput } from './order-input';
+import { withOutbox, type Outbox } from '../live/outbox';
+import { holdShortMessage, orderDevice, type PlaceCommand, type PlaceOrderResult } from './order-batch';
 import { partyFacts } from './parties';
 import { holdFor, maxBuyPrice } from './reservation';
-
-/** How many resting orders one match looks at, best first (the engine reads only as far as it needs). */
-const CANDIDATE_LIMIT = 500;
 
 const orderForBook = {
   id: true,
@@ -198,7 +192,7 @@ export async function openOrder(tx: Tx, memberId: string, community: MarketCommu
     if (available + community.creditLimit < hold) {
       throw new DomainError('CONFLICT', holdShortMessage(hold, available));
     }
-    await postEntry(tx, community.id, { ...transfer(memberAccount(memberId), escrowAccount(memberId), hold, 'ORDER_HOLD', `Held for a bid of ${order.quantity} ${order.unit}`), reference: `order:${created.id}` }, community);
+    await postEntry(tx, community.id, orderHoldEntry(memberId, { id: created.id, quantity: order.quantity, unit: order.unit }, hold), community);
   }
   return created;
 }

@@ -23,3 +23,11 @@ export function maxBuyPrice(order: { price: number; negotiationMode: string; neg
     ? Math.max(order.price, order.negotiationLimit)
     : order.price;
 }
+
+/**
+ * What a fill of `quantity` releases from a bid's hold: its share of what the bid still reserves for its
+ * `remaining` quantity (the whole rest on its last fill, so rounding never leaves anything behind).
+ */
+export function releasedHold(reserved: number, remaining: number, quantity: number): number {
+  return remaining === quantity ? reserved : Number((BigInt(reserved) * BigInt(quantity)) / BigInt(remaining));
+}
