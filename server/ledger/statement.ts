@@ -118,6 +118,7 @@ function verbOf(kind: string, side: 'BUYER' | 'SELLER' | null, net: number): Sta
     case 'ESCROW_TOP_UP':
       return 'HELD';
     case 'SETTLEMENT':
+    case 'PROVEN_SETTLEMENT':
       return side === 'SELLER' ? 'SOLD' : 'BOUGHT';
     case 'REFUND':
       return 'REFUNDED';

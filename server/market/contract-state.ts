@@ -21,6 +21,7 @@ export const CONTRACT_ACTIONS = [
   'RESOLVE_PAY',
   'RESOLVE_REFUND',
   'RESOLVE_SPLIT',
+  'SETTLE_PROVEN',
 ] as const;
 export type ContractAction = (typeof CONTRACT_ACTIONS)[number];
 
@@ -29,7 +30,7 @@ export type ContractActor = (typeof CONTRACT_ACTORS)[number];
 
 export type TransitionResult = { ok: true; next: ContractState } | { ok: false; reason: string };
 
-export type MoneyEffect = 'PAY_SELLER' | 'REFUND_BUYER' | 'SPLIT' | 'NONE';
+export type MoneyEffect = 'PAY_SELLER' | 'REFUND_BUYER' | 'SPLIT' | 'PRO_RATA' | 'NONE';
 
 type Rule = {
   actors: readonly ContractActor[];
@@ -117,6 +118,13 @@ const RULES: Record<ContractAction, Rule> = {
     wrongActor: "Only the community's coordinator can decide a dispute.",
     wrongState: 'Only a disputed contract can be decided.',
   },
+  SETTLE_PROVEN: {
+    actors: ['SYSTEM'],
+    from: ['MATCHED', 'ACTIVE'],
+    to: 'SETTLED',
+    wrongActor: 'Only the system settles a contract from proofs of delivery.',
+    wrongState: 'Only a matched or active contract settles from its proofs of delivery.',
+  },
 };
 
 const FINAL_REASON: Partial<Record<ContractState, string>> = {
@@ -164,6 +172,7 @@ export function moneyEffect(action: ContractAction): MoneyEffect {
   if (action === 'SIGN_OFF' || action === 'AUTO_SETTLE' || action === 'RESOLVE_PAY') return 'PAY_SELLER';
   if (action === 'REFUND' || action === 'RESOLVE_REFUND') return 'REFUND_BUYER';
   if (action === 'RESOLVE_SPLIT') return 'SPLIT';
+  if (action === 'SETTLE_PROVEN') return 'PRO_RATA';
   return 'NONE';
 }
 
@@ -189,12 +198,24 @@ export type SplitAmounts = {
  * 10000 bps is exactly a full payment (escrowed − commission to the seller), 0 exactly a full refund.
  */
 export function splitAmounts(escrowed: number, commission: number, sellerShareBps: number): SplitAmounts {
-  if (!Number.isSafeInteger(escrowed) || escrowed < 0) throw new RangeError(`escrowed must be a non-negative safe integer, got ${escrowed}`);
-  if (!Number.isSafeInteger(commission) || commission < 0 || commission > escrowed) throw new RangeError(`commission must be within the escrow, got ${commission}`);
   if (!Number.isSafeInteger(sellerShareBps) || sellerShareBps < 0 || sellerShareBps > 10_000) {
     throw new RangeError(`the seller's share must be 0..10000 basis points, got ${sellerShareBps}`);
   }
-  const paid = Number((BigInt(escrowed) * BigInt(sellerShareBps)) / 10_000n);
-  const charged = Number((BigInt(commission) * BigInt(sellerShareBps)) / 10_000n);
+  return proRataAmounts(escrowed, commission, sellerShareBps, 10_000);
+}
+
+/**
+ * Payment from proof of delivery (pure, integer micro-credits): `part` of `whole` was proven delivered
+ * (both integers in one measure, e.g. seconds of a rental and its length in seconds), so that fraction of
+ * the escrow is paid out (commission pro rata on it) and the rest goes back to the buyer. Rounds down
+ * towards the buyer; all proven is exactly a full payment.
+ */
+export function proRataAmounts(escrowed: number, commission: number, part: number, whole: number): SplitAmounts {
+  if (!Number.isSafeInteger(escrowed) || escrowed < 0) throw new RangeError(`escrowed must be a non-negative safe integer, got ${escrowed}`);
+  if (!Number.isSafeInteger(commission) || commission < 0 || commission > escrowed) throw new RangeError(`commission must be within the escrow, got ${commission}`);
+  if (!Number.isSafeInteger(whole) || whole <= 0) throw new RangeError(`whole must be a positive safe integer, got ${whole}`);
+  if (!Number.isSafeInteger(part) || part < 0 || part > whole) throw new RangeError(`part must be an integer within 0..${whole}, got ${part}`);
+  const paid = Number((BigInt(escrowed) * BigInt(part)) / BigInt(whole));
+  const charged = Number((BigInt(commission) * BigInt(part)) / BigInt(whole));
   return { paid, commission: charged, sellerGets: paid - charged, refund: escrowed - paid };
 }

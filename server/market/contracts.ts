@@ -3,8 +3,9 @@ import type { Db, Prisma, Tx } from '../db/client';
 import { communityAccount, escrowAccount, federationAccount, memberAccount, type JournalEntry, type PostingLine } from '../ledger/postings';
 import { postEntry } from '../ledger/repository';
 import { toMicro } from '../money';
-import { moneyEffect, reviewEndsAt, splitAmounts, transition, type ContractAction, type ContractActor, type ContractState } from './contract-state';
+import { moneyEffect, proRataAmounts, reviewEndsAt, splitAmounts, transition, type ContractAction, type ContractActor, type ContractState } from './contract-state';
 import { withOutbox, type Outbox } from '../live/outbox';
+import { refuseSellersWord } from '../delivery/rule';
 
 export const contractSelect = {
   id: true,
@@ -79,7 +80,8 @@ const poolSells = (pricing: string) => pricing === BARTER_PRICING.poolSeller || 
 type Settlement = { kind: string; memo: string; toSeller: number; commission: number; refund: number };
 
 /** How an action's money effect divides the contract's escrow between seller, community and buyer. */
-function settlementFor(row: ContractRow, action: ContractAction, shareBps: number | undefined): Settlement | null {
+function settlementFor(row: ContractRow, step: ContractStep): Settlement | null {
+  const action = step.action;
   const escrowed = toMicro(row.escrowed);
   const effect = moneyEffect(action);
   if (effect === 'NONE' || escrowed === 0) return null;
@@ -87,7 +89,13 @@ function settlementFor(row: ContractRow, action: ContractAction, shareBps: numbe
   const commission = Math.min(escrowed, toMicro(row.buyerCommission) + toMicro(row.sellerCommission));
   if (effect === 'REFUND_BUYER') return { kind: 'REFUND', memo: `Refund: ${what}`, toSeller: 0, commission: 0, refund: escrowed };
   if (effect === 'PAY_SELLER') return { kind: 'SETTLEMENT', memo: `Sold ${what}`, toSeller: escrowed - commission, commission, refund: 0 };
-  const split = splitAmounts(escrowed, commission, shareBps ?? 0);
+  if (effect === 'PRO_RATA') {
+    const { part, whole } = step.proven ?? { part: 0, whole: 1 };
+    const paid = proRataAmounts(escrowed, commission, part, whole);
+    const percent = ((100 * part) / whole).toFixed(part === whole || part === 0 ? 0 : 1);
+    return { kind: 'PROVEN_SETTLEMENT', memo: `Delivered ${percent}% of ${what}`, toSeller: paid.sellerGets, commission: paid.commission, refund: paid.refund };
+  }
+  const split = splitAmounts(escrowed, commission, step.sellerShareBps ?? 0);
   return { kind: 'SPLIT_SETTLEMENT', memo: `Dispute split: ${what}`, toSeller: split.sellerGets, commission: split.commission, refund: split.refund };
 }
 
@@ -126,6 +134,8 @@ export type ContractStep = {
   note?: string;
   /** RESOLVE_SPLIT: the seller's share of the escrow, basis points */
   sellerShareBps?: number;
+  /** SETTLE_PROVEN: the share the proofs of delivery cover, `part` of `whole` in one measure (e.g. 60 of 3600 seconds) */
+  proven?: { part: number; whole: number };
 };
 
 /**
@@ -141,7 +151,7 @@ export async function applyContractActions(tx: Tx, contractId: string, steps: Co
     const result = transition(row.state, step.action, step.actor);
     if (!result.ok) throw new DomainError('CONFLICT', result.reason);
     const community = await tx.community.findUniqueOrThrow({ where: { id: row.communityId }, select: { creditLimit: true, sweepstakesShareBps: true, reviewPeriodHours: true } });
-    const settlement = settlementFor(row, step.action, step.sellerShareBps);
+    const settlement = settlementFor(row, step);
     const delivered = step.action === 'REPORT_DELIVERED' ? { deliveredAt: now, reviewEndsAt: reviewEndsAt(now, community.reviewPeriodHours) } : {};
     const { count } = await tx.contract.updateMany({
       where: { id: row.id, state: row.state, escrowed: row.escrowed },
@@ -188,6 +198,10 @@ export async function actOnContract(
   const contractId = existing.id;
   const checked = transition(existing.state, action, actor);
   if (!checked.ok) throw new DomainError('CONFLICT', checked.reason);
+  if (action === 'REPORT_DELIVERED') {
+    const terms = await db.contract.findUniqueOrThrow({ where: { id: contractId }, select: { category: true, unit: true } });
+    refuseSellersWord(terms);
+  }
   const needs = NEEDS_STATEMENT[action];
   if (needs && !note?.trim()) throw new DomainError('BAD_INPUT', needs);
   await withOutbox(db, (tx, outbox) => applyContractActions(tx, contractId, [{ action, actor, actorId: memberId, note }], outbox, now));

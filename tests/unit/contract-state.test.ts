@@ -3,6 +3,7 @@ import {
   CONTRACT_ACTIONS,
   reviewEndsAt,
   splitAmounts,
+  proRataAmounts,
   CONTRACT_ACTORS,
   CONTRACT_STATES,
   allowedActions,
@@ -27,6 +28,7 @@ const ALLOWED: Record<ContractAction, { actors: ContractActor[]; from: ContractS
   RESOLVE_PAY: { actors: ['COORDINATOR'], from: ['DISPUTED'], to: 'SETTLED' },
   RESOLVE_REFUND: { actors: ['COORDINATOR'], from: ['DISPUTED'], to: 'REFUNDED' },
   RESOLVE_SPLIT: { actors: ['COORDINATOR'], from: ['DISPUTED'], to: 'SETTLED' },
+  SETTLE_PROVEN: { actors: ['SYSTEM'], from: ['MATCHED', 'ACTIVE'], to: 'SETTLED' },
 };
 
 describe('contract state machine', () => {
@@ -99,7 +101,7 @@ describe('contract state machine', () => {
 
   it('lists what each party may do', () => {
     expect(allowedActions('MATCHED', 'SELLER')).toEqual(['START', 'REPORT_DELIVERED']);
-    expect(allowedActions('MATCHED', 'SYSTEM')).toEqual(['START', 'FAIL']);
+    expect(allowedActions('MATCHED', 'SYSTEM')).toEqual(['START', 'FAIL', 'SETTLE_PROVEN']);
     expect(allowedActions('DELIVERED', 'BUYER')).toEqual(['SIGN_OFF', 'DISPUTE']);
     expect(allowedActions('DELIVERED', 'SYSTEM')).toEqual(['AUTO_SETTLE']);
     expect(allowedActions('FAILED', 'SYSTEM')).toEqual(['REFUND']);
@@ -130,6 +132,24 @@ describe('contract state machine', () => {
     expect(() => splitAmounts(100, 101, 5_000)).toThrow(RangeError);
   });
 
+  it('proof of delivery pays the proven fraction of the escrow, commission pro rata, and refunds the rest', () => {
+    expect(proRataAmounts(1_010_000, 20_000, 2, 2)).toEqual(splitAmounts(1_010_000, 20_000, 10_000));
+    expect(proRataAmounts(1_010_000, 20_000, 0, 2)).toEqual(splitAmounts(1_010_000, 20_000, 0));
+    expect(proRataAmounts(1_010_000, 20_000, 1, 2)).toEqual(splitAmounts(1_010_000, 20_000, 5_000));
+    // 60 s streamed of a rental of 1 device·hour: a fraction of a unit, in seconds
+    expect(proRataAmounts(3_600_000, 0, 60, 3600).paid).toBe(60_000);
+    for (const [escrowed, commission, whole] of [[7, 3, 3], [1_000_003, 20_001, 7], [999, 0, 1], [1, 1, 3600]] as const) {
+      for (let part = 0; part <= whole; part += Math.max(1, Math.floor(whole / 13))) {
+        const s = proRataAmounts(escrowed, commission, part, whole);
+        expect(s.sellerGets + s.commission + s.refund).toBe(escrowed);
+        expect(Math.min(s.sellerGets, s.commission, s.refund)).toBeGreaterThanOrEqual(0);
+      }
+    }
+    expect(() => proRataAmounts(100, 10, 3, 2)).toThrow(RangeError);
+    expect(() => proRataAmounts(100, 10, -1, 2)).toThrow(RangeError);
+    expect(() => proRataAmounts(100, 10, 0.5, 2)).toThrow(RangeError);
+  });
+
   it('moves money only on settlement, refund and a decided dispute', () => {
     expect(CONTRACT_ACTIONS.map((a) => [a, moneyEffect(a)])).toEqual([
       ['START', 'NONE'],
@@ -143,6 +163,7 @@ describe('contract state machine', () => {
       ['RESOLVE_PAY', 'PAY_SELLER'],
       ['RESOLVE_REFUND', 'REFUND_BUYER'],
       ['RESOLVE_SPLIT', 'SPLIT'],
+      ['SETTLE_PROVEN', 'PRO_RATA'],
     ]);
   });
 });

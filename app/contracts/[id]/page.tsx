@@ -20,6 +20,7 @@ const ACTION_LABELS: Record<string, string> = {
   RESOLVE_PAY: 'Coordinator decided: seller paid',
   RESOLVE_REFUND: 'Coordinator decided: buyer refunded',
   RESOLVE_SPLIT: 'Coordinator decided: split',
+  SETTLE_PROVEN: 'Settled from proofs of delivery',
   FAIL: 'Failed',
   REFUND: 'Refunded to the buyer',
 };

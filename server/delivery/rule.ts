@@ -1,0 +1,27 @@
+/**
+ * The delivery rule: what the system can deliver, it delivers and measures, and a contract in such a
+ * category pays from proof of delivery, pro rata to what was proven. The seller's word ("I have
+ * delivered") and the buyer's sign-off remain only for goods the system cannot see.
+ */
+import { DomainError } from '../errors';
+
+/**
+ * Category/unit pairs the system delivers and measures itself: their contracts never settle on the
+ * seller's word. Each delivery mechanism adds its pairs here when it lands.
+ */
+const DELIVERED_BY_SYSTEM = new Set<string>([]);
+
+export function settlesFromProof(category: string, unit: string): boolean {
+  return DELIVERED_BY_SYSTEM.has(`${category}/${unit}`);
+}
+
+/** Refuses the seller's word for a contract the system delivers and measures. */
+export function refuseSellersWord(contract: { category: string; unit: string }): void {
+  if (settlesFromProof(contract.category, contract.unit)) {
+    throw new DomainError(
+      'PRECONDITION',
+      'This contract pays from measured delivery: it settles by itself from the proofs your device sends, pro rata to what they prove. There is nothing to report.',
+    );
+  }
+}
+
