@@ -23,6 +23,9 @@
  * bids mostly above a mid price and asks mostly below, so most orders cross; quantities 1–5; one window
  * for every order; a fresh community (an empty book) per mode.
  * orders/s = successful orders / duration (for batch that is requests/s × k when nothing fails).
+ * "app CPU µs/order" is the app process's CPU time (user + system, from /proc) over the mode divided by
+ * its successful orders, and "app CPU used" that time over the mode's duration (100% = one core): on a
+ * shared 2-core machine the app rarely gets a whole core, and these say what it would do with one.
  * Afterwards it stops the app and reads the database directly: orders, contracts, overfilled orders
  * (contracts + remaining != quantity), crossed pairs left in the book, and the ledger sums
  * (SUM(balance) of "Account" must be 0 and equal, account by account, the sum of its postings).
@@ -39,7 +42,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { appLauncher, stopOnExit } from './support/app-process.mjs';
+import { appLauncher, cpuSeconds, stopOnExit } from './support/app-process.mjs';
 import { AUTH_ME_PATH, measure, startBareNode } from './support/baselines.mjs';
 import { benchDatabases } from './support/databases.mjs';
 
@@ -187,7 +190,9 @@ function tally(counts, status, body, k) {
 }
 
 /** `rate`: orders offered per second over all connections (autocannon's overallRate), instead of as fast as answered. */
-async function load(base, market, communityId, k, rate = 0) {
+async function load(app, market, communityId, k, rate = 0) {
+  const base = app.base;
+  const cpuBefore = cpuSeconds(app.child.pid);
   const make = orderMaker(communityId);
   const counts = { ok: 0, failed: 0, samples: [], perSecond: [], startedAt: Date.now() };
   let assigned = 0; // connections given a member so far
@@ -222,8 +227,12 @@ async function load(base, market, communityId, k, rate = 0) {
       },
     ],
   });
+  const cpu = cpuSeconds(app.child.pid) - cpuBefore;
   return {
     mode: rate ? `${rate}/s offered` : k === 1 ? 'plain' : `batch ×${k}`,
+    // the app's CPU per successful order: its ceiling on one core is 1 / this, however busy the machine was
+    cpuMicrosPerOrder: counts.ok > 0 ? (cpu * 1e6) / counts.ok : NaN,
+    appCpuShare: cpu / result.duration,
     connections: CONNECTIONS,
     requestsPerSecond: result.requests.total / result.duration,
     ordersPerSecond: counts.ok / result.duration,
@@ -339,9 +348,9 @@ async function benchDatabase(database) {
     await measure(`${app.base}${AUTH_ME_PATH}`, { connections: 8, duration: 1, headers: { cookie } });
     baselines.authMe = await measure(`${app.base}${AUTH_ME_PATH}`, { connections: CONNECTIONS, duration: BASELINE_SECONDS, headers: { cookie } });
     runs = [
-      await load(app.base, market, market.communities[0], 1),
-      await load(app.base, market, market.communities[1], BATCH),
-      await load(app.base, market, market.communities[2], 1, RATE),
+      await load(app, market, market.communities[0], 1),
+      await load(app, market, market.communities[1], BATCH),
+      await load(app, market, market.communities[2], 1, RATE),
     ];
   } catch (error) {
     console.error(`app output:\n${app.log()}`);
@@ -356,7 +365,7 @@ async function benchDatabase(database) {
 const pad = (value, width, right = false) => (right ? String(value).padStart(width) : String(value).padEnd(width));
 
 function printTable(results) {
-  const head = ['database', 'mode', 'conns', 'orders/s', 'req/s', 'p50 ms', 'p99 ms', 'orders', 'errors/non-2xx/failed orders'];
+  const head = ['database', 'mode', 'conns', 'orders/s', 'req/s', 'p50 ms', 'p99 ms', 'orders', 'app CPU µs/order', 'app CPU used', 'errors/non-2xx/failed orders'];
   const rows = results.flatMap((r) =>
     r.runs.map((run) => [
       r.database,
@@ -367,13 +376,15 @@ function printTable(results) {
       run.p50,
       run.p99,
       run.orders,
+      run.cpuMicrosPerOrder.toFixed(0),
+      `${(100 * run.appCpuShare).toFixed(0)}%`,
       `${run.errors}/${run.non2xx}/${run.failedOrders}`,
     ]),
   );
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => String(row[i]).length)));
-  const line = (cells) => `| ${cells.map((c, i) => pad(c, widths[i], i >= 2 && i <= 7)).join(' | ')} |`;
+  const line = (cells) => `| ${cells.map((c, i) => pad(c, widths[i], i >= 2 && i <= 9)).join(' | ')} |`;
   console.log(line(head));
-  console.log(`|${widths.map((w, i) => (i >= 2 && i <= 7 ? `${'-'.repeat(w + 1)}:` : `${'-'.repeat(w + 2)}`)).join('|')}|`);
+  console.log(`|${widths.map((w, i) => (i >= 2 && i <= 9 ? `${'-'.repeat(w + 1)}:` : `${'-'.repeat(w + 2)}`)).join('|')}|`);
   for (const row of rows) console.log(line(row));
   console.log('');
   const rate = (m) => `${m.rps.toFixed(0)} req/s (p50 ${m.p50} ms, p99 ${m.p99} ms)`;

@@ -44,10 +44,17 @@ export function toClientError(cause: unknown): TRPCError {
     if (error.code === 'P2002') return new TRPCError({ code: 'CONFLICT', message: 'That already exists or was already done: refresh and try again.', cause: error });
     if (error.code === 'P2025') return new TRPCError({ code: 'NOT_FOUND', message: 'That record no longer exists.', cause: error });
   }
+  if (isUniqueViolation(error)) {
+    // the same, from a statement sent to SQLite directly (server/db/direct.ts)
+    return new TRPCError({ code: 'CONFLICT', message: 'That already exists or was already done: refresh and try again.', cause: error });
+  }
   const id = randomUUID().slice(0, 8);
   console.error(`[error ${id}]`, error instanceof Error ? (error.stack ?? error.message) : error);
   return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `Something went wrong on our side (error ${id}). Try again; if it keeps happening, quote the error id.` });
 }
+
+const isUniqueViolation = (error: unknown) =>
+  error instanceof Error && 'code' in error && (error.code === 'SQLITE_CONSTRAINT_UNIQUE' || error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY');
 
 const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
   value !== null && typeof value === 'object' && Symbol.asyncIterator in value;
@@ -60,13 +67,6 @@ async function* mapStreamErrors<T>(source: AsyncIterable<T>): AsyncGenerator<T> 
     throw toClientError(error);
   }
 }
-
-const errorBoundary = t.middleware(async ({ type, next }) => {
-  const result = await next();
-  if (!result.ok) throw toClientError(result.error);
-  if (type === 'subscription' && isAsyncIterable(result.data)) return { ...result, data: mapStreamErrors(result.data) };
-  return result;
-});
 
 // NUL, and halves of a surrogate pair without the other half, cannot be stored by PostgreSQL (or
 // survive UTF-8): refused in any string of any input, before a procedure sees it.
@@ -89,16 +89,24 @@ export function hasUnstorableText(value: unknown): boolean {
   return false;
 }
 
-const refuseUnstorableText = t.middleware(async ({ getRawInput, next }) => {
+/**
+ * Every procedure's first step: input with unstorable text is refused before a procedure sees it, and
+ * whatever a procedure throws is mapped once (toClientError). One middleware, not two: each level of
+ * tRPC's middleware chain copies its options, on every call.
+ */
+const edge = t.middleware(async ({ type, getRawInput, next }) => {
   if (hasUnstorableText(await getRawInput())) {
-    throw new DomainError('BAD_INPUT', 'Text cannot contain the NUL character or broken (half) characters: remove them and try again.');
+    throw toClientError(new DomainError('BAD_INPUT', 'Text cannot contain the NUL character or broken (half) characters: remove them and try again.'));
   }
-  return next();
+  const result = await next();
+  if (!result.ok) throw toClientError(result.error);
+  if (type === 'subscription' && isAsyncIterable(result.data)) return { ...result, data: mapStreamErrors(result.data) };
+  return result;
 });
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const publicProcedure = t.procedure.use(errorBoundary).use(refuseUnstorableText);
+export const publicProcedure = t.procedure.use(edge);
 
 /** A signed-in member; narrows `ctx.member` to non-null for every handler below it. */
 export const memberProcedure = publicProcedure.use(({ ctx, next }) => {

@@ -2,6 +2,7 @@
 // process group on a free loopback port, healthy once /api/health answers 200, stopped as a group.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -15,6 +16,20 @@ export function freePort() {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc (Linux): what a run cost the app,
+ * whatever else the machine was doing meanwhile.
+ */
+export function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
 }
 
 export function killGroup(child, signal) {

@@ -1,4 +1,5 @@
 import { DomainError } from '../errors';
+import { rawQuery } from '../db/direct';
 import { Prisma } from '../db/generated/sqlite/client';
 import type { Db, Queryable, Tx } from '../db/client';
 import { transaction } from '../db/transaction';
@@ -106,7 +107,8 @@ export async function assertLinkRoom(tx: Tx, fromCommunityId: string, toCommunit
 /** The communities linked to this one (active links only), this one included. */
 export async function federatedIds(db: Queryable, communityId: string): Promise<string[]> {
   // raw: every market batch asks this first, and the ORM's cost per query is most of its cost
-  const links = await db.$queryRaw<{ fromId: string; toId: string }[]>(
+  const links = await rawQuery<{ fromId: string; toId: string }>(
+    db,
     Prisma.sql`SELECT "fromId", "toId" FROM "CommunityLink" WHERE active = ${true} AND ("fromId" = ${communityId} OR "toId" = ${communityId})`,
   );
   return [communityId, ...links.map((l) => (l.fromId === communityId ? l.toId : l.fromId))];

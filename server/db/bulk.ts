@@ -1,4 +1,5 @@
 import { Prisma } from './generated/sqlite/client';
+import { rawExecute } from './direct';
 import { kindOf, type Queryable, type Tx } from './client';
 
 /** The SQL types a bulk row's values are read as (the first row's casts type the whole VALUES list). */
@@ -69,6 +70,6 @@ const VALUES_PER_STATEMENT = 8_000;
 export async function insertRows(tx: Queryable, table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
   const head = Prisma.raw(`INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) VALUES `);
   for (const part of chunks(rows, Math.max(1, Math.floor(VALUES_PER_STATEMENT / columns.length)))) {
-    await tx.$executeRaw(Prisma.sql`${head}${Prisma.join(part.map((row) => Prisma.sql`(${Prisma.join(row)})`))}`);
+    await rawExecute(tx, Prisma.sql`${head}${Prisma.join(part.map((row) => Prisma.sql`(${Prisma.join(row)})`))}`);
   }
 }

@@ -30,6 +30,11 @@ export function kindOf(db: Queryable): DbKind {
 }
 export const rememberKind = (db: Queryable, kind: DbKind) => kinds.set(db, kind);
 
+const globalAdapters = globalThis as unknown as { swapmeshSqliteAdapters?: WeakMap<object, PrismaLibSqlSharedConnections> };
+const sqliteAdapters = (globalAdapters.swapmeshSqliteAdapters ??= new WeakMap());
+/** The SQLite adapter a client was made with (server/db/direct.ts reaches the open transaction's connection through it). */
+export const sqliteAdapterOf = (db: Db): PrismaLibSqlSharedConnections | undefined => sqliteAdapters.get(db);
+
 // Generous, because on SQLite every transaction of the process is serialized behind one lock.
 const transactionOptions = { maxWait: 30_000, timeout: 30_000 };
 
@@ -45,11 +50,10 @@ const transactionOptions = { maxWait: 30_000, timeout: 30_000 };
  */
 export function createDb(url: string): Db {
   if (dbKind(url) === 'sqlite') {
-    const client = new SqliteClient({
-      adapter: new PrismaLibSqlSharedConnections({ url, timeout: 10_000 }),
-      transactionOptions,
-    });
+    const adapter = new PrismaLibSqlSharedConnections({ url, timeout: 10_000 });
+    const client = new SqliteClient({ adapter, transactionOptions });
     rememberKind(client, 'sqlite');
+    sqliteAdapters.set(client, adapter);
     return client;
   }
   const client = new PostgresClient({

@@ -25,10 +25,21 @@ import { PrismaLibSql } from '@prisma/adapter-libsql';
  * other statement out while one is open.
  */
 export class PrismaLibSqlSharedConnections extends PrismaLibSql {
+  #client: TransactionConnectionClient | null = null;
+
   override createClient(config: LibsqlConfig): LibsqlClient {
     const main = super.createClient(config);
-    if (isInMemory(config.url)) return new TransactionConnectionClient(main, () => main);
-    return new TransactionConnectionClient(main, () => super.createClient(config));
+    this.#client = new TransactionConnectionClient(main, isInMemory(config.url) ? () => main : () => super.createClient(config));
+    return this.#client;
+  }
+
+  /**
+   * The connection of the transaction open right now, if any. Transactions run one at a time on this
+   * client, so inside a transaction's callback this is that transaction's connection: statements sent
+   * on it directly (server/db/direct.ts) are part of the transaction, without the ORM's cost per value.
+   */
+  get openTransaction(): LibsqlClient | null {
+    return this.#client?.openTransaction ?? null;
   }
 }
 
@@ -56,6 +67,8 @@ class TransactionConnectionClient implements LibsqlClient {
   #connection: LibsqlClient | null = null;
   /** Settles when the transaction holding the connection has ended. */
   #turn: Promise<void> = Promise.resolve();
+  /** The connection while a transaction is open on it (between BEGIN and its end). */
+  openTransaction: LibsqlClient | null = null;
   closed = false;
   readonly protocol: string;
 
@@ -98,7 +111,9 @@ class TransactionConnectionClient implements LibsqlClient {
       endTurn();
       throw error;
     }
+    this.openTransaction = connection;
     return new ConnectionTransaction(connection, (reusable) => {
+      this.openTransaction = null;
       if (!reusable) this.#drop(connection);
       endTurn();
     });

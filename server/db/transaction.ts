@@ -1,5 +1,6 @@
 import { Prisma } from './generated/sqlite/client';
 import { kindOf, rememberKind, type Db, type Tx } from './client';
+import { rememberConnection } from './direct';
 
 const MAX_ATTEMPTS = 5;
 
@@ -21,6 +22,7 @@ export async function transaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promis
     try {
       return await db.$transaction((tx) => {
         rememberKind(tx, kind);
+        if (kind === 'sqlite') rememberConnection(tx, db);
         return fn(tx);
       });
     } catch (error) {

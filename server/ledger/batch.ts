@@ -1,4 +1,5 @@
 import { Prisma } from '../db/generated/sqlite/client';
+import { rawExecute, rawQuery } from '../db/direct';
 import type { Tx } from '../db/client';
 import { chunks, insertRows, valuesTable } from '../db/bulk';
 import { newId } from '../db/ids';
@@ -51,7 +52,7 @@ export class LedgerBatch {
     const missing = [...new Set(memberIds)].filter((id) => !this.loaded.has(`MEMBER:${id}`));
     if (missing.length === 0) return;
     // a raw statement: on the hot paths the ORM's cost per query is most of the cost
-    const rows = await tx.$queryRaw<{ id: string; kind: 'MEMBER' | 'ESCROW'; memberId: string; balance: unknown }[]>(Prisma.sql`
+    const rows = await rawQuery<{ id: string; kind: 'MEMBER' | 'ESCROW'; memberId: string; balance: unknown }>(tx, Prisma.sql`
       SELECT id, kind, "memberId", balance FROM "Account"
       WHERE "communityId" = ${this.communityId} AND "memberId" IN (${Prisma.join(missing)}) AND kind IN ('MEMBER', 'ESCROW')`);
     for (const row of rows) {
@@ -116,7 +117,7 @@ export class LedgerBatch {
         const delta = BigInt(a.delta);
         return [a.id, delta, a.delta < 0 ? BigInt(a.bounds.floor) - delta : -NO_LIMIT, a.delta > 0 ? BigInt(a.bounds.ceiling) - delta : NO_LIMIT];
       });
-      const count = await tx.$executeRaw(Prisma.sql`
+      const count = await rawExecute(tx, Prisma.sql`
         UPDATE "Account" SET balance = "Account".balance + v.column2
         FROM ${valuesTable(values, ['TEXT', 'BIGINT', 'BIGINT', 'BIGINT'])}
         WHERE "Account".id = v.column1 AND "Account".balance >= v.column3 AND "Account".balance <= v.column4`);

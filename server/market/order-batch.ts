@@ -1,4 +1,5 @@
 import { Prisma } from '../db/generated/sqlite/client';
+import { rawExecute, rawQuery } from '../db/direct';
 import type { Tx } from '../db/client';
 import { asEnum, insertRows, valuesTable } from '../db/bulk';
 import { newId } from '../db/ids';
@@ -124,12 +125,13 @@ export class BookBatch {
   /** Reads what `commands` need: the opposite sides of their units, their members' accounts, their devices' profiles. */
   static async load(tx: Tx, community: MarketCommunity, category: string, commands: PlaceCommand[], now: Date): Promise<BookBatch> {
     // raw statements: on this path the ORM's cost per query is most of the cost (server/db/bulk.ts)
-    const [last] = await tx.$queryRaw<{ seq: unknown }[]>(Prisma.sql`SELECT MAX(seq) AS seq FROM "Order" WHERE "communityId" = ${community.id} AND category = ${category}`);
+    const [last] = await rawQuery<{ seq: unknown }>(tx, Prisma.sql`SELECT MAX(seq) AS seq FROM "Order" WHERE "communityId" = ${community.id} AND category = ${category}`);
     const batch = new BookBatch(community, category, new LedgerBatch(community.id, community.creditLimit), Number(last?.seq ?? 0));
     const memberIds = [...new Set(commands.map((c) => c.memberId))];
     await batch.ledger.load(tx, memberIds);
 
-    const devices = await tx.$queryRaw<{ id: string; memberId: string; updatedAt: unknown; profile: unknown }[]>(
+    const devices = await rawQuery<{ id: string; memberId: string; updatedAt: unknown; profile: unknown }>(
+      tx,
       Prisma.sql`SELECT id, "memberId", "updatedAt", profile FROM "Device" WHERE "memberId" IN (${Prisma.join(memberIds)})`,
     );
     batch.devices = devices.map((d) => ({ id: d.id, memberId: d.memberId, updatedAt: new Date(d.updatedAt as string), profile: fromJson(d.profile) }));
@@ -138,7 +140,7 @@ export class BookBatch {
     for (const key of sides) {
       const [unit, side] = key.split('\u0000') as [string, 'BUY' | 'SELL'];
       // pulled orders (compute jobs, donations, priced content) are filled by their own flows, not here
-      const rows = await tx.$queryRaw<RestingRow[]>(Prisma.sql`
+      const rows = await rawQuery<RestingRow>(tx, Prisma.sql`
         SELECT o.id, o."memberId", o.price, o.remaining, o.locked, o.reserved, o."windowStart", o."windowEnd", o.seq, o.constraints,
                o."negotiationMode", o."negotiationLimit", d.profile
         FROM "Order" o LEFT JOIN "Device" d ON d.id = o."deviceId"
@@ -310,7 +312,7 @@ export class BookBatch {
     if (changed.length > 0) {
       const rows = changed.map((o) => [o.id, o.read!.remaining, o.read!.locked, BigInt(o.read!.reserved), o.remaining, o.remaining === 0 ? 'FILLED' : 'OPEN', BigInt(o.reserved)]);
       // each row only as it was read: anything else means someone changed it without the book's lock
-      const count = await tx.$executeRaw(Prisma.sql`
+      const count = await rawExecute(tx, Prisma.sql`
         UPDATE "Order" SET remaining = v.column5, status = ${asEnum(tx, 'v.column6', 'OrderStatus')}, reserved = v.column7, "updatedAt" = ${now}
         FROM ${valuesTable(rows, ['TEXT', 'INTEGER', 'INTEGER', 'BIGINT', 'INTEGER', 'TEXT', 'BIGINT'])}
         WHERE "Order".id = v.column1 AND "Order".status = 'OPEN' AND "Order".remaining = v.column2 AND "Order".locked = v.column3 AND "Order".reserved = v.column4`);

@@ -1,0 +1,43 @@
+import type { Client as LibsqlClient, InValue } from '@libsql/client';
+import type { Prisma } from './generated/sqlite/client';
+import { sqliteAdapterOf, type Db, type Queryable, type Tx } from './client';
+
+/**
+ * Raw statements of the hot paths (the market's and the compute scheduler's batches, the ledger batch,
+ * live events), sent inside a SQLite transaction straight to that transaction's libsql connection. Through
+ * the ORM a raw statement costs a few microseconds per parameter (it maps and types each one), and a
+ * batch's multi-row writes carry thousands: most of a batch's time went there. The SQL and its values are
+ * the same `Prisma.sql` template either way; values are written as the SQLite adapter writes them (dates
+ * as ISO 8601 text with "+00:00", booleans as 0/1). Outside such a transaction, and on PostgreSQL, the
+ * statement goes through the ORM as before. Rows come back as the driver reads them: numbers or bigints,
+ * date and JSON columns as text, so readers convert with Number(), BigInt(), new Date() and JSON.parse.
+ */
+const globalConnections = globalThis as unknown as { swapmeshDirectConnections?: WeakMap<object, LibsqlClient> };
+const connections = (globalConnections.swapmeshDirectConnections ??= new WeakMap());
+
+/** Called by `transaction()` as its callback starts: `tx` runs on the SQLite adapter's open transaction. */
+export function rememberConnection(tx: Tx, db: Db): void {
+  const connection = sqliteAdapterOf(db)?.openTransaction;
+  if (connection) connections.set(tx, connection);
+}
+
+function sqliteValue(value: unknown): InValue {
+  if (value instanceof Date) return value.toISOString().replace('Z', '+00:00');
+  return value as InValue;
+}
+
+/** A raw query's rows (see above for how values come back). */
+export async function rawQuery<T>(db: Queryable, query: Prisma.Sql): Promise<T[]> {
+  const connection = connections.get(db);
+  if (!connection) return db.$queryRaw<T[]>(query);
+  const result = await connection.execute({ sql: query.sql, args: query.values.map(sqliteValue) });
+  return result.rows as unknown as T[];
+}
+
+/** A raw statement's count of rows changed. */
+export async function rawExecute(db: Queryable, query: Prisma.Sql): Promise<number> {
+  const connection = connections.get(db);
+  if (!connection) return db.$executeRaw(query);
+  const result = await connection.execute({ sql: query.sql, args: query.values.map(sqliteValue) });
+  return result.rowsAffected;
+}
