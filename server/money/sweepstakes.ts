@@ -5,6 +5,7 @@ import { transaction } from '../db/transaction';
 import { communityAccount, memberAccount, transfer } from '../ledger/postings';
 import { postEntry } from '../ledger/repository';
 import { toMicro } from '../money';
+import { afterCursor, pageOrder, toPage, type PageRequest } from '../paging';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -115,5 +116,40 @@ export async function drawView(db: Db, communityId: string, drawId: string) {
     winningTicketId: draw.winningTicketId,
     prize: toMicro(draw.prize),
     revealedAt: draw.revealedAt?.toISOString() ?? null,
+  };
+}
+
+/**
+ * The sweepstakes as every member sees it: the pool a winner would get now, the draws committed and not
+ * yet revealed (their published fingerprint, their period, how many tickets so far, how many are mine), and
+ * past draws newest first (paged), each with its winner, prize and ticket count.
+ */
+export async function sweepstakesOverview(db: Db, communityId: string, memberId: string, page: PageRequest) {
+  const pool = await db.account.findFirst({ where: { communityId, kind: 'SWEEPSTAKES', memberId: null }, select: { balance: true } });
+  const open = await db.sweepstakesDraw.findMany({ where: { communityId, revealedAt: null }, orderBy: { periodEnd: 'asc' }, take: 10 });
+  const openDraws = await Promise.all(
+    open.map(async (draw) => {
+      const period = { communityId, createdAt: { gte: draw.periodStart, lt: draw.periodEnd } };
+      const [tickets, mine] = await Promise.all([db.sweepstakesTicket.count({ where: period }), db.sweepstakesTicket.count({ where: { ...period, memberId } })]);
+      return { id: draw.id, commitment: draw.commitment, periodStart: draw.periodStart.toISOString(), periodEnd: draw.periodEnd.toISOString(), tickets, mine };
+    }),
+  );
+  const past = await db.sweepstakesDraw.findMany({
+    where: { communityId, revealedAt: { not: null }, ...afterCursor(page.cursor, 'desc') },
+    orderBy: pageOrder('desc'),
+    take: page.limit + 1,
+  });
+  const winners = await db.member.findMany({ where: { id: { in: past.flatMap((d) => (d.winnerId ? [d.winnerId] : [])) } }, select: { id: true, handle: true } });
+  return {
+    pool: toMicro(pool?.balance ?? 0n),
+    open: openDraws,
+    past: toPage(past, page.limit, (draw) => ({
+      id: draw.id,
+      periodEnd: draw.periodEnd.toISOString(),
+      tickets: draw.ticketCount,
+      prize: toMicro(draw.prize),
+      winner: winners.find((w) => w.id === draw.winnerId) ?? null,
+      revealedAt: draw.revealedAt!.toISOString(),
+    })),
   };
 }

@@ -5,7 +5,9 @@ import { communityAccount, transfer } from '../ledger/postings';
 import { postEntry } from '../ledger/repository';
 import { MAX_MICRO } from '../money';
 import { recordCash } from '../money/cash';
-import { commitDraw, drawView, revealDraw } from '../money/sweepstakes';
+import { cashJournal, memberBalances } from '../money/coordinator-books';
+import { pageFields } from '../paging';
+import { commitDraw, drawView, revealDraw, sweepstakesOverview } from '../money/sweepstakes';
 import { communityMemberProcedure, coordinatorProcedure, router } from '../trpc';
 
 const amount = z.number().int('Amounts are whole micro-credits.').positive('The amount must be more than zero.').max(MAX_MICRO);
@@ -24,6 +26,11 @@ export const adminRouter = router({
     recordCash(ctx.db, ctx.community, { ...input, direction: 'WITHDRAWAL' }),
   ),
 
+  /** Every member with their balances, for the coordinator (paged, oldest member first). */
+  memberBalances: coordinatorProcedure.input(z.object(pageFields)).query(({ ctx, input }) => memberBalances(ctx.db, ctx.community.id, input)),
+  /** The cash deposits and withdrawals recorded, newest first (paged). */
+  cashJournal: coordinatorProcedure.input(z.object(pageFields)).query(({ ctx, input }) => cashJournal(ctx.db, ctx.community.id, input)),
+
   /** Issues credits into the community's own pool (its commission account), for the coordinator's pool offers. */
   fundPool: coordinatorProcedure.input(z.object({ amount })).mutation(({ ctx, input }) =>
     transaction(ctx.db, (tx) =>
@@ -40,6 +47,8 @@ export const adminRouter = router({
       await revealDraw(ctx.db, ctx.community.id, input.drawId, input.secret);
       return drawView(ctx.db, ctx.community.id, input.drawId);
     }),
+  /** The pool, the draws committed and not yet revealed, and past draws: what any member may check. */
+  sweepstakes: communityMemberProcedure.input(z.object(pageFields)).query(({ ctx, input }) => sweepstakesOverview(ctx.db, ctx.community.id, ctx.member.id, input)),
   /** Any member can fetch a draw with its tickets and secret and recompute the winner. */
   draw: communityMemberProcedure.input(z.object({ drawId: z.string().min(1).max(64) })).query(({ ctx, input }) => drawView(ctx.db, ctx.community.id, input.drawId)),
 
