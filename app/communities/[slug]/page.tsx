@@ -8,10 +8,11 @@ import { ErrorAlert } from '../../_components/form';
 import { money } from '../../_lib/format';
 import { useTRPC } from '../../_lib/trpc';
 import { Pending } from '../../_components/loading';
-import { CoordinatorMoney } from './coordinator-money';
+import { CoordinatorCash } from './coordinator-cash';
 import { CoordinatorSettings } from './coordinator-settings';
 import { History } from './history';
 import { JoinCard, LeaveButton } from './membership';
+import { Sweepstakes } from './sweepstakes';
 
 export default function CommunityPage({ params }: { params: Promise<{ slug: string }> }) {
   const { slug } = use(params);
@@ -45,7 +46,8 @@ export default function CommunityPage({ params }: { params: Promise<{ slug: stri
           </div>
           <History communityId={c.id} />
           {c.role === 'COORDINATOR' ? <CoordinatorSettings community={c} /> : null}
-          {c.role === 'COORDINATOR' ? <CoordinatorMoney communityId={c.id} /> : null}
+          {c.role === 'COORDINATOR' ? <CoordinatorCash communityId={c.id} /> : null}
+          <Sweepstakes communityId={c.id} coordinator={c.role === 'COORDINATOR'} />
           <LeaveButton communityId={c.id} />
         </>
       ) : (
