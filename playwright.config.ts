@@ -35,6 +35,8 @@ export default defineConfig({
       // short leases, so that a donor closed mid-job gives its units back within the test's time
       COMPUTE_LEASE_TTL_MS: '15000',
       HOSTNAME: '127.0.0.1',
+      // the system administrator of tests/e2e/admin.e2e.ts
+      SWAPMESH_ADMINS: 'e2e-sysadmin',
     },
   },
 });

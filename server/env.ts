@@ -17,6 +17,14 @@ const envSchema = z.object({
     .default('')
     .transform((value) => (value === '' ? 0 : Number(value)))
     .pipe(z.number().int().min(0, 'TRUST_PROXY cannot be negative.').max(10, 'TRUST_PROXY can be at most 10 hops.')),
+  /**
+   * Handles of the system administrators: who may open the coordinator's own screen (/admin: every
+   * community, the process's health, the audit trail). Comma-separated; unset, nobody may.
+   */
+  SWAPMESH_ADMINS: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,6 +1,7 @@
 'use client';
 
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { RequireMember } from '../_components/require-member';
 import { ErrorAlert } from '../_components/form';
@@ -10,6 +11,7 @@ export default function AccountPage() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const router = useRouter();
+  const admin = useQuery(trpc.system.amAdmin.queryOptions());
   const signOut = useMutation({
     ...trpc.auth.signOut.mutationOptions(),
     onSuccess: async () => {
@@ -23,6 +25,11 @@ export default function AccountPage() {
         <div className="card stack">
           <h1>@{member.handle}</h1>
           <p className="muted">Signed in on this device.</p>
+          {admin.data ? (
+            <Link className="button secondary block" href="/admin">
+              Administration
+            </Link>
+          ) : null}
           <ErrorAlert error={signOut.error} />
           <button className="button secondary block" onClick={() => signOut.mutate()} disabled={signOut.isPending}>
             Sign out

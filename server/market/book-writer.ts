@@ -2,6 +2,7 @@ import { DomainError } from '../errors';
 import type { Db, Tx } from '../db/client';
 import { inSavepoint } from '../db/bulk';
 import { GroupCommit, outcomeOf, type Outcome } from '../db/group-commit';
+import { registerQueue } from '../system/health';
 import { Outbox, withOutbox } from '../live/outbox';
 import { lockMarketBooks } from './books';
 import { marketCommunity, type MarketCommunity } from './fills';
@@ -98,7 +99,11 @@ const writers = new WeakMap<Db, GroupCommit<BookCommand, BookAnswer>>();
 
 function writerFor(db: Db): GroupCommit<BookCommand, BookAnswer> {
   let writer = writers.get(db);
-  if (!writer) writers.set(db, (writer = new GroupCommit((book, commands) => runBatch(db, book, commands))));
+  if (!writer) {
+    const created = (writer = new GroupCommit((book, commands) => runBatch(db, book, commands)));
+    writers.set(db, created);
+    registerQueue('market books', () => ({ pending: created.pending, stats: { ...placements } }));
+  }
   return writer;
 }
 

@@ -11,6 +11,7 @@ import { ledgerRouter } from './ledger';
 import { marketRouter } from './market';
 import { negotiationRouter } from './negotiation';
 import { signalRouter } from './signal';
+import { systemRouter } from './system';
 
 export const appRouter = router({
   auth: authRouter,
@@ -24,6 +25,7 @@ export const appRouter = router({
   content: contentRouter,
   signal: signalRouter,
   admin: adminRouter,
+  system: systemRouter,
   barter: barterRouter,
 });
 
