@@ -10,10 +10,32 @@ import { formatCredits, parseCredits } from '../_lib/money';
 import { useTRPC } from '../_lib/trpc';
 import { CATEGORY_LABELS, unitLabel, type Category } from '../_lib/units';
 import { unitValue } from '@/server/barter/unit-values';
+import { whyNoMatch, type OfferFacts } from '@/server/barter/no-match';
 import { LegEditor, newLeg, type LegDraft } from './leg-editor';
 
 type Leg = { category: Category; unit: string; quantity: number };
 const describe = (legs: Leg[]) => legs.map((l) => `${l.quantity.toLocaleString()} ${unitLabel(l.unit)} ${l.category === 'MONEY' ? '' : `of ${CATEGORY_LABELS[l.category].toLowerCase()}`}`.trim()).join(' + ');
+
+const toDraft = (legs: Leg[]): LegDraft[] => legs.map((l) => ({ category: l.category, unit: l.unit, quantity: String(l.quantity) }));
+
+/** How far apart what I give and what I ask for are, against my tolerance: two bars and a sentence. */
+function BalanceMeter({ give, want, toleranceBps }: { give: number; want: number; toleranceBps: number }) {
+  const larger = Math.max(give, want, 1);
+  const apartBps = Math.round((Math.abs(give - want) * 10_000) / larger);
+  const within = apartBps <= toleranceBps;
+  const bar = (v: number) => `${Math.max(2, Math.round((100 * v) / larger))}%`;
+  return (
+    <div className="barter-meter" data-testid="barter-meter">
+      <div className="meter-row"><span className="small">I give</span><span className="meter"><span style={{ width: bar(give) }} /></span><span className="small num">{formatCredits(give)}</span></div>
+      <div className="meter-row"><span className="small">I get</span><span className="meter"><span style={{ width: bar(want) }} /></span><span className="small num">{formatCredits(want)}</span></div>
+      <p className={`small ${within ? 'muted' : 'warn'}`} style={{ margin: 0 }} data-testid="barter-balance">
+        {apartBps === 0
+          ? 'Even: both sides are worth the same.'
+          : `${(apartBps / 100).toFixed(1)}% apart (${give > want ? 'you give more' : 'you ask for more'}): ${within ? `within your ±${toleranceBps / 100}%` : `beyond your ±${toleranceBps / 100}%, so only an offer that tolerates it, or credits evening it out, can match`}.`}
+      </p>
+    </div>
+  );
+}
 
 function BarterBoard({ memberId }: { memberId: string }) {
   const trpc = useTRPC();
@@ -57,6 +79,18 @@ function BarterBoard({ memberId }: { memberId: string }) {
   const giveValue = value(give);
   const wantValue = value(want);
   const result = place.data;
+  const tolerancePercent = Number(tolerance);
+  const open = offerRows.filter((o) => o.status === 'OPEN');
+  const facts = (o: (typeof offerRows)[number]): OfferFacts => ({ memberId: o.memberId, handle: o.handle, give: o.give, want: o.want, toleranceBps: o.toleranceBps, topUp: o.topUp });
+  const reasonFor = (o: (typeof offerRows)[number]) => (rates ? whyNoMatch(facts(o), open.map(facts), rates).text : null);
+  const takeOffer = (o: (typeof offerRows)[number]) => {
+    setGive(toDraft(o.want));
+    setWant(toDraft(o.give));
+    setLocalError(null);
+    place.reset();
+    document.getElementById('barter-form')?.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  };
+  const posted = result ? offerRows.find((o) => o.id === result.offer.id) : undefined;
 
   return (
     <>
@@ -70,6 +104,7 @@ function BarterBoard({ memberId }: { memberId: string }) {
         </label>
       ) : null}
       <form
+        id="barter-form"
         className="card stack"
         onSubmit={(event) => {
           event.preventDefault();
@@ -89,9 +124,7 @@ function BarterBoard({ memberId }: { memberId: string }) {
         <LegEditor title="I give" legs={give} onChange={setGive} idPrefix="give" />
         <LegEditor title="I want" legs={want} onChange={setWant} idPrefix="want" />
         {giveValue !== null && wantValue !== null ? (
-          <p className="muted small" data-testid="barter-values">
-            You give about {formatCredits(giveValue)} credits of value and ask for about {formatCredits(wantValue)}.
-          </p>
+          <BalanceMeter give={giveValue} want={wantValue} toleranceBps={Number.isFinite(tolerancePercent) ? Math.round(tolerancePercent * 100) : 0} />
         ) : null}
         <div className="grid2">
           <Field label="Tolerance (%)" name="tolerance" inputMode="decimal" hint="How far the values may differ" value={tolerance} onChange={(e) => setTolerance(e.target.value)} />
@@ -105,9 +138,18 @@ function BarterBoard({ memberId }: { memberId: string }) {
               ? 'Matched and closed: the legs are now contracts in Trades.'
               : result.offer.status === 'PROPOSED'
                 ? 'Matched: the swap waits for everyone to accept.'
-                : 'Your offer waits for a match.'}
+                : `Your offer waits for a match. ${posted && posted.status === 'OPEN' ? (reasonFor(posted) ?? '') : ''}`}
           </div>
         ) : null}
+        <details className="advanced small">
+          <summary>How each leg is delivered</summary>
+          <p className="muted" style={{ margin: '0.4rem 0 0' }}>
+            When a swap closes, every leg becomes a contract in Trades between the member who gives it and the one who gets it, with
+            its value held in escrow. A file goes straight from the giver&apos;s device to the receiver&apos;s and is checked against
+            its fingerprint; compute is run as work units on the giver&apos;s devices and checked by other devices; credits move at
+            once. A leg that is delivered is paid from its escrow; one that is not comes back to the giver.
+          </p>
+        </details>
         <button className="button block" type="submit" disabled={place.isPending || !chosen}>Post offer</button>
       </form>
 
@@ -125,6 +167,12 @@ function BarterBoard({ memberId }: { memberId: string }) {
               <div className="small">Gives {describe(o.give)}</div>
               <div className="small">Wants {describe(o.want)}</div>
               <div className="muted small">worth {formatCredits(o.giveValue)} for {formatCredits(o.wantValue)} · ±{o.toleranceBps / 100}%</div>
+              {o.memberId === memberId && o.status === 'OPEN' ? (
+                <div className="small" data-testid="no-match-reason" style={{ marginTop: '0.25rem' }}>{reasonFor(o)}</div>
+              ) : null}
+              {o.memberId !== memberId && o.status === 'OPEN' ? (
+                <button className="button secondary" style={{ marginTop: '0.4rem' }} onClick={() => takeOffer(o)}>Take this offer</button>
+              ) : null}
               {o.memberId === memberId ? (
                 <div className="row" style={{ marginTop: '0.4rem' }}>
                   {o.status === 'PROPOSED' && o.dealId ? <button className="button" onClick={() => accept.mutate({ dealId: o.dealId! })} disabled={accept.isPending}>Accept the swap</button> : null}

@@ -25,15 +25,29 @@ test('two members barter files and peripherals for compute and memory; the legs 
   await a.goto('/barter');
   await fillLegs(a, 'I give', filesAndPeripherals);
   await fillLegs(a, 'I want', computeAndMemory);
-  await expect(a.getByTestId('barter-values')).toContainText('You give about');
+  await expect(a.getByTestId('barter-meter')).toBeVisible();
+  await expect(a.getByTestId('barter-balance')).toContainText(/apart|Even/);
   await a.getByRole('button', { name: 'Post offer' }).click();
-  await expect(a.getByTestId('barter-result')).toHaveText('Your offer waits for a match.');
+  await expect(a.getByTestId('barter-result')).toContainText('Your offer waits for a match.');
+  await expect(a.getByTestId('barter-result')).toContainText('No other member has an open offer yet');
   await a.screenshot({ path: 'test-results/barter-offer.png', fullPage: true });
 
+  // an offer that cannot pair says why: too little compute for what the maker wants
   await b.goto('/barter');
   await expect(b.getByTestId('barter-offers')).toContainText(`@maker-${id}`);
-  await fillLegs(b, 'I give', computeAndMemory);
+  await fillLegs(b, 'I give', [{ category: 'COMPUTE', unit: 'CPU_SECOND', quantity: 300 }, { category: 'MEMORY', unit: 'MB_HOUR', quantity: 1_125 }]);
   await fillLegs(b, 'I want', filesAndPeripherals);
+  await b.getByRole('button', { name: 'Post offer' }).click();
+  await expect(b.getByTestId('barter-result')).toContainText(`@maker-${id} gives what you want, but wants compute and memory, not what you give.`);
+  await expect(b.getByTestId('no-match-reason')).toContainText('not what you give');
+  await b.screenshot({ path: 'test-results/barter-no-match.png', fullPage: true });
+  await b.getByRole('button', { name: 'Withdraw' }).click();
+  await expect(b.getByTestId('no-match-reason')).toHaveCount(0);
+
+  // "Take this offer" fills in the mirror legs; posted, it matches and closes
+  await b.getByTestId('barter-offers').locator('li', { hasText: `@maker-${id}` }).getByRole('button', { name: 'Take this offer' }).click();
+  await expect(b.getByLabel('I give 1: quantity')).toHaveValue('3000');
+  await expect(b.getByLabel('I want 1: quantity')).toHaveValue('100');
   await b.getByRole('button', { name: 'Post offer' }).click();
   await expect(b.getByTestId('barter-result')).toHaveText('Matched and closed: the legs are now contracts in Trades.');
 
