@@ -7,6 +7,7 @@ import { computeRouter } from './compute';
 import { contentRouter } from './content';
 import { contractRouter } from './contract';
 import { deviceRouter } from './device';
+import { homeRouter } from './home';
 import { ledgerRouter } from './ledger';
 import { marketRouter } from './market';
 import { negotiationRouter } from './negotiation';
@@ -25,6 +26,7 @@ export const appRouter = router({
   signal: signalRouter,
   admin: adminRouter,
   barter: barterRouter,
+  home: homeRouter,
 });
 
 export type AppRouter = typeof appRouter;
