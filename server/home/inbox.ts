@@ -69,6 +69,12 @@ function presentContract(row: ContractRow, side: 'BUYER' | 'SELLER') {
 
 export type InboxContract = ReturnType<typeof presentContract>;
 
+/** What an hour of the device's compute is worth at the standard rates (its stored valuation), micro-credits; null if unknown. */
+function computePerHour(valuation: unknown): number | null {
+  const value = (valuation as { categories?: { COMPUTE?: { creditsPerHour?: unknown } } } | null)?.categories?.COMPUTE?.creditsPerHour;
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : null;
+}
+
 /** Whether a number of listed items hides more (the query read one more than it lists). */
 const listed = <T>(rows: T[]) => ({ items: rows.slice(0, INBOX_LIMIT), more: rows.length > INBOX_LIMIT });
 
@@ -85,7 +91,7 @@ export async function homeInbox(db: Queryable, memberId: string, since: Date, no
       select: { role: true, community: { select: { id: true, name: true, slug: true } } },
     }),
     db.account.findMany({ where: { memberId, kind: { in: ['MEMBER', 'ESCROW'] } }, select: { id: true, communityId: true, kind: true, balance: true } }),
-    db.device.findMany({ where: { memberId }, orderBy: { createdAt: 'asc' }, take: 50, select: { id: true, name: true } }),
+    db.device.findMany({ where: { memberId }, orderBy: { createdAt: 'asc' }, take: 50, select: { id: true, name: true, valuation: true } }),
   ]);
   const deviceIds = devices.map((d) => d.id);
   const memberAccountIds = accounts.filter((a) => a.kind === 'MEMBER').map((a) => a.id);
@@ -289,7 +295,7 @@ export async function homeInbox(db: Queryable, memberId: string, since: Date, no
       /** work units the member's devices computed today, and what they will pay at the jobs' prices when validated */
       units: unitsToday,
       pending: pendingToday,
-      devices: devices.map((d) => ({ id: d.id, name: d.name, ...perDevice.get(d.id)! })),
+      devices: devices.map((d) => ({ id: d.id, name: d.name, computePerHour: computePerHour(d.valuation), ...perDevice.get(d.id)! })),
       /** paid today for sales no device of the member's delivered (a barter leg, a device since removed) */
       other: paidOther,
     },

@@ -83,7 +83,8 @@ describe.each(databaseKinds)('home inbox on %s', (kind) => {
     const { sellerGets } = fillAmounts(3, 2 * CREDIT, BPS);
     expect(after.earned.paid).toBe(sellerGets);
     // the ask named the seller's phone: the earning is that device's
-    expect(after.earned.devices).toEqual([expect.objectContaining({ id: seller.deviceId, name: 'seller phone', paid: sellerGets })]);
+    expect(after.earned.devices).toEqual([expect.objectContaining({ id: seller.deviceId, name: 'seller phone', paid: sellerGets, computePerHour: expect.any(Number) })]);
+    expect(after.earned.devices[0]!.computePerHour).toBeGreaterThan(0);
     expect(after.communities[0]).toMatchObject({ available: GRANT + sellerGets, escrow: 0 });
     expect((await inbox(buyer)).earned.paid).toBe(0);
     expect((await inbox(buyer)).todo.total).toBe(0);
