@@ -195,3 +195,19 @@ describe.each(databaseKinds)('home inbox on %s', (kind) => {
     expect((await m.caller.home.inbox()).todo.total).toBe(0);
   });
 });
+
+describe.each(databaseKinds)('invitations on %s', (kind) => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await freshDatabase(kind);
+  });
+  afterAll(() => t?.drop());
+
+  it('an address that is one of the app’s own pages cannot name a community', async () => {
+    const { caller } = await signUp(t.db, 'founder');
+    for (const slug of ['join', 'new']) {
+      await rejects(caller.community.create({ name: 'Joiners', slug, commissionBps: 0, startingGrant: 0, inviteOnly: false }), 'BAD_REQUEST', /app’s own pages/);
+    }
+    expect(await caller.community.create({ name: 'Joiners', slug: 'joiners', commissionBps: 0, startingGrant: 0, inviteOnly: false })).toMatchObject({ slug: 'joiners' });
+  });
+});
