@@ -84,7 +84,7 @@ function ToDo({ todo }: { todo: HomeInbox['todo'] }) {
               kind="negotiation"
               title={
                 n.countered
-                  ? `${n.counterparty ? `@${n.counterparty}` : 'They'} offer ${unitPrice(n.theirPrice)} per ${unitName(n.unit, 1)}`
+                  ? `${n.counterparty ? `@${n.counterparty} offers` : 'They offer'} ${unitPrice(n.theirPrice)} per ${unitName(n.unit, 1)}`
                   : `Make a deal: ${quantityText(n.quantity, n.unit)} of ${categoryWord(n.category)}`
               }
               sub={`${n.side === 'BUYER' ? 'You bid' : 'You ask'} ${unitPrice(n.myPrice)}, they ${n.side === 'BUYER' ? 'ask' : 'bid'} ${unitPrice(n.theirPrice)} · ends ${whenShort(n.expiresAt)}`}
