@@ -70,7 +70,7 @@ export function AppShell({ children }: { children: React.ReactNode }) {
           const count = badges[tab.href] ?? 0;
           const badgeId = `badge-${tab.label.toLowerCase()}`;
           return (
-            <Link key={tab.href} href={tab.href} aria-current={isActive(tab.href) ? 'page' : undefined} aria-describedby={count > 0 ? badgeId : undefined} style={{ position: 'relative' }}>
+            <Link key={tab.href} href={tab.href} aria-current={isActive(tab.href) ? 'page' : undefined} aria-label={tab.label} aria-describedby={count > 0 ? badgeId : undefined} style={{ position: 'relative' }}>
               <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
                 <path d={tab.icon} />
               </svg>

@@ -20,7 +20,8 @@ function header(title: string, size: number) {
   return { title, description: 'Photos from the trip', audience: 'friends', purpose: 'memories', environment: 'any viewer', mediaType: 'image/jpeg', sizeBytes: size, sha256: sha(bytes), chunkSize: CHUNK, chunkHashes };
 }
 
-const orderWindow = () => ({ windowStart: new Date(Date.now() - 60_000).toISOString(), windowEnd: new Date(Date.now() + 2 * HOUR).toISOString() });
+/** One time window for every order of the file: an ask covers a bid's window when they are the same. */
+const WINDOW = { windowStart: new Date(Date.now() - 60_000).toISOString(), windowEnd: new Date(Date.now() + 2 * HOUR).toISOString() };
 
 /** Waits until the service worker controls the page (the app's pages are then saved for offline use). */
 async function waitForServiceWorker(page: Page) {
@@ -30,16 +31,28 @@ async function waitForServiceWorker(page: Page) {
   await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller?.scriptURL ?? null)).toMatch(/\/sw\.js$/);
 }
 
+declare global {
+  interface Window {
+    /** the member events this page's hub delivered, by order id (orders) or type (the rest) */
+    __seen?: string[];
+  }
+}
+
 /**
- * Waits until the page's live stream delivers: an event of the member's (an order placed and cancelled) makes the
- * app read Home's inbox again, which every screen's navigation badge watches.
+ * Opens a screen and waits until its live stream delivers what happens from now on: an order placed and cancelled
+ * meanwhile reaches the page's hub (app/_lib/live-hub.ts; the page is in debug mode, which exposes it).
  */
-async function waitForLive(page: Page, communityId: string) {
+async function visit(page: Page, path: string, communityId: string) {
+  await page.goto(path);
+  await expect.poll(() => page.evaluate(() => Boolean(window.__swapmeshLive))).toBe(true);
+  await page.evaluate(() => {
+    const seen: string[] = (window.__seen = []);
+    window.__swapmeshLive!.watchEvents((event) => seen.push(event.type === 'order' ? event.orderId : event.type));
+  });
   await expect(async () => {
-    const refetched = page.waitForRequest((r) => r.url().includes('home.inbox'), { timeout: 3_000 });
-    const order = await call(page.request, 'market.placeOrder', { communityId, side: 'BUY', category: 'MEMORY', unit: 'MB_HOUR', quantity: 1, price: 1_000, kind: 'STANDING', ...orderWindow() });
+    const order = await call(page.request, 'market.placeOrder', { communityId, side: 'BUY', category: 'MEMORY', unit: 'MB_HOUR', quantity: 1, price: 1_000, kind: 'STANDING', ...WINDOW });
     await call(page.request, 'market.cancelOrder', { orderId: order.order.id });
-    await refetched;
+    await expect.poll(() => page.evaluate((id) => window.__seen?.includes(id) ?? false, order.order.id as string), { timeout: 3_000 }).toBe(true);
   }).toPass({ timeout: 30_000 });
 }
 
@@ -138,13 +151,15 @@ test('the inbox lists what waits on me, and fills, gifts and counter-offers rais
   const { device: sellerDevice } = await call(seller.request, 'device.register', { name: 'seller phone', profile: phoneProfile });
   const { device: buyerDevice } = await call(buyer.request, 'device.register', { name: 'Pixel', profile: phoneProfile });
   await buyer.goto('/');
-  await buyer.evaluate((deviceId) => localStorage.setItem('swapmesh.deviceId', deviceId), buyerDevice.id);
+  await buyer.evaluate((deviceId) => {
+    localStorage.setItem('swapmesh.deviceId', deviceId);
+    localStorage.setItem('swapmesh.debug', '1');
+  }, buyerDevice.id);
 
   // the buyer is on another screen (Device) when a resting bid of theirs fills
-  await call(buyer.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'STORAGE', unit: 'MB_HOUR', quantity: 3, price: 2_000_000, kind: 'STANDING', ...orderWindow() });
-  await buyer.goto('/device');
-  await waitForLive(buyer, community.id);
-  const sold = await call(seller.request, 'market.placeOrder', { communityId: community.id, side: 'SELL', category: 'STORAGE', unit: 'MB_HOUR', quantity: 3, price: 2_000_000, kind: 'STANDING', deviceId: sellerDevice.id, ...orderWindow() });
+  await call(buyer.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'STORAGE', unit: 'MB_HOUR', quantity: 3, price: 2_000_000, kind: 'STANDING', ...WINDOW });
+  await visit(buyer, '/device', community.id);
+  const sold = await call(seller.request, 'market.placeOrder', { communityId: community.id, side: 'SELL', category: 'STORAGE', unit: 'MB_HOUR', quantity: 3, price: 2_000_000, kind: 'STANDING', deviceId: sellerDevice.id, ...WINDOW });
   const contractId = sold.fills[0].contractId as string;
   const fillToast = buyer.getByTestId('toast').filter({ hasText: 'Bought 3 units of storage at 2.00 credits each' });
   await expect(fillToast).toBeVisible();
@@ -153,8 +168,7 @@ test('the inbox lists what waits on me, and fills, gifts and counter-offers rais
   await expect(buyer).toHaveURL(new RegExp(`/contracts/${contractId}$`));
 
   // a gift arrives while the buyer is on Barter
-  await buyer.goto('/barter');
-  await waitForLive(buyer, community.id);
+  await visit(buyer, '/barter', community.id);
   await call(seller.request, 'content.give', { deviceId: sellerDevice.id, toDeviceId: buyerDevice.id, header: header('Holiday photos', 150_000) });
   const giftToast = buyer.getByTestId('toast').filter({ hasText: `@seller-${id} sent you “Holiday photos”` });
   await expect(giftToast).toBeVisible();
@@ -167,11 +181,10 @@ test('the inbox lists what waits on me, and fills, gifts and counter-offers rais
   await expect(buyer.getByText('Holiday photos').first()).toBeVisible();
 
   // a hand negotiation: the seller's counter-offer reaches the buyer on the Market screen
-  await call(seller.request, 'market.placeOrder', { communityId: community.id, side: 'SELL', category: 'NETWORK', unit: 'MB', quantity: 10, price: 10_000_000, kind: 'STANDING', negotiation: { mode: 'MANUAL', limit: null }, ...orderWindow() });
-  const bid = await call(buyer.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'NETWORK', unit: 'MB', quantity: 4, price: 6_000_000, kind: 'STANDING', negotiation: { mode: 'MANUAL', limit: null }, ...orderWindow() });
+  await call(seller.request, 'market.placeOrder', { communityId: community.id, side: 'SELL', category: 'NETWORK', unit: 'MB', quantity: 10, price: 10_000_000, kind: 'STANDING', negotiation: { mode: 'MANUAL', limit: null }, ...WINDOW });
+  const bid = await call(buyer.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'NETWORK', unit: 'MB', quantity: 4, price: 6_000_000, kind: 'STANDING', negotiation: { mode: 'MANUAL', limit: null }, ...WINDOW });
   await call(buyer.request, 'negotiation.counter', { negotiationId: bid.negotiationId, price: 7_000_000 });
-  await buyer.goto('/market/jobs');
-  await waitForLive(buyer, community.id);
+  await visit(buyer, '/market/jobs', community.id);
   await call(seller.request, 'negotiation.counter', { negotiationId: bid.negotiationId, price: 9_000_000 });
   const counterToast = buyer.getByTestId('toast').filter({ hasText: 'New counter-offer on one of your negotiations' });
   await expect(counterToast).toBeVisible();
@@ -214,8 +227,8 @@ test('offline, a signed-in member sees their last known Home, marked with when i
   await member(other.request, `peer-${id}`);
   const community = await call(page.request, 'community.create', { name: `Harbour ${id}`, slug: `harbour-${id}`, commissionBps: 200, startingGrant: 50_000_000, inviteOnly: false });
   await call(other.request, 'community.join', { slug: `harbour-${id}` });
-  await call(other.request, 'market.placeOrder', { communityId: community.id, side: 'SELL', category: 'COMPUTE', unit: 'WORK_UNIT', quantity: 2, price: 1_000_000, kind: 'STANDING', ...orderWindow() });
-  await call(page.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'COMPUTE', unit: 'WORK_UNIT', quantity: 2, price: 1_000_000, kind: 'STANDING', ...orderWindow() });
+  await call(other.request, 'market.placeOrder', { communityId: community.id, side: 'SELL', category: 'COMPUTE', unit: 'WORK_UNIT', quantity: 2, price: 1_000_000, kind: 'STANDING', ...WINDOW });
+  await call(page.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'COMPUTE', unit: 'WORK_UNIT', quantity: 2, price: 1_000_000, kind: 'STANDING', ...WINDOW });
   const [contract] = (await call(other.request, 'contract.list', { limit: 1 }, 'GET')).items;
   await call(other.request, 'contract.reportDelivered', { contractId: contract.id });
 

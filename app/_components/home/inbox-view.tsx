@@ -200,8 +200,10 @@ export function InboxView({ inbox, handle, asOf }: { inbox: HomeInbox; handle: s
         </p>
       ) : null}
       <h1>Hi @{handle}</h1>
+      {/* what waits on the member comes first; a newcomer with nothing waiting sees the first steps first */}
+      {inbox.todo.total > 0 ? <ToDo todo={inbox.todo} /> : null}
       {firstSteps ? <Onboarding steps={inbox.steps} devices={inbox.earned.devices} offline={offline} /> : null}
-      <ToDo todo={inbox.todo} />
+      {inbox.todo.total === 0 ? <ToDo todo={inbox.todo} /> : null}
       <Today earned={inbox.earned} />
       <Communities communities={inbox.communities} offline={offline} />
     </>
