@@ -199,7 +199,7 @@ test('the inbox lists what waits on me, and fills, gifts and counter-offers rais
   await expect(inbox.getByTestId('todo-signoff')).toContainText(`Delivered by @seller-${id} · 6.00 credits`);
   await expect(inbox.getByTestId('todo-gift')).toContainText(`@seller-${id} sent you “Holiday photos”`);
   await expect(inbox.getByTestId('todo-gift')).toContainText('150 kB · a gift to Pixel');
-  await expect(inbox.getByTestId('todo-negotiation')).toContainText('offer 9.00 per MB');
+  await expect(inbox.getByTestId('todo-negotiation')).toContainText(`@seller-${id} offers 9.00 per MB`);
   await expect(buyer.getByTestId('badge-home')).toHaveText('3');
   await buyer.screenshot({ path: test.info().outputPath('home-inbox-buyer.png'), fullPage: true });
   await inbox.getByTestId('todo-signoff').getByRole('link').click();
