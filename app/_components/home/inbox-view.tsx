@@ -147,7 +147,11 @@ function Today({ earned }: { earned: HomeInbox['earned'] }) {
       ) : earned.paid === 0 && earned.units === 0 ? (
         <p className="muted small" style={{ margin: '0.25rem 0 0' }}>
           {earned.devices.length > 0 ? (
-            <>Nothing yet today. <Link className="text-link" href="/device">Turn on Donate</Link> to let this device earn while it charges.</>
+            <>
+              Nothing yet today: let this device earn while it charges.
+              <br />
+              <Link className="text-link" href="/device" style={{ paddingLeft: 0 }}>Turn on Donate</Link>
+            </>
           ) : (
             <>Measure this device to see what it can earn.</>
           )}
