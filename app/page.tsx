@@ -2,8 +2,12 @@
 
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
-import { BalanceCard } from './_components/balance-card';
+import { useEffect, useState } from 'react';
+import { InboxView } from './_components/home/inbox-view';
+import { loadLastKnown, saveLastKnown, type LastKnownHome } from './_components/home/last-known';
+import { useHomeInbox } from './_components/home/use-inbox';
 import { Pending } from './_components/loading';
+import { ErrorAlert } from './_components/form';
 import { useTRPC } from './_lib/trpc';
 
 function Welcome() {
@@ -14,6 +18,11 @@ function Welcome() {
         Swapmesh is a barter market for idle devices: lend compute while you charge, swap files with people
         nearby, and earn credits to spend on what you need.
       </p>
+      <ol className="muted" style={{ paddingLeft: '1.25rem' }}>
+        <li>Measure what your device has spare.</li>
+        <li>Join a community, or start one and invite people with a link.</li>
+        <li>Donate compute, trade on the market, or swap files nearby.</li>
+      </ol>
       <div className="stack">
         <Link className="button block" href="/signup">Create an account</Link>
         <Link className="button secondary block" href="/signin">Sign in</Link>
@@ -22,33 +31,32 @@ function Welcome() {
   );
 }
 
-function MyCommunities() {
-  const trpc = useTRPC();
-  const mine = useQuery(trpc.community.list.queryOptions({ mine: true, limit: 50 }));
-  const devices = useQuery(trpc.device.list.queryOptions());
-  return (
-    <>
-      {devices.data && devices.data.length === 0 ? (
-        <div className="alert info">
-          Register this device to see what it is worth: <Link href="/device">measure it now</Link>.
-        </div>
-      ) : null}
-      <h1>Your communities</h1>
-      {mine.isPending ? <Pending query={mine} /> : null}
-      {mine.data?.items.length === 0 ? (
-        <div className="card empty">
-          <p>You have not joined a community yet.</p>
-          <Link className="button" href="/communities">Find a community</Link>
-        </div>
-      ) : null}
-      {mine.data?.items.map((community) => <BalanceCard key={community.id} community={community} />)}
-    </>
-  );
+/** The signed-in member's Home, kept on this device as the last known one; shown from there when the coordinator cannot be reached. */
+function MemberHome({ member, saved }: { member: { id: string; handle: string }; saved: LastKnownHome | null }) {
+  const inbox = useHomeInbox();
+  const { data, dataUpdatedAt, isFetching, fetchStatus } = inbox;
+  useEffect(() => {
+    if (data && !isFetching) saveLastKnown(member, data, new Date(dataUpdatedAt));
+  }, [data, dataUpdatedAt, isFetching, member]);
+  const unreachable = fetchStatus === 'paused' || inbox.isError;
+  if (data) return <InboxView inbox={data} handle={member.handle} asOf={unreachable ? new Date(dataUpdatedAt).toISOString() : null} />;
+  const mine = saved?.member.id === member.id ? saved : null;
+  if (unreachable && mine) return <InboxView inbox={mine.inbox} handle={member.handle} asOf={mine.savedAt} />;
+  if (inbox.isError) return <ErrorAlert error={inbox.error} />;
+  return <Pending query={inbox} />;
 }
 
 export default function HomePage() {
   const trpc = useTRPC();
   const me = useQuery(trpc.auth.me.queryOptions());
+  // read after the first render: the server's HTML and the first client render must agree
+  const [saved, setSaved] = useState<LastKnownHome | null>(null);
+  useEffect(() => setSaved(loadLastKnown()), []);
+  if (me.data) return <MemberHome member={me.data} saved={saved} />;
+  // offline (or the coordinator unreachable): whoever was signed in last on this device sees their last known Home
+  const unreachable = me.fetchStatus === 'paused' || me.isError;
+  if (unreachable && saved) return <InboxView inbox={saved.inbox} handle={saved.member.handle} asOf={saved.savedAt} />;
   if (me.isPending) return <Pending query={me} />;
-  return me.data ? <MyCommunities /> : <Welcome />;
+  if (me.isError) return <ErrorAlert error={me.error} />;
+  return <Welcome />;
 }

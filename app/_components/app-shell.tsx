@@ -4,7 +4,10 @@ import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 import { TransferService } from '@/app/content/_components/content-context';
-import { LiveEvents, Toasts } from '@/app/_lib/live';
+import { LiveEvents } from '@/app/_lib/live';
+import { useBadges } from '@/app/_components/notifications/badges';
+import { Notifications } from '@/app/_components/notifications/notifications';
+import badgeStyles from '@/app/_components/notifications/notifications.module.css';
 import { useTRPC } from '@/app/_lib/trpc';
 
 const tabs = [
@@ -32,6 +35,7 @@ export function AppShell({ children }: { children: React.ReactNode }) {
   const pathname = usePathname();
   const trpc = useTRPC();
   const me = useQuery(trpc.auth.me.queryOptions());
+  const badges = useBadges(Boolean(me.data));
   const inJobs = pathname.startsWith('/jobs') || pathname.startsWith('/market/jobs');
   const inMarket = (pathname.startsWith('/market') || pathname.endsWith('/market')) && !inJobs;
   const isActive = (href: string) => {
@@ -57,19 +61,29 @@ export function AppShell({ children }: { children: React.ReactNode }) {
         </span>
       </header>
       <LiveEvents enabled={Boolean(me.data)}>
-        <Toasts />
+        <Notifications memberId={me.data?.id ?? null} />
         {me.data ? <TransferService /> : null}
         <main className="page">{children}</main>
       </LiveEvents>
       <nav className="tabbar seven" aria-label="Main">
-        {tabs.map((tab) => (
-          <Link key={tab.href} href={tab.href} aria-current={isActive(tab.href) ? 'page' : undefined}>
-            <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
-              <path d={tab.icon} />
-            </svg>
-            {tab.label}
-          </Link>
-        ))}
+        {tabs.map((tab) => {
+          const count = badges[tab.href] ?? 0;
+          const badgeId = `badge-${tab.label.toLowerCase()}`;
+          return (
+            <Link key={tab.href} href={tab.href} aria-current={isActive(tab.href) ? 'page' : undefined} aria-label={tab.label} aria-describedby={count > 0 ? badgeId : undefined} style={{ position: 'relative' }}>
+              <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
+                <path d={tab.icon} />
+              </svg>
+              {tab.label}
+              {count > 0 ? (
+                <>
+                  <span className={badgeStyles.badge} aria-hidden="true" data-testid={badgeId}>{count > 99 ? '99+' : count}</span>
+                  <span className={badgeStyles.hidden} id={badgeId}>{count} waiting</span>
+                </>
+              ) : null}
+            </Link>
+          );
+        })}
       </nav>
     </>
   );

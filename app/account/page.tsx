@@ -5,6 +5,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { RequireMember } from '../_components/require-member';
 import { ErrorAlert } from '../_components/form';
+import { forgetLastKnown } from '../_components/home/last-known';
 import { useTRPC } from '../_lib/trpc';
 
 export default function AccountPage() {
@@ -15,6 +16,9 @@ export default function AccountPage() {
   const signOut = useMutation({
     ...trpc.auth.signOut.mutationOptions(),
     onSuccess: async () => {
+      // the last known Home stays on this device only while its member is signed in here
+      const member = queryClient.getQueryData(trpc.auth.me.queryKey());
+      if (member) forgetLastKnown(member.id);
       queryClient.clear();
       router.push('/');
     },

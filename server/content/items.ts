@@ -233,19 +233,25 @@ export async function giveItem(db: Db, memberId: string, input: { deviceId: stri
     throw new DomainError('NOT_FOUND', 'No device you can reach has that id: pair with it first, or share a community with its owner.');
   }
   const { header } = input;
-  const item = await db.contentItem.create({
-    data: {
-      communityId: null,
-      memberId,
-      recipientId: target.memberId,
-      recipientDeviceId: input.toDeviceId,
-      deviceId: input.deviceId,
-      ...headerColumns(header),
-      searchText: '',
-      pricing: 'GIFT',
-      price: 0n,
-    },
-    select: itemSelect,
+  const item = await withOutbox(db, async (tx, outbox) => {
+    const created = await tx.contentItem.create({
+      data: {
+        communityId: null,
+        memberId,
+        recipientId: target.memberId,
+        recipientDeviceId: input.toDeviceId,
+        deviceId: input.deviceId,
+        ...headerColumns(header),
+        searchText: '',
+        pricing: 'GIFT',
+        price: 0n,
+      },
+      select: itemSelect,
+    });
+    // the recipient hears of it wherever they are in the app (a toast and Home's inbox)
+    const sender = await tx.member.findUniqueOrThrow({ where: { id: memberId }, select: { handle: true } });
+    outbox.add([target.memberId], { type: 'gift', itemId: created.id, title: created.title, fromHandle: sender.handle, toDeviceId: input.toDeviceId });
+    return created;
   });
   return presentItem(item, { address: null }, new Date());
 }

@@ -11,7 +11,9 @@ export type LiveEvent =
   | { type: 'negotiation'; negotiationId: string; status: string; buyerPrice: number; sellerPrice: number; byMemberId: string | null }
   | { type: 'contract'; contractId: string; state: string; action: string }
   | { type: 'transfer'; transferId: string; itemId: string; status: string; verifiedChunks: number }
-  | { type: 'barter'; dealId: string; status: string };
+  | { type: 'barter'; dealId: string; status: string }
+  /** a private gift ("Send to nearby") offered to the member's device `toDeviceId` */
+  | { type: 'gift'; itemId: string; title: string; fromHandle: string; toDeviceId: string };
 
 export type Delivery = { memberId: string; event: LiveEvent };
 

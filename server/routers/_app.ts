@@ -7,6 +7,7 @@ import { computeRouter } from './compute';
 import { contentRouter } from './content';
 import { contractRouter } from './contract';
 import { deviceRouter } from './device';
+import { homeRouter } from './home';
 import { ledgerRouter } from './ledger';
 import { marketRouter } from './market';
 import { negotiationRouter } from './negotiation';
@@ -27,6 +28,7 @@ export const appRouter = router({
   admin: adminRouter,
   system: systemRouter,
   barter: barterRouter,
+  home: homeRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -46,6 +46,8 @@ const settings = {
     .max(720, 'The review period is at most 720 hours (30 days).'),
 };
 
+const RESERVED_SLUGS = new Set(['new', 'join']);
+
 const searchText = (name: string, slug: string) => `${name} ${slug}`.toLowerCase();
 
 const publicSelect = {
@@ -128,7 +130,8 @@ export const communityRouter = router({
     .input(
       z.object({
         ...settings,
-        slug: slugSchema,
+        // the app's own screens under /communities/ (a community there could not be reached by its address)
+        slug: slugSchema.refine((slug) => !RESERVED_SLUGS.has(slug), 'That address is one of the app’s own pages: choose another.'),
         description: settings.description.default(''),
         creditLimit: settings.creditLimit.default(0),
         sweepstakesShareBps: settings.sweepstakesShareBps.default(0),

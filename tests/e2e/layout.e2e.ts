@@ -95,7 +95,7 @@ test('every screen fits a 412 px phone and every target is at least 48 px, signe
   expect(page.viewportSize()?.width).toBe(WIDTH);
 
   // signed out first
-  const signedOut = ['/', '/signin', '/signup', '/communities', '/offline'];
+  const signedOut = ['/', '/signin', '/signup', '/communities', '/offline', '/communities/join'];
   const problems: Problem[] = [];
   for (const route of signedOut) {
     await page.goto(route);
@@ -134,6 +134,8 @@ test('every screen fits a 412 px phone and every target is at least 48 px, signe
 
   const examples: Record<string, string> = {
     '/communities/[slug]': `/communities/${slug}`,
+    // an invitation (static route, shown with its link's parameters)
+    '/communities/join': `/communities/join?c=${slug}`,
     '/communities/[slug]/market': `/communities/${slug}/market`,
     '/contracts/[id]': `/contracts/${contractId}`,
     '/content/items/[id]': `/content/items/${item.id}`,

@@ -68,17 +68,6 @@ export function CoordinatorSettings({ community }: { community: Community }) {
         <button className="button block" type="submit" disabled={update.isPending}>Save settings</button>
       </form>
 
-      <div className="card stack">
-        <h2>Invite code</h2>
-        <p className="muted small">Share it with people you invite. A new code stops the old one working.</p>
-        <div className="row spread">
-          <code style={{ fontSize: '1.4rem', letterSpacing: '0.15em' }} data-testid="invite-code">{community.inviteCode}</code>
-          <button className="button secondary" onClick={() => update.mutate({ communityId: community.id, rotateInviteCode: true })} disabled={update.isPending}>
-            New code
-          </button>
-        </div>
-      </div>
-
       <div className="card">
         <h2>Members</h2>
         <ErrorAlert error={setRole.error} />

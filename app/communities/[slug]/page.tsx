@@ -11,6 +11,7 @@ import { Pending } from '../../_components/loading';
 import { CoordinatorCash } from './coordinator-cash';
 import { CoordinatorSettings } from './coordinator-settings';
 import { History } from './history';
+import { InviteCard } from './invite-card';
 import { JoinCard, LeaveButton } from './membership';
 import { Sweepstakes } from './sweepstakes';
 
@@ -44,6 +45,7 @@ export default function CommunityPage({ params }: { params: Promise<{ slug: stri
               Open the market
             </Link>
           </div>
+          <InviteCard community={c} />
           <History communityId={c.id} />
           {c.role === 'COORDINATOR' ? <CoordinatorSettings community={c} /> : null}
           {c.role === 'COORDINATOR' ? <CoordinatorCash communityId={c.id} /> : null}
