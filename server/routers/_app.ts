@@ -10,6 +10,7 @@ import { deviceRouter } from './device';
 import { ledgerRouter } from './ledger';
 import { marketRouter } from './market';
 import { negotiationRouter } from './negotiation';
+import { peripheralRouter } from './peripheral';
 import { signalRouter } from './signal';
 
 export const appRouter = router({
@@ -25,6 +26,7 @@ export const appRouter = router({
   signal: signalRouter,
   admin: adminRouter,
   barter: barterRouter,
+  peripheral: peripheralRouter,
 });
 
 export type AppRouter = typeof appRouter;
