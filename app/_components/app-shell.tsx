@@ -4,6 +4,7 @@ import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 import { TransferService } from '@/app/content/_components/content-context';
+import { SharingIndicator } from '@/app/peripherals/_components/sharing-indicator';
 import { LiveEvents, Toasts } from '@/app/_lib/live';
 import { useTRPC } from '@/app/_lib/trpc';
 
@@ -59,7 +60,10 @@ export function AppShell({ children }: { children: React.ReactNode }) {
       <LiveEvents enabled={Boolean(me.data)}>
         <Toasts />
         {me.data ? <TransferService /> : null}
-        <main className="page">{children}</main>
+        <main className="page">
+          <SharingIndicator />
+          {children}
+        </main>
       </LiveEvents>
       <nav className="tabbar seven" aria-label="Main">
         {tabs.map((tab) => (
