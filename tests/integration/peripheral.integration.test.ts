@@ -153,6 +153,15 @@ describe.each(databaseKinds)('peripheral rentals on %s', (kind) => {
     await rejects(seller.caller.peripheral.start({ contractId: net.fills[0]!.contractId, deviceId: seller.deviceId, kind: 'CAMERA' }), 'BAD_REQUEST', /peripheral contract/);
   });
 
+  it('relays the media connection between the rental’s devices as media signals', async () => {
+    const { seller, buyer, rentalId } = await rental();
+    const message = { type: 'media' as const, rentalId, signal: { type: 'offer' as const, sdp: 'v=0\r\n' } };
+    expect(await seller.caller.signal.send({ fromDeviceId: seller.deviceId, toDeviceId: buyer.deviceId, message })).toEqual({ ok: true });
+    const stored = await t.db.signalEvent.findFirstOrThrow({ where: { toDeviceId: buyer.deviceId }, orderBy: { id: 'desc' } });
+    expect(stored.payload).toEqual(message);
+    await rejects(seller.caller.signal.send({ fromDeviceId: seller.deviceId, toDeviceId: buyer.deviceId, message: { type: 'media', rentalId, signal: { type: 'media', rentalId, signal: { type: 'hello' } } } as never }), 'BAD_REQUEST');
+  });
+
   it('of 20 concurrent copies of one receipt exactly one counts', async () => {
     const { rentalId, send } = await rental();
     await send(1);

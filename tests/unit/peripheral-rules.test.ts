@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { judgeReceipt, RECEIPT_SLACK_MS, rentalWholeMs, type RentalForReceipt } from '@/server/peripheral/rules';
 import { receiptBodySchema, receiptBytes, type ReceiptBody } from '@/server/peripheral/receipt-format';
 import { QualityMeter, type MediaSample } from '@/app/_lib/peripheral/meter';
+import { signalMessageSchema } from '@/server/content/signal-message';
 
 const T0 = Date.parse('2026-12-06T10:00:00Z');
 const at = (ms: number) => new Date(T0 + ms);
@@ -144,5 +145,14 @@ describe('the receiving device’s quality meter', () => {
     m.sample({ at: 1_000, framesDecoded: 0, width: 0, height: 0, audioSeconds: 0.98 });
     m.sample({ at: 2_000, framesDecoded: 0, width: 0, height: 0, audioSeconds: 3 });
     expect(m.take()).toMatchObject({ mediaMs: 1_980, frames: 0 });
+  });
+});
+
+describe('a media signaling message', () => {
+  it('wraps one peer message for one rental, and nothing else', () => {
+    expect(signalMessageSchema.safeParse({ type: 'media', rentalId: 'r1', signal: { type: 'offer', sdp: 'v=0' } }).success).toBe(true);
+    expect(signalMessageSchema.safeParse({ type: 'media', rentalId: 'r1', signal: { type: 'hello' } }).success).toBe(true);
+    expect(signalMessageSchema.safeParse({ type: 'media', rentalId: 'r1', signal: { type: 'media', rentalId: 'r2', signal: { type: 'hello' } } }).success).toBe(false);
+    expect(signalMessageSchema.safeParse({ type: 'media', signal: { type: 'hello' } }).success).toBe(false);
   });
 });

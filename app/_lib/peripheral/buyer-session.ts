@@ -100,7 +100,9 @@ export class BuyerSession {
         // not answered (offline, the coordinator restarting): the next receipt carries this interval too
         this.meter.giveBack(measured);
       } else if (code === 'PRECONDITION_FAILED') {
-        this.update({ ended: true, problem: null });
+        // ended, or the window not open yet (media before it does not count)
+        const now = await api.peripheral.get.query({ contractId: this.contractId }).catch(() => null);
+        this.update({ ended: now?.rental?.state === 'ENDED', problem: now?.rental?.state === 'ENDED' ? null : error instanceof Error ? error.message : null });
       } else if (code === 'CONFLICT') {
         // another tab or device counted this number: go on from the coordinator's count
         const now = await api.peripheral.get.query({ contractId: this.contractId }).catch(() => null);
