@@ -23,9 +23,11 @@ function Rentals() {
       <h1>Peripheral rentals</h1>
       <p className="muted">
         A peripheral contract is delivered live: the seller&rsquo;s camera, microphone or screen streams to the buyer&rsquo;s device during the
-        window, and the contract pays for the seconds the buyer&rsquo;s device proves it received. Buy or sell device hours in the{' '}
-        <Link href="/market">market</Link>.
+        window, and the contract pays for the seconds the buyer&rsquo;s device proves it received.
       </p>
+      <Link className="button secondary block" href="/market">
+        Buy or sell device hours in the market
+      </Link>
       {list.data.length === 0 ? (
         <p className="empty">No peripheral contracts yet.</p>
       ) : (

@@ -34,6 +34,7 @@ export class BuyerSession {
   private timers: ReturnType<typeof setInterval>[] = [];
   private nextSeq: number;
   private sending = false;
+  private again = false;
   private closed = false;
   snapshot: BuyerSnapshot;
 
@@ -68,6 +69,8 @@ export class BuyerSession {
       },
       joined.sellerDeviceId,
       (stream) => this.update({ stream }),
+      // the seller waits a moment for this last receipt before it stops the rental (seller-session.ts)
+      () => void this.sendReceipt(),
     );
     this.timers.push(setInterval(() => void this.sample(), SAMPLE_EVERY_MS));
     this.timers.push(setInterval(() => void this.sendReceipt(), RECEIPT_INTERVAL_MS));
@@ -82,8 +85,13 @@ export class BuyerSession {
   }
 
   /** Sends what was counted since the last receipt (nothing when nothing was). */
-  async sendReceipt() {
-    if (this.sending || this.closed) return;
+  async sendReceipt(): Promise<void> {
+    if (this.closed) return;
+    if (this.sending) {
+      // one at a time, in order: send again as soon as this one is answered
+      this.again = true;
+      return;
+    }
     const measured = this.meter.take();
     if (measured.mediaMs === 0) return;
     const body: ReceiptBody = { version: 1, rentalId: this.rental.id, deviceId: this.deviceId, seq: this.nextSeq, ...measured };
@@ -115,6 +123,10 @@ export class BuyerSession {
       }
     } finally {
       this.sending = false;
+    }
+    if (this.again) {
+      this.again = false;
+      return this.sendReceipt();
     }
   }
 

@@ -141,6 +141,8 @@ export class MediaReceiver extends MediaLinkBase {
     options: Options,
     private readonly sellerDeviceId: string,
     private readonly onStream: (stream: MediaStream | null) => void,
+    /** the connection dropped (the seller stopped, or the network): report what was received at once */
+    private readonly onDisconnect: () => void = () => undefined,
   ) {
     super(options);
     this.listen();
@@ -167,7 +169,10 @@ export class MediaReceiver extends MediaLinkBase {
   protected override dropPeer(detail?: string) {
     const had = this.peer !== null;
     super.dropPeer(detail);
-    if (had) this.onStream(null);
+    if (had) {
+      this.onStream(null);
+      this.onDisconnect();
+    }
   }
 
   override close() {

@@ -102,11 +102,28 @@ export function endSharing(contractId: string) {
   emit();
 }
 
-/** The seller stops: the camera goes off at once, and the coordinator settles the contract for what was proven. */
+/** How long the seller's device waits for the buyer's last receipt (sent when the stream drops) before it stops the rental. */
+export const LAST_RECEIPT_WAIT_MS = 4_000;
+
+/**
+ * The seller stops: the camera goes off at once; the buyer's device, seeing the stream end, sends a receipt for
+ * its last seconds, which this device waits for (a few seconds at most) so that they are paid too; then the
+ * coordinator ends the rental and settles the contract for what was proven, and nothing after.
+ */
 export async function stopSharing(contractId: string) {
+  const api = peripheralClient();
+  const before = await api.peripheral.get.query({ contractId }).catch(() => null);
   endSharing(contractId);
+  const lastSeq = before?.rental?.lastSeq;
+  if (lastSeq !== undefined && before?.rental?.buyerDeviceId) {
+    for (const until = Date.now() + LAST_RECEIPT_WAIT_MS; Date.now() < until; ) {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const now = await api.peripheral.get.query({ contractId }).catch(() => null);
+      if (!now?.rental || now.rental.state !== 'LIVE' || now.rental.lastSeq > lastSeq) break;
+    }
+  }
   try {
-    return await peripheralClient().peripheral.stop.mutate({ contractId });
+    return await api.peripheral.stop.mutate({ contractId });
   } catch (error) {
     // already ended (the buyer ended it, or the window closed): nothing more to do
     if (error instanceof Error && /already ended/.test(error.message)) return null;

@@ -20,11 +20,11 @@ export function SharingIndicator() {
   return (
     <div className={styles.indicator} role="status" aria-live="polite" data-testid="sharing-indicator">
       <span className={styles.dot} aria-hidden="true" />
-      <p>
+      <Link className={styles.what} href={`/peripherals/${sharing.contractId}`}>
         Your {KIND_WORDS[sharing.kind]} is being shared with @{sharing.buyerHandle} until {whenShort(sharing.windowEnd)}
-        {state}. <Link href={`/peripherals/${sharing.contractId}`}>Details</Link>
-        {error ? <span role="alert"> {error}</span> : null}
-      </p>
+        {state}.
+      </Link>
+      {error ? <p role="alert">{error}</p> : null}
       <button
         type="button"
         className={`button ${styles.stop}`}
