@@ -66,6 +66,17 @@ test('a 2-minute camera rental: streamed, shown, stopped after 60 s, paid for th
   const id = unique();
   const sellerContext = await device(browser, baseURL!);
   const buyerContext = await device(browser, baseURL!);
+  // counts the seller's page's requests for a camera or microphone: none may happen before the seller starts
+  await sellerContext.addInitScript(() => {
+    const media = navigator.mediaDevices;
+    const original = media.getUserMedia.bind(media);
+    (window as unknown as { mediaAsks: number }).mediaAsks = 0;
+    media.getUserMedia = (constraints) => {
+      (window as unknown as { mediaAsks: number }).mediaAsks++;
+      return original(constraints);
+    };
+  });
+  const mediaAsks = (page: Page) => page.evaluate(() => (window as unknown as { mediaAsks: number }).mediaAsks);
   const seller = await sellerContext.newPage();
   const buyer = await buyerContext.newPage();
   const [sellerHandle, buyerHandle] = [`cam-${id}`, `viewer-${id}`];
@@ -91,10 +102,12 @@ test('a 2-minute camera rental: streamed, shown, stopped after 60 s, paid for th
   await seller.getByRole('link', { name: new RegExp(`@${buyerHandle}`) }).click();
   await expect(seller.getByRole('radio', { name: 'Camera' })).toBeChecked();
   expect(await seller.evaluate(() => document.querySelectorAll('video').length)).toBe(0);
+  expect(await mediaAsks(seller)).toBe(0);
   await seller.screenshot({ path: 'test-results/peripheral-seller-start.png', fullPage: true });
   await seller.getByRole('button', { name: 'Rent out my camera' }).click();
   const indicator = seller.getByTestId('sharing-indicator');
   await expect(indicator).toContainText(`Your camera is being shared with @${buyerHandle} until`);
+  expect(await mediaAsks(seller)).toBe(1);
 
   // the buyer's page joins, connects and shows the seller's camera
   const video = buyer.getByTestId('rental-video');

@@ -3,6 +3,7 @@ import { judgeReceipt, RECEIPT_SLACK_MS, rentalWholeMs, type RentalForReceipt } 
 import { receiptBodySchema, receiptBytes, type ReceiptBody } from '@/server/peripheral/receipt-format';
 import { QualityMeter, type MediaSample } from '@/app/_lib/peripheral/meter';
 import { signalMessageSchema } from '@/server/content/signal-message';
+import { duration } from '@/app/_lib/peripheral/duration';
 
 const T0 = Date.parse('2026-12-06T10:00:00Z');
 const at = (ms: number) => new Date(T0 + ms);
@@ -154,5 +155,11 @@ describe('a media signaling message', () => {
     expect(signalMessageSchema.safeParse({ type: 'media', rentalId: 'r1', signal: { type: 'hello' } }).success).toBe(true);
     expect(signalMessageSchema.safeParse({ type: 'media', rentalId: 'r1', signal: { type: 'media', rentalId: 'r2', signal: { type: 'hello' } } }).success).toBe(false);
     expect(signalMessageSchema.safeParse({ type: 'media', signal: { type: 'hello' } }).success).toBe(false);
+  });
+});
+
+describe('durations on screen', () => {
+  it('reads as people say them', () => {
+    expect([duration(0), duration(45_900), duration(120_000), duration(90_000), duration(3_900_000), duration(7_200_000)]).toEqual(['0 s', '45 s', '2 min', '1 min 30 s', '1 h 5 min', '2 h']);
   });
 });
