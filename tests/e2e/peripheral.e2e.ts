@@ -158,3 +158,52 @@ test('a 2-minute camera rental: streamed, shown, stopped after 60 s, paid for th
   await sellerContext.close();
   await buyerContext.close();
 });
+
+test('a microphone rental: the buyer hears it and ends it; paid for the seconds of sound proven', async ({ browser, baseURL }) => {
+  test.setTimeout(180_000);
+  const id = unique();
+  const sellerContext = await device(browser, baseURL!);
+  const buyerContext = await device(browser, baseURL!);
+  const seller = await sellerContext.newPage();
+  const buyer = await buyerContext.newPage();
+  const [sellerHandle, buyerHandle] = [`mic-${id}`, `ear-${id}`];
+  await member(seller, sellerHandle, 'Seller phone');
+  await member(buyer, buyerHandle, 'Buyer phone');
+  const slug = `sound-${id}`;
+  const community = await call(seller.request, 'community.create', { name: `Sound ${id}`, slug, commissionBps: BPS, startingGrant: GRANT, inviteOnly: false });
+  await call(buyer.request, 'community.join', { slug });
+  const now = Date.now();
+  const window = { windowStart: new Date(now).toISOString(), windowEnd: new Date(now + RENTAL_MS).toISOString() };
+  await call(seller.request, 'market.placeOrder', { communityId: community.id, side: 'SELL', category: 'PERIPHERAL', unit: 'DEVICE_HOUR', kind: 'STANDING', quantity: 1, price: PRICE, ...window });
+  const bid = await call(buyer.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'PERIPHERAL', unit: 'DEVICE_HOUR', kind: 'STANDING', quantity: 1, price: PRICE, ...window });
+  const contractId: string = bid.fills[0].contractId;
+
+  await seller.goto(`/peripherals/${contractId}`);
+  await seller.getByRole('radio', { name: 'Microphone' }).check();
+  await seller.getByRole('button', { name: 'Rent out my microphone' }).click();
+  await expect(seller.getByTestId('sharing-indicator')).toContainText(`Your microphone is being shared with @${buyerHandle}`);
+
+  await buyer.goto(`/peripherals/${contractId}`);
+  await expect(buyer.getByTestId('buyer-link')).toHaveText('Receiving live.', { timeout: 45_000 });
+  // the seller moves on to another screen while sharing
+  await seller.getByRole('link', { name: 'Market', exact: true }).click();
+  await expect(seller.getByTestId('sharing-indicator')).toContainText('Your microphone is being shared');
+  await expect.poll(async () => parseInt((await buyer.getByTestId('seconds-proven').textContent()) ?? '0', 10), { timeout: 30_000 }).toBeGreaterThanOrEqual(10);
+  await buyer.screenshot({ path: 'test-results/peripheral-buyer-listening.png', fullPage: true });
+  await buyer.getByRole('button', { name: 'End the rental' }).click();
+  await expect(buyer.getByTestId('rental-ended')).toContainText('the buyer ended it');
+  // the seller's device stops sharing by itself, on whatever screen it is
+  await expect(seller.getByTestId('sharing-indicator')).toHaveCount(0, { timeout: 20_000 });
+  expect(await seller.evaluate(() => location.pathname)).toBe('/market');
+
+  const rental = (await call(buyer.request, 'peripheral.get', { contractId }, 'GET')).rental;
+  expect(rental).toMatchObject({ state: 'ENDED', endedBy: 'BUYER', kind: 'MICROPHONE' });
+  expect(rental.provenMs).toBeGreaterThanOrEqual(10_000);
+  const amounts = fillAmounts(1, PRICE, BPS);
+  const paid = proRataAmounts(amounts.buyerPays, amounts.buyerPays - amounts.sellerGets, rental.provenMs, RENTAL_MS);
+  expect(await call(seller.request, 'ledger.balance', { communityId: community.id }, 'GET')).toEqual({ available: GRANT + paid.sellerGets, escrow: 0 });
+  expect(await call(buyer.request, 'ledger.balance', { communityId: community.id }, 'GET')).toEqual({ available: GRANT - paid.paid, escrow: 0 });
+  expect(await ledgerSums(community.id)).toEqual({ balances: 0, postings: 0 });
+  await sellerContext.close();
+  await buyerContext.close();
+});

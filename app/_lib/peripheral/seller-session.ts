@@ -6,6 +6,7 @@
  * always show it and stop it. Device permission is asked here, only when the seller starts a rental.
  */
 import type { RentalKind } from '@/server/peripheral/receipt-format';
+import { getLiveHub } from '../live-client';
 import { peripheralClient } from './client';
 import { MediaSender, type LinkState } from './media-link';
 
@@ -20,7 +21,7 @@ export type SellerSnapshot = {
   problem: string | null;
 } | null;
 
-type Session = { snapshot: NonNullable<SellerSnapshot>; stream: MediaStream; sender: MediaSender; timer: ReturnType<typeof setTimeout> };
+type Session = { snapshot: NonNullable<SellerSnapshot>; stream: MediaStream; sender: MediaSender; timer: ReturnType<typeof setTimeout>; unwatch: () => void };
 
 let current: Session | null = null;
 let snapshot: SellerSnapshot = null;
@@ -82,6 +83,10 @@ export async function startSharing(input: { contractId: string; deviceId: string
     sender,
     // the window closes: the coordinator settles; this device stops sharing
     timer: setTimeout(() => endSharing(contractId), untilEnd),
+    // the buyer ended it (or another device of the seller's stopped it): stop sharing here, whatever screen is open
+    unwatch: getLiveHub().watchEvents((event) => {
+      if (event.type === 'contract' && event.contractId === contractId && event.action === 'RENTAL_ENDED') endSharing(contractId);
+    }),
   };
   // the seller stopped it from the browser's own controls (screen sharing bar, a revoked permission)
   for (const track of stream.getTracks()) track.addEventListener('ended', () => void stopSharing(contractId).catch(() => undefined));
@@ -94,9 +99,10 @@ export const sharedStream = (contractId: string) => (current?.snapshot.contractI
 /** Stops sharing locally (the rental ended on the coordinator, or the window closed). */
 export function endSharing(contractId: string) {
   if (!current || current.snapshot.contractId !== contractId) return;
-  const { stream, sender, timer } = current;
+  const { stream, sender, timer, unwatch } = current;
   current = null;
   clearTimeout(timer);
+  unwatch();
   sender.close();
   for (const track of stream.getTracks()) track.stop();
   emit();
