@@ -57,7 +57,7 @@ const making = new Map<string, Promise<Stored>>();
 function keyEntry(deviceId: string): Promise<Stored> {
   let entry = making.get(deviceId);
   if (!entry) {
-    entry = (async () => {
+    const make = async () => {
       const existing = await read(deviceId);
       if (existing) return existing;
       const keys = await crypto.subtle.generateKey(PARAMS, false, ['sign', 'verify']);
@@ -65,7 +65,9 @@ function keyEntry(deviceId: string): Promise<Stored> {
       const made: Stored = { deviceId, keys, publicKey, registered: false };
       await write(made);
       return made;
-    })();
+    };
+    // one tab at a time, so two tabs opened together never make two different keys for one device
+    entry = (async () => (typeof navigator !== 'undefined' && navigator.locks ? await navigator.locks.request(`swapmesh-device-key:${deviceId}`, make) : await make()))();
     entry.catch(() => making.delete(deviceId));
     making.set(deviceId, entry);
   }
