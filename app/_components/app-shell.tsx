@@ -8,6 +8,7 @@ import { LiveEvents } from '@/app/_lib/live';
 import { useBadges } from '@/app/_components/notifications/badges';
 import { Notifications } from '@/app/_components/notifications/notifications';
 import badgeStyles from '@/app/_components/notifications/notifications.module.css';
+import { SharingIndicator } from '@/app/peripherals/_components/sharing-indicator';
 import { useTRPC } from '@/app/_lib/trpc';
 
 const tabs = [
@@ -63,7 +64,10 @@ export function AppShell({ children }: { children: React.ReactNode }) {
       <LiveEvents enabled={Boolean(me.data)}>
         <Notifications memberId={me.data?.id ?? null} />
         {me.data ? <TransferService /> : null}
-        <main className="page">{children}</main>
+        <main className="page">
+          <SharingIndicator />
+          {children}
+        </main>
       </LiveEvents>
       <nav className="tabbar seven" aria-label="Main">
         {tabs.map((tab) => {

@@ -1,4 +1,5 @@
-import { createHash, createPublicKey, verify } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { signatureValid } from '../device/signature';
 import { DomainError } from '../errors';
 import { z } from 'zod';
 import type { Db } from '../db/client';
@@ -31,16 +32,6 @@ export type Receipt = z.infer<typeof receiptSchema>;
 
 /** The bytes both devices sign: the receipt as canonical JSON (sorted keys, no spaces). */
 export const receiptBytes = (receipt: Receipt) => Buffer.from(stableStringify(receipt as unknown as Json));
-
-function signatureValid(publicKey: string, algorithm: string, data: Buffer, signature: string): boolean {
-  try {
-    const key = createPublicKey({ key: Buffer.from(publicKey, 'base64url'), format: 'der', type: 'spki' });
-    const sig = Buffer.from(signature, 'base64url');
-    return algorithm === 'Ed25519' ? verify(null, data, key, sig) : verify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, sig);
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Posts a barter two nearby devices agreed without the coordinator and both signed with their device

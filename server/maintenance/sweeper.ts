@@ -2,6 +2,7 @@ import { getDb } from '../db/client';
 import { sweepCompute } from '../compute/sweep';
 import { sweepTransfers } from '../content/transfers';
 import { sweepMarket } from '../market/lifecycle';
+import { sweepRentals } from '../peripheral/rentals';
 import { runEvery } from './every';
 
 const INTERVAL_MS = 5_000;
@@ -12,6 +13,8 @@ export function startSweeper(): void {
     // jobs first: a job past its deadline settles its contracts before the market fails them
     await sweepCompute(getDb());
     await sweepTransfers(getDb());
+    // rentals whose window closed settle from their receipts before the market fails undelivered contracts
+    await sweepRentals(getDb());
     await sweepMarket(getDb());
   });
 }

@@ -11,6 +11,7 @@ import { homeRouter } from './home';
 import { ledgerRouter } from './ledger';
 import { marketRouter } from './market';
 import { negotiationRouter } from './negotiation';
+import { peripheralRouter } from './peripheral';
 import { signalRouter } from './signal';
 import { systemRouter } from './system';
 
@@ -29,6 +30,7 @@ export const appRouter = router({
   system: systemRouter,
   barter: barterRouter,
   home: homeRouter,
+  peripheral: peripheralRouter,
 });
 
 export type AppRouter = typeof appRouter;

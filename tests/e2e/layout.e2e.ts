@@ -117,6 +117,8 @@ test('every screen fits a 412 px phone and every target is at least 48 px, signe
   const bought = await call(page.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'COMPUTE', unit: 'WORK_UNIT', quantity: 1, price: 2_000_000, kind: 'STANDING', ...window });
   await call(page.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'STORAGE', unit: 'MB_HOUR', quantity: 100, price: 10_000, kind: 'STANDING', ...window });
   const contractId = bought.fills[0].contractId;
+  await call(other.request, 'market.placeOrder', { communityId: community.id, side: 'SELL', category: 'PERIPHERAL', unit: 'DEVICE_HOUR', quantity: 1, price: 1_000_000, kind: 'STANDING', ...window });
+  const rented = await call(page.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'PERIPHERAL', unit: 'DEVICE_HOUR', quantity: 1, price: 1_000_000, kind: 'STANDING', ...window });
   await call(other.request, 'contract.reportDelivered', { contractId });
   const job = await call(page.request, 'compute.submitJob', {
     communityId: community.id, kernel: 'mandelbrot', params: { width: 64, height: 64, maxIterations: 50, view: { centerX: -0.5, centerY: 0, scale: 3 } }, units: 4, replication: 2, quorum: 2,
@@ -140,6 +142,7 @@ test('every screen fits a 412 px phone and every target is at least 48 px, signe
     '/contracts/[id]': `/contracts/${contractId}`,
     '/content/items/[id]': `/content/items/${item.id}`,
     '/jobs/[id]': `/jobs/${job.id}`,
+    '/peripherals/[contractId]': `/peripherals/${rented.fills[0].contractId}`,
   };
   const all = routes();
   const missing = all.filter((r) => r.includes('[') && !examples[r]);

@@ -1,6 +1,7 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { receiptBytes, type Receipt } from '@/server/barter/receipts';
+import { settleFromProof } from '@/server/delivery/proof';
 import { ledgerTotals } from '@/server/ledger/repository';
 import { rejects } from '../support/assertions';
 import { signUp, type Caller } from '../support/callers';
@@ -26,6 +27,19 @@ describe.each(databaseKinds)('barter on %s', (kind) => {
     c.barter.offer({ communityId: cid, give, want, toleranceBps: 1_000, ...extra } as Parameters<Caller['barter']['offer']>[0]);
   const contractsOf = (dealId: string) => t.db.contract.findMany({ where: { barterDealId: dealId }, orderBy: { category: 'asc' } });
   const available = async (c: Caller, cid = communityId) => (await c.ledger.balance({ communityId: cid })).available;
+  /**
+   * Delivers a leg: on the seller's word and the buyer's sign-off, or, for a peripheral (which the system streams
+   * and measures, server/peripheral/), from proof of the whole rental; the seller's word is refused for it.
+   */
+  const deliver = async (c: { id: string; category: string }, seller: Caller, buyer: Caller) => {
+    if (c.category === 'PERIPHERAL') {
+      await rejects(seller.contract.reportDelivered({ contractId: c.id }), 'PRECONDITION_FAILED', /measured delivery/);
+      await settleFromProof(t.db, c.id, { part: 1, whole: 1 }, 'Streamed in full');
+      return;
+    }
+    await seller.contract.reportDelivered({ contractId: c.id });
+    await buyer.contract.signOff({ contractId: c.id });
+  };
 
   beforeAll(async () => {
     t = await freshDatabase(kind);
@@ -65,10 +79,7 @@ describe.each(databaseKinds)('barter on %s', (kind) => {
     expect(contracts.reduce((sum, c) => sum + Number(c.escrowed), 0)).toBe(CREDIT);
     expect(await available(m.caller)).toBe(10 * CREDIT);
     expect(await pool()).toBe(before - BigInt(CREDIT));
-    for (const c of contracts) {
-      await m.caller.contract.reportDelivered({ contractId: c.id });
-      await coordinator.contract.signOff({ contractId: c.id });
-    }
+    for (const c of contracts) await deliver(c, m.caller, coordinator);
     expect(await available(m.caller)).toBe(11 * CREDIT);
     expect(await pool()).toBe(before - BigInt(CREDIT));
     expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
@@ -87,8 +98,7 @@ describe.each(databaseKinds)('barter on %s', (kind) => {
     expect(await m.caller.ledger.balance({ communityId })).toEqual({ available: 10 * CREDIT - commission, escrow: commission });
     for (const c of contracts) {
       const [seller, buyer] = c.sellerId === m.member.id ? [m.caller, coordinator] : [coordinator, m.caller];
-      await seller.contract.reportDelivered({ contractId: c.id });
-      await buyer.contract.signOff({ contractId: c.id });
+      await deliver(c, seller, buyer);
     }
     expect(await m.caller.ledger.balance({ communityId })).toEqual({ available: 11 * CREDIT - commission, escrow: 0 });
   });
@@ -110,8 +120,7 @@ describe.each(databaseKinds)('barter on %s', (kind) => {
     expect(await commission()).toBe(0n);
     for (const c of contracts) {
       const [seller, buyer] = c.sellerId === a.member.id ? [a.caller, b.caller] : [b.caller, a.caller];
-      await seller.contract.reportDelivered({ contractId: c.id });
-      await buyer.contract.signOff({ contractId: c.id });
+      await deliver(c, seller, buyer);
     }
     expect(await commission()).toBe(BigInt(paid));
     expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });

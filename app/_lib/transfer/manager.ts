@@ -669,6 +669,8 @@ export class TransferManager {
     if (!parsed.success) return this.noteError('A malformed signaling message was ignored.');
     const signal: InboundSignal = parsed.data;
     if (signal.fromDeviceId === this.deviceId) return;
+    // a peripheral rental's media connection (app/_lib/peripheral/media-link.ts), not a transfer link
+    if (signal.message.type === 'media') return;
     const link = this.linkFor(signal.fromDeviceId);
     if (signal.fromHandle) link.remoteHandle = signal.fromHandle;
     link.handleSignal(signal.message);
