@@ -33,7 +33,6 @@ const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'A SHA-256 is 64 lower-case hex
 export function pathProblem(path: string): string | null {
   if (path.length === 0) return 'A file needs a name.';
   if (path.length > MAX_PATH_LENGTH) return `A path can have at most ${MAX_PATH_LENGTH} characters.`;
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(path)) return `"${printable(path)}" contains control characters.`;
   if (path.includes('\\')) return `"${path}" contains a backslash: use "/" between folders.`;
   if (path.startsWith('/')) return `"${path}" is absolute: paths are relative to the folder sent.`;
@@ -46,7 +45,6 @@ export function pathProblem(path: string): string | null {
 }
 
 function printable(path: string) {
-  // eslint-disable-next-line no-control-regex
   return path.replace(/[\u0000-\u001f\u007f]/g, '?').slice(0, 80);
 }
 
