@@ -20,8 +20,9 @@ const SNIPPET = 'Meet at the north gate, map: https://example.org/map?pin=42. Br
 
 async function device(browser: Browser, baseURL: string): Promise<BrowserContext> {
   const context = await browser.newContext();
-  // with this permission Chromium offers a 127.0.0.1 host candidate (see RECIPES.md)
-  await context.grantPermissions(['microphone', 'camera', 'clipboard-read', 'clipboard-write'], { origin: baseURL });
+  // with this permission Chromium offers a 127.0.0.1 host candidate (see RECIPES.md); a granted list refuses
+  // everything else, so the screen wake lock (which a visible page gets without asking) is listed too
+  await context.grantPermissions(['microphone', 'camera', 'clipboard-read', 'clipboard-write', 'screen-wake-lock'], { origin: baseURL });
   return context;
 }
 
@@ -124,8 +125,9 @@ test('a folder of 20 files and a snippet go to two devices at once; every hash m
   // Rob drops midway: his page reloads (the connection and everything in memory gone) and the copy resumes
   await expect.poll(async () => Number(await overall(rob!).getAttribute('aria-valuenow')), { timeout: 180_000, intervals: [100] }).toBeGreaterThanOrEqual(15);
   await rob!.screenshot({ path: 'test-results/nearby-bundle-progress.png', fullPage: true });
-  const wake = await rob!.getByTestId('wake-note').getAttribute('data-wake').catch(() => null);
-  console.log(`wake lock while copying: ${wake}`);
+  // the screen is kept on while the copy runs
+  await expect(rob!.getByTestId('wake-note')).toHaveAttribute('data-wake', 'held');
+  await expect(rob!.getByTestId('wake-note')).toHaveText('The screen stays on while files copy.');
   const before = Number(await overall(rob!).getAttribute('aria-valuenow'));
   expect(before).toBeLessThan(100);
   await rob!.reload();

@@ -46,6 +46,8 @@ export type ManagerSnapshot = {
   lastError: string | null;
   /** the screen wake lock: held while a transfer runs here */
   wake: WakeState;
+  /** why the browser last refused to keep the screen on, if it did */
+  wakeRefusal: string | null;
 };
 
 type LinkRetry = { attempts: number; nextAt: number; lastUsed: number };
@@ -245,6 +247,7 @@ export class TransferManager implements ManagerHost {
       links: [...this.links.values()].map((l) => ({ deviceId: l.remoteDeviceId, handle: l.remoteHandle, state: l.state })),
       lastError: this.lastError,
       wake: this.wakeLock?.state ?? 'idle',
+      wakeRefusal: this.wakeLock?.lastRefusal ?? null,
     };
   }
 

@@ -5,7 +5,22 @@ import { describeCounts, fileNameOf, linkRuns } from '@/app/_lib/transfer/bundle
 import type { EntryView, TransferView } from '@/app/_lib/transfer/manager';
 import { receivedFile } from '@/app/_lib/transfer/storage';
 import styles from '../content.module.css';
+import { NoteIcon } from './bundle-icons';
 import { formatBytes } from './format';
+
+/** The folders of a path below the bundle's own top folder, as "photos/day 1 · " (empty at the top). */
+function folderOf(path: string, prefix: string): string {
+  const inner = path.startsWith(prefix) ? path.slice(prefix.length) : path;
+  const cut = inner.lastIndexOf('/');
+  return cut > 0 ? `${inner.slice(0, cut)} · ` : '';
+}
+
+/** "trip/" when every file is inside that one folder (the title names it already), else "". */
+function commonTop(paths: string[]): string {
+  const tops = new Set(paths.map((p) => (p.includes('/') ? p.split('/')[0] : '')));
+  const [top] = [...tops];
+  return tops.size === 1 && top ? `${top}/` : '';
+}
 
 /** Lists above this many entries start folded. */
 const OPEN_UP_TO = 30;
@@ -58,16 +73,23 @@ function Snippet({ entry }: { entry: EntryView }) {
   );
 }
 
-function EntryRow({ view, entry, offset }: { view: TransferView; entry: EntryView; offset: number }) {
+function EntryRow({ view, entry, offset, prefix }: { view: TransferView; entry: EntryView; offset: number; prefix: string }) {
   const [error, setError] = useState<string | null>(null);
   const pct = entry.sizeBytes ? Math.floor((entry.bytesDone / entry.sizeBytes) * 100) : entry.bytesDone >= 0 && view.bytesDone >= offset ? 100 : 0;
   const received = view.role === 'receive' && view.phase === 'completed';
-  const state = entry.ok === true ? '✓ SHA-256' : entry.ok === false ? 'does not match' : `${pct}%`;
+  const state = entry.ok === true ? '✓ verified' : entry.ok === false ? 'does not match' : `${pct}%`;
+  const showBar = view.phase !== 'completed';
   return (
     <li className={styles.entry} data-testid="bundle-entry" data-path={entry.path} data-ok={entry.ok === null ? '' : String(entry.ok)}>
-      <span className={styles.entryName} title={entry.path}>
-        {entry.kind === 'text' ? '📝 ' : ''}
-        {entry.path} <span className="muted">{formatBytes(entry.sizeBytes)}</span>
+      <span className={styles.entryText} title={entry.path}>
+        <span className={styles.entryName}>
+          {entry.kind === 'text' ? <NoteIcon /> : null}
+          {fileNameOf(entry.path)}
+        </span>
+        <span className="muted small">
+          {folderOf(entry.path, prefix)}
+          {formatBytes(entry.sizeBytes)}
+        </span>
       </span>
       <span className={`${styles.entryState} ${entry.ok === true ? styles.entryOk : entry.ok === false ? styles.entryBad : ''}`}>{state}</span>
       {received && entry.kind === 'file' && entry.ok ? (
@@ -79,9 +101,11 @@ function EntryRow({ view, entry, offset }: { view: TransferView; entry: EntryVie
       ) : (
         <span />
       )}
+      {showBar ? (
       <div className={styles.entryBar} role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct} aria-label={`${entry.path}: ${pct}%`}>
         <div style={{ width: `${pct}%` }} />
       </div>
+      ) : null}
       {entry.kind === 'text' ? <div style={{ gridColumn: '1 / -1' }}><Snippet entry={entry} /></div> : null}
       {error ? <div className="field-error" style={{ gridColumn: '1 / -1' }}>{error}</div> : null}
     </li>
@@ -98,11 +122,12 @@ export function BundleEntries({ view }: { view: TransferView }) {
   const done = entries.filter((e) => e.sizeBytes === 0 ? view.bytesDone >= offsets[e.index]! : e.bytesDone === e.sizeBytes).length;
   const snippets = entries.filter((e) => e.kind === 'text');
   const files = entries.filter((e) => e.kind === 'file');
+  const prefix = commonTop(files.map((f) => f.path));
   return (
     <div data-testid="bundle">
       <ul className={styles.entries}>
         {snippets.map((e) => (
-          <EntryRow key={e.index} view={view} entry={e} offset={offsets[e.index]!} />
+          <EntryRow key={e.index} view={view} entry={e} offset={offsets[e.index]!} prefix={prefix} />
         ))}
       </ul>
       <details open={files.length <= OPEN_UP_TO}>
@@ -111,7 +136,7 @@ export function BundleEntries({ view }: { view: TransferView }) {
         </summary>
         <ul className={styles.entries}>
           {files.map((e) => (
-            <EntryRow key={e.index} view={view} entry={e} offset={offsets[e.index]!} />
+            <EntryRow key={e.index} view={view} entry={e} offset={offsets[e.index]!} prefix={prefix} />
           ))}
         </ul>
       </details>

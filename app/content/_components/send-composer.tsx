@@ -10,6 +10,7 @@ import { MAX_TEXT_BYTES } from '@/server/content/bundle-manifest';
 import styles from '../content.module.css';
 import { useContent } from './content-context';
 import { ImportProgress } from './file-import';
+import { FolderIcon, NoteIcon } from './bundle-icons';
 import { formatBytes, normalizeMediaType, titleFromName } from './format';
 
 export type Target = { deviceId: string; name: string; handle: string };
@@ -153,7 +154,7 @@ export function SendComposer({ targets, initial, onClose }: { targets: Target[];
   return (
     <div className="card stack" data-testid="send-panel">
       <div className="row spread">
-        <h2 style={{ margin: 0 }}>Send to {handles(receivers) || 'nearby devices'}</h2>
+        <h2 style={{ margin: 0 }}>{receivers.length === 1 ? `Send to @${receivers[0]!.handle}` : receivers.length > 1 ? `Send to ${receivers.length} devices` : 'Send'}</h2>
         <button type="button" className="button secondary" onClick={onClose}>Close</button>
       </div>
 
@@ -235,14 +236,14 @@ export function SendComposer({ targets, initial, onClose }: { targets: Target[];
           <ul className={styles.pickedList}>
             {folders.map(([name, files]) => (
               <li key={`folder-${name}`}>
-                <span className={styles.pickedName}>📁 {name}/ <span className="muted small">{files.length} files · {formatBytes(files.reduce((s, f) => s + f.blob.size, 0))}</span></span>
+                <span className={styles.pickedName}><FolderIcon />{name}/ <span className="muted small">{files.length} files · {formatBytes(files.reduce((s, f) => s + f.blob.size, 0))}</span></span>
                 <button type="button" className={styles.removeButton} aria-label={`Remove folder ${name}`} disabled={busy} onClick={() => remove(files.map((f) => f.key))}>×</button>
               </li>
             ))}
             {single.map((p) => (
               <li key={p.key}>
                 <span className={styles.pickedName}>
-                  {p.kind === 'text' ? '📝 ' : ''}
+                  {p.kind === 'text' ? <NoteIcon /> : null}
                   {p.path} <span className="muted small">{formatBytes(p.blob.size)}</span>
                 </span>
                 <button type="button" className={styles.removeButton} aria-label={`Remove ${p.path}`} disabled={busy} onClick={() => remove([p.key])}>×</button>

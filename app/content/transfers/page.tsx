@@ -115,7 +115,7 @@ export default function TransfersPage() {
     <>
       <h1>Transfers</h1>
       {snapshot.passive ? <div className="alert info">Transfers run in another Swapmesh tab of this browser.</div> : null}
-      <WakeNote wake={snapshot.wake} busy={snapshot.transfers.some((t) => t.phase === 'transferring' || t.phase === 'connecting' || t.phase === 'waiting')} />
+      <WakeNote wake={snapshot.wake} refusal={snapshot.wakeRefusal} busy={snapshot.transfers.some((t) => t.phase === 'transferring' || t.phase === 'connecting' || t.phase === 'waiting')} />
       {!snapshot.storageOk ? <div className="alert error">This browser cannot store files for transfers.</div> : null}
       <div className="card" data-testid="incoming">
         <h2>Coming to this device</h2>
@@ -142,7 +142,7 @@ export default function TransfersPage() {
 }
 
 /** Whether the screen is kept on while copying (Screen Wake Lock), said only while something copies. */
-function WakeNote({ wake, busy }: { wake: ManagerSnapshot['wake']; busy: boolean }) {
+function WakeNote({ wake, refusal, busy }: { wake: ManagerSnapshot['wake']; refusal: string | null; busy: boolean }) {
   if (!busy) return null;
   const text =
     wake === 'held'
@@ -151,7 +151,7 @@ function WakeNote({ wake, busy }: { wake: ManagerSnapshot['wake']; busy: boolean
         ? 'Keep Swapmesh on screen while files copy: this browser may pause it when the screen turns off.'
         : 'If the screen turns off, copying pauses and picks up where it was when you come back.';
   return (
-    <p className={`muted ${styles.wake}`} data-testid="wake-note" data-wake={wake}>
+    <p className={`muted ${styles.wake}`} data-testid="wake-note" data-wake={wake} data-refusal={refusal ?? undefined}>
       {text}
     </p>
   );
