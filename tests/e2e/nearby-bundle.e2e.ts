@@ -105,8 +105,10 @@ test('a folder of 20 files and a snippet go to two devices at once; every hash m
   await expect(panel.getByRole('checkbox', { name: /Rita tablet/ })).toBeChecked();
   await sam!.screenshot({ path: 'test-results/nearby-bundle-compose.png', fullPage: true });
   await panel.getByRole('button', { name: 'Send to 2 devices' }).click();
+  const preparing = Date.now();
   const title = `${folderName} (20 files) + 1 snippet`;
   await expect(panel).toContainText(`“${title}” is offered to @${handles.rita} and @${handles.rob}`, { timeout: 240_000 });
+  const prepared = Date.now() - preparing;
 
   // each receiver: one offer, one accept
   for (const page of [rita!, rob!]) {
@@ -119,6 +121,7 @@ test('a folder of 20 files and a snippet go to two devices at once; every hash m
     await page.getByTestId('gifts').getByRole('listitem').filter({ hasText: title }).getByRole('button', { name: 'Accept' }).click();
     await expect(page).toHaveURL(/\/content\/transfers$/);
   }
+  const accepted = Date.now();
   const card = (page: Page) => page.locator('[data-role="receive"]').filter({ hasText: title });
   const overall = (page: Page) => card(page).getByRole('progressbar', { name: new RegExp(`^${title.replace(/[()+]/g, '\\$&')}: `) });
 
@@ -133,7 +136,15 @@ test('a folder of 20 files and a snippet go to two devices at once; every hash m
   await rob!.reload();
   await expect(card(rob!).getByTestId('transfer-resumed')).toBeVisible({ timeout: 120_000 });
 
-  for (const page of [rita!, rob!]) await expect(card(page)).toHaveAttribute('data-phase', 'completed', { timeout: 360_000 });
+  await expect(card(rita!)).toHaveAttribute('data-phase', 'completed', { timeout: 360_000 });
+  const ritaDone = Date.now() - accepted;
+  await expect(card(rob!)).toHaveAttribute('data-phase', 'completed', { timeout: 360_000 });
+  const robDone = Date.now() - accepted;
+  const mb = folder.total / 1e6;
+  console.log(
+    `bundle of ${mb.toFixed(1)} MB: prepared (hashed, kept) in ${(prepared / 1000).toFixed(1)} s; to both devices at once: ` +
+      `Rita in ${(ritaDone / 1000).toFixed(1)} s (${(mb / (ritaDone / 1000)).toFixed(1)} MB/s), Rob (dropped and resumed) in ${(robDone / 1000).toFixed(1)} s`,
+  );
 
   for (const page of [rita!, rob!]) {
     const c = card(page);
