@@ -123,22 +123,17 @@ export function BundleEntries({ view }: { view: TransferView }) {
   const snippets = entries.filter((e) => e.kind === 'text');
   const files = entries.filter((e) => e.kind === 'file');
   const prefix = commonTop(files.map((f) => f.path));
+  // a finished send folds its list away; a receiver keeps its files (and their Save buttons) in view
+  const open = files.length <= OPEN_UP_TO && (view.role === 'receive' || view.phase !== 'completed');
+  const rowsOf = (list: EntryView[]) => list.map((e) => <EntryRow key={e.index} view={view} entry={e} offset={offsets[e.index]!} prefix={prefix} />);
   return (
     <div data-testid="bundle">
-      <ul className={styles.entries}>
-        {snippets.map((e) => (
-          <EntryRow key={e.index} view={view} entry={e} offset={offsets[e.index]!} prefix={prefix} />
-        ))}
-      </ul>
-      <details open={files.length <= OPEN_UP_TO}>
+      {view.role === 'receive' ? <ul className={styles.entries}>{rowsOf(snippets)}</ul> : null}
+      <details open={open}>
         <summary>
-          {describeCounts(counts)} · {done} of {entries.length} in
+          {describeCounts(counts)} · {done} of {entries.length} {view.role === 'receive' ? 'in' : 'sent'}
         </summary>
-        <ul className={styles.entries}>
-          {files.map((e) => (
-            <EntryRow key={e.index} view={view} entry={e} offset={offsets[e.index]!} prefix={prefix} />
-          ))}
-        </ul>
+        <ul className={styles.entries}>{rowsOf(view.role === 'receive' ? files : entries)}</ul>
       </details>
     </div>
   );

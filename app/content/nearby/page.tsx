@@ -11,7 +11,7 @@ import { connectionPath, PATH_LABEL, type ConnectionPath } from '../_components/
 import { useContent, useTransfers } from '../_components/content-context';
 import { formatBytes } from '../_components/format';
 import { SendComposer, type Target } from '../_components/send-composer';
-import { describeCounts } from '../../_lib/transfer/bundle';
+import { describeCounts, type BundleEntry } from '../../_lib/transfer/bundle';
 import { useOfferedGifts } from '../_components/gifts';
 import styles from '../content.module.css';
 
@@ -25,8 +25,8 @@ function useGive(target: Target) {
   const trpc = useTRPC();
   const { deviceId, manager } = useContent();
   const give = useMutation(trpc.content.give.mutationOptions());
-  const send = async (header: Header) => {
-    const item = await give.mutateAsync({ deviceId, toDeviceId: target.deviceId, header });
+  const send = async (header: Header, bundle?: BundleEntry[]) => {
+    const item = await give.mutateAsync({ deviceId, toDeviceId: target.deviceId, header, ...(bundle ? { bundle } : {}) });
     manager.offerGift(target.deviceId, { id: item.id, title: item.title, sizeBytes: item.sizeBytes });
     return item;
   };
@@ -56,7 +56,7 @@ function SendPreset({ target, itemId, onClose }: { target: Target; itemId: strin
           disabled={give.isPending}
           onClick={() => {
             const { title, description, audience, purpose, environment, mediaType, sizeBytes, sha256, chunkSize, chunkHashes } = it;
-            void send({ title, description, audience, purpose, environment, mediaType, sizeBytes, sha256, chunkSize, chunkHashes: chunkHashes ?? [] }).then(() => setDone(true), () => undefined);
+            void send({ title, description, audience, purpose, environment, mediaType, sizeBytes, sha256, chunkSize, chunkHashes: chunkHashes ?? [] }, it.bundle?.entries).then(() => setDone(true), () => undefined);
           }}
         >
           Offer “{it.title}” to @{target.handle}
@@ -144,11 +144,11 @@ function OfferedToYou() {
         {gifts.data.map((g) => (
           <li key={g.id}>
             <div>
-              <strong>{g.title}</strong>{' '}
-              <span className="muted small">
+              <strong>{g.title}</strong>
+              <div className="muted small">
                 {g.bundle ? `${describeCounts(g.bundle)} · ` : ''}
                 {formatBytes(g.sizeBytes)} from @{g.owner.handle}
-              </span>
+              </div>
             </div>
             <div className={styles.actions}>
               <button type="button" className="button" disabled={accepting !== null} onClick={() => void accept(g.id)}>Accept</button>
