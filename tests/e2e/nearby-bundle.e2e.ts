@@ -98,6 +98,15 @@ test('a folder of 20 files and a snippet go to two devices at once; every hash m
   await sam!.getByLabel('Choose a folder to send').setInputFiles(folder.dir);
   await expect(panel.getByTestId('picked')).toContainText('20 files');
   await expect(panel.getByTestId('picked')).toContainText(`${folderName}/`);
+  // a file dropped on the panel joins them (and can be taken out again)
+  await panel.getByTestId('drop-zone').evaluate((zone) => {
+    const data = new DataTransfer();
+    data.items.add(new File(['not this one'], 'dropped.txt', { type: 'text/plain' }));
+    zone.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+  });
+  await expect(panel.getByTestId('picked')).toContainText('21 files');
+  await panel.getByRole('button', { name: 'Remove dropped.txt' }).click();
+  await expect(panel.getByTestId('picked')).toContainText('20 files');
   await sam!.getByLabel('Text or a link').fill(SNIPPET);
   await panel.getByRole('button', { name: 'Add this snippet' }).click();
   await expect(panel.getByTestId('picked')).toContainText('20 files and 1 snippet');
@@ -173,6 +182,10 @@ test('a folder of 20 files and a snippet go to two devices at once; every hash m
   }
   await expect(card(rob!).getByTestId('transfer-resumed')).toBeVisible();
   await rob!.screenshot({ path: 'test-results/nearby-bundle-done.png', fullPage: true });
+  // after a reload the received bundle still shows its snippet and its checked files
+  await rita!.reload();
+  await expect(card(rita!).getByTestId('snippet')).toContainText('Meet at the north gate');
+  await expect(card(rita!).locator('[data-testid="bundle-entry"][data-ok="true"]')).toHaveCount(21);
   // the sender's side: one transfer per receiver, both done
   await sam!.goto('/content/transfers');
   await expect(sam!.locator('[data-role="send"]').filter({ hasText: title })).toHaveCount(2);

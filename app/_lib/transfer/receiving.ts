@@ -54,17 +54,22 @@ export class Receiving {
     this.pump();
   }
 
-  /** A bundle received earlier (before a reload): its checks and snippets, read again from this device. */
+  /**
+   * A bundle received earlier (before a reload): every entry was checked before COMPLETED was reported, so
+   * only the snippets' text is read back from this device (not the files, however large).
+   */
   loadFinished(entry: Entry) {
-    if (entry.role !== 'receive' || !entry.placed || entry.bundle || this.loading.has(entry)) return;
+    const placed = entry.placed;
+    if (entry.role !== 'receive' || !placed || entry.bundle || this.loading.has(entry)) return;
     this.loading.add(entry);
-    void checkBundle(entry).then(
-      (result) => {
-        entry.bundle = result;
-        this.host.emit(true);
-      },
-      () => undefined,
-    );
+    void (async () => {
+      const texts: Record<number, string> = {};
+      const snippets = placed.filter((e) => e.kind === 'text');
+      const file = snippets.length > 0 ? await receivedFile(entry.server.id) : null;
+      for (const e of snippets) if (file) texts[e.index] = await file.slice(e.offset, e.offset + e.sizeBytes).text();
+      entry.bundle = { checks: placed.map((e) => ({ index: e.index, path: e.path, ok: true })), texts };
+      this.host.emit(true);
+    })().catch(() => undefined);
   }
 
   report(entry: Entry, verifiedChunks: number, status?: 'ACTIVE' | 'COMPLETED' | 'CANCELLED' | 'FAILED') {
