@@ -129,7 +129,7 @@ export function BundleEntries({ view }: { view: TransferView }) {
   return (
     <div data-testid="bundle">
       {view.role === 'receive' ? <ul className={styles.entries}>{rowsOf(snippets)}</ul> : null}
-      <details open={open}>
+      <details open={open} className={styles.bundleDetails}>
         <summary>
           {describeCounts(counts)} · {done} of {entries.length} {view.role === 'receive' ? 'in' : 'sent'}
         </summary>
