@@ -182,6 +182,16 @@ test('a folder of 20 files and a snippet go to two devices at once; every hash m
   }
   await expect(card(rob!).getByTestId('transfer-resumed')).toBeVisible();
   await rob!.screenshot({ path: 'test-results/nearby-bundle-done.png', fullPage: true });
+  // the phone screen: nothing wider than it, every control of the bundle at least 48 px tall
+  for (const page of [rita!, rob!]) {
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(412);
+    const small = await page.evaluate(() =>
+      [...document.querySelectorAll('[data-testid="bundle"] button, [data-testid="bundle"] summary')]
+        .map((el) => ({ what: (el.getAttribute('aria-label') ?? el.textContent ?? '').slice(0, 40), height: el.getBoundingClientRect().height }))
+        .filter((t) => t.height < 48),
+    );
+    expect(small).toEqual([]);
+  }
   // after a reload the received bundle still shows its snippet and its checked files
   await rita!.reload();
   await expect(card(rita!).getByTestId('snippet')).toContainText('Meet at the north gate');

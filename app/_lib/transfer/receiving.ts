@@ -29,6 +29,26 @@ async function checkBundle(entry: Entry): Promise<BundleResult | null> {
   return { checks, texts };
 }
 
+/** Tries to open a file held by another access handle this often, this far apart, before giving up. */
+const OPEN_ATTEMPTS = 8;
+const OPEN_RETRY_MS = 750;
+
+/**
+ * Opens the file being received. Right after a reload the previous page's storage worker may still hold the
+ * file's access handle for a moment (NoModificationAllowedError): that is waited out rather than failed.
+ */
+async function openIncoming(...args: Parameters<typeof OpfsIncoming.open>): ReturnType<typeof OpfsIncoming.open> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await OpfsIncoming.open(...args);
+    } catch (error) {
+      const held = error instanceof Error && (error.name === 'NoModificationAllowedError' || /Access Handle/i.test(error.message));
+      if (!held || attempt >= OPEN_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, OPEN_RETRY_MS));
+    }
+  }
+}
+
 export class Receiving {
   private readonly loading = new WeakSet<Entry>();
 
@@ -126,7 +146,7 @@ export class Receiving {
       if (!storageSupported()) throw new TransferError('ERR_STORAGE', 'This browser cannot store files for transfers (no Origin Private File System).');
       let opened: Awaited<ReturnType<typeof OpfsIncoming.open>>;
       try {
-        opened = await OpfsIncoming.open(
+        opened = await openIncoming(
           { transferId: server.id, itemId: server.itemId, title: server.item.title, mediaType: server.item.mediaType, sizeBytes: manifest.sizeBytes, sha256: manifest.sha256, chunkSize: manifest.chunkSize },
           manifest,
         );
