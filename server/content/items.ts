@@ -10,6 +10,7 @@ import { openOrder } from '../market/place-order';
 import { afterCursor, pageOrder, toPage, type PageRequest } from '../paging';
 import { resolveRates, valueFile } from '../valuation';
 import type { ContentHeader } from './header';
+import { BUNDLE_MEDIA_TYPE, bundleSizeProblem, countEntries, type BundleEntry } from './bundle-manifest';
 
 export const FILE_CATEGORY = 'FILE';
 export { ONLINE_WINDOW_MS };
@@ -20,6 +21,7 @@ export const itemSelect = {
   id: true, communityId: true, memberId: true, recipientId: true, recipientDeviceId: true, deviceId: true, title: true, description: true, audience: true, purpose: true,
   environment: true, mediaType: true, sizeBytes: true, sha256: true, chunkSize: true, chunkHashes: true, pricing: true, price: true,
   withdrawn: true, createdAt: true,
+  bundle: { select: { entries: true, fileCount: true, textCount: true } },
   device: { select: { name: true, member: { select: { handle: true } }, presence: { select: { lastSeen: true, publicAddress: true } } } },
 } satisfies Prisma.ContentItemSelect;
 
@@ -53,6 +55,10 @@ export function presentItem(row: ItemRow, viewer: { address: string | null }, no
     price: toMicro(row.price),
     withdrawn: row.withdrawn,
     createdAt: row.createdAt.toISOString(),
+    /** several files and snippets sent as one transfer; `entries` (in stream order) with the manifest only */
+    bundle: row.bundle
+      ? { fileCount: row.bundle.fileCount, textCount: row.bundle.textCount, ...(withManifest ? { entries: row.bundle.entries as BundleEntry[] } : {}) }
+      : null,
     online,
     nearby: Boolean(online && viewer.address && viewer.address !== 'unknown' && presence?.publicAddress === viewer.address),
   };
@@ -220,40 +226,69 @@ export async function maySee(db: Queryable, memberId: string, item: { memberId: 
   return (await db.membership.count({ where: { memberId, communityId: item.communityId } })) > 0;
 }
 
+/** Most devices one send goes to at once. */
+export const MAX_RECEIVERS = 8;
+
 /**
- * "Send to nearby": offers a file from one of the member's devices to one other device, privately. The item
+ * "Send to nearby": offers a file (or a bundle of files and snippets, `bundle`) from one of the member's devices
+ * to one or several other devices, privately: one private gift per receiving device, all made or none. A gift
  * belongs to no community and appears in no catalog; only the sender and the receiving device's member see it.
- * The receiving device must be one this device may signal (a community in common, or paired by code).
+ * Every receiving device must be one this device may signal (a community in common, or paired by code).
  */
-export async function giveItem(db: Db, memberId: string, input: { deviceId: string; toDeviceId: string; header: ContentHeader }) {
-  if (input.toDeviceId === input.deviceId) throw new DomainError('BAD_INPUT', 'Choose another device: this one already has the file.');
-  const target = await db.device.findUnique({ where: { id: input.toDeviceId }, select: { memberId: true } });
-  if (!target || !(await maySignal(db, { deviceId: input.deviceId, memberId }, input.toDeviceId))) {
-    // no hint whether a device with that id exists
-    throw new DomainError('NOT_FOUND', 'No device you can reach has that id: pair with it first, or share a community with its owner.');
+export async function giveItems(db: Db, memberId: string, input: { deviceId: string; toDeviceIds: string[]; header: ContentHeader; bundle?: BundleEntry[] }) {
+  const targets = [...new Set(input.toDeviceIds)];
+  if (targets.length === 0) throw new DomainError('BAD_INPUT', 'Choose at least one device to send to.');
+  if (targets.length > MAX_RECEIVERS) throw new DomainError('BAD_INPUT', `One send can go to at most ${MAX_RECEIVERS} devices.`);
+  if (targets.includes(input.deviceId)) throw new DomainError('BAD_INPUT', 'Choose another device: this one already has the file.');
+  const { header, bundle } = input;
+  if (bundle) {
+    const problem = bundleSizeProblem(bundle, header.sizeBytes);
+    if (problem) throw new DomainError('BAD_INPUT', `${problem} Pick the files again.`);
   }
-  const { header } = input;
-  const item = await withOutbox(db, async (tx, outbox) => {
-    const created = await tx.contentItem.create({
-      data: {
-        communityId: null,
-        memberId,
-        recipientId: target.memberId,
-        recipientDeviceId: input.toDeviceId,
-        deviceId: input.deviceId,
-        ...headerColumns(header),
-        searchText: '',
-        pricing: 'GIFT',
-        price: 0n,
-      },
-      select: itemSelect,
-    });
-    // the recipient hears of it wherever they are in the app (a toast and Home's inbox)
+  const members = new Map<string, string>();
+  for (const toDeviceId of targets) {
+    const target = await db.device.findUnique({ where: { id: toDeviceId }, select: { memberId: true } });
+    if (!target || !(await maySignal(db, { deviceId: input.deviceId, memberId }, toDeviceId))) {
+      // no hint whether a device with that id exists
+      throw new DomainError('NOT_FOUND', 'No device you can reach has that id: pair with it first, or share a community with its owner.');
+    }
+    members.set(toDeviceId, target.memberId);
+  }
+  const rows = await withOutbox(db, async (tx, outbox) => {
+    const made = [];
     const sender = await tx.member.findUniqueOrThrow({ where: { id: memberId }, select: { handle: true } });
-    outbox.add([target.memberId], { type: 'gift', itemId: created.id, title: created.title, fromHandle: sender.handle, toDeviceId: input.toDeviceId });
-    return created;
+    for (const toDeviceId of targets) {
+      made.push(
+        await tx.contentItem.create({
+          data: {
+            communityId: null,
+            memberId,
+            recipientId: members.get(toDeviceId)!,
+            recipientDeviceId: toDeviceId,
+            deviceId: input.deviceId,
+            ...headerColumns(header),
+            ...(bundle ? { mediaType: BUNDLE_MEDIA_TYPE, bundle: { create: { entries: bundle, ...countEntries(bundle) } } } : {}),
+            searchText: '',
+            pricing: 'GIFT',
+            price: 0n,
+          },
+          select: itemSelect,
+        }),
+      );
+      // the recipient hears of it wherever they are in the app (a toast and Home's inbox)
+      const created = made.at(-1)!;
+      outbox.add([members.get(toDeviceId)!], { type: 'gift', itemId: created.id, title: created.title, fromHandle: sender.handle, toDeviceId });
+    }
+    return made;
   });
-  return presentItem(item, { address: null }, new Date());
+  const now = new Date();
+  return rows.map((row) => presentItem(row, { address: null }, now));
+}
+
+/** `giveItems` to one device. */
+export async function giveItem(db: Db, memberId: string, input: { deviceId: string; toDeviceId: string; header: ContentHeader; bundle?: BundleEntry[] }) {
+  const [item] = await giveItems(db, memberId, { deviceId: input.deviceId, toDeviceIds: [input.toDeviceId], header: input.header, bundle: input.bundle });
+  return item!;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { contentHeaderSchema, pricingSchema } from '../content/header';
-import { declineGift, giveItem, offeredGifts, presentItem, publishItem, searchItems, searchItemsPage, visibleItem, withdrawItem } from '../content/items';
+import { bundleManifestSchema } from '../content/bundle-manifest';
+import { declineGift, giveItem, giveItems, MAX_RECEIVERS, offeredGifts, presentItem, publishItem, searchItems, searchItemsPage, visibleItem, withdrawItem } from '../content/items';
 import { deviceTransfers, hasCopy, requestItem, transferHistory, updateTransfer } from '../content/transfers';
 import { communityDeviceProcedure, communityMemberProcedure, deviceOwnerProcedure, memberProcedure, router } from '../trpc';
 import { pageFields } from '../paging';
@@ -37,8 +38,17 @@ export const contentRouter = router({
    * the members share, or paired by code). It is in no catalog; only the sender and the receiver's member see it.
    */
   give: deviceOwnerProcedure
-    .input(z.object({ toDeviceId: id, header: contentHeaderSchema }))
-    .mutation(({ ctx, input }) => giveItem(ctx.db, ctx.member.id, { deviceId: ctx.device.id, toDeviceId: input.toDeviceId, header: input.header })),
+    .input(z.object({ toDeviceId: id, header: contentHeaderSchema, bundle: bundleManifestSchema.optional() }))
+    .mutation(({ ctx, input }) => giveItem(ctx.db, ctx.member.id, { deviceId: ctx.device.id, toDeviceId: input.toDeviceId, header: input.header, bundle: input.bundle })),
+
+  /**
+   * The same private gift to several devices at once (`toDeviceIds`, at most MAX_RECEIVERS): one item per
+   * device, each copied over its own connection, all made or none. `bundle`: the item carries several files
+   * and text snippets (server/content/bundle-manifest.ts), its bytes being theirs one after the other.
+   */
+  giveMany: deviceOwnerProcedure
+    .input(z.object({ toDeviceIds: z.array(id).min(1, 'Choose at least one device to send to.').max(MAX_RECEIVERS, `One send can go to at most ${MAX_RECEIVERS} devices.`), header: contentHeaderSchema, bundle: bundleManifestSchema.optional() }))
+    .mutation(async ({ ctx, input }) => ({ items: await giveItems(ctx.db, ctx.member.id, { toDeviceIds: input.toDeviceIds, header: input.header, bundle: input.bundle, deviceId: ctx.device.id }) })),
 
   /** Private gifts offered to this device and not taken yet, newest first. */
   gifts: deviceOwnerProcedure.query(({ ctx }) => offeredGifts(ctx.db, ctx.member.id, ctx.device.id)),

@@ -141,6 +141,7 @@ test('every screen fits a 412 px phone and every target is at least 48 px, signe
     '/communities/[slug]/market': `/communities/${slug}/market`,
     '/contracts/[id]': `/contracts/${contractId}`,
     '/content/items/[id]': `/content/items/${item.id}`,
+    '/content/items/[id]/share': `/content/items/${item.id}/share`,
     '/jobs/[id]': `/jobs/${job.id}`,
     '/peripherals/[contractId]': `/peripherals/${rented.fills[0].contractId}`,
   };

@@ -55,6 +55,7 @@ async function sendAndReceive(from: Page, to: Page, toHandle: string, fromHandle
   const row = from.getByTestId('paired-device').filter({ hasText: `@${toHandle}` });
   await row.getByRole('button', { name: 'Send a file' }).click();
   await from.getByLabel('Choose a file to send').setInputFiles(file.filePath);
+  await from.getByRole('button', { name: 'Send', exact: true }).click();
   await expect(from.getByTestId('send-panel')).toContainText(`is offered to @${toHandle}`, { timeout: 60_000 });
 
   await to.goto('/content/nearby');
@@ -145,6 +146,7 @@ test('a private gift to one member is never seen by a third member, on screen or
   await takerRow.getByRole('button', { name: 'Send a file' }).click();
   const file = fileOf(`secret-plans-${id}.pdf`, 1024 * 1024 + 3, 3);
   await giver!.getByLabel('Choose a file to send').setInputFiles(file.filePath);
+  await giver!.getByRole('button', { name: 'Send', exact: true }).click();
   await expect(giver!.getByTestId('send-panel')).toContainText(`is offered to @${handles.taker}`, { timeout: 60_000 });
   await expect(taker!.getByTestId('gifts')).toContainText(`secret-plans-${id}`, { timeout: 30_000 });
   const [gift] = (await ok(get(taker!, 'content.gifts', { deviceId: await taker!.evaluate(() => localStorage.getItem('swapmesh.deviceId')) }))) as { id: string; title: string }[];

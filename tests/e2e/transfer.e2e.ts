@@ -212,6 +212,7 @@ test('send to a nearby device: a gift accepted, a dropped connection resumed by 
   await expect(takerRow).toBeVisible({ timeout: 30_000 });
   await takerRow.getByRole('button', { name: 'Send a file' }).click();
   await giver.getByLabel('Choose a file to send').setInputFiles(filePath);
+  await giver.getByRole('button', { name: 'Send', exact: true }).click();
   await expect(giver.getByTestId('send-panel')).toContainText(`is offered to @taker-${id}`, { timeout: 60_000 });
   await giver.screenshot({ path: 'test-results/content-nearby-send.png', fullPage: true });
 

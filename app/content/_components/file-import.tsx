@@ -46,12 +46,12 @@ export function useFileImport() {
   return { run, progress, error, imported, reset };
 }
 
-export function ImportProgress({ progress }: { progress: { done: number; total: number } }) {
+export function ImportProgress({ progress, label = 'Fingerprinting and keeping a copy on this device…' }: { progress: { done: number; total: number }; label?: string }) {
   const pct = progress.total ? Math.floor((progress.done / progress.total) * 100) : 100;
   return (
     <div className="stack" role="status" aria-live="polite">
       <div className="row spread small">
-        <span>Fingerprinting and keeping a copy on this device…</span>
+        <span>{label}</span>
         <strong data-testid="import-percent">{pct}%</strong>
       </div>
       <div className="progress" aria-hidden="true">

@@ -9,12 +9,12 @@ import { useTRPC } from '../../_lib/trpc';
 import type { TransferManager } from '../../_lib/transfer/manager';
 import { connectionPath, PATH_LABEL, type ConnectionPath } from '../_components/connection-path';
 import { useContent, useTransfers } from '../_components/content-context';
-import { FilePicker, ImportProgress, useFileImport } from '../_components/file-import';
-import { formatBytes, normalizeMediaType, titleFromName } from '../_components/format';
+import { formatBytes } from '../_components/format';
+import { SendComposer, type Target } from '../_components/send-composer';
+import { describeCounts, type BundleEntry } from '../../_lib/transfer/bundle';
 import { useOfferedGifts } from '../_components/gifts';
 import styles from '../content.module.css';
 
-type Target = { deviceId: string; name: string; handle: string };
 /** Where an earlier version kept pairings in this browser; the coordinator keeps them now. */
 const OLD_PAIRED_KEY = 'swapmesh.pairedDevices';
 
@@ -25,53 +25,12 @@ function useGive(target: Target) {
   const trpc = useTRPC();
   const { deviceId, manager } = useContent();
   const give = useMutation(trpc.content.give.mutationOptions());
-  const send = async (header: Header) => {
-    const item = await give.mutateAsync({ deviceId, toDeviceId: target.deviceId, header });
+  const send = async (header: Header, bundle?: BundleEntry[]) => {
+    const item = await give.mutateAsync({ deviceId, toDeviceId: target.deviceId, header, ...(bundle ? { bundle } : {}) });
     manager.offerGift(target.deviceId, { id: item.id, title: item.title, sizeBytes: item.sizeBytes });
     return item;
   };
   return { send, give };
-}
-
-/** Picks a file and sends it to the chosen device as a private gift. */
-function SendPanel({ target, onClose }: { target: Target; onClose: () => void }) {
-  const importer = useFileImport();
-  const { send, give } = useGive(target);
-  const [sent, setSent] = useState<string | null>(null);
-
-  const sendFile = async (file: File) => {
-    const imported = await importer.run(file);
-    if (!imported) return;
-    const { manifest } = imported;
-    const title = titleFromName(file.name);
-    await send({
-      title, description: '', audience: '', purpose: '', environment: '',
-      mediaType: normalizeMediaType(file.type),
-      sizeBytes: manifest.sizeBytes, sha256: manifest.sha256, chunkSize: manifest.chunkSize, chunkHashes: manifest.chunkHashes,
-    });
-    setSent(title);
-  };
-
-  return (
-    <div className="card stack" data-testid="send-panel">
-      <div className="row spread">
-        <h2 style={{ margin: 0 }}>Send to @{target.handle}</h2>
-        <button type="button" className="button secondary" onClick={onClose}>Close</button>
-      </div>
-      {sent ? (
-        <div className="alert info" role="status">“{sent}” is offered to @{target.handle}: it copies as soon as they accept.</div>
-      ) : importer.progress ? (
-        <ImportProgress progress={importer.progress} />
-      ) : (
-        <FilePicker label="Choose a file to send" onFile={(f) => void sendFile(f).catch(() => undefined)} disabled={give.isPending} />
-      )}
-      {importer.error ? <div className="alert error">{importer.error}</div> : null}
-      <ErrorAlert error={give.error} />
-      <p className="muted small" style={{ margin: 0 }}>
-        A private gift: only @{target.handle} sees it, it is in no catalog, and no credits change hands. The file goes straight from this device to theirs.
-      </p>
-    </div>
-  );
 }
 
 /** Sends one of this device's published files to the chosen device, as a private gift of the same bytes. */
@@ -97,7 +56,7 @@ function SendPreset({ target, itemId, onClose }: { target: Target; itemId: strin
           disabled={give.isPending}
           onClick={() => {
             const { title, description, audience, purpose, environment, mediaType, sizeBytes, sha256, chunkSize, chunkHashes } = it;
-            void send({ title, description, audience, purpose, environment, mediaType, sizeBytes, sha256, chunkSize, chunkHashes: chunkHashes ?? [] }).then(() => setDone(true), () => undefined);
+            void send({ title, description, audience, purpose, environment, mediaType, sizeBytes, sha256, chunkSize, chunkHashes: chunkHashes ?? [] }, it.bundle?.entries).then(() => setDone(true), () => undefined);
           }}
         >
           Offer “{it.title}” to @{target.handle}
@@ -185,7 +144,11 @@ function OfferedToYou() {
         {gifts.data.map((g) => (
           <li key={g.id}>
             <div>
-              <strong>{g.title}</strong> <span className="muted small">{formatBytes(g.sizeBytes)} from @{g.owner.handle}</span>
+              <strong>{g.title}</strong>
+              <div className="muted small">
+                {g.bundle ? `${describeCounts(g.bundle)} · ` : ''}
+                {formatBytes(g.sizeBytes)} from @{g.owner.handle}
+              </div>
             </div>
             <div className={styles.actions}>
               <button type="button" className="button" disabled={accepting !== null} onClick={() => void accept(g.id)}>Accept</button>
@@ -302,7 +265,11 @@ function Nearby() {
       <OfferedToYou />
 
       {target ? (
-        presetItem ? <SendPreset target={target} itemId={presetItem} onClose={() => setTarget(null)} /> : <SendPanel target={target} onClose={() => setTarget(null)} />
+        presetItem ? (
+          <SendPreset target={target} itemId={presetItem} onClose={() => setTarget(null)} />
+        ) : (
+          <SendComposer key={target.deviceId} initial={target} targets={[...paired, ...(others ?? [])]} onClose={() => setTarget(null)} />
+        )
       ) : null}
 
       <div className="card stack" data-testid="nearby-devices">

@@ -7,10 +7,11 @@ import { ErrorAlert } from '../../_components/form';
 import { LoadMore, rowsOf } from '../../_components/load-more';
 import { whenShort } from '../../_lib/format';
 import { formatCredits } from '../../_lib/money';
-import type { Phase, TransferManager, TransferView } from '../../_lib/transfer/manager';
+import type { ManagerSnapshot, Phase, TransferManager, TransferView } from '../../_lib/transfer/manager';
 import { receivedFile } from '../../_lib/transfer/storage';
 import { useTRPC } from '../../_lib/trpc';
 import { useContent, useTransfers } from '../_components/content-context';
+import { BundleEntries } from '../_components/bundle-entries';
 import { formatBytes, formatDuration, formatSpeed } from '../_components/format';
 import styles from '../content.module.css';
 
@@ -82,6 +83,7 @@ function TransferCard({ view, manager }: { view: TransferView; manager: Transfer
         {view.refetched > 0 ? <span data-testid="transfer-refetched">{view.refetched} damaged {view.refetched === 1 ? 'chunk' : 'chunks'} fetched again</span> : null}
         {view.phase === 'completed' && receiving ? <span>SHA-256 verified</span> : null}
       </div>
+      <BundleEntries view={view} />
       {view.error && view.phase !== 'completed' ? (
         <div className="field-error" data-testid="transfer-error">
           {view.error.message} <span className={styles.mono}>({view.error.code})</span>
@@ -95,7 +97,7 @@ function TransferCard({ view, manager }: { view: TransferView; manager: Transfer
         {receiving && (view.phase === 'failed' || view.phase === 'cancelled') ? (
           <button type="button" className="button secondary" disabled={act.isPending} onClick={() => act.mutate('retry')}>Retry</button>
         ) : null}
-        {receiving && view.phase === 'completed' ? (
+        {receiving && view.phase === 'completed' && !view.entries ? (
           <button type="button" className="button secondary" disabled={act.isPending} onClick={() => act.mutate('save')}>Save to device</button>
         ) : null}
         {view.contractId ? <Link className="button secondary" href={`/contracts/${view.contractId}`}>Contract</Link> : null}
@@ -113,6 +115,7 @@ export default function TransfersPage() {
     <>
       <h1>Transfers</h1>
       {snapshot.passive ? <div className="alert info">Transfers run in another Swapmesh tab of this browser.</div> : null}
+      <WakeNote wake={snapshot.wake} refusal={snapshot.wakeRefusal} busy={snapshot.transfers.some((t) => t.phase === 'transferring' || t.phase === 'connecting' || t.phase === 'waiting')} />
       {!snapshot.storageOk ? <div className="alert error">This browser cannot store files for transfers.</div> : null}
       <div className="card" data-testid="incoming">
         <h2>Coming to this device</h2>
@@ -135,6 +138,22 @@ export default function TransfersPage() {
       </div>
       <EarlierTransfers deviceId={deviceId} shown={new Set(snapshot.transfers.map((t) => t.id))} />
     </>
+  );
+}
+
+/** Whether the screen is kept on while copying (Screen Wake Lock), said only while something copies. */
+function WakeNote({ wake, refusal, busy }: { wake: ManagerSnapshot['wake']; refusal: string | null; busy: boolean }) {
+  if (!busy) return null;
+  const text =
+    wake === 'held'
+      ? 'The screen stays on while files copy.'
+      : wake === 'unsupported'
+        ? 'Keep Swapmesh on screen while files copy: this browser may pause it when the screen turns off.'
+        : 'If the screen turns off, copying pauses and picks up where it was when you come back.';
+  return (
+    <p className={`muted ${styles.wake}`} data-testid="wake-note" data-wake={wake} data-refusal={refusal ?? undefined}>
+      {text}
+    </p>
   );
 }
 

@@ -11,6 +11,7 @@ import { hasOffer, removeOffer } from '../../../_lib/transfer/storage';
 import { useTRPC } from '../../../_lib/trpc';
 import { useContent } from '../../_components/content-context';
 import { formatBytes, mediaLabel } from '../../_components/format';
+import { describeCounts } from '../../../_lib/transfer/bundle';
 import styles from '../../content.module.css';
 
 export default function ItemPage() {
@@ -75,7 +76,9 @@ export default function ItemPage() {
           <dt>Price</dt>
           <dd data-testid="item-price">{it.privateGift ? 'A private gift' : free ? 'Free (a gift)' : `${formatCredits(it.price)} credits`}</dd>
           {it.privateGift ? (<><dt>Seen by</dt><dd>{mine ? 'you and the device you sent it to' : `you and @${it.owner.handle}`} only</dd></>) : null}
+          {it.bundle ? (<><dt>Carries</dt><dd>{describeCounts(it.bundle)}</dd></>) : null}
         </dl>
+        <Link className="button secondary" href={`/content/items/${it.id}/share`}>Share link or QR code</Link>
       </div>
 
       {mine ? (
