@@ -1,5 +1,6 @@
 'use client';
 
+import Link from 'next/link';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { ErrorAlert, Field } from '../_components/form';
@@ -94,6 +95,16 @@ function DevicePanel() {
       ) : null}
 
       {thisDevice ? <DonatePanel deviceId={thisDevice.device.id} /> : null}
+
+      <div className="card stack">
+        <h2 style={{ margin: 0 }}>Camera, microphone and screen</h2>
+        <p className="muted small" style={{ margin: 0 }}>
+          Rent them out by the hour, or rent another member&apos;s: they stream live to the buyer, who pays for the seconds received.
+        </p>
+        <Link className="button secondary block" href="/peripherals">
+          Peripheral rentals
+        </Link>
+      </div>
 
       {devices.data && devices.data.some((d) => d.device.id !== deviceId) ? (
         <div className="card">

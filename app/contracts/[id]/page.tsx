@@ -1,10 +1,12 @@
 'use client';
 
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
 import { use, useState } from 'react';
 import { ErrorAlert, Field } from '../../_components/form';
 import { Pending } from '../../_components/loading';
 import { RequireMember } from '../../_components/require-member';
+import { deliveryScreen, settlesFromProof } from '../../_lib/delivery';
 import { humanNote, money, unitPrice, when } from '../../_lib/format';
 import { useTRPC } from '../../_lib/trpc';
 import { CATEGORY_LABELS, quantityText, unitName, type Category } from '../../_lib/units';
@@ -60,6 +62,8 @@ function ContractView({ contractId, memberId }: { contractId: string; memberId: 
   const c = contract.data;
   const isBuyer = c.buyer.id === memberId;
   const isSeller = c.seller.id === memberId;
+  const proven = settlesFromProof(c.category, c.unit) && c.state !== 'DELIVERED';
+  const screen = deliveryScreen(c);
   const busy = deliver.isPending || signOff.isPending || dispute.isPending || respond.isPending || resolve.isPending;
   const live = ['MATCHED', 'ACTIVE', 'DELIVERED'].includes(c.state);
   const commission = c.buyerCommission + c.sellerCommission;
@@ -94,7 +98,20 @@ function ContractView({ contractId, memberId }: { contractId: string; memberId: 
       {live && (isBuyer || isSeller) ? (
         <div className="card stack">
           <ErrorAlert error={deliver.error ?? signOff.error ?? dispute.error} />
-          {isSeller && c.state !== 'DELIVERED' ? (
+          {proven ? (
+            <div className="stack" data-testid="delivered-by-app">
+              <p className="muted" style={{ margin: 0 }}>
+                The app delivers this itself and measures it: the contract pays from what{' '}
+                {isBuyer ? 'your device' : `@${c.buyer.handle}'s device`} proves it received, pro rata, and settles by itself.
+              </p>
+              {screen ? (
+                <Link className="button block" href={screen.href}>
+                  {screen.label}
+                </Link>
+              ) : null}
+            </div>
+          ) : null}
+          {isSeller && !proven && c.state !== 'DELIVERED' ? (
             <button className="button block" disabled={busy} onClick={() => deliver.mutate({ contractId })}>I have delivered</button>
           ) : null}
           {isSeller && c.state === 'DELIVERED' ? (
@@ -121,7 +138,7 @@ function ContractView({ contractId, memberId }: { contractId: string; memberId: 
               </button>
             </div>
           ) : null}
-          {isBuyer && c.state !== 'DELIVERED' ? <p className="muted center">Waiting for @{c.seller.handle} to deliver.</p> : null}
+          {isBuyer && !proven && c.state !== 'DELIVERED' ? <p className="muted center">Waiting for @{c.seller.handle} to deliver.</p> : null}
           {isBuyer ? (
             <form
               className="stack"
