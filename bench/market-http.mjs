@@ -238,6 +238,8 @@ async function load(app, market, communityId, k, rate = 0) {
     ordersPerSecond: counts.ok / result.duration,
     p50: result.latency.p50,
     p99: result.latency.p99,
+    p90: result.latency.p90,
+    max: result.latency.max,
     requests: result.requests.total,
     orders: counts.ok,
     failedOrders: counts.failed,
@@ -401,7 +403,7 @@ function printTable(results) {
         `overfilled orders: ${a.overfilled}; crossed pairs left: ${a.crossed} → ${sound ? 'sound' : 'NOT SOUND'} (${r.seconds.toFixed(0)} s)`,
     );
     for (const run of r.runs) {
-      console.log(`  ${r.database} ${run.mode}: successful orders per second over the run: ${run.perSecond.join(' ')}`);
+      console.log(`  ${r.database} ${run.mode}: successful orders per second over the run: ${run.perSecond.join(' ')}; latency p90 ${run.p90} ms, max ${run.max} ms`);
       for (const s of run.samples) console.log(`  ${r.database} ${run.mode} sample failure: ${s}`);
     }
   }
