@@ -11,7 +11,9 @@ export type LiveEvent =
   | { type: 'negotiation'; negotiationId: string; status: string; buyerPrice: number; sellerPrice: number; byMemberId: string | null }
   | { type: 'contract'; contractId: string; state: string; action: string }
   | { type: 'transfer'; transferId: string; itemId: string; status: string; verifiedChunks: number }
-  | { type: 'barter'; dealId: string; status: string };
+  | { type: 'barter'; dealId: string; status: string }
+  /** storage on other members' devices: a challenge for one of the member's devices, a copy to take, a plan's change */
+  | { type: 'storage'; planId: string; what: 'challenge' | 'placement' | 'plan' };
 
 export type Delivery = { memberId: string; event: LiveEvent };
 

@@ -2,6 +2,7 @@ import { getDb } from '../db/client';
 import { sweepCompute } from '../compute/sweep';
 import { sweepTransfers } from '../content/transfers';
 import { sweepMarket } from '../market/lifecycle';
+import { sweepStorage } from '../storage/proofs';
 import { runEvery } from './every';
 
 const INTERVAL_MS = 5_000;
@@ -12,6 +13,8 @@ export function startSweeper(): void {
     // jobs first: a job past its deadline settles its contracts before the market fails them
     await sweepCompute(getDb());
     await sweepTransfers(getDb());
+    // storage contracts settle from their proofs at their window's end, before the market would fail them
+    await sweepStorage(getDb());
     await sweepMarket(getDb());
   });
 }

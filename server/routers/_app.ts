@@ -11,6 +11,7 @@ import { ledgerRouter } from './ledger';
 import { marketRouter } from './market';
 import { negotiationRouter } from './negotiation';
 import { signalRouter } from './signal';
+import { storageRouter } from './storage';
 
 export const appRouter = router({
   auth: authRouter,
@@ -25,6 +26,7 @@ export const appRouter = router({
   signal: signalRouter,
   admin: adminRouter,
   barter: barterRouter,
+  storage: storageRouter,
 });
 
 export type AppRouter = typeof appRouter;
