@@ -163,7 +163,7 @@ function Restore({ plan, agent }: { plan: PlanView; agent: StorageAgent }) {
       {progress ? <p className="muted" role="status">{progress}</p> : null}
       <ErrorAlert error={restore.error} />
       {restore.data ? (
-        <div className="alert success" role="status">
+        <div className="alert info" role="status">
           Restored {restore.data.files.length} {restore.data.files.length === 1 ? 'file' : 'files'}, verified. Fingerprint (SHA-256):{' '}
           <code data-testid="restored-sha256" style={{ wordBreak: 'break-all' }}>{restore.data.sha256}</code>
           <ul className="list">
