@@ -52,6 +52,8 @@ type Control = z.infer<typeof controlSchema>;
 /** A fetch that has not finished after this long is given up (and tried again on the next refresh). */
 const FETCH_TIMEOUT_MS = 120_000;
 const REFRESH_EVERY_MS = 10_000;
+/** A restore tries the next keeper of a piece after this long without it. */
+const RESTORE_TRY_MS = 45_000;
 
 type Fetch = {
   key: number;
@@ -110,7 +112,10 @@ export class StorageAgent {
     this.stopEvents = getLiveHub().watchEvents((event) => {
       if (event.type === 'storage') void this.refresh();
     });
-    this.timer = setInterval(() => void this.refresh(), REFRESH_EVERY_MS);
+    this.timer = setInterval(() => {
+      void this.refresh();
+      this.nudge();
+    }, REFRESH_EVERY_MS);
     void this.refresh();
   }
 
@@ -205,7 +210,7 @@ export class StorageAgent {
   }
 
   /** One shard from another device over the data channel, checked against its SHA-256. */
-  fetch(from: string, shardId: string, sizeBytes: number, sha256: string): Promise<Uint8Array<ArrayBuffer>> {
+  fetch(from: string, shardId: string, sizeBytes: number, sha256: string, timeoutMs = FETCH_TIMEOUT_MS): Promise<Uint8Array<ArrayBuffer>> {
     const running = this.fetches.get(shardId);
     if (running) return Promise.reject(new Error('That shard is already being fetched.'));
     return new Promise<Uint8Array<ArrayBuffer>>((resolve, reject) => {
@@ -227,13 +232,22 @@ export class StorageAgent {
           done(entry);
           reject(error);
         },
-        timer: setTimeout(() => entry.reject(new Error('The other device did not send the shard in time.')), FETCH_TIMEOUT_MS),
+        timer: setTimeout(() => entry.reject(new Error('The other device did not send the shard in time.')), timeoutMs),
       };
       this.fetches.set(shardId, entry);
       this.emit({});
       const wire = this.manager.wireTo(from);
       if (wire) this.ask(entry, wire);
     });
+  }
+
+  /** Fetches still waiting for their link: reach the other device again, and ask once it is open. */
+  private nudge() {
+    for (const f of this.fetches.values()) {
+      if (f.asked) continue;
+      const wire = this.manager.wireTo(f.from);
+      if (wire) this.ask(f, wire);
+    }
   }
 
   private ask(f: Fetch, wire: Wire) {
@@ -330,9 +344,10 @@ export class StorageAgent {
       if (!copies.length) throw new Error(`No stored copy of shard ${shard.index + 1} is left.`);
       let got: Uint8Array<ArrayBuffer> | null = null;
       let lastError: unknown = null;
-      for (const copy of copies) {
+      // each keeper in turn, twice round, before giving up on the piece
+      for (const copy of [...copies, ...copies]) {
         try {
-          got = await this.fetch(copy.deviceId, shard.id, shard.sizeBytes, shard.sha256);
+          got = await this.fetch(copy.deviceId, shard.id, shard.sizeBytes, shard.sha256, RESTORE_TRY_MS);
           break;
         } catch (error) {
           lastError = error;
