@@ -3,7 +3,7 @@
 //   store     a file of BENCH_MB is encrypted and split on the buyer's page ("prepare": until the coordinator
 //             has placed it) and both lenders fetch every shard over WebRTC, verify and keep it ("copy":
 //             until every copy is confirmed); the copy rate counts the bytes moved (size × copies)
-//   restore   the buyer's page fetches one copy of each shard, verifies, joins and decrypts it
+//   restore   another device of the buyer (a fresh context) fetches one copy of each shard, verifies, joins and decrypts it
 //   bare      in the same run, the same browser contexts: a bare RTCDataChannel loop between the buyer's and a
 //             lender's page (64 KiB messages from memory, 4 MiB window refilled at 1 MiB, the receiver only
 //             counts bytes): the ceiling for one pair
@@ -116,11 +116,11 @@ const { chromium } = await import('@playwright/test');
 const app = await startApp(databaseUrl);
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
 try {
-  const device = async (handle) => {
+  const device = async (handle, signIn = false) => {
     const context = await browser.newContext({ baseURL: app.base, viewport: { width: 412, height: 915 } });
     await context.grantPermissions(['microphone', 'camera'], { origin: app.base });
     const page = await context.newPage();
-    await api(page.request, 'auth.signUp', { handle, password: 'a long enough password' });
+    await api(page.request, signIn ? 'auth.signIn' : 'auth.signUp', { handle, password: 'a long enough password' });
     const { device: d } = await api(page.request, 'device.register', { name: handle, profile });
     await context.addInitScript((id) => window.localStorage.setItem('swapmesh.deviceId', id), d.id);
     return { context, page, deviceId: d.id };
@@ -157,18 +157,25 @@ try {
       // a poll that meets a closing keep-alive connection is simply made again
       const plan = await api(buyer.page.request, 'storage.plan', { planId }, 'GET').catch(() => null);
       if (plan && plan.shards.every((s) => s.copies.filter((c) => c.status === 'STORED').length >= 2)) break;
+      if (process.env.BENCH_DEBUG && plan && (Date.now() - t1) % 15_000 < 260) {
+        console.log(plan.shards.map((x) => x.copies.map((c) => c.status).join('/')).join(' '));
+        for (const l of lenders) console.log((await l.page.locator('main').innerText()).split('\n').filter((line) => /session|error|could not|did not/i.test(line)).join(' | '));
+      }
       if (Date.now() - t1 > 300_000) throw new Error('the copies were not stored within 5 minutes');
       await sleep(250);
     }
     const t2 = Date.now();
-    await buyer.page.reload();
-    const card = buyer.page.locator(`[data-plan-id="${planId}"]`);
+    // restored on another device of the buyer (a fresh context), as after losing the phone
+    const other = await device(`bench-buyer-${id}`, true);
+    await other.page.goto('/storage');
+    const card = other.page.locator(`[data-plan-id="${planId}"]`);
     await card.getByRole('button', { name: 'Restore…' }).click();
     await card.getByLabel('Recovery key').fill(recoveryKey);
     const t3 = Date.now();
     await card.getByRole('button', { name: 'Restore here' }).click();
     await card.getByTestId('restored-sha256').waitFor({ timeout: 300_000 });
     const t4 = Date.now();
+    await other.context.close();
     const bareMs = await bareLoop(buyer.page, lenders[0].page, bytes);
     rows.push({ prepare: t1 - t0, copy: t2 - t1, restore: t4 - t3, bare: bareMs });
     console.log(

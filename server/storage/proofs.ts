@@ -76,10 +76,24 @@ function sameHex(a: string, b: string) {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** Marks one challenge missed (not answered in time, or its copy never arrived before its period closed). */
+/** Periods a new copy may take to arrive before its unissued challenges count as missed. */
+export const ARRIVAL_GRACE_PERIODS = 2;
+
+/**
+ * Marks one challenge missed (not answered in time, or its copy never arrived before its period closed). A copy
+ * still arriving within its grace is not failed for it: that challenge is void (neither paid nor counted).
+ */
 async function missChallenge(db: Db, challengeId: string, now: Date): Promise<boolean> {
   return withOutbox(db, async (tx, outbox) => {
     const c = await tx.storageChallenge.findUniqueOrThrow({ where: { id: challengeId } });
+    if (c.status === 'SCHEDULED' && c.placementId) {
+      const copy = await tx.storagePlacement.findUniqueOrThrow({ where: { id: c.placementId }, select: { status: true, createdAt: true, planId: true } });
+      const plan = await tx.storagePlan.findUniqueOrThrow({ where: { id: copy.planId }, select: { periodMs: true } });
+      if (copy.status === 'PENDING' && now.getTime() - copy.createdAt.getTime() < ARRIVAL_GRACE_PERIODS * plan.periodMs) {
+        await tx.storageChallenge.updateMany({ where: { id: c.id, status: 'SCHEDULED' }, data: { status: 'VOID' } });
+        return false;
+      }
+    }
     const { count } = await tx.storageChallenge.updateMany({ where: { id: c.id, status: { in: ['ISSUED', 'SCHEDULED'] } }, data: { status: 'MISSED' } });
     if (count !== 1) return false;
     if (c.deviceId) await bumpReliability(tx, c.deviceId, false, now);
