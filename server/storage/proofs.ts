@@ -287,9 +287,11 @@ export async function sweepStorage(db: Db, now = new Date()) {
       const issue = due.filter((d) => d.planId === planId && ready.has(d.placementId!));
       if (!issue.length) continue;
       counts.challengesIssued += await withOutbox(db, async (tx, outbox) => {
+        // the answer window runs from when the challenge goes out, not from when this sweep began
+        const issuedAt = Math.max(now.getTime(), Date.now());
         const { count } = await tx.storageChallenge.updateMany({
           where: { id: { in: issue.map((d) => d.id) }, status: 'SCHEDULED' },
-          data: { status: 'ISSUED', issuedAt: now, deadline: new Date(now.getTime() + answerWindowMs(periodMs)) },
+          data: { status: 'ISSUED', issuedAt: new Date(issuedAt), deadline: new Date(issuedAt + answerWindowMs(periodMs)) },
         });
         announce(outbox, issue.map((d) => ready.get(d.placementId!)!), planId, 'challenge');
         return count;
