@@ -9,6 +9,7 @@ import { useBadges } from '@/app/_components/notifications/badges';
 import { Notifications } from '@/app/_components/notifications/notifications';
 import badgeStyles from '@/app/_components/notifications/notifications.module.css';
 import { SharingIndicator } from '@/app/peripherals/_components/sharing-indicator';
+import { StorageService } from '@/app/storage/storage-service';
 import { useTRPC } from '@/app/_lib/trpc';
 
 const tabs = [
@@ -32,6 +33,9 @@ export function Logo({ size = 28 }: { size?: number }) {
   );
 }
 
+/** a stack of disks: storage on other members' devices */
+const STORAGE_ICON = 'M4 6c0-1.7 3.6-3 8-3s8 1.3 8 3-3.6 3-8 3-8-1.3-8-3zm0 0v6c0 1.7 3.6 3 8 3s8-1.3 8-3V6m-16 6v6c0 1.7 3.6 3 8 3s8-1.3 8-3v-6';
+
 export function AppShell({ children }: { children: React.ReactNode }) {
   const pathname = usePathname();
   const trpc = useTRPC();
@@ -53,6 +57,11 @@ export function AppShell({ children }: { children: React.ReactNode }) {
           <Logo /> Swapmesh
         </Link>
         <span className="who">
+          <Link href="/storage" aria-label="Storage" aria-current={pathname.startsWith('/storage') ? 'page' : undefined}>
+            <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
+              <path d={STORAGE_ICON} />
+            </svg>
+          </Link>
           <Link href="/communities" aria-label="Communities" aria-current={pathname.startsWith('/communities') && !inMarket ? 'page' : undefined}>
             <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
               <path d={COMMUNITIES_ICON} />
@@ -64,6 +73,7 @@ export function AppShell({ children }: { children: React.ReactNode }) {
       <LiveEvents enabled={Boolean(me.data)}>
         <Notifications memberId={me.data?.id ?? null} />
         {me.data ? <TransferService /> : null}
+        {me.data ? <StorageService /> : null}
         <main className="page">
           <SharingIndicator />
           {children}

@@ -13,7 +13,9 @@ export type LiveEvent =
   | { type: 'transfer'; transferId: string; itemId: string; status: string; verifiedChunks: number }
   | { type: 'barter'; dealId: string; status: string }
   /** a private gift ("Send to nearby") offered to the member's device `toDeviceId` */
-  | { type: 'gift'; itemId: string; title: string; fromHandle: string; toDeviceId: string };
+  | { type: 'gift'; itemId: string; title: string; fromHandle: string; toDeviceId: string }
+  /** storage on other members' devices: a challenge for one of the member's devices, a copy to take, a plan's change */
+  | { type: 'storage'; planId: string; what: 'challenge' | 'placement' | 'plan' };
 
 export type Delivery = { memberId: string; event: LiveEvent };
 

@@ -3,6 +3,7 @@ import { sweepCompute } from '../compute/sweep';
 import { sweepTransfers } from '../content/transfers';
 import { sweepMarket } from '../market/lifecycle';
 import { sweepRentals } from '../peripheral/rentals';
+import { sweepStorage } from '../storage/proofs';
 import { runEvery } from './every';
 
 const INTERVAL_MS = 5_000;
@@ -15,6 +16,8 @@ export function startSweeper(): void {
     await sweepTransfers(getDb());
     // rentals whose window closed settle from their receipts before the market fails undelivered contracts
     await sweepRentals(getDb());
+    // storage contracts settle from their proofs at their window's end, before the market would fail them
+    await sweepStorage(getDb());
     await sweepMarket(getDb());
   });
 }

@@ -14,6 +14,7 @@ import { negotiationRouter } from './negotiation';
 import { peripheralRouter } from './peripheral';
 import { signalRouter } from './signal';
 import { systemRouter } from './system';
+import { storageRouter } from './storage';
 
 export const appRouter = router({
   auth: authRouter,
@@ -31,6 +32,7 @@ export const appRouter = router({
   barter: barterRouter,
   home: homeRouter,
   peripheral: peripheralRouter,
+  storage: storageRouter,
 });
 
 export type AppRouter = typeof appRouter;

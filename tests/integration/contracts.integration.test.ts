@@ -35,8 +35,8 @@ describe.each(databaseKinds)('contracts: review period and disputes on %s', (kin
   /** A fresh seller and buyer with one matched contract of `quantity` units at `price`. */
   async function contract(quantity = 1, price = 5 * CREDIT) {
     const [seller, buyer] = [await member('seller'), await member('buyer')];
-    await seller.caller.market.placeOrder({ communityId, side: 'SELL', category: 'STORAGE', unit: 'MB_HOUR', kind: 'STANDING', quantity, price, ...window(0.5, 6) });
-    const bid = await buyer.caller.market.placeOrder({ communityId, side: 'BUY', category: 'STORAGE', unit: 'MB_HOUR', kind: 'STANDING', quantity, price, ...window(1, 3) });
+    await seller.caller.market.placeOrder({ communityId, side: 'SELL', category: 'NETWORK', unit: 'MB', kind: 'STANDING', quantity, price, ...window(0.5, 6) });
+    const bid = await buyer.caller.market.placeOrder({ communityId, side: 'BUY', category: 'NETWORK', unit: 'MB', kind: 'STANDING', quantity, price, ...window(1, 3) });
     return { seller, buyer, contractId: bid.fills[0]!.contractId, amounts: fillAmounts(quantity, price, BPS) };
   }
 
@@ -73,7 +73,7 @@ describe.each(databaseKinds)('contracts: review period and disputes on %s', (kin
   it('a dispute waits for the coordinator, who sees both statements and decides with a reason', async () => {
     const { seller, buyer, contractId, amounts } = await contract();
     await seller.caller.contract.reportDelivered({ contractId });
-    const disputed = await buyer.caller.contract.dispute({ contractId, note: 'The storage was never reachable.' });
+    const disputed = await buyer.caller.contract.dispute({ contractId, note: 'The relay was never reachable.' });
     expect(disputed.state).toBe('DISPUTED');
     expect(await balance(buyer)).toEqual({ available: GRANT - amounts.buyerPays, escrow: amounts.buyerPays });
     // a disputed contract does not settle by itself, and neither party can decide it
@@ -86,10 +86,10 @@ describe.each(databaseKinds)('contracts: review period and disputes on %s', (kin
     await rejects(stranger.caller.contract.resolveDispute({ contractId, decision: 'PAY_SELLER', reason: 'x' }), 'NOT_FOUND');
     await rejects(stranger.caller.contract.disputes({ communityId }), 'FORBIDDEN');
 
-    await seller.caller.contract.respond({ contractId, note: 'It was up all week; here are the challenge logs.' });
+    await seller.caller.contract.respond({ contractId, note: 'It was up all week; here are the relay logs.' });
     const open = (await coordinator.contract.disputes({ communityId })).items;
     const mine = open.find((d) => d.id === contractId)!;
-    expect(mine.statements).toEqual({ buyer: ['The storage was never reachable.'], seller: ['It was up all week; here are the challenge logs.'] });
+    expect(mine.statements).toEqual({ buyer: ['The relay was never reachable.'], seller: ['It was up all week; here are the relay logs.'] });
     expect(mine.events.map((e) => e.action)).toEqual(['MATCH', 'REPORT_DELIVERED', 'DISPUTE', 'RESPOND']);
     expect((await coordinator.contract.get({ contractId })).viewer).toEqual({ coordinator: true });
 

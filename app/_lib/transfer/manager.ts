@@ -52,6 +52,17 @@ export type ManagerSnapshot = {
 
 type LinkRetry = { attempts: number; nextAt: number; lastUsed: number };
 
+/**
+ * Another kind of session sharing this device's peer links (storage shards): it sees every message on a link
+ * first and claims the ones that are its own; it may keep a link open while it needs it.
+ */
+export type ChannelHandler = {
+  onData(remoteDeviceId: string, data: string | Uint8Array): boolean;
+  onOpen?(remoteDeviceId: string): void;
+  onClose?(remoteDeviceId: string): void;
+  needsLink?(remoteDeviceId: string): boolean;
+};
+
 export type DebugHooks = {
   /** the next chunk this device sends has one byte flipped, once */
   corruptNextChunk(): void;
@@ -88,6 +99,7 @@ export class TransferManager implements ManagerHost {
   private passive = false;
   private releaseLock: (() => void) | null = null;
   private lastError: string | null = null;
+  private readonly handlers = new Set<ChannelHandler>();
   readonly debug: DebugHooks;
 
   constructor(options: { deviceId: string; api?: TransferApi }) {
@@ -325,6 +337,23 @@ export class TransferManager implements ManagerHost {
     }
   }
 
+  // ---- other sessions on the same links ------------------------------------------------------------
+
+  /** Lets another kind of session (storage) use this device's links; returns a remover. */
+  addChannelHandler(handler: ChannelHandler): () => void {
+    this.handlers.add(handler);
+    return () => this.handlers.delete(handler);
+  }
+
+  /** The open wire to a device, connecting when there is none (null until it opens: the handler's onOpen says when). */
+  wireTo(remoteDeviceId: string): Wire | null {
+    const link = this.linkFor(remoteDeviceId);
+    const wire = link.currentWire;
+    if (wire?.open) return wire;
+    link.connect();
+    return null;
+  }
+
   // ---- links -----------------------------------------------------------------------------------
 
   linkFor(remoteDeviceId: string): PeerLink {
@@ -376,6 +405,7 @@ export class TransferManager implements ManagerHost {
       if (entry.role === 'receive' && entry.server.senderDeviceId === link.remoteDeviceId) this.receiving.attachReceive(entry, wire);
       if (entry.role === 'send' && entry.server.receiverDeviceId === link.remoteDeviceId && entry.send?.active) entry.send.attach(wire);
     }
+    for (const handler of this.handlers) handler.onOpen?.(link.remoteDeviceId);
     for (const message of this.pendingGifts.get(link.remoteDeviceId) ?? []) wire.send(encodeControl(message));
     this.pendingGifts.delete(link.remoteDeviceId);
     this.emit(true);
@@ -383,6 +413,7 @@ export class TransferManager implements ManagerHost {
 
   private onLinkClose(link: PeerLink, error: TransferError | null) {
     if (error) this.noteError(`Connection to another device: ${error.message}`);
+    for (const handler of this.handlers) handler.onClose?.(link.remoteDeviceId);
     for (const entry of this.entries.values()) {
       if (entry.role === 'receive' && entry.server.senderDeviceId === link.remoteDeviceId && entry.receive?.session.active) {
         entry.receive.session.detach();
@@ -403,6 +434,7 @@ export class TransferManager implements ManagerHost {
   /** Whether something still needs the link to this device. */
   private needsLink(remoteDeviceId: string): boolean {
     if (this.pendingGifts.has(remoteDeviceId)) return true;
+    for (const handler of this.handlers) if (handler.needsLink?.(remoteDeviceId)) return true;
     for (const entry of this.entries.values()) {
       if (entry.role === 'receive' && entry.server.senderDeviceId === remoteDeviceId && entry.receive?.session.active) return true;
       if (entry.role === 'send' && entry.server.receiverDeviceId === remoteDeviceId && entry.send?.state === 'sending') return true;
@@ -439,6 +471,7 @@ export class TransferManager implements ManagerHost {
 
   private onLinkData(link: PeerLink, data: string | Uint8Array) {
     this.touch(link.remoteDeviceId);
+    for (const handler of this.handlers) if (handler.onData(link.remoteDeviceId, data)) return;
     if (typeof data !== 'string') {
       const frame = parseChunkFrame(data);
       if (!frame.ok) return tell(link, { type: 'error', transferId: null, code: 'ERR_PROTOCOL', message: frame.reason });
