@@ -198,6 +198,12 @@ export const hashJoinKernel: Kernel<HashJoinParams, HashJoinUnit, HashJoinOutput
 
   workingSetMb: (params) => params.workingSetMb,
 
+  /** Four slot visits per row: twice what a half-full table with linear probing averages (about 1.5 per insert, 2.5 per miss). */
+  maxCpuUs(input) {
+    const { buildRows, probeRows } = partitionShape(input.workingSetMb, input.probePerBuild);
+    return Math.ceil((4 * (buildRows + probeRows) * REFERENCE_PS_PER_STEP) / 1e6);
+  },
+
   assemble(params, outputs) {
     let matches = 0;
     let checksum = 0;

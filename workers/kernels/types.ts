@@ -43,6 +43,11 @@ export type Kernel<Params, UnitInput extends Json, UnitOutput extends Json, Resu
    * enough not to matter (a few MB at most).
    */
   workingSetMb(params: Params): number;
+  /**
+   * Kernels with a working set: the most reference CPU time (µs) a unit is paid for, known from its input
+   * (a job holds credits for memory up to this; a unit that counted more is paid this).
+   */
+  maxCpuUs?(input: UnitInput): number;
   /** Combines the validated outputs, in unit order, into the job's result. */
   assemble(params: Params, outputs: UnitOutput[]): Result;
 };
