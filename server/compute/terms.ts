@@ -268,3 +268,16 @@ export async function termsView(db: Db, jobId: string, kernel: AnyKernel, commun
   }
   return { workingSetMb: terms.workingSetMb, memoryPrice: toMicro(terms.memoryPrice), memoryDevices, funding };
 }
+
+/** The member's GFLOP and CPU-second contracts in a community that a job could spend: open, and spent by no job yet. */
+export async function spendableContracts(db: Db, memberId: string, communityId: string) {
+  const rows = await db.contract.findMany({
+    where: { buyerId: memberId, communityId, category: 'COMPUTE', unit: { in: [...FUNDING_UNITS] }, state: { in: ['MATCHED', 'ACTIVE'] } },
+    orderBy: { createdAt: 'desc' },
+    take: 50,
+    select: { id: true, unit: true, quantity: true, price: true, windowEnd: true, seller: { select: { handle: true } } },
+  });
+  const spent = await db.jobTerms.findMany({ where: { fundingContractId: { in: rows.map((r) => r.id) } }, select: { fundingContractId: true } });
+  const taken = new Set(spent.map((s) => s.fundingContractId));
+  return rows.filter((r) => !taken.has(r.id)).map((r) => ({ id: r.id, unit: r.unit, quantity: r.quantity, price: toMicro(r.price), windowEnd: r.windowEnd.toISOString(), seller: r.seller.handle }));
+}

@@ -5,6 +5,7 @@ import { MAX_UNITS, storableJson, submitJobInput } from '../compute/job-input';
 import { cancelJob, jobView, submitJob, unitPhases, validatedOutputs } from '../compute/jobs';
 import { confirmUnit, leaseUnits, MAX_LEASE_BATCH, returnLeases, submitResult, unitsToConfirm } from '../compute/leases';
 import { isTrusted, spotCheckRate, TRUST_STREAK } from '../compute/scheduler';
+import { spendableContracts } from '../compute/terms';
 import { afterCursor, pageFields, pageOrder, toPage } from '../paging';
 import { communityDeviceProcedure, communityMemberProcedure, deviceOwnerProcedure, jobOwnerProcedure, memberProcedure, router } from '../trpc';
 import { KERNELS } from '../../workers/kernels';
@@ -21,6 +22,9 @@ export const computeRouter = router({
     const { jobId } = await submitJob(ctx.db, ctx.member.id, ctx.community, input);
     return jobView(ctx.db, jobId, ctx.member.id);
   }),
+
+  /** The member's GFLOP and CPU-second contracts in the community that a new job can spend instead of paying per unit. */
+  fundingContracts: communityMemberProcedure.query(({ ctx }) => spendableContracts(ctx.db, ctx.member.id, ctx.community.id)),
 
   job: memberProcedure.input(z.object({ jobId: id })).query(({ ctx, input }) => jobView(ctx.db, input.jobId, ctx.member.id)),
 
