@@ -23,7 +23,7 @@ import { closeOrder } from '../market/lifecycle';
 import { openOrder } from '../market/place-order';
 import { orderCostFits } from '../market/order-input';
 import { releasedHold } from '../market/reservation';
-import { postEntry } from '../ledger/repository';
+import { memberBalance, postEntry } from '../ledger/repository';
 import { withOutbox, type Outbox } from '../live/outbox';
 import { settleFromProof, settleFromProofIn } from '../delivery/proof';
 import { formatCredits, MAX_MICRO, toMicro } from '../money';
@@ -56,7 +56,7 @@ export function paidCost(kernel: AnyKernel, input: Json, output: Json): UnitCost
 /**
  * The memory a job pays for: none for a kernel without a working set; otherwise a price is required and
  * the MEMORY BUY holds the most its replicas can use (each unit's `maxCpuUs` × MB, for every replica the
- * job can pay), plus one MB·hour per replica for the rounding of each device's contract up to whole MB·hours.
+ * job can pay), in whole MB·hours.
  */
 export function planMemory(kernel: AnyKernel, params: unknown, inputs: Json[], replication: number, memoryPrice: number | undefined): MemoryPlan | null {
   const workingSetMb = kernel.workingSetMb(params);
@@ -67,10 +67,9 @@ export function planMemory(kernel: AnyKernel, params: unknown, inputs: Json[], r
   if (!memoryPrice || memoryPrice <= 0) {
     throw new DomainError('BAD_INPUT', `Each unit of this job uses ${workingSetMb} MB of memory: give the price you pay per MB·hour of it.`);
   }
-  const replicas = inputs.length * (replication + 1);
   let bound = 0;
   for (const input of inputs) bound += workingSetMb * (kernel.maxCpuUs?.(input) ?? 0);
-  const quantity = Math.ceil((bound * (replication + 1)) / MB_US_PER_MB_HOUR) + replicas;
+  const quantity = Math.max(1, Math.ceil((bound * (replication + 1)) / MB_US_PER_MB_HOUR));
   if (!orderCostFits(quantity, memoryPrice)) {
     throw new DomainError('BAD_INPUT', `This job's memory could cost more than ${formatCredits(MAX_MICRO)} credits: lower the memory price.`);
   }
@@ -209,19 +208,32 @@ async function settleMemory(tx: Tx, communityId: string, jobId: string, memoryOr
   let reserved = toMicro(buy.reserved);
   for (const [deviceId, d] of [...byDevice].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (d.mbUs <= 0) continue;
-    const quantity = Math.min(remaining, Math.ceil(d.mbUs / MB_US_PER_MB_HOUR));
-    if (quantity <= 0) break;
+    // each contract is whole MB·hours, rounded up: what the hold no longer covers of that rounding is held
+    // from the owner's credits for a moment (the proof pays only the exact share, the rest comes back at once)
+    let quantity = Math.ceil(d.mbUs / MB_US_PER_MB_HOUR);
+    const fromHold = Math.min(remaining, quantity);
+    const released = fromHold > 0 ? releasedHold(reserved, remaining, fromHold) : 0;
+    let amounts = fillAmounts(quantity, price, market.commissionBps);
+    if (amounts.buyerPays > released) {
+      const { available } = await memberBalance(tx, communityId, buy.memberId);
+      if (available + market.creditLimit < amounts.buyerPays - released) {
+        // the owner cannot cover the rounding: the device is paid what the hold still covers
+        quantity = fromHold;
+        amounts = fillAmounts(quantity, price, market.commissionBps);
+      }
+    }
+    if (quantity <= 0) continue;
     const sellOrderId = offers.find((o) => o.deviceId === deviceId)?.orderId ?? null;
-    const amounts = fillAmounts(quantity, price, market.commissionBps);
-    const released = releasedHold(reserved, remaining, quantity);
     const adjustment = holdAdjustment(buy, sellOrderId ?? deviceId, released - amounts.buyerPays);
     if (adjustment) await postEntry(tx, communityId, adjustment, market);
-    const { count } = await tx.order.updateMany({
-      where: { id: buy.id, status: 'OPEN', remaining, reserved: BigInt(reserved) },
-      data: { remaining: remaining - quantity, reserved: BigInt(reserved - released) },
-    });
-    if (count !== 1) throw new DomainError('CONFLICT', "The job's memory order changed while it was being settled: try again.");
-    remaining -= quantity;
+    if (fromHold > 0) {
+      const { count } = await tx.order.updateMany({
+        where: { id: buy.id, status: 'OPEN', remaining, reserved: BigInt(reserved) },
+        data: { remaining: remaining - fromHold, reserved: BigInt(reserved - released) },
+      });
+      if (count !== 1) throw new DomainError('CONFLICT', "The job's memory order changed while it was being settled: try again.");
+    }
+    remaining -= fromHold;
     reserved -= released;
     const contract = await tx.contract.create({
       data: {

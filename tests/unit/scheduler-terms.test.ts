@@ -31,15 +31,27 @@ describe('the memory gate and a spent contract, in the feeder', () => {
 
 describe("a memory job's hold", () => {
   const hashJoin: AnyKernel = getKernel('hash-join');
-  it('covers the most every replica can be paid, plus one MB·hour per replica for rounding; none for kernels without a working set', () => {
+  it('covers the most every replica can be paid, in whole MB·hours; none for kernels without a working set', () => {
     const params = hashJoin.paramsSchema.parse({ seed: 1, workingSetMb: 64, probePerBuild: 2 });
     const inputs = hashJoin.split(params, 8);
     const plan = planMemory(hashJoin, params, inputs, 2, 500)!;
     const bound = inputs.reduce((sum: number, u) => sum + 64 * hashJoin.maxCpuUs!(u), 0) * 3;
-    expect(plan).toEqual({ workingSetMb: 64, memoryPrice: 500, quantity: Math.ceil(bound / MB_US_PER_MB_HOUR) + 8 * 3 });
+    expect(plan).toEqual({ workingSetMb: 64, memoryPrice: 500, quantity: Math.ceil(bound / MB_US_PER_MB_HOUR) });
     expect(() => planMemory(hashJoin, params, inputs, 2, undefined)).toThrow(/price you pay per MB·hour/);
     const pi: AnyKernel = getKernel('montecarlo-pi');
     expect(planMemory(pi, { samples: 10, seed: 1 }, [], 2, undefined)).toBeNull();
     expect(() => planMemory(pi, { samples: 10, seed: 1 }, [], 2, 5)).toThrow(/no memory price/);
+  });
+});
+
+describe("the donor's memory offer", () => {
+  it('offers only what the device has, and keeps a stored preference to the allowed steps', async () => {
+    const { memoryChoices, normalizePrefs, DEFAULT_PREFS } = await import('@/app/_lib/donor-rules');
+    expect(memoryChoices(undefined)).toEqual([0, 128, 256, 512, 1024, 2048]);
+    expect(memoryChoices(0.5)).toEqual([0, 128, 256, 512]);
+    expect(memoryChoices(0.25)).toEqual([0, 128, 256]);
+    expect(normalizePrefs({}).memoryMb).toBe(DEFAULT_PREFS.memoryMb);
+    expect(normalizePrefs({ memoryMb: 700 }).memoryMb).toBe(512);
+    expect(normalizePrefs({ memoryMb: 'lots' }).memoryMb).toBe(DEFAULT_PREFS.memoryMb);
   });
 });

@@ -9,10 +9,22 @@ import { RequireMember } from '../../_components/require-member';
 import { formatCredits, parseCredits } from '../../_lib/money';
 import { useTRPC } from '../../_lib/trpc';
 import { getPath, PRESETS, setPath } from './job-presets';
+import { hashJoinKernel } from '../../../workers/kernels/hash-join';
 
 function useSubmitJob(onPosted: (jobId: string) => void) {
   const trpc = useTRPC();
   return useMutation({ ...trpc.compute.submitJob.mutationOptions(), onSuccess: (job) => onPosted(job.id) });
+}
+
+/** What a hash-join job holds for memory (as the coordinator's `planMemory`): the most its replicas can be paid, in whole MB·hours; null while the fields do not make a job. */
+function memoryHoldFor(params: Record<string, unknown>, texts: Record<string, string>, units: number, replication: number, price: number): number | null {
+  const hashJoin = hashJoinKernel;
+  const raw = { ...params, ...Object.fromEntries(Object.entries(texts).map(([k, v]) => [k, Number(v)])) };
+  const parsed = hashJoin.paramsSchema.safeParse(raw);
+  if (!parsed.success || !(units >= 1) || !(replication >= 1)) return null;
+  let bound = 0;
+  for (const input of hashJoin.split(parsed.data, units)) bound += hashJoin.workingSetMb(parsed.data) * (hashJoin.maxCpuUs?.(input) ?? 0);
+  return Math.max(1, Math.ceil((bound * (replication + 1)) / 3_600_000_000)) * price;
 }
 
 /** Kernels whose units compute in floating point: only they can spend a GFLOP contract (the coordinator checks too). */
@@ -81,6 +93,7 @@ function JobFormFor({ communities: mine, communityId: chosenCommunity, setCommun
   const estimate = spending ? 0 : pricePerUnit !== null ? pricePerUnit * Number(units) * replicas : null;
   const workingSet = kernel === 'hash-join' ? Number(texts.workingSetMb ?? getPath(params, 'workingSetMb')) : 0;
   const memoryMicro = parseCredits(memoryPrice);
+  const memoryHold = workingSet > 0 && memoryMicro !== null ? memoryHoldFor(params, texts, Number(units), replicas, memoryMicro) : null;
 
   const pickKernel = (name: string) => {
     setKernel(name);
@@ -189,6 +202,9 @@ function JobFormFor({ communities: mine, communityId: chosenCommunity, setCommun
           value={memoryPrice}
           onChange={(e) => setMemoryPrice(e.target.value)}
         />
+      ) : null}
+      {memoryHold !== null ? (
+        <p className="muted small" data-testid="memory-hold">Memory: at most {formatCredits(memoryHold)} credits held until the job ends; each device is paid only for what its units used.</p>
       ) : null}
       {estimate !== null && Number.isFinite(estimate) && !spending ? (
         <p className="muted small">About {formatCredits(Math.round(estimate))} credits if every replica is validated; unused credits are refunded.</p>
