@@ -41,7 +41,7 @@ export const PRESETS: Record<string, { units: number; fields: FieldSpec[]; param
     units: 8,
     params: { seed: 42, workingSetMb: 64, probePerBuild: 2 },
     fields: [
-      { path: 'workingSetMb', label: 'Working set per unit (MB)', kind: 'number', hint: 'Each unit builds its hash table in this much memory' },
+      { path: 'workingSetMb', label: 'Working set per unit (MB)', kind: 'number' },
       { path: 'probePerBuild', label: 'Fact rows per key', kind: 'number' },
       { path: 'seed', label: 'Dataset seed', kind: 'number' },
     ],
