@@ -234,14 +234,19 @@ export async function readDonor(db: Db, deviceId: string, now: number): Promise<
     where: { id: deviceId },
     select: {
       id: true, memberId: true, validResults: true, invalidResults: true, trustStreak: true,
-      orders: { where: { donation: true, status: 'OPEN' }, select: { ...bookOrderSelect, communityId: true, category: true, memoryOffer: { select: { memoryMb: true } } } },
+      orders: { where: { donation: true, status: 'OPEN' }, select: { ...bookOrderSelect, communityId: true, category: true } },
     },
   });
   if (!row) return null;
+  // the memory it sells, read only when it sells some (most donors do not: no extra query for them)
   const memory: Record<string, MemorySale> = {};
-  for (const o of row.orders) {
-    if (o.category !== 'MEMORY' || !o.memoryOffer || o.windowEnd.getTime() <= now) continue;
-    memory[o.communityId] = { orderId: o.id, mb: o.memoryOffer.memoryMb, price: Number(o.price) };
+  const sales = row.orders.filter((o) => o.category === 'MEMORY' && o.windowEnd.getTime() > now);
+  if (sales.length) {
+    const offers = await db.memoryOffer.findMany({ where: { orderId: { in: sales.map((o) => o.id) } }, select: { orderId: true, memoryMb: true } });
+    for (const o of sales) {
+      const offer = offers.find((f) => f.orderId === o.id);
+      if (offer) memory[o.communityId] = { orderId: o.id, mb: offer.memoryMb, price: Number(o.price) };
+    }
   }
   return {
     id: row.id,
