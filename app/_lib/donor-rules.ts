@@ -23,7 +23,12 @@ export type DonorPrefs = {
   unmeteredOnly: boolean;
   /** the least a work unit must pay, micro-credits */
   floorPrice: number;
+  /** MB of memory offered to one unit (0: none); jobs whose units need more are never given to this device */
+  memoryMb: number;
 };
+
+/** The memory a device can offer to one unit, MB (the panel shows those the device has). */
+export const MEMORY_CHOICES = [0, 128, 256, 512, 1024, 2048] as const;
 
 export const CORE_SHARES = [0.25, 0.5, 0.75, 1] as const;
 export const MIN_DUTY_CYCLE = 0.1;
@@ -41,6 +46,7 @@ export const DEFAULT_PREFS: DonorPrefs = {
   pauseWhenHidden: false,
   unmeteredOnly: true,
   floorPrice: 1_000,
+  memoryMb: 256,
 };
 
 const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
@@ -75,7 +81,16 @@ export function normalizePrefs(raw: unknown): DonorPrefs {
     pauseWhenHidden: bool(o.pauseWhenHidden, d.pauseWhenHidden),
     unmeteredOnly: bool(o.unmeteredOnly, d.unmeteredOnly),
     floorPrice: Math.round(clamp(finite(o.floorPrice, d.floorPrice), MIN_FLOOR_PRICE, MAX_FLOOR_PRICE)),
+    memoryMb: nearest(MEMORY_CHOICES, finite(o.memoryMb, d.memoryMb)),
   };
+}
+
+const nearest = (choices: readonly number[], x: number) => choices.reduce((best, c) => (Math.abs(c - x) < Math.abs(best - x) ? c : best), choices[0]!);
+
+/** The memory choices a device has room for: those within what it measured (`navigator.deviceMemory` GB), all when it cannot tell. */
+export function memoryChoices(deviceMemoryGb: number | undefined): number[] {
+  if (!(typeof deviceMemoryGb === 'number' && deviceMemoryGb > 0)) return [...MEMORY_CHOICES];
+  return MEMORY_CHOICES.filter((mb) => mb <= deviceMemoryGb * 1024);
 }
 
 /** Workers for a share of the logical processors: at least one, never more than there are (rounded down). */

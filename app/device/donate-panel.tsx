@@ -6,7 +6,7 @@ import { useEffect, useState, useSyncExternalStore } from 'react';
 import { ErrorAlert } from '../_components/form';
 import type { DonorStatus } from '../_lib/donor';
 import { getDonor, loadPrefs, savePrefs, type Donor } from '../_lib/donor';
-import { CORE_SHARES, DEFAULT_PREFS, normalizePrefs, workersFor, type DonorPrefs } from '../_lib/donor-rules';
+import { CORE_SHARES, DEFAULT_PREFS, memoryChoices, normalizePrefs, workersFor, type DonorPrefs } from '../_lib/donor-rules';
 import { formatCredits, MICRO_PER_CREDIT, parseCredits } from '../_lib/money';
 import { useTRPC } from '../_lib/trpc';
 
@@ -209,6 +209,15 @@ function Preferences({ prefs, cores, onChange }: { prefs: DonorPrefs; cores: num
             </select>
           </label>
         </div>
+        <label>
+          Memory for jobs
+          <select value={String(prefs.memoryMb)} onChange={(e) => set({ memoryMb: Number(e.target.value) })} data-testid="donate-memory" aria-describedby="donate-memory-hint">
+            {memoryChoices(deviceMemoryGb()).map((mb) => (
+              <option key={mb} value={String(mb)}>{mb === 0 ? 'None' : `${mb.toLocaleString()} MB per unit`}</option>
+            ))}
+          </select>
+          <span className="hint" id="donate-memory-hint">Jobs that need room in memory (a hash join) come only to devices that offer it, and pay for it by MB × run time besides the unit.</span>
+        </label>
         <label className="check">
           <input type="checkbox" checked={prefs.unmeteredOnly} onChange={(e) => set({ unmeteredOnly: e.target.checked })} />
           Not on mobile data or Data Saver
@@ -220,6 +229,19 @@ function Preferences({ prefs, cores, onChange }: { prefs: DonorPrefs; cores: num
       </div>
     </details>
   );
+}
+
+/** `navigator.deviceMemory` (GB, Chromium only), undefined where the browser does not tell. */
+function deviceMemoryGb(): number | undefined {
+  if (typeof navigator === 'undefined') return undefined;
+  const gb = (navigator as Navigator & { deviceMemory?: number }).deviceMemory;
+  return typeof gb === 'number' ? gb : undefined;
+}
+
+/** The memory preference as offered: never more than the device has (the coordinator refuses more than it measured). */
+function offeredMemory(mb: number): number {
+  const fits = memoryChoices(deviceMemoryGb());
+  return fits.includes(mb) ? mb : (fits.at(-1) ?? 0);
 }
 
 /** The "Donate" switch of this device, its preferences, and what it is computing now. */
@@ -271,7 +293,7 @@ export function DonatePanel({ deviceId }: { deviceId: string }) {
       if (turnOn) {
         if (!chosen) throw new Error('Join a community first: donations are made in a community.');
         if (floorError || floorPrice === null) throw new Error(floorError ?? 'Enter a floor price.');
-        await donate.mutateAsync({ communityId: chosen.id, deviceId, on: true, floorPrice });
+        await donate.mutateAsync({ communityId: chosen.id, deviceId, on: true, floorPrice, memoryMb: offeredMemory(prefs.memoryMb) });
         localStorage.setItem(COMMUNITY_KEY, chosen.id);
         donor.start();
       } else {
@@ -288,6 +310,8 @@ export function DonatePanel({ deviceId }: { deviceId: string }) {
     setPrefs(normal);
     savePrefs(normal);
     donor?.setPrefs(normal);
+    // the memory offered is part of the donation: a change is posted at once while donating
+    if (on && chosen && normal.memoryMb !== prefs.memoryMb) donate.mutate({ communityId: chosen.id, deviceId, on: true, floorPrice: normal.floorPrice, memoryMb: offeredMemory(normal.memoryMb) });
   };
 
   /** A new floor price is kept, and posted at once when the device is donating. */
@@ -296,7 +320,7 @@ export function DonatePanel({ deviceId }: { deviceId: string }) {
     const normal = normalizePrefs({ ...prefs, floorPrice });
     setPrefs(normal);
     savePrefs(normal);
-    if (on && chosen) donate.mutate({ communityId: chosen.id, deviceId, on: true, floorPrice: normal.floorPrice });
+    if (on && chosen) donate.mutate({ communityId: chosen.id, deviceId, on: true, floorPrice: normal.floorPrice, memoryMb: offeredMemory(normal.memoryMb) });
   };
 
   const busy = toggle.isPending || !donor;

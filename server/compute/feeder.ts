@@ -47,13 +47,26 @@ export type MemJob = {
   maxReplicas: number;
   ownerId: string;
   order: BookOrder;
+  /** MB each unit needs (0: none to speak of): only devices selling that much memory, at most at `memoryPrice`, get its units */
+  workingSetMb: number;
+  memoryPrice: number;
+  /** a job spending a GFLOP or CPU-second contract: only that contract's seller's devices get its units (at no price per unit) */
+  onlyMemberId: string | null;
   /** pending units by index */
   units: MemUnit[];
 };
 
 export type Donation = { communityId: string; order: BookOrder };
 
-export type DonorFacts = { id: string; memberId: string; validResults: number; invalidResults: number; trustStreak: number; donations: Donation[]; readAt: number };
+/** The memory a device sells in a community: MB per unit, at least at `price` per MB·hour. */
+export type MemorySale = { orderId: string; mb: number; price: number };
+
+export type DonorFacts = {
+  id: string; memberId: string; validResults: number; invalidResults: number; trustStreak: number; donations: Donation[];
+  /** by community */
+  memory: Record<string, MemorySale>;
+  readAt: number;
+};
 
 export type Donor = { deviceId: string; memberId: string };
 
@@ -94,8 +107,19 @@ export function pickFrom(units: MemUnit[], viewOf: (u: MemUnit) => UnitState, do
 
 type JobOrderRow = Parameters<typeof toBookOrder>[0] & {
   jobId: string | null;
-  job: { kernel: string; replication: number; quorum: number; maxReplicas: number } | null;
+  job: { kernel: string; replication: number; quorum: number; maxReplicas: number; terms: { workingSetMb: number; memoryPrice: bigint; fundingSellerId: string | null } | null } | null;
 };
+
+/**
+ * Whether a job's units may go to a donor (the memory gate and a spent contract's seller), from memory: a
+ * device must sell at least the job's working set, at a price the job pays; a job spending a contract goes
+ * to that contract's seller only, and otherwise pays at least the donation's floor price.
+ */
+export function mayServe(job: Pick<MemJob, 'workingSetMb' | 'memoryPrice' | 'onlyMemberId' | 'order'>, donor: Pick<DonorFacts, 'memberId'>, memory: MemorySale | undefined, donationPrice: number): boolean {
+  if (job.workingSetMb > 0 && (!memory || memory.mb < job.workingSetMb || memory.price > job.memoryPrice)) return false;
+  if (job.onlyMemberId !== null) return donor.memberId === job.onlyMemberId;
+  return job.order.price >= donationPrice;
+}
 
 /** One community's open jobs as the scheduler holds them. */
 export class CommunityWork {
@@ -126,7 +150,7 @@ export class CommunityWork {
     this.checkedAt = now;
     const rows: JobOrderRow[] = await this.db.order.findMany({
       where: { communityId: this.communityId, category: COMPUTE_CATEGORY, unit: WORK_UNIT, side: 'BUY', status: 'OPEN', jobId: { not: null }, job: { status: 'OPEN' } },
-      select: { ...bookOrderSelect, jobId: true, job: { select: { kernel: true, replication: true, quorum: true, maxReplicas: true } } },
+      select: { ...bookOrderSelect, jobId: true, job: { select: { kernel: true, replication: true, quorum: true, maxReplicas: true, terms: { select: { workingSetMb: true, memoryPrice: true, fundingSellerId: true } } } } },
     });
     const open = new Set<string>();
     const toLoad: string[] = [];
@@ -139,7 +163,11 @@ export class CommunityWork {
         known.order = order;
         continue;
       }
-      this.jobs.set(row.jobId, { id: row.jobId, kernel: row.job.kernel, replication: row.job.replication, quorum: row.job.quorum, maxReplicas: row.job.maxReplicas, ownerId: row.memberId, order, units: [] });
+      const terms = row.job.terms;
+      this.jobs.set(row.jobId, {
+        id: row.jobId, kernel: row.job.kernel, replication: row.job.replication, quorum: row.job.quorum, maxReplicas: row.job.maxReplicas, ownerId: row.memberId, order, units: [],
+        workingSetMb: terms?.workingSetMb ?? 0, memoryPrice: terms ? Number(terms.memoryPrice) : 0, onlyMemberId: terms?.fundingSellerId ?? null,
+      });
       toLoad.push(row.jobId);
     }
     for (const id of this.jobs.keys()) if (!open.has(id)) this.jobs.delete(id);
@@ -157,11 +185,12 @@ export class CommunityWork {
   }
 
   /** Open jobs the donation can serve, best first (highest price, then oldest), as an incoming SELL takes bids. */
-  jobsFor(donation: BookOrder, now: number, kernels?: string[]): MemJob[] {
+  jobsFor(donation: BookOrder, donor: Pick<DonorFacts, 'memberId' | 'memory'>, now: number, kernels?: string[]): MemJob[] {
     const out: { job: MemJob; book: BookOrder }[] = [];
+    const memory = donor.memory[this.communityId];
     for (const job of this.jobs.values()) {
       if (kernels && !kernels.includes(job.kernel)) continue;
-      if (job.order.price < donation.price) continue;
+      if (!mayServe(job, donor, memory, donation.price)) continue;
       // what is left of a job's window is what a donor must cover: from now to the deadline
       const book = { ...job.order, windowStart: Math.max(job.order.windowStart, now) };
       if (!isEligible(book, donation)) continue;
@@ -205,17 +234,28 @@ export async function readDonor(db: Db, deviceId: string, now: number): Promise<
     where: { id: deviceId },
     select: {
       id: true, memberId: true, validResults: true, invalidResults: true, trustStreak: true,
-      orders: { where: { donation: true, status: 'OPEN' }, select: { ...bookOrderSelect, communityId: true } },
+      orders: { where: { donation: true, status: 'OPEN' }, select: { ...bookOrderSelect, communityId: true, category: true } },
     },
   });
   if (!row) return null;
+  // the memory it sells, read only when it sells some (most donors do not: no extra query for them)
+  const memory: Record<string, MemorySale> = {};
+  const sales = row.orders.filter((o) => o.category === 'MEMORY' && o.windowEnd.getTime() > now);
+  if (sales.length) {
+    const offers = await db.memoryOffer.findMany({ where: { orderId: { in: sales.map((o) => o.id) } }, select: { orderId: true, memoryMb: true } });
+    for (const o of sales) {
+      const offer = offers.find((f) => f.orderId === o.id);
+      if (offer) memory[o.communityId] = { orderId: o.id, mb: offer.memoryMb, price: Number(o.price) };
+    }
+  }
   return {
     id: row.id,
     memberId: row.memberId,
     validResults: row.validResults,
     invalidResults: row.invalidResults,
     trustStreak: row.trustStreak,
-    donations: row.orders.map((o) => ({ communityId: o.communityId, order: toBookOrder(o) })),
+    donations: row.orders.filter((o) => o.category === COMPUTE_CATEGORY).map((o) => ({ communityId: o.communityId, order: toBookOrder(o) })),
+    memory,
     readAt: now,
   };
 }

@@ -14,6 +14,7 @@ import { JOB_COST_MESSAGE, jobCostFits, MAX_DEADLINE_MS, MAX_UNITS, type SubmitJ
 import { settleJob } from './settle';
 import { isTrusted, TRUST_STREAK, unitPhase, type UnitPhase } from './scheduler';
 import { registryFor } from './writer';
+import { openTerms, planMemory, readFunding, settleTerms, termsView } from './terms';
 
 export const COMPUTE_CATEGORY = 'COMPUTE';
 export const WORK_UNIT = 'WORK_UNIT';
@@ -49,9 +50,13 @@ export async function submitJob(db: Db, memberId: string, community: MarketCommu
   }
   // the kernel may round the units asked for: the cost is bounded again on the units it made
   if (!jobCostFits(inputs.length, input.replication, input.pricePerUnit)) throw new DomainError('BAD_INPUT', JOB_COST_MESSAGE);
+  const memory = planMemory(kernel, parsed.data, inputs, input.replication, input.memoryPrice);
+  // a job spending a GFLOP or CPU-second contract pays nothing per unit: the contract pays
+  const pricePerUnit = input.fundingContractId ? 0 : input.pricePerUnit;
 
   return withOutbox(db, async (tx) => {
     await lockBook(tx, community.id, COMPUTE_CATEGORY);
+    const funding = input.fundingContractId ? await readFunding(tx, memberId, community.id, input.fundingContractId, kernel, deadline) : null;
     const job = await tx.job.create({
       data: {
         communityId: community.id,
@@ -63,7 +68,7 @@ export async function submitJob(db: Db, memberId: string, community: MarketCommu
         replication: input.replication,
         quorum: input.quorum,
         maxReplicas: input.replication + 2,
-        pricePerUnit: BigInt(input.pricePerUnit),
+        pricePerUnit: BigInt(pricePerUnit),
         deadline,
         units: { createMany: { data: inputs.map((unitInput, index) => ({ index, input: jsonInput(unitInput), requiredReplicas: input.replication })) } },
       },
@@ -75,7 +80,7 @@ export async function submitJob(db: Db, memberId: string, community: MarketCommu
       unit: WORK_UNIT,
       kind: 'STANDING',
       quantity: inputs.length * (input.replication + 1),
-      price: input.pricePerUnit,
+      price: pricePerUnit,
       windowStart: now,
       windowEnd: deadline,
       deviceId: null,
@@ -83,6 +88,7 @@ export async function submitJob(db: Db, memberId: string, community: MarketCommu
       negotiation: { mode: 'NONE', limit: null },
       jobId: job.id,
     }, now);
+    await openTerms(tx, memberId, community, job.id, memory, funding, deadline, now);
     return { jobId: job.id, units: inputs.length };
   }).then((made) => {
     registryFor(db).markJobsChanged(community.id);
@@ -102,7 +108,7 @@ export async function finishJob(tx: Tx, jobId: string, status: 'COMPLETED' | 'EX
   if (count !== 1) return false;
   const job = await tx.job.findUniqueOrThrow({
     where: { id: jobId },
-    select: { id: true, kernel: true, params: true, units: { orderBy: { index: 'asc' }, select: { status: true, output: true } }, orders: { select: { id: true } } },
+    select: { id: true, kernel: true, params: true, units: { orderBy: { index: 'asc' }, select: { status: true, output: true } }, orders: { where: { category: COMPUTE_CATEGORY }, select: { id: true } } },
   });
   const kernel = kernelOf(job.kernel);
   const complete = job.units.every((u) => u.status === 'VALIDATED');
@@ -145,19 +151,25 @@ export async function jobView(db: Db, jobId: string, memberId: string, now = new
     // devices that could take this job's work: donating here at its price or less, and not the owner's (a member never serves their own job)
     job.status === 'OPEN'
       ? db.order.findMany({
-          where: { communityId: job.communityId, donation: true, side: 'SELL', status: 'OPEN', price: { lte: job.pricePerUnit }, windowEnd: { gt: now }, memberId: { not: job.memberId } },
+          where: { communityId: job.communityId, donation: true, category: COMPUTE_CATEGORY, side: 'SELL', status: 'OPEN', price: { lte: job.pricePerUnit }, windowEnd: { gt: now }, memberId: { not: job.memberId } },
           distinct: ['deviceId'],
           select: { deviceId: true },
         })
       : Promise.resolve([]),
   ]);
+  const terms = await termsView(db, job.id, kernelOf(job.kernel), job.communityId, job.memberId, job.status === 'OPEN', now);
+  let donatingDevices = donating.length;
+  if (terms?.funding && job.status === 'OPEN') {
+    // only the spent contract's seller's devices take its units
+    const seller = await db.contract.findUnique({ where: { id: terms.funding.contractId }, select: { sellerId: true } });
+    donatingDevices = seller ? (await db.order.findMany({ where: { communityId: job.communityId, donation: true, category: COMPUTE_CATEGORY, status: 'OPEN', windowEnd: { gt: now }, memberId: seller.sellerId }, distinct: ['deviceId'], select: { deviceId: true } })).length : 0;
+  } else if (terms && terms.workingSetMb > 0) donatingDevices = Math.min(donatingDevices, terms.memoryDevices);
   const count = (s: string) => byStatus.find((g) => g.status === s)?._count ?? 0;
   const validated = count('VALIDATED');
   const from = firstValid?.validatedAt ?? job.createdAt;
   const until = job.completedAt ?? lastValid?.validatedAt ?? now;
   const seconds = Math.max(1, (until.getTime() - Math.min(from.getTime(), job.createdAt.getTime())) / 1000);
   const streaks = new Map(replicas.map((r) => [r.deviceId, r.device.trustStreak]));
-  const donatingDevices = donating.length;
   return {
     id: job.id,
     communityId: job.communityId,
@@ -198,6 +210,12 @@ export async function jobView(db: Db, jobId: string, memberId: string, now = new
       bestStreak: Math.max(0, ...[...streaks.values()].filter((s) => !isTrusted(s))),
     },
     result: job.memberId === memberId ? ((job.result as Json | null) ?? null) : null,
+    /**
+     * What the job pays besides its work units: `workingSetMb` each unit uses (only devices selling that
+     * much memory get them; `memoryDevices` donating here do) at `memoryPrice` µcredits per MB·hour, and
+     * the GFLOP or CPU-second contract it spends (`funding`, with the FLOP and CPU µs counted so far).
+     */
+    terms,
   };
 }
 

@@ -9,6 +9,8 @@ import { withOutbox, type Outbox } from '../live/outbox';
 import { chunks, enumValue, insertRows, valuesTable } from '../db/bulk';
 import { newId } from '../db/ids';
 import { LedgerBatch } from '../ledger/batch';
+import { getKernel } from '../../workers/kernels';
+import { settleTerms } from './terms';
 
 /** Contracts settled per transaction: each chunk is short, so leases and results of the community go on between chunks. */
 export const settleChunkSize = () => (Number(process.env.COMPUTE_SETTLE_CHUNK) > 0 ? Number(process.env.COMPUTE_SETTLE_CHUNK) : 100);
@@ -30,6 +32,8 @@ const settleSelect = {
  * so two processes settling one job settle each contract once. Returns how many contracts it settled.
  */
 export async function settleJob(db: Db, jobId: string, now = new Date()): Promise<number> {
+  // memory and a spent GFLOP or CPU-second contract first: they read which replicas are valid, as the chunks below do
+  await settleTerms(db, jobId, (name) => getKernel(name), now);
   let settled = 0;
   const size = settleChunkSize();
   for (;;) {
@@ -45,7 +49,7 @@ type Row = Prisma.ContractGetPayload<{ select: typeof settleSelect }>;
 
 async function settleChunk(tx: Tx, jobId: string, size: number, outbox: Outbox, now: Date): Promise<number> {
   const contracts: Row[] = await tx.contract.findMany({
-    where: { buyOrder: { jobId }, state: { in: [...OPEN_STATES] } },
+    where: { buyOrder: { jobId }, category: 'COMPUTE', state: { in: [...OPEN_STATES] } },
     orderBy: { id: 'asc' },
     take: size,
     select: settleSelect,

@@ -40,5 +40,13 @@ export async function sweepCompute(db: Db, now = new Date()) {
     take: 100,
   });
   for (const c of unsettled) if (c.buyOrder?.jobId) await registry.settle(c.buyOrder.jobId);
+  // an ended job whose memory or spent contract was not settled yet (the process stopped before it)
+  const memoryLeft = await db.order.findMany({ where: { status: 'OPEN', category: 'MEMORY', jobId: { not: null }, job: { status: { not: 'OPEN' } } }, select: { jobId: true }, take: 100 });
+  for (const o of memoryLeft) if (o.jobId) await registry.settle(o.jobId);
+  const funded = await db.jobTerms.findMany({ where: { fundingContractId: { not: null }, job: { status: { not: 'OPEN' } } }, select: { jobId: true, fundingContractId: true }, orderBy: { jobId: 'desc' }, take: 500 });
+  if (funded.length) {
+    const open = await db.contract.findMany({ where: { id: { in: funded.map((f) => f.fundingContractId!) }, state: { in: ['MATCHED', 'ACTIVE'] } }, select: { id: true } });
+    for (const f of funded) if (open.some((c) => c.id === f.fundingContractId)) await registry.settle(f.jobId);
+  }
   return { leasesExpired, jobsExpired: late.length };
 }

@@ -405,7 +405,7 @@ export class CommunityWriter {
       const now = command.now.getTime();
       const donor = { deviceId: command.donor.id, memberId: command.donor.memberId };
       const picks: { job: MemJob; unit: MemUnit; need: number }[] = [];
-      for (const job of this.work.jobsFor(command.donation, now, command.kernels)) {
+      for (const job of this.work.jobsFor(command.donation, command.donor, now, command.kernels)) {
         if (picks.length >= command.max) break;
         for (const unit of pickFrom(job.units, viewOf, donor, command.max - picks.length, now)) {
           // drawn once, here: whether this unit, if the device is trusted, is a spot check (the device is not told)
@@ -431,19 +431,29 @@ export class CommunityWriter {
     await tx.replica.deleteMany({ where: { unitId: { in: unitIds }, status: 'LEASED', expiresAt: { lte: batchNow } } });
     const jobIds = [...new Set(proposals.flatMap((p) => p.picks.map((x) => x.job.id)))];
     const deviceIds = [...new Set(proposals.map((p) => p.command.donor.id))];
-    const [unitRows, buyRows, sellRows, contractRows, community] = await Promise.all([
+    // the memory gate, checked again against the database: the device's memory sale as it is now
+    const memoryDevices = [...new Set(proposals.filter((p) => p.picks.some((x) => x.job.workingSetMb > 0)).map((p) => p.command.donor.id))];
+    const [unitRows, buyRows, sellRows, contractRows, community, memoryRows] = await Promise.all([
       tx.workUnit.findMany({
         where: { id: { in: unitIds } },
         select: { id: true, jobId: true, status: true, requiredReplicas: true, replicas: { select: { id: true, deviceId: true, memberId: true, status: true, outputHash: true, expiresAt: true } } },
       }),
-      tx.order.findMany({ where: { jobId: { in: jobIds }, side: 'BUY', status: 'OPEN' }, select: { id: true, jobId: true, memberId: true, remaining: true, reserved: true, price: true, windowStart: true, windowEnd: true, job: { select: { status: true } } } }),
+      tx.order.findMany({ where: { jobId: { in: jobIds }, category: COMPUTE_CATEGORY, side: 'BUY', status: 'OPEN' }, select: { id: true, jobId: true, memberId: true, remaining: true, reserved: true, price: true, windowStart: true, windowEnd: true, job: { select: { status: true } } } }),
       tx.order.findMany({ where: { id: { in: [...new Set(proposals.map((p) => p.command.donation.id))] }, status: 'OPEN' }, select: { id: true, remaining: true } }),
       tx.computeContract.findMany({
         where: { jobId: { in: jobIds }, deviceId: { in: deviceIds } },
         select: { jobId: true, deviceId: true, contract: { select: { id: true, state: true, quantity: true, escrowed: true, sellOrderId: true } } },
       }),
       tx.community.findUniqueOrThrow({ where: { id: this.communityId }, select: { commissionBps: true, creditLimit: true } }),
+      memoryDevices.length
+        ? tx.memoryOffer.findMany({ where: { deviceId: { in: memoryDevices }, order: { communityId: this.communityId, status: 'OPEN', windowEnd: { gt: batchNow } } }, select: { deviceId: true, memoryMb: true, order: { select: { price: true } } } })
+        : Promise.resolve([]),
     ]);
+    const memorySold = new Map<string, { mb: number; price: number }>();
+    for (const m of memoryRows) {
+      const known = memorySold.get(m.deviceId);
+      if (!known || m.memoryMb > known.mb) memorySold.set(m.deviceId, { mb: m.memoryMb, price: toMicro(m.order.price) });
+    }
     const units = new Map(unitRows.map((u) => [u.id, { ...u, replicas: u.replicas.map((r): ReplicaView => ({ ...r, expiresAt: r.expiresAt.getTime() })) }]));
     const buys = new Map(buyRows.filter((o) => o.jobId && o.job?.status === 'OPEN').map((o) => [o.jobId!, { ...o, left: o.remaining, taken: 0 }]));
     const sells = new Map(sellRows.map((o) => [o.id, { ...o, left: o.remaining, taken: 0 }]));
@@ -475,6 +485,10 @@ export class CommunityWriter {
         const unit = units.get(proposed.id);
         const buy = buys.get(job.id);
         if (!unit || !buy || !sell || unit.status !== 'PENDING' || buy.left <= 0 || sell.left <= 0) continue;
+        if (job.workingSetMb > 0) {
+          const sold = memorySold.get(device.id);
+          if (!sold || sold.mb < job.workingSetMb || sold.price > job.memoryPrice) continue;
+        }
         const key = `${job.id}:${device.id}`;
         let live = 0;
         let mine = false;

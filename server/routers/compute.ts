@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { MAX_MICRO, toMicro } from '../money';
-import { setDonation } from '../compute/donation';
+import { MAX_MEMORY_OFFER_MB, setDonation } from '../compute/donation';
 import { MAX_UNITS, storableJson, submitJobInput } from '../compute/job-input';
 import { cancelJob, jobView, submitJob, unitPhases, validatedOutputs } from '../compute/jobs';
 import { confirmUnit, leaseUnits, MAX_LEASE_BATCH, returnLeases, submitResult, unitsToConfirm } from '../compute/leases';
 import { isTrusted, spotCheckRate, TRUST_STREAK } from '../compute/scheduler';
+import { spendableContracts } from '../compute/terms';
 import { afterCursor, pageFields, pageOrder, toPage } from '../paging';
 import { communityDeviceProcedure, communityMemberProcedure, deviceOwnerProcedure, jobOwnerProcedure, memberProcedure, router } from '../trpc';
 import { KERNELS } from '../../workers/kernels';
@@ -21,6 +22,9 @@ export const computeRouter = router({
     const { jobId } = await submitJob(ctx.db, ctx.member.id, ctx.community, input);
     return jobView(ctx.db, jobId, ctx.member.id);
   }),
+
+  /** The member's GFLOP and CPU-second contracts in the community that a new job can spend instead of paying per unit. */
+  fundingContracts: communityMemberProcedure.query(({ ctx }) => spendableContracts(ctx.db, ctx.member.id, ctx.community.id)),
 
   job: memberProcedure.input(z.object({ jobId: id })).query(({ ctx, input }) => jobView(ctx.db, input.jobId, ctx.member.id)),
 
@@ -60,8 +64,15 @@ export const computeRouter = router({
   }),
 
   donate: communityDeviceProcedure
-    .input(z.object({ on: z.boolean(), floorPrice: z.number().int().positive('The floor price must be more than zero.').max(MAX_MICRO).default(1_000) }))
-    .mutation(({ ctx, input }) => setDonation(ctx.db, ctx.member.id, ctx.community, { deviceId: ctx.device.id, on: input.on, floorPrice: input.floorPrice })),
+    .input(z.object({
+      on: z.boolean(),
+      floorPrice: z.number().int().positive('The floor price must be more than zero.').max(MAX_MICRO).default(1_000),
+      /** MB of memory offered to one unit (0: none); units of jobs with a larger working set never come to this device */
+      memoryMb: z.number().int('Memory is a whole number of MB.').min(0).max(MAX_MEMORY_OFFER_MB, `A device can offer at most ${MAX_MEMORY_OFFER_MB} MB.`).default(0),
+      /** the least it takes per MB·hour of that memory, micro-credits */
+      memoryFloorPrice: z.number().int().positive('The memory floor price must be more than zero.').max(MAX_MICRO).default(1),
+    }))
+    .mutation(({ ctx, input }) => setDonation(ctx.db, ctx.member.id, ctx.community, { deviceId: ctx.device.id, on: input.on, floorPrice: input.floorPrice, memoryMb: input.memoryMb, memoryFloorPrice: input.memoryFloorPrice })),
 
   /** Work for one of the member's devices, handed out from the scheduler's memory (the device is checked there too, without a query). */
   lease: memberProcedure
@@ -86,10 +97,10 @@ export const computeRouter = router({
       ctx.db.replica.count({ where: { deviceId: input.deviceId, status: 'SUBMITTED', job: { status: 'OPEN' } } }),
       ctx.db.device.findUniqueOrThrow({ where: { id: input.deviceId }, select: { trustStreak: true } }),
       ctx.db.contract.findMany({
-        where: { sellerId: ctx.member.id, state: 'SETTLED', sellOrder: { deviceId: input.deviceId, donation: true } },
+        where: { sellerId: ctx.member.id, state: 'SETTLED', category: 'COMPUTE', sellOrder: { deviceId: input.deviceId, donation: true } },
         select: { quantity: true, price: true, sellerCommission: true },
       }),
-      ctx.db.order.findMany({ where: { deviceId: input.deviceId, donation: true, status: 'OPEN' }, select: { communityId: true, price: true } }),
+      ctx.db.order.findMany({ where: { deviceId: input.deviceId, donation: true, status: 'OPEN', category: 'COMPUTE' }, select: { communityId: true, price: true } }),
     ]);
     return {
       validResults: device.validResults,

@@ -80,6 +80,11 @@ export const customKernel: Kernel<CustomParams, CustomUnit, Json, Json[]> = {
     return stableStringify(output);
   },
 
+  /** Members' code is not counted: a custom job pays by work unit only (no GFLOP, CPU-second or memory terms). */
+  cost: () => ({ flop: 0, cpuUs: 0 }),
+
+  workingSetMb: () => 0,
+
   assemble(params, outputs) {
     if (outputs.length !== params.inputs.length) {
       throw new KernelError(`${outputs.length} outputs for ${params.inputs.length} inputs`);

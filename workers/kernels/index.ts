@@ -6,6 +6,7 @@
  * only as `split` produced them (every `run` also re-validates its input).
  */
 import { customKernel } from './custom';
+import { hashJoinKernel } from './hash-join';
 import { mandelbrotKernel } from './mandelbrot';
 import { montecarloPiKernel } from './montecarlo-pi';
 import { primeSieveKernel } from './prime-sieve';
@@ -21,6 +22,7 @@ export const KERNELS = {
   'montecarlo-pi': montecarloPiKernel,
   'sha256-nonce': sha256NonceKernel,
   'prime-sieve': primeSieveKernel,
+  'hash-join': hashJoinKernel,
   custom: customKernel,
 } as const satisfies Record<KernelName, AnyKernel>;
 
@@ -51,5 +53,5 @@ export function isKernelName(name: string): name is KernelName {
   return (KERNEL_NAMES as readonly string[]).includes(name);
 }
 
-export { KERNEL_NAMES, type Json, type Kernel, type KernelName } from './types';
+export { KERNEL_NAMES, type Json, type Kernel, type KernelName, type UnitCost } from './types';
 export { KernelError } from './shared';

@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { KernelError, clampUnits, decodeBase64, encodeBase64, isBase64OfLength } from './shared';
-import type { Kernel } from './types';
+import type { Kernel, UnitCost } from './types';
 
 export const MIN_SIDE = 16;
 export const MAX_SIDE = 2048;
@@ -133,6 +133,29 @@ export function renderTile(u: MandelbrotUnit): Uint8Array {
   return out;
 }
 
+/**
+ * Reference CPU time per floating-point operation of this kernel, picoseconds: the JavaScript
+ * reference on one core of the reference machine (see `bench/kernels.mjs`).
+ */
+export const REFERENCE_PS_PER_FLOP = 380;
+
+/**
+ * The floating-point operations (+, -, *, /) `renderTile` executes for a pixel whose escape count is
+ * `n`: 4 for its real coordinate, then per pass of `escapeCount` 3 (zr², zi², their sum) and, when it
+ * does not escape, 5 more (zr·zi, doubling, + ci, zr² - zi², + cr); a point that escapes stops after 3.
+ */
+export const pixelFlop = (n: number, maxIterations: number) => 4 + 8 * n + (n < maxIterations ? 3 : 0);
+
+/**
+ * What a tile cost: 3 operations for the unit (the step, half width and half height), 4 per row (its
+ * imaginary coordinate) and `pixelFlop` per pixel, from the validated counts.
+ */
+export function tileCost(unit: { h: number; maxIterations: number }, counts: Uint16Array): UnitCost {
+  let flop = 3 + 4 * unit.h;
+  for (let i = 0; i < counts.length; i++) flop += pixelFlop(counts[i]!, unit.maxIterations);
+  return { flop, cpuUs: Math.ceil((flop * REFERENCE_PS_PER_FLOP) / 1e6) };
+}
+
 /** Tile side for an image split into about `units` tiles. */
 export function tileSideFor(width: number, height: number, units: number): number {
   const ideal = Math.ceil(Math.sqrt((width * height) / clampUnits(units, width * height)));
@@ -177,6 +200,12 @@ export const mandelbrotKernel: Kernel<MandelbrotParams, MandelbrotUnit, Mandelbr
   canonical(o) {
     return `${o.x},${o.y},${o.w},${o.h}:${o.counts}`;
   },
+
+  cost(input, output) {
+    return tileCost(input, decodeCounts(output.counts));
+  },
+
+  workingSetMb: () => 0,
 
   assemble(params, outputs) {
     const { width, height, maxIterations } = params;

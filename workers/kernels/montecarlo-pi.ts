@@ -46,6 +46,11 @@ export type MontecarloPiOutput = z.infer<typeof montecarloPiOutputSchema>;
 
 export type MontecarloPiResult = { estimate: number; samples: number; hits: number };
 
+/** Floating-point operations per sample: x·x + y·y (two products and a sum, in doubles). */
+export const FLOP_PER_SAMPLE = 3;
+/** Reference CPU time per sample, picoseconds (the JavaScript reference on one reference core). */
+export const REFERENCE_PS_PER_SAMPLE = 20_000;
+
 const GAMMA_HI = 0x9e3779b9;
 const GAMMA_LO = 0x7f4a7c15;
 const M1_HI = 0xbf58476d;
@@ -161,6 +166,12 @@ export const montecarloPiKernel: Kernel<MontecarloPiParams, MontecarloPiUnit, Mo
     canonical(o) {
       return `${o.count}:${o.hits}`;
     },
+
+    cost(input) {
+      return { flop: FLOP_PER_SAMPLE * input.count, cpuUs: Math.ceil((input.count * REFERENCE_PS_PER_SAMPLE) / 1e6) };
+    },
+
+    workingSetMb: () => 0,
 
     assemble(params, outputs) {
       let samples = 0;

@@ -80,6 +80,9 @@ export function oddPrimesUpTo(limit: number): Uint32Array {
   return Uint32Array.from(out);
 }
 
+/** Reference CPU time per integer of a unit's range, picoseconds (the JavaScript reference on one reference core). */
+export const REFERENCE_PS_PER_INTEGER = 3_500;
+
 export type SieveCount = { count: number; checksum: number; last: number };
 
 /** The reference: primes in [lo, hi), sieving `segmentSize` odd numbers at a time. */
@@ -157,6 +160,13 @@ export const primeSieveKernel: Kernel<PrimeSieveParams, PrimeSieveUnit, PrimeSie
   canonical(o) {
     return `${o.lo}:${o.hi}:${o.count}:${o.checksum}:${o.last}`;
   },
+
+  /** Integer work only: no floating-point operations; CPU time by the integers sieved. */
+  cost(input) {
+    return { flop: 0, cpuUs: Math.ceil(((input.hi - input.lo) * REFERENCE_PS_PER_INTEGER) / 1e6) };
+  },
+
+  workingSetMb: () => 0,
 
   assemble(params, outputs) {
     let next = 0;

@@ -72,6 +72,30 @@ export type Sha256NonceResult = {
   truncated: boolean;
 };
 
+/** Reference CPU time per SHA-256 compression, picoseconds (the JavaScript reference on one reference core). */
+export const REFERENCE_PS_PER_COMPRESSION = 580_000;
+
+/**
+ * SHA-256 compressions `searchNonces` runs for nonces [start, start + count) after a prefix of
+ * `prefixLength` bytes: one per whole 64-byte block of the prefix (the midstate), then per nonce one for
+ * its tail block, or two when the tail (the rest of the prefix, the digits, 0x80 and the 8-byte length)
+ * passes 64 bytes.
+ */
+export function compressionsFor(prefixLength: number, start: number, count: number): number {
+  const rem = prefixLength % 64;
+  let total = Math.floor(prefixLength / 64);
+  let n = start;
+  const end = start + count;
+  while (n < end) {
+    const digits = String(n).length;
+    const nextWidth = 10 ** digits;
+    const upto = Math.min(end, nextWidth);
+    total += (upto - n) * (rem + digits + 9 > 64 ? 2 : 1);
+    n = upto;
+  }
+  return total;
+}
+
 export type NonceSearch = { found: number; nonces: number[] };
 
 /**
@@ -165,6 +189,14 @@ export const sha256NonceKernel: Kernel<Sha256NonceParams, Sha256NonceUnit, Sha25
   canonical(output) {
     return `${output.start}:${output.hashes}:${output.found}:${output.nonces.join(',')}`;
   },
+
+  /** Integer work only: no floating-point operations; CPU time by the compressions run. */
+  cost(input) {
+    const compressions = compressionsFor(prefixBytes(input.prefix).length, input.start, input.count);
+    return { flop: 0, cpuUs: Math.ceil((compressions * REFERENCE_PS_PER_COMPRESSION) / 1e6) };
+  },
+
+  workingSetMb: () => 0,
 
   assemble(params, outputs) {
     let next = params.start;

@@ -6,8 +6,18 @@
  */
 import type { z } from 'zod';
 
-export const KERNEL_NAMES = ['mandelbrot', 'montecarlo-pi', 'sha256-nonce', 'prime-sieve', 'custom'] as const;
+export const KERNEL_NAMES = ['mandelbrot', 'montecarlo-pi', 'sha256-nonce', 'prime-sieve', 'hash-join', 'custom'] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
+
+/**
+ * What one unit cost, counted from what it did (never guessed, never the donor's word): `flop` is the
+ * floating-point operations (+, -, *, /) the reference kernel executed, exact; `cpuUs` is reference CPU
+ * time in microseconds, the kernel's counted operations at its stated reference rate (one core of the
+ * reference machine running the JavaScript kernel; see each kernel's `REFERENCE_*` constant). Both are
+ * functions of the unit's input and its validated output, so the quorum that validates the output
+ * validates the count too, and every replica of a unit costs the same.
+ */
+export type UnitCost = { flop: number; cpuUs: number };
 
 /** A JSON value: what unit inputs and outputs are made of (they travel as plain JSON). */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -26,6 +36,18 @@ export type Kernel<Params, UnitInput extends Json, UnitOutput extends Json, Resu
   run(input: UnitInput): UnitOutput;
   /** The canonical text of an output; replicas agree when these are equal. */
   canonical(output: UnitOutput): string;
+  /** What the unit cost (see `UnitCost`), from its input and its validated output. */
+  cost(input: UnitInput, output: UnitOutput): UnitCost;
+  /**
+   * The working set a unit of these params allocates and uses, in MB (2^20 bytes); 0 when it is small
+   * enough not to matter (a few MB at most).
+   */
+  workingSetMb(params: Params): number;
+  /**
+   * Kernels with a working set: the most reference CPU time (µs) a unit is paid for, known from its input
+   * (a job holds credits for memory up to this; a unit that counted more is paid this).
+   */
+  maxCpuUs?(input: UnitInput): number;
   /** Combines the validated outputs, in unit order, into the job's result. */
   assemble(params: Params, outputs: UnitOutput[]): Result;
 };

@@ -27,6 +27,7 @@ import type { AnyKernel, UnitInputOf, UnitOutputOf } from './index';
 
 export const WASM_KERNEL_NAMES = ['mandelbrot', 'montecarlo-pi', 'sha256-nonce', 'prime-sieve'] as const;
 export type WasmKernelName = (typeof WASM_KERNEL_NAMES)[number];
+const isWasmKernelName = (name: string): name is WasmKernelName => (WASM_KERNEL_NAMES as readonly string[]).includes(name);
 
 /** Where a module comes from: its bytes, a compiled module, a URL to fetch, or a fetch response. */
 export type WasmSource = BufferSource | WebAssembly.Module | URL | Response | Promise<Response>;
@@ -332,7 +333,7 @@ export function runUnitFast<N extends KernelName>(
 ): UnitOutputOf<N> | Json {
   const kernelName: KernelName = name;
   const unit: Json = input;
-  const m: ErasedWasmKernel | undefined = kernelName === 'custom' ? undefined : wasm?.[kernelName];
+  const m: ErasedWasmKernel | undefined = isWasmKernelName(kernelName) ? wasm?.[kernelName] : undefined;
   if (preferred(m)) return m.run(unit);
   return getKernel(kernelName).run(unit);
 }

@@ -1,6 +1,7 @@
 'use client';
 
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
 import { use, useEffect, useState } from 'react';
 import { ErrorAlert } from '../../_components/form';
 import { Pending } from '../../_components/loading';
@@ -76,6 +77,52 @@ function WaitCard({ awaiting, confirmation, owner, checking, progress, onCheck }
   );
 }
 
+type Terms = {
+  workingSetMb: number;
+  memoryPrice: number;
+  memoryDevices: number;
+  funding: { contractId: string; unit: string; quantity: number; state: string; seller: string; flop: number; cpuUs: number } | null;
+};
+
+const amount = (n: number) => n.toLocaleString(undefined, { maximumFractionDigits: n < 10 ? 3 : 1 });
+
+/** What the job pays besides its work units, and who can run it because of that. */
+function TermsCard({ terms, open }: { terms: Terms; open: boolean }) {
+  const f = terms.funding;
+  const spent = f ? (f.unit === 'GFLOP' ? f.flop / 1e9 : f.cpuUs / 1e6) : 0;
+  const word = f?.unit === 'GFLOP' ? 'GFLOP' : 'CPU seconds';
+  return (
+    <div className="card stack" data-testid="job-terms">
+      {terms.workingSetMb > 0 ? (
+        <>
+          <h2 style={{ margin: 0 }}>Memory</h2>
+          <p style={{ margin: 0 }} data-testid="job-memory">
+            Each unit builds its working set of <strong>{terms.workingSetMb.toLocaleString()} MB</strong>: only devices that sell at least that much memory are given its units
+            {open ? <> ({terms.memoryDevices === 0 ? 'none donates here now' : `${plural(terms.memoryDevices, 'device does', 'devices do')} here now`})</> : null}.
+          </p>
+          <p className="muted small" style={{ margin: 0 }}>
+            Each device that ran a validated unit is paid for memory as well as for the work unit: {formatCredits(terms.memoryPrice)} credits per MB·hour, for the working set × the unit&apos;s run time as the kernel counted it.
+            Credits for the most it can cost are held until the job ends; the rest comes back.
+          </p>
+        </>
+      ) : null}
+      {f ? (
+        <>
+          <h2 style={{ margin: 0 }}>Paid from a {f.unit === 'GFLOP' ? 'GFLOP' : 'CPU-second'} contract</h2>
+          <p style={{ margin: 0 }} data-testid="job-funding-spent">
+            {amount(spent)} of {f.quantity.toLocaleString()} {word} spent by the units validated so far, counted by the kernel.
+          </p>
+          <p className="muted small" style={{ margin: 0 }}>
+            Only @{f.seller}&apos;s devices run this job. When it ends, the contract pays @{f.seller} for what was spent and refunds the rest
+            {f.state === 'SETTLED' ? ' — done.' : '.'}{' '}
+            <Link href={`/contracts/${f.contractId}`}>See the contract</Link>
+          </p>
+        </>
+      ) : null}
+    </div>
+  );
+}
+
 function JobView({ jobId }: { jobId: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
@@ -129,12 +176,13 @@ function JobView({ jobId }: { jobId: string }) {
           </p>
         ) : null}
         <p className="muted small" style={{ margin: 0 }}>
-          Replication {j.replication}, quorum {j.quorum} · {formatCredits(j.pricePerUnit)} credits per validated replica · due {new Date(j.deadline).toLocaleString()}
+          Replication {j.replication}, quorum {j.quorum} · {j.terms?.funding ? 'paid from a contract' : `${formatCredits(j.pricePerUnit)} credits per validated replica`} · due {new Date(j.deadline).toLocaleString()}
         </p>
         {j.status === 'OPEN' && j.owner ? (
           <button className="button danger block" disabled={cancel.isPending} onClick={() => cancel.mutate({ jobId })}>Cancel the job (unused credits are refunded)</button>
         ) : null}
       </div>
+      {j.terms ? <TermsCard terms={j.terms} open={j.status === 'OPEN'} /> : null}
       {j.status === 'OPEN' && (j.progress.awaitingConfirmation > 0 || checking) ? (
         <WaitCard awaiting={j.progress.awaitingConfirmation} confirmation={j.confirmation} owner={j.owner} checking={checking} progress={progress} onCheck={setChecking} />
       ) : null}

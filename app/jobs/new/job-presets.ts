@@ -37,6 +37,15 @@ export const PRESETS: Record<string, { units: number; fields: FieldSpec[]; param
     params: { upTo: 20_000_000 },
     fields: [{ path: 'upTo', label: 'Count primes up to', kind: 'number' }],
   },
+  'hash-join': {
+    units: 8,
+    params: { seed: 42, workingSetMb: 64, probePerBuild: 2 },
+    fields: [
+      { path: 'workingSetMb', label: 'Working set per unit (MB)', kind: 'number' },
+      { path: 'probePerBuild', label: 'Fact rows per key', kind: 'number' },
+      { path: 'seed', label: 'Dataset seed', kind: 'number' },
+    ],
+  },
   custom: {
     units: 4,
     params: { code: 'export function run(input) {\n  let sum = 0;\n  for (let i = 1; i <= input; i++) sum += i * i;\n  return sum;\n}\n', inputs: [1000, 2000, 3000, 4000] },

@@ -9,6 +9,26 @@ import { RequireMember } from '../../_components/require-member';
 import { formatCredits, parseCredits } from '../../_lib/money';
 import { useTRPC } from '../../_lib/trpc';
 import { getPath, PRESETS, setPath } from './job-presets';
+import { hashJoinKernel } from '../../../workers/kernels/hash-join';
+
+function useSubmitJob(onPosted: (jobId: string) => void) {
+  const trpc = useTRPC();
+  return useMutation({ ...trpc.compute.submitJob.mutationOptions(), onSuccess: (job) => onPosted(job.id) });
+}
+
+/** What a hash-join job holds for memory (as the coordinator's `planMemory`): the most its replicas can be paid, in whole MB·hours; null while the fields do not make a job. */
+function memoryHoldFor(params: Record<string, unknown>, texts: Record<string, string>, units: number, replication: number, price: number): number | null {
+  const hashJoin = hashJoinKernel;
+  const raw = { ...params, ...Object.fromEntries(Object.entries(texts).map(([k, v]) => [k, Number(v)])) };
+  const parsed = hashJoin.paramsSchema.safeParse(raw);
+  if (!parsed.success || !(units >= 1) || !(replication >= 1)) return null;
+  let bound = 0;
+  for (const input of hashJoin.split(parsed.data, units)) bound += hashJoin.workingSetMb(parsed.data) * (hashJoin.maxCpuUs?.(input) ?? 0);
+  return Math.max(1, Math.ceil((bound * (replication + 1)) / 3_600_000_000)) * price;
+}
+
+/** Kernels whose units compute in floating point: only they can spend a GFLOP contract (the coordinator checks too). */
+const FLOP_KERNELS = ['mandelbrot', 'montecarlo-pi'];
 
 function JobForm() {
   const trpc = useTRPC();
@@ -23,17 +43,57 @@ function JobForm() {
   const [replication, setReplication] = useState('2');
   const [price, setPrice] = useState('0.01');
   const [hours, setHours] = useState('1');
+  const [memoryPrice, setMemoryPrice] = useState('0.01');
+  const [funding, setFunding] = useState('');
   const [localError, setLocalError] = useState<string | null>(null);
-  const submit = useMutation({ ...trpc.compute.submitJob.mutationOptions(), onSuccess: (job) => router.push(`/jobs/${job.id}`) });
+  const submit = useSubmitJob((id) => router.push(`/jobs/${id}`));
 
   if (communities.isPending || kernels.isPending) return <Pending query={communities.isPending ? communities : kernels} />;
   const mine = communities.data?.items ?? [];
   if (mine.length === 0) return <div className="card empty">Join a community to post compute jobs.</div>;
   const chosenCommunity = communityId || mine[0]!.id;
+  return (
+    <JobFormFor
+      communities={mine}
+      communityId={chosenCommunity}
+      setCommunityId={setCommunityId}
+      kernels={kernels.data ?? []}
+      state={{ kernel, setKernel, params, setParams, texts, setTexts, units, setUnits, replication, setReplication, price, setPrice, hours, setHours, memoryPrice, setMemoryPrice, funding, setFunding, localError, setLocalError }}
+      submit={submit}
+    />
+  );
+}
+
+type Setter<T> = (value: T | ((old: T) => T)) => void;
+type FormState = {
+  kernel: string; setKernel: Setter<string>; params: Record<string, unknown>; setParams: Setter<Record<string, unknown>>;
+  texts: Record<string, string>; setTexts: Setter<Record<string, string>>; units: string; setUnits: Setter<string>;
+  replication: string; setReplication: Setter<string>; price: string; setPrice: Setter<string>; hours: string; setHours: Setter<string>;
+  memoryPrice: string; setMemoryPrice: Setter<string>; funding: string; setFunding: Setter<string>; localError: string | null; setLocalError: Setter<string | null>;
+};
+
+const unitWord = (unit: string) => (unit === 'GFLOP' ? 'GFLOP' : 'CPU seconds');
+
+function JobFormFor({ communities: mine, communityId: chosenCommunity, setCommunityId, kernels, state, submit }: {
+  communities: { id: string; name: string }[];
+  communityId: string;
+  setCommunityId: Setter<string>;
+  kernels: { name: string; title: string; description: string }[];
+  state: FormState;
+  submit: ReturnType<typeof useSubmitJob>;
+}) {
+  const trpc = useTRPC();
+  const { kernel, setKernel, params, setParams, texts, setTexts, units, setUnits, replication, setReplication, price, setPrice, hours, setHours, memoryPrice, setMemoryPrice, funding, setFunding, localError, setLocalError } = state;
+  const contracts = useQuery(trpc.compute.fundingContracts.queryOptions({ communityId: chosenCommunity }));
   const preset = PRESETS[kernel]!;
   const pricePerUnit = parseCredits(price);
   const replicas = Number(replication);
-  const estimate = pricePerUnit !== null ? pricePerUnit * Number(units) * replicas : null;
+  const spendable = (contracts.data ?? []).filter((c) => c.unit === 'CPU_SECOND' || FLOP_KERNELS.includes(kernel));
+  const spending = spendable.find((c) => c.id === funding) ?? null;
+  const estimate = spending ? 0 : pricePerUnit !== null ? pricePerUnit * Number(units) * replicas : null;
+  const workingSet = kernel === 'hash-join' ? Number(texts.workingSetMb ?? getPath(params, 'workingSetMb')) : 0;
+  const memoryMicro = parseCredits(memoryPrice);
+  const memoryHold = workingSet > 0 && memoryMicro !== null ? memoryHoldFor(params, texts, Number(units), replicas, memoryMicro) : null;
 
   const pickKernel = (name: string) => {
     setKernel(name);
@@ -65,7 +125,8 @@ function JobForm() {
           }
           built = setPath(built, field.path, value);
         }
-        if (pricePerUnit === null || pricePerUnit <= 0) return setLocalError('The price must be a number of credits, more than 0.');
+        if (!spending && (pricePerUnit === null || pricePerUnit <= 0)) return setLocalError('The price must be a number of credits, more than 0.');
+        if (workingSet > 0 && (memoryMicro === null || memoryMicro <= 0)) return setLocalError('The memory price must be a number of credits, more than 0.');
         setLocalError(null);
         submit.mutate({
           communityId: chosenCommunity,
@@ -75,7 +136,9 @@ function JobForm() {
           replication: replicas,
           quorum: 2,
           deadline: new Date(Date.now() + Number(hours) * 3_600_000).toISOString(),
-          pricePerUnit,
+          pricePerUnit: spending ? 0 : (pricePerUnit ?? 0),
+          ...(workingSet > 0 && memoryMicro ? { memoryPrice: memoryMicro } : {}),
+          ...(spending ? { fundingContractId: spending.id } : {}),
         });
       }}
     >
@@ -83,16 +146,16 @@ function JobForm() {
       {localError ? <div className="alert error" role="alert">{localError}</div> : <ErrorAlert error={submit.error} />}
       <label>
         Community
-        <select value={chosenCommunity} onChange={(e) => setCommunityId(e.target.value)}>
+        <select value={chosenCommunity} onChange={(e) => { setCommunityId(e.target.value); setFunding(''); }}>
           {mine.map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
         </select>
       </label>
       <label>
         Kernel
         <select value={kernel} onChange={(e) => pickKernel(e.target.value)} aria-describedby="kernel-description">
-          {kernels.data?.map((k) => <option key={k.name} value={k.name}>{k.title}</option>)}
+          {kernels.map((k) => <option key={k.name} value={k.name}>{k.title}</option>)}
         </select>
-        <span className="hint" id="kernel-description">{kernels.data?.find((k) => k.name === kernel)?.description}</span>
+        <span className="hint" id="kernel-description">{kernels.find((k) => k.name === kernel)?.description}</span>
       </label>
       <div className="grid2">
         {preset.fields.filter((f) => f.kind === 'number' || f.kind === 'text').map((f) => (
@@ -110,11 +173,40 @@ function JobForm() {
         <Field label="Work units" name="units" inputMode="numeric" value={units} onChange={(e) => setUnits(e.target.value)} />
         <Field label="Replication" name="replication" inputMode="numeric" hint="Each unit is computed this many times" value={replication} onChange={(e) => setReplication(e.target.value)} />
       </div>
+      {spendable.length > 0 ? (
+        <label>
+          Pay with
+          <select value={spending?.id ?? ''} onChange={(e) => setFunding(e.target.value)} data-testid="job-funding" aria-describedby="job-funding-hint">
+            <option value="">A price per replica</option>
+            {spendable.map((c) => (
+              <option key={c.id} value={c.id}>{`My contract: ${c.quantity.toLocaleString()} ${unitWord(c.unit)} from @${c.seller}`}</option>
+            ))}
+          </select>
+          <span className="hint" id="job-funding-hint">
+            {spending
+              ? `Only @${spending.seller}'s devices run this job; the contract pays for the ${unitWord(spending.unit)} the validated units count, and the rest is refunded.`
+              : 'A GFLOP or CPU-second contract you bought can pay for this job instead.'}
+          </span>
+        </label>
+      ) : null}
       <div className="grid2">
-        <Field label="Price per replica (credits)" name="price" inputMode="decimal" value={price} onChange={(e) => setPrice(e.target.value)} />
+        {spending ? null : <Field label="Price per replica (credits)" name="price" inputMode="decimal" value={price} onChange={(e) => setPrice(e.target.value)} />}
         <Field label="Deadline (hours)" name="hours" inputMode="decimal" value={hours} onChange={(e) => setHours(e.target.value)} />
       </div>
-      {estimate !== null && Number.isFinite(estimate) ? (
+      {workingSet > 0 ? (
+        <Field
+          label="Memory price (credits per MB·hour)"
+          name="memoryPrice"
+          inputMode="decimal"
+          hint={`Each unit uses ${workingSet.toLocaleString()} MB: only devices that sell that much memory get it, and each is paid for MB × the unit's counted run time, besides the work unit.`}
+          value={memoryPrice}
+          onChange={(e) => setMemoryPrice(e.target.value)}
+        />
+      ) : null}
+      {memoryHold !== null ? (
+        <p className="muted small" data-testid="memory-hold">Memory: at most {formatCredits(memoryHold)} credits held until the job ends; each device is paid only for what its units used.</p>
+      ) : null}
+      {estimate !== null && Number.isFinite(estimate) && !spending ? (
         <p className="muted small">About {formatCredits(Math.round(estimate))} credits if every replica is validated; unused credits are refunded.</p>
       ) : null}
       <button className="button block" type="submit" disabled={submit.isPending}>{submit.isPending ? 'Posting…' : 'Post job'}</button>
