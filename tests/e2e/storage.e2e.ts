@@ -20,7 +20,7 @@ import { PASSWORD, unique } from './support';
 const CREDIT = 1_000_000;
 const GRANT = 100 * CREDIT;
 const BPS = 200;
-const PERIOD_S = 20;
+const PERIOD_S = 30;
 const PERIODS = 15;
 const FOLDER_FILES = [
   { name: 'beach.raw', bytes: 8 * 1024 * 1024 },
