@@ -1,4 +1,5 @@
 import type { Db, Tx } from '../db/client';
+import { rawExecute } from '../db/direct';
 import { Prisma } from '../db/generated/sqlite/client';
 import { DomainError } from '../errors';
 import { communityAccount, escrowAccount, memberAccount, type PostingLine } from '../ledger/postings';
@@ -126,7 +127,7 @@ async function settleChunk(tx: Tx, jobId: string, size: number, outbox: Outbox, 
   if (paid.length) {
     const ends = reviewEndsAt(now, community.reviewPeriodHours);
     for (const part of chunks(paid, 500)) {
-      const count = await tx.$executeRaw(Prisma.sql`
+      const count = await rawExecute(tx, Prisma.sql`
         UPDATE "Contract" SET "quantity" = v.column2, "buyerCommission" = v.column3, "sellerCommission" = v.column4
         FROM ${valuesTable(part.map((p) => [p.id, p.quantity, p.buyerCommission, p.sellerCommission]), ['TEXT', 'INTEGER', 'BIGINT', 'BIGINT'])}
         WHERE "Contract"."id" = v.column1 AND "Contract"."state" IN ('MATCHED', 'ACTIVE')`);

@@ -1,4 +1,5 @@
 import { Prisma } from '../db/generated/sqlite/client';
+import { rawExecute } from '../db/direct';
 import type { Db, Tx } from '../db/client';
 import { lockBook } from '../db/book-lock';
 import { DomainError } from '../errors';
@@ -279,7 +280,7 @@ export class CommunityWriter {
     if (expired.length) await tx.replica.deleteMany({ where: { id: { in: expired }, status: 'LEASED' } });
     const submitted = [...outputs.entries()];
     for (const part of chunks(submitted, 200)) {
-      const count = await tx.$executeRaw(Prisma.sql`
+      const count = await rawExecute(tx, Prisma.sql`
         UPDATE "Replica" SET "status" = ${asEnum(tx, "'SUBMITTED'", 'ReplicaStatus')}, "outputHash" = v.column2, "output" = ${asJson(tx, 'v.column3')}, "submittedAt" = ${now}
         FROM ${valuesTable(part.map(([id, o]) => [id, o.hash, JSON.stringify(o.output)]), ['TEXT', 'TEXT', 'TEXT'])}
         WHERE "Replica"."id" = v.column1 AND "Replica"."status" = 'LEASED'`);
@@ -296,7 +297,7 @@ export class CommunityWriter {
         for (const v of validated.values()) if (v.output === null) v.output = (rows.find((r) => r.id === v.from)?.output ?? null) as Json;
       }
       for (const part of chunks([...validated], 200)) {
-        const count = await tx.$executeRaw(Prisma.sql`
+        const count = await rawExecute(tx, Prisma.sql`
           UPDATE "WorkUnit" SET "status" = ${asEnum(tx, "'VALIDATED'", 'UnitStatus')}, "canonicalHash" = v.column2, "output" = ${asJson(tx, 'v.column3')}, "validatedAt" = ${now}
           FROM ${valuesTable(part.map(([id, v]) => [id, v.hash, JSON.stringify(v.output)]), ['TEXT', 'TEXT', 'TEXT'])}
           WHERE "WorkUnit"."id" = v.column1 AND "WorkUnit"."status" = 'PENDING'`);
@@ -311,7 +312,7 @@ export class CommunityWriter {
     await this.takeBack(tx, plan);
     if (plan.trust.size) {
       const rows = [...plan.trust].map(([deviceId, t]) => [deviceId, t.valid, t.invalid, t.reset ? 1 : 0, t.confirmed]);
-      await tx.$executeRaw(Prisma.sql`
+      await rawExecute(tx, Prisma.sql`
         UPDATE "Device" SET "validResults" = "Device"."validResults" + v.column2, "invalidResults" = "Device"."invalidResults" + v.column3,
           "trustStreak" = CASE WHEN v.column4 = 1 THEN v.column5 ELSE "Device"."trustStreak" + v.column5 END
         FROM ${valuesTable(rows, ['TEXT', 'INTEGER', 'INTEGER', 'INTEGER', 'INTEGER'])} WHERE "Device"."id" = v.column1`);
@@ -374,7 +375,7 @@ export class CommunityWriter {
     for (const r of accepted) byReplication.set(r.job.replication, [...(byReplication.get(r.job.replication) ?? []), r.unitId]);
     for (const [replication, unitIds] of byReplication) {
       for (const part of chunks(unitIds, 500)) {
-        const count = await tx.$executeRaw(Prisma.sql`
+        const count = await rawExecute(tx, Prisma.sql`
           UPDATE "WorkUnit" SET "status" = ${enumValue(tx, 'PENDING', 'UnitStatus')}, "canonicalHash" = NULL, "output" = NULL, "validatedAt" = NULL, "requiredReplicas" = ${replication}
           WHERE "id" IN (${Prisma.join(part)}) AND "status" = ${enumValue(tx, 'VALIDATED', 'UnitStatus')}`);
         if (count !== part.length) throw new DomainError('CONFLICT', 'A work unit changed while results were being taken back: try again.');
@@ -571,7 +572,7 @@ export class CommunityWriter {
       }
     }
     for (const part of chunks(grown, 500)) {
-      const count = await tx.$executeRaw(Prisma.sql`
+      const count = await rawExecute(tx, Prisma.sql`
         UPDATE "Contract" SET "quantity" = v.column2, "escrowed" = v.column3, "buyerCommission" = v.column4, "sellerCommission" = v.column5
         FROM ${valuesTable(part.map(({ held, amounts }) => [held.contractId, held.quantity + held.added, BigInt(amounts.buyerPays), BigInt(amounts.buyerShare), BigInt(amounts.sellerShare), held.quantity]), ['TEXT', 'INTEGER', 'BIGINT', 'BIGINT', 'BIGINT', 'INTEGER'])}
         WHERE "Contract"."id" = v.column1 AND "Contract"."quantity" = v.column6 AND "Contract"."state" IN ('MATCHED', 'ACTIVE')`);
@@ -597,7 +598,7 @@ export class CommunityWriter {
       const left = sell.remaining - sell.taken;
       orderRows.push([sell.id, left, null, left === 0 ? 'FILLED' : 'OPEN', sell.remaining]);
     }
-    const count = await tx.$executeRaw(Prisma.sql`
+    const count = await rawExecute(tx, Prisma.sql`
       UPDATE "Order" SET "remaining" = v.column2, "reserved" = COALESCE(v.column3, "Order"."reserved"), "status" = ${asEnum(tx, 'v.column4', 'OrderStatus')}
       FROM ${valuesTable(orderRows, ['TEXT', 'INTEGER', 'BIGINT', 'TEXT', 'INTEGER'])}
       WHERE "Order"."id" = v.column1 AND "Order"."remaining" = v.column5 AND "Order"."status" = 'OPEN'`);
