@@ -157,11 +157,11 @@ test('the inbox lists what waits on me, and fills, gifts and counter-offers rais
   }, buyerDevice.id);
 
   // the buyer is on another screen (Device) when a resting bid of theirs fills
-  await call(buyer.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'STORAGE', unit: 'MB_HOUR', quantity: 3, price: 2_000_000, kind: 'STANDING', ...WINDOW });
+  await call(buyer.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'NETWORK', unit: 'MB', quantity: 3, price: 2_000_000, kind: 'STANDING', ...WINDOW });
   await visit(buyer, '/device', community.id);
-  const sold = await call(seller.request, 'market.placeOrder', { communityId: community.id, side: 'SELL', category: 'STORAGE', unit: 'MB_HOUR', quantity: 3, price: 2_000_000, kind: 'STANDING', deviceId: sellerDevice.id, ...WINDOW });
+  const sold = await call(seller.request, 'market.placeOrder', { communityId: community.id, side: 'SELL', category: 'NETWORK', unit: 'MB', quantity: 3, price: 2_000_000, kind: 'STANDING', deviceId: sellerDevice.id, ...WINDOW });
   const contractId = sold.fills[0].contractId as string;
-  const fillToast = buyer.getByTestId('toast').filter({ hasText: 'Bought 3 units of storage at 2.00 credits each' });
+  const fillToast = buyer.getByTestId('toast').filter({ hasText: 'Bought 3 units of network at 2.00 credits each' });
   await expect(fillToast).toBeVisible();
   await buyer.screenshot({ path: test.info().outputPath('toast-fill.png') });
   await fillToast.getByRole('link', { name: 'Open' }).click();
@@ -195,7 +195,7 @@ test('the inbox lists what waits on me, and fills, gifts and counter-offers rais
   await call(seller.request, 'contract.reportDelivered', { contractId });
   await buyer.getByRole('link', { name: 'Home', exact: true }).click();
   const inbox = buyer.getByTestId('inbox');
-  await expect(inbox.getByTestId('todo-signoff')).toContainText('Sign off 3 MB·hours of storage');
+  await expect(inbox.getByTestId('todo-signoff')).toContainText('Sign off 3 MB of network');
   await expect(inbox.getByTestId('todo-signoff')).toContainText(`Delivered by @seller-${id} · 6.00 credits`);
   await expect(inbox.getByTestId('todo-gift')).toContainText(`@seller-${id} sent you “Holiday photos”`);
   await expect(inbox.getByTestId('todo-gift')).toContainText('150 kB · a gift to Pixel');
