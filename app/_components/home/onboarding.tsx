@@ -1,17 +1,13 @@
 'use client';
 
-import { useMutation, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
-import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import type { HomeInbox } from '@/server/home/inbox';
 import { ErrorAlert, Field, fieldErrors } from '@/app/_components/form';
 import { money } from '@/app/_lib/format';
-import { useTRPC } from '@/app/_lib/trpc';
+import { slugify, useCreateCommunity } from '@/app/communities/create-community';
 import styles from './home.module.css';
 
-const slugify = (name: string) =>
-  name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40).replace(/-+$/, '');
 
 /** An address for a new community from its name (at least 3 characters). */
 function slugFor(name: string): string {
@@ -21,18 +17,9 @@ function slugFor(name: string): string {
 
 /** Creates a community from Home with the usual settings (2% commission, 100 credits to each new member). */
 export function QuickCreate() {
-  const trpc = useTRPC();
-  const queryClient = useQueryClient();
-  const router = useRouter();
   const [name, setName] = useState('');
   const [inviteOnly, setInviteOnly] = useState(true);
-  const create = useMutation({
-    ...trpc.community.create.mutationOptions(),
-    onSuccess: async (result) => {
-      await queryClient.invalidateQueries();
-      router.push(`/communities/${result.slug}`);
-    },
-  });
+  const create = useCreateCommunity();
   const errors = fieldErrors(create.error);
   return (
     <form

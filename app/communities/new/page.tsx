@@ -1,20 +1,13 @@
 'use client';
 
-import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { ErrorAlert, Field, fieldErrors } from '../../_components/form';
 import { RequireMember } from '../../_components/require-member';
 import { parseCredits } from '../../_lib/money';
-import { useTRPC } from '../../_lib/trpc';
+import { slugify, useCreateCommunity } from '../create-community';
 
-const slugify = (name: string) =>
-  name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
 
 function CreateCommunityForm() {
-  const trpc = useTRPC();
-  const queryClient = useQueryClient();
-  const router = useRouter();
   const [name, setName] = useState('');
   const [slug, setSlug] = useState('');
   const [slugEdited, setSlugEdited] = useState(false);
@@ -22,13 +15,7 @@ function CreateCommunityForm() {
   const [grant, setGrant] = useState('100');
   const [inviteOnly, setInviteOnly] = useState(false);
   const [localError, setLocalError] = useState<string | null>(null);
-  const create = useMutation({
-    ...trpc.community.create.mutationOptions(),
-    onSuccess: async (result) => {
-      await queryClient.invalidateQueries();
-      router.push(`/communities/${result.slug}`);
-    },
-  });
+  const create = useCreateCommunity();
   const errors = fieldErrors(create.error);
   return (
     <form
