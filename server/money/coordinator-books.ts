@@ -1,7 +1,6 @@
 import type { Db } from '../db/client';
 import { toMicro } from '../money';
-import type { PageCursor, PageRequest } from '../paging';
-import { toPage } from '../paging';
+import { afterCursor, pageOrder, toPage, type PageRequest } from '../paging';
 
 /**
  * What a community's coordinator reads before moving money: every member with their balances (available
@@ -40,15 +39,12 @@ export type CashLine = {
 };
 
 /** The community's cash movements, newest first: the postings of its cash clearing account. */
-export async function cashJournal(db: Db, communityId: string, page: PageRequest & { cursor?: PageCursor | null }) {
+export async function cashJournal(db: Db, communityId: string, page: PageRequest) {
   const clearing = await db.account.findFirst({ where: { communityId, kind: 'CASH_CLEARING', memberId: null }, select: { id: true } });
   if (!clearing) return { items: [] as CashLine[], nextCursor: null };
-  const after = page.cursor
-    ? { OR: [{ createdAt: { lt: new Date(page.cursor.createdAt) } }, { createdAt: new Date(page.cursor.createdAt), id: { lt: page.cursor.id } }] }
-    : {};
   const rows = await db.posting.findMany({
-    where: { accountId: clearing.id, ...after },
-    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    where: { accountId: clearing.id, ...afterCursor(page.cursor, 'desc') },
+    orderBy: pageOrder('desc'),
     take: page.limit + 1,
     select: {
       id: true,

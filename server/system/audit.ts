@@ -1,6 +1,6 @@
 import type { Db } from '../db/client';
 import { toMicro } from '../money';
-import type { PageCursor, PageRequest } from '../paging';
+import { afterCursor, pageOrder, type PageRequest } from '../paging';
 
 /**
  * The audit trail of coordinators' decisions across every community, newest first: disputes decided,
@@ -21,36 +21,36 @@ export type AuditLine = {
 const DECISIONS = ['RESOLVE_PAY', 'RESOLVE_REFUND', 'RESOLVE_SPLIT'];
 const MONEY_KINDS = { CASH_DEPOSIT: 'CASH_DEPOSIT', CASH_WITHDRAWAL: 'CASH_WITHDRAWAL', POOL_FUNDING: 'POOL_FUNDED' } as const;
 
-function before(cursor: PageCursor | null | undefined, field = 'createdAt') {
-  if (!cursor) return {};
-  const at = new Date(cursor.createdAt);
-  return { OR: [{ [field]: { lt: at } }, { [field]: at, id: { lt: cursor.id } }] };
-}
-const newestFirst = [{ createdAt: 'desc' as const }, { id: 'desc' as const }];
+const newestFirst = pageOrder('desc');
 
 export async function auditTrail(db: Db, page: PageRequest) {
   const take = page.limit + 1;
   const [decisions, money, draws, revealed, links] = await Promise.all([
     db.contractEvent.findMany({
-      where: { action: { in: DECISIONS }, ...before(page.cursor) },
+      where: { action: { in: DECISIONS }, ...afterCursor(page.cursor, 'desc') },
       orderBy: newestFirst,
       take,
       select: { id: true, createdAt: true, action: true, note: true, actorId: true, contract: { select: { community: { select: { name: true, slug: true } } } } },
     }),
     db.ledgerTransaction.findMany({
-      where: { kind: { in: Object.keys(MONEY_KINDS) }, ...before(page.cursor) },
+      where: { kind: { in: Object.keys(MONEY_KINDS) }, ...afterCursor(page.cursor, 'desc') },
       orderBy: newestFirst,
       take,
       select: { id: true, createdAt: true, kind: true, memo: true, community: { select: { name: true, slug: true } }, postings: { where: { amount: { gt: 0 } }, select: { amount: true } } },
     }),
-    db.sweepstakesDraw.findMany({ where: before(page.cursor), orderBy: newestFirst, take, select: { id: true, createdAt: true, communityId: true, periodEnd: true } }),
+    db.sweepstakesDraw.findMany({ where: afterCursor(page.cursor, 'desc'), orderBy: newestFirst, take, select: { id: true, createdAt: true, communityId: true, periodEnd: true } }),
     db.sweepstakesDraw.findMany({
-      where: { revealedAt: { not: null }, ...before(page.cursor, 'revealedAt') },
+      where: {
+        revealedAt: { not: null },
+        ...(page.cursor
+          ? { OR: [{ revealedAt: { lt: new Date(page.cursor.createdAt) } }, { revealedAt: new Date(page.cursor.createdAt), id: { lt: page.cursor.id } }] }
+          : {}),
+      },
       orderBy: [{ revealedAt: 'desc' }, { id: 'desc' }],
       take,
       select: { id: true, revealedAt: true, communityId: true, ticketCount: true, prize: true },
     }),
-    db.communityLink.findMany({ where: before(page.cursor), orderBy: newestFirst, take, select: { id: true, createdAt: true, fromId: true, toId: true, proposedBy: true, cap: true } }),
+    db.communityLink.findMany({ where: afterCursor(page.cursor, 'desc'), orderBy: newestFirst, take, select: { id: true, createdAt: true, fromId: true, toId: true, proposedBy: true, cap: true } }),
   ]);
 
   const communityIds = [...new Set([...draws.map((d) => d.communityId), ...revealed.map((d) => d.communityId), ...links.flatMap((l) => [l.fromId, l.toId])])];
