@@ -10,7 +10,7 @@ import { formatCredits, parseCredits } from '../_lib/money';
 import { useTRPC } from '../_lib/trpc';
 import { CATEGORY_LABELS, unitLabel, type Category } from '../_lib/units';
 import { unitValue } from '@/server/barter/unit-values';
-import { whyNoMatch, type OfferFacts } from '@/server/barter/no-match';
+import { differenceBps, whyNoMatch, type OfferFacts } from '@/server/barter/no-match';
 import { LegEditor, newLeg, type LegDraft } from './leg-editor';
 
 type Leg = { category: Category; unit: string; quantity: number };
@@ -21,7 +21,7 @@ const toDraft = (legs: Leg[]): LegDraft[] => legs.map((l) => ({ category: l.cate
 /** How far apart what I give and what I ask for are, against my tolerance: two bars and a sentence. */
 function BalanceMeter({ give, want, toleranceBps }: { give: number; want: number; toleranceBps: number }) {
   const larger = Math.max(give, want, 1);
-  const apartBps = Math.round((Math.abs(give - want) * 10_000) / larger);
+  const apartBps = differenceBps(give, want);
   const within = apartBps <= toleranceBps;
   const bar = (v: number) => `${Math.max(2, Math.round((100 * v) / larger))}%`;
   return (

@@ -28,6 +28,12 @@ export type NoMatch =
 const CATEGORY_WORDS: Record<Category, string> = {
   COMPUTE: 'compute', MEMORY: 'memory', STORAGE: 'storage', PERIPHERAL: 'peripherals', FILE: 'files', NETWORK: 'network', MONEY: 'credits',
 };
+/** How far apart two values are, in basis points of the larger (the engine's tolerance measures the same). */
+export function differenceBps(a: number, b: number): number {
+  const larger = Math.max(a, b);
+  return larger === 0 ? 0 : Math.round((Math.abs(a - b) * 10_000) / larger);
+}
+
 const value = (legs: readonly Leg[], rates: ValuationRates) => legs.reduce((sum, leg) => sum + legValue(leg, rates), 0);
 const percent = (bps: number) => `${(bps / 100).toFixed(bps % 100 === 0 ? 0 : 1)}%`;
 const what = (legs: readonly Leg[]) => [...new Set(legs.map((l) => CATEGORY_WORDS[l.category]))].join(' and ');
@@ -55,9 +61,8 @@ export function whyNoMatch(mine: OfferFacts, open: readonly OfferFacts[], rates:
     if (equity(iGive, theyGive, a, b).ok) {
       return { kind: 'POSSIBLE', handle: other.handle, text: `A swap with @${other.handle} fits both of you: it is proposed at the next matching.` };
     }
-    const larger = Math.max(iGive, theyGive);
-    const differenceBps = larger === 0 ? 0 : Math.round((Math.abs(iGive - theyGive) * 10_000) / larger);
-    if (!closest || differenceBps < closest.differenceBps) closest = { handle: other.handle, differenceBps, other };
+    const apart = differenceBps(iGive, theyGive);
+    if (!closest || apart < closest.differenceBps) closest = { handle: other.handle, differenceBps: apart, other };
   }
   const c = closest!;
   const theirs = c.other.toleranceBps < mine.toleranceBps ? ` and @${c.handle}'s ±${percent(c.other.toleranceBps)}` : '';
