@@ -47,10 +47,14 @@ export type MemJob = {
   maxReplicas: number;
   ownerId: string;
   order: BookOrder;
-  /** MB each unit needs (0: none to speak of): only devices selling that much memory, at most at `memoryPrice`, get its units */
+  /**
+   * MB each unit needs (0: none to speak of): only devices selling that much memory, at most at
+   * `memoryPrice` (any price when a memory contract pays it), get its units
+   */
   workingSetMb: number;
   memoryPrice: number;
-  /** a job spending a GFLOP or CPU-second contract: only that contract's seller's devices get its units (at no price per unit) */
+  memoryFromContract: boolean;
+  /** a job spending a contract: only that contract's seller's devices get its units (at no price per unit for a compute contract) */
   onlyMemberId: string | null;
   /** pending units by index */
   units: MemUnit[];
@@ -107,7 +111,7 @@ export function pickFrom(units: MemUnit[], viewOf: (u: MemUnit) => UnitState, do
 
 type JobOrderRow = Parameters<typeof toBookOrder>[0] & {
   jobId: string | null;
-  job: { kernel: string; replication: number; quorum: number; maxReplicas: number; terms: { workingSetMb: number; memoryPrice: bigint; fundingSellerId: string | null } | null } | null;
+  job: { kernel: string; replication: number; quorum: number; maxReplicas: number; terms: { workingSetMb: number; memoryPrice: bigint; fundingSellerId: string | null; fundingUnit: string | null } | null } | null;
 };
 
 /**
@@ -115,10 +119,18 @@ type JobOrderRow = Parameters<typeof toBookOrder>[0] & {
  * device must sell at least the job's working set, at a price the job pays; a job spending a contract goes
  * to that contract's seller only, and otherwise pays at least the donation's floor price.
  */
-export function mayServe(job: Pick<MemJob, 'workingSetMb' | 'memoryPrice' | 'onlyMemberId' | 'order'>, donor: Pick<DonorFacts, 'memberId'>, memory: MemorySale | undefined, donationPrice: number): boolean {
-  if (job.workingSetMb > 0 && (!memory || memory.mb < job.workingSetMb || memory.price > job.memoryPrice)) return false;
+export function mayServe(job: MemoryNeed & Pick<MemJob, 'onlyMemberId' | 'order'>, donor: Pick<DonorFacts, 'memberId'>, memory: MemorySale | undefined, donationPrice: number): boolean {
+  if (!memoryFits(job, memory)) return false;
   if (job.onlyMemberId !== null) return donor.memberId === job.onlyMemberId;
   return job.order.price >= donationPrice;
+}
+
+type MemoryNeed = Pick<MemJob, 'workingSetMb' | 'memoryPrice' | 'memoryFromContract'>;
+
+/** Whether the memory a device sells is enough for a job's units, at a price the job pays (a memory contract pays any). */
+export function memoryFits(job: MemoryNeed, memory: Pick<MemorySale, 'mb' | 'price'> | undefined): boolean {
+  if (job.workingSetMb <= 0) return true;
+  return !!memory && memory.mb >= job.workingSetMb && (job.memoryFromContract || memory.price <= job.memoryPrice);
 }
 
 /** One community's open jobs as the scheduler holds them. */
@@ -150,7 +162,7 @@ export class CommunityWork {
     this.checkedAt = now;
     const rows: JobOrderRow[] = await this.db.order.findMany({
       where: { communityId: this.communityId, category: COMPUTE_CATEGORY, unit: WORK_UNIT, side: 'BUY', status: 'OPEN', jobId: { not: null }, job: { status: 'OPEN' } },
-      select: { ...bookOrderSelect, jobId: true, job: { select: { kernel: true, replication: true, quorum: true, maxReplicas: true, terms: { select: { workingSetMb: true, memoryPrice: true, fundingSellerId: true } } } } },
+      select: { ...bookOrderSelect, jobId: true, job: { select: { kernel: true, replication: true, quorum: true, maxReplicas: true, terms: { select: { workingSetMb: true, memoryPrice: true, fundingSellerId: true, fundingUnit: true } } } } },
     });
     const open = new Set<string>();
     const toLoad: string[] = [];
@@ -166,7 +178,8 @@ export class CommunityWork {
       const terms = row.job.terms;
       this.jobs.set(row.jobId, {
         id: row.jobId, kernel: row.job.kernel, replication: row.job.replication, quorum: row.job.quorum, maxReplicas: row.job.maxReplicas, ownerId: row.memberId, order, units: [],
-        workingSetMb: terms?.workingSetMb ?? 0, memoryPrice: terms ? Number(terms.memoryPrice) : 0, onlyMemberId: terms?.fundingSellerId ?? null,
+        workingSetMb: terms?.workingSetMb ?? 0, memoryPrice: terms ? Number(terms.memoryPrice) : 0, memoryFromContract: terms?.fundingUnit === 'MB_HOUR',
+        onlyMemberId: terms?.fundingSellerId ?? null,
       });
       toLoad.push(row.jobId);
     }

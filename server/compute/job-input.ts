@@ -57,11 +57,14 @@ export const submitJobInput = z
     pricePerUnit: z.number().int('Prices are whole micro-credits.').min(0, 'The price cannot be negative.').max(MAX_MICRO, 'That price is too large.'),
     /** Kernels with a working set (the hash join): micro-credits per MB·hour of memory, paid for validated units. */
     memoryPrice: z.number().int('Prices are whole micro-credits.').positive('The memory price must be more than zero.').max(MAX_MICRO, 'That memory price is too large.').optional(),
-    /** A COMPUTE contract in GFLOP or CPU seconds (the member's, as buyer) that pays for this job instead of a price per unit. */
+    /**
+     * A contract of the member's (as buyer) that the job spends: a COMPUTE contract (GFLOP, CPU seconds or
+     * work units) pays its work units instead of a price per unit; a MEMORY contract pays its memory.
+     */
     fundingContractId: z.string().min(1).max(64).optional(),
   })
   .superRefine((j, ctx) => {
-    if (j.pricePerUnit === 0 && !j.fundingContractId) ctx.addIssue({ code: 'custom', path: ['pricePerUnit'], message: 'The price must be more than zero (or pay from a GFLOP or CPU-second contract).' });
+    if (j.pricePerUnit === 0 && !j.fundingContractId) ctx.addIssue({ code: 'custom', path: ['pricePerUnit'], message: 'The price must be more than zero (or pay from a compute contract).' });
     if (j.quorum > j.replication) ctx.addIssue({ code: 'custom', path: ['quorum'], message: 'The quorum cannot be larger than the replication.' });
     if (!jobCostFits(j.units, j.replication, j.pricePerUnit)) ctx.addIssue({ code: 'custom', path: ['pricePerUnit'], message: JOB_COST_MESSAGE });
   });

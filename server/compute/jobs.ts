@@ -14,7 +14,7 @@ import { JOB_COST_MESSAGE, jobCostFits, MAX_DEADLINE_MS, MAX_UNITS, type SubmitJ
 import { settleJob } from './settle';
 import { isTrusted, TRUST_STREAK, unitPhase, type UnitPhase } from './scheduler';
 import { registryFor } from './writer';
-import { openTerms, planMemory, readFunding, settleTerms, termsView } from './terms';
+import { MB_HOUR, openTerms, paysWorkUnits, planMemory, readFunding, settleTerms, termsView } from './terms';
 
 export const COMPUTE_CATEGORY = 'COMPUTE';
 export const WORK_UNIT = 'WORK_UNIT';
@@ -50,13 +50,17 @@ export async function submitJob(db: Db, memberId: string, community: MarketCommu
   }
   // the kernel may round the units asked for: the cost is bounded again on the units it made
   if (!jobCostFits(inputs.length, input.replication, input.pricePerUnit)) throw new DomainError('BAD_INPUT', JOB_COST_MESSAGE);
-  const memory = planMemory(kernel, parsed.data, inputs, input.replication, input.memoryPrice);
-  // a job spending a GFLOP or CPU-second contract pays nothing per unit: the contract pays
-  const pricePerUnit = input.fundingContractId ? 0 : input.pricePerUnit;
+  const workingSetMb = kernel.workingSetMb(parsed.data);
 
   return withOutbox(db, async (tx) => {
     await lockBook(tx, community.id, COMPUTE_CATEGORY);
-    const funding = input.fundingContractId ? await readFunding(tx, memberId, community.id, input.fundingContractId, kernel, deadline) : null;
+    const funding = input.fundingContractId ? await readFunding(tx, memberId, community.id, input.fundingContractId, kernel, workingSetMb, deadline) : null;
+    // a job spending a compute contract pays nothing per unit (the contract pays); one spending a memory
+    // contract pays its units as usual and its memory from the contract instead of a MEMORY BUY
+    const pricePerUnit = paysWorkUnits(funding?.unit) ? 0 : input.pricePerUnit;
+    if (pricePerUnit === 0 && !paysWorkUnits(funding?.unit)) throw new DomainError('BAD_INPUT', 'The price must be more than zero: a memory contract pays for memory, not for the work units.');
+    if (funding?.unit === MB_HOUR && input.memoryPrice) throw new DomainError('BAD_INPUT', 'This job pays its memory from your memory contract: leave the memory price out.');
+    const memory = funding?.unit === MB_HOUR ? null : planMemory(kernel, parsed.data, inputs, input.replication, input.memoryPrice);
     const job = await tx.job.create({
       data: {
         communityId: community.id,
@@ -159,7 +163,8 @@ export async function jobView(db: Db, jobId: string, memberId: string, now = new
   ]);
   const terms = await termsView(db, job.id, kernelOf(job.kernel), job.communityId, job.memberId, job.status === 'OPEN', now);
   let donatingDevices = donating.length;
-  if (terms?.funding && job.status === 'OPEN') {
+  if (terms?.funding?.unit === MB_HOUR && job.status === 'OPEN') donatingDevices = terms.memoryDevices;
+  else if (terms?.funding && job.status === 'OPEN') {
     // only the spent contract's seller's devices take its units
     const seller = await db.contract.findUnique({ where: { id: terms.funding.contractId }, select: { sellerId: true } });
     donatingDevices = seller ? (await db.order.findMany({ where: { communityId: job.communityId, donation: true, category: COMPUTE_CATEGORY, status: 'OPEN', windowEnd: { gt: now }, memberId: seller.sellerId }, distinct: ['deviceId'], select: { deviceId: true } })).length : 0;

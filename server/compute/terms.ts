@@ -9,10 +9,14 @@
  *   the database at commit). The job holds credits for the most its memory can cost from submission in a
  *   MEMORY BUY; when it ends, each device's MEMORY contract is filled from that BUY and settled from the
  *   proof at once, and the rest of the hold goes back.
- * - **A GFLOP or CPU-second contract.** A member who bought COMPUTE in GFLOP or CPU seconds spends it by
+ * - **A compute contract (GFLOP, CPU seconds or work units).** A member who bought COMPUTE spends it by
  *   running a job against it: the job's work units carry no price, go only to that contract's seller's
- *   devices, and when the job ends the contract settles pro rata from the counted FLOP (or CPU time) of
- *   the validated units (`settleFromProof`, exactly once).
+ *   devices, and when the job ends the contract settles pro rata from the counted FLOP (or CPU time, or
+ *   number) of the validated units (`settleFromProof`, exactly once).
+ * - **A MEMORY contract.** A member who bought MEMORY spends it on a job whose units declare a working
+ *   set: the units go only to the seller's devices that offer that much memory, the job pays its work
+ *   units as usual, and when it ends the contract settles pro rata from the validated replicas' MB × run
+ *   time instead of the job opening a MEMORY BUY.
  */
 import type { Db, Tx } from '../db/client';
 import { lockBook } from '../db/book-lock';
@@ -37,8 +41,19 @@ export const MB_US_PER_MB_HOUR = 3_600_000_000;
 /** Proofs for a GFLOP contract are counted in kFLOP (so that big contracts stay within safe integers). */
 export const KFLOP_PER_GFLOP = 1_000_000;
 export const US_PER_CPU_SECOND = 1_000_000;
-export const FUNDING_UNITS = ['GFLOP', 'CPU_SECOND'] as const;
-export type FundingUnit = (typeof FUNDING_UNITS)[number];
+/** Units of a COMPUTE contract a job can spend. */
+export const COMPUTE_FUNDING_UNITS = ['GFLOP', 'CPU_SECOND', 'WORK_UNIT'] as const;
+export type FundingUnit = (typeof COMPUTE_FUNDING_UNITS)[number] | typeof MB_HOUR;
+
+/** What a contract can pay for when a job spends it; null when no job can spend it. */
+export function fundingUnitOf(contract: { category: string; unit: string }): FundingUnit | null {
+  if (contract.category === 'COMPUTE' && (COMPUTE_FUNDING_UNITS as readonly string[]).includes(contract.unit)) return contract.unit as FundingUnit;
+  if (contract.category === MEMORY_CATEGORY && contract.unit === MB_HOUR) return MB_HOUR;
+  return null;
+}
+
+/** Whether a spent contract pays the job's work units (a compute contract) rather than its memory. */
+export const paysWorkUnits = (unit: FundingUnit | string | null | undefined) => !!unit && unit !== MB_HOUR;
 /** Kernels whose units execute floating-point operations: only they can spend GFLOP. */
 export const FLOP_KERNELS = ['mandelbrot', 'montecarlo-pi'];
 
@@ -77,29 +92,33 @@ export function planMemory(kernel: AnyKernel, params: unknown, inputs: Json[], r
 }
 
 /**
- * The GFLOP or CPU-second contract a job spends, checked inside the submission's transaction: the
- * member's own (as buyer), in this community, matched or active, in GFLOP (for a kernel that computes in
- * floating point) or CPU seconds, not spent by another job (a unique index), with a window that covers the
- * job's deadline.
+ * The contract a job spends, checked inside the submission's transaction: the member's own (as buyer), in
+ * this community, matched or active, spent by no other job (a unique index), with a window that covers
+ * the job's deadline; a compute contract in GFLOP (for a kernel that computes in floating point), CPU
+ * seconds or work units, or a MEMORY contract for a job whose units declare a working set.
  */
-export async function readFunding(tx: Tx, memberId: string, communityId: string, contractId: string, kernel: AnyKernel, deadline: Date) {
+export async function readFunding(tx: Tx, memberId: string, communityId: string, contractId: string, kernel: AnyKernel, workingSetMb: number, deadline: Date) {
   const contract = await tx.contract.findUnique({
     where: { id: contractId },
     select: { id: true, buyerId: true, sellerId: true, communityId: true, category: true, unit: true, state: true, quantity: true, windowEnd: true },
   });
   if (!contract || contract.buyerId !== memberId || contract.communityId !== communityId) throw new DomainError('NOT_FOUND', 'You hold no contract with that id in this community.');
-  if (contract.category !== 'COMPUTE' || !(FUNDING_UNITS as readonly string[]).includes(contract.unit)) {
-    throw new DomainError('BAD_INPUT', 'A job can only spend a compute contract in GFLOP or CPU seconds.');
-  }
+  const unit = fundingUnitOf(contract);
+  if (!unit) throw new DomainError('BAD_INPUT', 'A job can only spend a compute contract (GFLOP, CPU seconds or work units) or a memory contract.');
   if (contract.state !== 'MATCHED' && contract.state !== 'ACTIVE') throw new DomainError('CONFLICT', `That contract is ${contract.state.toLowerCase()}: there is nothing left to spend.`);
-  if (kernel.name === 'custom') throw new DomainError('BAD_INPUT', "Members' own code is not counted: it cannot spend a GFLOP or CPU-second contract.");
-  if (contract.unit === 'GFLOP' && !FLOP_KERNELS.includes(kernel.name)) {
+  if ((unit === 'GFLOP' || unit === 'CPU_SECOND') && kernel.name === 'custom') {
+    throw new DomainError('BAD_INPUT', "Members' own code is not counted: it cannot spend a GFLOP or CPU-second contract (a work-unit contract it can).");
+  }
+  if (unit === 'GFLOP' && !FLOP_KERNELS.includes(kernel.name)) {
     throw new DomainError('BAD_INPUT', `${kernel.title} does integer work only (no floating-point operations): spend a CPU-second contract on it instead.`);
+  }
+  if (unit === MB_HOUR && workingSetMb <= 0) {
+    throw new DomainError('BAD_INPUT', `${kernel.title} units need no working set to speak of: a memory contract pays only for units that use memory (the hash join does).`);
   }
   if (deadline.getTime() > contract.windowEnd.getTime()) throw new DomainError('BAD_INPUT', "The job's deadline must fall within the contract's window.");
   const taken = await tx.jobTerms.findUnique({ where: { fundingContractId: contract.id }, select: { jobId: true } });
   if (taken) throw new DomainError('CONFLICT', 'Another job already spends that contract.');
-  return { contractId: contract.id, sellerId: contract.sellerId, unit: contract.unit as FundingUnit };
+  return { contractId: contract.id, sellerId: contract.sellerId, unit, workingSetMb };
 }
 
 export type Funding = Awaited<ReturnType<typeof readFunding>>;
@@ -119,7 +138,7 @@ export async function openTerms(tx: Tx, memberId: string, community: MarketCommu
   try {
     await tx.jobTerms.create({
       data: {
-        jobId, workingSetMb: memory?.workingSetMb ?? 0, memoryPrice: BigInt(memory?.memoryPrice ?? 0), memoryOrderId,
+        jobId, workingSetMb: memory?.workingSetMb ?? (funding?.unit === MB_HOUR ? funding.workingSetMb : 0), memoryPrice: BigInt(memory?.memoryPrice ?? 0), memoryOrderId,
         fundingContractId: funding?.contractId ?? null, fundingSellerId: funding?.sellerId ?? null, fundingUnit: funding?.unit ?? null,
       },
     });
@@ -163,17 +182,7 @@ export async function settleTerms(db: Db, jobId: string, kernelOf: (name: string
   if (terms.fundingContractId) {
     const contract = await db.contract.findUnique({ where: { id: terms.fundingContractId }, select: { quantity: true, state: true } });
     if (!contract || (contract.state !== 'MATCHED' && contract.state !== 'ACTIVE')) return;
-    let flop = 0;
-    let cpuUs = 0;
-    for (const c of costs.values()) {
-      flop += c.flop;
-      cpuUs += c.cpuUs;
-    }
-    const gflop = terms.fundingUnit === 'GFLOP';
-    const proven = gflop ? { part: Math.floor(flop / 1000), whole: contract.quantity * KFLOP_PER_GFLOP } : { part: cpuUs, whole: contract.quantity * US_PER_CPU_SECOND };
-    const note = gflop
-      ? `${(flop / 1e9).toFixed(3)} GFLOP of ${contract.quantity} spent by ${costs.size} validated units of "${job.title}" (counted by the kernel)`
-      : `${(cpuUs / 1e6).toFixed(3)} CPU seconds of ${contract.quantity} spent by ${costs.size} validated units of "${job.title}" (counted by the kernel)`;
+    const { proven, note } = await spentProof(db, jobId, terms.fundingUnit as FundingUnit, terms.workingSetMb, contract.quantity, costs, job.title);
     try {
       await settleFromProof(db, terms.fundingContractId, proven, note, now);
     } catch (error) {
@@ -181,6 +190,41 @@ export async function settleTerms(db: Db, jobId: string, kernelOf: (name: string
       const after = await db.contract.findUnique({ where: { id: terms.fundingContractId }, select: { state: true } });
       if (!(error instanceof DomainError && error.kind === 'CONFLICT' && after && after.state !== 'MATCHED' && after.state !== 'ACTIVE')) throw error;
     }
+  }
+}
+
+/** What a job has spent of the contract it spends so far, in the contract's own measure. */
+export type Spent = { flop: number; cpuUs: number; units: number; mbUs: number };
+
+async function spentOf(db: Db | Tx, jobId: string, workingSetMb: number, costs: Map<string, UnitCost>): Promise<Spent> {
+  const spent: Spent = { flop: 0, cpuUs: 0, units: costs.size, mbUs: 0 };
+  for (const c of costs.values()) {
+    spent.flop += c.flop;
+    spent.cpuUs += c.cpuUs;
+  }
+  if (workingSetMb > 0) {
+    // memory is used by every validated replica, not once per unit
+    for (const r of await db.replica.findMany({ where: { jobId, status: 'VALID' }, select: { unitId: true } })) spent.mbUs += workingSetMb * (costs.get(r.unitId)?.cpuUs ?? 0);
+  }
+  return spent;
+}
+
+/** The share of a spent contract the validated units prove, and the line its timeline records. */
+async function spentProof(db: Db, jobId: string, unit: FundingUnit, workingSetMb: number, quantity: number, costs: Map<string, UnitCost>, title: string) {
+  const spent = await spentOf(db, jobId, workingSetMb, costs);
+  const by = `validated units of "${title}" (counted by the kernel)`;
+  switch (unit) {
+    case 'GFLOP':
+      return { proven: { part: Math.floor(spent.flop / 1000), whole: quantity * KFLOP_PER_GFLOP }, note: `${(spent.flop / 1e9).toFixed(3)} GFLOP of ${quantity} spent by ${spent.units} ${by}` };
+    case 'CPU_SECOND':
+      return { proven: { part: spent.cpuUs, whole: quantity * US_PER_CPU_SECOND }, note: `${(spent.cpuUs / 1e6).toFixed(3)} CPU seconds of ${quantity} spent by ${spent.units} ${by}` };
+    case 'WORK_UNIT':
+      return { proven: { part: spent.units, whole: quantity }, note: `${spent.units} of ${quantity} work units spent: the ${by}` };
+    case MB_HOUR:
+      return {
+        proven: { part: spent.mbUs, whole: quantity * MB_US_PER_MB_HOUR },
+        note: `${(spent.mbUs / MB_US_PER_MB_HOUR).toFixed(6)} MB·hours of ${quantity} spent: ${workingSetMb} MB × the run time of each validated replica of the ${by}`,
+      };
   }
 }
 
@@ -257,7 +301,7 @@ export async function termsView(db: Db, jobId: string, kernel: AnyKernel, commun
   const terms = await db.jobTerms.findUnique({ where: { jobId } });
   if (!terms) return null;
   let memoryDevices = 0;
-  if (terms.workingSetMb > 0 && open) {
+  if (terms.workingSetMb > 0 && open && terms.fundingUnit !== MB_HOUR) {
     const offers = await db.memoryOffer.findMany({
       where: { memoryMb: { gte: terms.workingSetMb }, order: { communityId, status: 'OPEN', windowEnd: { gt: now }, price: { lte: terms.memoryPrice }, memberId: { not: ownerId } } },
       distinct: ['deviceId'],
@@ -267,24 +311,27 @@ export async function termsView(db: Db, jobId: string, kernel: AnyKernel, commun
   }
   let funding = null;
   if (terms.fundingContractId) {
-    const contract = await db.contract.findUnique({ where: { id: terms.fundingContractId }, select: { id: true, quantity: true, unit: true, state: true, seller: { select: { handle: true } } } });
+    const contract = await db.contract.findUnique({ where: { id: terms.fundingContractId }, select: { id: true, quantity: true, unit: true, state: true, sellerId: true, seller: { select: { handle: true } } } });
     if (contract) {
-      let flop = 0;
-      let cpuUs = 0;
-      for (const c of (await validatedCosts(db, jobId, kernel)).values()) {
-        flop += c.flop;
-        cpuUs += c.cpuUs;
+      const spent = await spentOf(db, jobId, terms.workingSetMb, await validatedCosts(db, jobId, kernel));
+      funding = { contractId: contract.id, unit: contract.unit, quantity: contract.quantity, state: contract.state, seller: contract.seller.handle, ...spent };
+      if (contract.unit === MB_HOUR && open) {
+        // a memory contract's seller's devices that offer the working set run it
+        const offers = await db.memoryOffer.findMany({ where: { memoryMb: { gte: terms.workingSetMb }, order: { communityId, status: 'OPEN', windowEnd: { gt: now }, memberId: contract.sellerId } }, distinct: ['deviceId'], select: { deviceId: true } });
+        memoryDevices = offers.length;
       }
-      funding = { contractId: contract.id, unit: contract.unit, quantity: contract.quantity, state: contract.state, seller: contract.seller.handle, flop, cpuUs };
     }
   }
   return { workingSetMb: terms.workingSetMb, memoryPrice: toMicro(terms.memoryPrice), memoryDevices, funding };
 }
 
-/** The member's GFLOP and CPU-second contracts in a community that a job could spend: open, and spent by no job yet. */
+/** The member's compute and memory contracts in a community that a job could spend: open, and spent by no job yet. */
 export async function spendableContracts(db: Db, memberId: string, communityId: string) {
   const rows = await db.contract.findMany({
-    where: { buyerId: memberId, communityId, category: 'COMPUTE', unit: { in: [...FUNDING_UNITS] }, state: { in: ['MATCHED', 'ACTIVE'] } },
+    where: {
+      buyerId: memberId, communityId, state: { in: ['MATCHED', 'ACTIVE'] },
+      OR: [{ category: 'COMPUTE', unit: { in: [...COMPUTE_FUNDING_UNITS] } }, { category: MEMORY_CATEGORY, unit: MB_HOUR }],
+    },
     orderBy: { createdAt: 'desc' },
     take: 50,
     select: { id: true, unit: true, quantity: true, price: true, windowEnd: true, seller: { select: { handle: true } } },

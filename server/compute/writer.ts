@@ -12,7 +12,7 @@ import type { BookOrder } from '../market/engine';
 import type { Json } from '../../workers/kernels/types';
 import { asEnum, asJson, chunks, enumValue, insertRows, valuesTable } from '../db/bulk';
 import { newId } from '../db/ids';
-import { CommunityWork, DEVICE_TTL_MS, pickFrom, readDonor, type DonorFacts, type MemJob, type MemUnit, type UnitState } from './feeder';
+import { CommunityWork, DEVICE_TTL_MS, memoryFits, pickFrom, readDonor, type DonorFacts, type MemJob, type MemUnit, type UnitState } from './feeder';
 import { COMPUTE_CATEGORY, finishJob, WORK_UNIT } from './jobs';
 import { LedgerBatch } from '../ledger/batch';
 import { randomInt } from 'node:crypto';
@@ -486,10 +486,7 @@ export class CommunityWriter {
         const unit = units.get(proposed.id);
         const buy = buys.get(job.id);
         if (!unit || !buy || !sell || unit.status !== 'PENDING' || buy.left <= 0 || sell.left <= 0) continue;
-        if (job.workingSetMb > 0) {
-          const sold = memorySold.get(device.id);
-          if (!sold || sold.mb < job.workingSetMb || sold.price > job.memoryPrice) continue;
-        }
+        if (!memoryFits(job, memorySold.get(device.id))) continue;
         const key = `${job.id}:${device.id}`;
         let live = 0;
         let mine = false;

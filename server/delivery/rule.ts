@@ -9,7 +9,17 @@ import { DomainError } from '../errors';
  * Category/unit pairs the system delivers and measures itself: their contracts never settle on the
  * seller's word. Each delivery mechanism adds its pairs here when it lands.
  */
-const DELIVERED_BY_SYSTEM = new Set<string>(['PERIPHERAL/DEVICE_HOUR', 'STORAGE/MB_HOUR']);
+const DELIVERED_BY_SYSTEM = new Set<string>([
+  // spent by a job: validated units prove the FLOP, CPU time, units or MB × run time (server/compute/terms.ts)
+  'COMPUTE/GFLOP',
+  'COMPUTE/CPU_SECOND',
+  'COMPUTE/WORK_UNIT',
+  'MEMORY/MB_HOUR',
+  // challenges answered from stored shards (server/storage)
+  'STORAGE/MB_HOUR',
+  // seconds of media received, in signed receipts (server/peripheral)
+  'PERIPHERAL/DEVICE_HOUR',
+]);
 
 export function settlesFromProof(category: string, unit: string): boolean {
   return DELIVERED_BY_SYSTEM.has(`${category}/${unit}`);

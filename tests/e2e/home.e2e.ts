@@ -227,13 +227,13 @@ test('offline, a signed-in member sees their last known Home, marked with when i
   await member(other.request, `peer-${id}`);
   const community = await call(page.request, 'community.create', { name: `Harbour ${id}`, slug: `harbour-${id}`, commissionBps: 200, startingGrant: 50_000_000, inviteOnly: false });
   await call(other.request, 'community.join', { slug: `harbour-${id}` });
-  await call(other.request, 'market.placeOrder', { communityId: community.id, side: 'SELL', category: 'COMPUTE', unit: 'WORK_UNIT', quantity: 2, price: 1_000_000, kind: 'STANDING', ...WINDOW });
-  await call(page.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'COMPUTE', unit: 'WORK_UNIT', quantity: 2, price: 1_000_000, kind: 'STANDING', ...WINDOW });
+  await call(other.request, 'market.placeOrder', { communityId: community.id, side: 'SELL', category: 'NETWORK', unit: 'MB', quantity: 2, price: 1_000_000, kind: 'STANDING', ...WINDOW });
+  await call(page.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'NETWORK', unit: 'MB', quantity: 2, price: 1_000_000, kind: 'STANDING', ...WINDOW });
   const [contract] = (await call(other.request, 'contract.list', { limit: 1 }, 'GET')).items;
   await call(other.request, 'contract.reportDelivered', { contractId: contract.id });
 
   await page.goto('/');
-  await expect(page.getByTestId('todo-signoff')).toContainText('Sign off 2 work units of compute');
+  await expect(page.getByTestId('todo-signoff')).toContainText('Sign off 2 MB of network');
   await expect(page.getByTestId('balance-available')).toHaveText('47.98 credits');
   await waitForServiceWorker(page);
   const savedAt = await page.evaluate(() => JSON.parse(localStorage.getItem(`swapmesh.home.v1.${localStorage.getItem('swapmesh.home.last')}`)!).savedAt as string);
@@ -246,7 +246,7 @@ test('offline, a signed-in member sees their last known Home, marked with when i
     const asOf = await page.evaluate((iso) => new Intl.DateTimeFormat(undefined, { timeStyle: 'short' }).format(new Date(iso)), savedAt);
     await expect(marker).toHaveText(`Offline — as of ${asOf}`);
     await expect(page.getByRole('heading', { name: `Hi @away-${id}` })).toBeVisible();
-    await expect(page.getByTestId('todo-signoff')).toContainText('Sign off 2 work units of compute');
+    await expect(page.getByTestId('todo-signoff')).toContainText('Sign off 2 MB of network');
     await expect(page.getByTestId('balance-available')).toHaveText('47.98 credits');
     await expect(page.getByText('held in escrow')).toContainText('2.02 held in escrow');
     // the signed-out landing page is not what a member sees offline

@@ -25,8 +25,9 @@ test('the statement reads from each side: the buyer bought, the seller sold, esc
   const community = await call(seller.request, 'community.create', { name: `Ledger ${id}`, slug, commissionBps: 200, startingGrant: 100_000_000, inviteOnly: false });
   await call(buyer.request, 'community.join', { slug });
   const window = { windowStart: new Date(Date.now() - 60_000).toISOString(), windowEnd: new Date(Date.now() + 3_600_000).toISOString() };
-  await call(seller.request, 'market.placeOrder', { communityId: community.id, side: 'SELL', category: 'COMPUTE', unit: 'WORK_UNIT', quantity: 1, price: 2_000_000, kind: 'STANDING', ...window });
-  const bid = await call(buyer.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'COMPUTE', unit: 'WORK_UNIT', quantity: 1, price: 2_500_000, kind: 'STANDING', ...window });
+  // a file: a good the seller delivers by hand and the buyer signs off (compute pays only from validated units)
+  await call(seller.request, 'market.placeOrder', { communityId: community.id, side: 'SELL', category: 'FILE', unit: 'ITEM', quantity: 1, price: 2_000_000, kind: 'STANDING', ...window });
+  const bid = await call(buyer.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'FILE', unit: 'ITEM', quantity: 1, price: 2_500_000, kind: 'STANDING', ...window });
   const contractId = bid.fills[0].contractId;
   await call(seller.request, 'contract.reportDelivered', { contractId });
 
@@ -34,7 +35,7 @@ test('the statement reads from each side: the buyer bought, the seller sold, esc
   await buyer.goto(`/contracts/${contractId}`);
   await expect(buyer.getByTestId('contract-state')).toHaveText('delivered');
   expect(await buyer.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(412);
-  await expect(buyer.getByTestId('timeline')).toContainText('1 work unit at 2.00 credits each (the bid met the ask)');
+  await expect(buyer.getByTestId('timeline')).toContainText('1 item at 2.00 credits each (the bid met the ask)');
   expect(await buyer.locator('main').innerText()).not.toMatch(RAW);
   await buyer.getByRole('button', { name: /^Sign off and pay 1\.98 to/ }).click();
   await expect(buyer.getByTestId('confirm-sign-off')).toContainText('cannot be undone');
@@ -49,15 +50,15 @@ test('the statement reads from each side: the buyer bought, the seller sold, esc
   // the buyer's statement: bought (never "sold"), the hold as escrow, the welcome grant
   await buyer.goto(`/communities/${slug}`);
   const buyerLines = await statementOf(buyer);
-  await expect(buyerLines.first()).toContainText(`Bought 1 work unit of compute from @stm-s-${id}`);
-  await expect(buyerLines.first()).toContainText('2.00 credits per work unit');
+  await expect(buyerLines.first()).toContainText(`Bought 1 item of files from @stm-s-${id}`);
+  await expect(buyerLines.first()).toContainText('2.00 credits per item');
   await expect(buyerLines.first().getByTestId('statement-amount')).toHaveText('−2.02');
   await expect(buyerLines.first()).toContainText('paid from escrow');
-  await expect(buyer.getByTestId('history')).toContainText('Bid for 1 work unit of compute');
+  await expect(buyer.getByTestId('history')).toContainText('Bid for 1 item of files');
   await expect(buyer.getByTestId('history')).toContainText('held in escrow');
   const buyerText = await buyer.getByTestId('history').innerText();
   expect(buyerText).not.toMatch(/\bSold\b/);
-  expect(buyerText).not.toMatch(/1 work units/);
+  expect(buyerText).not.toMatch(/1 items/);
   expect(buyerText).not.toMatch(RAW);
   for (const amount of await buyer.getByTestId('statement-amount').allInnerTexts()) expect(amount.trim()).toMatch(AMOUNT);
   // the line opens its contract
@@ -67,7 +68,7 @@ test('the statement reads from each side: the buyer bought, the seller sold, esc
   // the seller's statement: sold to the buyer, paid less the seller's half of the commission
   await seller.goto(`/communities/${slug}`);
   const sellerLines = await statementOf(seller);
-  await expect(sellerLines.first()).toContainText(`Sold 1 work unit of compute to @stm-b-${id}`);
+  await expect(sellerLines.first()).toContainText(`Sold 1 item of files to @stm-b-${id}`);
   await expect(sellerLines.first().getByTestId('statement-amount')).toHaveText('+1.98');
   const sellerText = await seller.getByTestId('history').innerText();
   expect(sellerText).not.toMatch(/\bBought\b/);

@@ -2,6 +2,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { receiptBytes, type Receipt } from '@/server/barter/receipts';
 import { settleFromProof } from '@/server/delivery/proof';
+import { settlesFromProof } from '@/server/delivery/rule';
 import { ledgerTotals } from '@/server/ledger/repository';
 import { rejects } from '../support/assertions';
 import { signUp, type Caller } from '../support/callers';
@@ -28,13 +29,14 @@ describe.each(databaseKinds)('barter on %s', (kind) => {
   const contractsOf = (dealId: string) => t.db.contract.findMany({ where: { barterDealId: dealId }, orderBy: { category: 'asc' } });
   const available = async (c: Caller, cid = communityId) => (await c.ledger.balance({ communityId: cid })).available;
   /**
-   * Delivers a leg: on the seller's word and the buyer's sign-off, or, for a peripheral (which the system streams
-   * and measures, server/peripheral/), from proof of the whole rental; the seller's word is refused for it.
+   * Delivers a leg: on the seller's word and the buyer's sign-off, or, for what the system delivers and
+   * measures itself (a rental streamed, compute and memory spent by a job, storage proven by challenges:
+   * each tested on its own), from proof of all of it; the seller's word is refused for those.
    */
-  const deliver = async (c: { id: string; category: string }, seller: Caller, buyer: Caller) => {
-    if (c.category === 'PERIPHERAL') {
+  const deliver = async (c: { id: string; category: string; unit: string }, seller: Caller, buyer: Caller) => {
+    if (settlesFromProof(c.category, c.unit)) {
       await rejects(seller.contract.reportDelivered({ contractId: c.id }), 'PRECONDITION_FAILED', /measured delivery/);
-      await settleFromProof(t.db, c.id, { part: 1, whole: 1 }, 'Streamed in full');
+      await settleFromProof(t.db, c.id, { part: 1, whole: 1 }, 'Proven in full');
       return;
     }
     await seller.contract.reportDelivered({ contractId: c.id });
@@ -143,10 +145,10 @@ describe.each(databaseKinds)('barter on %s', (kind) => {
     const memory = (await contractsOf(topped.deals[0]!.dealId)).find((x) => x.category === 'MEMORY')!;
     expect([memory.sellerId, memory.buyerId]).toEqual([d.member.id, e.member.id]);
     expect(Number(memory.escrowed) - Number(memory.buyerCommission)).toBe(10_000);
-    await d.caller.contract.reportDelivered({ contractId: memory.id });
-    await e.caller.contract.signOff({ contractId: memory.id });
+    await deliver(memory, d.caller, e.caller);
     const history = await d.caller.ledger.history({ communityId });
-    expect(history.items.find((i) => i.kind === 'SETTLEMENT')).toMatchObject({ amount: 10_000 });
+    // memory pays from proof of delivery (a job that used it): proven in full, the top-up reaches d
+    expect(history.items.find((i) => i.kind === 'PROVEN_SETTLEMENT')).toMatchObject({ amount: 10_000 });
   });
 
   it('proposes instead of closing when an offer asks to be consulted, and closes once everyone accepts', async () => {
@@ -181,8 +183,7 @@ describe.each(databaseKinds)('barter on %s', (kind) => {
     expect(await there.caller.ledger.balance({ communityId: otherId })).toEqual({ available: 5 * CREDIT - 10_000, escrow: 10_000 });
     const memory = (await contractsOf(deals[0]!.dealId)).find((c) => c.category === 'MEMORY')!;
     expect(memory).toMatchObject({ communityId: otherId, sellerCommunityId: communityId, escrowed: 10_000n });
-    await here.caller.contract.reportDelivered({ contractId: memory.id });
-    await there.caller.contract.signOff({ contractId: memory.id });
+    await deliver(memory, here.caller, there.caller);
     const storage = (await contractsOf(deals[0]!.dealId)).find((c) => c.category === 'STORAGE')!;
     expect(await here.caller.ledger.balance({ communityId })).toEqual({ available: 10 * CREDIT + 10_000 - Number(storage.escrowed), escrow: Number(storage.escrowed) });
     const clearingHere = await t.db.account.findFirstOrThrow({ where: { communityId, kind: 'FEDERATION_CLEARING', peerCommunityId: otherId } });

@@ -185,4 +185,96 @@ describe.each(databaseKinds)('memory and counted compute on %s', (kind) => {
     expect(await balance(stranger.caller, communityId)).toEqual({ available: GRANT, escrow: 0 });
     expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
   });
+
+  /** A contract from `seller` to `buyer` for `quantity` of category/unit at `price`, matched now; its id. */
+  async function contractFor(communityId: string, seller: Member, buyer: Member, category: 'COMPUTE' | 'MEMORY', unit: 'WORK_UNIT' | 'MB_HOUR', quantity: number, price: number) {
+    const windowStart = new Date(Date.now() - 60_000).toISOString();
+    const windowEnd = new Date(Date.now() + 2 * 3_600_000).toISOString();
+    await seller.caller.market.placeOrder({ communityId, side: 'SELL', category, unit, kind: 'STANDING', quantity, price, windowStart, windowEnd });
+    const bid = await buyer.caller.market.placeOrder({ communityId, side: 'BUY', category, unit, kind: 'STANDING', quantity, price, windowStart: new Date(Date.now() + 1_000).toISOString(), windowEnd: new Date(Date.now() + 3_600_000 + 60_000).toISOString() });
+    return bid.fills[0]!.contractId;
+  }
+
+  it("a work-unit contract is never settled on the seller's word; a job spends it and it pays for the units validated, pro rata", async () => {
+    const { id: communityId } = await community('mem-c');
+    const seller = await member('mem-c', communityId, { memoryMb: 0 });
+    const buyer = await member('mem-c', communityId);
+    const price = CREDIT;
+    const contractId = await contractFor(communityId, seller, buyer, 'COMPUTE', 'WORK_UNIT', 10, price);
+    const held = fillAmounts(10, price, BPS);
+    await expect(seller.caller.contract.reportDelivered({ contractId })).rejects.toThrow(/pays from measured delivery/);
+
+    const job = await buyer.caller.compute.submitJob({ communityId, kernel: 'prime-sieve', params: { upTo: 4_000 }, units: 4, replication: 2, quorum: 2, deadline: deadline(), pricePerUnit: 0, fundingContractId: contractId });
+    expect(job.terms?.funding).toMatchObject({ contractId, unit: 'WORK_UNIT', quantity: 10, units: 0 });
+    const sieve: AnyKernel = getKernel('prime-sieve');
+    const outputs = new Map<number, Json>();
+    for (let round = 0; round < 10 && outputs.size < job.unitCount; round++) {
+      for (const l of await seller.caller.compute.lease({ deviceId: seller.deviceId, max: 16 })) {
+        const output = sieve.run(l.input);
+        outputs.set(l.unitIndex, output);
+        await seller.caller.compute.submitResult({ leaseId: l.leaseId, output });
+      }
+    }
+    for (const [unitIndex, output] of outputs) await buyer.caller.compute.confirm({ jobId: job.id, unitIndex, output });
+    expect((await buyer.caller.compute.job({ jobId: job.id })).status).toBe('COMPLETED');
+    await Promise.all(Array.from({ length: 20 }, () => settleJob(t.db, job.id)));
+
+    const paid = proRataAmounts(held.buyerPays, held.buyerPays - held.sellerGets, job.unitCount, 10);
+    const contract = await buyer.caller.contract.get({ contractId });
+    expect(contract.state).toBe('SETTLED');
+    expect(contract.events.filter((e) => e.action === 'SETTLE_PROVEN')).toHaveLength(1);
+    expect(contract.events.at(-1)!.note).toMatch(new RegExp(`${job.unitCount} of 10 work units spent`));
+    expect(await balance(seller.caller, communityId)).toEqual({ available: GRANT + paid.sellerGets, escrow: 0 });
+    expect(await balance(buyer.caller, communityId)).toEqual({ available: GRANT - paid.paid, escrow: 0 });
+    expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
+  });
+
+  it("a memory contract pays a hash-join job's memory: only the seller's devices offering the working set run it, the units are paid as usual and the contract from MB × run time", async () => {
+    const { id: communityId } = await community('mem-d');
+    const seller = await member('mem-d', communityId, { memoryMb: 64 });
+    const stranger = await member('mem-d', communityId, { memoryMb: 64 });
+    const buyer = await member('mem-d', communityId);
+    const memoryPrice = 5 * CREDIT;
+    const contractId = await contractFor(communityId, seller, buyer, 'MEMORY', 'MB_HOUR', 1, memoryPrice);
+    const held = fillAmounts(1, memoryPrice, BPS);
+    await expect(seller.caller.contract.reportDelivered({ contractId })).rejects.toThrow(/pays from measured delivery/);
+
+    const params = { seed: 99, workingSetMb: 2, probePerBuild: 2 };
+    const base = { communityId, kernel: 'hash-join' as const, params, units: 2, replication: 2, quorum: 2, deadline: deadline(), fundingContractId: contractId };
+    // a memory contract pays memory, not the work units; and needs units that use memory
+    await expect(buyer.caller.compute.submitJob({ ...base, pricePerUnit: 0 })).rejects.toThrow(/memory contract pays for memory, not for the work units/);
+    await expect(buyer.caller.compute.submitJob({ ...base, pricePerUnit: 2_000, memoryPrice })).rejects.toThrow(/leave the memory price out/);
+    await expect(buyer.caller.compute.submitJob({ ...base, kernel: 'prime-sieve', params: { upTo: 1000 }, pricePerUnit: 2_000 })).rejects.toThrow(/need no working set/);
+    const job = await buyer.caller.compute.submitJob({ ...base, pricePerUnit: 2_000 });
+    expect(job.terms).toMatchObject({ workingSetMb: 2, memoryDevices: 1, funding: { contractId, unit: 'MB_HOUR', quantity: 1 } });
+    expect(await t.db.order.count({ where: { jobId: job.id, category: 'MEMORY' } })).toBe(0);
+
+    expect(await stranger.caller.compute.lease({ deviceId: stranger.deviceId, max: 16 })).toEqual([]);
+    const outputs = new Map<number, Json>();
+    for (let round = 0; round < 10 && outputs.size < job.unitCount; round++) {
+      for (const l of await seller.caller.compute.lease({ deviceId: seller.deviceId, max: 16 })) {
+        const output = hashJoin.run(l.input);
+        outputs.set(l.unitIndex, output);
+        await seller.caller.compute.submitResult({ leaseId: l.leaseId, output });
+      }
+    }
+    for (const [unitIndex, output] of outputs) await buyer.caller.compute.confirm({ jobId: job.id, unitIndex, output });
+    expect((await buyer.caller.compute.job({ jobId: job.id })).status).toBe('COMPLETED');
+    await Promise.all(Array.from({ length: 20 }, () => settleJob(t.db, job.id)));
+
+    const units = await t.db.workUnit.findMany({ where: { jobId: job.id }, select: { id: true, input: true, output: true } });
+    const cpuUs = new Map(units.map((u) => [u.id, Math.min(hashJoin.cost(u.input as Json, u.output as Json).cpuUs, hashJoin.maxCpuUs!(u.input as Json))]));
+    const valid = await t.db.replica.findMany({ where: { jobId: job.id, status: 'VALID' }, select: { unitId: true, deviceId: true } });
+    expect(valid.every((r) => r.deviceId === seller.deviceId)).toBe(true);
+    const mbUs = valid.reduce((sum, r) => sum + 2 * cpuUs.get(r.unitId)!, 0);
+    expect(mbUs).toBeGreaterThan(0);
+    const memoryPay = proRataAmounts(held.buyerPays, held.buyerPays - held.sellerGets, mbUs, MB_US_PER_MB_HOUR);
+    const computePay = fillAmounts(valid.length, 2_000, BPS);
+    const contract = await buyer.caller.contract.get({ contractId });
+    expect(contract.state).toBe('SETTLED');
+    expect(contract.events.filter((e) => e.action === 'SETTLE_PROVEN')).toHaveLength(1);
+    expect(await balance(seller.caller, communityId)).toEqual({ available: GRANT + memoryPay.sellerGets + computePay.sellerGets, escrow: 0 });
+    expect(await balance(buyer.caller, communityId)).toEqual({ available: GRANT - memoryPay.paid - computePay.buyerPays, escrow: 0 });
+    expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
+  });
 });

@@ -3,9 +3,10 @@ import { mayServe, type MemJob } from '@/server/compute/feeder';
 import { planMemory, MB_US_PER_MB_HOUR } from '@/server/compute/terms';
 import { getKernel, type AnyKernel } from '@/workers/kernels';
 
-const job = (over: Partial<Pick<MemJob, 'workingSetMb' | 'memoryPrice' | 'onlyMemberId'>> & { price?: number } = {}) => ({
+const job = (over: Partial<Pick<MemJob, 'workingSetMb' | 'memoryPrice' | 'memoryFromContract' | 'onlyMemberId'>> & { price?: number } = {}) => ({
   workingSetMb: over.workingSetMb ?? 0,
   memoryPrice: over.memoryPrice ?? 0,
+  memoryFromContract: over.memoryFromContract ?? false,
   onlyMemberId: over.onlyMemberId ?? null,
   order: { price: over.price ?? 2_000 } as MemJob['order'],
 });
@@ -26,6 +27,14 @@ describe('the memory gate and a spent contract, in the feeder', () => {
     const funded = job({ onlyMemberId: 'seller', price: 0 });
     expect(mayServe(funded, { memberId: 'seller' }, undefined, 1_000)).toBe(true);
     expect(mayServe(funded, donor, undefined, 1_000)).toBe(false);
+  });
+
+  it("a job whose memory a contract pays goes to the seller's devices that sell the working set, at any memory price", () => {
+    const j = job({ workingSetMb: 64, memoryFromContract: true, onlyMemberId: 'seller', price: 2_000 });
+    expect(mayServe(j, { memberId: 'seller' }, undefined, 1_000)).toBe(false);
+    expect(mayServe(j, { memberId: 'seller' }, { orderId: 'o', mb: 63, price: 1 }, 1_000)).toBe(false);
+    expect(mayServe(j, { memberId: 'seller' }, { orderId: 'o', mb: 64, price: 999_999 }, 1_000)).toBe(true);
+    expect(mayServe(j, donor, { orderId: 'o', mb: 64, price: 1 }, 1_000)).toBe(false);
   });
 });
 

@@ -63,7 +63,7 @@ function ContractView({ contractId, memberId }: { contractId: string; memberId: 
   const isBuyer = c.buyer.id === memberId;
   const isSeller = c.seller.id === memberId;
   const proven = settlesFromProof(c.category, c.unit) && c.state !== 'DELIVERED';
-  const screen = deliveryScreen(c);
+  const screen = deliveryScreen(c, isBuyer ? 'BUYER' : 'SELLER');
   const busy = deliver.isPending || signOff.isPending || dispute.isPending || respond.isPending || resolve.isPending;
   const live = ['MATCHED', 'ACTIVE', 'DELIVERED'].includes(c.state);
   const commission = c.buyerCommission + c.sellerCommission;
@@ -100,11 +100,8 @@ function ContractView({ contractId, memberId }: { contractId: string; memberId: 
           <ErrorAlert error={deliver.error ?? signOff.error ?? dispute.error} />
           {proven ? (
             <div className="stack" data-testid="delivered-by-app">
-              <p className="muted" style={{ margin: 0 }}>
-                The app delivers this itself and measures it: the contract pays from what{' '}
-                {isBuyer ? 'your device' : `@${c.buyer.handle}'s device`} proves it received, pro rata, and settles by itself.
-              </p>
-              {screen ? (
+              <p className="muted" style={{ margin: 0 }}>{screen?.how}</p>
+              {screen?.href ? (
                 <Link className="button block" href={screen.href}>
                   {screen.label}
                 </Link>

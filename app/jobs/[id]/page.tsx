@@ -81,19 +81,28 @@ type Terms = {
   workingSetMb: number;
   memoryPrice: number;
   memoryDevices: number;
-  funding: { contractId: string; unit: string; quantity: number; state: string; seller: string; flop: number; cpuUs: number } | null;
+  funding: { contractId: string; unit: string; quantity: number; state: string; seller: string; flop: number; cpuUs: number; units: number; mbUs: number } | null;
 };
 
 const amount = (n: number) => n.toLocaleString(undefined, { maximumFractionDigits: n < 10 ? 3 : 1 });
 
+/** How much of a spent contract the validated units used, in the contract's own unit. */
+function spentOf(f: NonNullable<Terms['funding']>): { amount: number; word: string } {
+  switch (f.unit) {
+    case 'GFLOP': return { amount: f.flop / 1e9, word: 'GFLOP' };
+    case 'CPU_SECOND': return { amount: f.cpuUs / 1e6, word: 'CPU seconds' };
+    case 'MB_HOUR': return { amount: f.mbUs / 3_600_000_000, word: 'MB·hours' };
+    default: return { amount: f.units, word: 'work units' };
+  }
+}
+
 /** What the job pays besides its work units, and who can run it because of that. */
 function TermsCard({ terms, open }: { terms: Terms; open: boolean }) {
   const f = terms.funding;
-  const spent = f ? (f.unit === 'GFLOP' ? f.flop / 1e9 : f.cpuUs / 1e6) : 0;
-  const word = f?.unit === 'GFLOP' ? 'GFLOP' : 'CPU seconds';
+  const spent = f ? spentOf(f) : null;
   return (
     <div className="card stack" data-testid="job-terms">
-      {terms.workingSetMb > 0 ? (
+      {terms.workingSetMb > 0 && f?.unit !== 'MB_HOUR' ? (
         <>
           <h2 style={{ margin: 0 }}>Memory</h2>
           <p style={{ margin: 0 }} data-testid="job-memory">
@@ -108,10 +117,16 @@ function TermsCard({ terms, open }: { terms: Terms; open: boolean }) {
       ) : null}
       {f ? (
         <>
-          <h2 style={{ margin: 0 }}>Paid from a {f.unit === 'GFLOP' ? 'GFLOP' : 'CPU-second'} contract</h2>
+          <h2 style={{ margin: 0 }}>{f.unit === 'MB_HOUR' ? 'Memory paid from a contract' : 'Paid from a contract'}</h2>
           <p style={{ margin: 0 }} data-testid="job-funding-spent">
-            {amount(spent)} of {f.quantity.toLocaleString()} {word} spent by the units validated so far, counted by the kernel.
+            {amount(spent!.amount)} of {f.quantity.toLocaleString()} {spent!.word} spent by the units validated so far, counted by the kernel.
           </p>
+          {f.unit === 'MB_HOUR' ? (
+            <p className="muted small" style={{ margin: 0 }} data-testid="job-memory">
+              Each unit builds its working set of <strong>{terms.workingSetMb.toLocaleString()} MB</strong>: only @{f.seller}&apos;s devices that offer that much memory run it
+              {open ? <> ({terms.memoryDevices === 0 ? 'none offers it now' : `${plural(terms.memoryDevices, 'device does', 'devices do')} now`})</> : null}.
+            </p>
+          ) : null}
           <p className="muted small" style={{ margin: 0 }}>
             Only @{f.seller}&apos;s devices run this job. When it ends, the contract pays @{f.seller} for what was spent and refunds the rest
             {f.state === 'SETTLED' ? ' — done.' : '.'}{' '}
@@ -176,7 +191,7 @@ function JobView({ jobId }: { jobId: string }) {
           </p>
         ) : null}
         <p className="muted small" style={{ margin: 0 }}>
-          Replication {j.replication}, quorum {j.quorum} · {j.terms?.funding ? 'paid from a contract' : `${formatCredits(j.pricePerUnit)} credits per validated replica`} · due {new Date(j.deadline).toLocaleString()}
+          Replication {j.replication}, quorum {j.quorum} · {j.terms?.funding && j.terms.funding.unit !== 'MB_HOUR' ? 'paid from a contract' : `${formatCredits(j.pricePerUnit)} credits per validated replica`} · due {new Date(j.deadline).toLocaleString()}
         </p>
         {j.status === 'OPEN' && j.owner ? (
           <button className="button danger block" disabled={cancel.isPending} onClick={() => cancel.mutate({ jobId })}>Cancel the job (unused credits are refunded)</button>

@@ -7,6 +7,7 @@ import { ErrorAlert, Field } from '../../_components/form';
 import { Pending } from '../../_components/loading';
 import { RequireMember } from '../../_components/require-member';
 import { formatCredits, parseCredits } from '../../_lib/money';
+import { unitName } from '../../_lib/units';
 import { useTRPC } from '../../_lib/trpc';
 import { getPath, PRESETS, setPath } from './job-presets';
 import { hashJoinKernel } from '../../../workers/kernels/hash-join';
@@ -44,7 +45,8 @@ function JobForm() {
   const [price, setPrice] = useState('0.01');
   const [hours, setHours] = useState('1');
   const [memoryPrice, setMemoryPrice] = useState('0.01');
-  const [funding, setFunding] = useState('');
+  // the contract page's "Run a job with it" comes here with ?funding=<contract id>
+  const [funding, setFunding] = useState(() => (typeof window === 'undefined' ? '' : (new URLSearchParams(window.location.search).get('funding') ?? '')));
   const [localError, setLocalError] = useState<string | null>(null);
   const submit = useSubmitJob((id) => router.push(`/jobs/${id}`));
 
@@ -72,7 +74,7 @@ type FormState = {
   memoryPrice: string; setMemoryPrice: Setter<string>; funding: string; setFunding: Setter<string>; localError: string | null; setLocalError: Setter<string | null>;
 };
 
-const unitWord = (unit: string) => (unit === 'GFLOP' ? 'GFLOP' : 'CPU seconds');
+const unitWord = (unit: string) => (unit === 'MB_HOUR' ? 'MB·hours of memory' : unitName(unit));
 
 function JobFormFor({ communities: mine, communityId: chosenCommunity, setCommunityId, kernels, state, submit }: {
   communities: { id: string; name: string }[];
@@ -88,12 +90,16 @@ function JobFormFor({ communities: mine, communityId: chosenCommunity, setCommun
   const preset = PRESETS[kernel]!;
   const pricePerUnit = parseCredits(price);
   const replicas = Number(replication);
-  const spendable = (contracts.data ?? []).filter((c) => c.unit === 'CPU_SECOND' || FLOP_KERNELS.includes(kernel));
-  const spending = spendable.find((c) => c.id === funding) ?? null;
-  const estimate = spending ? 0 : pricePerUnit !== null ? pricePerUnit * Number(units) * replicas : null;
   const workingSet = kernel === 'hash-join' ? Number(texts.workingSetMb ?? getPath(params, 'workingSetMb')) : 0;
+  const spendable = (contracts.data ?? []).filter((c) =>
+    c.unit === 'MB_HOUR' ? workingSet > 0 : c.unit === 'GFLOP' ? FLOP_KERNELS.includes(kernel) : c.unit === 'WORK_UNIT' || kernel !== 'custom');
+  const spending = spendable.find((c) => c.id === funding) ?? null;
+  // a compute contract pays the work units; a memory contract pays the memory
+  const unitsPaid = spending !== null && spending.unit !== 'MB_HOUR';
+  const memoryPaid = spending?.unit === 'MB_HOUR';
+  const estimate = unitsPaid ? 0 : pricePerUnit !== null ? pricePerUnit * Number(units) * replicas : null;
   const memoryMicro = parseCredits(memoryPrice);
-  const memoryHold = workingSet > 0 && memoryMicro !== null ? memoryHoldFor(params, texts, Number(units), replicas, memoryMicro) : null;
+  const memoryHold = workingSet > 0 && !memoryPaid && memoryMicro !== null ? memoryHoldFor(params, texts, Number(units), replicas, memoryMicro) : null;
 
   const pickKernel = (name: string) => {
     setKernel(name);
@@ -125,8 +131,8 @@ function JobFormFor({ communities: mine, communityId: chosenCommunity, setCommun
           }
           built = setPath(built, field.path, value);
         }
-        if (!spending && (pricePerUnit === null || pricePerUnit <= 0)) return setLocalError('The price must be a number of credits, more than 0.');
-        if (workingSet > 0 && (memoryMicro === null || memoryMicro <= 0)) return setLocalError('The memory price must be a number of credits, more than 0.');
+        if (!unitsPaid && (pricePerUnit === null || pricePerUnit <= 0)) return setLocalError('The price must be a number of credits, more than 0.');
+        if (workingSet > 0 && !memoryPaid && (memoryMicro === null || memoryMicro <= 0)) return setLocalError('The memory price must be a number of credits, more than 0.');
         setLocalError(null);
         submit.mutate({
           communityId: chosenCommunity,
@@ -136,8 +142,8 @@ function JobFormFor({ communities: mine, communityId: chosenCommunity, setCommun
           replication: replicas,
           quorum: 2,
           deadline: new Date(Date.now() + Number(hours) * 3_600_000).toISOString(),
-          pricePerUnit: spending ? 0 : (pricePerUnit ?? 0),
-          ...(workingSet > 0 && memoryMicro ? { memoryPrice: memoryMicro } : {}),
+          pricePerUnit: unitsPaid ? 0 : (pricePerUnit ?? 0),
+          ...(workingSet > 0 && !memoryPaid && memoryMicro ? { memoryPrice: memoryMicro } : {}),
           ...(spending ? { fundingContractId: spending.id } : {}),
         });
       }}
@@ -185,15 +191,15 @@ function JobFormFor({ communities: mine, communityId: chosenCommunity, setCommun
           <span className="hint" id="job-funding-hint">
             {spending
               ? `Only @${spending.seller}'s devices run this job; the contract pays for the ${unitWord(spending.unit)} the validated units count, and the rest is refunded.`
-              : 'A GFLOP or CPU-second contract you bought can pay for this job instead.'}
+              : 'A compute or memory contract you bought can pay for this job.'}
           </span>
         </label>
       ) : null}
       <div className="grid2">
-        {spending ? null : <Field label="Price per replica (credits)" name="price" inputMode="decimal" value={price} onChange={(e) => setPrice(e.target.value)} />}
+        {unitsPaid ? null : <Field label="Price per replica (credits)" name="price" inputMode="decimal" value={price} onChange={(e) => setPrice(e.target.value)} />}
         <Field label="Deadline (hours)" name="hours" inputMode="decimal" value={hours} onChange={(e) => setHours(e.target.value)} />
       </div>
-      {workingSet > 0 ? (
+      {workingSet > 0 && !memoryPaid ? (
         <Field
           label="Memory price (credits per MB·hour)"
           name="memoryPrice"
@@ -206,7 +212,7 @@ function JobFormFor({ communities: mine, communityId: chosenCommunity, setCommun
       {memoryHold !== null ? (
         <p className="muted small" data-testid="memory-hold">Memory: at most {formatCredits(memoryHold)} credits held until the job ends; each device is paid only for what its units used.</p>
       ) : null}
-      {estimate !== null && Number.isFinite(estimate) && !spending ? (
+      {estimate !== null && Number.isFinite(estimate) && !unitsPaid ? (
         <p className="muted small">About {formatCredits(Math.round(estimate))} credits if every replica is validated; unused credits are refunded.</p>
       ) : null}
       <button className="button block" type="submit" disabled={submit.isPending}>{submit.isPending ? 'Posting…' : 'Post job'}</button>
