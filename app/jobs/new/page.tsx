@@ -1,8 +1,8 @@
 'use client';
 
 import { useMutation, useQuery } from '@tanstack/react-query';
-import { useRouter } from 'next/navigation';
-import { useState } from 'react';
+import { useRouter, useSearchParams } from 'next/navigation';
+import { Suspense, useState } from 'react';
 import { ErrorAlert, Field } from '../../_components/form';
 import { Pending } from '../../_components/loading';
 import { RequireMember } from '../../_components/require-member';
@@ -46,7 +46,7 @@ function JobForm() {
   const [hours, setHours] = useState('1');
   const [memoryPrice, setMemoryPrice] = useState('0.01');
   // the contract page's "Run a job with it" comes here with ?funding=<contract id>
-  const [funding, setFunding] = useState(() => (typeof window === 'undefined' ? '' : (new URLSearchParams(window.location.search).get('funding') ?? '')));
+  const [funding, setFunding] = useState(useSearchParams().get('funding') ?? '');
   const [localError, setLocalError] = useState<string | null>(null);
   const submit = useSubmitJob((id) => router.push(`/jobs/${id}`));
 
@@ -221,5 +221,9 @@ function JobFormFor({ communities: mine, communityId: chosenCommunity, setCommun
 }
 
 export default function NewJobPage() {
-  return <RequireMember what="post a compute job">{() => <JobForm />}</RequireMember>;
+  return (
+    <Suspense>
+      <RequireMember what="post a compute job">{() => <JobForm />}</RequireMember>
+    </Suspense>
+  );
 }
