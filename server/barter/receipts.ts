@@ -10,7 +10,7 @@ import { withOutbox } from '../live/outbox';
 import { resolveRates } from '../valuation';
 import { stableStringify } from '../../workers/kernels/shared';
 import type { Json } from '../../workers/kernels/types';
-import { closeDeal } from './deals';
+import { attachCredits, closeDeal } from './deals';
 import type { BarterDeal, BarterOffer, Transfer } from './engine';
 import { legSchema } from './offers';
 import { legValue } from './unit-values';
@@ -115,29 +115,37 @@ export async function submitReceipt(db: Db, memberId: string, receipt: Receipt, 
 export async function receiptSettlement(db: Db, memberId: string, hash: string) {
   const row = await db.barterReceipt.findUnique({ where: { hash }, select: { dealId: true, createdAt: true, communityId: true } });
   if (!row?.dealId) return { settled: false as const };
+  const deal = await db.barterDeal.findUniqueOrThrow({ where: { id: row.dealId }, select: { plan: true } });
   const contracts = await db.contract.findMany({
     where: { barterDealId: row.dealId },
     orderBy: { createdAt: 'asc' },
-    select: { id: true, category: true, unit: true, quantity: true, buyerId: true, sellerId: true, escrowed: true, buyerCommission: true, state: true, buyer: { select: { handle: true } }, seller: { select: { handle: true } } },
+    select: { id: true, category: true, unit: true, quantity: true, buyerId: true, sellerId: true, buyerCommission: true, state: true, buyer: { select: { handle: true } }, seller: { select: { handle: true } } },
   });
   // anyone but a party learns nothing, not even that the receipt exists
   if (!contracts.some((c) => c.buyerId === memberId || c.sellerId === memberId)) return { settled: false as const };
-  const legs = contracts.map((c) => {
-    const commission = Number(c.buyerCommission);
-    const credits = Number(c.escrowed) - commission;
-    return {
-      contractId: c.id,
-      category: c.category,
-      unit: c.unit,
-      quantity: c.quantity,
-      state: c.state,
-      mine: c.sellerId === memberId ? ('GAVE' as const) : ('GOT' as const),
-      from: c.seller.handle,
-      to: c.buyer.handle,
-      credits,
-      commission,
-    };
+  // the credits each leg carried, as closeDeal attached them (escrow is empty once a leg settled)
+  const plan = deal.plan as unknown as BarterDeal;
+  const { legCredits } = attachCredits(plan);
+  const memberOf = new Map(plan.offers.map((o) => [o.id, o.memberId]));
+  const unclaimed = [...contracts];
+  const creditsOf = new Map<string, number>();
+  plan.transfers.forEach((t, i) => {
+    if (t.leg.category === 'MONEY') return;
+    const at = unclaimed.findIndex((c) => c.sellerId === memberOf.get(t.fromOffer) && c.buyerId === memberOf.get(t.toOffer) && c.category === t.leg.category && c.unit === t.leg.unit && c.quantity === t.leg.quantity);
+    if (at >= 0) creditsOf.set(unclaimed.splice(at, 1)[0]!.id, legCredits.get(i) ?? 0);
   });
+  const legs = contracts.map((c) => ({
+    contractId: c.id,
+    category: c.category,
+    unit: c.unit,
+    quantity: c.quantity,
+    state: c.state,
+    mine: c.sellerId === memberId ? ('GAVE' as const) : ('GOT' as const),
+    from: c.seller.handle,
+    to: c.buyer.handle,
+    credits: creditsOf.get(c.id) ?? 0,
+    commission: Number(c.buyerCommission),
+  }));
   const net = legs.reduce((sum, l) => sum + (l.mine === 'GAVE' ? l.credits : -(l.credits + l.commission)), 0);
   return { settled: true as const, settledAt: row.createdAt.toISOString(), communityId: row.communityId, dealId: row.dealId, legs, net };
 }
