@@ -34,10 +34,18 @@ type Outputs = inferRouterOutputs<AppRouter>;
 export type SettlementAnswer = Outputs['barter']['receipt'];
 
 /** The most a swapped file may weigh: it is put together in memory before its hash is checked. */
-export const MAX_SWAP_BYTES = 64 * 1024 * 1024;
+export const MAX_SWAP_BYTES = 64_000_000;
 const SUBMIT_EVERY_MS = 10_000;
 const MAX_SHELF = 20;
 const HOLD_AFTER_HELLO_MS = 5 * 60_000;
+/** A call to the coordinator that has not answered after this long counts as out of reach (tried again later). */
+const CALL_TIMEOUT_MS = 30_000;
+
+function withTimeout<T>(promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('The coordinator did not answer in time.')), CALL_TIMEOUT_MS)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 export interface SwapApi {
   setKey(input: { deviceId: string; publicKey: string; algorithm: typeof KEY_ALGORITHM }): Promise<unknown>;
@@ -205,7 +213,7 @@ export class OfflineSwaps {
 
   /** Keeps a picked file on this device (OPFS, fingerprinted in one pass) and offers it for swaps. */
   async addToShelf(file: File): Promise<SwapFile> {
-    if (file.size > MAX_SWAP_BYTES) throw new Error(`A swapped file can be at most ${MAX_SWAP_BYTES / 1024 / 1024} MB.`);
+    if (file.size > MAX_SWAP_BYTES) throw new Error(`A swapped file can be at most ${MAX_SWAP_BYTES / 1_000_000} MB.`);
     const manifest = await importOffer(file);
     const entry: SwapFile = { name: file.name.slice(0, 200) || 'file', sha256: manifest.sha256, sizeBytes: manifest.sizeBytes };
     this.shelf = [entry, ...this.shelf.filter((f) => f.sha256 !== entry.sha256)].slice(0, MAX_SHELF);
@@ -516,25 +524,30 @@ export class OfflineSwaps {
     this.emit();
   }
 
-  /** Submits every kept receipt not yet settled (one run at a time). */
+  /** Submits every kept receipt not yet settled (one run at a time; a call during a run shares it). */
   submitAll(): Promise<void> {
-    this.submitting ??= (async () => {
+    if (this.submitting) return this.submitting;
+    const run = (async () => {
+      await Promise.resolve(); // `submitting` is set before any of this runs
       this.emit();
-      try {
-        for (const record of this.receipts) if (record.state === 'signed') await this.submit(record);
-      } finally {
-        this.submitting = null;
-        await this.reload();
-      }
+      for (const record of [...this.receipts]) if (record.state === 'signed') await this.submit(record).catch(() => undefined);
+      await this.reload();
     })();
-    return this.submitting;
+    this.submitting = run;
+    void run
+      .finally(() => {
+        if (this.submitting === run) this.submitting = null;
+        this.emit();
+      })
+      .catch(() => undefined);
+    return run;
   }
 
   private async submit(record: KeptReceipt) {
     const update = async (changes: Partial<KeptReceipt>) => keepReceipt({ ...record, ...changes });
     try {
-      await ensureDeviceKey(this.deviceId, (input) => this.api.setKey(input));
-      await this.api.submit(record.receipt, record.signatures);
+      await withTimeout(ensureDeviceKey(this.deviceId, (input) => this.api.setKey(input)));
+      await withTimeout(this.api.submit(record.receipt, record.signatures));
       await this.settled(record, false);
     } catch (error) {
       if (!(error instanceof TRPCClientError)) return update({ lastTry: 'The coordinator is out of reach: the receipt waits on this device.' });
@@ -547,7 +560,8 @@ export class OfflineSwaps {
   }
 
   private async settled(record: KeptReceipt, already: boolean) {
-    const answer = await this.api.settlement(record.hash);
+    const answer = await withTimeout(this.api.settlement(record.hash)).catch(() => null);
+    if (!answer) return keepReceipt({ ...record, lastTry: 'Submitted; the settlement could not be read yet.' });
     if (!answer.settled) return keepReceipt({ ...record, lastTry: 'Submitted; the settlement is not visible yet.' });
     const settlement: Settlement = { settledAt: answer.settledAt, net: answer.net, legs: answer.legs.map(({ category, unit, quantity, mine, from, to, credits, commission }) => ({ category, unit, quantity, mine, from, to, credits, commission })) };
     await keepReceipt({ ...record, state: 'settled', alreadySettled: already, settlement, lastTry: undefined });
