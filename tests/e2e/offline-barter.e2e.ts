@@ -185,6 +185,19 @@ test('two paired devices swap files offline with a receipt both sign, and it set
   await panel.getByRole('group', { name: 'You give' }).getByLabel(new RegExp(annFile.name)).check();
   await wants.getByLabel(new RegExp(benFile.name)).check();
   await ann.screenshot({ path: 'test-results/offline-swap-propose.png', fullPage: true });
+  // every touch target of the panel is at least 48 px tall and nothing overflows the 412 px screen
+  const targets = await panel.evaluate((root) =>
+    [...root.querySelectorAll('button, label.check, select, input:not([type=radio]):not([type=file])')].map((el) => {
+      const box = el.getBoundingClientRect();
+      return { what: el.textContent?.trim().slice(0, 40) ?? el.tagName, height: Math.round(box.height), right: Math.round(box.right) };
+    }),
+  );
+  expect(targets.length).toBeGreaterThan(5);
+  for (const t of targets) {
+    expect(t.height, t.what).toBeGreaterThanOrEqual(48);
+    expect(t.right, t.what).toBeLessThanOrEqual(412);
+  }
+  expect(await ann.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(412);
   await panel.getByRole('button', { name: 'Propose swap' }).click();
   await expect(ann.getByTestId('swap-status')).toHaveAttribute('data-phase', 'proposed');
 
@@ -235,6 +248,8 @@ test('two paired devices swap files offline with a receipt both sign, and it set
   if (await submitNow.isVisible()) await submitNow.click().catch(() => undefined);
   for (const i of [0, 1]) await expect(ben.getByTestId('swap-receipt').nth(i)).toHaveAttribute('data-state', 'settled', { timeout: 60_000 });
   await expect(ben.getByTestId('swap-receipts')).toContainText('Already settled by the other device: nothing was paid twice.');
+  // the finished swap on screen now says it settled, with what it did to the balance
+  await expect(ben.getByTestId('swap-done')).toContainText('Swapped and settled: your balance changed by +3.00 credits');
 
   // balances and commission: each pays the commission on each file it received; Ann pays Ben 3 credits
   const prices = await fileLegPrices(community.id);

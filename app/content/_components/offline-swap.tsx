@@ -190,7 +190,8 @@ function percent(done: number, total: number) {
 }
 
 /** One swap, as the member follows it: proposal, answer, the files moving, the signatures. */
-export function SwapStatus({ swap, swaps }: { swap: SwapView; swaps: OfflineSwaps }) {
+export function SwapStatus({ swap, swaps, receipts = [] }: { swap: SwapView; swaps: OfflineSwaps; receipts?: KeptReceipt[] }) {
+  const settled = swap.hash ? receipts.find((r) => r.hash === swap.hash && r.state === 'settled') : undefined;
   const who = `@${swap.peerHandle ?? 'the other device'}`;
   const inTotal = swap.gets.kind === 'file' ? swap.gets.file.sizeBytes : 0;
   const outTotal = swap.gives.kind === 'file' ? swap.gives.file.sizeBytes : 0;
@@ -238,7 +239,13 @@ export function SwapStatus({ swap, swaps }: { swap: SwapView; swaps: OfflineSwap
       ) : null}
       {swap.phase === 'done' ? (
         <div className="alert info" role="status" data-testid="swap-done">
-          Swapped. Receipt signed by both; it will be settled when you are back online.
+          {settled?.settlement ? (
+            <>
+              Swapped and settled: your balance changed by <strong>{signedMoney(settled.settlement.net)}</strong> credits.
+            </>
+          ) : (
+            'Swapped. Receipt signed by both; it will be settled when you are back online.'
+          )}
         </div>
       ) : null}
       {swap.phase === 'declined' || swap.phase === 'failed' ? (
@@ -260,7 +267,7 @@ export function SwapActivity() {
     <div className="card stack" data-testid="swap-activity">
       <h2 style={{ margin: 0 }}>Swaps</h2>
       {shown.map((swap) => (
-        <SwapStatus key={swap.nonce} swap={swap} swaps={swaps} />
+        <SwapStatus key={swap.nonce} swap={swap} swaps={swaps} receipts={snapshot.receipts} />
       ))}
     </div>
   );
@@ -323,7 +330,7 @@ export function SwapReceipts() {
                     </div>
                   ))}
                   <div>
-                    Your balance: <strong className={r.settlement.net >= 0 ? 'amount-plus' : 'amount-minus'} data-testid="swap-net">{signedMoney(r.settlement.net)}</strong> credits
+                    Your balance changed by <strong className={r.settlement.net >= 0 ? 'amount-plus' : 'amount-minus'} data-testid="swap-net">{signedMoney(r.settlement.net)}</strong> credits
                   </div>
                 </div>
               ) : null}
