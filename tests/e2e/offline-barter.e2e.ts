@@ -271,6 +271,16 @@ test('two paired devices swap files offline with a receipt both sign, and it set
   // what the screens say matches the ledger
   const nets = await ben.getByTestId('swap-net').allTextContents();
   expect(nets.length).toBe(2);
+  // the ledger's statement shows the settled barter: Ben sold the map to Ann for 3 credits, Ann bought it
+  type Line = { verb: string; available: number; counterparties: string[]; category: string | null };
+  const benLines = (await ok<{ items: Line[] }>(trpc(ben, 'ledger.statement', { communityId: community.id, limit: 50 }, 'GET'))).items;
+  expect(benLines).toContainEqual(expect.objectContaining({ verb: 'SOLD', category: 'FILE', available: 3 * CREDIT, counterparties: [annHandle] }));
+  const annLines = (await ok<{ items: Line[] }>(trpc(ann, 'ledger.statement', { communityId: community.id, limit: 50 }, 'GET'))).items;
+  expect(annLines.filter((l) => l.verb === 'BOUGHT' && l.category === 'FILE' && l.counterparties.includes(benHandle))).toHaveLength(2);
+  await ben.goto(`/communities/${slug}`);
+  await expect(ben.getByText(`Sold 1 item of files to @${annHandle}`).first()).toBeVisible({ timeout: 15_000 });
+  await ben.screenshot({ path: 'test-results/offline-swap-statement-ben.png', fullPage: true });
+  await ben.goto('/content/nearby');
   await ann.screenshot({ path: 'test-results/offline-swap-settled-ann.png', fullPage: true });
   await ben.screenshot({ path: 'test-results/offline-swap-settled-ben.png', fullPage: true });
 
