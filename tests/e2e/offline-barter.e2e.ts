@@ -215,6 +215,19 @@ test('two paired devices swap files offline with a receipt both sign, and it set
   expect(await keptSha256(ben, annFile.sha256)).toBe(annFile.sha256);
   for (const page of [ann, ben]) await page.getByTestId('swap-done').locator('..').getByRole('button', { name: 'OK' }).click();
 
+  // a proposal Ben declines: nothing is signed or kept
+  await benRow.getByRole('button', { name: 'Swap…' }).click();
+  await panel.getByRole('group', { name: 'You give' }).getByLabel('Credits', { exact: true }).check();
+  await panel.getByLabel('Credits you pay').fill('1');
+  await panel.getByRole('group', { name: 'You want' }).getByLabel(new RegExp(benFile2.name)).check();
+  await panel.getByRole('button', { name: 'Propose swap' }).click();
+  const lowball = ben.getByTestId('swap-activity').getByTestId('swap-status').filter({ hasText: benFile2.name });
+  await lowball.getByRole('button', { name: 'Decline' }).click({ timeout: 30_000 });
+  const declined = ann.getByTestId('swap-status').filter({ hasText: 'Not swapped' });
+  await expect(declined).toContainText('The other device declined.');
+  await declined.getByRole('button', { name: 'OK' }).click();
+  await lowball.getByRole('button', { name: 'OK' }).click();
+
   // swap 2, a file for credits: Ann pays 3 credits for Ben's map
   await benRow.getByRole('button', { name: 'Swap…' }).click();
   await panel.getByRole('group', { name: 'You give' }).getByLabel('Credits', { exact: true }).check();

@@ -250,7 +250,12 @@ export class OfflineSwaps {
   private onClose(remote: string) {
     for (const swap of this.swaps.values()) {
       if (swap.peerDeviceId === remote && (swap.phase === 'exchanging' || swap.phase === 'proposed' || swap.phase === 'incoming')) {
-        this.fail(swap, 'The connection to the other device dropped before the swap finished: nothing was signed. Propose it again.');
+        this.fail(
+          swap,
+          swap.mySignature
+            ? 'The connection dropped after you signed, before the other signature arrived: if the other device has both, it settles the swap when it is online.'
+            : 'The connection to the other device dropped before the swap finished: you signed nothing. Propose it again.',
+        );
       }
     }
     this.emit();
