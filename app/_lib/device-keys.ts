@@ -88,6 +88,11 @@ export async function ensureDeviceKey(deviceId: string, register: (input: { devi
   return entry.publicKey;
 }
 
+/** The device's public key (SPKI, base64url), made if need be, without reaching the coordinator. */
+export async function devicePublicKey(deviceId: string): Promise<string> {
+  return (await keyEntry(deviceId)).publicKey;
+}
+
 /** Signs bytes with the device's private key: the signature as base64url (r‖s, 64 bytes for P-256). */
 export async function signWithDeviceKey(deviceId: string, bytes: Uint8Array): Promise<string> {
   const { keys } = await keyEntry(deviceId);

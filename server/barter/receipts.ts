@@ -10,7 +10,7 @@ import { withOutbox } from '../live/outbox';
 import { resolveRates } from '../valuation';
 import { stableStringify } from '../../workers/kernels/shared';
 import type { Json } from '../../workers/kernels/types';
-import { closeDeal } from './deals';
+import { attachCredits, closeDeal } from './deals';
 import type { BarterDeal, BarterOffer, Transfer } from './engine';
 import { legSchema } from './offers';
 import { legValue } from './unit-values';
@@ -18,13 +18,27 @@ import { legValue } from './unit-values';
 export const KEY_ALGORITHMS = ['ECDSA-P256', 'Ed25519'] as const;
 const MAX_AGE_MS = 30 * 86_400_000;
 
+/** A file handed over face to face: what the receiver checked the bytes against. */
+export const receiptFileSchema = z.object({
+  name: z.string().min(1).max(200),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'A file hash is 64 lowercase hex digits.'),
+  sizeBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+});
+
+const partySchema = z
+  .object({ deviceId: z.string().min(1).max(64), gives: z.array(legSchema).min(1).max(4), files: z.array(receiptFileSchema).min(1).max(20).optional() })
+  .refine(
+    (p) => !p.files || p.gives.filter((l) => l.category === 'FILE' && l.unit === 'ITEM').reduce((n, l) => n + l.quantity, 0) === p.files.length,
+    'A party that lists files gives exactly that many FILE items.',
+  );
+
 export const receiptSchema = z.object({
   version: z.literal(1),
   communityId: z.string().min(1).max(64),
   nonce: z.string().min(16).max(64),
   createdAt: z.iso.datetime({ offset: true }),
   parties: z
-    .array(z.object({ deviceId: z.string().min(1).max(64), gives: z.array(legSchema).min(1).max(4) }))
+    .array(partySchema)
     .length(2)
     .refine((p) => p[0]!.deviceId !== p[1]!.deviceId, 'The two parties must be different devices.'),
 });
@@ -32,6 +46,11 @@ export type Receipt = z.infer<typeof receiptSchema>;
 
 /** The bytes both devices sign: the receipt as canonical JSON (sorted keys, no spaces). */
 export const receiptBytes = (receipt: Receipt) => Buffer.from(stableStringify(receipt as unknown as Json));
+
+/** The receipt's identity: SHA-256 (hex) of the signed bytes; a receipt is settled at most once under it. */
+export const receiptHash = (receipt: Receipt) => createHash('sha256').update(receiptBytes(receipt)).digest('hex');
+
+export const ALREADY_SETTLED = 'This receipt was already settled: nothing was paid again.';
 
 /**
  * Posts a barter two nearby devices agreed without the coordinator and both signed with their device
@@ -65,7 +84,7 @@ export async function submitReceipt(db: Db, memberId: string, receipt: Receipt, 
 
   return withOutbox(db, async (tx, outbox) => {
     await lockBook(tx, receipt.communityId, 'BARTER');
-    if (await tx.barterReceipt.count({ where: { hash } })) throw new DomainError('CONFLICT', 'This receipt was already submitted.');
+    if (await tx.barterReceipt.count({ where: { hash } })) throw new DomainError('CONFLICT', ALREADY_SETTLED);
     const offers: BarterOffer[] = receipt.parties.map((p, i) => {
       const device = devices.find((d) => d.id === p.deviceId)!;
       return { id: `receipt:${hash}:${i}`, memberId: device.memberId, seq: i, give: p.gives, want: receipt.parties[1 - i]!.gives, toleranceBps: 10_000, creditTopUp: { allowed: false, max: 0 } };
@@ -84,6 +103,49 @@ export async function submitReceipt(db: Db, memberId: string, receipt: Receipt, 
       ], outbox);
     }
     await tx.barterReceipt.create({ data: { hash, communityId: receipt.communityId, receipt: jsonInput(receipt as unknown as Json), dealId: created.id } });
-    return { dealId: created.id, contractIds };
+    return { dealId: created.id, contractIds, hash };
   });
+}
+
+/**
+ * What a settled receipt did, for one of its parties: every leg with who gave it, the credits paid for it and
+ * the commission its receiver paid, and the party's net change of available credits. `settled: false` while
+ * the coordinator has not seen it, and for anyone who is not a party.
+ */
+export async function receiptSettlement(db: Db, memberId: string, hash: string) {
+  const row = await db.barterReceipt.findUnique({ where: { hash }, select: { dealId: true, createdAt: true, communityId: true } });
+  if (!row?.dealId) return { settled: false as const };
+  const deal = await db.barterDeal.findUniqueOrThrow({ where: { id: row.dealId }, select: { plan: true } });
+  const contracts = await db.contract.findMany({
+    where: { barterDealId: row.dealId },
+    orderBy: { createdAt: 'asc' },
+    select: { id: true, category: true, unit: true, quantity: true, buyerId: true, sellerId: true, buyerCommission: true, state: true, buyer: { select: { handle: true } }, seller: { select: { handle: true } } },
+  });
+  // anyone but a party learns nothing, not even that the receipt exists
+  if (!contracts.some((c) => c.buyerId === memberId || c.sellerId === memberId)) return { settled: false as const };
+  // the credits each leg carried, as closeDeal attached them (escrow is empty once a leg settled)
+  const plan = deal.plan as unknown as BarterDeal;
+  const { legCredits } = attachCredits(plan);
+  const memberOf = new Map(plan.offers.map((o) => [o.id, o.memberId]));
+  const unclaimed = [...contracts];
+  const creditsOf = new Map<string, number>();
+  plan.transfers.forEach((t, i) => {
+    if (t.leg.category === 'MONEY') return;
+    const at = unclaimed.findIndex((c) => c.sellerId === memberOf.get(t.fromOffer) && c.buyerId === memberOf.get(t.toOffer) && c.category === t.leg.category && c.unit === t.leg.unit && c.quantity === t.leg.quantity);
+    if (at >= 0) creditsOf.set(unclaimed.splice(at, 1)[0]!.id, legCredits.get(i) ?? 0);
+  });
+  const legs = contracts.map((c) => ({
+    contractId: c.id,
+    category: c.category,
+    unit: c.unit,
+    quantity: c.quantity,
+    state: c.state,
+    mine: c.sellerId === memberId ? ('GAVE' as const) : ('GOT' as const),
+    from: c.seller.handle,
+    to: c.buyer.handle,
+    credits: creditsOf.get(c.id) ?? 0,
+    commission: Number(c.buyerCommission),
+  }));
+  const net = legs.reduce((sum, l) => sum + (l.mine === 'GAVE' ? l.credits : -(l.credits + l.commission)), 0);
+  return { settled: true as const, settledAt: row.createdAt.toISOString(), communityId: row.communityId, dealId: row.dealId, legs, net };
 }

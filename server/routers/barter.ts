@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { acceptDeal, cancelOffer, listOffers, listOffersPage, offerInput, placeOffer } from '../barter/offers';
 import { pageFields } from '../paging';
-import { receiptSchema, submitReceipt } from '../barter/receipts';
+import { receiptSchema, receiptSettlement, submitReceipt } from '../barter/receipts';
 import { communityMemberProcedure, memberProcedure, offerOwnerProcedure, router } from '../trpc';
 
 const id = z.string().min(1).max(64);
@@ -25,4 +25,8 @@ export const barterRouter = router({
   submitReceipt: memberProcedure
     .input(z.object({ receipt: receiptSchema, signatures: z.array(z.object({ deviceId: id, signature: z.string().min(16).max(256) })).length(2) }))
     .mutation(({ ctx, input }) => submitReceipt(ctx.db, ctx.member.id, input.receipt, input.signatures)),
+  /** How a submitted receipt settled, for one of its parties (by the receipt's SHA-256); `settled: false` until it is. */
+  receipt: memberProcedure
+    .input(z.object({ hash: z.string().regex(/^[0-9a-f]{64}$/, 'A receipt hash is 64 lowercase hex digits.') }))
+    .query(({ ctx, input }) => receiptSettlement(ctx.db, ctx.member.id, input.hash)),
 });

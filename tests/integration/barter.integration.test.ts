@@ -222,7 +222,7 @@ describe.each(databaseKinds)('barter on %s', (kind) => {
     const posted = await b.caller.barter.submitReceipt({ receipt, signatures });
     expect(posted.contractIds).toHaveLength(2);
     for (const contractId of posted.contractIds) expect((await a.caller.contract.get({ contractId })).state).toBe('SETTLED');
-    await rejects(a.caller.barter.submitReceipt({ receipt, signatures }), 'CONFLICT', /already submitted/);
+    await rejects(a.caller.barter.submitReceipt({ receipt, signatures }), 'CONFLICT', /already settled/);
     expect(await t.db.contract.count()).toBe(before + 2);
     expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
   });

@@ -13,6 +13,7 @@ import { formatBytes } from '../_components/format';
 import { SendComposer, type Target } from '../_components/send-composer';
 import { describeCounts, type BundleEntry } from '../../_lib/transfer/bundle';
 import { useOfferedGifts } from '../_components/gifts';
+import { SwapActivity, SwapPanel, SwapReceipts } from '../_components/offline-swap';
 import styles from '../content.module.css';
 
 /** Where an earlier version kept pairings in this browser; the coordinator keeps them now. */
@@ -231,6 +232,7 @@ function Nearby() {
   const { manager, community, deviceId } = useContent();
   const snapshot = useTransfers(manager);
   const [target, setTarget] = useState<Target | null>(null);
+  const [swapWith, setSwapWith] = useState<Target | null>(null);
   const presetItem = params.get('item');
 
   useEffect(() => localStorage.removeItem(OLD_PAIRED_KEY), []);
@@ -263,6 +265,8 @@ function Nearby() {
     <>
       <h1>Nearby</h1>
       <OfferedToYou />
+      <SwapActivity />
+      {swapWith ? <SwapPanel key={swapWith.deviceId} peer={swapWith} onClose={() => setSwapWith(null)} /> : null}
 
       {target ? (
         presetItem ? (
@@ -289,6 +293,7 @@ function Nearby() {
                   </div>
                   <div className={styles.actions}>
                     <button type="button" className="button secondary" onClick={() => setTarget(d)}>{sendLabel}</button>
+                    <button type="button" className="button secondary" onClick={() => setSwapWith(d)}>Swap…</button>
                     <button
                       type="button"
                       className="button secondary"
@@ -327,6 +332,8 @@ function Nearby() {
           <p className="muted small" style={{ margin: 0 }}>Pair with a device below, or join a community to see its members’ devices online.</p>
         ) : null}
       </div>
+
+      <SwapReceipts />
 
       <Pairing initialCode={params.get('pair')?.replace(/\D/g, '').slice(0, 6) ?? ''} paired={pairings.data} />
     </>

@@ -159,6 +159,7 @@ export async function buildWorld(db: Db, tag: string) {
       receipt: { version: 1, communityId, nonce: 'n'.repeat(16), createdAt: new Date(now).toISOString(), parties: [{ deviceId: deviceA, gives: [{ category: 'STORAGE', unit: 'MB_HOUR', quantity: 1 }] }, { deviceId: deviceB, gives: [{ category: 'NETWORK', unit: 'MB', quantity: 1 }] }] },
       signatures: [{ deviceId: deviceA, signature: 's'.repeat(16) }, { deviceId: deviceB, signature: 's'.repeat(16) }],
     },
+    'barter.receipt': { hash: 'a'.repeat(64) },
   };
 
   /** A new session for the fuzzing member (a procedure may have signed the last one out). */
