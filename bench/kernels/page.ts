@@ -7,7 +7,7 @@ import { getKernel, type AnyKernel, type Json } from '../../workers/kernels';
 import type { WasmKernelName } from '../../workers/kernels/wasm';
 import { workerReplySchema, type WorkerReply, type WorkerRequest } from './protocol';
 
-export type Impl = 'js' | 'wasm';
+export type Impl = 'js' | 'wasm' | 'wasm-scalar';
 export type SingleRun = { ms: number; result: Json };
 export type PoolRun = { ms: number; result: Json };
 
@@ -16,7 +16,7 @@ declare global {
     kernelBench: {
       single(kernel: WasmKernelName, params: unknown, units: number, impl: Impl, runs: number): Promise<SingleRun>;
       pool(workers: number, kernel: WasmKernelName, params: unknown, units: number, impl: Impl, runs: number): Promise<PoolRun>;
-      speedups(): Promise<Record<string, number>>;
+      speedups(): Promise<{ speedups: Record<string, number>; failed: Record<string, string>; simd: boolean }>;
     };
   }
 }
@@ -116,10 +116,11 @@ async function pool(count: number, name: WasmKernelName, raw: unknown, units: nu
   }
 }
 
-async function speedups(): Promise<Record<string, number>> {
+async function speedups(): Promise<{ speedups: Record<string, number>; failed: Record<string, string>; simd: boolean }> {
   const worker = new BenchWorker();
   try {
-    return (await worker.ready).speedups;
+    const { speedups, failed, simd } = await worker.ready;
+    return { speedups, failed, simd };
   } finally {
     worker.terminate();
   }
