@@ -3,10 +3,10 @@
  * Mandelbrot escape counts with WebAssembly SIMD: four pixels of a row at a time, in two f64x2
  * vectors iterated side by side (one pixel's iteration is a chain of dependent operations, so
  * independent pixels fill the processor's pipelines; four vectors measured slower, as x64 has 16
- * vector registers). Each lane performs exactly the IEEE 754
- * operations of `escapeCount` in `../mandelbrot.ts`, in the same order (one division per row, then
- * only +, -, *, no fused multiply-add), so every count is bit-identical to the reference; a lane
- * that escaped stops counting while its neighbours go on. Leftover pixels of a row go one by one.
+ * vector registers). Each lane performs exactly the IEEE 754 operations of `escapeCount` in
+ * `../mandelbrot.ts`, in the same order (one division per row, then only +, -, *, no fused
+ * multiply-add), so every count is bit-identical to the reference; a lane that escaped stops
+ * counting while its neighbours go on. Leftover pixels of a row go one by one.
  */
 import { scratch } from './scratch.as';
 
