@@ -382,6 +382,17 @@ describe('loading', () => {
     expect(loaded.failed['prime-sieve']).toMatch(/begin/);
   });
 
+  it('falls back to another build of a module that fails to load, and reports it when both fail', async () => {
+    const broken = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 255]);
+    const loaded = await loadKernelWasm(
+      { mandelbrot: broken, 'prime-sieve': broken },
+      { calibrate: false, fallback: { mandelbrot: await wasmBytes('mandelbrot', 'scalar') } },
+    );
+    const unit = CALIBRATION_UNITS.mandelbrot;
+    expect(loaded.modules.mandelbrot?.run(unit)).toEqual(mandelbrotKernel.run(unit));
+    expect(Object.keys(loaded.failed)).toEqual(['prime-sieve']);
+  });
+
   it('resolves module URLs next to the kernels: the SIMD builds where SIMD runs, the scalar ones otherwise', () => {
     expect(simdSupported()).toBe(true); // Node >= 16.4
     const urls = wasmUrls();

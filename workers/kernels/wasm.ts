@@ -253,22 +253,38 @@ export type LoadedWasm = {
 
 /**
  * Loads the modules given (by default all of them from `wasmUrls()`); a module that fails to load is
- * left out and reported, not thrown. Then, unless `calibrate` is false, measures each module
- * against the JavaScript reference (`calibrateWasm`), which takes about a quarter of a second.
+ * tried again from `fallback` (by default, when `sources` is the default, the scalar builds), and
+ * when that fails too it is left out and reported, not thrown. Then, unless `calibrate` is false,
+ * measures each module against the JavaScript reference (`calibrateWasm`), which takes about a
+ * quarter of a second.
  */
 export async function loadKernelWasm(
-  sources: Partial<Record<WasmKernelName, WasmSource>> = wasmUrls(),
-  { calibrate = true }: { calibrate?: boolean } = {},
+  sources?: Partial<Record<WasmKernelName, WasmSource>>,
+  {
+    calibrate = true,
+    fallback = sources === undefined && simdSupported() ? wasmUrls({ simd: false }) : {},
+  }: { calibrate?: boolean; fallback?: Partial<Record<WasmKernelName, WasmSource>> } = {},
 ): Promise<LoadedWasm> {
+  const primary = sources ?? wasmUrls();
   const modules: WasmModules = {};
   const failed: LoadedWasm['failed'] = {};
+  const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
   const attempt = async <T>(name: WasmKernelName, load: (s: WasmSource) => Promise<T>, set: (m: T) => void) => {
-    const source = sources[name];
+    const source = primary[name];
     if (source === undefined) return;
     try {
       set(await load(source));
     } catch (error) {
-      failed[name] = error instanceof Error ? error.message : String(error);
+      const second = fallback[name];
+      if (second === undefined) {
+        failed[name] = describe(error);
+        return;
+      }
+      try {
+        set(await load(second));
+      } catch (again) {
+        failed[name] = `${describe(error)}; fallback: ${describe(again)}`;
+      }
     }
   };
   await Promise.all([
