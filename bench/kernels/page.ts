@@ -7,7 +7,7 @@ import { getKernel, type AnyKernel, type Json } from '../../workers/kernels';
 import type { WasmKernelName } from '../../workers/kernels/wasm';
 import { workerReplySchema, type WorkerReply, type WorkerRequest } from './protocol';
 
-export type Impl = 'js' | 'wasm';
+export type Impl = 'js' | 'wasm' | 'wasm-scalar';
 export type SingleRun = { ms: number; result: Json };
 export type PoolRun = { ms: number; result: Json };
 
@@ -16,7 +16,13 @@ declare global {
     kernelBench: {
       single(kernel: WasmKernelName, params: unknown, units: number, impl: Impl, runs: number): Promise<SingleRun>;
       pool(workers: number, kernel: WasmKernelName, params: unknown, units: number, impl: Impl, runs: number): Promise<PoolRun>;
-      speedups(): Promise<Record<string, number>>;
+      /** A worker warmed up on a kernel's units, for `runOpen` to time one pass at a time. */
+      open(kernel: WasmKernelName, params: unknown, units: number, impl: Impl): Promise<number>;
+      /** One pass over the units: the worker's compute time (the outputs stay in the worker's reply). */
+      runOpen(session: number): Promise<number>;
+      /** The assembled result of the last pass, then the worker ends. */
+      close(session: number): Json;
+      speedups(): Promise<{ speedups: Record<string, number>; failed: Record<string, string>; simd: boolean }>;
     };
   }
 }
@@ -116,13 +122,53 @@ async function pool(count: number, name: WasmKernelName, raw: unknown, units: nu
   }
 }
 
-async function speedups(): Promise<Record<string, number>> {
+type Session = { worker: BenchWorker; run: () => Promise<Done>; result: (d: Done) => Json; last: Done | null };
+const sessions = new Map<number, Session>();
+let nextSession = 0;
+
+async function open(name: WasmKernelName, raw: unknown, units: number, impl: Impl): Promise<number> {
+  const { kernel, params, inputs } = prepare(name, raw, units);
+  const worker = new BenchWorker();
+  await worker.ready;
+  await worker.run(name, impl, inputs.slice(0, 2)); // warm-up
+  const id = nextSession++;
+  sessions.set(id, {
+    worker,
+    run: () => worker.run(name, impl, inputs),
+    result: (d) => kernel.assemble(params, d.outputs.map((o) => kernel.outputSchema.parse(o))),
+    last: null,
+  });
+  return id;
+}
+
+function session(id: number): Session {
+  const s = sessions.get(id);
+  if (!s) throw new Error(`no session ${id}`);
+  return s;
+}
+
+async function runOpen(id: number): Promise<number> {
+  const s = session(id);
+  s.last = await s.run();
+  return s.last.ms;
+}
+
+function close(id: number): Json {
+  const s = session(id);
+  s.worker.terminate();
+  sessions.delete(id);
+  if (!s.last) throw new Error(`session ${id} never ran`);
+  return s.result(s.last);
+}
+
+async function speedups(): Promise<{ speedups: Record<string, number>; failed: Record<string, string>; simd: boolean }> {
   const worker = new BenchWorker();
   try {
-    return (await worker.ready).speedups;
+    const { speedups, failed, simd } = await worker.ready;
+    return { speedups, failed, simd };
   } finally {
     worker.terminate();
   }
 }
 
-window.kernelBench = { single, pool, speedups };
+window.kernelBench = { single, pool, open, runOpen, close, speedups };

@@ -62,14 +62,17 @@ int main(int argc, char **argv) {
   if (argc != 4) return 2;
   const uint32_t upTo = (uint32_t)strtoul(argv[1], NULL, 10), segmentSize = (uint32_t)strtoul(argv[2], NULL, 10);
   const int runs = atoi(argv[3]);
-  double best = 1e30;
+  double best = 1e30, bestCpu = 1e30;
   result_t r = {0, 0, 0};
   for (int i = 0; i < runs; i++) {
+    const double c0 = cpu_seconds();
     const double t0 = now_seconds();
     r = sieve_range(0, upTo + 1, segmentSize);
     const double t = now_seconds() - t0;
+    const double c = cpu_seconds() - c0;
+    if (c < bestCpu) bestCpu = c;
     if (t < best) best = t;
   }
-  printf("{\"seconds\":%.6f,\"count\":%u,\"checksum\":%u,\"largest\":%u}\n", best, r.count, r.checksum, r.last);
+  printf("{\"seconds\":%.6f,\"cpuSeconds\":%.6f,\"count\":%u,\"checksum\":%u,\"largest\":%u}\n", best, bestCpu, r.count, r.checksum, r.last);
   return 0;
 }

@@ -8,19 +8,24 @@ export const workerRequestSchema = z.discriminatedUnion('type', [
     type: z.literal('run'),
     id: z.int(),
     kernel: z.enum(WASM_KERNEL_NAMES),
-    impl: z.enum(['js', 'wasm']),
+    impl: z.enum(['js', 'wasm', 'wasm-scalar']),
     units: z.array(z.json()),
   }),
 ]);
 export type WorkerRequest = z.infer<typeof workerRequestSchema>;
 
 export type WorkerReply =
-  | { type: 'ready'; failed: Record<string, string>; speedups: Record<string, number> }
+  | { type: 'ready'; failed: Record<string, string>; speedups: Record<string, number>; simd: boolean }
   | { type: 'done'; id: number; outputs: Json[]; ms: number }
   | { type: 'error'; id: number; message: string };
 
 export const workerReplySchema: z.ZodType<WorkerReply> = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('ready'), failed: z.record(z.string(), z.string()), speedups: z.record(z.string(), z.number()) }),
+  z.object({
+    type: z.literal('ready'),
+    failed: z.record(z.string(), z.string()),
+    speedups: z.record(z.string(), z.number()),
+    simd: z.boolean(),
+  }),
   z.object({ type: z.literal('done'), id: z.int(), outputs: z.array(z.json()), ms: z.number() }),
   z.object({ type: z.literal('error'), id: z.int(), message: z.string() }),
 ]);

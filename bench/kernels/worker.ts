@@ -1,18 +1,25 @@
 /**
- * Bench worker: loads the WebAssembly modules next to it, then runs lists of units with the
- * JavaScript reference or the WebAssembly build and reports the time spent computing.
+ * Bench worker: loads the WebAssembly modules next to it (the SIMD builds and the scalar ones),
+ * then runs lists of units with the JavaScript reference or a WebAssembly build and reports the
+ * time spent computing.
  */
 import { getKernel, type AnyKernel, type Json } from '../../workers/kernels';
-import { loadKernelWasm, runUnitWasm } from '../../workers/kernels/wasm';
+import { loadKernelWasm, runUnitWasm, simdSupported, wasmUrls } from '../../workers/kernels/wasm';
 import { workerRequestSchema, type WorkerReply } from './protocol';
 
 const reply = (message: WorkerReply) => postMessage(message);
 
-const loading = loadKernelWasm().then((loaded) => {
+const loading = Promise.all([
+  loadKernelWasm(wasmUrls({ simd: true })),
+  loadKernelWasm(wasmUrls({ simd: false }), { calibrate: false }),
+]).then(([simd, scalar]) => {
   const speedups: Record<string, number> = {};
-  for (const [name, m] of Object.entries(loaded.modules)) speedups[name] = m.speedup ?? 0;
-  reply({ type: 'ready', failed: loaded.failed, speedups });
-  return loaded.modules;
+  for (const [name, m] of Object.entries(simd.modules)) speedups[name] = m.speedup ?? 0;
+  const failed: Record<string, string> = {};
+  for (const [name, why] of Object.entries(simd.failed)) failed[name] = why;
+  for (const [name, why] of Object.entries(scalar.failed)) failed[`${name} (scalar)`] = why;
+  reply({ type: 'ready', failed, speedups, simd: simdSupported() });
+  return { simd: simd.modules, scalar: scalar.modules };
 });
 
 addEventListener('message', (event: MessageEvent<unknown>) => {
@@ -27,7 +34,9 @@ addEventListener('message', (event: MessageEvent<unknown>) => {
       const kernel: AnyKernel = getKernel(request.kernel);
       const t0 = performance.now();
       const outputs: Json[] = request.units.map((unit) =>
-        request.impl === 'js' ? kernel.run(unit) : runUnitWasm(request.kernel, unit, modules),
+        request.impl === 'js'
+          ? kernel.run(unit)
+          : runUnitWasm(request.kernel, unit, request.impl === 'wasm' ? modules.simd : modules.scalar),
       );
       reply({ type: 'done', id: request.id, outputs, ms: performance.now() - t0 });
     } catch (error) {

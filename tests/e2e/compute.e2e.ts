@@ -61,6 +61,8 @@ test('two browsers donate, a third member renders a Mandelbrot job; one donor cl
   await expect(owner.getByTestId('pixels-hash')).toHaveText(referenceHash(unitCount));
   await owner.screenshot({ path: 'test-results/job-complete.png', fullPage: true });
   await expect(second.panel.getByTestId('donate-validated')).not.toHaveText('0', { timeout: 15_000 });
+  // the browser ran its tiles with the app's WebAssembly build (the SIMD one in Chromium), not the JS fallback
+  await expect(second.panel).toContainText(/ms in WebAssembly/);
 
   const finished = await agent;
   expect(finished.code, finished.output).toBe(0);

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import binaryen from 'binaryen';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getKernel, type AnyKernel, type Json } from '@/workers/kernels';
@@ -16,32 +17,62 @@ import {
   loadMandelbrotWasm,
   runUnitFast,
   runUnitWasm,
+  simdSupported,
   wasmUrls,
   type WasmKernelName,
   type WasmModules,
 } from '@/workers/kernels/wasm';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const wasmBytes = (name: WasmKernelName) => readFile(path.join(root, 'workers/kernels/wasm', `${name}.wasm`));
+type Build = 'simd' | 'scalar';
+const wasmFile = (name: WasmKernelName, build: Build) => `${name}${build === 'simd' ? '' : '.scalar'}.wasm`;
+const wasmBytes = (name: WasmKernelName, build: Build = 'simd') =>
+  readFile(path.join(root, 'workers/kernels/wasm', wasmFile(name, build)));
 
-let wasm: WasmModules;
-
-beforeAll(async () => {
+async function loadBuild(build: Build): Promise<WasmModules> {
   const sources = Object.fromEntries(
-    await Promise.all(WASM_KERNEL_NAMES.map(async (name) => [name, await wasmBytes(name)] as const)),
+    await Promise.all(WASM_KERNEL_NAMES.map(async (name) => [name, await wasmBytes(name, build)] as const)),
   );
   const loaded = await loadKernelWasm(sources);
   expect(loaded.failed).toEqual({});
-  wasm = loaded.modules;
-});
-
-/** The JS reference's and the WebAssembly module's canonical outputs for one unit. */
-function both(name: WasmKernelName, input: Json) {
-  const kernel: AnyKernel = getKernel(name);
-  return { js: kernel.canonical(kernel.run(input)), wasm: kernel.canonical(runUnitWasm(name, input, wasm)) };
+  return loaded.modules;
 }
 
-describe('WebAssembly kernels give the JavaScript reference outputs', () => {
+/**
+ * Whether a module's code uses SIMD (a v128 value or a SIMD instruction in its text form), read with
+ * binaryen, the optimizer that assemblyscript brings along.
+ */
+function usesSimd(bytes: Uint8Array): boolean {
+  const module = binaryen.readBinary(bytes);
+  try {
+    return /\bv128\b|\b(?:i8x16|i16x8|i32x4|i64x2|f32x4|f64x2)\./.test(module.emitText());
+  } finally {
+    module.dispose();
+  }
+}
+
+/** The SIMD builds (what browsers and Node run) and the scalar builds (the fallback without SIMD). */
+const builds: Record<Build, WasmModules> = { simd: {}, scalar: {} };
+let wasm: WasmModules;
+
+beforeAll(async () => {
+  builds.simd = await loadBuild('simd');
+  builds.scalar = await loadBuild('scalar');
+  wasm = builds.simd;
+});
+
+describe.each(['simd', 'scalar'] as const)('WebAssembly kernels (%s build) give the JavaScript reference outputs', (build) => {
+  let wasm: WasmModules;
+  beforeAll(() => {
+    wasm = builds[build];
+  });
+
+  /** The JS reference's and the WebAssembly module's canonical outputs for one unit. */
+  function both(name: WasmKernelName, input: Json) {
+    const kernel: AnyKernel = getKernel(name);
+    return { js: kernel.canonical(kernel.run(input)), wasm: kernel.canonical(runUnitWasm(name, input, wasm)) };
+  }
+
   it('loads every module, and each agrees on its calibration unit', () => {
     for (const name of WASM_KERNEL_NAMES) {
       const m = wasm[name];
@@ -186,6 +217,108 @@ describe('WebAssembly kernels give the JavaScript reference outputs', () => {
   });
 });
 
+describe('SIMD and scalar builds agree bit for bit with the reference where the SIMD code takes its own paths', () => {
+  /** Canonical outputs of the JS reference, the scalar build and the SIMD build for one unit. */
+  function three(name: WasmKernelName, input: Json) {
+    const kernel: AnyKernel = getKernel(name);
+    return [
+      kernel.canonical(kernel.run(input)),
+      kernel.canonical(runUnitWasm(name, input, builds.scalar)),
+      kernel.canonical(runUnitWasm(name, input, builds.simd)),
+    ];
+  }
+  const same = ([js, scalar, simd]: string[]) => {
+    expect(scalar).toBe(js);
+    expect(simd).toBe(js);
+  };
+
+  it('mandelbrot: every row width (four-pixel groups and the pixels left over), lanes escaping at different iterations', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 70 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 16, max: 3000 }),
+        fc.double({ min: -2.2, max: 1.2, noNaN: true }),
+        fc.double({ min: -1.5, max: 1.5, noNaN: true }),
+        fc.oneof(fc.double({ min: 1e-13, max: 1e-8, noNaN: true }), fc.double({ min: 1e-8, max: 4, noNaN: true })),
+        fc.nat({ max: 2047 }),
+        (w, h, maxIterations, centerX, centerY, scale, pick) => {
+          const width = 2048;
+          const height = 2048;
+          const unit: MandelbrotUnit = {
+            x: pick % (width - w + 1),
+            y: (pick * 7) % (height - h + 1),
+            w,
+            h,
+            width,
+            height,
+            maxIterations,
+            centerX,
+            centerY,
+            scale,
+          };
+          const reference = Buffer.from(renderTile(unit));
+          expect(Buffer.from(builds.scalar.mandelbrot!.renderTile(unit)).equals(reference)).toBe(true);
+          expect(Buffer.from(builds.simd.mandelbrot!.renderTile(unit)).equals(reference)).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('mandelbrot: a whole seahorse-valley image at 5000 iterations', () => {
+    const params = { width: 200, height: 150, maxIterations: 5000, view: { centerX: -0.7453, centerY: 0.1127, scale: 0.0065 } };
+    for (const unit of mandelbrotKernel.split(params, 6)) same(three('mandelbrot', unit));
+  });
+
+  it('sha256-nonce: four-lane groups, single nonces around powers of ten, one- and two-block tails', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ maxLength: 64, unit: fc.constantFrom('a', 'é', '→', '🚀', 'x', '0') }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 0, max: 15 }),
+        fc.integer({ min: -12, max: 12 }),
+        fc.integer({ min: 1, max: 600 }),
+        (prefix, difficulty, power, shift, count) => {
+          const start = Math.min(Math.max(0, 10 ** power + shift), Number.MAX_SAFE_INTEGER - 1000);
+          same(three('sha256-nonce', { prefix, difficulty, start, count }));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('sha256-nonce: the largest nonces and a list capped at 1000', () => {
+    same(three('sha256-nonce', { prefix: 'top', difficulty: 3, start: Number.MAX_SAFE_INTEGER - 5000, count: 5000 }));
+    same(three('sha256-nonce', { prefix: 'many', difficulty: 1, start: 99_997, count: 40_003 }));
+  });
+
+  it('prime-sieve: segments of every length modulo 64, ranges starting anywhere', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 1_000_000_000 }),
+        fc.integer({ min: 1, max: 200_000 }),
+        fc.integer({ min: 4096, max: 4096 + 200 }),
+        (lo, span, segmentSize) => {
+          const hi = Math.min(lo + span, 1_000_000_001);
+          if (hi <= lo) return;
+          same(three('prime-sieve', { lo, hi, segmentSize }));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('montecarlo-pi: any seed, offset and count', () => {
+    fc.assert(
+      fc.property(fc.maxSafeNat(), fc.integer({ min: 0, max: 2 ** 32 - 70_000 }), fc.integer({ min: 1, max: 70_000 }), (seed, offset, count) => {
+        same(three('montecarlo-pi', { seed, offset, count }));
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
 describe('runUnitFast', () => {
   it('runs the JavaScript reference without modules, and refuses custom units', () => {
     const unit = CALIBRATION_UNITS['prime-sieve'];
@@ -249,10 +382,32 @@ describe('loading', () => {
     expect(loaded.failed['prime-sieve']).toMatch(/begin/);
   });
 
-  it('resolves module URLs next to the kernels', () => {
+  it('falls back to another build of a module that fails to load, and reports it when both fail', async () => {
+    const broken = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 255]);
+    const loaded = await loadKernelWasm(
+      { mandelbrot: broken, 'prime-sieve': broken },
+      { calibrate: false, fallback: { mandelbrot: await wasmBytes('mandelbrot', 'scalar') } },
+    );
+    const unit = CALIBRATION_UNITS.mandelbrot;
+    expect(loaded.modules.mandelbrot?.run(unit)).toEqual(mandelbrotKernel.run(unit));
+    expect(Object.keys(loaded.failed)).toEqual(['prime-sieve']);
+  });
+
+  it('resolves module URLs next to the kernels: the SIMD builds where SIMD runs, the scalar ones otherwise', () => {
+    expect(simdSupported()).toBe(true); // Node >= 16.4
     const urls = wasmUrls();
+    const scalar = wasmUrls({ simd: false });
     for (const name of WASM_KERNEL_NAMES) {
       expect(urls[name].href).toBe(new URL(`workers/kernels/wasm/${name}.wasm`, `file://${root}/`).href);
+      expect(scalar[name].href).toBe(new URL(`workers/kernels/wasm/${name}.scalar.wasm`, `file://${root}/`).href);
+    }
+  });
+
+  it('the SIMD builds use SIMD instructions and the scalar builds none (they must load where SIMD does not exist)', async () => {
+    for (const name of WASM_KERNEL_NAMES) {
+      const scalar = await wasmBytes(name, 'scalar');
+      expect(usesSimd(scalar), `${name}.scalar.wasm`).toBe(false);
+      if (name !== 'montecarlo-pi') expect(usesSimd(await wasmBytes(name, 'simd')), `${name}.wasm`).toBe(true);
     }
   });
 

@@ -1,6 +1,7 @@
 /**
  * WebAssembly builds of the hot loops (AssemblyScript sources in `wasm/*.as.ts`, compiled by
- * `scripts/build-wasm.mjs` into the committed `wasm/*.wasm`) and `runUnitFast`, which runs a unit
+ * `scripts/build-wasm.mjs` into the committed `wasm/*.wasm`: `<kernel>.wasm` with SIMD from
+ * `<kernel>.simd.as.ts`, `<kernel>.scalar.wasm` without it from `<kernel>.as.ts`) and `runUnitFast`, which runs a unit
  * through WebAssembly when that module is loaded, agrees with the JavaScript reference and was
  * measured faster on this device, and through the JavaScript reference otherwise. Both give the
  * same canonical outputs; the tests check that on many inputs.
@@ -63,8 +64,40 @@ export type WasmModules = {
   'prime-sieve'?: PrimeSieveWasm;
 };
 
-/** The committed modules' URLs, next to this file (bundlers emit them as assets). */
-export function wasmUrls(): Record<WasmKernelName, URL> {
+/**
+ * The smallest module using a SIMD instruction (a function returning `v128.const 0`): it validates
+ * exactly where the engine has WebAssembly SIMD (Chromium 91+, Firefox 89+, Safari 16.4+, Node 16.4+).
+ */
+const SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () -> v128
+  0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
+  0x0a, 0x16, 0x01, 0x14, 0x00, 0xfd, 0x0c, ...new Array<number>(16).fill(0), 0x0b, // code: v128.const 0, end
+]);
+
+/** True when this engine runs WebAssembly SIMD (the kernels' main builds need it). */
+export function simdSupported(): boolean {
+  try {
+    return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The committed modules' URLs, next to this file (bundlers emit them as assets): the SIMD builds
+ * (`wasm/<kernel>.wasm`), or the builds without SIMD (`wasm/<kernel>.scalar.wasm`) when `simd` is
+ * false; by default whichever this engine runs.
+ */
+export function wasmUrls({ simd = simdSupported() }: { simd?: boolean } = {}): Record<WasmKernelName, URL> {
+  if (!simd) {
+    return {
+      mandelbrot: new URL('./wasm/mandelbrot.scalar.wasm', import.meta.url),
+      'montecarlo-pi': new URL('./wasm/montecarlo-pi.scalar.wasm', import.meta.url),
+      'sha256-nonce': new URL('./wasm/sha256-nonce.scalar.wasm', import.meta.url),
+      'prime-sieve': new URL('./wasm/prime-sieve.scalar.wasm', import.meta.url),
+    };
+  }
   return {
     mandelbrot: new URL('./wasm/mandelbrot.wasm', import.meta.url),
     'montecarlo-pi': new URL('./wasm/montecarlo-pi.wasm', import.meta.url),
@@ -220,22 +253,38 @@ export type LoadedWasm = {
 
 /**
  * Loads the modules given (by default all of them from `wasmUrls()`); a module that fails to load is
- * left out and reported, not thrown. Then, unless `calibrate` is false, measures each module
- * against the JavaScript reference (`calibrateWasm`), which takes about a quarter of a second.
+ * tried again from `fallback` (by default, when `sources` is the default, the scalar builds), and
+ * when that fails too it is left out and reported, not thrown. Then, unless `calibrate` is false,
+ * measures each module against the JavaScript reference (`calibrateWasm`), which takes about a
+ * quarter of a second.
  */
 export async function loadKernelWasm(
-  sources: Partial<Record<WasmKernelName, WasmSource>> = wasmUrls(),
-  { calibrate = true }: { calibrate?: boolean } = {},
+  sources?: Partial<Record<WasmKernelName, WasmSource>>,
+  {
+    calibrate = true,
+    fallback = sources === undefined && simdSupported() ? wasmUrls({ simd: false }) : {},
+  }: { calibrate?: boolean; fallback?: Partial<Record<WasmKernelName, WasmSource>> } = {},
 ): Promise<LoadedWasm> {
+  const primary = sources ?? wasmUrls();
   const modules: WasmModules = {};
   const failed: LoadedWasm['failed'] = {};
+  const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
   const attempt = async <T>(name: WasmKernelName, load: (s: WasmSource) => Promise<T>, set: (m: T) => void) => {
-    const source = sources[name];
+    const source = primary[name];
     if (source === undefined) return;
     try {
       set(await load(source));
     } catch (error) {
-      failed[name] = error instanceof Error ? error.message : String(error);
+      const second = fallback[name];
+      if (second === undefined) {
+        failed[name] = describe(error);
+        return;
+      }
+      try {
+        set(await load(second));
+      } catch (again) {
+        failed[name] = `${describe(error)}; fallback: ${describe(again)}`;
+      }
     }
   };
   await Promise.all([
