@@ -153,6 +153,9 @@ export async function reportSource(db: Db, memberId: string, device: { id: strin
   const placement = await db.jobPlacement.findUnique({ where: { jobId: input.jobId }, select: { codeItemId: true, codeSha256: true, dataItemId: true, dataSha256: true } });
   const expected = placement?.codeItemId === input.itemId ? placement.codeSha256 : placement?.dataItemId === input.itemId ? placement.dataSha256 : null;
   if (!placement || expected === null) throw new DomainError('NOT_FOUND', 'This job takes nothing from that item.');
+  const count = () => db.jobSourceReport.count({ where: { jobId: input.jobId, itemId: input.itemId } });
+  // its leases were given back with its first report: a second report is the same report
+  if ((await db.jobSourceReport.count({ where: { jobId: input.jobId, itemId: input.itemId, deviceId: device.id } })) > 0) return { recorded: true, reports: await count(), returned: 0 };
   const leased = await db.replica.count({ where: { jobId: input.jobId, deviceId: device.id } });
   if (leased === 0) throw new DomainError('FORBIDDEN', "Only a device that was given this job's units can report on its items.");
   if (input.sha256 === expected) throw new DomainError('BAD_INPUT', 'That is the SHA-256 the job names: the item is fine, run the unit.');
@@ -162,9 +165,8 @@ export async function reportSource(db: Db, memberId: string, device: { id: strin
     // the unique index: a second report of the same device is the same report
     if ((await db.jobSourceReport.count({ where: { jobId: input.jobId, itemId: input.itemId, deviceId: device.id } })) === 0) throw err;
   }
-  const returned = await returnLeases(db, device);
-  const reports = await db.jobSourceReport.count({ where: { jobId: input.jobId, itemId: input.itemId } });
-  return { recorded: true, reports, returned };
+  const { returned } = await returnLeases(db, device);
+  return { recorded: true, reports: await count(), returned };
 }
 
 /**

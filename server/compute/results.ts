@@ -48,7 +48,7 @@ export async function queueResults(tx: Tx, jobId: string, now: Date): Promise<vo
 const describe = (err: unknown) => {
   const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return `No answer within ${POST_TIMEOUT_MS / 1000} s.`;
-  if (e?.cause?.code) return `Could not connect (${e.cause.code}).`;
+  if (e?.cause?.code || e?.cause?.message) return `Could not connect to the receiver (${(e.cause.code ?? e.cause.message ?? '').slice(0, 120)}).`;
   return (e?.message ?? String(err)).slice(0, 200);
 };
 
