@@ -11,6 +11,7 @@ import { useTRPC } from '../../_lib/trpc';
 import { FractalCanvas } from '../fractal-canvas';
 import { startOwnerCheck, type CheckProgress } from '../owner-check';
 import { UnitGrid } from '../unit-grid';
+import { ResultsCard } from '../results-card';
 
 type MandelbrotParams = { width: number; height: number; maxIterations: number };
 type Tile = { x: number; y: number; w: number; h: number; counts: string };
@@ -183,6 +184,7 @@ function JobView({ jobId }: { jobId: string }) {
         ) : null}
       </div>
       {j.terms ? <TermsCard terms={j.terms} open={j.status === 'OPEN'} /> : null}
+      {j.owner ? <ResultsCard jobId={jobId} open={j.status === 'OPEN'} /> : null}
       {j.status === 'OPEN' && (j.progress.awaitingConfirmation > 0 || checking) ? (
         <WaitCard awaiting={j.progress.awaitingConfirmation} confirmation={j.confirmation} owner={j.owner} checking={checking} progress={progress} onCheck={setChecking} />
       ) : null}

@@ -9,6 +9,7 @@ import { RequireMember } from '../../_components/require-member';
 import { formatCredits, parseCredits } from '../../_lib/money';
 import { useTRPC } from '../../_lib/trpc';
 import { getPath, PRESETS, setPath } from './job-presets';
+import { EMPTY_PLACEMENT, PlacementFields, placementInput, type PlacementState } from './placement-fields';
 import { hashJoinKernel } from '../../../workers/kernels/hash-join';
 
 function useSubmitJob(onPosted: (jobId: string) => void) {
@@ -47,6 +48,7 @@ function JobForm() {
   const [funding, setFunding] = useState('');
   const [localError, setLocalError] = useState<string | null>(null);
   const submit = useSubmitJob((id) => router.push(`/jobs/${id}`));
+  const [placement, setPlacement] = useState<PlacementState>(EMPTY_PLACEMENT);
 
   if (communities.isPending || kernels.isPending) return <Pending query={communities.isPending ? communities : kernels} />;
   const mine = communities.data?.items ?? [];
@@ -60,6 +62,8 @@ function JobForm() {
       kernels={kernels.data ?? []}
       state={{ kernel, setKernel, params, setParams, texts, setTexts, units, setUnits, replication, setReplication, price, setPrice, hours, setHours, memoryPrice, setMemoryPrice, funding, setFunding, localError, setLocalError }}
       submit={submit}
+      placement={placement}
+      setPlacement={setPlacement}
     />
   );
 }
@@ -74,7 +78,9 @@ type FormState = {
 
 const unitWord = (unit: string) => (unit === 'GFLOP' ? 'GFLOP' : 'CPU seconds');
 
-function JobFormFor({ communities: mine, communityId: chosenCommunity, setCommunityId, kernels, state, submit }: {
+function JobFormFor({ communities: mine, communityId: chosenCommunity, setCommunityId, kernels, state, submit, placement, setPlacement }: {
+  placement: PlacementState;
+  setPlacement: (next: PlacementState) => void;
   communities: { id: string; name: string }[];
   communityId: string;
   setCommunityId: Setter<string>;
@@ -110,7 +116,11 @@ function JobFormFor({ communities: mine, communityId: chosenCommunity, setCommun
       onSubmit={(event) => {
         event.preventDefault();
         let built = params;
+        const located = placementInput(placement, kernel);
+        if (typeof located === 'string') return setLocalError(located);
         for (const field of preset.fields) {
+          // code or inputs that come from a content item are not read from the form
+          if ((field.path === 'code' && located.source?.codeItemId) || (field.path === 'inputs' && located.source?.dataItemId)) continue;
           const text = valueText(field.path, field.kind);
           let value: unknown = text;
           if (field.kind === 'number') {
@@ -139,6 +149,7 @@ function JobFormFor({ communities: mine, communityId: chosenCommunity, setCommun
           pricePerUnit: spending ? 0 : (pricePerUnit ?? 0),
           ...(workingSet > 0 && memoryMicro ? { memoryPrice: memoryMicro } : {}),
           ...(spending ? { fundingContractId: spending.id } : {}),
+          ...located,
         });
       }}
     >
@@ -209,6 +220,7 @@ function JobFormFor({ communities: mine, communityId: chosenCommunity, setCommun
       {estimate !== null && Number.isFinite(estimate) && !spending ? (
         <p className="muted small">About {formatCredits(Math.round(estimate))} credits if every replica is validated; unused credits are refunded.</p>
       ) : null}
+      <PlacementFields kernel={kernel} value={placement} onChange={setPlacement} />
       <button className="button block" type="submit" disabled={submit.isPending}>{submit.isPending ? 'Posting…' : 'Post job'}</button>
     </form>
   );
