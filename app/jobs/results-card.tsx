@@ -30,7 +30,7 @@ export function ResultsCard({ jobId, open }: { jobId: string; open: boolean }) {
           {[['Code', p.codeItem], ['Data', p.dataItem]].map(([label, item]) =>
             item && typeof item === 'object' ? (
               <p key={label as string} className="small" style={{ margin: 0 }} data-testid={`job-source-${(label as string).toLowerCase()}`}>
-                {label as string}: <a href={`/content/items/${item.itemId}`}>item {item.itemId.slice(0, 10)}</a> · SHA-256 <code>{short(item.sha256)}</code>
+                {label as string}: item <code>{item.itemId}</code> · SHA-256 <code>{short(item.sha256)}</code>
                 {item.mismatchReports > 0 ? <strong style={{ color: 'var(--danger)' }}> · {item.mismatchReports} {item.mismatchReports === 1 ? 'donor' : 'donors'} got other bytes</strong> : null}
               </p>
             ) : null,
@@ -38,7 +38,7 @@ export function ResultsCard({ jobId, open }: { jobId: string; open: boolean }) {
           <p className="muted small" style={{ margin: 0 }}>Donors fetch these from your device and check the SHA-256 before running: keep the device online while the job runs.</p>
         </>
       ) : null}
-      <h2 style={{ margin: 0 }}>Results</h2>
+      <h2 style={{ margin: 0 }}>Where the results go</h2>
       {p.keepFile ? (
         p.fileReady ? (
           <a className="button block" href={`/api/compute/results/${encodeURIComponent(jobId)}`} download data-testid="results-download">Download the results file</a>

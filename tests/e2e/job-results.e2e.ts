@@ -127,8 +127,10 @@ test('a job whose code and data come from content items runs on donors, posts si
   await expect(owner.getByTestId('results-attempt')).toContainText('accepted (204)');
 
   // --- the owner downloads the same file from the job page
-  await owner.getByTestId('job-results').scrollIntoViewIfNeeded();
+  await owner.evaluate(() => window.scrollTo(0, 0));
   await owner.screenshot({ path: 'test-results/job-results-page.png', fullPage: true });
+  await owner.getByTestId('job-results').scrollIntoViewIfNeeded();
+  await owner.screenshot({ path: 'test-results/job-results-card.png' });
   const [download] = await Promise.all([owner.waitForEvent('download'), owner.getByTestId('results-download').click()]);
   expect(download.suggestedFilename()).toBe(`swapmesh-job-${jobId}-results.json`);
   const saved = readFileSync(await download.path());

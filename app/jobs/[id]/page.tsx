@@ -148,14 +148,6 @@ function JobView({ jobId }: { jobId: string }) {
   const j = job.data;
   const done = j.progress.validated + j.progress.failed;
   const percent = Math.round((done / j.unitCount) * 100);
-  const download = () => {
-    const blob = new Blob([JSON.stringify(j.result, null, 2)], { type: 'application/json' });
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(blob);
-    a.download = `${j.kernel}-${j.id}.json`;
-    a.click();
-    URL.revokeObjectURL(a.href);
-  };
   const params = j.params as MandelbrotParams;
   return (
     <>
@@ -209,7 +201,6 @@ function JobView({ jobId }: { jobId: string }) {
         <div className="card stack">
           <h2>Result</h2>
           <pre className="small" style={{ overflowX: 'auto', margin: 0 }} data-testid="job-result">{JSON.stringify(j.result, null, 2).slice(0, 2_000)}</pre>
-          <button className="button secondary block" onClick={download}>Download JSON</button>
         </div>
       ) : null}
     </>

@@ -173,7 +173,7 @@ function JobFormFor({ communities: mine, communityId: chosenCommunity, setCommun
           <Field key={f.path} label={f.label} name={f.path} hint={f.hint} inputMode={f.kind === 'number' ? 'decimal' : undefined} value={valueText(f.path, f.kind)} onChange={(e) => setTexts((t) => ({ ...t, [f.path]: e.target.value }))} />
         ))}
       </div>
-      {preset.fields.filter((f) => f.kind === 'code' || f.kind === 'json').map((f) => (
+      {preset.fields.filter((f) => (f.kind === 'code' || f.kind === 'json') && !(f.path === 'code' && placement.codeItemId.trim()) && !(f.path === 'inputs' && placement.dataItemId.trim())).map((f) => (
         <label key={f.path}>
           {f.label}
           {f.hint ? <span className="hint">{f.hint}</span> : null}
