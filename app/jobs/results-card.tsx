@@ -1,7 +1,7 @@
 'use client';
 
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { ErrorAlert } from '../_components/form';
 import { whenShort } from '../_lib/format';
 import { useTRPC } from '../_lib/trpc';
@@ -15,8 +15,17 @@ export function ResultsCard({ jobId, open }: { jobId: string; open: boolean }) {
   const queryClient = useQueryClient();
   const placement = useQuery({
     ...trpc.compute.placement.queryOptions({ jobId }),
-    refetchInterval: (q) => (open || q.state.data?.delivery?.status === 'PENDING' ? 2_000 : false),
+    // while the job runs, and after it until its results URL has an answer
+    refetchInterval: (q) => {
+      const d = q.state.data;
+      return open || (d?.resultsUrl && (!d.delivery || d.delivery.status === 'PENDING')) ? 2_000 : false;
+    },
   });
+  // the job's end makes the file ready at once, not at the next poll
+  const refetch = placement.refetch;
+  useEffect(() => {
+    if (!open) void refetch();
+  }, [open, refetch]);
   const send = useMutation({ ...trpc.compute.sendResults.mutationOptions(), onSettled: () => queryClient.invalidateQueries(trpc.compute.placement.queryFilter({ jobId })) });
   const [showKey, setShowKey] = useState(false);
   if (!placement.data) return placement.isError ? <ErrorAlert error={placement.error} /> : null;
