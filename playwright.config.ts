@@ -37,6 +37,8 @@ export default defineConfig({
       HOSTNAME: '127.0.0.1',
       // the system administrator of tests/e2e/admin.e2e.ts
       SWAPMESH_ADMINS: 'e2e-sysadmin',
+      // tests/e2e/job-results.e2e.ts posts results to a receiver on loopback
+      SWAPMESH_RESULTS_ALLOW_PRIVATE: '1',
     },
   },
 });

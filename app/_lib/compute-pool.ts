@@ -21,7 +21,8 @@ import { customOutputSchema, customUnitSchema } from '../../workers/kernels/cust
 import type { Json } from '../../workers/kernels/types';
 import { restAfter } from './donor-rules';
 
-export type UnitTask = { jobId: string; kernel: string; input: Json };
+/** `code`: a job's code fetched from the mesh (app/_lib/job-source.ts), handed to its sandbox, which checks its SHA-256. */
+export type UnitTask = { jobId: string; kernel: string; input: Json; code?: string };
 export type Engine = 'wasm' | 'js' | 'sandbox';
 export type UnitRun = { output: Json; engine: Engine; ms: number };
 
@@ -339,7 +340,7 @@ function kernelsRunner(): UnitRunner {
 }
 
 /** Messages of the sandbox protocol (see app/api/compute/sandbox/[jobId]/route.ts). */
-export type SandboxRequest = { type: 'run'; id: number; codeSha256: string; input: Json };
+export type SandboxRequest = { type: 'run'; id: number; codeSha256: string; input: Json; code?: string };
 export type SandboxReply = { type: 'result'; id: number; ok: true; output: Json } | { type: 'result'; id: number; ok: false; error: string };
 
 /** A reply from the sandbox, checked; null when it is not one (the member's code can post anything). */
@@ -382,7 +383,7 @@ function sandboxRunner(jobId: string): UnitRunner {
               else resolve({ output: output.data, engine: 'sandbox' as const });
             };
             worker.addEventListener('message', onMessage);
-            const request: SandboxRequest = { type: 'run', id, codeSha256: unit.data.codeSha256, input: unit.data.input };
+            const request: SandboxRequest = { type: 'run', id, codeSha256: unit.data.codeSha256, input: unit.data.input, ...(task.code !== undefined ? { code: task.code } : {}) };
             worker.postMessage(request);
           }),
       ),

@@ -14,6 +14,7 @@ import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
 import type { AppRouter } from '@/server/routers/_app';
 import type { Json } from '../../workers/kernels/types';
 import { ComputePool, type Engine, type UnitTask } from './compute-pool';
+import { MeshSources, type SourceFetcher } from './job-source';
 import {
   backoffDelay,
   DEFAULT_PREFS,
@@ -85,6 +86,8 @@ export type DonorOptions = {
   cores?: number;
   /** wait after `n` empty or failed polls in a row (default `backoffDelay`) */
   backoff?: (n: number) => number;
+  /** fetches what a unit's job keeps in the mesh (code, data) before it runs (app/_lib/job-source.ts) */
+  sources?: SourceFetcher;
 };
 
 /** A unit is abandoned this long before its lease expires (a late result is refused anyway). */
@@ -108,6 +111,7 @@ export class Donor {
   private readonly pool: ComputePool;
   private readonly cores: number;
   private readonly backoff: (n: number) => number;
+  private readonly sources: SourceFetcher | null;
 
   private running = false;
   private generation = 0;
@@ -135,6 +139,7 @@ export class Donor {
     this.environment = options.environment ?? browserEnvironment();
     this.cores = options.cores ?? (typeof navigator === 'undefined' ? 1 : navigator.hardwareConcurrency || 1);
     this.backoff = options.backoff ?? backoffDelay;
+    this.sources = options.sources ?? null;
     const size = workersFor(this.cores, this.prefs.coreShare);
     this.pool = options.createPool ? options.createPool(size, this.prefs.dutyCycle) : new ComputePool({ size, dutyCycle: this.prefs.dutyCycle });
     this.snapshot = this.buildStatus();
@@ -335,9 +340,11 @@ export class Donor {
     const signal = this.unitsAbort.signal;
     const unit: CurrentUnit = { leaseId: lease.leaseId, jobId: lease.jobId, kernel: lease.kernel, unitIndex: lease.unitIndex, startedAt: Date.now() };
     this.inflight.set(lease.leaseId, unit);
-    const task: UnitTask = { jobId: lease.jobId, kernel: lease.kernel, input: lease.input };
-    const timeoutMs = Math.max(1_000, Date.parse(lease.expiresAt) - Date.now() - LEASE_MARGIN_MS);
     try {
+      const prepared = this.sources ? await this.sources.prepare(lease) : { input: lease.input };
+      signal.throwIfAborted();
+      const task: UnitTask = { jobId: lease.jobId, kernel: lease.kernel, ...prepared };
+      const timeoutMs = Math.max(1_000, Date.parse(lease.expiresAt) - Date.now() - LEASE_MARGIN_MS);
       const run = await this.pool.run(task, { signal, timeoutMs });
       signal.throwIfAborted();
       const verdict = await this.submit(lease.leaseId, run.output, signal);
@@ -442,7 +449,7 @@ export function savePrefs(prefs: DonorPrefs): void {
 export function getDonor(deviceId: string): Donor {
   let donor = donors.get(deviceId);
   if (!donor) {
-    donor = new Donor({ deviceId, prefs: loadPrefs() });
+    donor = new Donor({ deviceId, prefs: loadPrefs(), sources: new MeshSources(deviceId) });
     donors.set(deviceId, donor);
     if (typeof window !== 'undefined') {
       const d = donor;

@@ -3,6 +3,7 @@ import { formatCredits, MAX_MICRO } from '../money';
 import { orderCostFits } from '../market/order-input';
 import { checkJson } from '../../workers/kernels/shared';
 import { KERNEL_NAMES } from '../../workers/kernels/types';
+import { jobResultsInput, jobSourceInput } from './placement-input';
 
 export const MAX_UNITS = 1024;
 export const MAX_PARAMS_BYTES = 512 * 1024;
@@ -62,6 +63,10 @@ export const submitJobInput = z
      * work units) pays its work units instead of a price per unit; a MEMORY contract pays its memory.
      */
     fundingContractId: z.string().min(1).max(64).optional(),
+    /** a custom job's code and/or inputs from content items in the mesh (server/compute/placement.ts) */
+    source: jobSourceInput.optional(),
+    /** where the results go: kept for download, one of the owner's devices, a results URL */
+    results: jobResultsInput.optional(),
   })
   .superRefine((j, ctx) => {
     if (j.pricePerUnit === 0 && !j.fundingContractId) ctx.addIssue({ code: 'custom', path: ['pricePerUnit'], message: 'The price must be more than zero (or pay from a compute contract).' });

@@ -14,6 +14,8 @@ import { JOB_COST_MESSAGE, jobCostFits, MAX_DEADLINE_MS, MAX_UNITS, type SubmitJ
 import { settleJob } from './settle';
 import { isTrusted, TRUST_STREAK, unitPhase, type UnitPhase } from './scheduler';
 import { registryFor } from './writer';
+import { planPlacement, writePlacement } from './placement';
+import { queueResults } from './results';
 import { MB_HOUR, openTerms, paysWorkUnits, planMemory, readFunding, settleTerms, termsView } from './terms';
 
 export const COMPUTE_CATEGORY = 'COMPUTE';
@@ -35,7 +37,9 @@ export function kernelOf(name: string): AnyKernel {
  */
 export async function submitJob(db: Db, memberId: string, community: MarketCommunity, input: SubmitJobInput, now = new Date()) {
   const kernel = kernelOf(input.kernel);
-  const parsed = kernel.paramsSchema.safeParse(input.params);
+  // code or data from content items, and where the results go (placement.ts)
+  const placement = await planPlacement(db, memberId, community.id, input);
+  const parsed = kernel.paramsSchema.safeParse(placement ? placement.params : input.params);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new DomainError('BAD_INPUT', `Parameters for ${kernel.title}: ${issue ? `${issue.path.join('.') || 'params'} — ${issue.message}` : 'invalid'}`);
@@ -93,6 +97,7 @@ export async function submitJob(db: Db, memberId: string, community: MarketCommu
       jobId: job.id,
     }, now);
     await openTerms(tx, memberId, community, job.id, memory, funding, deadline, now);
+    await writePlacement(tx, job.id, placement);
     return { jobId: job.id, units: inputs.length };
   }).then((made) => {
     registryFor(db).markJobsChanged(community.id);
@@ -119,7 +124,10 @@ export async function finishJob(tx: Tx, jobId: string, status: 'COMPLETED' | 'EX
   const result = complete && status === 'COMPLETED' ? kernel.assemble(job.params, job.units.map((u) => u.output as Json)) : null;
   await tx.replica.deleteMany({ where: { jobId, status: 'LEASED' } });
   for (const order of job.orders) await closeOrder(tx, order.id, status === 'COMPLETED' ? 'CANCELLED' : 'EXPIRED', null, outbox);
-  if (result !== null) await tx.job.update({ where: { id: jobId }, data: { result: jsonInput(result) } });
+  if (result !== null) {
+    await tx.job.update({ where: { id: jobId }, data: { result: jsonInput(result) } });
+    await queueResults(tx, jobId, now);
+  }
   return true;
 }
 

@@ -10,6 +10,7 @@ import { openOrder } from '../market/place-order';
 import { afterCursor, pageOrder, toPage, type PageRequest } from '../paging';
 import { resolveRates, valueFile } from '../valuation';
 import type { ContentHeader } from './header';
+import { jobOnlyAccess } from '../compute/job-only';
 import { BUNDLE_MEDIA_TYPE, bundleSizeProblem, countEntries, type BundleEntry } from './bundle-manifest';
 
 export const FILE_CATEGORY = 'FILE';
@@ -219,8 +220,11 @@ export async function visibleItem(db: Queryable, memberId: string, itemId: strin
 }
 
 /** Whether the member may see the item (see visibleItem). */
-export async function maySee(db: Queryable, memberId: string, item: { memberId: string; communityId: string | null; recipientId: string | null }): Promise<boolean> {
+export async function maySee(db: Queryable, memberId: string, item: { id?: string; memberId: string; communityId: string | null; recipientId: string | null }): Promise<boolean> {
   if (item.memberId === memberId) return true;
+  // an item private to jobs: only their donors (server/compute/job-only.ts)
+  const jobOnly = item.id === undefined ? null : await jobOnlyAccess(db, memberId, { id: item.id, memberId: item.memberId });
+  if (jobOnly !== null) return jobOnly;
   if (item.recipientId !== null) return item.recipientId === memberId;
   if (item.communityId === null) return false;
   return (await db.membership.count({ where: { memberId, communityId: item.communityId } })) > 0;

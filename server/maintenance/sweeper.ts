@@ -1,5 +1,6 @@
 import { getDb } from '../db/client';
 import { sweepCompute } from '../compute/sweep';
+import { deliverDueResults } from '../compute/results';
 import { sweepTransfers } from '../content/transfers';
 import { sweepMarket } from '../market/lifecycle';
 import { sweepRentals } from '../peripheral/rentals';
@@ -20,4 +21,6 @@ export function startSweeper(): void {
     await sweepStorage(getDb());
     await sweepMarket(getDb());
   });
+  // results POSTed to jobs' results URLs: apart, so that a slow receiver holds up no sweep
+  runEvery('results delivery', 2_000, () => deliverDueResults(getDb()));
 }

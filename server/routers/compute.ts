@@ -6,6 +6,9 @@ import { cancelJob, jobView, submitJob, unitPhases, validatedOutputs } from '../
 import { confirmUnit, leaseUnits, MAX_LEASE_BATCH, returnLeases, submitResult, unitsToConfirm } from '../compute/leases';
 import { isTrusted, spotCheckRate, TRUST_STREAK } from '../compute/scheduler';
 import { spendableContracts } from '../compute/terms';
+import { placementView, publishJobOnly, reportSource } from '../compute/placement';
+import { sendResultsNow } from '../compute/results';
+import { contentHeaderSchema } from '../content/header';
 import { afterCursor, pageFields, pageOrder, toPage } from '../paging';
 import { communityDeviceProcedure, communityMemberProcedure, deviceOwnerProcedure, jobOwnerProcedure, memberProcedure, router } from '../trpc';
 import { KERNELS } from '../../workers/kernels';
@@ -57,6 +60,22 @@ export const computeRouter = router({
   confirm: jobOwnerProcedure
     .input(z.object({ unitIndex: z.number().int().min(0).max(MAX_UNITS - 1), output: storableJson('A result (at most 4 MiB of JSON)', 4 * 1024 * 1024) }))
     .mutation(({ ctx, input }) => confirmUnit(ctx.db, ctx.member.id, ctx.job, input.unitIndex, input.output)),
+
+  /** Where the job's code and data come from and where its results go, with the results URL's delivery attempts (owner only). */
+  placement: jobOwnerProcedure.query(({ ctx }) => placementView(ctx.db, ctx.job)),
+
+  /** Attempts the results URL's delivery now (a pending one at once; a given-up one once more). */
+  sendResults: jobOwnerProcedure.mutation(({ ctx }) => sendResultsNow(ctx.db, ctx.job.id)),
+
+  /** A content item for jobs only: the owner and the donors of jobs naming it may fetch it, nobody else. */
+  publishSource: communityDeviceProcedure
+    .input(z.object({ header: contentHeaderSchema }))
+    .mutation(({ ctx, input }) => publishJobOnly(ctx.db, ctx.member.id, ctx.community, { deviceId: ctx.device.id, header: input.header })),
+
+  /** A donor's device found that a job's source item does not hash to the SHA-256 the job names. */
+  reportSource: deviceOwnerProcedure
+    .input(z.object({ jobId: id, itemId: id, sha256: z.string().regex(/^[0-9a-f]{64}$/, 'A SHA-256 is 64 hexadecimal digits.') }))
+    .mutation(({ ctx, input }) => reportSource(ctx.db, ctx.member.id, ctx.device, input)),
 
   cancelJob: jobOwnerProcedure.mutation(async ({ ctx }) => {
     await cancelJob(ctx.db, ctx.job);

@@ -25,28 +25,51 @@ export const MAX_JSON_DEPTH = 64;
 
 const inputSchema = boundedJsonSchema({ maxBytes: MAX_INPUT_BYTES, maxDepth: MAX_JSON_DEPTH });
 
+const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/);
+
+/**
+ * A content item in the mesh that holds the job's code (a JavaScript module) or its inputs (a JSON array):
+ * the coordinator never holds its bytes, only its id and the SHA-256 donors must find before running.
+ */
+export const sourceItemSchema = z.strictObject({ itemId: z.string().min(1).max(64), sha256: sha256HexSchema });
+export type SourceItem = z.infer<typeof sourceItemSchema>;
+
+/**
+ * Inline (`code` and `inputs`, as before) or from the mesh: `codeItem` instead of `code`, and `dataItem`
+ * with `count` (how many inputs its JSON array holds: one unit each) instead of `inputs`.
+ */
 export const customParamsSchema = z
   .strictObject({
     code: z
       .string()
       .min(1)
-      .refine((code) => utf8Length(code) <= MAX_CODE_BYTES, { message: `code is over ${MAX_CODE_BYTES} bytes` }),
-    inputs: z.array(inputSchema).min(1).max(MAX_INPUTS),
+      .refine((code) => utf8Length(code) <= MAX_CODE_BYTES, { message: `code is over ${MAX_CODE_BYTES} bytes` })
+      .optional(),
+    inputs: z.array(inputSchema).min(1).max(MAX_INPUTS).optional(),
+    codeItem: sourceItemSchema.optional(),
+    dataItem: sourceItemSchema.optional(),
+    count: z.int().min(1).max(MAX_INPUTS).optional(),
   })
   .superRefine((params, ctx) => {
+    if ((params.code === undefined) === (params.codeItem === undefined)) ctx.addIssue({ code: 'custom', path: ['code'], message: 'give the code inline or as a content item, not both' });
+    if ((params.inputs === undefined) === (params.dataItem === undefined)) ctx.addIssue({ code: 'custom', path: ['inputs'], message: 'give the inputs inline or as a content item, not both' });
+    if (params.dataItem !== undefined && params.count === undefined) ctx.addIssue({ code: 'custom', path: ['count'], message: 'say how many inputs the data item holds' });
+    if (params.inputs !== undefined && params.count !== undefined) ctx.addIssue({ code: 'custom', path: ['count'], message: 'count goes only with a data item' });
+    if (params.inputs === undefined) return;
     const problem = checkJson(params.inputs, { maxBytes: MAX_TOTAL_INPUT_BYTES, maxDepth: MAX_JSON_DEPTH + 1 });
     if (problem) ctx.addIssue({ code: 'custom', path: ['inputs'], message: `inputs: ${problem}` });
   });
 export type CustomParams = z.infer<typeof customParamsSchema>;
-
-const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/);
 
 export const customUnitSchema = z.strictObject({
   /** SHA-256 (hex) of the job's code, which travels separately. */
   codeSha256: sha256HexSchema,
   /** Position of the input in the job. */
   index: z.int().min(0).max(MAX_INPUTS - 1),
+  /** the input; null when it is element `index` of the data item's JSON array */
   input: inputSchema,
+  /** where a donor fetches what the unit does not carry (peer to peer), checking each item's SHA-256 first */
+  source: z.strictObject({ codeItem: sourceItemSchema.optional(), dataItem: sourceItemSchema.optional() }).optional(),
 });
 export type CustomUnit = z.infer<typeof customUnitSchema>;
 
@@ -68,8 +91,10 @@ export const customKernel: Kernel<CustomParams, CustomUnit, Json, Json[]> = {
   outputSchema: customOutputSchema,
 
   split(params) {
-    const codeSha256 = customCodeHash(params.code);
-    return params.inputs.map((input, index) => ({ codeSha256, index, input }));
+    const codeSha256 = params.codeItem ? params.codeItem.sha256 : customCodeHash(params.code ?? '');
+    const source = params.codeItem || params.dataItem ? { source: { ...(params.codeItem ? { codeItem: params.codeItem } : {}), ...(params.dataItem ? { dataItem: params.dataItem } : {}) } } : {};
+    if (params.inputs) return params.inputs.map((input, index) => ({ codeSha256, index, input, ...source }));
+    return Array.from({ length: params.count ?? 0 }, (_, index) => ({ codeSha256, index, input: null, ...source }));
   },
 
   run() {
@@ -86,8 +111,9 @@ export const customKernel: Kernel<CustomParams, CustomUnit, Json, Json[]> = {
   workingSetMb: () => 0,
 
   assemble(params, outputs) {
-    if (outputs.length !== params.inputs.length) {
-      throw new KernelError(`${outputs.length} outputs for ${params.inputs.length} inputs`);
+    const expected = params.inputs ? params.inputs.length : (params.count ?? 0);
+    if (outputs.length !== expected) {
+      throw new KernelError(`${outputs.length} outputs for ${expected} inputs`);
     }
     return outputs;
   },

@@ -11,6 +11,7 @@ import { useTRPC } from '../../_lib/trpc';
 import { FractalCanvas } from '../fractal-canvas';
 import { startOwnerCheck, type CheckProgress } from '../owner-check';
 import { UnitGrid } from '../unit-grid';
+import { ResultsCard } from '../results-card';
 
 type MandelbrotParams = { width: number; height: number; maxIterations: number };
 type Tile = { x: number; y: number; w: number; h: number; counts: string };
@@ -162,14 +163,6 @@ function JobView({ jobId }: { jobId: string }) {
   const j = job.data;
   const done = j.progress.validated + j.progress.failed;
   const percent = Math.round((done / j.unitCount) * 100);
-  const download = () => {
-    const blob = new Blob([JSON.stringify(j.result, null, 2)], { type: 'application/json' });
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(blob);
-    a.download = `${j.kernel}-${j.id}.json`;
-    a.click();
-    URL.revokeObjectURL(a.href);
-  };
   const params = j.params as MandelbrotParams;
   return (
     <>
@@ -198,6 +191,7 @@ function JobView({ jobId }: { jobId: string }) {
         ) : null}
       </div>
       {j.terms ? <TermsCard terms={j.terms} open={j.status === 'OPEN'} /> : null}
+      {j.owner ? <ResultsCard jobId={jobId} open={j.status === 'OPEN'} /> : null}
       {j.status === 'OPEN' && (j.progress.awaitingConfirmation > 0 || checking) ? (
         <WaitCard awaiting={j.progress.awaitingConfirmation} confirmation={j.confirmation} owner={j.owner} checking={checking} progress={progress} onCheck={setChecking} />
       ) : null}
@@ -222,7 +216,6 @@ function JobView({ jobId }: { jobId: string }) {
         <div className="card stack">
           <h2>Result</h2>
           <pre className="small" style={{ overflowX: 'auto', margin: 0 }} data-testid="job-result">{JSON.stringify(j.result, null, 2).slice(0, 2_000)}</pre>
-          <button className="button secondary block" onClick={download}>Download JSON</button>
         </div>
       ) : null}
     </>

@@ -10,6 +10,7 @@ import { formatCredits, parseCredits } from '../../_lib/money';
 import { unitName } from '../../_lib/units';
 import { useTRPC } from '../../_lib/trpc';
 import { getPath, PRESETS, setPath } from './job-presets';
+import { EMPTY_PLACEMENT, PlacementFields, placementInput, type PlacementState } from './placement-fields';
 import { hashJoinKernel } from '../../../workers/kernels/hash-join';
 
 function useSubmitJob(onPosted: (jobId: string) => void) {
@@ -49,6 +50,7 @@ function JobForm() {
   const [funding, setFunding] = useState(useSearchParams().get('funding') ?? '');
   const [localError, setLocalError] = useState<string | null>(null);
   const submit = useSubmitJob((id) => router.push(`/jobs/${id}`));
+  const [placement, setPlacement] = useState<PlacementState>(EMPTY_PLACEMENT);
 
   if (communities.isPending || kernels.isPending) return <Pending query={communities.isPending ? communities : kernels} />;
   const mine = communities.data?.items ?? [];
@@ -62,6 +64,8 @@ function JobForm() {
       kernels={kernels.data ?? []}
       state={{ kernel, setKernel, params, setParams, texts, setTexts, units, setUnits, replication, setReplication, price, setPrice, hours, setHours, memoryPrice, setMemoryPrice, funding, setFunding, localError, setLocalError }}
       submit={submit}
+      placement={placement}
+      setPlacement={setPlacement}
     />
   );
 }
@@ -76,7 +80,9 @@ type FormState = {
 
 const unitWord = (unit: string) => (unit === 'MB_HOUR' ? 'MB·hours of memory' : unitName(unit));
 
-function JobFormFor({ communities: mine, communityId: chosenCommunity, setCommunityId, kernels, state, submit }: {
+function JobFormFor({ communities: mine, communityId: chosenCommunity, setCommunityId, kernels, state, submit, placement, setPlacement }: {
+  placement: PlacementState;
+  setPlacement: (next: PlacementState) => void;
   communities: { id: string; name: string }[];
   communityId: string;
   setCommunityId: Setter<string>;
@@ -116,7 +122,11 @@ function JobFormFor({ communities: mine, communityId: chosenCommunity, setCommun
       onSubmit={(event) => {
         event.preventDefault();
         let built = params;
+        const located = placementInput(placement, kernel);
+        if (typeof located === 'string') return setLocalError(located);
         for (const field of preset.fields) {
+          // code or inputs that come from a content item are not read from the form
+          if ((field.path === 'code' && located.source?.codeItemId) || (field.path === 'inputs' && located.source?.dataItemId)) continue;
           const text = valueText(field.path, field.kind);
           let value: unknown = text;
           if (field.kind === 'number') {
@@ -145,6 +155,7 @@ function JobFormFor({ communities: mine, communityId: chosenCommunity, setCommun
           pricePerUnit: unitsPaid ? 0 : (pricePerUnit ?? 0),
           ...(workingSet > 0 && !memoryPaid && memoryMicro ? { memoryPrice: memoryMicro } : {}),
           ...(spending ? { fundingContractId: spending.id } : {}),
+          ...located,
         });
       }}
     >
@@ -168,7 +179,7 @@ function JobFormFor({ communities: mine, communityId: chosenCommunity, setCommun
           <Field key={f.path} label={f.label} name={f.path} hint={f.hint} inputMode={f.kind === 'number' ? 'decimal' : undefined} value={valueText(f.path, f.kind)} onChange={(e) => setTexts((t) => ({ ...t, [f.path]: e.target.value }))} />
         ))}
       </div>
-      {preset.fields.filter((f) => f.kind === 'code' || f.kind === 'json').map((f) => (
+      {preset.fields.filter((f) => (f.kind === 'code' || f.kind === 'json') && !(f.path === 'code' && placement.codeItemId.trim()) && !(f.path === 'inputs' && placement.dataItemId.trim())).map((f) => (
         <label key={f.path}>
           {f.label}
           {f.hint ? <span className="hint">{f.hint}</span> : null}
@@ -215,6 +226,7 @@ function JobFormFor({ communities: mine, communityId: chosenCommunity, setCommun
       {estimate !== null && Number.isFinite(estimate) && !unitsPaid ? (
         <p className="muted small">About {formatCredits(Math.round(estimate))} credits if every replica is validated; unused credits are refunded.</p>
       ) : null}
+      <PlacementFields kernel={kernel} value={placement} onChange={setPlacement} />
       <button className="button block" type="submit" disabled={submit.isPending}>{submit.isPending ? 'Posting…' : 'Post job'}</button>
     </form>
   );

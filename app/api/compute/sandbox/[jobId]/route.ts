@@ -56,19 +56,94 @@ export async function GET(request: Request, { params }: { params: Promise<{ jobI
   if (job.community.memberships.length === 0) return plain(403, "Only members of the job's community can run its code.");
   const parsed = customParamsSchema.safeParse(job.params);
   if (!parsed.success) return plain(404, 'This job has no usable code.');
-  const code = parsed.data.code;
+  const { code, codeItem } = parsed.data;
 
   const self = `/api/compute/sandbox/${jobId}`;
+  // code from a content item never reaches the coordinator: the donor hands it to the sandbox, which checks its
+  // SHA-256 against the job's and imports it from a blob: URL (the only extra source the policy allows)
+  if (part === 'code' && code === undefined) return plain(404, "This job's code comes from a content item in the mesh.");
   const body =
-    part === 'lockdown' ? LOCKDOWN_MODULE : part === 'code' ? code : entryModule(self, createHash('sha256').update(code).digest('hex'));
+    part === 'lockdown' ? LOCKDOWN_MODULE
+    : part === 'code' ? (code ?? '')
+    : codeItem ? meshEntryModule(self, codeItem.sha256)
+    : entryModule(self, createHash('sha256').update(code ?? '').digest('hex'));
   return new Response(body, {
     headers: {
       'content-type': 'text/javascript; charset=utf-8',
-      'content-security-policy': `default-src 'none'; script-src ${host}${self}`,
+      'content-security-policy': `default-src 'none'; script-src ${host}${self}${codeItem ? ' blob:' : ''}`,
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',
     },
   });
+}
+
+/**
+ * The entry of a job whose code is a content item: the first `run` message carries the code (fetched peer to
+ * peer by the donor); it runs only if its SHA-256 is the job's, imported from a blob: URL made in the lockdown.
+ */
+function meshEntryModule(self: string, codeSha256: string): string {
+  return `// Swapmesh sandbox: the worker's entry for code from the mesh (see app/api/compute/sandbox/[jobId]/route.ts).
+import { onRun, post, moduleUrl } from ${JSON.stringify(`${self}?part=lockdown`)};
+
+const CODE_SHA256 = ${JSON.stringify(codeSha256)};
+let loading = null;
+const describe = (err) => {
+  try {
+    return String(err instanceof Error ? err.name + ': ' + err.message : err).slice(0, 500);
+  } catch {
+    return 'The code failed.';
+  }
+};
+const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
+async function load(code) {
+  const digest = hex(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(code)));
+  if (digest !== CODE_SHA256) throw new Error("The code does not match the job's SHA-256: it was not run.");
+  const member = await import(moduleUrl(code));
+  const fn = typeof member.run === 'function' ? member.run
+    : typeof member.default === 'function' ? member.default
+    : member.default && typeof member.default.run === 'function' ? member.default.run.bind(member.default)
+    : null;
+  if (!fn) throw new Error('The code exports no run(input) function.');
+  return fn;
+}
+
+onRun(async (data) => {
+  if (typeof data !== 'object' || data === null || data.type !== 'run') return;
+  const id = typeof data.id === 'number' ? data.id : 0;
+  const reply = (message) => {
+    try {
+      post({ type: 'result', id, ...message });
+    } catch (err) {
+      post({ type: 'result', id, ok: false, error: 'The output cannot be sent back: ' + describe(err) });
+    }
+  };
+  if (data.codeSha256 !== CODE_SHA256) {
+    reply({ ok: false, error: 'This unit was made for other code than the job has.' });
+    return;
+  }
+  if (!loading) {
+    if (typeof data.code !== 'string') {
+      reply({ ok: false, error: "The job's code was not handed to the sandbox." });
+      return;
+    }
+    loading = load(data.code);
+  }
+  let fn;
+  try {
+    fn = await loading;
+  } catch (err) {
+    reply({ ok: false, error: describe(err) });
+    return;
+  }
+  try {
+    const output = await fn(data.input);
+    if (output === undefined) reply({ ok: false, error: 'run(input) returned nothing.' });
+    else reply({ ok: true, output });
+  } catch (err) {
+    reply({ ok: false, error: describe(err) });
+  }
+});
+`;
 }
 
 function entryModule(self: string, codeSha256: string): string {
@@ -122,6 +197,9 @@ onRun(async (data) => {
 const LOCKDOWN_MODULE = `// Swapmesh sandbox: the lockdown, evaluated before the member's code (see app/api/compute/sandbox/[jobId]/route.ts).
 const G = globalThis;
 const post = G.postMessage.bind(G);
+// for code from the mesh: a module URL for checked text (taken before Blob is removed)
+const moduleUrl = ((B, create) => (text) => create(new B([text], { type: 'text/javascript' })))(G.Blob, G.URL.createObjectURL.bind(G.URL));
+export { moduleUrl };
 
 // Messages that arrive before the entry module has registered its handler wait here.
 let handler = null;
