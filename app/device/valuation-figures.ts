@@ -47,3 +47,6 @@ export function categoryFigure(category: Category, q: Record<string, number>): s
       return has('cashCentsPerCredit') ? `1 credit = ${whole(q.cashCentsPerCredit!)} cents` : 'Credits earn nothing by the hour';
   }
 }
+
+/** Per-hour figures to a thousandth of a credit: enough to compare, without six decimals of noise. */
+export const roundForDisplay = (micro: number) => Math.round(micro / 1000) * 1000;
