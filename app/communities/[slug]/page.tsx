@@ -47,6 +47,13 @@ export default function CommunityPage({ params }: { params: Promise<{ slug: stri
           </div>
           <InviteCard community={c} />
           <History communityId={c.id} />
+          {c.role === 'COORDINATOR' ? (
+            <div className="card">
+              <h2>Coordinator tools</h2>
+              <p className="muted small">Valuation rates, the pool and the community&rsquo;s own offers, the sweepstakes share and federation links.</p>
+              <Link className="button secondary block" href={`/communities/${c.slug}/coordinator`}>Open coordinator tools</Link>
+            </div>
+          ) : null}
           {c.role === 'COORDINATOR' ? <CoordinatorSettings community={c} /> : null}
           {c.role === 'COORDINATOR' ? <CoordinatorCash communityId={c.id} /> : null}
           <Sweepstakes communityId={c.id} coordinator={c.role === 'COORDINATOR'} />
