@@ -21,3 +21,27 @@ describe('coordinator rate fields', () => {
     expect(valuationRatesSchema.safeParse(next).success).toBe(true);
   });
 });
+
+describe('pool offer presets', () => {
+  it('are balanced at the community’s rates: the pool gives at least what it asks for, and less than one unit more of either side', async () => {
+    const { POOL_PRESETS, legsValue, presetLegs } = await import('@/app/communities/[slug]/coordinator/pool-offers');
+    const dear = withFigures(defaultValuationRates, { 'network.perMbpsHour': 50_000 });
+    for (const rates of [defaultValuationRates, dear]) {
+      for (const preset of POOL_PRESETS) {
+        const { give, want } = presetLegs(preset, rates);
+        expect(give).toHaveLength(1);
+        expect(Number.isInteger(give[0]!.quantity) && give[0]!.quantity >= 1).toBe(true);
+        const given = legsValue(give, rates);
+        const asked = legsValue(want, rates);
+        expect(given).toBeGreaterThanOrEqual(asked);
+        if (give[0]!.quantity > 1) expect(legsValue([{ ...give[0]!, quantity: give[0]!.quantity - 1 }], rates)).toBeLessThan(asked);
+        const oneEach = Math.max(legsValue([{ ...give[0]!, quantity: 1 }], rates), legsValue([{ ...want[0]!, quantity: 1 }], rates));
+        expect(given - asked).toBeLessThan(oneEach);
+      }
+    }
+    // the categories of issue 13: network for compute and memory, credits or network for files and peripherals
+    expect(POOL_PRESETS.map((p) => `${p.give.category}>${p.want[0]!.category}`)).toEqual([
+      'NETWORK>COMPUTE', 'NETWORK>MEMORY', 'MONEY>FILE', 'NETWORK>FILE', 'MONEY>PERIPHERAL', 'NETWORK>PERIPHERAL',
+    ]);
+  });
+});

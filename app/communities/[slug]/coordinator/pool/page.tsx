@@ -10,7 +10,7 @@ import { parseCredits } from '../../../../_lib/money';
 import { useTRPC } from '../../../../_lib/trpc';
 import { CATEGORY_LABELS, quantityText, type Category } from '../../../../_lib/units';
 import { CoordinatorGate, type CoordinatedCommunity } from '../gate';
-import { POOL_PRESETS, type PresetLeg } from '../pool-offers';
+import { legsValue, POOL_PRESETS, presetLegs, type PresetLeg } from '../pool-offers';
 
 type Outcome = { ok: boolean; text: string } | null;
 
@@ -171,9 +171,13 @@ function PoolOffers({ community }: { community: CoordinatedCommunity }) {
   const queryClient = useQueryClient();
   const offers = useQuery(trpc.barter.list.queryOptions({ communityId: community.id, mine: true }));
   const poolOffers = (offers.data ?? []).filter((o) => o.fromPool && o.communityId === community.id);
+  const rates = community.valuationRates;
+  const first = presetLegs(POOL_PRESETS[0]!, rates);
   const [preset, setPreset] = useState(POOL_PRESETS[0]!.id);
-  const [give, setGive] = useState<LegDraft[]>(toDrafts(POOL_PRESETS[0]!.give));
-  const [want, setWant] = useState<LegDraft[]>(toDrafts(POOL_PRESETS[0]!.want));
+  const [give, setGive] = useState<LegDraft[]>(() => toDrafts(first.give));
+  const [want, setWant] = useState<LegDraft[]>(() => toDrafts(first.want));
+  const giveLegs = parseLegs(give);
+  const wantLegs = parseLegs(want);
   const [tolerance, setTolerance] = useState('10');
   const [draft, setDraft] = useState<{ give: PresetLeg[]; want: PresetLeg[]; toleranceBps: number } | null>(null);
   const [outcome, setOutcome] = useState<Outcome>(null);
@@ -205,10 +209,10 @@ function PoolOffers({ community }: { community: CoordinatedCommunity }) {
   });
 
   const pick = (id: string) => {
-    const chosen = POOL_PRESETS.find((p) => p.id === id)!;
+    const legs = presetLegs(POOL_PRESETS.find((p) => p.id === id)!, rates);
     setPreset(id);
-    setGive(toDrafts(chosen.give));
-    setWant(toDrafts(chosen.want));
+    setGive(toDrafts(legs.give));
+    setWant(toDrafts(legs.want));
   };
 
   return (
@@ -251,6 +255,11 @@ function PoolOffers({ community }: { community: CoordinatedCommunity }) {
           </label>
           <LegEditor title="The pool gives" legs={give} onChange={setGive} idPrefix="pool-give" />
           <LegEditor title="It asks for" legs={want} onChange={setWant} idPrefix="pool-want" />
+          {giveLegs && wantLegs ? (
+            <p className="muted small" style={{ margin: 0 }} data-testid="offer-values">
+              At this community&rsquo;s rates the pool gives {money(legsValue(giveLegs, rates))} credits&rsquo; worth and asks for {money(legsValue(wantLegs, rates))}.
+            </p>
+          ) : null}
           <Field label="Tolerance (± %)" name="poolTolerance" inputMode="decimal" value={tolerance} onChange={(e) => setTolerance(e.target.value)} />
           <button className="button block" type="submit">Post from the pool…</button>
         </form>
