@@ -188,7 +188,8 @@ test('coordinator screens: rates, pool funding, sweepstakes share, the pool’s 
   await Promise.all([context.close(), memberContext.close(), otherContext.close()]);
 });
 
-test('offline, Market, Trades and the statement show the last known data, marked with when it was', async ({ browser }) => {
+test('offline, Market, Trades, a contract and the statement show the last known data, marked with when it was', async ({ browser }) => {
+  test.setTimeout(120_000);
   const id = unique();
   const slug = `quay-${id}`;
   const context = await browser.newContext();
@@ -212,6 +213,11 @@ test('offline, Market, Trades and the statement show the last known data, marked
   await waitForServiceWorker(page);
   await page.goto('/trades');
   await expect(page.getByTestId('contracts')).toContainText('Bought 2 work units of compute');
+  await page.getByTestId('contracts').getByRole('link').first().click();
+  await expect(page.getByTestId('contract-state')).toHaveText('active');
+  const contractPath = new URL(page.url()).pathname;
+  await page.goto(contractPath); // opened once as a page, so the service worker keeps it too
+  await expect(page.getByTestId('contract-state')).toHaveText('active');
   await page.goto(`/communities/${slug}`);
   await expect(page.getByTestId('history')).toContainText('Welcome grant');
   await expect(page.getByTestId('balance-available')).toHaveText(balanceText);
@@ -236,6 +242,11 @@ test('offline, Market, Trades and the statement show the last known data, marked
     await expect(page.getByTestId('contracts')).toContainText(`from @seller-${id}`);
     await expect(page.getByText(/^Loading…$/)).toHaveCount(0);
     await shot(page, 'trades-offline');
+
+    await page.goto(contractPath);
+    await expect(page.getByTestId('last-known')).toContainText('Offline — as of');
+    await expect(page.getByTestId('contract-state')).toHaveText('active');
+    await shot(page, 'contract-offline');
 
     await page.goto(`/communities/${slug}`);
     await expect(page.getByTestId('last-known')).toContainText('Offline — as of');

@@ -41,10 +41,10 @@ function Hub({ community }: { community: CoordinatedCommunity }) {
           </li>
         ))}
       </ul>
-      <p className="muted small">
-        Commission, grants, the invite code, members, the cash desk and sweepstakes draws are on the{' '}
-        <Link href={`/communities/${community.slug}`}>community&rsquo;s page</Link>.
-      </p>
+      <p className="muted small">Commission, grants, the invite code, members, the cash desk and sweepstakes draws are on the community&rsquo;s page.</p>
+      <Link className="button secondary block" href={`/communities/${community.slug}`}>
+        Community page
+      </Link>
     </>
   );
 }
