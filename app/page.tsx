@@ -4,7 +4,10 @@ import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useEffect, useState } from 'react';
 import { InboxView } from './_components/home/inbox-view';
-import { loadLastKnown, saveLastKnown, type LastKnownHome } from './_components/home/last-known';
+import { loadLastKnown, saveLastKnown, type LastKnown } from './_lib/last-known';
+import type { HomeInbox } from '@/server/home/inbox';
+
+type LastKnownHome = LastKnown<HomeInbox>;
 import { useHomeInbox } from './_components/home/use-inbox';
 import { Pending } from './_components/loading';
 import { ErrorAlert } from './_components/form';
@@ -36,12 +39,12 @@ function MemberHome({ member, saved }: { member: { id: string; handle: string };
   const inbox = useHomeInbox();
   const { data, dataUpdatedAt, isFetching, fetchStatus } = inbox;
   useEffect(() => {
-    if (data && !isFetching) saveLastKnown(member, data, new Date(dataUpdatedAt));
+    if (data && !isFetching) saveLastKnown('home', member, data, new Date(dataUpdatedAt));
   }, [data, dataUpdatedAt, isFetching, member]);
   const unreachable = fetchStatus === 'paused' || inbox.isError;
   if (data) return <InboxView inbox={data} handle={member.handle} asOf={unreachable ? new Date(dataUpdatedAt).toISOString() : null} />;
   const mine = saved?.member.id === member.id ? saved : null;
-  if (unreachable && mine) return <InboxView inbox={mine.inbox} handle={member.handle} asOf={mine.savedAt} />;
+  if (unreachable && mine) return <InboxView inbox={mine.data} handle={member.handle} asOf={mine.savedAt} />;
   if (inbox.isError) return <ErrorAlert error={inbox.error} />;
   return <Pending query={inbox} />;
 }
@@ -51,11 +54,11 @@ export default function HomePage() {
   const me = useQuery(trpc.auth.me.queryOptions());
   // read after the first render: the server's HTML and the first client render must agree
   const [saved, setSaved] = useState<LastKnownHome | null>(null);
-  useEffect(() => setSaved(loadLastKnown()), []);
+  useEffect(() => setSaved(loadLastKnown<HomeInbox>('home')), []);
   if (me.data) return <MemberHome member={me.data} saved={saved} />;
   // offline (or the coordinator unreachable): whoever was signed in last on this device sees their last known Home
   const unreachable = me.fetchStatus === 'paused' || me.isError;
-  if (unreachable && saved) return <InboxView inbox={saved.inbox} handle={saved.member.handle} asOf={saved.savedAt} />;
+  if (unreachable && saved) return <InboxView inbox={saved.data} handle={saved.member.handle} asOf={saved.savedAt} />;
   if (me.isPending) return <Pending query={me} />;
   if (me.isError) return <ErrorAlert error={me.error} />;
   return <Welcome />;

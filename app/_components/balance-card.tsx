@@ -3,11 +3,12 @@
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { money } from '@/app/_lib/format';
+import { useLastKnown } from '@/app/_lib/last-known';
 import { useTRPC } from '@/app/_lib/trpc';
 
 export function BalanceFigure({ communityId }: { communityId: string }) {
   const trpc = useTRPC();
-  const balance = useQuery(trpc.ledger.balance.queryOptions({ communityId }));
+  const balance = useLastKnown(`ledger.balance.${communityId}`, useQuery(trpc.ledger.balance.queryOptions({ communityId })));
   if (!balance.data) return <div className="balance muted">…</div>;
   return (
     <div>

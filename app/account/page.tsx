@@ -5,7 +5,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { RequireMember } from '../_components/require-member';
 import { ErrorAlert } from '../_components/form';
-import { forgetLastKnown } from '../_components/home/last-known';
+import { forgetLastKnown } from '../_lib/last-known';
 import { useTRPC } from '../_lib/trpc';
 
 export default function AccountPage() {

@@ -2,7 +2,7 @@
 
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
-import { useEffect, useState, useSyncExternalStore } from 'react';
+import { useEffect, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { ErrorAlert } from '../_components/form';
 import type { DonorStatus } from '../_lib/donor';
 import { getDonor, loadPrefs, savePrefs, type Donor } from '../_lib/donor';
@@ -245,7 +245,7 @@ function offeredMemory(mb: number): number {
 }
 
 /** The "Donate" switch of this device, its preferences, and what it is computing now. */
-export function DonatePanel({ deviceId }: { deviceId: string }) {
+export function DonatePanel({ deviceId, children }: { deviceId: string; children?: ReactNode }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [donor, setDonor] = useState<Donor | null>(null);
@@ -338,6 +338,7 @@ export function DonatePanel({ deviceId }: { deviceId: string }) {
       </div>
 
       <ErrorAlert error={toggle.error ?? donate.error} />
+      {children}
 
       {communities.isSuccess && items.length === 0 ? (
         <div className="alert info">

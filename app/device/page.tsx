@@ -5,11 +5,14 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { ErrorAlert, Field } from '../_components/form';
 import { RequireMember } from '../_components/require-member';
-import { formatCredits } from '../_lib/money';
+import { unitPrice, whenShort } from '../_lib/format';
 import { useTRPC } from '../_lib/trpc';
 import { DonatePanel } from './donate-panel';
 import { measureProfile } from './measure-profile';
-import { roundForDisplay, ValuationTable } from './valuation-table';
+import { useAveragedValuation } from './use-measurements';
+import { ValuationChart } from './valuation-chart';
+import { roundForDisplay } from './valuation-figures';
+import { WaitingJobs } from './waiting-jobs';
 
 const DEVICE_ID_KEY = 'swapmesh.deviceId';
 
@@ -61,40 +64,55 @@ function DevicePanel() {
   });
 
   const shown = measureAndRegister.data ?? thisDevice;
+  const averaged = useAveragedValuation(shown);
+  const measureForm = (
+    <form
+      className="card stack"
+      onSubmit={(event) => {
+        event.preventDefault();
+        measureAndRegister.mutate();
+      }}
+    >
+      {thisDevice ? <h2 style={{ margin: 0 }}>Measure again</h2> : <h1>This device</h1>}
+      <p className="muted" style={{ margin: 0 }}>
+        Swapmesh measures what this device can offer — processor, memory, storage, screen and sensors, network —
+        and the coordinator values it. Nothing leaves the device but the figures.
+      </p>
+      <ErrorAlert error={measureAndRegister.error} />
+      <Field label="Device name" name="deviceName" value={name} onChange={(e) => setName(e.target.value)} maxLength={60} />
+      <button className="button block" type="submit" disabled={measureAndRegister.isPending}>
+        {measureAndRegister.isPending ? step ?? 'Measuring…' : thisDevice ? 'Measure again' : 'Measure and register'}
+      </button>
+      {measureAndRegister.isPending ? <p className="muted small center" role="status">{step}</p> : null}
+    </form>
+  );
   return (
     <>
-      <form
-        className="card stack"
-        onSubmit={(event) => {
-          event.preventDefault();
-          measureAndRegister.mutate();
-        }}
-      >
-        <h1>This device</h1>
-        <p className="muted">
-          Swapmesh measures what this device can offer — processor, memory, storage, screen and sensors, network —
-          and the coordinator values it. Nothing leaves the device but the figures.
-        </p>
-        <ErrorAlert error={measureAndRegister.error} />
-        <Field label="Device name" name="deviceName" value={name} onChange={(e) => setName(e.target.value)} maxLength={60} />
-        <button className="button block" type="submit" disabled={measureAndRegister.isPending}>
-          {measureAndRegister.isPending ? step ?? 'Measuring…' : thisDevice ? 'Measure again' : 'Measure and register'}
-        </button>
-        {measureAndRegister.isPending ? <p className="muted small center" role="status">{step}</p> : null}
-      </form>
+      {thisDevice ? <h1 style={{ margin: '0 0 0.75rem' }}>{thisDevice.device.name}</h1> : measureForm}
 
-      {shown ? (
+      {thisDevice ? (
+        <DonatePanel deviceId={thisDevice.device.id}>
+          <WaitingJobs />
+        </DonatePanel>
+      ) : null}
+
+      {shown && averaged ? (
         <div className="card" data-testid="valuation">
           <div className="row spread">
             <h2 style={{ margin: 0 }}>Worth per hour</h2>
-            <strong data-testid="total-per-hour">{formatCredits(roundForDisplay(shown.totalPerHour))} credits</strong>
+            <strong data-testid="total-per-hour">{unitPrice(roundForDisplay(averaged.totalPerHour))} credits</strong>
           </div>
-          <p className="muted small">Measured {new Date(shown.device.updatedAt).toLocaleString()}, valued at the default rates.</p>
-          <ValuationTable valuation={shown.valuation} />
+          <p className="muted small" data-testid="valuation-basis" style={{ margin: '0.35rem 0 0.5rem' }}>
+            {averaged.count === 1
+              ? `From 1 measurement (${whenShort(averaged.latestAt!)}). Measure again now and then: the figures become the median of your last measurements, so one slow or fast run does not move them.`
+              : `Median of your last ${averaged.count} measurements (the newest ${whenShort(averaged.latestAt!)}); single runs gave ${unitPrice(roundForDisplay(averaged.range!.low))} to ${unitPrice(roundForDisplay(averaged.range!.high))} credits/h.`}{' '}
+            At the default rates.
+          </p>
+          <ValuationChart averaged={averaged} />
         </div>
       ) : null}
 
-      {thisDevice ? <DonatePanel deviceId={thisDevice.device.id} /> : null}
+      {thisDevice ? measureForm : null}
 
       <div className="card stack">
         <h2 style={{ margin: 0 }}>Camera, microphone and screen</h2>
@@ -115,7 +133,7 @@ function DevicePanel() {
               .map((d) => (
                 <li key={d.device.id} className="row spread">
                   <span>{d.device.name}</span>
-                  <span className="muted">{formatCredits(roundForDisplay(d.totalPerHour))} / h</span>
+                  <span className="muted">{unitPrice(roundForDisplay(d.totalPerHour))} credits/h</span>
                 </li>
               ))}
           </ul>

@@ -2,7 +2,10 @@
 
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
+import { ErrorAlert } from '../_components/form';
+import { LastKnownMark } from '../_components/last-known-mark';
 import { Pending } from '../_components/loading';
+import { useLastKnown } from '../_lib/last-known';
 import { RequireMember } from '../_components/require-member';
 import { useTRPC } from '../_lib/trpc';
 import { MarketView } from './_components/market-view';
@@ -10,8 +13,9 @@ import { MarketView } from './_components/market-view';
 function Markets() {
   const trpc = useTRPC();
   const mine = useQuery(trpc.community.list.queryOptions({ mine: true, limit: 50 }));
-  if (mine.isPending) return <Pending query={mine} />;
-  const items = mine.data?.items ?? [];
+  const known = useLastKnown('market.communities', mine);
+  if (!known.data) return mine.isError ? <ErrorAlert error={mine.error} /> : <Pending query={mine} />;
+  const items = known.data.items;
   if (items.length === 0) {
     return (
       <div className="card empty">
@@ -23,6 +27,7 @@ function Markets() {
   const [first] = items;
   return (
     <>
+      <LastKnownMark asOf={known.asOf} />
       {items.length > 1 ? (
         <div className="chips" style={{ marginBottom: '0.75rem' }}>
           {items.map((c) => (

@@ -6,6 +6,8 @@ import { settlesFromProof } from '../_lib/delivery';
 import { LoadMore, rowsOf } from '../_components/load-more';
 import { Pending } from '../_components/loading';
 import { RequireMember } from '../_components/require-member';
+import { LastKnownMark } from '../_components/last-known-mark';
+import { useLastKnown } from '../_lib/last-known';
 import { unitPrice } from '../_lib/format';
 import { useTRPC } from '../_lib/trpc';
 import { categoryWord, quantityText, unitName } from '../_lib/units';
@@ -17,8 +19,10 @@ function TradesInbox({ memberId }: { memberId: string }) {
   const contracts = useInfiniteQuery(trpc.contract.list.infiniteQueryOptions({ limit: 20 }, { getNextPageParam: (page) => page.nextCursor }));
   const communities = useQuery(trpc.community.list.queryOptions({ mine: true, limit: 50 }));
   const coordinates = communities.data?.items.some((c) => c.role === 'COORDINATOR') ?? false;
-  const open = rowsOf(negotiations.data);
-  const contractRows = rowsOf(contracts.data);
+  const knownNegotiations = useLastKnown('trades.negotiations', negotiations);
+  const knownContracts = useLastKnown('trades.contracts', contracts);
+  const open = rowsOf(knownNegotiations.data);
+  const contractRows = rowsOf(knownContracts.data);
   const needsMe = (c: { state: string; buyer: { id: string }; statements: { seller: string[] } }) =>
     (c.state === 'DELIVERED' && c.buyer.id === memberId) ||
     (['MATCHED', 'ACTIVE'].includes(c.state) && c.buyer.id !== memberId) ||
@@ -27,6 +31,7 @@ function TradesInbox({ memberId }: { memberId: string }) {
     c.state === 'DISPUTED' ? 'respond' : c.buyer.id === memberId ? 'sign off' : settlesFromProof(c.category, c.unit) ? 'start' : 'deliver';
   return (
     <>
+      <LastKnownMark asOf={knownContracts.asOf ?? knownNegotiations.asOf} />
       <div className="row spread" style={{ marginBottom: '0.75rem' }}>
         <h1 style={{ margin: 0 }}>Trades</h1>
         <div className="row">
@@ -36,8 +41,8 @@ function TradesInbox({ memberId }: { memberId: string }) {
       </div>
       <div className="card">
         <h2>Negotiations</h2>
-        {negotiations.isPending ? <Pending query={negotiations} /> : null}
-        {negotiations.data && open.length === 0 ? <p className="empty">No open negotiations.</p> : null}
+        {!knownNegotiations.data ? <Pending query={negotiations} /> : null}
+        {knownNegotiations.data && open.length === 0 ? <p className="empty">No open negotiations.</p> : null}
         <ul className="list" data-testid="negotiations">
           {open.map((n) => <NegotiationCard key={n.id} negotiation={n} memberId={memberId} />)}
         </ul>
@@ -45,8 +50,8 @@ function TradesInbox({ memberId }: { memberId: string }) {
       </div>
       <div className="card">
         <h2>Contracts</h2>
-        {contracts.isPending ? <Pending query={contracts} /> : null}
-        {contracts.data && contractRows.length === 0 ? <p className="empty">No contracts yet: they appear when your orders match.</p> : null}
+        {!knownContracts.data ? <Pending query={contracts} /> : null}
+        {knownContracts.data && contractRows.length === 0 ? <p className="empty">No contracts yet: they appear when your orders match.</p> : null}
         <ul className="list" data-testid="contracts">
           {contractRows.map((c) => {
             const buying = c.buyer.id === memberId;

@@ -69,3 +69,17 @@ export async function cashJournal(db: Db, communityId: string, page: PageRequest
     createdAt: row.createdAt.toISOString(),
   }));
 }
+
+/**
+ * What the community's own pool holds (its commission account: commissions taken, credits issued to it, what
+ * its pool barter offers spend from), and the sweepstakes pool, micro-credits; and how many of the
+ * coordinator's pool offers are open.
+ */
+export async function poolBalances(db: Db, communityId: string) {
+  const [accounts, openOffers] = await Promise.all([
+    db.account.findMany({ where: { communityId, memberId: null, kind: { in: ['COMMISSION', 'SWEEPSTAKES'] } }, select: { kind: true, balance: true } }),
+    db.barterOffer.count({ where: { communityId, fromPool: true, status: { in: ['OPEN', 'PROPOSED'] } } }),
+  ]);
+  const of = (kind: string) => accounts.filter((a) => a.kind === kind).reduce((sum, a) => sum + toMicro(a.balance), 0);
+  return { pool: of('COMMISSION'), sweepstakes: of('SWEEPSTAKES'), openPoolOffers: openOffers };
+}

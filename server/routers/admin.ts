@@ -5,7 +5,7 @@ import { communityAccount, transfer } from '../ledger/postings';
 import { postEntry } from '../ledger/repository';
 import { MAX_MICRO } from '../money';
 import { recordCash } from '../money/cash';
-import { cashJournal, memberBalances } from '../money/coordinator-books';
+import { cashJournal, memberBalances, poolBalances } from '../money/coordinator-books';
 import { pageFields } from '../paging';
 import { commitDraw, drawView, revealDraw, sweepstakesOverview } from '../money/sweepstakes';
 import { communityMemberProcedure, coordinatorProcedure, router } from '../trpc';
@@ -30,6 +30,9 @@ export const adminRouter = router({
   memberBalances: coordinatorProcedure.input(z.object(pageFields)).query(({ ctx, input }) => memberBalances(ctx.db, ctx.community.id, input)),
   /** The cash deposits and withdrawals recorded, newest first (paged). */
   cashJournal: coordinatorProcedure.input(z.object(pageFields)).query(({ ctx, input }) => cashJournal(ctx.db, ctx.community.id, input)),
+
+  /** What the community's pool (its commission account) and the sweepstakes pool hold, micro-credits. */
+  pool: coordinatorProcedure.query(({ ctx }) => poolBalances(ctx.db, ctx.community.id)),
 
   /** Issues credits into the community's own pool (its commission account), for the coordinator's pool offers. */
   fundPool: coordinatorProcedure.input(z.object({ amount })).mutation(({ ctx, input }) =>

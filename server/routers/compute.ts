@@ -9,6 +9,7 @@ import { spendableContracts } from '../compute/terms';
 import { placementView, publishJobOnly, reportSource } from '../compute/placement';
 import { sendResultsNow } from '../compute/results';
 import { contentHeaderSchema } from '../content/header';
+import { waitingJobs } from '../compute/waiting';
 import { afterCursor, pageFields, pageOrder, toPage } from '../paging';
 import { communityDeviceProcedure, communityMemberProcedure, deviceOwnerProcedure, jobOwnerProcedure, memberProcedure, router } from '../trpc';
 import { KERNELS } from '../../workers/kernels';
@@ -81,6 +82,11 @@ export const computeRouter = router({
     await cancelJob(ctx.db, ctx.job);
     return jobView(ctx.db, ctx.job.id, ctx.member.id);
   }),
+
+  /** Open jobs in the member's communities with units waiting for a device, best-paying first, and what each unit pays. */
+  waitingJobs: memberProcedure
+    .input(z.object({ limit: z.number().int().min(1, 'Ask for at least one job.').max(50, 'At most 50 jobs at a time.').default(10) }).default({ limit: 10 }))
+    .query(({ ctx, input }) => waitingJobs(ctx.db, ctx.member.id, input.limit)),
 
   donate: communityDeviceProcedure
     .input(z.object({

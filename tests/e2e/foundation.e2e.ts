@@ -13,9 +13,9 @@ test('sign up, register this device with a real benchmark, create and join a com
   const valuation = founder.getByTestId('valuation');
   await expect(valuation).toBeVisible({ timeout: 45_000 });
   for (const category of ['COMPUTE', 'MEMORY', 'STORAGE', 'PERIPHERAL', 'FILE', 'NETWORK', 'MONEY']) {
-    await expect(valuation.locator(`tr[data-category="${category}"]`)).toBeVisible();
+    await expect(valuation.locator(`li[data-category="${category}"]`)).toBeVisible();
   }
-  await expect(valuation.locator('tr[data-category="COMPUTE"]')).toContainText(/mips [\d,]+/);
+  await expect(valuation.locator('li[data-category="COMPUTE"]')).toContainText(/[\d,]+ MIPS/);
   await founder.screenshot({ path: 'test-results/device.png', fullPage: true });
 
   // create a community with a grant of 25 credits

@@ -139,6 +139,10 @@ test('every screen fits a 412 px phone and every target is at least 48 px, signe
     // an invitation (static route, shown with its link's parameters)
     '/communities/join': `/communities/join?c=${slug}`,
     '/communities/[slug]/market': `/communities/${slug}/market`,
+    '/communities/[slug]/coordinator': `/communities/${slug}/coordinator`,
+    '/communities/[slug]/coordinator/rates': `/communities/${slug}/coordinator/rates`,
+    '/communities/[slug]/coordinator/pool': `/communities/${slug}/coordinator/pool`,
+    '/communities/[slug]/coordinator/links': `/communities/${slug}/coordinator/links`,
     '/contracts/[id]': `/contracts/${contractId}`,
     '/content/items/[id]': `/content/items/${item.id}`,
     '/content/items/[id]/share': `/content/items/${item.id}/share`,

@@ -7,6 +7,7 @@ import { money, unitPrice, whenShort } from '@/app/_lib/format';
 import { categoryWord, quantityText, unitName } from '@/app/_lib/units';
 import { Onboarding } from './onboarding';
 import styles from './home.module.css';
+import { LastKnownMark } from '../last-known-mark';
 
 const ICONS = {
   deliver: 'M3 7l9-4 9 4-9 4-9-4zm0 0v10l9 4 9-4V7M12 11v10',
@@ -197,12 +198,7 @@ export function InboxView({ inbox, handle, asOf }: { inbox: HomeInbox; handle: s
   const firstSteps = !(inbox.steps.measured && inbox.steps.joined && inbox.steps.started);
   return (
     <>
-      {offline ? (
-        <p className={styles.offline} role="status" data-testid="last-known">
-          <Icon d="M2 2l20 20M8.5 16.5a5 5 0 0 1 7 0M5 12.9a10 10 0 0 1 5.2-2.8M19 12.9a10 10 0 0 0-2.3-1.6M12 20h.01" />
-          Offline — as of {whenShort(asOf)}
-        </p>
-      ) : null}
+      <LastKnownMark asOf={asOf} />
       <h1>Hi @{handle}</h1>
       {/* what waits on the member comes first; a newcomer with nothing waiting sees the first steps first */}
       {inbox.todo.total > 0 ? <ToDo todo={inbox.todo} /> : null}

@@ -5,6 +5,7 @@ import Link from 'next/link';
 import { useMemo } from 'react';
 import { mergeStatementLines, type StatementLine } from '@/server/ledger/statement';
 import { money, signedMoney, unitPrice, when } from '../../_lib/format';
+import { useLastKnown } from '../../_lib/last-known';
 import { useTRPC } from '../../_lib/trpc';
 import { categoryWord, quantityText, unitName } from '../../_lib/units';
 import { Pending } from '../../_components/loading';
@@ -130,15 +131,16 @@ export function History({ communityId }: { communityId: string }) {
   const statement = useInfiniteQuery(
     trpc.ledger.statement.infiniteQueryOptions({ communityId, limit: 20 }, { getNextPageParam: (page) => page.nextCursor }),
   );
+  const known = useLastKnown(`statement.${communityId}`, statement);
   const lines = useMemo(
-    () => (statement.data?.pages ?? []).reduce<StatementLine[]>((all, page) => mergeStatementLines(all, page.items), []),
-    [statement.data],
+    () => (known.data?.pages ?? []).reduce<StatementLine[]>((all, page) => mergeStatementLines(all, page.items), []),
+    [known.data],
   );
   return (
     <div className="card">
       <h2>Statement</h2>
-      {statement.isPending ? <Pending query={statement} /> : null}
-      {!statement.isPending && lines.length === 0 ? <p className="empty">No movements yet.</p> : null}
+      {!known.data ? <Pending query={statement} /> : null}
+      {known.data && lines.length === 0 ? <p className="empty">No movements yet.</p> : null}
       <ul className="list" data-testid="history">
         {lines.map((line) => (
           <StatementRow key={line.key} line={line} />

@@ -8,6 +8,9 @@ import { ErrorAlert } from '../../_components/form';
 import { money } from '../../_lib/format';
 import { useTRPC } from '../../_lib/trpc';
 import { Pending } from '../../_components/loading';
+import { LastKnownMark } from '../../_components/last-known-mark';
+import { useKnownMember } from '../../_components/require-member';
+import { LastKnownMemberContext, useLastKnown } from '../../_lib/last-known';
 import { CoordinatorCash } from './coordinator-cash';
 import { CoordinatorSettings } from './coordinator-settings';
 import { History } from './history';
@@ -17,14 +20,25 @@ import { Sweepstakes } from './sweepstakes';
 
 export default function CommunityPage({ params }: { params: Promise<{ slug: string }> }) {
   const { slug } = use(params);
+  // offline, whoever was signed in last sees the community's last known balance and statement
+  const { member } = useKnownMember();
+  return (
+    <LastKnownMemberContext.Provider value={member}>
+      <Community slug={slug} />
+    </LastKnownMemberContext.Provider>
+  );
+}
+
+function Community({ slug }: { slug: string }) {
   const trpc = useTRPC();
   const community = useQuery(trpc.community.get.queryOptions({ slug }));
+  const known = useLastKnown(`community.${slug}`, community);
   const me = useQuery(trpc.auth.me.queryOptions());
-  if (community.isPending) return <Pending query={community} />;
-  if (community.isError) return <ErrorAlert error={community.error} />;
-  const c = community.data;
+  if (!known.data) return community.isError ? <ErrorAlert error={community.error} /> : <Pending query={community} />;
+  const c = known.data;
   return (
     <>
+      <LastKnownMark asOf={known.asOf} />
       <div className="card">
         <div className="row spread">
           <h1 style={{ margin: 0 }}>{c.name}</h1>
@@ -47,6 +61,13 @@ export default function CommunityPage({ params }: { params: Promise<{ slug: stri
           </div>
           <InviteCard community={c} />
           <History communityId={c.id} />
+          {c.role === 'COORDINATOR' ? (
+            <div className="card">
+              <h2>Coordinator tools</h2>
+              <p className="muted small">Valuation rates, the pool and the community&rsquo;s own offers, the sweepstakes share and federation links.</p>
+              <Link className="button secondary block" href={`/communities/${c.slug}/coordinator`}>Open coordinator tools</Link>
+            </div>
+          ) : null}
           {c.role === 'COORDINATOR' ? <CoordinatorSettings community={c} /> : null}
           {c.role === 'COORDINATOR' ? <CoordinatorCash communityId={c.id} /> : null}
           <Sweepstakes communityId={c.id} coordinator={c.role === 'COORDINATOR'} />

@@ -6,6 +6,8 @@ import { use, useState } from 'react';
 import { ErrorAlert, Field } from '../../_components/form';
 import { Pending } from '../../_components/loading';
 import { RequireMember } from '../../_components/require-member';
+import { LastKnownMark } from '../../_components/last-known-mark';
+import { useLastKnown } from '../../_lib/last-known';
 import { deliveryScreen, settlesFromProof } from '../../_lib/delivery';
 import { humanNote, money, unitPrice, when } from '../../_lib/format';
 import { useTRPC } from '../../_lib/trpc';
@@ -41,7 +43,9 @@ function Statement({ id, label, hint, value, onChange }: { id: string; label: st
 function ContractView({ contractId, memberId }: { contractId: string; memberId: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const contract = useQuery(trpc.contract.get.queryOptions({ contractId }));
+  const contractQuery = useQuery(trpc.contract.get.queryOptions({ contractId }));
+  // offline, the contract as last seen on this device (app/_lib/last-known.ts)
+  const contract = useLastKnown(`contract.${contractId}`, contractQuery);
   const [statement, setStatement] = useState('');
   const [decision, setDecision] = useState<'PAY_SELLER' | 'REFUND_BUYER' | 'SPLIT'>('SPLIT');
   const [sharePercent, setSharePercent] = useState('50');
@@ -57,8 +61,7 @@ function ContractView({ contractId, memberId }: { contractId: string; memberId: 
   const dispute = useMutation({ ...trpc.contract.dispute.mutationOptions(), onSuccess: refresh });
   const respond = useMutation({ ...trpc.contract.respond.mutationOptions(), onSuccess: refresh });
   const resolve = useMutation({ ...trpc.contract.resolveDispute.mutationOptions(), onSuccess: refresh });
-  if (contract.isPending) return <Pending query={contract} />;
-  if (contract.isError) return <ErrorAlert error={contract.error} />;
+  if (!contract.data) return contractQuery.isError ? <ErrorAlert error={contractQuery.error} /> : <Pending query={contractQuery} />;
   const c = contract.data;
   const isBuyer = c.buyer.id === memberId;
   const isSeller = c.seller.id === memberId;
@@ -72,6 +75,7 @@ function ContractView({ contractId, memberId }: { contractId: string; memberId: 
   const shareValid = sharePercent.trim() !== '' && Number.isFinite(shareBps) && shareBps >= 0 && shareBps <= 10_000;
   return (
     <>
+      <LastKnownMark asOf={contract.asOf} />
       <div className="card">
         <div className="row spread">
           <h1 style={{ margin: 0 }}>

@@ -4,6 +4,8 @@ import { useQuery } from '@tanstack/react-query';
 import { Area, AreaChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { MICRO_PER_CREDIT } from '@/app/_lib/money';
 import { unitPrice } from '@/app/_lib/format';
+import { Pending } from '@/app/_components/loading';
+import { useLastKnown } from '@/app/_lib/last-known';
 import { useTRPC } from '@/app/_lib/trpc';
 import { unitLabel, unitName, type Category } from '@/app/_lib/units';
 
@@ -26,7 +28,8 @@ function depthSeries(bids: Level[], asks: Level[]) {
 export function BookView({ communityId, category, unit }: { communityId: string; category: Category; unit: string }) {
   const trpc = useTRPC();
   // kept current by the live feed of market-view (useLiveBook); the slow refetch is only a safety net
-  const book = useQuery({ ...trpc.market.book.queryOptions({ communityId, category, unit }), refetchInterval: 60_000 });
+  const query = useQuery({ ...trpc.market.book.queryOptions({ communityId, category, unit }), refetchInterval: 60_000 });
+  const book = useLastKnown(`market.book.${communityId}.${category}.${unit}`, query);
   const bids = book.data?.bids ?? [];
   const asks = book.data?.asks ?? [];
   const series = depthSeries(bids, asks);
@@ -36,7 +39,9 @@ export function BookView({ communityId, category, unit }: { communityId: string;
         <h2 style={{ margin: 0 }}>Book</h2>
         <span className="muted small">credits per {unitName(unit, 1)}</span>
       </div>
-      {bids.length + asks.length === 0 ? (
+      {!book.data ? (
+        <Pending query={query} />
+      ) : bids.length + asks.length === 0 ? (
         <p className="empty">No open orders in {unitLabel(unit)} yet.</p>
       ) : (
         <>

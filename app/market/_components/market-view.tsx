@@ -3,6 +3,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { money, unitPrice, whenShort } from '@/app/_lib/format';
+import { useLastKnown } from '@/app/_lib/last-known';
 import { useTRPC } from '@/app/_lib/trpc';
 import { quantityText, unitName, UNITS_BY_CATEGORY, type Category } from '@/app/_lib/units';
 import { BookView } from './book-view';
@@ -18,10 +19,12 @@ export function MarketView({ communityId, communityName, commissionBps }: { comm
   const [category, setCategory] = useState<Category>('COMPUTE');
   const [unit, setUnit] = useState<string>(UNITS_BY_CATEGORY.COMPUTE[0]);
   const book = useQuery(trpc.market.book.queryOptions({ communityId, category, unit }));
-  const trades = useQuery(trpc.market.trades.queryOptions({ communityId, category, limit: TRADE_LIMIT }));
+  const tradesQuery = useQuery(trpc.market.trades.queryOptions({ communityId, category, limit: TRADE_LIMIT }));
+  const trades = useLastKnown(`market.trades.${communityId}.${category}`, tradesQuery);
   // every member's changes to this book arrive live (market.bookEvents) and update both queries above
   useLiveBook(communityId, category, unit);
-  const balance = useQuery(trpc.ledger.balance.queryOptions({ communityId }));
+  const balance = useLastKnown(`ledger.balance.${communityId}`, useQuery(trpc.ledger.balance.queryOptions({ communityId })));
+  const bestBook = useLastKnown(`market.book.${communityId}.${category}.${unit}`, book);
   return (
     <>
       <div className="row spread" style={{ marginBottom: '0.5rem' }}>
@@ -47,8 +50,8 @@ export function MarketView({ communityId, communityName, commissionBps }: { comm
         category={category}
         unit={unit}
         onUnitChange={setUnit}
-        bestBid={book.data?.bids[0]?.price}
-        bestAsk={book.data?.asks[0]?.price}
+        bestBid={bestBook.data?.bids[0]?.price}
+        bestAsk={bestBook.data?.asks[0]?.price}
       />
       <BookView communityId={communityId} category={category} unit={unit} />
       <MyOrders communityId={communityId} />

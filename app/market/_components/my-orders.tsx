@@ -4,6 +4,7 @@ import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-q
 import { LoadMore, rowsOf } from '@/app/_components/load-more';
 import { ErrorAlert } from '@/app/_components/form';
 import { money, unitPrice, when } from '@/app/_lib/format';
+import { useLastKnown } from '@/app/_lib/last-known';
 import { useTRPC } from '@/app/_lib/trpc';
 import { CATEGORY_LABELS, quantityText, unitName, type Category } from '@/app/_lib/units';
 
@@ -18,12 +19,13 @@ export function MyOrders({ communityId }: { communityId: string }) {
       void queryClient.invalidateQueries(trpc.ledger.pathFilter());
     },
   });
-  const list = rowsOf(orders.data);
+  const known = useLastKnown(`market.myOrders.${communityId}`, orders);
+  const list = rowsOf(known.data);
   return (
     <div className="card">
       <h2>My orders</h2>
       <ErrorAlert error={cancel.error} />
-      {orders.data && list.length === 0 ? <p className="empty">You have no orders here yet.</p> : null}
+      {known.data && list.length === 0 ? <p className="empty">You have no orders here yet.</p> : null}
       <ul className="list" data-testid="my-orders">
         {list.map((o) => (
           <li key={o.id} data-order-id={o.id}>
