@@ -9,11 +9,11 @@
  * own kind of session: JSON control messages `storage-want` / `storage-error`, and the transfer protocol's
  * binary frames keyed by the shard. The coordinator is asked before any copy leaves (`storage.mayServe`).
  */
-import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
 import type { inferRouterOutputs } from '@trpc/server';
 import { z } from 'zod';
 import type { AppRouter } from '@/server/routers/_app';
 import { getLiveHub } from '../live-client';
+import { trpcClient, type AppClient } from '../trpc-client';
 import { getTransferManager, type TransferManager } from '../transfer/manager';
 import { encodeChunkFrame, MAX_FRAME_PAYLOAD, parseChunkFrame, transferKey } from '../transfer/protocol';
 import type { Wire } from '../transfer/session';
@@ -33,7 +33,7 @@ export interface StorageApi {
   plans(): Promise<PlanView[]>;
 }
 
-export function trpcStorageApi(client: TRPCClient<AppRouter> = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: '/api/trpc' })] })): StorageApi {
+export function trpcStorageApi(client: AppClient = trpcClient()): StorageApi {
   return {
     work: (deviceId) => client.storage.work.query({ deviceId }),
     stored: (deviceId, placementId) => client.storage.stored.mutate({ deviceId, placementId }),
