@@ -201,6 +201,8 @@ describe.each(databaseKinds)('the headless agent on %s', (kind) => {
       expect((await issue(1)).challengesIssued).toBe(1);
       await eventually(() => t.db.storageChallenge.findMany({ where: { placementId: placement!.id, period: 1 } }), (cs) => cs.some((x) => x.status === 'FAILED'), `a failed challenge\n${node.output()}`);
       expect((await t.db.storagePlacement.findUnique({ where: { id: placement!.id } }))?.status).not.toBe('STORED');
+      // the agent has its answer back (the database may say FAILED a moment before the reply reaches it)
+      await eventually(async () => node.output(), (out) => out.includes('answered a storage challenge (2 so far)'), 'the second answer');
     } finally {
       buyerAgent?.stop();
       buyerLinks?.stop();
