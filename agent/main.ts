@@ -9,7 +9,7 @@
  * SIGINT/SIGTERM stop it cleanly: running units are abandoned and their leases given back, donating is
  * switched off. The last line printed is `AGENT_SUMMARY {json}`.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ComputePool } from '../app/_lib/compute-pool';
 import { Donor, trpcDonorApi, type DonorApi, type EnvironmentSource } from '../app/_lib/donor';
@@ -42,6 +42,16 @@ type Summary = {
   deviceId: string | null;
   communities: string[];
   storage: { answered: number; fetched: number; served: number; shards: number } | null;
+};
+
+/** The device id a storage folder was registered as (written next to its shards). */
+const DEVICE_FILE = '.swapmesh-device';
+const readRemembered = (file: string): string | undefined => {
+  try {
+    return readFileSync(file, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 };
 
 /** A server has no battery, no hidden tab and no metered network: the gate is always open. */
@@ -150,8 +160,17 @@ export async function main(argv: string[], host: AgentHost): Promise<number> {
     log('measuring this machine…');
     if (opts.storage) mkdirSync(opts.storage.dir, { recursive: true });
     const profile = await measureProfile(opts.origin, opts.storage?.dir ?? host.root);
-    const registered = await client.device.register.mutate({ name: opts.name, profile, ...(opts.deviceId ? { deviceId: opts.deviceId } : {}) });
+    // a storage folder remembers its device, so that a restarted node answers for the shards it keeps
+    const remembered = opts.storage ? join(opts.storage.dir, DEVICE_FILE) : null;
+    const knownDevice = opts.deviceId ?? (remembered ? readRemembered(remembered) : undefined);
+    const register = (id: string | undefined) => client.device.register.mutate({ name: opts.name, profile, ...(id ? { deviceId: id } : {}) });
+    const registered = await register(knownDevice).catch((err: unknown) => {
+      // a remembered device that is gone (or another member's): this folder becomes a new device
+      if (opts.deviceId || !knownDevice || !['NOT_FOUND', 'FORBIDDEN'].includes(errorCode(err) ?? '')) throw err;
+      return register(undefined);
+    });
     const deviceId = registered.device.id;
+    if (remembered && knownDevice !== deviceId) writeFileSync(remembered, `${deviceId}\n`);
     summary.deviceId = deviceId;
     log(`device ${deviceId} (${Math.round(profile.compute.mips ?? 0)} MIPS, ${Math.round(profile.compute.mflops ?? 0)} MFLOPS per thread)`);
 
@@ -161,7 +180,10 @@ export async function main(argv: string[], host: AgentHost): Promise<number> {
     // 4. storage from disk
     if (opts.storage) {
       storage = await startStorageNode({ client, deviceId, dir: opts.storage.dir, capacityBytes: opts.storage.mb * 2 ** 20, log, warn, onWork: () => (lastWorkAt = Date.now()) });
+      // one standing ask per community: a restarted node keeps the one it has
+      const { asks } = await client.storage.lending.query({ deviceId });
       for (const c of communities) {
+        if (asks.some((a) => a.communityId === c.id)) continue;
         await client.storage.lend.mutate({ communityId: c.id, deviceId, mb: opts.storage.mb, hours: opts.storage.hours, price: opts.storage.price });
       }
       log(`lending ${opts.storage.mb} MB of ${opts.storage.dir} in ${summary.communities.join(', ')} at ${opts.storage.price / MICRO_PER_CREDIT} credits per MB·hour`);

@@ -208,11 +208,17 @@ describe.each(databaseKinds)('the headless agent on %s', (kind) => {
       buyerLinks?.stop();
       node.child.kill('SIGINT');
       run = await node.done;
-      rmSync(dir, { recursive: true, force: true });
     }
     // stopped by SIGINT: a clean exit, with what it did
     expect(run.code, run.output).toBe(0);
     expect(run.summary, run.output).toMatchObject({ storage: { answered: 2, fetched: 1, served: 0 } });
+
+    // started again on the same folder, it is the same device and keeps its one ask
+    const again = await startAgent(origin, ['--handle', lender.member.handle, '--password', PASSWORD, '--community', c.slug, '--no-compute', '--storage-dir', dir, '--storage-mb', '5', '--idle-exit', '1']).done;
+    expect(again.code, again.output).toBe(0);
+    expect(again.summary.deviceId).toBe(run.summary.deviceId);
+    expect(await t.db.order.count({ where: { memberId: lender.member.id, side: 'SELL', category: 'STORAGE', status: 'OPEN' } })).toBe(1);
+    rmSync(dir, { recursive: true, force: true });
     expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
   });
 });
