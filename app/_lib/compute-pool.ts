@@ -15,11 +15,14 @@
  * Aborting a running unit, or a unit running past its time limit, terminates its worker; the slot
  * makes a new one when it next needs it. The worker factory can be replaced (tests use fakes).
  */
-import { releaseProxy, wrap } from 'comlink';
+import { wrap } from 'comlink';
 import type { ComputeWorkerApi } from '../../workers/compute.worker';
 import { customOutputSchema, customUnitSchema } from '../../workers/kernels/custom';
 import type { Json } from '../../workers/kernels/types';
 import { restAfter } from './donor-rules';
+import { browserWorker, WorkerCrashedError, WorkerLifetime } from './worker-lifetime';
+
+export { WorkerCrashedError };
 
 /** `code`: a job's code fetched from the mesh (app/_lib/job-source.ts), handed to its sandbox, which checks its SHA-256. */
 export type UnitTask = { jobId: string; kernel: string; input: Json; code?: string };
@@ -36,10 +39,6 @@ export interface UnitRunner {
 }
 export type RunnerFactory = (kind: RunnerKind) => UnitRunner;
 
-/** The worker itself failed (did not load, crashed, sent garbage): it is replaced, not reused. */
-export class WorkerCrashedError extends Error {
-  override name = 'WorkerCrashedError';
-}
 /** The unit's code threw or gave an unusable output; the worker is fine. */
 export class UnitFailedError extends Error {
   override name = 'UnitFailedError';
@@ -318,12 +317,19 @@ function watchWorker(worker: Worker, what: string) {
 }
 
 function kernelsRunner(): UnitRunner {
-  const worker = new Worker(new URL('../../workers/compute.worker.ts', import.meta.url), { type: 'module', name: 'swapmesh-compute' });
-  const remote = wrap<ComputeWorkerApi>(worker);
-  const watch = watchWorker(worker, 'The compute worker');
+  const start = browserWorker(
+    () => new Worker(new URL('../../workers/compute.worker.ts', import.meta.url), { type: 'module', name: 'swapmesh-compute' }),
+    (worker) => wrap<ComputeWorkerApi>(worker),
+  );
+  // the pool terminates idle slots itself: the lifetime only starts, watches and stops the worker
+  return lifetimeRunner(new WorkerLifetime(start, { name: 'The compute worker', idleMs: null }));
+}
+
+/** A slot's runner over a kernels worker's lifetime (a browser worker here, a Node thread in the agent). */
+export function lifetimeRunner(life: WorkerLifetime<ComputeWorkerApi>): UnitRunner {
   return {
     run: (task) =>
-      watch.guard(async () => {
+      life.call(async (remote) => {
         try {
           const { output, engine } = await remote.runUnit(task.kernel, task.input);
           return { output, engine };
@@ -332,10 +338,7 @@ function kernelsRunner(): UnitRunner {
           throw new UnitFailedError(err instanceof Error ? err.message : String(err));
         }
       }),
-    terminate: () => {
-      remote[releaseProxy]();
-      worker.terminate();
-    },
+    terminate: () => life.stop(),
   };
 }
 

@@ -10,11 +10,10 @@
  * member moves between the app's screens. Its live status is read through `subscribe`/`getStatus`
  * (shaped for React's useSyncExternalStore).
  */
-import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
-import type { AppRouter } from '@/server/routers/_app';
-import type { Json } from '../../workers/kernels/types';
+import type { Json, KernelName } from '../../workers/kernels/types';
 import { ComputePool, type Engine, type UnitTask } from './compute-pool';
 import { MeshSources, type SourceFetcher } from './job-source';
+import { trpcClient, type AppClient } from './trpc-client';
 import {
   backoffDelay,
   DEFAULT_PREFS,
@@ -36,9 +35,10 @@ export interface DonorApi {
   returnLeases(deviceId: string): Promise<unknown>;
 }
 
-export function trpcDonorApi(client: TRPCClient<AppRouter> = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: '/api/trpc' })] })): DonorApi {
+/** The loop's calls over tRPC; `kernels` limits the units leased to those kernels (the agent's choice). */
+export function trpcDonorApi(client: AppClient = trpcClient(), options: { kernels?: KernelName[] } = {}): DonorApi {
   return {
-    lease: (deviceId, max) => client.compute.lease.mutate({ deviceId, max }),
+    lease: (deviceId, max) => client.compute.lease.mutate({ deviceId, max, ...(options.kernels ? { kernels: options.kernels } : {}) }),
     submit: (leaseId, output) => client.compute.submitResult.mutate({ leaseId, output }),
     returnLeases: (deviceId) => client.compute.returnLeases.mutate({ deviceId }),
   };
@@ -456,12 +456,7 @@ export function getDonor(deviceId: string): Donor {
       // closing the tab: hand the units back at once instead of letting their leases time out
       window.addEventListener('pagehide', () => {
         if (d.isRunning && d.getStatus().current.length > 0) {
-          void fetch('/api/trpc/compute.returnLeases', {
-            method: 'POST',
-            keepalive: true,
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ deviceId: d.deviceId }),
-          }).catch(() => undefined);
+          void trpcClient().compute.returnLeases.mutate({ deviceId: d.deviceId }, { context: { keepalive: true } }).catch(() => undefined);
         }
       });
     }

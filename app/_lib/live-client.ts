@@ -4,8 +4,7 @@
  * The page's LiveHub (app/_lib/live-hub.ts): the tab's end of the browser's one live stream, with the
  * browser's Web Lock, BroadcastChannel and a tRPC client that holds `signal.stream` when this tab leads.
  */
-import { createTRPCClient, httpSubscriptionLink } from '@trpc/client';
-import type { AppRouter } from '@/server/routers/_app';
+import { trpcClient } from './trpc-client';
 import { LiveHub, type HubChannel, type HubMessage, type StreamEvent } from './live-hub';
 
 const CHANNEL = 'swapmesh-live';
@@ -32,7 +31,7 @@ function broadcastChannel(): HubChannel | null {
 /** This tab's hub (browser only; created on first use). */
 export function getLiveHub(): LiveHub {
   if (hub) return hub;
-  const client = createTRPCClient<AppRouter>({ links: [httpSubscriptionLink({ url: '/api/trpc' })] });
+  const client = trpcClient();
   const channel = broadcastChannel();
   const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
   const created = new LiveHub({

@@ -6,7 +6,7 @@
  * feature-detected: a missing one leaves its fields null instead of failing the measurement. It
  * never asks for a permission (cameras and microphones are only counted, not opened).
  */
-import { releaseProxy, wrap } from 'comlink';
+import { wrap, type Remote } from 'comlink';
 import {
   CONNECTION_TYPES,
   EFFECTIVE_CONNECTION_TYPES,
@@ -19,6 +19,7 @@ import {
 } from '../../server/device/profile';
 import type { ComputeBenchmark, MemoryBenchmark, StorageBenchmark } from '../../workers/benchmark';
 import type { BenchmarkWorkerApi } from '../../workers/benchmark.worker';
+import { browserWorker, WorkerLifetime } from '../_lib/worker-lifetime';
 
 export type MeasureProfileOptions = {
   /** aborting terminates the worker and rejects with the signal's reason */
@@ -167,44 +168,23 @@ async function runWorkerBenchmarks(
 ): Promise<WorkerResults> {
   const results: WorkerResults = { compute: null, memory: null, storage: null };
   if (typeof Worker === 'undefined') return results;
-  let worker: Worker;
-  try {
-    worker = new Worker(new URL('../../workers/benchmark.worker.ts', import.meta.url), { type: 'module' });
-  } catch {
-    return results;
-  }
-  const remote = wrap<BenchmarkWorkerApi>(worker);
-  let failWorker: (reason: Error) => void = () => undefined;
-  const workerFailed = new Promise<never>((_, reject) => {
-    failWorker = reject;
-  });
-  workerFailed.catch(() => undefined);
-  const onError = (event: ErrorEvent | MessageEvent) => {
-    event.preventDefault();
-    failWorker(new Error('The benchmark worker failed.'));
-  };
-  const onAbort = () => worker.terminate();
-  worker.addEventListener('error', onError);
-  worker.addEventListener('messageerror', onError);
-  signal?.addEventListener('abort', onAbort, { once: true });
-
-  const step = async <T>(label: string, call: () => Promise<T>): Promise<T> => {
+  const worker = new WorkerLifetime(
+    browserWorker(() => new Worker(new URL('../../workers/benchmark.worker.ts', import.meta.url), { type: 'module' }), (w) => wrap<BenchmarkWorkerApi>(w)),
+    { name: 'The benchmark worker', idleMs: null },
+  );
+  const step = async <T>(label: string, call: (remote: Remote<BenchmarkWorkerApi>) => Promise<T>): Promise<T> => {
     onStep?.(label);
-    return abortable(withTimeout(Promise.race([call(), workerFailed]), STEP_TIMEOUT_MS), signal);
+    return abortable(withTimeout(worker.call(call, { signal }), STEP_TIMEOUT_MS), signal);
   };
   try {
-    results.compute = await step('Measuring the processor…', () => remote.measureCompute());
-    results.memory = await step('Measuring memory…', () => remote.measureMemory());
-    results.storage = await step('Measuring storage…', () => remote.measureStorage());
+    results.compute = await step('Measuring the processor…', (remote) => remote.measureCompute());
+    results.memory = await step('Measuring memory…', (remote) => remote.measureMemory());
+    results.storage = await step('Measuring storage…', (remote) => remote.measureStorage());
   } catch {
     if (signal?.aborted) throw abortReason(signal);
-    // a failed or stuck worker: keep what was measured, the rest stays null
+    // a worker that cannot start, failed or is stuck: keep what was measured, the rest stays null
   } finally {
-    signal?.removeEventListener('abort', onAbort);
-    worker.removeEventListener('error', onError);
-    worker.removeEventListener('messageerror', onError);
-    remote[releaseProxy]();
-    worker.terminate();
+    worker.stop();
   }
   return results;
 }

@@ -3,16 +3,15 @@
  * community with one donor device, nobody else can. Units are computed one at a time in the compute pool
  * (one worker), so the page stays responsive; with nothing to confirm it asks again every few seconds.
  */
-import { createTRPCClient, httpBatchLink } from '@trpc/client';
-import type { AppRouter } from '@/server/routers/_app';
 import { ComputePool } from '../_lib/compute-pool';
+import { trpcClient } from '../_lib/trpc-client';
 
 export type CheckProgress = { checked: number; agreed: number; disagreed: number; computing: number | null; error: string | null };
 
 const IDLE_MS = 3_000;
 
 export function startOwnerCheck(jobId: string, onProgress: (p: CheckProgress) => void): () => void {
-  const client = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: '/api/trpc' })] });
+  const client = trpcClient();
   const pool = new ComputePool({ size: 1, dutyCycle: 1 });
   const abort = new AbortController();
   const progress: CheckProgress = { checked: 0, agreed: 0, disagreed: 0, computing: null, error: null };

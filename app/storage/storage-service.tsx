@@ -3,7 +3,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { useEffect } from 'react';
 import { useStoredDeviceId } from '@/app/content/_components/content-context';
-import { getStorageAgent } from '@/app/_lib/storage/agent';
+import { getStorageAgent } from '@/app/_lib/storage/page-agent';
 import { useTRPC } from '@/app/_lib/trpc';
 
 /**

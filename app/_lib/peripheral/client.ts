@@ -1,14 +1,10 @@
 'use client';
 
-import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
-import type { AppRouter } from '@/server/routers/_app';
+import { trpcClient, type AppClient } from '../trpc-client';
 
-let client: TRPCClient<AppRouter> | null = null;
-
-/** A plain tRPC client for the rental sessions, which live outside React. */
-export function peripheralClient(): TRPCClient<AppRouter> {
-  client ??= createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: '/api/trpc' })] });
-  return client;
+/** The page's tRPC client, for the rental sessions, which live outside React. */
+export function peripheralClient(): AppClient {
+  return trpcClient();
 }
 
 /** What a rental's kind is called on screen. */

@@ -8,18 +8,21 @@
  * Shards travel on the TransferManager's peer links (one WebRTC data channel per pair of devices), as their
  * own kind of session: JSON control messages `storage-want` / `storage-error`, and the transfer protocol's
  * binary frames keyed by the shard. The coordinator is asked before any copy leaves (`storage.mayServe`).
+ *
+ * Where the shards are kept (`ShardStore`: OPFS in a browser, a folder in the headless agent), the links
+ * they travel on (`ShardLinks`: the page's TransferManager, the agent's Node peers) and what wakes the
+ * agent (the live stream's storage events, or its own timer alone) are given to it, so the agent
+ * (agent/storage-node.ts) runs this same class. The page's agent is made by `getStorageAgent` (page-agent.ts).
  */
-import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
 import type { inferRouterOutputs } from '@trpc/server';
 import { z } from 'zod';
 import type { AppRouter } from '@/server/routers/_app';
-import { getLiveHub } from '../live-client';
-import { getTransferManager, type TransferManager } from '../transfer/manager';
+import { trpcClient, type AppClient } from '../trpc-client';
+import type { ChannelHandler } from '../transfer/manager';
 import { encodeChunkFrame, MAX_FRAME_PAYLOAD, parseChunkFrame, transferKey } from '../transfer/protocol';
 import type { Wire } from '../transfer/session';
 import { DEFAULT_WINDOW } from '../transfer/window';
 import { answer, decrypt, importRecoveryKey, join, sha256Hex, unpack, type BundleFile } from './bundle';
-import { readShard, removeShard, writeShard } from './opfs';
 
 type Outputs = inferRouterOutputs<AppRouter>;
 export type Work = Outputs['storage']['work'];
@@ -33,7 +36,7 @@ export interface StorageApi {
   plans(): Promise<PlanView[]>;
 }
 
-export function trpcStorageApi(client: TRPCClient<AppRouter> = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: '/api/trpc' })] })): StorageApi {
+export function trpcStorageApi(client: AppClient = trpcClient()): StorageApi {
   return {
     work: (deviceId) => client.storage.work.query({ deviceId }),
     stored: (deviceId, placementId) => client.storage.stored.mutate({ deviceId, placementId }),
@@ -42,6 +45,29 @@ export function trpcStorageApi(client: TRPCClient<AppRouter> = createTRPCClient<
     plans: () => client.storage.plans.query(),
   };
 }
+
+/** Where a device keeps the shards it holds. `read` gives null when it has no copy. */
+export interface ShardStore {
+  read(shardId: string, start?: number, end?: number): Promise<Uint8Array<ArrayBuffer> | null>;
+  write(shardId: string, bytes: Uint8Array<ArrayBuffer>): Promise<void>;
+  remove(shardId: string): Promise<void>;
+}
+
+/** The device's data channels to other devices (the TransferManager's shape). */
+export interface ShardLinks {
+  start(): void | Promise<void>;
+  addChannelHandler(handler: ChannelHandler): () => void;
+  /** the open wire to a device, connecting when there is none (null until the handler's onOpen) */
+  wireTo(remoteDeviceId: string): Wire | null;
+}
+
+export type StorageAgentParts = {
+  store: ShardStore;
+  links: ShardLinks;
+  api?: StorageApi;
+  /** calls `onChange` when the coordinator says this device's storage work changed; returns a remover */
+  watch?: (onChange: () => void) => () => void;
+};
 
 const controlSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('storage-want'), shardId: z.string().min(1).max(64) }),
@@ -94,11 +120,20 @@ export class StorageAgent {
   private listeners = new Set<() => void>();
   private snapshot: AgentSnapshot = { activity: [], answered: 0, fetched: 0, served: 0, lastError: null, bytesSent: 0, bytesReceived: 0 };
 
+  private readonly store: ShardStore;
+  private readonly manager: ShardLinks;
+  private readonly api: StorageApi;
+  private readonly watch: ((onChange: () => void) => () => void) | null;
+
   constructor(
     readonly deviceId: string,
-    private readonly manager: TransferManager,
-    private readonly api: StorageApi = trpcStorageApi(),
-  ) {}
+    parts: StorageAgentParts,
+  ) {
+    this.store = parts.store;
+    this.manager = parts.links;
+    this.api = parts.api ?? trpcStorageApi();
+    this.watch = parts.watch ?? null;
+  }
 
   start() {
     if (this.stopHandler) return;
@@ -109,9 +144,7 @@ export class StorageAgent {
       onClose: (remote) => this.onClose(remote),
       needsLink: (remote) => [...this.fetches.values()].some((f) => f.from === remote) || (this.serving.get(remote) ?? 0) > 0,
     });
-    this.stopEvents = getLiveHub().watchEvents((event) => {
-      if (event.type === 'storage') void this.refresh();
-    });
+    this.stopEvents = this.watch?.(() => void this.refresh()) ?? null;
     this.timer = setInterval(() => {
       void this.refresh();
       this.nudge();
@@ -146,7 +179,7 @@ export class StorageAgent {
   async keepForUpload(shards: { id: string; bytes: Uint8Array<ArrayBuffer> }[]) {
     for (const s of shards) {
       this.buyerShards.set(s.id, s.bytes);
-      await writeShard(s.id, s.bytes).catch(() => undefined);
+      await this.store.write(s.id, s.bytes).catch(() => undefined);
     }
     void this.refresh();
   }
@@ -173,7 +206,7 @@ export class StorageAgent {
     const work = await this.api.work(this.deviceId);
     for (const c of work.challenges) {
       if (this.answered.has(c.id)) continue;
-      const range = await readShard(c.shardId, c.offset, c.offset + c.length);
+      const range = await this.store.read(c.shardId, c.offset, c.offset + c.length);
       if (!range || range.length !== c.length) continue; // no copy here: the challenge runs out
       this.answered.add(c.id);
       const proof = await answer(c.nonce, range);
@@ -188,23 +221,23 @@ export class StorageAgent {
       void this.take(copy).finally(() => this.confirming.delete(copy.placementId));
     }
     for (const shardId of work.release) {
-      if (!this.buyerShards.has(shardId)) await removeShard(shardId);
+      if (!this.buyerShards.has(shardId)) await this.store.remove(shardId);
     }
     // a buyer's device lets go of a plan's shards once no copy still waits to be fetched from it
     const waiting = new Set(work.serving.map((s) => s.shardId));
     for (const shardId of this.buyerShards.keys()) {
       if (!waiting.has(shardId)) {
         this.buyerShards.delete(shardId);
-        await removeShard(shardId);
+        await this.store.remove(shardId);
       }
     }
   }
 
   /** Fetches a copy it was given, verifies it, keeps it and confirms it. */
   private async take(copy: Work['incoming'][number]) {
-    const existing = await readShard(copy.shardId);
+    const existing = await this.store.read(copy.shardId);
     const bytes = existing && (await sha256Hex(existing)) === copy.sha256 ? existing : await this.fetch(copy.sourceDeviceId, copy.shardId, copy.sizeBytes, copy.sha256);
-    if (bytes !== existing) await writeShard(copy.shardId, bytes);
+    if (bytes !== existing) await this.store.write(copy.shardId, bytes);
     await this.api.stored(this.deviceId, copy.placementId);
     this.emit({ fetched: this.snapshot.fetched + 1 });
   }
@@ -315,7 +348,7 @@ export class StorageAgent {
         return null;
       });
       if (!allowed || !wire) return;
-      const bytes = this.buyerShards.get(shardId) ?? (await readShard(shardId));
+      const bytes = this.buyerShards.get(shardId) ?? (await this.store.read(shardId));
       if (!bytes || bytes.length !== allowed.sizeBytes) return void refuse('This device no longer has that shard.');
       const key = transferKey(`storage:${shardId}`);
       const window = wire.window ?? DEFAULT_WINDOW;
@@ -361,14 +394,4 @@ export class StorageAgent {
     const bundle = await decrypt(join(parts), key, iv);
     return { files: unpack(bundle), sha256: await sha256Hex(bundle) };
   }
-}
-
-let current: StorageAgent | null = null;
-
-/** The page's storage agent for this device (a new device id replaces it). */
-export function getStorageAgent(deviceId: string): StorageAgent {
-  if (current && current.deviceId === deviceId) return current;
-  current?.stop();
-  current = new StorageAgent(deviceId, getTransferManager(deviceId));
-  return current;
 }

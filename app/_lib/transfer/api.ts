@@ -2,10 +2,10 @@
  * The coordinator calls the transfer manager makes (`trpcTransferApi`; tests may fake them), and the shapes
  * they return.
  */
-import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
 import type { inferRouterOutputs } from '@trpc/server';
 import type { AppRouter } from '@/server/routers/_app';
 import { getLiveHub } from '../live-client';
+import { trpcClient, type AppClient } from '../trpc-client';
 import type { SignalMessage } from './peer';
 
 type Outputs = inferRouterOutputs<AppRouter>;
@@ -25,7 +25,7 @@ export interface TransferApi {
 }
 
 export function trpcTransferApi(
-  client: TRPCClient<AppRouter> = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: '/api/trpc' })] }),
+  client: AppClient = trpcClient(),
 ): TransferApi {
   return {
     transfers: (deviceId) => client.content.transfers.query({ deviceId }),

@@ -35,6 +35,9 @@ export const CONNECT_TIMEOUT_MS = 20_000;
 /** A hello this soon after our own offer or connection crossed it on the way, and is ignored. */
 const HELLO_GRACE_MS = 4_000;
 
+/** A WebRTC implementation given to simple-peer where there is no global one (node-datachannel's polyfill in the agent). */
+export type Wrtc = { RTCPeerConnection: unknown; RTCSessionDescription: unknown; RTCIceCandidate: unknown };
+
 export const PEER_CONFIG: RTCConfiguration = { iceServers: [] };
 
 /** True when this device offers to `remote` (the smaller id does). */
@@ -107,7 +110,11 @@ export class PeerLink {
   private readonly sendSignal: SendSignal;
   private readonly events: LinkEvents;
 
-  constructor(options: { selfDeviceId: string; remoteDeviceId: string; sendSignal: SendSignal; events: LinkEvents }) {
+  /** a WebRTC implementation where the global one is missing (the agent's node-datachannel polyfill) */
+  private readonly wrtc: Wrtc | undefined;
+
+  constructor(options: { selfDeviceId: string; remoteDeviceId: string; sendSignal: SendSignal; events: LinkEvents; wrtc?: Wrtc }) {
+    this.wrtc = options.wrtc;
     this.selfDeviceId = options.selfDeviceId;
     this.remoteDeviceId = options.remoteDeviceId;
     this.sendSignal = options.sendSignal;
@@ -188,7 +195,7 @@ export class PeerLink {
   }
 
   private startPeer(initiator: boolean) {
-    const peer = new SimplePeer({ initiator, trickle: false, objectMode: true, config: PEER_CONFIG });
+    const peer = new SimplePeer({ initiator, trickle: false, objectMode: true, config: PEER_CONFIG, ...(this.wrtc ? { wrtc: this.wrtc as SimplePeer.Options['wrtc'] } : {}) });
     this.peer = peer;
     this.state = 'connecting';
     this.attemptAt = Date.now();

@@ -12,7 +12,8 @@
  *
  * `MemoryChunkStore` implements the same interfaces in memory, for tests and the bench.
  */
-import { releaseProxy, proxy, transfer, wrap, type Remote } from 'comlink';
+import { proxy, transfer, wrap, type Remote } from 'comlink';
+import { browserWorker, WorkerLifetime } from '../worker-lifetime';
 import { chunkRange, sha256Hex, verifyChunk, type Manifest, type ManifestProgress } from './chunks';
 import type { ChunkSink, ChunkSource } from './session';
 import type { StorageWorkerApi } from './storage.worker';
@@ -90,22 +91,22 @@ export function storageSupported(): boolean {
   return typeof navigator !== 'undefined' && typeof navigator.storage?.getDirectory === 'function' && typeof Worker !== 'undefined';
 }
 
-let worker: { api: Remote<StorageWorkerApi>; raw: Worker } | null = null;
+/**
+ * The storage worker holds the open files of the transfers in progress, so it is never ended for idling:
+ * only `stopStorageWorker()` ends it (a crash rejects the calls in flight, and the next call starts anew).
+ */
+const worker = new WorkerLifetime(
+  browserWorker(() => new Worker(new URL('./storage.worker.ts', import.meta.url), { type: 'module', name: 'swapmesh-storage' }), (raw) => wrap<StorageWorkerApi>(raw)),
+  { name: 'The storage worker', idleMs: null },
+);
 
 function storageWorker(): Remote<StorageWorkerApi> {
-  if (!worker) {
-    const raw = new Worker(new URL('./storage.worker.ts', import.meta.url), { type: 'module', name: 'swapmesh-storage' });
-    worker = { api: wrap<StorageWorkerApi>(raw), raw };
-  }
-  return worker.api;
+  return worker.remote();
 }
 
 /** Stops the storage worker (its open files are released). */
 export function stopStorageWorker() {
-  if (!worker) return;
-  worker.api[releaseProxy]();
-  worker.raw.terminate();
-  worker = null;
+  worker.stop();
 }
 
 async function folder(name: 'incoming' | 'offers'): Promise<FileSystemDirectoryHandle> {
