@@ -5,7 +5,7 @@ import Link from 'next/link';
 import { createContext, useContext, useEffect, useState, useSyncExternalStore } from 'react';
 import { Pending } from '@/app/_components/loading';
 import { RequireMember } from '@/app/_components/require-member';
-import { getTransferManager, type ManagerSnapshot, type TransferManager } from '@/app/_lib/transfer/manager';
+import type { ManagerSnapshot, TransferManager } from '@/app/_lib/transfer/manager';
 import { useTRPC } from '@/app/_lib/trpc';
 import { PAIRED_ONLY } from '@/server/content/signal-message';
 
@@ -39,6 +39,27 @@ export function useTransfers(manager: TransferManager): ManagerSnapshot {
   return useSyncExternalStore(manager.subscribe, manager.getSnapshot, manager.getSnapshot);
 }
 
+/**
+ * This device's transfer manager, once its code (WebRTC, hashing) has loaded: the manager is imported on demand,
+ * so screens that never transfer, and a first visit, do not download it. Starts it.
+ */
+function useTransferManager(deviceId: string | null): TransferManager | null {
+  const [loaded, setLoaded] = useState<TransferManager | null>(null);
+  useEffect(() => {
+    if (!deviceId) return;
+    let live = true;
+    void import('@/app/_lib/transfer/manager').then(({ getTransferManager }) => {
+      const manager = getTransferManager(deviceId);
+      void manager.start();
+      if (live) setLoaded(manager);
+    });
+    return () => {
+      live = false;
+    };
+  }, [deviceId]);
+  return deviceId && loaded?.deviceId === deviceId ? loaded : null;
+}
+
 /** The device id this browser registered, read after hydration (undefined until then). */
 export function useStoredDeviceId(): string | null | undefined {
   const [stored, setStored] = useState<string | null | undefined>(undefined);
@@ -62,11 +83,7 @@ function DeviceGate({ member, children }: { member: { id: string; handle: string
   const device = devices.data?.find((d) => d.device.id === stored)?.device ?? null;
   const communities: Community[] = mine.data?.items.map((c) => ({ id: c.id, slug: c.slug, name: c.name })) ?? [];
   const community = communities.find((c) => c.id === communityId) ?? communities[0] ?? null;
-  const manager = device ? getTransferManager(device.id) : null;
-
-  useEffect(() => {
-    if (manager) void manager.start();
-  }, [manager]);
+  const manager = useTransferManager(device?.id ?? null);
   // online in the chosen community (and for paired devices), or for paired devices only without a community
   const presenceId = mine.data ? (community?.id ?? PAIRED_ONLY) : null;
   useEffect(() => {
@@ -74,6 +91,7 @@ function DeviceGate({ member, children }: { member: { id: string; handle: string
   }, [manager, presenceId]);
 
   if (stored === undefined || devices.isPending || mine.isPending) return <Pending query={devices.isPending ? devices : mine} />;
+  if (device && !manager) return <Pending query={devices} />;
   if (!device || !manager) {
     return (
       <div className="card center">
@@ -120,15 +138,14 @@ export function TransferService() {
   const mine = useQuery(trpc.community.list.queryOptions({ mine: true, limit: 50 }, { enabled: Boolean(me.data) }));
   const owned = Boolean(stored && devices.data?.some((d) => d.device.id === stored));
   const items = mine.data?.items;
+  const manager = useTransferManager(owned ? (stored ?? null) : null);
   useEffect(() => {
-    if (!owned || !stored) return;
-    const manager = getTransferManager(stored);
-    void manager.start();
+    if (!manager) return;
     // stay "online" (so requesters and paired devices see this device as reachable) in the chosen community,
     // or for paired devices only when the member is in none
     if (!items) return;
     const chosen = localStorage.getItem(COMMUNITY_KEY);
     manager.setPresenceCommunity(items.find((c) => c.id === chosen)?.id ?? items[0]?.id ?? PAIRED_ONLY);
-  }, [owned, stored, items]);
+  }, [manager, items]);
   return null;
 }
