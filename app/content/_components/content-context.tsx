@@ -7,7 +7,6 @@ import { Pending } from '@/app/_components/loading';
 import { RequireMember } from '@/app/_components/require-member';
 import type { ManagerSnapshot, TransferManager } from '@/app/_lib/transfer/manager';
 import { useTRPC } from '@/app/_lib/trpc';
-import { PAIRED_ONLY } from '@/server/content/signal-message';
 
 /** Where the Device screen keeps this browser's registered device id. */
 export const DEVICE_ID_KEY = 'swapmesh.deviceId';
@@ -40,24 +39,25 @@ export function useTransfers(manager: TransferManager): ManagerSnapshot {
 }
 
 /**
- * This device's transfer manager, once its code (WebRTC, hashing) has loaded: the manager is imported on demand,
- * so screens that never transfer, and a first visit, do not download it. Starts it.
+ * This device's transfer manager, once its code (WebRTC, hashing, the signaling schemas) has loaded: it is
+ * imported on demand, so screens that never transfer, and a first visit, do not download it. Starts it.
+ * `pairedOnly` is the presence for paired devices only (signal-message.ts), loaded with it.
  */
-function useTransferManager(deviceId: string | null): TransferManager | null {
-  const [loaded, setLoaded] = useState<TransferManager | null>(null);
+function useTransferManager(deviceId: string | null): { manager: TransferManager; pairedOnly: string } | null {
+  const [loaded, setLoaded] = useState<{ manager: TransferManager; pairedOnly: string } | null>(null);
   useEffect(() => {
     if (!deviceId) return;
     let live = true;
-    void import('@/app/_lib/transfer/manager').then(({ getTransferManager }) => {
+    void Promise.all([import('@/app/_lib/transfer/manager'), import('@/server/content/signal-message')]).then(([{ getTransferManager }, { PAIRED_ONLY }]) => {
       const manager = getTransferManager(deviceId);
       void manager.start();
-      if (live) setLoaded(manager);
+      if (live) setLoaded({ manager, pairedOnly: PAIRED_ONLY });
     });
     return () => {
       live = false;
     };
   }, [deviceId]);
-  return deviceId && loaded?.deviceId === deviceId ? loaded : null;
+  return deviceId && loaded?.manager.deviceId === deviceId ? loaded : null;
 }
 
 /** The device id this browser registered, read after hydration (undefined until then). */
@@ -83,9 +83,10 @@ function DeviceGate({ member, children }: { member: { id: string; handle: string
   const device = devices.data?.find((d) => d.device.id === stored)?.device ?? null;
   const communities: Community[] = mine.data?.items.map((c) => ({ id: c.id, slug: c.slug, name: c.name })) ?? [];
   const community = communities.find((c) => c.id === communityId) ?? communities[0] ?? null;
-  const manager = useTransferManager(device?.id ?? null);
+  const transfers = useTransferManager(device?.id ?? null);
+  const manager = transfers?.manager ?? null;
   // online in the chosen community (and for paired devices), or for paired devices only without a community
-  const presenceId = mine.data ? (community?.id ?? PAIRED_ONLY) : null;
+  const presenceId = mine.data && transfers ? (community?.id ?? transfers.pairedOnly) : null;
   useEffect(() => {
     if (manager && presenceId) manager.setPresenceCommunity(presenceId);
   }, [manager, presenceId]);
@@ -138,14 +139,14 @@ export function TransferService() {
   const mine = useQuery(trpc.community.list.queryOptions({ mine: true, limit: 50 }, { enabled: Boolean(me.data) }));
   const owned = Boolean(stored && devices.data?.some((d) => d.device.id === stored));
   const items = mine.data?.items;
-  const manager = useTransferManager(owned ? (stored ?? null) : null);
+  const transfers = useTransferManager(owned ? (stored ?? null) : null);
   useEffect(() => {
-    if (!manager) return;
+    if (!transfers) return;
     // stay "online" (so requesters and paired devices see this device as reachable) in the chosen community,
     // or for paired devices only when the member is in none
     if (!items) return;
     const chosen = localStorage.getItem(COMMUNITY_KEY);
-    manager.setPresenceCommunity(items.find((c) => c.id === chosen)?.id ?? items[0]?.id ?? PAIRED_ONLY);
-  }, [manager, items]);
+    transfers.manager.setPresenceCommunity(items.find((c) => c.id === chosen)?.id ?? items[0]?.id ?? transfers.pairedOnly);
+  }, [transfers, items]);
   return null;
 }
