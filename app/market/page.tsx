@@ -1,11 +1,14 @@
 'use client';
 
 import { useQuery } from '@tanstack/react-query';
+import dynamic from 'next/dynamic';
 import Link from 'next/link';
 import { Pending } from '../_components/loading';
 import { RequireMember } from '../_components/require-member';
 import { useTRPC } from '../_lib/trpc';
-import { MarketView } from './_components/market-view';
+
+/** The book, ticket and charts: loaded for a member with a community, not with a visitor's first page. */
+const MarketView = dynamic(() => import('./_components/market-view').then((m) => m.MarketView), { loading: () => <p className="muted">Loading…</p> });
 
 function Markets() {
   const trpc = useTRPC();
