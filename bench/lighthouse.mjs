@@ -218,7 +218,7 @@ function printTable(url, summaries, load) {
   console.log(line(header));
   console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
   for (const row of rows) console.log(line(row));
-  console.log('First-load JS: scripts requested before the load event, as transferred (gzip bodies and headers); gzip in build: scripts/first-load-js.mjs;');
+  console.log('First-load JS: scripts requested before the load event, as transferred (compressed bodies and headers); gzip in build: scripts/first-load-js.mjs;');
   console.log('JS after load: prefetches of the linked screens and code loaded on demand.');
   console.log(`Targets: performance >= ${TARGETS.performance}, accessibility, best practices and PWA ${TARGETS.pwa}, first-load JS <= ${FIRST_LOAD_LIMIT_KIB} KiB (✗: missed).`);
   for (const s of summaries) {
