@@ -1,6 +1,7 @@
 import type { Metadata, Viewport } from 'next';
 import { AppShell } from './_components/app-shell';
 import { ConnectionStatus } from './_components/connection-status';
+import { memberHintScript } from './_components/member-hint-script';
 import { ServiceWorkerRegistration } from './_components/service-worker-registration';
 import { Providers } from './_lib/trpc';
 import './globals.css';
@@ -28,7 +29,11 @@ export const viewport: Viewport = {
 
 export default function RootLayout({ children }: { children: React.ReactNode }) {
   return (
-    <html lang="en">
+    // data-member is set by the head's script before the first paint (member-hint.tsx)
+    <html lang="en" suppressHydrationWarning>
+      <head>
+        <script dangerouslySetInnerHTML={{ __html: memberHintScript }} />
+      </head>
       <body>
         <Providers>
           <AppShell>{children}</AppShell>

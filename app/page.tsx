@@ -10,6 +10,7 @@ import type { HomeInbox } from '@/server/home/inbox';
 type LastKnownHome = LastKnown<HomeInbox>;
 import { useHomeInbox } from './_components/home/use-inbox';
 import { Pending } from './_components/loading';
+import { UntilKnown } from './_components/member-hint';
 import { ErrorAlert } from './_components/form';
 import { useTRPC } from './_lib/trpc';
 
@@ -59,6 +60,8 @@ export default function HomePage() {
   // offline (or the coordinator unreachable): whoever was signed in last on this device sees their last known Home
   const unreachable = me.fetchStatus === 'paused' || me.isError;
   if (unreachable && saved) return <InboxView inbox={saved.data} handle={saved.member.handle} asOf={saved.savedAt} />;
+  // in the prerendered page too, so that a visitor sees the welcome at once (member-hint.tsx)
+  if (me.isPending && me.fetchStatus !== 'paused') return <UntilKnown visitor={<Welcome />} member={<Pending query={me} />} />;
   if (me.isPending) return <Pending query={me} />;
   if (me.isError) return <ErrorAlert error={me.error} />;
   return <Welcome />;

@@ -1,26 +1,35 @@
 // Lighthouse 11.7 benchmark of the production app on a phone: performance, accessibility,
-// best practices and PWA scores, plus the JavaScript the first load of the page downloads.
+// best practices and PWA scores, plus the JavaScript the first load of each page downloads, for the
+// main routes, beside the issue's targets (performance >= 95, the other three 100, first-load
+// JavaScript <= 150 KiB transferred).
 //
-//   node bench/lighthouse.mjs [--url URL] [--runs N] [--json FILE]
+//   node bench/lighthouse.mjs [--url URL] [--routes /,/market,...] [--runs N] [--json DIR]
 //
-// --url   a running production server (e.g. http://127.0.0.1:3000/). Without it the script starts
-//         one itself on a free loopback port from the existing build in .next (it never builds: run
-//         `npm run build` first): `node scripts/migrate.mjs`, then `next start`, with DATABASE_URL
-//         defaulting to file:./data/bench.db; it stops that server when it is done.
-// --runs  run Lighthouse N times (default 1) and report the run with the median performance score.
-// --json  also write that run's full Lighthouse report (JSON) to FILE.
+// --url     a running production server (e.g. http://127.0.0.1:3000/). Without it the script starts
+//           one itself on a free loopback port from the existing build in .next (it never builds: run
+//           `npm run build` first): `npm start`'s own server (scripts/start.mjs, which applies the
+//           migrations), with DATABASE_URL defaulting to file:./data/bench.db; it stops that server when
+//           it is done.
+// --routes  comma-separated paths, default the main routes: / /market /content /device /trades.
+// --runs    run Lighthouse N times per route (default 3): every score and metric printed is the median
+//           of the N runs; the first-load JavaScript is the median run's (by performance score).
+// --json    also write each route's median run's full Lighthouse report (JSON) into DIR.
 //
 // Mobile emulation and simulated throttling are Lighthouse's defaults. Chromium is /usr/bin/chromium
-// (CHROMIUM_PATH overrides). Each run starts from a fresh profile, so the numbers are a first visit.
-import { spawn, spawnSync } from 'node:child_process';
+// (CHROMIUM_PATH overrides). Each run starts from a fresh profile, so the numbers are a first visit
+// of someone signed out. The machine's load average is printed beside the figures: simulated
+// throttling scales what it measured on this CPU, so a loaded machine scores lower.
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as chromeLauncher from 'chrome-launcher';
 import lighthouse from 'lighthouse';
+import { FIRST_LOAD_LIMIT_KIB, MAIN_ROUTES, firstLoadJs as builtFirstLoadJs } from '../scripts/first-load-js.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CHROME_FLAGS = [
@@ -37,12 +46,15 @@ const CATEGORIES = [
 const { values: args } = parseArgs({
   options: {
     url: { type: 'string' },
-    runs: { type: 'string', default: '1' },
+    routes: { type: 'string', default: MAIN_ROUTES.join(',') },
+    runs: { type: 'string', default: '3' },
     json: { type: 'string' },
   },
 });
 const runs = Number(args.runs);
 if (!Number.isInteger(runs) || runs < 1 || runs > 20) throw new Error('--runs must be an integer from 1 to 20');
+const routes = args.routes.split(',').map((r) => r.trim()).filter(Boolean);
+if (routes.length === 0 || routes.some((r) => !r.startsWith('/'))) throw new Error('--routes must be paths starting with /, comma-separated');
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -59,7 +71,7 @@ function freePort() {
 async function waitForHttp(url, child, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`next start exited with code ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`the server exited with code ${child.exitCode}`);
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
       if (response.ok) return;
@@ -71,22 +83,20 @@ async function waitForHttp(url, child, timeoutMs) {
   throw new Error(`${url} did not answer within ${timeoutMs / 1000} s`);
 }
 
-/** Starts `next start` in its own process group, so stopping it also stops its next-server child. */
-async function startNext() {
+/** Starts `npm start`'s server (scripts/start.mjs) in its own process group, so stopping it stops all of it. */
+async function startServer() {
   if (!existsSync(path.join(root, '.next', 'BUILD_ID'))) {
     throw new Error('No production build in .next: run `npm run build` first, or pass --url.');
   }
+  const port = await freePort();
   const env = {
     ...process.env,
     DATABASE_URL: process.env.DATABASE_URL ?? 'file:./data/bench.db',
     NEXT_TELEMETRY_DISABLED: '1',
+    PORT: String(port),
+    HOSTNAME: '127.0.0.1',
   };
-  if (existsSync(path.join(root, 'scripts', 'migrate.mjs'))) {
-    const migrate = spawnSync(process.execPath, ['scripts/migrate.mjs'], { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] });
-    if (migrate.status !== 0) throw new Error(`scripts/migrate.mjs failed with code ${migrate.status}`);
-  }
-  const port = await freePort();
-  const child = spawn(path.join(root, 'node_modules', '.bin', 'next'), ['start', '-H', '127.0.0.1', '-p', String(port)], {
+  const child = spawn(process.execPath, ['scripts/start.mjs'], {
     cwd: root,
     detached: true,
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -128,51 +138,98 @@ async function runLighthouse(url) {
   }
 }
 
-/** Scripts the page itself loaded on first visit (not the service worker's precaching). */
+/**
+ * Scripts the page itself loaded on first visit (not the service worker's precaching), split at the page's load
+ * event: what came before it is the first load; what came after is Next's prefetching of the screens the page
+ * links to (the tab bar) and code the page imported on demand.
+ */
 function firstLoadJs(lhr) {
   const items = lhr.audits['network-requests']?.details?.items ?? [];
   const scripts = items.filter((item) => item.resourceType === 'Script' && (item.sessionTargetType ?? 'page') === 'page');
+  const load = lhr.audits.metrics?.details?.items?.[0]?.observedLoad ?? Infinity;
+  const sum = (list, key) => list.reduce((total, item) => total + (item[key] ?? 0), 0);
+  const first = scripts.filter((item) => (item.rendererStartTime ?? item.networkRequestTime ?? 0) <= load);
+  const later = scripts.filter((item) => !first.includes(item));
   return {
-    files: scripts.length,
-    transfer: scripts.reduce((sum, item) => sum + (item.transferSize ?? 0), 0),
-    decoded: scripts.reduce((sum, item) => sum + (item.resourceSize ?? 0), 0),
+    files: first.length,
+    transfer: sum(first, 'transferSize'),
+    decoded: sum(first, 'resourceSize'),
+    laterFiles: later.length,
+    laterTransfer: sum(later, 'transferSize'),
   };
 }
 
 const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
-const score = (category) => (category?.score == null ? 'n/a' : String(Math.round(category.score * 100)));
+const median = (values) => {
+  const sorted = values.filter((v) => v != null).sort((a, b) => a - b);
+  return sorted.length === 0 ? null : sorted[Math.floor((sorted.length - 1) / 2)];
+};
+const TARGETS = { performance: 95, accessibility: 100, 'best-practices': 100, pwa: 100 };
+const METRICS = [
+  ['largest-contentful-paint', 'LCP', (ms) => `${(ms / 1000).toFixed(1)} s`],
+  ['total-blocking-time', 'TBT', (ms) => `${Math.round(ms)} ms`],
+  ['cumulative-layout-shift', 'CLS', (v) => v.toFixed(3)],
+  ['first-contentful-paint', 'FCP', (ms) => `${(ms / 1000).toFixed(1)} s`],
+];
 
-function printTable(lhr, url, runCount) {
-  const rows = CATEGORIES.map(([id, label]) => [label, score(lhr.categories[id])]);
-  const metric = (id) => lhr.audits[id]?.displayValue ?? 'n/a';
-  rows.push(
-    ['First Contentful Paint', metric('first-contentful-paint')],
-    ['Largest Contentful Paint', metric('largest-contentful-paint')],
-    ['Total Blocking Time', metric('total-blocking-time')],
-    ['Cumulative Layout Shift', metric('cumulative-layout-shift')],
-  );
-  const js = firstLoadJs(lhr);
-  rows.push(['First-load JS', `${kib(js.transfer)} transferred, ${kib(js.decoded)} decoded, ${js.files} files`]);
-
-  const width = Math.max(...rows.map(([label]) => label.length));
-  const valueWidth = Math.max(...rows.map(([, value]) => value.length));
-  console.log(`Lighthouse ${lhr.lighthouseVersion}, ${lhr.configSettings.formFactor}, ${lhr.configSettings.throttlingMethod} throttling, ${url}${runCount > 1 ? `, median of ${runCount} runs` : ''}`);
-  console.log(`| ${'Measure'.padEnd(width)} | ${'Value'.padEnd(valueWidth)} |`);
-  console.log(`| ${'-'.repeat(width)} | ${'-'.repeat(valueWidth)} |`);
-  for (const [label, value] of rows) console.log(`| ${label.padEnd(width)} | ${value.padEnd(valueWidth)} |`);
-
-  const failing = [];
-  for (const [id, label] of CATEGORIES.slice(1)) {
-    for (const ref of lhr.categories[id]?.auditRefs ?? []) {
-      const audit = lhr.audits[ref.id];
-      if (ref.weight > 0 && audit && audit.score !== null && audit.score < 1) failing.push(`${label}: ${audit.title}`);
+/** The median over the runs of one route: scores, metrics, and the median run's first-load JavaScript. */
+function summarize(route, results) {
+  const byPerformance = [...results].sort((a, b) => (a.categories.performance?.score ?? 0) - (b.categories.performance?.score ?? 0));
+  const middle = byPerformance[Math.floor((byPerformance.length - 1) / 2)];
+  const scores = Object.fromEntries(CATEGORIES.map(([id]) => [id, median(results.map((r) => (r.categories[id]?.score == null ? null : Math.round(r.categories[id].score * 100))))]));
+  const metrics = Object.fromEntries(METRICS.map(([id]) => [id, median(results.map((r) => r.audits[id]?.numericValue ?? null))]));
+  const failing = new Set();
+  for (const lhr of results) {
+    for (const [id, label] of CATEGORIES.slice(1)) {
+      for (const ref of lhr.categories[id]?.auditRefs ?? []) {
+        const audit = lhr.audits[ref.id];
+        if (ref.weight > 0 && audit && audit.score !== null && audit.score < 1) failing.add(`${label}: ${audit.title}`);
+      }
     }
   }
-  if (failing.length > 0) console.log(`\nNot passing:\n${failing.map((line) => `  - ${line}`).join('\n')}`);
+  let built = null;
+  try {
+    built = builtFirstLoadJs(route);
+  } catch {
+    // a dynamic route, or --url pointing at another build
+  }
+  return { route, scores, metrics, js: firstLoadJs(middle), built, failing: [...failing], lhr: middle };
 }
 
+function printTable(url, summaries, load) {
+  const first = summaries[0].lhr;
+  const limit = FIRST_LOAD_LIMIT_KIB * 1024;
+  console.log(`Lighthouse ${first.lighthouseVersion}, ${first.configSettings.formFactor}, ${first.configSettings.throttlingMethod} throttling, ${url}, median of ${runs} run${runs === 1 ? '' : 's'} per route`);
+  console.log(`Load average (1/5/15 min): ${load.before} before, ${load.after} after, on ${load.cpus}`);
+  const header = ['Route', ...CATEGORIES.map(([, label]) => label), ...METRICS.map(([, label]) => label), `First-load JS transferred (target ${FIRST_LOAD_LIMIT_KIB} KiB)`, 'gzip in build', 'JS after load'];
+  const rows = summaries.map((s) => [
+    s.route,
+    ...CATEGORIES.map(([id]) => {
+      const value = s.scores[id];
+      return value == null ? 'n/a' : `${value}${value >= TARGETS[id] ? '' : ' ✗'}`;
+    }),
+    ...METRICS.map(([id, , show]) => (s.metrics[id] == null ? 'n/a' : show(s.metrics[id]))),
+    `${kib(s.js.transfer)}${s.js.transfer <= limit ? '' : ' ✗'} (${s.js.files} files, ${kib(s.js.decoded)} decoded)`,
+    s.built ? kib(s.built.gzip) : 'n/a',
+    `${kib(s.js.laterTransfer)} (${s.js.laterFiles} files)`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
+  for (const row of rows) console.log(line(row));
+  console.log('First-load JS: scripts requested before the load event, as transferred (compressed bodies and headers); gzip in build: scripts/first-load-js.mjs;');
+  console.log('JS after load: prefetches of the linked screens and code loaded on demand.');
+  console.log(`Targets: performance >= ${TARGETS.performance}, accessibility, best practices and PWA ${TARGETS.pwa}, first-load JS <= ${FIRST_LOAD_LIMIT_KIB} KiB (✗: missed).`);
+  for (const s of summaries) {
+    if (s.failing.length > 0) console.log(`\nNot passing on ${s.route} (in any run):\n${s.failing.map((l) => `  - ${l}`).join('\n')}`);
+  }
+}
+
+const loadNow = () => loadavg().map((v) => v.toFixed(2)).join(' ');
+
 async function main() {
-  const server = args.url ? { url: args.url, stop: () => {} } : await startNext();
+  const server = args.url ? { url: args.url, stop: () => {} } : await startServer();
   const stopOnSignal = () => {
     server.stop();
     process.exit(130);
@@ -180,12 +237,21 @@ async function main() {
   process.once('SIGINT', stopOnSignal);
   process.once('SIGTERM', stopOnSignal);
   try {
-    const results = [];
-    for (let i = 0; i < runs; i += 1) results.push(await runLighthouse(server.url));
-    results.sort((a, b) => (a.categories.performance?.score ?? 0) - (b.categories.performance?.score ?? 0));
-    const median = results[Math.floor((results.length - 1) / 2)];
-    if (args.json) await writeFile(args.json, JSON.stringify(median, null, 2));
-    printTable(median, server.url, runs);
+    const load = { before: loadNow(), after: '', cpus: `${cpus().length} CPUs` };
+    const summaries = [];
+    for (const route of routes) {
+      const results = [];
+      for (let i = 0; i < runs; i += 1) results.push(await runLighthouse(new URL(route, server.url).href));
+      const summary = summarize(route, results);
+      summaries.push(summary);
+      if (args.json) {
+        await mkdir(args.json, { recursive: true });
+        const name = route === '/' ? 'home' : route.replace(/^\//, '').replace(/[^a-z0-9]+/gi, '-');
+        await writeFile(path.join(args.json, `${name}.json`), JSON.stringify(summary.lhr, null, 2));
+      }
+    }
+    load.after = loadNow();
+    printTable(server.url, summaries, load);
   } finally {
     server.stop();
   }

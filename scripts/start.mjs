@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DEFAULT_DATABASE_URL, migrate } from './migrate-lib.mjs';
+import { brotliStatic } from './static-brotli.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const databaseUrl = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
@@ -35,7 +36,10 @@ const hostname = process.env.HOSTNAME || undefined;
 
 // the headers next.config.js sends with every response, pages and API alike, sent by the API server too
 const { default: nextConfig } = await import(pathToFileURL(path.join(root, 'next.config.js')).href);
-const everywhere = ((await nextConfig.headers?.()) ?? []).find((rule) => rule.source === '/:path*')?.headers ?? [];
+const headerRules = (await nextConfig.headers?.()) ?? [];
+const everywhere = headerRules.find((rule) => rule.source === '/:path*')?.headers ?? [];
+// what Next sends with a static file: the rules for every path and for every path outside /api
+const staticHeaders = headerRules.filter((rule) => rule.source === '/:path*' || rule.source === '/((?!api/).*)').flatMap((rule) => rule.headers);
 
 const { createApiHandler, isTrpcPath } = await import(pathToFileURL(apiBundle).href);
 const api = createApiHandler({ headers: everywhere.map(({ key, value }) => [key, value]) });
@@ -44,8 +48,11 @@ const { default: next } = await import('next');
 let handleNext = null;
 // SWAPMESH_TRPC_VIA_NEXT=1 leaves /api/trpc to Next's route handler, as before (for comparison: bench/api-http.mjs)
 const viaNext = process.env.SWAPMESH_TRPC_VIA_NEXT === '1';
+// scripts and stylesheets as Brotli when the browser accepts it (scripts/static-brotli.mjs)
+const serveBrotli = brotliStatic({ nextDir: path.join(root, '.next'), headers: staticHeaders.map(({ key, value }) => [key, value]) });
 const server = createServer((req, res) => {
   if (!viaNext && isTrpcPath(req.url)) return api(req, res);
+  if (serveBrotli(req, res)) return;
   if (handleNext) return handleNext(req, res);
   res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).end('Starting: try again in a moment.');
 });

@@ -26,6 +26,8 @@ TEST_POSTGRES_URL="$TEST_POSTGRES_URL" npx vitest run --project integration \
 
 echo "== end-to-end (Chromium, production build)"
 npm run --silent build
+# first-load JavaScript of the main routes, read from that build (sizes only, no timing)
+node scripts/first-load-js.mjs
 rm -f data/e2e.db data/e2e.db-wal data/e2e.db-shm
 PLAYWRIGHT_JSON_OUTPUT_NAME=.reports/e2e.json npx playwright test --reporter=list,json
 

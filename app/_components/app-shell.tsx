@@ -1,16 +1,19 @@
 'use client';
 
 import { useQuery } from '@tanstack/react-query';
+import dynamic from 'next/dynamic';
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
-import { TransferService } from '@/app/content/_components/content-context';
-import { LiveEvents } from '@/app/_lib/live';
+import { useMemberHint } from '@/app/_components/member-hint';
 import { useBadges } from '@/app/_components/notifications/badges';
-import { Notifications } from '@/app/_components/notifications/notifications';
 import badgeStyles from '@/app/_components/notifications/notifications.module.css';
 import { SharingIndicator } from '@/app/peripherals/_components/sharing-indicator';
-import { StorageService } from '@/app/storage/storage-service';
 import { useTRPC } from '@/app/_lib/trpc';
+
+/** Transfers and the storage agent, loaded only for a signed-in member (they render nothing). */
+const BackgroundServices = dynamic(() => import('./background-services'), { ssr: false });
+/** Live events and their toasts, loaded only for a signed-in member. */
+const MemberLive = dynamic(() => import('./member-live'), { ssr: false });
 
 const tabs = [
   { href: '/', label: 'Home', icon: 'M3 11l9-7 9 7v9a1 1 0 0 1-1 1h-5v-6H9v6H4a1 1 0 0 1-1-1z' },
@@ -41,6 +44,7 @@ export function AppShell({ children }: { children: React.ReactNode }) {
   const trpc = useTRPC();
   const me = useQuery(trpc.auth.me.queryOptions());
   const badges = useBadges(Boolean(me.data));
+  useMemberHint(me.isSuccess ? Boolean(me.data) : undefined);
   const inJobs = pathname.startsWith('/jobs') || pathname.startsWith('/market/jobs');
   const inMarket = (pathname.startsWith('/market') || pathname.endsWith('/market')) && !inJobs;
   const isActive = (href: string) => {
@@ -70,15 +74,12 @@ export function AppShell({ children }: { children: React.ReactNode }) {
           {me.data ? <Link href="/account" aria-label="Account">@{me.data.handle}</Link> : me.isSuccess ? <Link href="/signin">Sign in</Link> : null}
         </span>
       </header>
-      <LiveEvents enabled={Boolean(me.data)}>
-        <Notifications memberId={me.data?.id ?? null} />
-        {me.data ? <TransferService /> : null}
-        {me.data ? <StorageService /> : null}
-        <main className="page">
-          <SharingIndicator />
-          {children}
-        </main>
-      </LiveEvents>
+      {me.data ? <MemberLive memberId={me.data.id} /> : null}
+      {me.data ? <BackgroundServices /> : null}
+      <main className="page">
+        <SharingIndicator />
+        {children}
+      </main>
       <nav className="tabbar seven" aria-label="Main">
         {tabs.map((tab) => {
           const count = badges[tab.href] ?? 0;

@@ -7,6 +7,7 @@ import { useEffect, useState } from 'react';
 import { lastKnownMember, LastKnownMemberContext, saveLastKnown, type KnownMember } from '@/app/_lib/last-known';
 import { useTRPC } from '@/app/_lib/trpc';
 import { Pending } from './loading';
+import { UntilKnown } from './member-hint';
 
 type Member = { id: string; handle: string };
 
@@ -33,9 +34,7 @@ export function RequireMember({ children, what }: { children: (member: Member) =
   const pathname = usePathname();
   const { me, member } = useKnownMember();
   if (member) return <LastKnownMemberContext.Provider value={member}>{children(member)}</LastKnownMemberContext.Provider>;
-  if (me.isPending) return <Pending query={me} />;
-  if (me.isError) return <div className="alert error" role="alert">Could not reach Swapmesh: check your connection.</div>;
-  return (
+  const invitation = (
     <div className="card center">
       <h2>Sign in to {what}</h2>
       <div className="row" style={{ justifyContent: 'center' }}>
@@ -44,4 +43,9 @@ export function RequireMember({ children, what }: { children: (member: Member) =
       </div>
     </div>
   );
+  // in the prerendered page too, so that a visitor sees it at once (member-hint.tsx)
+  if (me.isPending && me.fetchStatus !== 'paused') return <UntilKnown visitor={invitation} member={<Pending query={me} />} />;
+  if (me.isPending) return <Pending query={me} />;
+  if (me.isError) return <div className="alert error" role="alert">Could not reach Swapmesh: check your connection.</div>;
+  return invitation;
 }

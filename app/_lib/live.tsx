@@ -4,7 +4,6 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef } from 'react';
 import { getLiveHub } from './live-client';
 import type { StreamEvent } from './live-hub';
-import { currentTransferManager } from './transfer/manager';
 import { useTRPC } from './trpc';
 
 /**
@@ -37,7 +36,8 @@ export function LiveEvents({ enabled, children }: { enabled: boolean; children: 
         void queryClient.invalidateQueries(trpc.ledger.pathFilter());
         break;
       case 'transfer':
-        void currentTransferManager()?.refresh();
+        // the transfer manager (WebRTC) is loaded only where transfers run; if it is, it is already in memory
+        void import('./transfer/manager').then(({ currentTransferManager }) => currentTransferManager()?.refresh());
         void queryClient.invalidateQueries(trpc.content.pathFilter());
         void queryClient.invalidateQueries(trpc.ledger.pathFilter());
         void queryClient.invalidateQueries(trpc.contract.pathFilter());

@@ -1,6 +1,7 @@
 'use client';
 
 import { useQuery } from '@tanstack/react-query';
+import dynamic from 'next/dynamic';
 import Link from 'next/link';
 import { ErrorAlert } from '../_components/form';
 import { LastKnownMark } from '../_components/last-known-mark';
@@ -8,7 +9,9 @@ import { Pending } from '../_components/loading';
 import { useLastKnown } from '../_lib/last-known';
 import { RequireMember } from '../_components/require-member';
 import { useTRPC } from '../_lib/trpc';
-import { MarketView } from './_components/market-view';
+
+/** The book, ticket and charts: loaded for a member with a community, not with a visitor's first page. */
+const MarketView = dynamic(() => import('./_components/market-view').then((m) => m.MarketView), { loading: () => <p className="muted">Loading…</p> });
 
 function Markets() {
   const trpc = useTRPC();

@@ -8,38 +8,18 @@
 import type { RentalKind } from '@/server/peripheral/receipt-format';
 import { getLiveHub } from '../live-client';
 import { peripheralClient } from './client';
-import { MediaSender, type LinkState } from './media-link';
+import { MediaSender } from './media-link';
+import { publishSeller, sellerSession, type SellerSnapshot } from './seller-state';
 
-export type SellerSnapshot = {
-  contractId: string;
-  rentalId: string;
-  kind: RentalKind;
-  buyerHandle: string;
-  windowEnd: string;
-  link: LinkState;
-  /** a problem worth showing (the connection failed, the stop did not reach the coordinator) */
-  problem: string | null;
-} | null;
+export { sellerSession, type SellerSnapshot };
 
 type Session = { snapshot: NonNullable<SellerSnapshot>; stream: MediaStream; sender: MediaSender; timer: ReturnType<typeof setTimeout>; unwatch: () => void };
 
 let current: Session | null = null;
-let snapshot: SellerSnapshot = null;
-const listeners = new Set<() => void>();
 
 function emit() {
-  snapshot = current ? { ...current.snapshot } : null;
-  for (const listener of listeners) listener();
+  publishSeller(current ? { ...current.snapshot } : null);
 }
-
-export const sellerSession = {
-  subscribe(listener: () => void) {
-    listeners.add(listener);
-    return () => listeners.delete(listener);
-  },
-  getSnapshot: (): SellerSnapshot => snapshot,
-  getServerSnapshot: (): SellerSnapshot => null,
-};
 
 /** Asks for the device (the browser's permission prompt appears now, never on page load). */
 async function capture(kind: RentalKind): Promise<MediaStream> {

@@ -5,9 +5,8 @@ import Link from 'next/link';
 import { createContext, useContext, useEffect, useState, useSyncExternalStore } from 'react';
 import { Pending } from '@/app/_components/loading';
 import { RequireMember } from '@/app/_components/require-member';
-import { getTransferManager, type ManagerSnapshot, type TransferManager } from '@/app/_lib/transfer/manager';
+import type { ManagerSnapshot, TransferManager } from '@/app/_lib/transfer/manager';
 import { useTRPC } from '@/app/_lib/trpc';
-import { PAIRED_ONLY } from '@/server/content/signal-message';
 
 /** Where the Device screen keeps this browser's registered device id. */
 export const DEVICE_ID_KEY = 'swapmesh.deviceId';
@@ -39,6 +38,28 @@ export function useTransfers(manager: TransferManager): ManagerSnapshot {
   return useSyncExternalStore(manager.subscribe, manager.getSnapshot, manager.getSnapshot);
 }
 
+/**
+ * This device's transfer manager, once its code (WebRTC, hashing, the signaling schemas) has loaded: it is
+ * imported on demand, so screens that never transfer, and a first visit, do not download it. Starts it.
+ * `pairedOnly` is the presence for paired devices only (signal-message.ts), loaded with it.
+ */
+function useTransferManager(deviceId: string | null): { manager: TransferManager; pairedOnly: string } | null {
+  const [loaded, setLoaded] = useState<{ manager: TransferManager; pairedOnly: string } | null>(null);
+  useEffect(() => {
+    if (!deviceId) return;
+    let live = true;
+    void Promise.all([import('@/app/_lib/transfer/manager'), import('@/server/content/signal-message')]).then(([{ getTransferManager }, { PAIRED_ONLY }]) => {
+      const manager = getTransferManager(deviceId);
+      void manager.start();
+      if (live) setLoaded({ manager, pairedOnly: PAIRED_ONLY });
+    });
+    return () => {
+      live = false;
+    };
+  }, [deviceId]);
+  return deviceId && loaded?.manager.deviceId === deviceId ? loaded : null;
+}
+
 /** The device id this browser registered, read after hydration (undefined until then). */
 export function useStoredDeviceId(): string | null | undefined {
   const [stored, setStored] = useState<string | null | undefined>(undefined);
@@ -62,18 +83,16 @@ function DeviceGate({ member, children }: { member: { id: string; handle: string
   const device = devices.data?.find((d) => d.device.id === stored)?.device ?? null;
   const communities: Community[] = mine.data?.items.map((c) => ({ id: c.id, slug: c.slug, name: c.name })) ?? [];
   const community = communities.find((c) => c.id === communityId) ?? communities[0] ?? null;
-  const manager = device ? getTransferManager(device.id) : null;
-
-  useEffect(() => {
-    if (manager) void manager.start();
-  }, [manager]);
+  const transfers = useTransferManager(device?.id ?? null);
+  const manager = transfers?.manager ?? null;
   // online in the chosen community (and for paired devices), or for paired devices only without a community
-  const presenceId = mine.data ? (community?.id ?? PAIRED_ONLY) : null;
+  const presenceId = mine.data && transfers ? (community?.id ?? transfers.pairedOnly) : null;
   useEffect(() => {
     if (manager && presenceId) manager.setPresenceCommunity(presenceId);
   }, [manager, presenceId]);
 
   if (stored === undefined || devices.isPending || mine.isPending) return <Pending query={devices.isPending ? devices : mine} />;
+  if (device && !manager) return <Pending query={devices} />;
   if (!device || !manager) {
     return (
       <div className="card center">
@@ -120,15 +139,14 @@ export function TransferService() {
   const mine = useQuery(trpc.community.list.queryOptions({ mine: true, limit: 50 }, { enabled: Boolean(me.data) }));
   const owned = Boolean(stored && devices.data?.some((d) => d.device.id === stored));
   const items = mine.data?.items;
+  const transfers = useTransferManager(owned ? (stored ?? null) : null);
   useEffect(() => {
-    if (!owned || !stored) return;
-    const manager = getTransferManager(stored);
-    void manager.start();
+    if (!transfers) return;
     // stay "online" (so requesters and paired devices see this device as reachable) in the chosen community,
     // or for paired devices only when the member is in none
     if (!items) return;
     const chosen = localStorage.getItem(COMMUNITY_KEY);
-    manager.setPresenceCommunity(items.find((c) => c.id === chosen)?.id ?? items[0]?.id ?? PAIRED_ONLY);
-  }, [owned, stored, items]);
+    transfers.manager.setPresenceCommunity(items.find((c) => c.id === chosen)?.id ?? items[0]?.id ?? transfers.pairedOnly);
+  }, [transfers, items]);
   return null;
 }

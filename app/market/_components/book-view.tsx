@@ -1,7 +1,7 @@
 'use client';
 
 import { useQuery } from '@tanstack/react-query';
-import { Area, AreaChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import dynamic from 'next/dynamic';
 import { MICRO_PER_CREDIT } from '@/app/_lib/money';
 import { unitPrice } from '@/app/_lib/format';
 import { Pending } from '@/app/_components/loading';
@@ -10,6 +10,9 @@ import { useTRPC } from '@/app/_lib/trpc';
 import { unitLabel, unitName, type Category } from '@/app/_lib/units';
 
 type Level = { price: number; quantity: number };
+
+/** recharts loads with the first chart drawn, in the box already sized for it */
+const DepthChart = dynamic(() => import('./charts').then((m) => m.DepthChart), { ssr: false });
 
 /** Cumulative depth for the chart: bids from the best price down, asks from the best price up. */
 function depthSeries(bids: Level[], asks: Level[]) {
@@ -46,16 +49,7 @@ export function BookView({ communityId, category, unit }: { communityId: string;
       ) : (
         <>
           <div style={{ width: '100%', height: 160 }} aria-label="Depth chart">
-            <ResponsiveContainer>
-              <AreaChart data={series} margin={{ top: 8, right: 4, left: -18, bottom: 0 }}>
-                <CartesianGrid strokeDasharray="3 3" stroke="#e7e5e4" />
-                <XAxis dataKey="price" type="number" domain={['dataMin', 'dataMax']} tick={{ fontSize: 11 }} />
-                <YAxis allowDecimals={false} tick={{ fontSize: 11 }} />
-                <Tooltip formatter={(v) => [String(v), 'quantity']} labelFormatter={(p) => `${p} credits`} />
-                <Area type="stepAfter" dataKey="bids" stroke="#15803d" fill="#dcfce7" isAnimationActive={false} connectNulls={false} />
-                <Area type="stepBefore" dataKey="asks" stroke="#b91c1c" fill="#fee2e2" isAnimationActive={false} connectNulls={false} />
-              </AreaChart>
-            </ResponsiveContainer>
+            <DepthChart series={series} />
           </div>
           <div className="book" data-testid="book">
             <div>

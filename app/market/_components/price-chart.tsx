@@ -1,11 +1,14 @@
 'use client';
 
 import { useQuery } from '@tanstack/react-query';
-import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import dynamic from 'next/dynamic';
 import { MICRO_PER_CREDIT } from '@/app/_lib/money';
 import { unitPrice } from '@/app/_lib/format';
 import { useTRPC } from '@/app/_lib/trpc';
 import { unitLabel, unitName, type Category } from '@/app/_lib/units';
+
+/** recharts loads with the first chart drawn, in the box already sized for it */
+const PriceLine = dynamic(() => import('./charts').then((m) => m.PriceLine), { ssr: false });
 
 export function PriceChart({ communityId, category, unit }: { communityId: string; category: Category; unit: string }) {
   const trpc = useTRPC();
@@ -26,15 +29,7 @@ export function PriceChart({ communityId, category, unit }: { communityId: strin
         <p className="empty">No trades in {unitLabel(unit)} this week.</p>
       ) : (
         <div style={{ width: '100%', height: 160 }} data-testid="price-chart">
-          <ResponsiveContainer>
-            <LineChart data={points} margin={{ top: 8, right: 8, left: -18, bottom: 0 }}>
-              <CartesianGrid strokeDasharray="3 3" stroke="#e7e5e4" />
-              <XAxis dataKey="time" type="number" scale="time" domain={['dataMin', 'dataMax']} tick={{ fontSize: 11 }} tickFormatter={(t: number) => new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })} />
-              <YAxis tick={{ fontSize: 11 }} />
-              <Tooltip labelFormatter={(t) => new Date(Number(t)).toLocaleString()} formatter={(v) => [`${v} credits`, 'average']} />
-              <Line type="monotone" dataKey="average" stroke="#0f766e" strokeWidth={2} dot={{ r: 3 }} isAnimationActive={false} />
-            </LineChart>
-          </ResponsiveContainer>
+          <PriceLine points={points} />
         </div>
       )}
     </div>

@@ -4,12 +4,13 @@ import Link from 'next/link';
 import { useState, useSyncExternalStore } from 'react';
 import { whenShort } from '@/app/_lib/format';
 import { KIND_WORDS } from '@/app/_lib/peripheral/client';
-import { sellerSession, stopSharing } from '@/app/_lib/peripheral/seller-session';
+import { sellerSession } from '@/app/_lib/peripheral/seller-state';
 import styles from '../peripherals.module.css';
 
 /**
  * Shown on every screen while this device shares its camera, microphone or screen for a rental: who sees it,
- * until when, and a Stop button (the contract then pays for what was proven, and no more).
+ * until when, and a Stop button (the contract then pays for what was proven, and no more). It reads the light
+ * seller-state store; the session itself (WebRTC) is loaded by the rental's screen, which started the sharing.
  */
 export function SharingIndicator() {
   const sharing = useSyncExternalStore(sellerSession.subscribe, sellerSession.getSnapshot, sellerSession.getServerSnapshot);
@@ -32,7 +33,8 @@ export function SharingIndicator() {
         onClick={() => {
           setStopping(true);
           setError(null);
-          stopSharing(sharing.contractId)
+          import('@/app/_lib/peripheral/seller-session')
+            .then(({ stopSharing }) => stopSharing(sharing.contractId))
             .catch((e: unknown) => setError(e instanceof Error ? e.message : 'Could not reach Swapmesh: the sharing stopped here; try again to settle.'))
             .finally(() => setStopping(false));
         }}
