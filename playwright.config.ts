@@ -37,6 +37,8 @@ export default defineConfig({
       HOSTNAME: '127.0.0.1',
       // the system administrator of tests/e2e/admin.e2e.ts
       SWAPMESH_ADMINS: 'e2e-sysadmin',
+      // the page-view suite's test site listens on loopback
+      PAGEVIEWS_ALLOW_PRIVATE: '1',
     },
   },
 });

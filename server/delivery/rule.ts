@@ -9,7 +9,7 @@ import { DomainError } from '../errors';
  * Category/unit pairs the system delivers and measures itself: their contracts never settle on the
  * seller's word. Each delivery mechanism adds its pairs here when it lands.
  */
-const DELIVERED_BY_SYSTEM = new Set<string>(['PERIPHERAL/DEVICE_HOUR', 'STORAGE/MB_HOUR']);
+const DELIVERED_BY_SYSTEM = new Set<string>(['PERIPHERAL/DEVICE_HOUR', 'STORAGE/MB_HOUR', 'NETWORK/PAGE_VIEW']);
 
 export function settlesFromProof(category: string, unit: string): boolean {
   return DELIVERED_BY_SYSTEM.has(`${category}/${unit}`);
