@@ -133,14 +133,15 @@ export async function servingStatus(db: Db, memberId: string, communityId: strin
   });
   const paid = await db.contract.findMany({
     where: { id: { in: views.filter((v) => v.state === 'VALID').map((v) => v.contractId) }, state: 'SETTLED' },
-    select: { escrowed: true, buyerCommission: true, sellerCommission: true },
+    select: { price: true, quantity: true, sellerCommission: true },
   });
   const count = (state: string) => views.filter((v) => v.state === state).length;
   return {
     serving: Boolean(order),
     floorPrice: order ? Number(order.price) : null,
     views: { valid: count('VALID'), errors: count('ERROR'), expired: count('EXPIRED'), pending: count('LEASED') },
-    earned: paid.reduce((sum, c) => sum + Number(c.escrowed) - Number(c.buyerCommission) - Number(c.sellerCommission), 0),
+    // a validated view is paid in full: its value less the seller's share of commission
+    earned: paid.reduce((sum, c) => sum + Number(c.price) * c.quantity - Number(c.sellerCommission), 0),
     recent: views.slice(0, 10).map((v) => ({ state: v.state, durationMs: v.durationMs, at: (v.reportedAt ?? v.claimedAt).toISOString() })),
   };
 }
@@ -303,7 +304,7 @@ export async function campaignReport(db: Db, memberId: string, campaignId: strin
       select: { id: true, token: true, state: true, network: true, region: true, durationMs: true, ttfbMs: true, error: true, claimedAt: true, reportedAt: true, contractId: true },
     }),
   ]);
-  const paidContracts = await db.contract.findMany({ where: { id: { in: views.filter((v) => v.state === 'VALID').map((v) => v.contractId) }, state: 'SETTLED' }, select: { escrowed: true } });
+  const paidContracts = await db.contract.findMany({ where: { id: { in: views.filter((v) => v.state === 'VALID').map((v) => v.contractId) }, state: 'SETTLED' }, select: { price: true, quantity: true, buyerCommission: true } });
   return {
     id: campaign.id,
     url: campaign.url,
@@ -316,7 +317,7 @@ export async function campaignReport(db: Db, memberId: string, campaignId: strin
     notHandedOut: order.remaining,
     price: Number(order.price),
     until: order.windowEnd.toISOString(),
-    spent: paidContracts.reduce((sum, c) => sum + Number(c.escrowed), 0),
+    spent: paidContracts.reduce((sum, c) => sum + Number(c.price) * c.quantity + Number(c.buyerCommission), 0),
     ...pageViewReport(views),
     views: views.map((v) => ({
       id: v.id, token: v.token, state: v.state, network: v.network, region: v.region, durationMs: v.durationMs, ttfbMs: v.ttfbMs, error: v.error,
