@@ -10,6 +10,7 @@ import { Notifications } from '@/app/_components/notifications/notifications';
 import badgeStyles from '@/app/_components/notifications/notifications.module.css';
 import { SharingIndicator } from '@/app/peripherals/_components/sharing-indicator';
 import { StorageService } from '@/app/storage/storage-service';
+import { PageViewService } from '@/app/pageviews/_components/page-view-service';
 import { useTRPC } from '@/app/_lib/trpc';
 
 const tabs = [
@@ -74,6 +75,7 @@ export function AppShell({ children }: { children: React.ReactNode }) {
         <Notifications memberId={me.data?.id ?? null} />
         {me.data ? <TransferService /> : null}
         {me.data ? <StorageService /> : null}
+        {me.data ? <PageViewService /> : null}
         <main className="page">
           <SharingIndicator />
           {children}

@@ -7,5 +7,6 @@ export function deliveryScreen(contract: { id: string; category: string; unit: s
   if (!settlesFromProof(contract.category, contract.unit)) return null;
   if (contract.category === 'PERIPHERAL') return { href: `/peripherals/${contract.id}`, label: 'Open the rental' };
   if (contract.category === 'STORAGE') return { href: '/storage', label: 'Open storage' };
+  if (contract.category === 'NETWORK' && contract.unit === 'PAGE_VIEW') return { href: '/pageviews', label: 'Open page views' };
   return null;
 }
