@@ -97,10 +97,10 @@ test('a page-view order against a verified loopback site: views from 3 donors re
     expect(token.length).toBeGreaterThan(16);
     await expect(page.getByText(`${site.origin}/.well-known/swapmesh-${token}.txt`)).toBeVisible();
     await page.getByRole('button', { name: /^Verify / }).click();
-    await expect(page.getByRole('alert')).toContainText('is not verified');
+    await expect(page.locator('.alert.error')).toContainText('is not verified');
     await expect(page.getByText('Verify a site first')).toBeVisible();
     await page.screenshot({ path: 'test-results/pageviews-buyer-unverified.png', fullPage: true });
-    const sites = await call(page.request, 'pageviews.sites', undefined, 'GET');
+    const sites = (await (await page.request.get('/api/trpc/pageviews.sites')).json()).result.data;
     const refused = await page.request.post('/api/trpc/pageviews.order', { data: { communityId: community.id, siteId: sites[0].id, path: '/', quantity: 5, price: PRICE } });
     expect(refused.status()).toBe(412);
     expect(await refused.text()).toContain('not verified');
@@ -112,9 +112,9 @@ test('a page-view order against a verified loopback site: views from 3 donors re
     await expect(page.getByTestId('sites').getByText('verified', { exact: true })).toBeVisible();
 
     // the order: N views of /landing at 0.05 credits a view
-    await page.getByLabel('Page').fill('/landing');
-    await page.getByLabel('Views').fill(String(VIEWS));
-    await page.getByLabel('Price per view').fill('0.05');
+    await page.getByRole('textbox', { name: /^Page/ }).fill('/landing');
+    await page.getByRole('spinbutton', { name: 'Views', exact: true }).fill(String(VIEWS));
+    await page.getByRole('textbox', { name: /^Price per view/ }).fill('0.05');
     await page.screenshot({ path: 'test-results/pageviews-buyer-order.png', fullPage: true });
     await page.getByRole('button', { name: `Order ${VIEWS} views` }).click();
     await expect(page.getByRole('heading', { name: 'Page-view report' })).toBeVisible();
