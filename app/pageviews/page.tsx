@@ -111,7 +111,7 @@ function SitesCard() {
                   <span className="small">Serve a file at this address whose only content is the token:</span>
                   <span className={styles.token}>{s.tokenUrl}</span>
                   <span className={styles.token} data-testid="site-token">{s.token}</span>
-                  {s.lastError ? <span className="small field-error">{s.lastError}</span> : null}
+                  {s.lastError && !verify.error ? <span className="small field-error">{s.lastError}</span> : null}
                   <button className="button block" type="button" disabled={verify.isPending} onClick={() => verify.mutate({ siteId: s.id })}>
                     Verify {s.origin.replace(/^https?:\/\//, '')}
                   </button>

@@ -46,6 +46,7 @@ async function startSite(): Promise<Site> {
 async function member(browser: Browser, handle: string): Promise<{ context: BrowserContext; page: Page; deviceId: string }> {
   const context = await browser.newContext();
   const page = await context.newPage();
+  if (process.env.PV_DEBUG) page.on('console', (m) => console.log(handle, m.type(), m.text()));
   await call(page.request, 'auth.signUp', { handle, password: PASSWORD });
   const { device } = await call(page.request, 'device.register', { name: `${handle} phone`, profile: phoneProfile });
   await page.goto('/offline');
@@ -152,7 +153,7 @@ test('a page-view order against a verified loopback site: views from 3 donors re
 
     // a donor switches serving off
     await donors[0]!.page.getByRole('button', { name: 'Stop serving page views' }).click();
-    await expect(donors[0]!.page.getByTestId('serving-state')).toHaveText('Not serving');
+    await expect(donors[0]!.page.getByTestId('serving-state')).toContainText('Not serving');
     for (const donor of [buyer, ...donors]) await donor.context.close();
   } finally {
     await new Promise((resolve) => site.server.close(resolve));

@@ -5,14 +5,13 @@
  * entry for that request.
  *
  * Why fetch and not a frame: a `no-cors` fetch with `credentials: 'omit'` runs nothing of the buyer's page on the
- * donor's device, sends none of the donor's cookies, follows no redirect (a view never lands on another origin),
- * and cannot read the response: the donor is safe from the page and the page from the donor. A sandboxed frame
+ * donor's device, sends none of the donor's cookies, and cannot read the response: the donor is safe from the page and the page from the donor. A sandboxed frame
  * would run the page's layout (and, to be a fair load, its scripts), can be refused by X-Frame-Options (and the
  * app's own policy forbids frames), and its load event mixes the page's subresources with whatever the donor's tab
  * is doing. Resource Timing gives the browser's own measure of the request, from its start to the last byte of the
  * document (`duration`); the time to first byte only when the site allows it (`Timing-Allow-Origin`). An opaque
  * answer hides the HTTP status, so an error here is a failure to connect or to finish (refused, network error,
- * timeout, redirect).
+ * timeout). A no-cors request must follow redirects: a site that redirects is measured to the end of the chain.
  */
 export type LoadOutcome = { ok: true; durationMs: number; ttfbMs: number | null } | { ok: false; error: string };
 

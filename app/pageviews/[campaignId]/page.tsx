@@ -50,12 +50,12 @@ function Report({ campaignId }: { campaignId: string }) {
         <TimingChart groups={r.groups} />
         <table className="values" data-testid="report-groups">
           <thead>
-            <tr><th>Network · region</th><th className="num">Views</th><th className="num">p50</th><th className="num">p95</th><th className="num">Errors</th></tr>
+            <tr><th>Network</th><th className="num">Views</th><th className="num">p50</th><th className="num">p95</th><th className="num">Errors</th></tr>
           </thead>
           <tbody>
             {r.groups.map((g) => (
               <tr key={`${g.network}-${g.region}`}>
-                <td>{g.network} · {g.region}</td><td className="num">{g.valid}</td><td className="num">{fmt(g.p50Ms)}</td><td className="num">{fmt(g.p95Ms)}</td><td className="num">{g.errors}</td>
+                <td>{g.network}<br /><span className="small muted">{g.region}</span></td><td className="num">{g.valid}</td><td className="num">{fmt(g.p50Ms)}</td><td className="num">{fmt(g.p95Ms)}</td><td className="num">{g.errors}</td>
               </tr>
             ))}
           </tbody>
