@@ -48,6 +48,7 @@ function Report({ campaignId }: { campaignId: string }) {
       <section className="card stack" aria-labelledby="chart-title">
         <h2 id="chart-title" style={{ margin: 0 }}>Load time by network and region</h2>
         <TimingChart groups={r.groups} />
+        {r.groups.length === 0 ? null : (
         <table className="values" data-testid="report-groups">
           <thead>
             <tr><th>Network</th><th className="num">Views</th><th className="num">p50</th><th className="num">p95</th><th className="num">Errors</th></tr>
@@ -60,6 +61,7 @@ function Report({ campaignId }: { campaignId: string }) {
             ))}
           </tbody>
         </table>
+        )}
       </section>
       <section className="card" aria-labelledby="views-title">
         <h2 id="views-title">Each view</h2>
