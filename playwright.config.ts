@@ -39,6 +39,8 @@ export default defineConfig({
       SWAPMESH_ADMINS: 'e2e-sysadmin',
       // tests/e2e/job-results.e2e.ts posts results to a receiver on loopback
       SWAPMESH_RESULTS_ALLOW_PRIVATE: '1',
+      // the page-view suite's test site listens on loopback
+      PAGEVIEWS_ALLOW_PRIVATE: '1',
     },
   },
 });

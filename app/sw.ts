@@ -88,7 +88,8 @@ self.addEventListener('fetch', (event) => {
     event.respondWith(receiveShare(event.request));
     return;
   }
-  if (isApi(url)) {
+  // a page view's load (app/_lib/pageviews/load-page.ts) is measured as the site answers it, never from a cache
+  if (isApi(url) || url.searchParams.has('swapmesh_view')) {
     // No respondWith(): the browser performs the request as if there were no service worker.
     event.stopImmediatePropagation();
     return;

@@ -46,6 +46,10 @@ export function LiveEvents({ enabled, children }: { enabled: boolean; children: 
         void queryClient.invalidateQueries(trpc.storage.pathFilter());
         void queryClient.invalidateQueries(trpc.ledger.pathFilter());
         break;
+      case 'pageviews':
+        void queryClient.invalidateQueries(trpc.pageviews.pathFilter());
+        void queryClient.invalidateQueries(trpc.ledger.pathFilter());
+        break;
       case 'barter':
         void queryClient.invalidateQueries(trpc.barter.pathFilter());
         void queryClient.invalidateQueries(trpc.contract.pathFilter());

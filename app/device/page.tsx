@@ -124,6 +124,16 @@ function DevicePanel() {
         </Link>
       </div>
 
+      <div className="card stack">
+        <h2 style={{ margin: 0 }}>Page views</h2>
+        <p className="muted small" style={{ margin: 0 }}>
+          Load verified sites&apos; pages for their owners and earn per view, or order views of your own site to see how fast it loads.
+        </p>
+        <Link className="button secondary block" href="/pageviews">
+          Page views
+        </Link>
+      </div>
+
       {devices.data && devices.data.some((d) => d.device.id !== deviceId) ? (
         <div className="card">
           <h2>Your other devices</h2>

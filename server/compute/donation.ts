@@ -47,7 +47,7 @@ export async function setDonation(
   const done = await withOutbox(db, async (tx, outbox) => {
     await lockBook(tx, community.id, COMPUTE_CATEGORY);
     await lockBook(tx, community.id, MEMORY_CATEGORY);
-    const current = await tx.order.findMany({ where: { deviceId, communityId: community.id, donation: true, status: 'OPEN' }, select: { id: true } });
+    const current = await tx.order.findMany({ where: { deviceId, communityId: community.id, donation: true, status: 'OPEN', category: { in: [COMPUTE_CATEGORY, MEMORY_CATEGORY] } }, select: { id: true } });
     for (const order of current) await closeOrder(tx, order.id, 'CANCELLED', memberId, outbox);
     if (!on) {
       const { count } = await tx.replica.deleteMany({ where: { deviceId, status: 'LEASED' } });

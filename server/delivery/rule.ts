@@ -19,6 +19,8 @@ const DELIVERED_BY_SYSTEM = new Set<string>([
   'STORAGE/MB_HOUR',
   // seconds of media received, in signed receipts (server/peripheral)
   'PERIPHERAL/DEVICE_HOUR',
+  // page views whose reports validate against the verified site (server/pageviews)
+  'NETWORK/PAGE_VIEW',
 ]);
 
 export function settlesFromProof(category: string, unit: string): boolean {

@@ -3,6 +3,7 @@ import { sweepCompute } from '../compute/sweep';
 import { deliverDueResults } from '../compute/results';
 import { sweepTransfers } from '../content/transfers';
 import { sweepMarket } from '../market/lifecycle';
+import { sweepPageViews } from '../pageviews/views';
 import { sweepRentals } from '../peripheral/rentals';
 import { sweepStorage } from '../storage/proofs';
 import { runEvery } from './every';
@@ -19,6 +20,8 @@ export function startSweeper(): void {
     await sweepRentals(getDb());
     // storage contracts settle from their proofs at their window's end, before the market would fail them
     await sweepStorage(getDb());
+    // page views not reported in time settle (refunded) before the market would fail their contracts
+    await sweepPageViews(getDb());
     await sweepMarket(getDb());
   });
   // results POSTed to jobs' results URLs: apart, so that a slow receiver holds up no sweep

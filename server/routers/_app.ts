@@ -11,6 +11,7 @@ import { homeRouter } from './home';
 import { ledgerRouter } from './ledger';
 import { marketRouter } from './market';
 import { negotiationRouter } from './negotiation';
+import { pageviewsRouter } from './pageviews';
 import { peripheralRouter } from './peripheral';
 import { signalRouter } from './signal';
 import { systemRouter } from './system';
@@ -33,6 +34,7 @@ export const appRouter = router({
   home: homeRouter,
   peripheral: peripheralRouter,
   storage: storageRouter,
+  pageviews: pageviewsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -13,7 +13,7 @@ export type Category = (typeof CATEGORIES)[number];
  * - MEMORY / STORAGE: MB_HOUR (one MB, 2^20 bytes, held for one hour)
  * - PERIPHERAL: DEVICE_HOUR (one peripheral — display, camera, microphone, touch surface — for one hour)
  * - FILE: ITEM (one content item), MB (content served)
- * - NETWORK: MB (transferred), PAGE_VIEW (one proxied page load)
+ * - NETWORK: MB (transferred), PAGE_VIEW (one load of a page of an owner-verified site, server/pageviews)
  * - MONEY: CREDIT (the unit of account; amounts on the wire are micro-credits)
  */
 export const UNITS_BY_CATEGORY = {

@@ -6,6 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { phoneProfile } from '../support/fixtures';
@@ -132,6 +134,18 @@ test('every screen fits a 412 px phone and every target is at least 48 px, signe
     header: { title: 'Dawn chorus', description: 'Field recordings', audience: 'everyone', purpose: 'listening', environment: 'any audio player', mediaType: 'audio/ogg', sizeBytes: bytes.length, sha256: sha(bytes), chunkSize: CHUNK, chunkHashes },
     pricing: { mode: 'CREDITS', price: 2_000_000 },
   });
+  // a page-view order of a verified loopback site (a small server of this test serves its token)
+  const siteTokens = new Set<string>();
+  const siteServer = createServer((req, res) => {
+    const file = /swapmesh-([\w-]+)\.txt$/.exec(req.url ?? '');
+    res.writeHead(file && siteTokens.has(file[1]!) ? 200 : 404).end(file?.[1] ?? '');
+  });
+  await new Promise<void>((resolve) => siteServer.listen(0, '127.0.0.1', resolve));
+  const site = await call(page.request, 'pageviews.addSite', { origin: `http://127.0.0.1:${(siteServer.address() as AddressInfo).port}`, ratePerMinute: 10 });
+  siteTokens.add(site.token);
+  await call(page.request, 'pageviews.verifySite', { siteId: site.id });
+  const pageViews = await call(page.request, 'pageviews.order', { communityId: community.id, siteId: site.id, path: '/', quantity: 5, price: 10_000 });
+  siteServer.close();
   await page.evaluate((deviceId) => localStorage.setItem('swapmesh.deviceId', deviceId), device.id).catch(() => undefined);
 
   const examples: Record<string, string> = {
@@ -148,6 +162,7 @@ test('every screen fits a 412 px phone and every target is at least 48 px, signe
     '/content/items/[id]/share': `/content/items/${item.id}/share`,
     '/jobs/[id]': `/jobs/${job.id}`,
     '/peripherals/[contractId]': `/peripherals/${rented.fills[0].contractId}`,
+    '/pageviews/[campaignId]': `/pageviews/${pageViews.campaignId}`,
   };
   const all = routes();
   const missing = all.filter((r) => r.includes('[') && !examples[r]);
