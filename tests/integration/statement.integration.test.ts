@@ -56,8 +56,9 @@ describe.each(databaseKinds)('statement on %s', (kind) => {
   it('a trade reads from each side: the buyer bought, the seller sold, escrow is part of a line, sums match the balance', async () => {
     const seller = await member('seller');
     const buyer = await member('buyer');
-    await seller.caller.market.placeOrder({ communityId, side: 'SELL', category: 'COMPUTE', unit: 'GFLOP', quantity: 10, price: 2 * CREDIT, kind: 'STANDING', ...window(0, 4) });
-    const bid = await buyer.caller.market.placeOrder({ communityId, side: 'BUY', category: 'COMPUTE', unit: 'GFLOP', quantity: 10, price: 3 * CREDIT, kind: 'STANDING', ...window(0.5, 2) });
+    // files: a good the seller delivers by hand and the buyer signs off (compute pays only from validated units)
+    await seller.caller.market.placeOrder({ communityId, side: 'SELL', category: 'FILE', unit: 'ITEM', quantity: 10, price: 2 * CREDIT, kind: 'STANDING', ...window(0, 4) });
+    const bid = await buyer.caller.market.placeOrder({ communityId, side: 'BUY', category: 'FILE', unit: 'ITEM', quantity: 10, price: 3 * CREDIT, kind: 'STANDING', ...window(0.5, 2) });
     const contractId = bid.fills[0]!.contractId;
     await seller.caller.contract.reportDelivered({ contractId });
     await buyer.caller.contract.signOff({ contractId });
@@ -65,7 +66,7 @@ describe.each(databaseKinds)('statement on %s', (kind) => {
 
     const buyerLines = (await buyer.caller.ledger.statement({ communityId })).items;
     expect(buyerLines.map((l) => l.verb)).toEqual(['BOUGHT', 'RELEASED', 'BID', 'GRANT']);
-    expect(buyerLines[0]).toMatchObject({ side: 'BUYER', contractId, counterparties: [seller.handle], quantity: 10, unit: 'GFLOP', category: 'COMPUTE', price: 2 * CREDIT, available: 0, escrow: -amounts.buyerPays });
+    expect(buyerLines[0]).toMatchObject({ side: 'BUYER', contractId, counterparties: [seller.handle], quantity: 10, unit: 'ITEM', category: 'FILE', price: 2 * CREDIT, available: 0, escrow: -amounts.buyerPays });
     // the hold is one line: taken from the available balance, held in escrow
     const hold = holdFor(10, 3 * CREDIT, BPS);
     expect(buyerLines[2]).toMatchObject({ available: -hold, escrow: hold, postings: 2 });
