@@ -7,14 +7,19 @@ import { ErrorAlert, Field } from '../_components/form';
 import { RequireMember } from '../_components/require-member';
 import { unitPrice, whenShort } from '../_lib/format';
 import { useTRPC } from '../_lib/trpc';
-import { DonatePanel } from './donate-panel';
-import { measureProfile } from './measure-profile';
+import dynamic from 'next/dynamic';
 import { useAveragedValuation } from './use-measurements';
 import { ValuationChart } from './valuation-chart';
 import { roundForDisplay } from './valuation-figures';
 import { WaitingJobs } from './waiting-jobs';
 
 const DEVICE_ID_KEY = 'swapmesh.deviceId';
+
+// the donor loop (compute pool, kernels, WebRTC for mesh code) and the benchmark load with the screen's use of them
+const DonatePanel = dynamic(() => import('./donate-panel').then((m) => m.DonatePanel), {
+  ssr: false,
+  loading: () => <div className="card" style={{ minHeight: 160 }} aria-busy="true" />,
+});
 
 function defaultDeviceName(): string {
   const ua = navigator.userAgent;
@@ -50,6 +55,7 @@ function DevicePanel() {
     mutationFn: async () => {
       abort.current?.abort();
       abort.current = new AbortController();
+      const { measureProfile } = await import('./measure-profile');
       const profile = await measureProfile({ signal: abort.current.signal, onStep: setStep });
       setStep('Valuing with the coordinator');
       const known = thisDevice ? thisDevice.device.id : undefined;
