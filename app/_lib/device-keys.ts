@@ -7,6 +7,8 @@
  * device signs (server/device/signature.ts). WebCrypto's ECDSA signature is r‖s (IEEE P1363), the form the
  * coordinator verifies.
  */
+import { request, singleStore } from './idb';
+
 const DB_NAME = 'swapmesh-device-keys';
 const STORE = 'keys';
 export const KEY_ALGORITHM = 'ECDSA-P256' as const;
@@ -14,26 +16,7 @@ const PARAMS: EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
 
 type Stored = { deviceId: string; keys: CryptoKeyPair; publicKey: string; registered: boolean };
 
-function request<T>(req: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error ?? new Error('IndexedDB request failed'));
-  });
-}
-
-let opened: Promise<IDBDatabase> | null = null;
-function database(): Promise<IDBDatabase> {
-  opened ??= new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB_NAME, 1);
-    req.onupgradeneeded = () => req.result.createObjectStore(STORE, { keyPath: 'deviceId' });
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => {
-      opened = null;
-      reject(req.error ?? new Error('IndexedDB is not available'));
-    };
-  });
-  return opened;
-}
+const database = singleStore(DB_NAME, STORE, 'deviceId');
 
 async function read(deviceId: string): Promise<Stored | undefined> {
   const db = await database();

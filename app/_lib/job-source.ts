@@ -6,12 +6,11 @@
  * units of their job keep coming. A mismatch is reported to the coordinator (`compute.reportSource`), which gives
  * the device's leases back, and the unit is not run.
  */
-import { createTRPCClient, httpBatchLink } from '@trpc/client';
-import type { AppRouter } from '@/server/routers/_app';
 import { customUnitSchema, type SourceItem } from '../../workers/kernels/custom';
 import type { Json } from '../../workers/kernels/types';
 import { getTransferManager } from './transfer/manager';
 import { receivedFile } from './transfer/storage';
+import { trpcClient } from './trpc-client';
 
 export type PreparedUnit = { input: Json; code?: string };
 /** What the donor loop asks before running a leased unit. */
@@ -55,7 +54,7 @@ function completed(deviceId: string, transferId: string): Promise<void> {
 
 export class MeshSources implements SourceFetcher {
   private readonly items = new Map<string, Promise<Uint8Array>>();
-  private readonly client = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: '/api/trpc' })] });
+  private readonly client = trpcClient();
 
   constructor(private readonly deviceId: string) {}
 

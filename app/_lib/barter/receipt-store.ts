@@ -3,6 +3,7 @@
  * what the settlement paid. Both devices of a swap keep their own copy; either one submitting is enough.
  */
 import type { SwapFile, SwapReceipt } from './receipt';
+import { request, singleStore } from '../idb';
 
 const DB_NAME = 'swapmesh-swap-receipts';
 const STORE = 'receipts';
@@ -34,26 +35,7 @@ export type KeptReceipt = {
   keptAt: string;
 };
 
-function request<T>(req: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error ?? new Error('IndexedDB request failed'));
-  });
-}
-
-let opened: Promise<IDBDatabase> | null = null;
-function database(): Promise<IDBDatabase> {
-  opened ??= new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB_NAME, 1);
-    req.onupgradeneeded = () => req.result.createObjectStore(STORE, { keyPath: 'hash' });
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => {
-      opened = null;
-      reject(req.error ?? new Error('IndexedDB is not available'));
-    };
-  });
-  return opened;
-}
+const database = singleStore(DB_NAME, STORE, 'hash');
 
 export async function keepReceipt(entry: KeptReceipt): Promise<void> {
   const db = await database();

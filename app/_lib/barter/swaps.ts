@@ -17,7 +17,7 @@
  * back online, every 10 s while one waits, and on demand; "already settled" (the other device was first) is
  * an answer, not an error: the settlement is read back (`barter.receipt`) and shown.
  */
-import { createTRPCClient, httpBatchLink, TRPCClientError, type TRPCClient } from '@trpc/client';
+import { TRPCClientError } from '@trpc/client';
 import type { inferRouterOutputs } from '@trpc/server';
 import { z } from 'zod';
 import type { AppRouter } from '@/server/routers/_app';
@@ -27,6 +27,7 @@ import type { TransferManager } from '../transfer/manager';
 import { encodeChunkFrame, MAX_FRAME_PAYLOAD, parseChunkFrame, transferKey } from '../transfer/protocol';
 import { importOffer, offerSource } from '../transfer/storage';
 import { DEFAULT_WINDOW } from '../transfer/window';
+import { trpcClient, type AppClient } from '../trpc-client';
 import { buildReceipt, receiptBytes, receiptHash, sideOf, swapFileSchema, swapReceiptSchema, verifyReceipt, type SwapFile, type SwapReceipt, type SwapSide } from './receipt';
 import { keepReceipt, keptReceipts, type KeptReceipt, type Settlement } from './receipt-store';
 
@@ -53,7 +54,7 @@ export interface SwapApi {
   settlement(hash: string): Promise<SettlementAnswer>;
 }
 
-export function trpcSwapApi(client: TRPCClient<AppRouter> = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: '/api/trpc' })] })): SwapApi {
+export function trpcSwapApi(client: AppClient = trpcClient()): SwapApi {
   return {
     setKey: (input) => client.device.setKey.mutate(input),
     submit: (receipt, signatures) => client.barter.submitReceipt.mutate({ receipt, signatures }),
