@@ -15,7 +15,9 @@ export type LiveEvent =
   /** a private gift ("Send to nearby") offered to the member's device `toDeviceId` */
   | { type: 'gift'; itemId: string; title: string; fromHandle: string; toDeviceId: string }
   /** storage on other members' devices: a challenge for one of the member's devices, a copy to take, a plan's change */
-  | { type: 'storage'; planId: string; what: 'challenge' | 'placement' | 'plan' };
+  | { type: 'storage'; planId: string; what: 'challenge' | 'placement' | 'plan' }
+  /** a relay session the member receives through (the contract's parties get `contract` events) */
+  | { type: 'relay'; contractId: string; action: string };
 
 export type Delivery = { memberId: string; event: LiveEvent };
 

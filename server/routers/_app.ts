@@ -12,6 +12,7 @@ import { ledgerRouter } from './ledger';
 import { marketRouter } from './market';
 import { negotiationRouter } from './negotiation';
 import { peripheralRouter } from './peripheral';
+import { relayRouter } from './relay';
 import { signalRouter } from './signal';
 import { systemRouter } from './system';
 import { storageRouter } from './storage';
@@ -33,6 +34,7 @@ export const appRouter = router({
   home: homeRouter,
   peripheral: peripheralRouter,
   storage: storageRouter,
+  relay: relayRouter,
 });
 
 export type AppRouter = typeof appRouter;
