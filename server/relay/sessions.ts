@@ -66,7 +66,7 @@ function viewerRole(row: { buyerId: string; sellerId: string; receiverId: string
 type Keys = Map<string, { publicKey: string | null; keyAlgorithm: string | null }>;
 type Handles = Map<string, string>;
 
-export function presentSession(row: SessionRow, viewer: { memberId: string }, handles: Handles, keys: Keys) {
+export function presentSession(row: SessionRow, viewer: { memberId: string }, handles: Handles, keys: Keys, price: number | null = null) {
   const n = numeric(row);
   const key = (deviceId: string) => {
     const k = keys.get(deviceId);
@@ -88,16 +88,19 @@ export function presentSession(row: SessionRow, viewer: { memberId: string }, ha
     provenBytes: n.provenBytes ?? provenBytes(n.senderBytes, n.receiverBytes),
     endedAt: n.endedAt?.toISOString() ?? null,
     endedBy: (n.endedBy ?? null) as RelayEndedBy | null,
+    /** the contract's price per MB in micro-credits, for its parties (not the receiver) */
+    pricePerMb: viewerRole(n, viewer.memberId) === 'RECEIVER' ? null : price,
   };
 }
 export type RelaySessionView = ReturnType<typeof presentSession>;
 
 async function present(db: Queryable, row: SessionRow, memberId: string) {
-  const [members, devices] = await Promise.all([
+  const [members, devices, contract] = await Promise.all([
     db.member.findMany({ where: { id: { in: [row.buyerId, row.sellerId, row.receiverId] } }, select: { id: true, handle: true } }),
     db.device.findMany({ where: { id: { in: [row.senderDeviceId, row.receiverDeviceId] } }, select: { id: true, publicKey: true, keyAlgorithm: true } }),
+    db.contract.findUnique({ where: { id: row.contractId }, select: { price: true } }),
   ]);
-  return presentSession(row, { memberId }, new Map(members.map((m) => [m.id, m.handle])), new Map(devices.map((d) => [d.id, d])));
+  return presentSession(row, { memberId }, new Map(members.map((m) => [m.id, m.handle])), new Map(devices.map((d) => [d.id, d])), contract ? Number(contract.price) : null);
 }
 
 /** The session as a party sees it, or NOT_FOUND for anyone else (no hint that it exists). */
@@ -355,4 +358,28 @@ export async function relayLinked(db: Queryable, a: string, b: string): Promise<
     },
   });
   return count > 0;
+}
+
+/**
+ * Devices the buyer may send to through a contract's relay: those of the other members of its community (not the
+ * buyer's, not the seller's), recently seen first, and devices paired with the sending device.
+ */
+export async function receiversFor(db: Queryable, memberId: string, contractId: string, deviceId: string) {
+  const contract = await db.contract.findUnique({ where: { id: contractId }, select: { buyerId: true, sellerId: true, communityId: true } });
+  if (!contract || (contract.buyerId !== memberId && contract.sellerId !== memberId)) throw new DomainError('NOT_FOUND', 'You have no contract with that id.');
+  if (contract.buyerId !== memberId) throw new DomainError('FORBIDDEN', 'Only the buyer chooses where the relay sends.');
+  const pairings = await db.devicePairing.findMany({ where: { OR: [{ deviceId, pairedId: { not: null } }, { pairedId: deviceId }] }, select: { deviceId: true, pairedId: true } });
+  const paired = pairings.map((p) => (p.deviceId === deviceId ? p.pairedId! : p.deviceId));
+  const devices = await db.device.findMany({
+    where: {
+      memberId: { notIn: [contract.buyerId, contract.sellerId] },
+      OR: [{ member: { memberships: { some: { communityId: contract.communityId } } } }, { id: { in: paired } }],
+    },
+    select: { id: true, name: true, publicKey: true, member: { select: { handle: true } }, presence: { select: { lastSeen: true } } },
+    take: 200,
+  });
+  return devices
+    .map((d) => ({ deviceId: d.id, name: d.name, handle: d.member.handle, keyed: Boolean(d.publicKey), lastSeen: d.presence?.lastSeen.toISOString() ?? null }))
+    .sort((a, b) => (b.lastSeen ?? '').localeCompare(a.lastSeen ?? '') || a.handle.localeCompare(b.handle))
+    .slice(0, 50);
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { relayReceiptSchema } from '../relay/receipt-format';
-import { getSession, joinSession, listSessions, openSession, relayForContract, serveSession, stopSession, submitRelayReceipt } from '../relay/sessions';
+import { receiversFor, getSession, joinSession, listSessions, openSession, relayForContract, serveSession, stopSession, submitRelayReceipt } from '../relay/sessions';
 import { memberProcedure, router } from '../trpc';
 
 const id = z.string().min(1).max(64);
@@ -15,6 +15,9 @@ export const relayRouter = router({
 
   /** One session, for any of its three parties (with both ends' device keys, to check each other's key exchange). */
   get: memberProcedure.input(z.object({ sessionId: id })).query(({ ctx, input }) => getSession(ctx.db, ctx.member.id, input.sessionId)),
+
+  /** Devices the buyer may send to through the contract's relay (other members of its community, paired devices). */
+  receivers: memberProcedure.input(z.object({ contractId: id, deviceId: id })).query(({ ctx, input }) => receiversFor(ctx.db, ctx.member.id, input.contractId, input.deviceId)),
 
   /** The buyer opens the contract's relay from their device (`deviceId`) to another member's device (`toDeviceId`). */
   open: memberProcedure

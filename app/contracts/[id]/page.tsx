@@ -6,7 +6,7 @@ import { use, useState } from 'react';
 import { ErrorAlert, Field } from '../../_components/form';
 import { Pending } from '../../_components/loading';
 import { RequireMember } from '../../_components/require-member';
-import { deliveryScreen, settlesFromProof } from '../../_lib/delivery';
+import { deliveryScreen, relayScreen, settlesFromProof } from '../../_lib/delivery';
 import { humanNote, money, unitPrice, when } from '../../_lib/format';
 import { useTRPC } from '../../_lib/trpc';
 import { CATEGORY_LABELS, quantityText, unitName, type Category } from '../../_lib/units';
@@ -106,6 +106,11 @@ function ContractView({ contractId, memberId }: { contractId: string; memberId: 
                   {screen.label}
                 </Link>
               ) : null}
+          {!proven && c.category === 'NETWORK' && c.unit === 'MB' && ['MATCHED', 'ACTIVE'].includes(c.state) ? (
+            <Link className="button secondary block" data-testid="relay-link" href={relayScreen(c, isBuyer ? 'BUYER' : 'SELLER').href}>
+              {relayScreen(c, isBuyer ? 'BUYER' : 'SELLER').label}
+            </Link>
+          ) : null}
             </div>
           ) : null}
           {isSeller && !proven && c.state !== 'DELIVERED' ? (
