@@ -106,12 +106,12 @@ function ContractView({ contractId, memberId }: { contractId: string; memberId: 
                   {screen.label}
                 </Link>
               ) : null}
+            </div>
+          ) : null}
           {!proven && c.category === 'NETWORK' && c.unit === 'MB' && ['MATCHED', 'ACTIVE'].includes(c.state) ? (
-            <Link className="button secondary block" data-testid="relay-link" href={relayScreen(c, isBuyer ? 'BUYER' : 'SELLER').href}>
+            <Link className="button secondary block" data-testid="relay-start" href={relayScreen(c, isBuyer ? 'BUYER' : 'SELLER').href}>
               {relayScreen(c, isBuyer ? 'BUYER' : 'SELLER').label}
             </Link>
-          ) : null}
-            </div>
           ) : null}
           {isSeller && !proven && c.state !== 'DELIVERED' ? (
             <button className="button block" disabled={busy} onClick={() => deliver.mutate({ contractId })}>I have delivered</button>
