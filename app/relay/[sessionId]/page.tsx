@@ -40,7 +40,7 @@ function Confirmed({ view }: { view: RelaySessionView }) {
       <Progress label="confirmed by both ends of" done={view.provenBytes} total={view.wholeBytes} testId="relay-proven" />
       <p className="small muted">
         @{view.sender.handle}&rsquo;s device counted {mbText(view.sender.bytes)} sent, @{view.receiver.handle}&rsquo;s {mbText(view.receiver.bytes)} received;
-        the contract pays for the smaller{pay !== null ? ` (${money(pay)} so far, before commission)` : ''}.
+        the contract pays for the smaller{pay !== null ? ` (${money(pay)} credits so far, before commission)` : ''}.
       </p>
     </>
   );
@@ -192,7 +192,7 @@ function Ended({ view }: { view: RelaySessionView }) {
       <h2>Relay ended</h2>
       <p>
         Ended at {view.endedAt ? whenShort(view.endedAt) : '—'}: {ENDED_BY[view.endedBy ?? ''] ?? 'ended'}. {mbText(view.provenBytes)} of {mbText(view.wholeBytes)} were confirmed by both ends
-        {view.role === 'RELAY' && pay !== null ? `: you are paid ${money(pay)}, less commission.` : view.role === 'SENDER' ? ' and paid for; the rest of your escrow came back.' : '.'}
+        {view.role === 'RELAY' && pay !== null ? `: you are paid ${money(pay)} credits, less commission.` : view.role === 'SENDER' ? ' and paid for; the rest of your escrow came back.' : '.'}
       </p>
       <Link className="button secondary block" href={view.role === 'RECEIVER' ? '/relay' : `/contracts/${view.contractId}`}>
         {view.role === 'RECEIVER' ? 'All relays' : 'See the contract'}
