@@ -9,6 +9,7 @@ import { useBadges } from '@/app/_components/notifications/badges';
 import { Notifications } from '@/app/_components/notifications/notifications';
 import badgeStyles from '@/app/_components/notifications/notifications.module.css';
 import { SharingIndicator } from '@/app/peripherals/_components/sharing-indicator';
+import { RelayIndicator } from '@/app/_components/relay-indicator';
 import { StorageService } from '@/app/storage/storage-service';
 import { useTRPC } from '@/app/_lib/trpc';
 
@@ -76,6 +77,7 @@ export function AppShell({ children }: { children: React.ReactNode }) {
         {me.data ? <StorageService /> : null}
         <main className="page">
           <SharingIndicator />
+          <RelayIndicator />
           {children}
         </main>
       </LiveEvents>

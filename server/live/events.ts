@@ -17,7 +17,7 @@ export type LiveEvent =
   /** storage on other members' devices: a challenge for one of the member's devices, a copy to take, a plan's change */
   | { type: 'storage'; planId: string; what: 'challenge' | 'placement' | 'plan' }
   /** a relay session the member receives through (the contract's parties get `contract` events) */
-  | { type: 'relay'; contractId: string; action: string };
+  | { type: 'relay'; sessionId: string; contractId: string; action: string };
 
 export type Delivery = { memberId: string; event: LiveEvent };
 

@@ -49,9 +49,9 @@ function numeric(row: SessionRow) {
   };
 }
 
-function announce(outbox: Outbox, row: { sellerId: string; buyerId: string; receiverId: string; contractId: string }, state: string, action: string) {
+function announce(outbox: Outbox, row: { id: string; sellerId: string; buyerId: string; receiverId: string; contractId: string }, state: string, action: string) {
   outbox.add([row.sellerId, row.buyerId], { type: 'contract', contractId: row.contractId, state, action });
-  outbox.add([row.receiverId], { type: 'relay', contractId: row.contractId, action });
+  outbox.add([row.receiverId], { type: 'relay', sessionId: row.id, contractId: row.contractId, action });
 }
 
 export type RelayViewerRole = 'SENDER' | 'RECEIVER' | 'RELAY';

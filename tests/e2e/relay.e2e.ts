@@ -105,6 +105,11 @@ test('a file relayed between two members through a third: encrypted on the way, 
   await expect(receiver.getByTestId('relay-link')).toHaveText('Connected, end to end encrypted.', { timeout: 60_000 });
   await expect(sender.getByTestId('relay-link')).toHaveText('Connected, end to end encrypted.', { timeout: 30_000 });
 
+  // the seller moves on to another screen: the device keeps relaying, and a bar on every screen says for whom
+  await relay.getByRole('link', { name: 'Trades', exact: true }).click();
+  const bar = relay.getByTestId('relay-indicator-bar');
+  await expect(bar).toContainText(`Relaying for @${senderHandle} → @${receiverHandle}`);
+
   // the sender picks a file and sends it
   const file = randomBytes(FILE_BYTES);
   const sha256 = createHash('sha256').update(file).digest('hex');
@@ -121,6 +126,12 @@ test('a file relayed between two members through a third: encrypted on the way, 
     return Buffer.concat(parts);
   });
   expect(createHash('sha256').update(saved).digest('hex')).toBe(sha256);
+
+  await expect(bar).toContainText('1.5 MB');
+  await relay.screenshot({ path: 'test-results/relay-relay-elsewhere.png', fullPage: true });
+  await bar.click();
+  await expect(relay.getByTestId('relay-indicator')).toBeVisible();
+  await expect(relay.getByTestId('relay-forwarded')).toContainText('1.5 MB');
 
   // both ends' receipts reach the coordinator: the relay's page shows what both confirm
   await expect.poll(async () => (await call(relay.request, 'relay.get', { sessionId }, 'GET')).provenBytes, { timeout: 20_000 }).toBe(FILE_BYTES);
@@ -147,6 +158,7 @@ test('a file relayed between two members through a third: encrypted on the way, 
   await sender.getByRole('button', { name: 'End the relay' }).click();
   await expect(sender.getByTestId('relay-ended')).toBeVisible({ timeout: 20_000 });
   await expect(relay.getByTestId('relay-ended')).toContainText('you are paid', { timeout: 20_000 });
+  await expect(bar).toHaveCount(0);
   await relay.screenshot({ path: 'test-results/relay-relay-ended.png', fullPage: true });
   const contract = await call(sender.request, 'contract.get', { contractId }, 'GET');
   expect(contract.state).toBe('SETTLED');

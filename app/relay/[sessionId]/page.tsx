@@ -2,13 +2,14 @@
 
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
-import { use, useEffect, useRef, useState } from 'react';
+import { use, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { ErrorAlert } from '../../_components/form';
 import { Pending } from '../../_components/loading';
 import { RequireMember } from '../../_components/require-member';
 import { money, whenShort } from '../../_lib/format';
 import { getLiveHub } from '../../_lib/live-client';
-import { RelayEnd, RelayForwarder, type EndSnapshot, type RelaySnapshot } from '../../_lib/relay/session';
+import { relaying, startRelaying, stopRelaying } from '../../_lib/relay/relaying';
+import { RelayEnd, type EndSnapshot } from '../../_lib/relay/session';
 import { ENDED_BY, mbText } from '../../_lib/relay/words';
 import { useTRPC } from '../../_lib/trpc';
 import { BYTES_PER_MB } from '@/server/relay/receipt-format';
@@ -141,21 +142,16 @@ function EndPanel({ view, deviceId, role }: { view: RelaySessionView; deviceId: 
 function RelayPanel({ view, deviceId }: { view: RelaySessionView; deviceId: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const forwarder = useRef<RelayForwarder | null>(null);
-  const [snap, setSnap] = useState<RelaySnapshot | null>(null);
-  const [startError, setStartError] = useState<unknown>(null);
+  const list = useSyncExternalStore(relaying.subscribe, relaying.getSnapshot, relaying.getServerSnapshot);
+  const here = list.find((r) => r.sessionId === view.id);
+  const snap = here?.snap ?? null;
+  const startError = here?.problem ? new Error(here.problem) : null;
   const live = view.state === 'LIVE';
+  // the device keeps relaying while the seller moves around the app (an indicator on every screen says so)
   useEffect(() => {
-    if (!live) return;
-    const f = new RelayForwarder(view, deviceId, setSnap);
-    forwarder.current = f;
-    f.start().catch(setStartError);
-    return () => {
-      f.close();
-      forwarder.current = null;
-    };
-  }, [view.id, deviceId, live]); // eslint-disable-line react-hooks/exhaustive-deps
-  useEffect(() => forwarder.current?.update(view), [view]);
+    if (live) startRelaying(view, deviceId);
+    else stopRelaying({ sessionId: view.id });
+  }, [view, deviceId, live]);
   const stop = useMutation(trpc.relay.stop.mutationOptions({ onSuccess: () => queryClient.invalidateQueries(trpc.relay.pathFilter()) }));
   return (
     <div className="card stack">
