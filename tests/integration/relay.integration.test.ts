@@ -84,6 +84,11 @@ describe.each(databaseKinds)('relay sessions on %s', (kind) => {
     const seen = await seller.caller.relay.get({ sessionId });
     expect(seen).toMatchObject({ role: 'RELAY', state: 'LIVE', provenBytes: 4 * MB, sender: { handle: buyer.handle, bytes: 6 * MB, key: { algorithm: 'ECDSA-P256' } }, receiver: { handle: receiver.handle, joined: true, bytes: 4 * MB }, relay: { handle: seller.handle, deviceId: seller.deviceId } });
     expect((await receiver.caller.relay.list()).map((s) => [s.id, s.role])).toEqual([[sessionId, 'RECEIVER']]);
+    // the receiver was told on its live stream when the relay opened; the relay (seller) through the contract
+    const told = await t.db.liveEvent.findMany({ where: { memberId: receiver.id, type: 'relay' }, select: { payload: true } });
+    expect(told.map((e) => e.payload)).toContainEqual({ type: 'relay', sessionId, contractId, action: 'RELAY_OPENED' });
+    const sellerTold = await t.db.liveEvent.findMany({ where: { memberId: seller.id, type: 'contract' }, select: { payload: true } });
+    expect(sellerTold.map((e) => e.payload)).toContainEqual(expect.objectContaining({ contractId, action: 'RELAY_OPENED' }));
     expect((await buyer.caller.relay.forContract({ contractId })).session).toMatchObject({ id: sessionId, role: 'SENDER' });
 
     const ended = await buyer.caller.relay.stop({ sessionId });

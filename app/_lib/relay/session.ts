@@ -63,7 +63,14 @@ export type EndSnapshot = {
   problem: string | null;
 };
 
-type Meta = { name: string; size: number; sha256: string; type: string };
+/** What the sender announces about the file, encrypted as the first frame (the relay never sees it). */
+const metaSchema = z.object({
+  name: z.string().min(1).max(255),
+  size: z.number().int().min(0).max(MAX_RELAY_FILE),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  type: z.string().max(255),
+});
+type Meta = z.infer<typeof metaSchema>;
 
 /** One end of a relay session on this device. */
 export class RelayEnd {
@@ -241,7 +248,13 @@ export class RelayEnd {
         return;
       }
       if (!this.snap.file || this.snap.phase === 'done') {
-        const meta = JSON.parse(new TextDecoder().decode(opened.plaintext)) as Meta;
+        let meta: Meta;
+        try {
+          meta = metaSchema.parse(JSON.parse(new TextDecoder().decode(opened.plaintext)));
+        } catch {
+          this.set({ phase: 'failed', problem: "The sender's description of the file was not readable." });
+          return;
+        }
         this.received = [];
         this.receiveBase = this.snap.bytes;
         this.set({ file: meta, total: meta.size, phase: 'receiving', verified: null, url: null });
