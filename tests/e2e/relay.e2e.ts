@@ -114,8 +114,11 @@ test('a file relayed between two members through a third: encrypted on the way, 
   const file = randomBytes(FILE_BYTES);
   const sha256 = createHash('sha256').update(file).digest('hex');
   await sender.getByLabel('File to send').setInputFiles({ name: 'field-notes.bin', mimeType: 'application/octet-stream', buffer: file });
+  const sentAt = Date.now();
   await sender.getByRole('button', { name: 'Send through the relay' }).click();
   await expect(receiver.getByTestId('relay-verified')).toBeVisible({ timeout: 60_000 });
+  const seconds = (Date.now() - sentAt) / 1000;
+  console.info(`relayed ${FILE_BYTES} bytes, encrypted, in ${seconds.toFixed(2)} s (${(FILE_BYTES / 1e6 / seconds).toFixed(2)} MB/s, click to verified hash, polled)`);
   await expect(receiver.getByTestId('relay-sha256')).toHaveText(sha256);
   await expect(sender.getByTestId('relay-delivered')).toBeVisible({ timeout: 20_000 });
   // the receiver saves exactly the file
