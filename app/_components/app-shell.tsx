@@ -14,6 +14,8 @@ import { useTRPC } from '@/app/_lib/trpc';
 const BackgroundServices = dynamic(() => import('./background-services'), { ssr: false });
 /** Live events and their toasts, loaded only for a signed-in member. */
 const MemberLive = dynamic(() => import('./member-live'), { ssr: false });
+/** The bar shown while this device relays for others, loaded only for a signed-in member. */
+const RelayIndicator = dynamic(() => import('./relay-indicator').then((m) => m.RelayIndicator), { ssr: false });
 
 const tabs = [
   { href: '/', label: 'Home', icon: 'M3 11l9-7 9 7v9a1 1 0 0 1-1 1h-5v-6H9v6H4a1 1 0 0 1-1-1z' },
@@ -78,6 +80,7 @@ export function AppShell({ children }: { children: React.ReactNode }) {
       {me.data ? <BackgroundServices /> : null}
       <main className="page">
         <SharingIndicator />
+        {me.data ? <RelayIndicator /> : null}
         {children}
       </main>
       <nav className="tabbar seven" aria-label="Main">

@@ -3,7 +3,23 @@ import { settlesFromProof } from '@/server/delivery/rule';
 export { settlesFromProof };
 
 type Side = 'BUYER' | 'SELLER';
-type Contract = { id: string; category: string; unit: string; buyer: { handle: string } };
+type Contract = { id: string; category: string; unit: string; buyer: { handle: string }; seller?: { handle: string } };
+
+/** A NETWORK/MB contract is delivered by the seller's device relaying a file between the buyer's device and another member's (server/relay). */
+export function relayScreen(contract: Contract, side: Side): { how: string; href: string; label: string } {
+  const seller = contract.seller ? `@${contract.seller.handle}` : "the seller";
+  return side === 'BUYER'
+    ? {
+        how: `${seller}'s device relays a file from your device to another member's, encrypted end to end so it cannot read it. The contract pays for the bytes both devices confirm in signed receipts, pro rata, and settles when the relay ends.`,
+        href: `/relay/send/${contract.id}`,
+        label: `Send a file through ${seller} to…`,
+      }
+    : {
+        how: `Your device relays encrypted bytes from @${contract.buyer.handle}'s device to another member's once they open the relay; you are paid for the bytes both ends confirm, pro rata.`,
+        href: '/relay',
+        label: 'Open your relays',
+      };
+}
 
 /**
  * How a contract the app delivers itself is delivered and proven, in words for the side reading it, and
@@ -16,6 +32,9 @@ export function deliveryScreen(contract: Contract, side: Side): { how: string; h
   switch (contract.category) {
     case 'PERIPHERAL':
       return { how: measured, href: `/peripherals/${contract.id}`, label: 'Open the rental' };
+    case 'NETWORK':
+      if (contract.unit === 'MB') return relayScreen(contract, side);
+      return { how: measured, href: null, label: '' };
     case 'STORAGE':
       return { how: measured, href: '/storage', label: 'Open storage' };
     case 'NETWORK':

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { tracked } from '@trpc/server';
 import { DomainError } from '../errors';
+import { relayLinked } from '../relay/sessions';
 import { PAIRED_ONLY, signalMessageSchema, type SignalMessage } from './signal-message';
 import type { Db, Queryable } from '../db/client';
 import { listenRemote, notify, POLL_INTERVAL_MS, version, waitForChange } from '../live/bus';
@@ -62,7 +63,9 @@ export async function maySignal(db: Db, from: { deviceId: string; memberId: stri
     where: { memberId: from.memberId, community: { memberships: { some: { memberId: target.memberId } } } },
   });
   if (shared > 0) return true;
-  return arePaired(db, from.deviceId, toDeviceId);
+  if (await arePaired(db, from.deviceId, toDeviceId)) return true;
+  // a relay and an end of one live relay session (the receiver may share no community with the relay)
+  return relayLinked(db, from.deviceId, toDeviceId);
 }
 
 const between = (a: string, b: string) => ({ OR: [{ deviceId: a, pairedId: b }, { deviceId: b, pairedId: a }] });

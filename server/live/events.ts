@@ -17,7 +17,9 @@ export type LiveEvent =
   /** storage on other members' devices: a challenge for one of the member's devices, a copy to take, a plan's change */
   | { type: 'storage'; planId: string; what: 'challenge' | 'placement' | 'plan' }
   /** page views: an order opened (to the donors serving page views), a view handed out or reported (to its buyer and donor) */
-  | { type: 'pageviews'; campaignId: string; what: 'open' | 'view' };
+  | { type: 'pageviews'; campaignId: string; what: 'open' | 'view' }
+  /** a relay session the member receives through (the contract's parties get `contract` events) */
+  | { type: 'relay'; sessionId: string; contractId: string; action: string };
 
 export type Delivery = { memberId: string; event: LiveEvent };
 

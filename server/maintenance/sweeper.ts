@@ -5,6 +5,7 @@ import { sweepTransfers } from '../content/transfers';
 import { sweepMarket } from '../market/lifecycle';
 import { sweepPageViews } from '../pageviews/views';
 import { sweepRentals } from '../peripheral/rentals';
+import { sweepRelays } from '../relay/sessions';
 import { sweepStorage } from '../storage/proofs';
 import { runEvery } from './every';
 
@@ -18,6 +19,8 @@ export function startSweeper(): void {
     await sweepTransfers(getDb());
     // rentals whose window closed settle from their receipts before the market fails undelivered contracts
     await sweepRentals(getDb());
+    // relay sessions whose window closed settle from both ends' receipts, likewise
+    await sweepRelays(getDb());
     // storage contracts settle from their proofs at their window's end, before the market would fail them
     await sweepStorage(getDb());
     // page views not reported in time settle (refunded) before the market would fail their contracts

@@ -13,6 +13,7 @@ import { marketRouter } from './market';
 import { negotiationRouter } from './negotiation';
 import { pageviewsRouter } from './pageviews';
 import { peripheralRouter } from './peripheral';
+import { relayRouter } from './relay';
 import { signalRouter } from './signal';
 import { systemRouter } from './system';
 import { storageRouter } from './storage';
@@ -35,6 +36,7 @@ export const appRouter = router({
   peripheral: peripheralRouter,
   storage: storageRouter,
   pageviews: pageviewsRouter,
+  relay: relayRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -4,7 +4,7 @@
  * Routes come from the app's `page.tsx` files, so a new screen is checked as soon as it exists; a dynamic
  * route needs an example below, or the test says which one is missing.
  */
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -147,6 +147,16 @@ test('every screen fits a 412 px phone and every target is at least 48 px, signe
   const pageViews = await call(page.request, 'pageviews.order', { communityId: community.id, siteId: site.id, path: '/', quantity: 5, price: 10_000 });
   siteServer.close();
   await page.evaluate((deviceId) => localStorage.setItem('swapmesh.deviceId', deviceId), device.id).catch(() => undefined);
+  // a relay: a second network contract sent through @lay-s to a third member's device, and a third with no relay yet
+  const third = await browser.newContext();
+  await call(third.request, 'auth.signUp', { handle: `lay-r-${id}`, password: PASSWORD });
+  await call(third.request, 'community.join', { slug });
+  const { device: thirdDevice } = await call(third.request, 'device.register', { name: 'laptop', profile: phoneProfile });
+  const spki = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'der', type: 'spki' }).toString('base64url');
+  await call(page.request, 'device.setKey', { deviceId: device.id, publicKey: spki, algorithm: 'ECDSA-P256' });
+  const relayed = await call(page.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'NETWORK', unit: 'MB', quantity: 2, price: 2_000_000, kind: 'STANDING', ...window });
+  const relaySession = await call(page.request, 'relay.open', { contractId: relayed.fills[0].contractId, deviceId: device.id, toDeviceId: thirdDevice.id });
+  const toRelay = await call(page.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'NETWORK', unit: 'MB', quantity: 2, price: 2_000_000, kind: 'STANDING', ...window });
 
   const examples: Record<string, string> = {
     '/communities/[slug]': `/communities/${slug}`,
@@ -163,6 +173,8 @@ test('every screen fits a 412 px phone and every target is at least 48 px, signe
     '/jobs/[id]': `/jobs/${job.id}`,
     '/peripherals/[contractId]': `/peripherals/${rented.fills[0].contractId}`,
     '/pageviews/[campaignId]': `/pageviews/${pageViews.campaignId}`,
+    '/relay/[sessionId]': `/relay/${relaySession.id}`,
+    '/relay/send/[contractId]': `/relay/send/${toRelay.fills[0].contractId}`,
   };
   const all = routes();
   const missing = all.filter((r) => r.includes('[') && !examples[r]);
@@ -183,5 +195,6 @@ test('every screen fits a 412 px phone and every target is at least 48 px, signe
 
   expect(problems.map((p) => `${p.route}: ${p.what}`)).toEqual([]);
   await other.close();
+  await third.close();
   await context.close();
 });

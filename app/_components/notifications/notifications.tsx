@@ -33,6 +33,8 @@ export function noticeOf(event: MemberEvent, memberId: string): Omit<Notice, 'id
       return null;
     case 'gift':
       return { text: `@${event.fromHandle} sent you “${event.title}”`, href: '/content/nearby', action: 'Take it' };
+    case 'relay':
+      return event.action === 'RELAY_OPENED' ? { text: 'A file is on its way to you through a relay: open it to receive', href: `/relay/${event.sessionId}`, action: 'Open' } : null;
     case 'barter':
       return event.status === 'PROPOSED' ? { text: 'A barter matched your offer and waits for your yes', href: '/barter', action: 'See' } : null;
     default:
