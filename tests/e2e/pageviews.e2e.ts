@@ -7,11 +7,10 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createClient } from '@libsql/client';
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { fillAmounts } from '@/server/market/commission';
 import { phoneProfile } from '../support/fixtures';
-import { call, PASSWORD, unique } from './support';
+import { call, ledgerSums, PASSWORD, unique } from './support';
 
 const CREDIT = 1_000_000;
 const BPS = 200;
@@ -52,20 +51,6 @@ async function member(browser: Browser, handle: string): Promise<{ context: Brow
   await page.goto('/offline');
   await page.evaluate((id) => window.localStorage.setItem('swapmesh.deviceId', id), device.id);
   return { context, page, deviceId: device.id };
-}
-
-/** The community's accounts and postings summed straight from the e2e database (SQLite). */
-async function ledgerSums(communityId: string) {
-  const url = process.env.E2E_DATABASE_URL ?? 'file:./data/e2e.db';
-  test.skip(!url.startsWith('file:'), 'the ledger is summed from the SQLite file');
-  const db = createClient({ url });
-  try {
-    const balances = await db.execute({ sql: 'SELECT COALESCE(SUM(balance), 0) AS s FROM Account WHERE communityId = ?', args: [communityId] });
-    const postings = await db.execute({ sql: 'SELECT COALESCE(SUM(p.amount), 0) AS s FROM Posting p JOIN Account a ON a.id = p.accountId WHERE a.communityId = ?', args: [communityId] });
-    return { balances: Number(balances.rows[0]!.s), postings: Number(postings.rows[0]!.s) };
-  } finally {
-    db.close();
-  }
 }
 
 test('a page-view order against a verified loopback site: views from 3 donors reach the site, the report shows their timings, each donor is paid per view', async ({ browser }) => {

@@ -4,13 +4,12 @@
  * after about 60 s, and the seller is paid for the seconds proven (~60 s, within the receipt interval); the
  * community's ledger sums to zero.
  */
-import { createClient } from '@libsql/client';
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { fillAmounts } from '@/server/market/commission';
 import { proRataAmounts } from '@/server/market/contract-state';
 import { RECEIPT_INTERVAL_MS } from '@/server/peripheral/receipt-format';
 import { phoneProfile } from '../support/fixtures';
-import { call, PASSWORD, unique } from './support';
+import { call, ledgerSums, PASSWORD, unique } from './support';
 
 test.use({
   launchOptions: {
@@ -45,20 +44,6 @@ async function member(page: Page, handle: string, deviceName: string) {
   await page.goto('/offline');
   await page.evaluate((id) => window.localStorage.setItem('swapmesh.deviceId', id), registered.id);
   return registered.id as string;
-}
-
-/** The community's accounts and postings summed straight from the e2e database (SQLite). */
-async function ledgerSums(communityId: string) {
-  const url = process.env.E2E_DATABASE_URL ?? 'file:./data/e2e.db';
-  test.skip(!url.startsWith('file:'), 'the ledger is summed from the SQLite file');
-  const db = createClient({ url });
-  try {
-    const balances = await db.execute({ sql: 'SELECT COALESCE(SUM(balance), 0) AS s FROM Account WHERE communityId = ?', args: [communityId] });
-    const postings = await db.execute({ sql: 'SELECT COALESCE(SUM(p.amount), 0) AS s FROM Posting p JOIN Account a ON a.id = p.accountId WHERE a.communityId = ?', args: [communityId] });
-    return { balances: Number(balances.rows[0]!.s), postings: Number(postings.rows[0]!.s) };
-  } finally {
-    db.close();
-  }
 }
 
 test('a 2-minute camera rental: streamed, shown, stopped after 60 s, paid for the seconds proven', async ({ browser, baseURL }) => {

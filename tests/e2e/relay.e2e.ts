@@ -6,12 +6,11 @@
  * checked to hold none of the file's plaintext.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createClient } from '@libsql/client';
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { fillAmounts } from '@/server/market/commission';
 import { proRataAmounts } from '@/server/market/contract-state';
 import { phoneProfile } from '../support/fixtures';
-import { call, PASSWORD, unique } from './support';
+import { call, ledgerSums, PASSWORD, unique } from './support';
 
 test.use({
   viewport: { width: 412, height: 915 },
@@ -48,19 +47,6 @@ async function member(page: Page, handle: string, deviceName: string) {
     window.localStorage.setItem('swapmesh.debug', '1');
   }, registered.id);
   return registered.id as string;
-}
-
-async function ledgerSums(communityId: string) {
-  const url = process.env.E2E_DATABASE_URL ?? 'file:./data/e2e.db';
-  test.skip(!url.startsWith('file:'), 'the ledger is summed from the SQLite file');
-  const db = createClient({ url });
-  try {
-    const balances = await db.execute({ sql: 'SELECT COALESCE(SUM(balance), 0) AS s FROM Account WHERE communityId = ?', args: [communityId] });
-    const postings = await db.execute({ sql: 'SELECT COALESCE(SUM(p.amount), 0) AS s FROM Posting p JOIN Account a ON a.id = p.accountId WHERE a.communityId = ?', args: [communityId] });
-    return { balances: Number(balances.rows[0]!.s), postings: Number(postings.rows[0]!.s) };
-  } finally {
-    db.close();
-  }
 }
 
 test('a file relayed between two members through a third: encrypted on the way, verified on arrival, the relay paid for the bytes both ends confirm', async ({ browser, baseURL }) => {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { expect, type APIRequestContext, type Page } from '@playwright/test';
+import { createClient } from '@libsql/client';
+import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
 
 export const unique = () => Date.now().toString(36) + Math.floor(Math.random() * 1e4).toString(36);
 export const PASSWORD = 'a long enough password';
@@ -48,4 +49,18 @@ export async function receivedSha256(page: Page, transferId: string): Promise<st
     const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
     return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
   }, transferId);
+}
+
+/** The community's accounts and postings summed straight from the e2e database (SQLite; skipped on another). */
+export async function ledgerSums(communityId: string) {
+  const url = process.env.E2E_DATABASE_URL ?? 'file:./data/e2e.db';
+  test.skip(!url.startsWith('file:'), 'the ledger is summed from the SQLite file');
+  const db = createClient({ url });
+  try {
+    const balances = await db.execute({ sql: 'SELECT COALESCE(SUM(balance), 0) AS s FROM Account WHERE communityId = ?', args: [communityId] });
+    const postings = await db.execute({ sql: 'SELECT COALESCE(SUM(p.amount), 0) AS s FROM Posting p JOIN Account a ON a.id = p.accountId WHERE a.communityId = ?', args: [communityId] });
+    return { balances: Number(balances.rows[0]!.s), postings: Number(postings.rows[0]!.s) };
+  } finally {
+    db.close();
+  }
 }
