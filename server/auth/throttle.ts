@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/client';
 import { rateLimited } from '../errors';
+import { isUniqueViolation } from '../db/unique';
 
 /**
  * Attempt counters in the database (table Throttle), so that every coordinator process sees the same counts.
@@ -27,8 +28,6 @@ export const tooManyAttempts = (seconds: number) =>
 /** What a caller refused for too many attempts in flight (not a block) is told to wait. */
 const CONTENDED_RETRY_SECONDS = 10;
 
-const isUniqueViolation = (error: unknown) =>
-  typeof error === 'object' && error !== null && 'code' in error && (error as { code: unknown }).code === 'P2002';
 
 /** Refuses (RATE_LIMITED, with the seconds to wait) when any of the keys is blocked at `now`. */
 export async function assertNotBlocked(db: Queryable, keys: string[], now = new Date()): Promise<void> {

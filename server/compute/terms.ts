@@ -33,6 +33,7 @@ import { settleFromProof, settleFromProofIn } from '../delivery/proof';
 import { formatCredits, MAX_MICRO, toMicro } from '../money';
 import type { AnyKernel } from '../../workers/kernels';
 import type { Json, UnitCost } from '../../workers/kernels/types';
+import { isUniqueViolation } from '../db/unique';
 
 export const MEMORY_CATEGORY = 'MEMORY';
 export const MB_HOUR = 'MB_HOUR';
@@ -144,16 +145,14 @@ export async function openTerms(tx: Tx, memberId: string, community: MarketCommu
     });
   } catch (error) {
     // two jobs racing for one contract: the unique index lets one have it
-    if (funding && isUniqueViolation(error)) throw new DomainError('CONFLICT', 'Another job already spends that contract.');
+    if (funding && uniqueRefused(error)) throw new DomainError('CONFLICT', 'Another job already spends that contract.');
     throw error;
   }
 }
 
-function isUniqueViolation(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const code = (error as { code?: unknown }).code;
-  return code === 'P2002' || /unique/i.test(String((error as { message?: unknown }).message));
-}
+/** A unique index refused the write: Prisma's code, or the driver's message when the error comes from a raw statement. */
+const uniqueRefused = (error: unknown) =>
+  isUniqueViolation(error) || (typeof error === 'object' && error !== null && /unique/i.test(String((error as { message?: unknown }).message)));
 
 /** The counted cost of each validated unit of a job, by unit id. */
 async function validatedCosts(db: Db | Tx, jobId: string, kernel: AnyKernel): Promise<Map<string, UnitCost>> {

@@ -9,6 +9,7 @@ import type { Db } from '../db/client';
 import { DomainError } from '../errors';
 import { fetchToken, type FetchOutcome } from './fetch-token';
 import { effectiveCap, parseOrigin, rateWindowStart, tokenServed, wellKnownUrl } from './rules';
+import { isUniqueViolation } from '../db/unique';
 
 const siteSelect = { id: true, origin: true, token: true, ratePerMinute: true, verifiedAt: true, lastError: true, createdAt: true } as const;
 
@@ -71,6 +72,6 @@ export async function verifySite(db: Db, memberId: string, siteId: string, fetch
 
 // the counter exists already (verified before, or by another member): nothing to do
 const ignoreDuplicate = (error: unknown) => {
-  if (typeof error === 'object' && error !== null && 'code' in error && (error as { code: unknown }).code === 'P2002') return;
+  if (isUniqueViolation(error)) return;
   throw error;
 };

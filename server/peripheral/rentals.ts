@@ -19,6 +19,7 @@ import { DomainError } from '../errors';
 import { withOutbox, type Outbox } from '../live/outbox';
 import { DEFAULT_QUALITY, receiptBytes, type ReceiptBody, type RentalKind } from './receipt-format';
 import { judgeReceipt, rentalWholeMs } from './rules';
+import { isUniqueViolation } from '../db/unique';
 
 export const RENTAL_CATEGORY = 'PERIPHERAL';
 export const RENTAL_UNIT = 'DEVICE_HOUR';
@@ -33,7 +34,6 @@ const rentalSelect = {
 type RentalRow = Prisma.PeripheralRentalGetPayload<{ select: typeof rentalSelect }>;
 
 // duck-typed: the SQLite and PostgreSQL clients each have their own error classes
-const isUniqueViolation = (error: unknown) => typeof error === 'object' && error !== null && 'code' in error && (error as { code: unknown }).code === 'P2002';
 
 async function contractOf(db: Queryable, contractId: string) {
   const contract = await db.contract.findUnique({

@@ -21,6 +21,7 @@ import { DomainError } from '../errors';
 import { withOutbox, type Outbox } from '../live/outbox';
 import { BYTES_PER_MB, relayReceiptBytes, type RelayReceipt, type RelayRole } from './receipt-format';
 import { judgeRelayReceipt, provenBytes, relayWholeBytes } from './rules';
+import { isUniqueViolation } from '../db/unique';
 
 export const RELAY_CATEGORY = 'NETWORK';
 export const RELAY_UNIT = 'MB';
@@ -36,7 +37,6 @@ const sessionSelect = {
 } satisfies Prisma.RelaySessionSelect;
 type SessionRow = Prisma.RelaySessionGetPayload<{ select: typeof sessionSelect }>;
 
-const isUniqueViolation = (error: unknown) => typeof error === 'object' && error !== null && 'code' in error && (error as { code: unknown }).code === 'P2002';
 
 /** The row with its byte counts as numbers (they stay far below 2^53: at most quantity × 10^6). */
 function numeric(row: SessionRow) {
