@@ -34,14 +34,12 @@ export function deliveryScreen(contract: Contract, side: Side): { how: string; h
       return { how: measured, href: `/peripherals/${contract.id}`, label: 'Open the rental' };
     case 'NETWORK':
       if (contract.unit === 'MB') return relayScreen(contract, side);
-      return { how: measured, href: null, label: '' };
-    case 'STORAGE':
-      return { how: measured, href: '/storage', label: 'Open storage' };
-    case 'NETWORK':
       if (contract.unit === 'PAGE_VIEW') {
         return { how: 'The app delivers this itself: a donor device loads a page of the verified site and the contract pays when its report validates.', href: '/pageviews', label: 'Open page views' };
       }
       return { how: measured, href: null, label: '' };
+    case 'STORAGE':
+      return { how: measured, href: '/storage', label: 'Open storage' };
     case 'COMPUTE':
     case 'MEMORY': {
       const what = contract.category === 'MEMORY' ? "a job whose units use memory (a hash join)" : 'a compute job';
