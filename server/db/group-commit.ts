@@ -13,9 +13,14 @@ type Waiting<C, R> = { command: C; resolve: (value: R) => void; reject: (error: 
 export class GroupCommit<C, R> {
   private readonly queues = new Map<string, Waiting<C, R>[]>();
 
+  /**
+   * `durable`: when given, `runBatch` answers as soon as its transaction has committed, and the callers
+   * are told once `durable()` resolves — while the next batch already runs (the commit's fsync and the
+   * next batch overlap).
+   */
   constructor(
     private readonly runBatch: (key: string, commands: C[]) => Promise<Outcome<R>[]>,
-    private readonly maxBatch = 128,
+    private readonly options: { maxBatch?: number; durable?: () => Promise<void> } = {},
   ) {}
 
   submit(key: string, command: C): Promise<R> {
@@ -44,18 +49,22 @@ export class GroupCommit<C, R> {
       // statements synchronously, so without this turn no request that came in during a batch would reach
       // the queue before the next batch starts, and every batch would hold one command.
       await new Promise((resolve) => setImmediate(resolve));
-      const batch = queue.splice(0, this.maxBatch);
+      const batch = queue.splice(0, this.options.maxBatch ?? 128);
       let outcomes: Outcome<R>[];
       try {
         outcomes = await this.runBatch(key, batch.map((w) => w.command));
       } catch (error) {
         outcomes = batch.map(() => ({ ok: false, error }));
       }
-      batch.forEach((waiting, i) => {
-        const outcome = outcomes[i] ?? { ok: false, error: new Error('group commit: the batch gave no outcome for this command') };
-        if (outcome.ok) waiting.resolve(outcome.value);
-        else waiting.reject(outcome.error);
-      });
+      const answer = () =>
+        batch.forEach((waiting, i) => {
+          const outcome = outcomes[i] ?? { ok: false, error: new Error('group commit: the batch gave no outcome for this command') };
+          if (outcome.ok) waiting.resolve(outcome.value);
+          else waiting.reject(outcome.error);
+        });
+      if (this.options.durable) {
+        this.options.durable().then(answer, (error: unknown) => batch.forEach((waiting) => waiting.reject(error)));
+      } else answer();
     }
     this.queues.delete(key);
   }

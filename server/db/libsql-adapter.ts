@@ -1,5 +1,6 @@
 import { LibsqlError } from '@libsql/client';
 import { PrismaLibSql } from '@prisma/adapter-libsql';
+import { WalSync } from './wal-sync';
 
 /**
  * @prisma/adapter-libsql 7.10 without its descriptor leak: every interactive transaction used to leave a
@@ -29,8 +30,22 @@ export class PrismaLibSqlSharedConnections extends PrismaLibSql {
 
   override createClient(config: LibsqlConfig): LibsqlClient {
     const main = super.createClient(config);
-    this.#client = new TransactionConnectionClient(main, isInMemory(config.url) ? () => main : () => super.createClient(config));
+    const walPath = isInMemory(config.url) ? null : WalSync.walPathOf(config.url);
+    this.#client = new TransactionConnectionClient(main, walPath === null ? () => main : () => super.createClient(config), walPath ? new WalSync(walPath) : null);
     return this.#client;
+  }
+
+  /**
+   * Resolves once every transaction committed so far is on disk (server/db/wal-sync.ts): `transaction()`
+   * answers its caller only after this.
+   */
+  durable(): Promise<void> {
+    return this.#client?.durable() ?? Promise.resolve();
+  }
+
+  /** Commits and log syncs so far, when transactions commit without syncing (else null). */
+  get walSyncCounts(): WalSync['counts'] | null {
+    return this.#client?.walSyncCounts ?? null;
   }
 
   /**
@@ -71,11 +86,31 @@ class TransactionConnectionClient implements LibsqlClient {
   openTransaction: LibsqlClient | null = null;
   closed = false;
   readonly protocol: string;
+  /** The log's syncs, when the transaction connection commits without syncing (WAL mode); else COMMIT syncs. */
+  readonly #walSync: WalSync | null;
+  #syncingOnCommit = false;
 
-  constructor(main: LibsqlClient, open: () => LibsqlClient) {
+  constructor(main: LibsqlClient, open: () => LibsqlClient, walSync: WalSync | null) {
     this.#main = main;
     this.#open = open;
+    this.#walSync = walSync;
     this.protocol = main.protocol;
+  }
+
+  durable(): Promise<void> {
+    return this.#syncingOnCommit ? this.#walSync!.durable() : Promise.resolve();
+  }
+
+  get walSyncCounts(): WalSync['counts'] | null {
+    return this.#syncingOnCommit ? this.#walSync!.counts : null;
+  }
+
+  /** A fresh transaction connection: in WAL mode it commits without an fsync, and `durable()` syncs the log instead. */
+  async #prepare(connection: LibsqlClient): Promise<void> {
+    if (!this.#walSync) return;
+    const mode = await connection.execute('PRAGMA journal_mode');
+    this.#syncingOnCommit = String(mode.rows[0]?.[0]).toLowerCase() === 'wal';
+    if (this.#syncingOnCommit) await connection.execute('PRAGMA synchronous = NORMAL');
   }
 
   execute(stmtOrSql: Statement | string, args?: Args): Promise<ResultSet> {
@@ -103,7 +138,11 @@ class TransactionConnectionClient implements LibsqlClient {
     let connection: LibsqlClient | undefined;
     try {
       if (this.closed) throw new LibsqlError('The client is closed', 'CLIENT_CLOSED');
-      connection = this.#connection ??= this.#open();
+      if (!this.#connection) {
+        connection = this.#connection = this.#open();
+        await this.#prepare(connection);
+      }
+      connection = this.#connection;
       await connection.execute(BEGIN[mode]);
     } catch (error) {
       // e.g. a connection left inside a transaction by a failure this client did not see: start afresh
@@ -112,7 +151,8 @@ class TransactionConnectionClient implements LibsqlClient {
       throw error;
     }
     this.openTransaction = connection;
-    return new ConnectionTransaction(connection, (reusable) => {
+    return new ConnectionTransaction(connection, (reusable, committed) => {
+      if (committed && this.#syncingOnCommit) this.#walSync!.noteCommit();
       this.openTransaction = null;
       if (!reusable) this.#drop(connection);
       endTurn();
@@ -146,9 +186,9 @@ class TransactionConnectionClient implements LibsqlClient {
 /** One transaction on the shared transaction connection; `end(reusable)` gives the connection back. */
 class ConnectionTransaction implements LibsqlTransaction {
   #connection: LibsqlClient | null;
-  readonly #end: (reusable: boolean) => void;
+  readonly #end: (reusable: boolean, committed: boolean) => void;
 
-  constructor(connection: LibsqlClient, end: (reusable: boolean) => void) {
+  constructor(connection: LibsqlClient, end: (reusable: boolean, committed: boolean) => void) {
     this.#connection = connection;
     this.#end = end;
   }
@@ -179,7 +219,7 @@ class ConnectionTransaction implements LibsqlTransaction {
       await this.#rollback(connection);
       throw error;
     }
-    this.#finish(true);
+    this.#finish(true, true);
   }
 
   async rollback(): Promise<void> {
@@ -200,10 +240,10 @@ class ConnectionTransaction implements LibsqlTransaction {
     }
   }
 
-  #finish(reusable: boolean) {
+  #finish(reusable: boolean, committed = false) {
     if (!this.#connection) return;
     this.#connection = null;
-    this.#end(reusable);
+    this.#end(reusable, committed);
   }
 
   #live(): LibsqlClient {

@@ -1,5 +1,5 @@
 import { Prisma } from './generated/sqlite/client';
-import { kindOf, rememberKind, type Db, type Tx } from './client';
+import { kindOf, rememberKind, sqliteAdapterOf, type Db, type Tx } from './client';
 import { rememberConnection } from './direct';
 
 const MAX_ATTEMPTS = 5;
@@ -12,19 +12,33 @@ function isRetryable(error: unknown): boolean {
 }
 
 /**
+ * Resolves once every transaction committed so far is durable: on SQLite, once an fsync of the write-ahead
+ * log started after their commits has completed (server/db/wal-sync.ts); PostgreSQL answers a commit only
+ * once it is durable.
+ */
+export function durable(db: Db): Promise<void> {
+  return kindOf(db) === 'sqlite' ? (sqliteAdapterOf(db)?.durable() ?? Promise.resolve()) : Promise.resolve();
+}
+
+/**
  * Runs `fn` in one interactive transaction, again (up to 5 times) when PostgreSQL aborts it for a
  * deadlock. Inside it, use only `tx`: on SQLite the process-wide statement lock is held by the
- * transaction, so a query on the outer client would wait for it.
+ * transaction, so a query on the outer client would wait for it. The answer comes once the commit is
+ * durable; with `answerWhenDurable: false` it comes as soon as the commit returns, for a writer that
+ * goes on with its next batch and tells its callers after `durable(db)` (server/db/group-commit.ts).
  */
-export async function transaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+export async function transaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, options: { answerWhenDurable?: boolean } = {}): Promise<T> {
   const kind = kindOf(db);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.$transaction((tx) => {
+      const result = await db.$transaction((tx) => {
         rememberKind(tx, kind);
         if (kind === 'sqlite') rememberConnection(tx, db);
         return fn(tx);
       });
+      // on SQLite the commit reached the log; the caller hears of it once the log is on disk (server/db/wal-sync.ts)
+      if (options.answerWhenDurable !== false) await durable(db);
+      return result;
     } catch (error) {
       if (kind !== 'postgres' || attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
       await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));

@@ -1,5 +1,5 @@
 import type { Db, Queryable, Tx } from '../db/client';
-import { transaction } from '../db/transaction';
+import { durable, transaction } from '../db/transaction';
 import { bookKey, notify } from './bus';
 import { record, type Delivery, type LiveEvent } from './events';
 // installs the LISTEN/NOTIFY link to the other processes (PostgreSQL)
@@ -41,16 +41,22 @@ export class Outbox {
 
 /**
  * Runs `fn` in a transaction with a fresh outbox (fresh on every retry), writes the events it gathered
- * in the same transaction, and wakes their subscribers once it has committed.
+ * in the same transaction, and wakes their subscribers once it has committed and is durable.
  */
-export async function withOutbox<T>(db: Db, fn: (tx: Tx, outbox: Outbox) => Promise<T>): Promise<T> {
+export async function withOutbox<T>(db: Db, fn: (tx: Tx, outbox: Outbox) => Promise<T>, options: { answerWhenDurable?: boolean } = {}): Promise<T> {
   let outbox = new Outbox();
-  const result = await transaction(db, async (tx) => {
-    outbox = new Outbox();
-    const value = await fn(tx, outbox);
-    await outbox.write(tx);
-    return value;
-  });
-  outbox.announce();
+  const result = await transaction(
+    db,
+    async (tx) => {
+      outbox = new Outbox();
+      const value = await fn(tx, outbox);
+      await outbox.write(tx);
+      return value;
+    },
+    options,
+  );
+  // nobody hears of a change before it is durable
+  if (options.answerWhenDurable === false) void durable(db).then(() => outbox.announce(), () => {});
+  else outbox.announce();
   return result;
 }

@@ -1,5 +1,6 @@
 import { DomainError } from '../errors';
 import type { Db, Tx } from '../db/client';
+import { durable } from '../db/transaction';
 import { inSavepoint } from '../db/bulk';
 import { GroupCommit, outcomeOf, type Outcome } from '../db/group-commit';
 import { registerQueue } from '../system/health';
@@ -81,7 +82,7 @@ async function runBatch(db: Db, book: string, commands: BookCommand[]): Promise<
       }
       await batch?.flush(tx, new Date());
       return outcomes;
-    });
+    }, { answerWhenDurable: false });
   } catch {
     placements.givenUp++;
     const outcomes: Outcome<BookAnswer>[] = [];
@@ -100,7 +101,8 @@ const writers = new WeakMap<Db, GroupCommit<BookCommand, BookAnswer>>();
 function writerFor(db: Db): GroupCommit<BookCommand, BookAnswer> {
   let writer = writers.get(db);
   if (!writer) {
-    const created = (writer = new GroupCommit((book, commands) => runBatch(db, book, commands)));
+    // callers are answered once their batch is durable, while the next batch already runs
+    const created = (writer = new GroupCommit((book, commands) => runBatch(db, book, commands), { durable: () => durable(db) }));
     writers.set(db, created);
     registerQueue('market books', () => ({ pending: created.pending, stats: { ...placements } }));
   }

@@ -375,7 +375,8 @@ describe.skipIf(!process.env.TEST_POSTGRES_URL)('market concurrency on postgres:
 // A coordinator killed while it places orders: what it acknowledged is there, and nothing half-written
 
 describe.each(databaseKinds)('market on %s: a coordinator killed with SIGKILL mid-stream', (kind) => {
-  const ORDERS = 400;
+  // enough that the kill lands with orders in flight: a batch is acknowledged once its sync completes, while the next batches already run
+  const ORDERS = 1_500;
   const KILL_AFTER = 60;
   let t: TestDatabase;
   beforeAll(async () => {

@@ -73,11 +73,41 @@ describe('GroupCommit', () => {
 
   it('takes at most maxBatch commands per batch', async () => {
     const { batches, run, release } = gatedRunner();
-    const writer = new GroupCommit(run, 3);
+    const writer = new GroupCommit(run, { maxBatch: 3 });
     const calls = Array.from({ length: 8 }, (_, i) => writer.submit('book', i));
     for (let i = 0; i < 3; i++) await release();
     await Promise.all(calls);
     expect(batches.map((b) => b.commands.length)).toEqual([3, 3, 2]);
+  });
+
+  it('with `durable`, runs the next batch at once but answers a batch only once it is durable, in order', async () => {
+    const { batches, run, release } = gatedRunner();
+    const syncs: (() => void)[] = [];
+    const durable = () => new Promise<void>((resolve) => syncs.push(resolve));
+    const writer = new GroupCommit(run, { durable });
+    const answered: number[] = [];
+    const first = writer.submit('book', 1).then((v) => answered.push(v));
+    await turn();
+    const second = writer.submit('book', 2).then((v) => answered.push(v));
+    await release(); // the first batch commits
+    expect(batches.map((b) => b.commands)).toEqual([[1], [2]]); // the second runs while the first waits for its sync
+    expect(answered).toEqual([]);
+    await release(); // the second commits: neither is durable yet
+    expect(answered).toEqual([]);
+    syncs.shift()!();
+    await first;
+    expect(answered).toEqual([10]);
+    syncs.shift()!();
+    await second;
+    expect(answered).toEqual([10, 20]);
+  });
+
+  it('with `durable`, a failed sync fails its batch’s callers (their commit is not known to be on disk)', async () => {
+    const { run, release } = gatedRunner();
+    const writer = new GroupCommit(run, { durable: () => Promise.reject(new Error('fsync failed')) });
+    const call = writer.submit('book', 1).then(() => null, (error: Error) => error.message);
+    await release();
+    expect(await call).toBe('fsync failed');
   });
 
   it('outcomeOf records a value or an error without throwing', async () => {
