@@ -1,6 +1,7 @@
 import { Prisma } from '../db/generated/sqlite/client';
 import { rawExecute } from '../db/direct';
 import type { Db, Tx } from '../db/client';
+import { durable } from '../db/transaction';
 import { lockBook } from '../db/book-lock';
 import { DomainError } from '../errors';
 import { escrowAccount, memberAccount } from '../ledger/postings';
@@ -55,7 +56,7 @@ type LeaseRef = { communityId: string; jobId: string; kernel: string; memberId: 
  * One writer per community for compute (the single writer of issue 10): leases and results queue here, and
  * one loop takes them in batches, each batch one transaction under the community's compute book lock that
  * writes every replica, contract, order and ledger change of the batch with multi-row statements. Callers
- * are answered after the commit: an answered lease or result is durable. A batch that fails as a whole is
+ * are answered once the commit is durable (an answered lease or result is), while the next batch runs. A batch that fails as a whole is
  * run again one command at a time, so one bad command fails alone.
  */
 export class CommunityWriter {
@@ -137,7 +138,7 @@ export class CommunityWriter {
         await lockBook(tx, this.communityId, COMPUTE_CATEGORY);
         if (results.length || checks.length) await this.applyResults(tx, outbox, results, checks, plan, new Date(now));
         if (leases.length) await this.applyLeases(tx, outbox, leases, plan);
-      });
+      }, { answerWhenDurable: false });
     } catch (error) {
       this.work.markStale();
       throw error;
@@ -150,7 +151,12 @@ export class CommunityWriter {
     for (const [deviceId, delta] of plan.trust) this.registry.countResults(deviceId, delta);
     // the job's contracts settle in their own short transactions; the caller whose result completed it waits for them
     for (const jobId of plan.finished) void this.registry.settle(jobId);
-    for (const answer of plan.answers) answer();
+    // the next batch may run now; this one's callers are answered once it is durable
+    const answers = plan.answers;
+    void durable(this.db).then(
+      () => answers.forEach((answer) => answer()),
+      (error: unknown) => batch.forEach((command) => command.reject(error)),
+    );
   }
 
   // ---------------------------------------------------------------------------------------------

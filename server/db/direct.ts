@@ -1,4 +1,6 @@
-import type { Client as LibsqlClient, InValue } from '@libsql/client';
+import type { InValue } from '@libsql/client';
+import type { Connection } from './libsql-adapter';
+import { WorkerConnection } from './sqlite-worker';
 import type { Prisma } from './generated/sqlite/client';
 import { sqliteAdapterOf, type Db, type Queryable, type Tx } from './client';
 
@@ -12,7 +14,7 @@ import { sqliteAdapterOf, type Db, type Queryable, type Tx } from './client';
  * statement goes through the ORM as before. Rows come back as the driver reads them: numbers or bigints,
  * date and JSON columns as text, so readers convert with Number(), BigInt(), new Date() and JSON.parse.
  */
-const globalConnections = globalThis as unknown as { swapmeshDirectConnections?: WeakMap<object, LibsqlClient> };
+const globalConnections = globalThis as unknown as { swapmeshDirectConnections?: WeakMap<object, Connection> };
 const connections = (globalConnections.swapmeshDirectConnections ??= new WeakMap());
 
 /** Called by `transaction()` as its callback starts: `tx` runs on the SQLite adapter's open transaction. */
@@ -30,7 +32,9 @@ function sqliteValue(value: unknown): InValue {
 export async function rawQuery<T>(db: Queryable, query: Prisma.Sql): Promise<T[]> {
   const connection = connections.get(db);
   if (!connection) return db.$queryRaw<T[]>(query);
-  const result = await connection.execute({ sql: query.sql, args: query.values.map(sqliteValue) });
+  const args = query.values.map(sqliteValue);
+  if (connection instanceof WorkerConnection) return (await connection.query(query.sql, args)) as T[];
+  const result = await connection.execute({ sql: query.sql, args });
   return result.rows as unknown as T[];
 }
 
@@ -38,6 +42,8 @@ export async function rawQuery<T>(db: Queryable, query: Prisma.Sql): Promise<T[]
 export async function rawExecute(db: Queryable, query: Prisma.Sql): Promise<number> {
   const connection = connections.get(db);
   if (!connection) return db.$executeRaw(query);
-  const result = await connection.execute({ sql: query.sql, args: query.values.map(sqliteValue) });
+  const args = query.values.map(sqliteValue);
+  if (connection instanceof WorkerConnection) return connection.run(query.sql, args);
+  const result = await connection.execute({ sql: query.sql, args });
   return result.rowsAffected;
 }

@@ -1,6 +1,7 @@
 import { LibsqlError } from '@libsql/client';
 import { PrismaLibSql } from '@prisma/adapter-libsql';
-import { WalSync } from './wal-sync';
+import { WalSync, sqliteFileOf } from './wal-sync';
+import { WorkerConnection } from './sqlite-worker';
 
 /**
  * @prisma/adapter-libsql 7.10 without its descriptor leak: every interactive transaction used to leave a
@@ -30,8 +31,10 @@ export class PrismaLibSqlSharedConnections extends PrismaLibSql {
 
   override createClient(config: LibsqlConfig): LibsqlClient {
     const main = super.createClient(config);
-    const walPath = isInMemory(config.url) ? null : WalSync.walPathOf(config.url);
-    this.#client = new TransactionConnectionClient(main, walPath === null ? () => main : () => super.createClient(config), walPath ? new WalSync(walPath) : null);
+    const file = isInMemory(config.url) ? null : sqliteFileOf(config.url);
+    // a file's transactions run on a connection of their own, on its own thread where the driver loads there
+    const open = file === null ? () => main : () => WorkerConnection.open(file, config.timeout) ?? super.createClient(config);
+    this.#client = new TransactionConnectionClient(main, open, file === null ? null : new WalSync(`${file}-wal`));
     return this.#client;
   }
 
@@ -53,7 +56,7 @@ export class PrismaLibSqlSharedConnections extends PrismaLibSql {
    * client, so inside a transaction's callback this is that transaction's connection: statements sent
    * on it directly (server/db/direct.ts) are part of the transaction, without the ORM's cost per value.
    */
-  get openTransaction(): LibsqlClient | null {
+  get openTransaction(): Connection | null {
     return this.#client?.openTransaction ?? null;
   }
 }
@@ -65,6 +68,8 @@ type TransactionMode = NonNullable<Parameters<LibsqlClient['batch']>[1]>;
 type Statement = Parameters<LibsqlTransaction['execute']>[0];
 type Args = Parameters<LibsqlClient['execute']> extends [unknown, (infer A)?] ? A : never;
 type ResultSet = Awaited<ReturnType<LibsqlClient['execute']>>;
+/** What a transaction needs of its connection: an in-process libsql client, or one on its own thread. */
+export type Connection = Pick<LibsqlClient, 'execute' | 'close'> | WorkerConnection;
 
 const isInMemory = (url: string) => url === ':memory:' || url.startsWith('file::memory:') || /[?&]mode=memory\b/.test(url);
 
@@ -77,20 +82,20 @@ const BEGIN: Record<TransactionMode, string> = {
 /** A libsql client whose transactions all run, one after another, on one dedicated connection. */
 class TransactionConnectionClient implements LibsqlClient {
   readonly #main: LibsqlClient;
-  readonly #open: () => LibsqlClient;
+  readonly #open: () => Connection;
   /** The transactions' connection, opened on first use and after one had to be dropped. */
-  #connection: LibsqlClient | null = null;
+  #connection: Connection | null = null;
   /** Settles when the transaction holding the connection has ended. */
   #turn: Promise<void> = Promise.resolve();
   /** The connection while a transaction is open on it (between BEGIN and its end). */
-  openTransaction: LibsqlClient | null = null;
+  openTransaction: Connection | null = null;
   closed = false;
   readonly protocol: string;
   /** The log's syncs, when the transaction connection commits without syncing (WAL mode); else COMMIT syncs. */
   readonly #walSync: WalSync | null;
   #syncingOnCommit = false;
 
-  constructor(main: LibsqlClient, open: () => LibsqlClient, walSync: WalSync | null) {
+  constructor(main: LibsqlClient, open: () => Connection, walSync: WalSync | null) {
     this.#main = main;
     this.#open = open;
     this.#walSync = walSync;
@@ -106,7 +111,7 @@ class TransactionConnectionClient implements LibsqlClient {
   }
 
   /** A fresh transaction connection: in WAL mode it commits without an fsync, and `durable()` syncs the log instead. */
-  async #prepare(connection: LibsqlClient): Promise<void> {
+  async #prepare(connection: Connection): Promise<void> {
     if (!this.#walSync) return;
     const mode = await connection.execute('PRAGMA journal_mode');
     this.#syncingOnCommit = String(mode.rows[0]?.[0]).toLowerCase() === 'wal';
@@ -135,7 +140,7 @@ class TransactionConnectionClient implements LibsqlClient {
     let endTurn!: () => void;
     this.#turn = new Promise((resolve) => (endTurn = resolve));
     await previous;
-    let connection: LibsqlClient | undefined;
+    let connection: Connection | undefined;
     try {
       if (this.closed) throw new LibsqlError('The client is closed', 'CLIENT_CLOSED');
       if (!this.#connection) {
@@ -171,7 +176,7 @@ class TransactionConnectionClient implements LibsqlClient {
     this.closed = false;
   }
 
-  #drop(connection: LibsqlClient) {
+  #drop(connection: Connection) {
     if (this.#connection === connection) this.#connection = null;
     if (connection !== this.#main) {
       try {
@@ -185,10 +190,10 @@ class TransactionConnectionClient implements LibsqlClient {
 
 /** One transaction on the shared transaction connection; `end(reusable)` gives the connection back. */
 class ConnectionTransaction implements LibsqlTransaction {
-  #connection: LibsqlClient | null;
+  #connection: Connection | null;
   readonly #end: (reusable: boolean, committed: boolean) => void;
 
-  constructor(connection: LibsqlClient, end: (reusable: boolean, committed: boolean) => void) {
+  constructor(connection: Connection, end: (reusable: boolean, committed: boolean) => void) {
     this.#connection = connection;
     this.#end = end;
   }
@@ -230,7 +235,7 @@ class ConnectionTransaction implements LibsqlTransaction {
     if (this.#connection) void this.#rollback(this.#connection);
   }
 
-  async #rollback(connection: LibsqlClient) {
+  async #rollback(connection: Connection) {
     try {
       await connection.execute('ROLLBACK');
       this.#finish(true);
@@ -246,7 +251,7 @@ class ConnectionTransaction implements LibsqlTransaction {
     this.#end(reusable, committed);
   }
 
-  #live(): LibsqlClient {
+  #live(): Connection {
     if (!this.#connection) throw new LibsqlError('The transaction is closed', 'TRANSACTION_CLOSED');
     return this.#connection;
   }

@@ -12,19 +12,19 @@ import path from 'node:path';
  * That is the same guarantee as FULL (the log holds the transaction on disk before anyone is told it
  * committed) with the fsyncs shared: one fsync covers every commit written before it started.
  */
+/** The database file of a SQLite URL (`file:./data/app.db?x=y` → `/abs/data/app.db`), or null for an in-memory database. */
+export function sqliteFileOf(url: string): string | null {
+  const file = url.replace(/^file:/, '').replace(/\?.*$/, '');
+  if (file === '' || file.startsWith(':memory:') || /[?&]mode=memory\b/.test(url)) return null;
+  return path.resolve(file);
+}
+
 export class WalSync {
   /** Commits written to the log so far (COMMIT returned), commits known to be on disk, fsyncs done. */
   readonly counts = { committed: 0, synced: 0, syncs: 0 };
   private running: Promise<void> | null = null;
 
   constructor(private readonly walPath: string) {}
-
-  /** The path of a SQLite file URL's write-ahead log (`file:./data/app.db?x=y` → `./data/app.db-wal`), or null for an in-memory database. */
-  static walPathOf(url: string): string | null {
-    const file = url.replace(/^file:/, '').replace(/\?.*$/, '');
-    if (file === '' || file === ':memory:' || file.startsWith(':memory:') || /[?&]mode=memory\b/.test(url)) return null;
-    return `${path.resolve(file)}-wal`;
-  }
 
   /** A COMMIT has returned: what it wrote must be synced before its caller is answered. */
   noteCommit(): void {

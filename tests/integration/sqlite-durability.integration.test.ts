@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Prisma } from '@/server/db/generated/sqlite/client';
 import { sqliteAdapterOf } from '@/server/db/client';
+import { rawExecute, rawQuery } from '@/server/db/direct';
+import { WorkerConnection } from '@/server/db/sqlite-worker';
 import { transaction } from '@/server/db/transaction';
 import { freshDatabase, type TestDatabase } from '../support/database';
 
@@ -59,5 +62,60 @@ describe('SQLite: a transaction is answered once its commit is on disk', () => {
     ).rejects.toThrow('roll back on purpose');
     expect(counts.committed).toBe(before.committed);
     expect(await t.db.member.count({ where: { handle: 'rolled-back' } })).toBe(0);
+  });
+});
+
+// SQLite only: transactions run on a connection on a thread of its own (server/db/sqlite-worker.ts), so
+// their statements do not stop the event loop; the ORM and the direct statements must see no difference.
+describe('SQLite: transactions on their own thread', () => {
+  let t: TestDatabase;
+
+  beforeAll(async () => {
+    t = await freshDatabase('sqlite');
+  });
+  afterAll(() => t?.drop());
+
+  it('runs a transaction on the worker connection, and values go both ways as the driver gives them', async () => {
+    const member = await t.db.member.create({ data: { handle: 'values', passwordHash: 'x' } });
+    const seen = await transaction(t.db, async (tx) => {
+      const onThread = sqliteAdapterOf(t.db)!.openTransaction instanceof WorkerConnection;
+      const device = await tx.device.create({ data: { memberId: member.id, name: 'phone', profile: { cores: 8, gflops: 12.5 }, valuation: {} } });
+      const read = await tx.device.findUniqueOrThrow({ where: { id: device.id } });
+      const [row] = await rawQuery<{ big: unknown; flag: unknown; at: unknown; empty: unknown; text: unknown }>(
+        tx,
+        Prisma.sql`SELECT ${9_007_199_254_740_991n} AS big, ${true} AS flag, ${new Date('2026-12-06T10:00:00Z')} AS at, ${null} AS empty, ${'ü ✓'} AS text`,
+      );
+      return { onThread, read, device, row };
+    });
+    expect(seen.onThread).toBe(true);
+    expect(seen.read).toEqual(seen.device);
+    expect(seen.read.profile).toEqual({ cores: 8, gflops: 12.5 });
+    expect(seen.read.createdAt).toBeInstanceOf(Date);
+    expect(seen.row).toEqual({ big: 9_007_199_254_740_991, flag: 1, at: '2026-12-06T10:00:00.000+00:00', empty: null, text: 'ü ✓' });
+  });
+
+  it('refuses an integer beyond what a number holds, as the driver does', async () => {
+    await expect(transaction(t.db, (tx) => rawQuery(tx, Prisma.sql`SELECT ${9_007_199_254_740_993n} AS big`))).rejects.toThrow(RangeError);
+  });
+
+  it('a unique violation reaches the ORM as P2002 and a direct statement as SQLite’s constraint error; the transaction rolls back', async () => {
+    await t.db.member.create({ data: { handle: 'taken', passwordHash: 'x' } });
+    const viaOrm = await transaction(t.db, async (tx) => {
+      await tx.member.create({ data: { handle: 'rolled-back-1', passwordHash: 'x' } });
+      await tx.member.create({ data: { handle: 'taken', passwordHash: 'x' } });
+    }).catch((error: unknown) => error);
+    expect(viaOrm).toBeInstanceOf(Prisma.PrismaClientKnownRequestError);
+    expect((viaOrm as Prisma.PrismaClientKnownRequestError).code).toBe('P2002');
+
+    const direct = await transaction(t.db, async (tx) => {
+      await rawExecute(tx, Prisma.sql`INSERT INTO "Member" (id, handle, "passwordHash", "createdAt") VALUES (${'m-direct'}, ${'rolled-back-2'}, ${'x'}, ${new Date()})`);
+      await rawExecute(tx, Prisma.sql`INSERT INTO "Member" (id, handle, "passwordHash", "createdAt") VALUES (${'m-direct-2'}, ${'taken'}, ${'x'}, ${new Date()})`);
+    }).catch((error: unknown) => error);
+    expect(direct).toMatchObject({ code: 'SQLITE_CONSTRAINT', extendedCode: 'SQLITE_CONSTRAINT_UNIQUE' });
+    expect(await t.db.member.count({ where: { handle: { startsWith: 'rolled-back-' } } })).toBe(0);
+
+    // the connection is fine afterwards
+    await transaction(t.db, (tx) => tx.member.create({ data: { handle: 'after', passwordHash: 'x' } }));
+    expect(await t.db.member.count({ where: { handle: 'after' } })).toBe(1);
   });
 });

@@ -1,0 +1,211 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { LibsqlError, type InValue, type ResultSet } from '@libsql/client';
+
+/**
+ * The SQLite connection that runs every transaction, on a worker thread of its own. The libsql driver
+ * runs a statement synchronously on the thread that calls it, so on the main thread each statement of a
+ * batch (parsing, B-tree work, index updates) stopped the event loop; on this machine that was about a
+ * third of the coordinator's main-thread time per order. Here the main thread posts each statement and
+ * goes on reading requests and matching orders while the worker — on the other core — runs it; a
+ * transaction's statements keep their order because the worker takes them one at a time. The worker
+ * also keeps each statement prepared (SQLite's parse and plan, redone on every call by the driver),
+ * keyed by its text: the ORM's statements and the hot paths' repeat.
+ *
+ * It does what @libsql/client's local client does with a statement (lib-esm/sqlite3.js `executeStmt`):
+ * the same value conversions both ways (integers as numbers, refused when not safe; blobs as
+ * ArrayBuffer; booleans as 0/1; dates as their time value) and the same LibsqlError for SQLite's
+ * errors, so the Prisma adapter and server/db/direct.ts see no difference.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.libsql);
+const db = new Database(workerData.path, { timeout: workerData.timeout });
+const statements = new Map();
+const MAX_STATEMENTS = ${500};
+const MIN_SAFE = -9007199254740991n, MAX_SAFE = 9007199254740991n;
+function prepared(sql) {
+  let entry = statements.get(sql);
+  if (entry) return entry;
+  const stmt = db.prepare(sql);
+  stmt.safeIntegers(true);
+  let returnsData = true;
+  try { stmt.raw(true); } catch { returnsData = false; }
+  const columns = returnsData ? stmt.columns() : [];
+  entry = { stmt, returnsData, columns: columns.map((c) => c.name), columnTypes: columns.map((c) => c.type ?? '') };
+  if (statements.size >= MAX_STATEMENTS) statements.delete(statements.keys().next().value);
+  statements.set(sql, entry);
+  return entry;
+}
+function fromSql(value) {
+  if (typeof value === 'bigint') {
+    if (value < MIN_SAFE || value > MAX_SAFE) throw new RangeError('Received integer which cannot be safely represented as a JavaScript number');
+    return Number(value);
+  }
+  if (value instanceof Uint8Array) return value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength);
+  return value;
+}
+function toSql(value) {
+  return value instanceof Uint8Array && !Buffer.isBuffer(value) ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : value;
+}
+parentPort.on('message', ({ id, sql, args }) => {
+  try {
+    const entry = prepared(sql);
+    const values = args.map(toSql);
+    if (entry.returnsData) {
+      const rows = entry.stmt.all(values);
+      for (const row of rows) for (let i = 0; i < row.length; i++) row[i] = fromSql(row[i]);
+      parentPort.postMessage({ id, columns: entry.columns, columnTypes: entry.columnTypes, rows });
+    } else {
+      const info = entry.stmt.run(values);
+      parentPort.postMessage({ id, changes: info.changes, lastInsertRowid: BigInt(info.lastInsertRowid) });
+    }
+  } catch (e) {
+    statements.delete(sql);
+    parentPort.postMessage({ id, error: { message: String(e && e.message), code: e && e.code, rawCode: e && e.rawCode, sqlite: e instanceof Database.SqliteError, range: e instanceof RangeError } });
+  }
+});
+`;
+
+type Reply =
+  | { id: number; columns: string[]; columnTypes: string[]; rows: unknown[][] }
+  | { id: number; changes: number; lastInsertRowid: bigint }
+  | { id: number; error: { message: string; code?: string; rawCode?: number; sqlite: boolean; range: boolean } };
+
+type Statement = string | { sql: string; args?: InValue[] | Record<string, InValue> };
+
+// SQLite's primary result codes (an extended code is the primary | (extension << 8)), as @libsql/client names them
+const BASE_CODES = [
+  'SQLITE_OK', 'SQLITE_ERROR', 'SQLITE_INTERNAL', 'SQLITE_PERM', 'SQLITE_ABORT', 'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_NOMEM',
+  'SQLITE_READONLY', 'SQLITE_INTERRUPT', 'SQLITE_IOERR', 'SQLITE_CORRUPT', 'SQLITE_NOTFOUND', 'SQLITE_FULL', 'SQLITE_CANTOPEN',
+  'SQLITE_PROTOCOL', 'SQLITE_EMPTY', 'SQLITE_SCHEMA', 'SQLITE_TOOBIG', 'SQLITE_CONSTRAINT', 'SQLITE_MISMATCH', 'SQLITE_MISUSE',
+  'SQLITE_NOLFS', 'SQLITE_AUTH', 'SQLITE_FORMAT', 'SQLITE_RANGE', 'SQLITE_NOTADB', 'SQLITE_NOTICE', 'SQLITE_WARNING',
+];
+const baseCode = (rawCode: number | undefined) => (rawCode === undefined ? 'SQLITE_UNKNOWN' : (BASE_CODES[rawCode & 0xff] ?? `SQLITE_UNKNOWN_${rawCode & 0xff}`));
+
+const MIN_INTEGER = -9223372036854775808n;
+const MAX_INTEGER = 9223372036854775807n;
+
+/** A value as @libsql/client's local client hands it to SQLite. */
+function toSql(value: InValue): unknown {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new RangeError('Only finite numbers (not Infinity or NaN) can be passed as arguments');
+    return value;
+  }
+  if (typeof value === 'bigint') {
+    if (value < MIN_INTEGER || value > MAX_INTEGER) throw new RangeError('bigint is too large to be represented as a 64-bit integer and passed as argument');
+    return value;
+  }
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (value instanceof Date) return value.valueOf();
+  if (value === undefined) throw new TypeError('undefined cannot be passed as argument to the database');
+  return value;
+}
+
+function argsOf(statement: Statement): { sql: string; args: unknown[] } {
+  if (typeof statement === 'string') return { sql: statement, args: [] };
+  if (Array.isArray(statement.args ?? [])) return { sql: statement.sql, args: ((statement.args as InValue[] | undefined) ?? []).map(toSql) };
+  throw new TypeError('The transaction connection takes positional arguments only');
+}
+
+/** Where the libsql driver is, for the worker (its code is evaluated, so it cannot resolve modules from this file). */
+function libsqlPath(): string {
+  return createRequire(path.join(process.cwd(), 'package.json')).resolve('libsql');
+}
+
+/** One SQLite connection on a worker thread: `execute` as a libsql client's, plus `query` for rows by column name. */
+export class WorkerConnection {
+  readonly protocol = 'file';
+  closed = false;
+  readonly #worker: Worker;
+  readonly #waiting = new Map<number, { resolve: (reply: Reply) => void; reject: (error: unknown) => void }>();
+  #next = 0;
+
+  private constructor(file: string, timeout: number | undefined) {
+    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: file, timeout, libsql: libsqlPath() } });
+    this.#worker.unref();
+    this.#worker.on('message', (reply: Reply) => {
+      const waiting = this.#waiting.get(reply.id);
+      this.#waiting.delete(reply.id);
+      // the thread keeps the process alive only while a statement is on it
+      if (this.#waiting.size === 0) this.#worker.unref();
+      waiting?.resolve(reply);
+    });
+    const fail = (error: unknown) => {
+      this.closed = true;
+      for (const waiting of this.#waiting.values()) waiting.reject(new LibsqlError(`The database connection's thread stopped: ${String((error as Error)?.message ?? error)}`, 'CLIENT_CLOSED'));
+      this.#waiting.clear();
+    };
+    this.#worker.on('error', fail);
+    this.#worker.on('exit', (code) => fail(new Error(`exit ${code}`)));
+  }
+
+  /** A connection to the database file `file` on its own thread, or null where threads cannot load the driver. */
+  static open(file: string, timeout?: number): WorkerConnection | null {
+    try {
+      return new WorkerConnection(file, timeout);
+    } catch {
+      return null;
+    }
+  }
+
+  async #run(statement: Statement): Promise<Exclude<Reply, { error: unknown }>> {
+    if (this.closed) throw new LibsqlError('The client is closed', 'CLIENT_CLOSED');
+    const { sql, args } = argsOf(statement);
+    const id = this.#next++;
+    const reply = await new Promise<Reply>((resolve, reject) => {
+      if (this.#waiting.size === 0) this.#worker.ref();
+      this.#waiting.set(id, { resolve, reject });
+      this.#worker.postMessage({ id, sql, args });
+    });
+    if ('error' in reply) {
+      const { message, code, rawCode, sqlite, range } = reply.error;
+      if (sqlite) throw new LibsqlError(message, baseCode(rawCode), code, rawCode);
+      throw range ? new RangeError(message) : new Error(message);
+    }
+    return reply;
+  }
+
+  /** As @libsql/client's `execute`: rows as arrays (the Prisma adapter reads them by index). */
+  async execute(statement: Statement, args?: InValue[]): Promise<ResultSet> {
+    const reply = await this.#run(typeof statement === 'string' && args ? { sql: statement, args } : statement);
+    if ('rows' in reply) return resultSet(reply.columns, reply.columnTypes, reply.rows as unknown as ResultSet['rows'], 0, undefined);
+    return resultSet([], [], [], reply.changes, reply.lastInsertRowid);
+  }
+
+  /** A statement's rows as objects keyed by column name (server/db/direct.ts). */
+  async query(sql: string, args: InValue[]): Promise<Record<string, unknown>[]> {
+    const reply = await this.#run({ sql, args });
+    if (!('rows' in reply)) return [];
+    const { columns, rows } = reply;
+    return rows.map((row) => {
+      const named: Record<string, unknown> = {};
+      for (let i = 0; i < columns.length; i++) if (!(columns[i]! in named)) named[columns[i]!] = row[i];
+      return named;
+    });
+  }
+
+  /** A statement's count of rows changed (server/db/direct.ts). */
+  async run(sql: string, args: InValue[]): Promise<number> {
+    const reply = await this.#run({ sql, args });
+    return 'changes' in reply ? reply.changes : 0;
+  }
+
+  close(): void {
+    this.closed = true;
+    void this.#worker.terminate();
+  }
+}
+
+function resultSet(columns: string[], columnTypes: string[], rows: ResultSet['rows'], rowsAffected: number, lastInsertRowid: bigint | undefined): ResultSet {
+  return {
+    columns,
+    columnTypes,
+    rows,
+    rowsAffected,
+    lastInsertRowid,
+    toJSON: () => ({ columns, columnTypes, rows: rows.map((row) => Array.from(row as ArrayLike<unknown>)), rowsAffected, lastInsertRowid: lastInsertRowid === undefined ? null : String(lastInsertRowid) }),
+  };
+}
