@@ -1,6 +1,6 @@
 import type { InValue } from '@libsql/client';
 import type { Connection } from './libsql-adapter';
-import { WorkerConnection } from './sqlite-worker';
+import type { WorkerConnection } from './sqlite-worker';
 import type { Prisma } from './generated/sqlite/client';
 import { sqliteAdapterOf, type Db, type Queryable, type Tx } from './client';
 
@@ -23,6 +23,12 @@ export function rememberConnection(tx: Tx, db: Db): void {
   if (connection) connections.set(tx, connection);
 }
 
+/**
+ * Whether the transaction's connection is the one on its own thread. Not `instanceof`: Next's bundle and
+ * the API server's bundle each have their own copy of the class, and the client may come from either.
+ */
+const onThread = (connection: Connection): connection is WorkerConnection => 'query' in connection && typeof connection.query === 'function';
+
 function sqliteValue(value: unknown): InValue {
   if (value instanceof Date) return value.toISOString().replace('Z', '+00:00');
   return value as InValue;
@@ -33,7 +39,7 @@ export async function rawQuery<T>(db: Queryable, query: Prisma.Sql): Promise<T[]
   const connection = connections.get(db);
   if (!connection) return db.$queryRaw<T[]>(query);
   const args = query.values.map(sqliteValue);
-  if (connection instanceof WorkerConnection) return (await connection.query(query.sql, args)) as T[];
+  if (onThread(connection)) return (await connection.query(query.sql, args)) as T[];
   const result = await connection.execute({ sql: query.sql, args });
   return result.rows as unknown as T[];
 }
@@ -43,7 +49,7 @@ export async function rawExecute(db: Queryable, query: Prisma.Sql): Promise<numb
   const connection = connections.get(db);
   if (!connection) return db.$executeRaw(query);
   const args = query.values.map(sqliteValue);
-  if (connection instanceof WorkerConnection) return connection.run(query.sql, args);
+  if (onThread(connection)) return connection.run(query.sql, args);
   const result = await connection.execute({ sql: query.sql, args });
   return result.rowsAffected;
 }

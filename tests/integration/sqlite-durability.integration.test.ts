@@ -78,7 +78,7 @@ describe('SQLite: transactions on their own thread', () => {
   it('runs a transaction on the worker connection, and values go both ways as the driver gives them', async () => {
     const member = await t.db.member.create({ data: { handle: 'values', passwordHash: 'x' } });
     const seen = await transaction(t.db, async (tx) => {
-      const onThread = sqliteAdapterOf(t.db)!.openTransaction instanceof WorkerConnection;
+      const onThread = sqliteAdapterOf(t.db)!.openTransaction instanceof WorkerConnection; // one copy of the class in tests
       const device = await tx.device.create({ data: { memberId: member.id, name: 'phone', profile: { cores: 8, gflops: 12.5 }, valuation: {} } });
       const read = await tx.device.findUniqueOrThrow({ where: { id: device.id } });
       const [row] = await rawQuery<{ big: unknown; flag: unknown; at: unknown; empty: unknown; text: unknown }>(
