@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_MICRO, toMicro } from '../money';
-import { MAX_MEMORY_OFFER_MB, setDonation } from '../compute/donation';
+import { DONOR_SELL_UNITS, donorSells, MAX_MEMORY_OFFER_MB, setDonation } from '../compute/donation';
+import { MAX_QUANTITY } from '../market/order-input';
 import { MAX_UNITS, storableJson, submitJobInput } from '../compute/job-input';
 import { cancelJob, jobView, submitJob, unitPhases, validatedOutputs } from '../compute/jobs';
 import { confirmUnit, leaseUnits, MAX_LEASE_BATCH, returnLeases, submitResult, unitsToConfirm } from '../compute/leases';
@@ -96,8 +97,17 @@ export const computeRouter = router({
       memoryMb: z.number().int('Memory is a whole number of MB.').min(0).max(MAX_MEMORY_OFFER_MB, `A device can offer at most ${MAX_MEMORY_OFFER_MB} MB.`).default(0),
       /** the least it takes per MB·hour of that memory, micro-credits */
       memoryFloorPrice: z.number().int().positive('The memory floor price must be more than zero.').max(MAX_MICRO).default(1),
+      /** standing sells of compute by measure (GFLOP, CPU seconds) beside the donation: bids meet them in the book */
+      computeSells: z.array(z.object({
+        unit: z.enum(DONOR_SELL_UNITS),
+        quantity: z.number().int('The quantity is a whole number of units.').positive('The quantity must be more than zero.').max(MAX_QUANTITY, 'That quantity is too large.'),
+        price: z.number().int('Prices are whole micro-credits.').positive('The price must be more than zero.').max(MAX_MICRO, 'That price is too large.'),
+      })).max(DONOR_SELL_UNITS.length).default([]),
     }))
-    .mutation(({ ctx, input }) => setDonation(ctx.db, ctx.member.id, ctx.community, { deviceId: ctx.device.id, on: input.on, floorPrice: input.floorPrice, memoryMb: input.memoryMb, memoryFloorPrice: input.memoryFloorPrice })),
+    .mutation(({ ctx, input }) => setDonation(ctx.db, ctx.member.id, ctx.community, { deviceId: ctx.device.id, on: input.on, floorPrice: input.floorPrice, memoryMb: input.memoryMb, memoryFloorPrice: input.memoryFloorPrice, computeSells: input.computeSells })),
+
+  /** This device's standing GFLOP and CPU-second sells in the community (posted with the Donate switch), with what is left of each. */
+  donorSells: communityDeviceProcedure.query(({ ctx }) => donorSells(ctx.db, ctx.community.id, ctx.device.id)),
 
   /** Work for one of the member's devices, handed out from the scheduler's memory (the device is checked there too, without a query). */
   lease: memberProcedure
