@@ -9,6 +9,7 @@ import { isTrusted, spotCheckRate, TRUST_STREAK } from '../compute/scheduler';
 import { spendableContracts } from '../compute/terms';
 import { placementView, publishJobOnly, reportSource } from '../compute/placement';
 import { sendResultsNow } from '../compute/results';
+import { offerResults, resultsForDevice, resultsToSend } from '../compute/results-device';
 import { contentHeaderSchema } from '../content/header';
 import { waitingJobs } from '../compute/waiting';
 import { afterCursor, pageFields, pageOrder, toPage } from '../paging';
@@ -65,6 +66,17 @@ export const computeRouter = router({
 
   /** Where the job's code and data come from and where its results go, with the results URL's delivery attempts (owner only). */
   placement: jobOwnerProcedure.query(({ ctx }) => placementView(ctx.db, ctx.job)),
+
+  /** Results of the member's jobs that this device can send to another of their devices (results-device.ts). */
+  resultsToSend: deviceOwnerProcedure.query(({ ctx }) => resultsToSend(ctx.db, ctx.member.id, ctx.device.id)),
+
+  /** This device offers a job's results file (its manifest) to the device the owner chose, as a private gift. */
+  offerResults: deviceOwnerProcedure
+    .input(z.object({ jobId: id, header: contentHeaderSchema }))
+    .mutation(({ ctx, input }) => offerResults(ctx.db, ctx.member.id, ctx.device, input)),
+
+  /** Results sent to this device: offered (to take) and delivered. */
+  resultsForDevice: deviceOwnerProcedure.query(({ ctx }) => resultsForDevice(ctx.db, ctx.member.id, ctx.device.id)),
 
   /** Attempts the results URL's delivery now (a pending one at once; a given-up one once more). */
   sendResults: jobOwnerProcedure.mutation(({ ctx }) => sendResultsNow(ctx.db, ctx.job.id)),
