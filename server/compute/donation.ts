@@ -33,10 +33,10 @@ export async function setDonation(
   db: Db,
   memberId: string,
   community: MarketCommunity,
-  { deviceId, on, floorPrice, memoryMb = 0, memoryFloorPrice = 1, computeSells = [] }: { deviceId: string; on: boolean; floorPrice: number; memoryMb?: number; memoryFloorPrice?: number; computeSells?: ComputeSell[] },
+  { deviceId, on, floorPrice, memoryMb = 0, memoryFloorPrice = 1, computeSells }: { deviceId: string; on: boolean; floorPrice: number; memoryMb?: number; memoryFloorPrice?: number; computeSells?: ComputeSell[] },
   now = new Date(),
 ) {
-  checkComputeSells(computeSells);
+  if (computeSells) checkComputeSells(computeSells);
   if (on && memoryMb > 0) {
     // a device sells the memory it has: no more than it measured, when it could measure it
     const device = await db.device.findUniqueOrThrow({ where: { id: deviceId }, select: { profile: true } });
@@ -51,11 +51,14 @@ export async function setDonation(
     // the compute book and the books linked to it (a standing GFLOP sell meets their bids), in their one order
     await lockMarketBooks(tx, community.id, COMPUTE_CATEGORY);
     await lockBook(tx, community.id, MEMORY_CATEGORY);
-    // the device's standing GFLOP and CPU-second sells go with the donation: withdrawn, and posted again when on
-    const sells = await tx.donorComputeSell.findMany({ where: { deviceId }, select: { orderId: true } });
-    const openSells = await tx.order.findMany({ where: { id: { in: sells.map((s) => s.orderId) }, status: 'OPEN' }, select: { id: true } });
-    for (const order of openSells) await closeOrder(tx, order.id, 'CANCELLED', memberId, outbox);
-    if (openSells.length) outbox.book(community.id, COMPUTE_CATEGORY);
+    // the device's standing GFLOP and CPU-second sells go with the donation: withdrawn when it stops, replaced when
+    // new ones are given, left as they are otherwise (a new floor price or memory offer)
+    if (!on || computeSells) {
+      const sells = await tx.donorComputeSell.findMany({ where: { deviceId }, select: { orderId: true } });
+      const openSells = await tx.order.findMany({ where: { id: { in: sells.map((s) => s.orderId) }, communityId: community.id, status: 'OPEN' }, select: { id: true } });
+      for (const order of openSells) await closeOrder(tx, order.id, 'CANCELLED', memberId, outbox);
+      if (openSells.length) outbox.book(community.id, COMPUTE_CATEGORY);
+    }
     const current = await tx.order.findMany({ where: { deviceId, communityId: community.id, donation: true, status: 'OPEN', category: { in: [COMPUTE_CATEGORY, MEMORY_CATEGORY] } }, select: { id: true } });
     for (const order of current) await closeOrder(tx, order.id, 'CANCELLED', memberId, outbox);
     if (!on) {
@@ -86,7 +89,7 @@ export async function setDonation(
     }
     // a standing sell by measure: an ordinary order of the book, so a resting bid that crosses it fills now
     const computeOrderIds: string[] = [];
-    for (const sell of computeSells) {
+    for (const sell of computeSells ?? []) {
       const standing = await openOrder(tx, memberId, community, {
         side: 'SELL', category: COMPUTE_CATEGORY, unit: sell.unit, kind: 'STANDING', quantity: sell.quantity, price: sell.price,
         // from the market's slack before now, so that a bid placed a moment ago (its window starting then) is covered

@@ -109,12 +109,12 @@ export const computeRouter = router({
       memoryMb: z.number().int('Memory is a whole number of MB.').min(0).max(MAX_MEMORY_OFFER_MB, `A device can offer at most ${MAX_MEMORY_OFFER_MB} MB.`).default(0),
       /** the least it takes per MB·hour of that memory, micro-credits */
       memoryFloorPrice: z.number().int().positive('The memory floor price must be more than zero.').max(MAX_MICRO).default(1),
-      /** standing sells of compute by measure (GFLOP, CPU seconds) beside the donation: bids meet them in the book */
+      /** standing sells of compute by measure (GFLOP, CPU seconds) beside the donation, replacing the device's earlier ones (left as they are when absent): bids meet them in the book */
       computeSells: z.array(z.object({
         unit: z.enum(DONOR_SELL_UNITS),
         quantity: z.number().int('The quantity is a whole number of units.').positive('The quantity must be more than zero.').max(MAX_QUANTITY, 'That quantity is too large.'),
         price: z.number().int('Prices are whole micro-credits.').positive('The price must be more than zero.').max(MAX_MICRO, 'That price is too large.'),
-      })).max(DONOR_SELL_UNITS.length).default([]),
+      })).max(DONOR_SELL_UNITS.length).optional(),
     }))
     .mutation(({ ctx, input }) => setDonation(ctx.db, ctx.member.id, ctx.community, { deviceId: ctx.device.id, on: input.on, floorPrice: input.floorPrice, memoryMb: input.memoryMb, memoryFloorPrice: input.memoryFloorPrice, computeSells: input.computeSells })),
 

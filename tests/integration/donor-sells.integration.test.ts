@@ -97,6 +97,9 @@ describe.each(databaseKinds)("donors' standing compute sells on %s", (kind) => {
     expect(await asks(donor, communityId, 'CPU_SECOND')).toEqual([{ price: 15_000, quantity: 9 }]);
     expect(await t.db.order.count({ where: { memberId: donor.memberId, category: 'COMPUTE', donation: true, status: 'OPEN' } })).toBe(1);
 
+    // a new floor price leaves the sells as they are; switching off withdraws them
+    await donor.caller.compute.donate({ communityId, deviceId: donor.deviceId, on: true, floorPrice: 2_000 });
+    expect(await asks(donor, communityId, 'GFLOP')).toEqual([{ price: CREDIT, quantity: 7 }]);
     await donor.caller.compute.donate({ communityId, deviceId: donor.deviceId, on: false, floorPrice: 1_000 });
     expect(await asks(donor, communityId, 'GFLOP')).toEqual([]);
     expect(await asks(donor, communityId, 'CPU_SECOND')).toEqual([]);
