@@ -81,6 +81,7 @@ export async function offerResults(db: Db, memberId: string, device: { id: strin
     deviceId: device.id,
     toDeviceId: row.deviceId,
     header: { ...input.header, title: resultsTitle(job.title), description: `The results file of your compute job "${job.title}", sent by your other device.`, mediaType: RESULTS_MEDIA_TYPE },
+    quiet: true,
   });
   const now = new Date();
   const won = await withOutbox(db, async (tx, outbox) => {
@@ -131,13 +132,16 @@ export async function toDeviceView(db: Db, jobId: string, toDeviceId: string | n
     db.device.findUnique({ where: { id: toDeviceId }, select: { name: true } }),
   ]);
   const sender = row?.senderDeviceId ? await db.device.findUnique({ where: { id: row.senderDeviceId }, select: { name: true } }) : null;
+  // two devices of the same name (two phones of one model) are told apart by the end of their ids
+  const same = sender && device && sender.name === device.name;
+  const named = (name: string, id: string) => (same ? `${name} (…${id.slice(-4)})` : name);
   return {
     deviceId: toDeviceId,
-    deviceName: device?.name ?? 'a device you removed',
+    deviceName: device ? named(device.name, toDeviceId) : 'a device you removed',
     /** null until the job completes */
     status: (row?.status ?? null) as 'PENDING' | 'OFFERED' | 'DELIVERED' | null,
     sha256: row?.sha256 ?? null,
-    senderName: sender?.name ?? null,
+    senderName: sender && row?.senderDeviceId ? named(sender.name, row.senderDeviceId) : null,
     offeredAt: row?.offeredAt?.toISOString() ?? null,
     deliveredAt: row?.deliveredAt?.toISOString() ?? null,
   };

@@ -66,7 +66,7 @@ describe.each(databaseKinds)("results sent to one of the owner's devices on %s",
     const jobId = await runJob(s, { keepFile: false, toDeviceId: s.tablet });
     const file = (await resultsFileOf(t.db, jobId))!;
     const bytes = Buffer.from(file.body);
-    expect((await s.owner.compute.placement({ jobId })).toDevice).toMatchObject({ deviceId: s.tablet, deviceName: 'tablet', status: 'PENDING', sha256: sha(bytes) });
+    expect((await s.owner.compute.placement({ jobId })).toDevice).toMatchObject({ deviceId: s.tablet, deviceName: 'tablet', status: 'PENDING', sha256: sha(bytes), senderName: null });
 
     // the other devices see it to send; the chosen one does not
     expect(await s.owner.compute.resultsToSend({ deviceId: s.phone })).toEqual([{ jobId, title: expect.stringMatching(/^Results of job "/), toDeviceId: s.tablet, sha256: sha(bytes), sizeBytes: bytes.length, itemId: null }]);
@@ -116,6 +116,8 @@ describe.each(databaseKinds)("results sent to one of the owner's devices on %s",
     await rejects(s.owner.compute.offerResults({ deviceId: s.phone, jobId, header: header(bytes) }), 'CONFLICT', /already reached/);
     const events = await t.db.liveEvent.findMany({ where: { memberId: s.ownerId, type: 'results' }, select: { payload: true } });
     expect(events.map((e) => (typeof e.payload === 'string' ? JSON.parse(e.payload) : e.payload).what).sort()).toEqual(['delivered', 'offered', 'ready']);
+    // the chosen device takes it by itself: no "take this gift" toast, the results events say it all
+    expect(await t.db.liveEvent.count({ where: { memberId: s.ownerId, type: 'gift' } })).toBe(0);
     expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
   });
 
