@@ -24,6 +24,11 @@ import { withOutbox } from '../live/outbox';
 import type { ResultsFile } from './results-rules';
 
 export const RESULTS_MEDIA_TYPE = 'application/json';
+/**
+ * An offer whose gift has not started moving this long after it was made is taken over by another of the owner's
+ * devices that is online (the sending device may be gone for good): its gift is withdrawn and a new one made.
+ */
+export const TAKEOVER_MS = 10 * 60_000;
 
 /** The title the chosen device shows for the results item. */
 export const resultsTitle = (jobTitle: string) => `Results of job "${jobTitle.length > 90 ? `${jobTitle.slice(0, 89)}…` : jobTitle}"`;
@@ -34,23 +39,41 @@ export async function queueResultsToDevice(tx: Tx, job: { id: string; memberId: 
   outbox?.add([job.memberId], { type: 'results', jobId: job.id, what: 'ready', toDeviceId });
 }
 
-const sendSelect = { jobId: true, deviceId: true, sha256: true, sizeBytes: true, status: true, senderDeviceId: true, itemId: true } as const;
+const sendSelect = { jobId: true, deviceId: true, sha256: true, sizeBytes: true, status: true, senderDeviceId: true, itemId: true, offeredAt: true } as const;
+
+/** Whether an offer can be taken over: made long enough ago, by another device, and its gift not moving (no transfer under way or done). */
+async function stale(db: Db, row: { status: string; senderDeviceId: string | null; itemId: string | null; offeredAt: Date | null }, deviceId: string, now: Date) {
+  if (row.status !== 'OFFERED' || row.senderDeviceId === deviceId || !row.itemId || !row.offeredAt) return false;
+  if (row.offeredAt.getTime() > now.getTime() - TAKEOVER_MS) return false;
+  return (await db.transfer.count({ where: { itemId: row.itemId, status: { in: ['ACTIVE', 'COMPLETED'] } } })) === 0;
+}
 
 /**
  * Results this device can send to another of the member's devices: those waiting for a sender, and those it offered
  * itself (so that after a reload it offers them again and serves the chosen device's request).
  */
-export async function resultsToSend(db: Db, memberId: string, deviceId: string) {
-  const rows = await db.resultsToDevice.findMany({
+export async function resultsToSend(db: Db, memberId: string, deviceId: string, now = new Date()) {
+  const found = await db.resultsToDevice.findMany({
     where: {
       memberId,
       deviceId: { not: deviceId },
-      OR: [{ status: 'PENDING', OR: [{ senderDeviceId: null }, { senderDeviceId: deviceId }] }, { status: 'OFFERED', senderDeviceId: deviceId }],
+      OR: [
+        { status: 'PENDING', OR: [{ senderDeviceId: null }, { senderDeviceId: deviceId }] },
+        { status: 'OFFERED', senderDeviceId: deviceId },
+        { status: 'OFFERED', offeredAt: { lt: new Date(now.getTime() - TAKEOVER_MS) } },
+      ],
     },
     orderBy: { createdAt: 'asc' },
     take: 20,
     select: sendSelect,
   });
+  const rows = [];
+  for (const r of found) {
+    if (r.status === 'OFFERED' && r.senderDeviceId !== deviceId) {
+      if (!(await stale(db, r, deviceId, now))) continue;
+      rows.push({ ...r, status: 'PENDING', itemId: null });
+    } else rows.push(r);
+  }
   const jobs = new Map((await db.job.findMany({ where: { id: { in: rows.map((r) => r.jobId) } }, select: { id: true, title: true } })).map((j) => [j.id, j.title]));
   return rows.map((r) => ({ jobId: r.jobId, title: resultsTitle(jobs.get(r.jobId) ?? r.jobId), toDeviceId: r.deviceId, sha256: r.sha256, sizeBytes: r.sizeBytes, itemId: r.status === 'OFFERED' ? r.itemId : null }));
 }
@@ -59,7 +82,7 @@ export async function resultsToSend(db: Db, memberId: string, deviceId: string) 
  * One of the owner's devices offers the results file it fetched (its manifest in `header`) to the chosen device, as a
  * private gift. Idempotent for the device that sends: a second call returns the same gift.
  */
-export async function offerResults(db: Db, memberId: string, device: { id: string }, input: { jobId: string; header: ContentHeader }) {
+export async function offerResults(db: Db, memberId: string, device: { id: string }, input: { jobId: string; header: ContentHeader }, now = new Date()) {
   const row = await db.resultsToDevice.findUnique({ where: { jobId: input.jobId }, select: { ...sendSelect, memberId: true } });
   if (!row || row.memberId !== memberId) throw new DomainError('NOT_FOUND', 'None of your jobs sends results to a device with that id.');
   if (row.deviceId === device.id) throw new DomainError('BAD_INPUT', 'The results go to this device: another of your devices sends them here.');
@@ -67,9 +90,18 @@ export async function offerResults(db: Db, memberId: string, device: { id: strin
   if (input.header.sha256 !== row.sha256 || input.header.sizeBytes !== row.sizeBytes) {
     throw new DomainError('BAD_INPUT', "That file is not this job's results (its SHA-256 or size differs): download the results again and offer them.");
   }
+  if (row.status === 'OFFERED' && row.senderDeviceId === device.id && row.itemId) return { itemId: row.itemId, toDeviceId: row.deviceId };
   if (row.status === 'OFFERED') {
-    if (row.senderDeviceId !== device.id || !row.itemId) throw new DomainError('CONFLICT', 'Another of your devices is sending these results.');
-    return { itemId: row.itemId, toDeviceId: row.deviceId };
+    if (!(await stale(db, row, device.id, now))) throw new DomainError('CONFLICT', 'Another of your devices is sending these results.');
+    // taken over: one device does it (a conditional write on the offer it read), and the old gift goes
+    const { count } = await db.resultsToDevice.updateMany({
+      where: { jobId: row.jobId, status: 'OFFERED', itemId: row.itemId, senderDeviceId: row.senderDeviceId },
+      data: { status: 'PENDING', itemId: null, senderDeviceId: device.id, offeredAt: null },
+    });
+    if (count !== 1) return offeredBy(db, row.jobId, device.id);
+    await db.contentItem.updateMany({ where: { id: row.itemId! }, data: { withdrawn: true } });
+    // a request the gone device never answered is let go, so the chosen device takes the new gift instead
+    await db.transfer.updateMany({ where: { itemId: row.itemId!, status: 'REQUESTED' }, data: { status: 'CANCELLED' } });
   }
   const claim = await db.resultsToDevice.updateMany({
     where: { jobId: row.jobId, status: 'PENDING', OR: [{ senderDeviceId: null }, { senderDeviceId: device.id }] },
@@ -83,7 +115,6 @@ export async function offerResults(db: Db, memberId: string, device: { id: strin
     header: { ...input.header, title: resultsTitle(job.title), description: `The results file of your compute job "${job.title}", sent by your other device.`, mediaType: RESULTS_MEDIA_TYPE },
     quiet: true,
   });
-  const now = new Date();
   const won = await withOutbox(db, async (tx, outbox) => {
     const { count } = await tx.resultsToDevice.updateMany({
       where: { jobId: row.jobId, status: 'PENDING', senderDeviceId: device.id, itemId: null },

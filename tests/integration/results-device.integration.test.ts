@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerTotals } from '@/server/ledger/repository';
 import { resultsFileOf } from '@/server/compute/results';
+import { offerResults, resultsToSend, TAKEOVER_MS } from '@/server/compute/results-device';
 import { getKernel, type AnyKernel } from '@/workers/kernels';
 import { rejects } from '../support/assertions';
 import { signUp, type Caller } from '../support/callers';
@@ -119,6 +120,34 @@ describe.each(databaseKinds)("results sent to one of the owner's devices on %s",
     // the chosen device takes it by itself: no "take this gift" toast, the results events say it all
     expect(await t.db.liveEvent.count({ where: { memberId: s.ownerId, type: 'gift' } })).toBe(0);
     expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
+  });
+
+  it("a sending device gone for good is taken over after a while: once, by one of 20 concurrent offers, the old gift withdrawn and its unanswered request let go", async () => {
+    const s = await setup('rd-c');
+    const jobId = await runJob(s, { keepFile: false, toDeviceId: s.tablet });
+    const bytes = Buffer.from((await resultsFileOf(t.db, jobId))!.body);
+    const first = await s.owner.compute.offerResults({ deviceId: s.phone, jobId, header: header(bytes) });
+    // the tablet asks the phone, which never answers (gone)
+    const { transfer: stuck } = await s.owner.content.request({ deviceId: s.tablet, itemId: first.itemId });
+    const device = { id: s.laptop };
+    // too early: the phone is still the sender
+    expect(await resultsToSend(t.db, s.ownerId, s.laptop)).toEqual([]);
+    await expect(offerResults(t.db, s.ownerId, device, { jobId, header: header(bytes) })).rejects.toThrow(/Another of your devices is sending/);
+
+    const later = new Date(Date.now() + TAKEOVER_MS + 60_000);
+    expect(await resultsToSend(t.db, s.ownerId, s.laptop, later)).toEqual([expect.objectContaining({ jobId, itemId: null })]);
+    const offers = await Promise.allSettled(Array.from({ length: 20 }, () => offerResults(t.db, s.ownerId, device, { jobId, header: header(bytes) }, later)));
+    const ok = offers.filter((o): o is PromiseFulfilledResult<{ itemId: string; toDeviceId: string }> => o.status === 'fulfilled');
+    expect(new Set(ok.map((o) => o.value.itemId)).size).toBe(1);
+    const second = ok[0]!.value.itemId;
+    expect(second).not.toBe(first.itemId);
+    expect(await t.db.contentItem.findMany({ where: { recipientDeviceId: s.tablet, withdrawn: false }, select: { id: true, deviceId: true } })).toEqual([{ id: second, deviceId: s.laptop }]);
+    expect((await t.db.transfer.findUniqueOrThrow({ where: { id: stuck.id }, select: { status: true } })).status).toBe('CANCELLED');
+    // the phone, back, is no longer the sender
+    expect(await s.owner.compute.resultsToSend({ deviceId: s.phone })).toEqual([]);
+    const { transfer } = await s.owner.content.request({ deviceId: s.tablet, itemId: second });
+    await s.owner.content.updateTransfer({ deviceId: s.tablet, transferId: transfer.id, verifiedChunks: header(bytes).chunkHashes.length, status: 'COMPLETED' });
+    expect((await s.owner.compute.placement({ jobId })).toDevice).toMatchObject({ status: 'DELIVERED', senderName: 'laptop' });
   });
 
   it('the device must be one of the owner\'s; a job that sends results to a device lets its other devices download the file, and a job without one queues nothing', async () => {
