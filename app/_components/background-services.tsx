@@ -3,6 +3,7 @@
 import { TransferService } from '@/app/content/_components/content-context';
 import { StorageService } from '@/app/storage/storage-service';
 import { PageViewService } from '@/app/pageviews/_components/page-view-service';
+import { ResultsService } from '@/app/jobs/results-service';
 
 /**
  * What a signed-in member's device runs in the background on every screen: its file transfers, its storage
@@ -15,6 +16,7 @@ export default function BackgroundServices() {
       <TransferService />
       <StorageService />
       <PageViewService />
+      <ResultsService />
     </>
   );
 }

@@ -9,6 +9,7 @@ import { getDonor, loadPrefs, savePrefs, type Donor } from '../_lib/donor';
 import { CORE_SHARES, DEFAULT_PREFS, memoryChoices, normalizePrefs, workersFor, type DonorPrefs } from '../_lib/donor-rules';
 import { formatCredits, MICRO_PER_CREDIT, parseCredits } from '../_lib/money';
 import { useTRPC } from '../_lib/trpc';
+import { MeasureSells } from './measure-sells';
 
 const COMMUNITY_KEY = 'swapmesh.donateCommunity';
 
@@ -442,6 +443,7 @@ export function DonatePanel({ deviceId, children }: { deviceId: string; children
         <p className="muted small" style={{ margin: 0 }}>{stats.data.invalidResults} results disagreed with other devices and were not paid.</p>
       ) : null}
 
+      {on && chosen ? <MeasureSells deviceId={deviceId} communityId={chosen.id} floorPrice={prefs.floorPrice} memoryMb={offeredMemory(prefs.memoryMb)} /> : null}
       <Preferences prefs={prefs} cores={cores} onChange={changePrefs} />
     </section>
   );

@@ -8,6 +8,13 @@ import { useTRPC } from '../_lib/trpc';
 
 const short = (sha: string | null) => (sha ? `${sha.slice(0, 12)}…` : '');
 const STATUS_TEXT: Record<string, string> = { PENDING: 'Sending', DELIVERED: 'Delivered', FAILED: 'Gave up' };
+const TO_DEVICE_TEXT: Record<string, string> = { WAITING: 'When the job completes', PENDING: 'Waiting for another of your devices', OFFERED: 'On its way', DELIVERED: 'Delivered, fingerprint checked' };
+const TO_DEVICE_HINT: Record<string, string> = {
+  WAITING: 'Another of your devices sends the results file to it directly.',
+  PENDING: 'Open Swapmesh on another of your devices (not the one receiving): it fetches the file and sends it.',
+  OFFERED: 'It copies as soon as both devices are online; the receiving device checks the SHA-256 of every part and of the whole file.',
+  DELIVERED: 'The device checked the whole file against its SHA-256 and keeps it in its Files.',
+};
 
 /** The owner's view of where the job's code and data come from and where its results go, with every delivery attempt. */
 export function ResultsCard({ jobId, open }: { jobId: string; open: boolean }) {
@@ -18,7 +25,7 @@ export function ResultsCard({ jobId, open }: { jobId: string; open: boolean }) {
     // while the job runs, and after it until its results URL has an answer
     refetchInterval: (q) => {
       const d = q.state.data;
-      return open || (d?.resultsUrl && (!d.delivery || d.delivery.status === 'PENDING')) ? 2_000 : false;
+      return open || (d?.resultsUrl && (!d.delivery || d.delivery.status === 'PENDING')) || (d?.toDevice && d.toDevice.status !== 'DELIVERED') ? 2_000 : false;
     },
   });
   // the job's end makes the file ready at once, not at the next poll
@@ -55,8 +62,22 @@ export function ResultsCard({ jobId, open }: { jobId: string; open: boolean }) {
           <p className="muted small" style={{ margin: 0 }}>The results file can be downloaded here once every unit is validated.</p>
         )
       ) : (
-        <p className="muted small" style={{ margin: 0 }}>Not kept for download: the results go only to the address below.</p>
+        <p className="muted small" style={{ margin: 0 }}>Not kept for download: the results go only to the places below.</p>
       )}
+      {p.toDevice ? (
+        <div className="stack" style={{ gap: '0.25rem' }} data-testid="results-to-device">
+          <p className="small" style={{ margin: 0 }}>
+            Sent to your device <strong>{p.toDevice.deviceName}</strong> over WebRTC
+          </p>
+          <p style={{ margin: 0 }}>
+            <strong data-testid="results-device-status">{TO_DEVICE_TEXT[p.toDevice.status ?? 'WAITING']}</strong>
+            {p.toDevice.status === 'DELIVERED' && p.toDevice.deliveredAt ? ` ${whenShort(p.toDevice.deliveredAt)}` : ''}
+            {p.toDevice.senderName && p.toDevice.status !== 'PENDING' ? ` · from ${p.toDevice.senderName}` : ''}
+          </p>
+          <p className="muted small" style={{ margin: 0 }}>{TO_DEVICE_HINT[p.toDevice.status ?? 'WAITING']}</p>
+          {p.toDevice.sha256 ? <p className="muted small" style={{ margin: 0 }}>SHA-256 <code>{short(p.toDevice.sha256)}</code></p> : null}
+        </div>
+      ) : null}
       {p.resultsUrl ? (
         <>
           <p className="small" style={{ margin: 0, overflowWrap: 'anywhere' }}>

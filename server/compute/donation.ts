@@ -3,11 +3,13 @@ import { lockBook } from '../db/book-lock';
 import type { MarketCommunity } from '../market/fills';
 import { closeOrder } from '../market/lifecycle';
 import { withOutbox } from '../live/outbox';
-import { openOrder } from '../market/place-order';
 import { COMPUTE_CATEGORY, WORK_UNIT } from './jobs';
 import { registryFor } from './writer';
 import { DomainError } from '../errors';
 import { MB_HOUR, MEMORY_CATEGORY } from './terms';
+import { lockMarketBooks } from '../market/books';
+import { openOrder, rematchOrders } from '../market/place-order';
+import { orderCostFits, ORDER_COST_MESSAGE, WINDOW_START_SLACK_MS } from '../market/order-input';
 
 /** The most memory a device can offer one unit, MB. */
 export const MAX_MEMORY_OFFER_MB = 16_384;
@@ -31,9 +33,10 @@ export async function setDonation(
   db: Db,
   memberId: string,
   community: MarketCommunity,
-  { deviceId, on, floorPrice, memoryMb = 0, memoryFloorPrice = 1 }: { deviceId: string; on: boolean; floorPrice: number; memoryMb?: number; memoryFloorPrice?: number },
+  { deviceId, on, floorPrice, memoryMb = 0, memoryFloorPrice = 1, computeSells }: { deviceId: string; on: boolean; floorPrice: number; memoryMb?: number; memoryFloorPrice?: number; computeSells?: ComputeSell[] },
   now = new Date(),
 ) {
+  if (computeSells) checkComputeSells(computeSells);
   if (on && memoryMb > 0) {
     // a device sells the memory it has: no more than it measured, when it could measure it
     const device = await db.device.findUniqueOrThrow({ where: { id: deviceId }, select: { profile: true } });
@@ -45,13 +48,22 @@ export async function setDonation(
   const registry = registryFor(db);
   registry.forgetDonor(deviceId);
   const done = await withOutbox(db, async (tx, outbox) => {
-    await lockBook(tx, community.id, COMPUTE_CATEGORY);
+    // the compute book and the books linked to it (a standing GFLOP sell meets their bids), in their one order
+    await lockMarketBooks(tx, community.id, COMPUTE_CATEGORY);
     await lockBook(tx, community.id, MEMORY_CATEGORY);
+    // the device's standing GFLOP and CPU-second sells go with the donation: withdrawn when it stops, replaced when
+    // new ones are given, left as they are otherwise (a new floor price or memory offer)
+    if (!on || computeSells) {
+      const sells = await tx.donorComputeSell.findMany({ where: { deviceId }, select: { orderId: true } });
+      const openSells = await tx.order.findMany({ where: { id: { in: sells.map((s) => s.orderId) }, communityId: community.id, status: 'OPEN' }, select: { id: true } });
+      for (const order of openSells) await closeOrder(tx, order.id, 'CANCELLED', memberId, outbox);
+      if (openSells.length) outbox.book(community.id, COMPUTE_CATEGORY);
+    }
     const current = await tx.order.findMany({ where: { deviceId, communityId: community.id, donation: true, status: 'OPEN', category: { in: [COMPUTE_CATEGORY, MEMORY_CATEGORY] } }, select: { id: true } });
     for (const order of current) await closeOrder(tx, order.id, 'CANCELLED', memberId, outbox);
     if (!on) {
       const { count } = await tx.replica.deleteMany({ where: { deviceId, status: 'LEASED' } });
-      return { donating: false, orderId: null, leasesReturned: count };
+      return { donating: false, orderId: null, leasesReturned: count, computeOrderIds: [] as string[] };
     }
     const order = await openOrder(tx, memberId, community, {
       side: 'SELL',
@@ -75,9 +87,46 @@ export async function setDonation(
       }, now);
       await tx.memoryOffer.create({ data: { orderId: sale.id, deviceId, memoryMb } });
     }
-    return { donating: true, orderId: order.id, leasesReturned: 0 };
+    // a standing sell by measure: an ordinary order of the book, so a resting bid that crosses it fills now
+    const computeOrderIds: string[] = [];
+    for (const sell of computeSells ?? []) {
+      const standing = await openOrder(tx, memberId, community, {
+        side: 'SELL', category: COMPUTE_CATEGORY, unit: sell.unit, kind: 'STANDING', quantity: sell.quantity, price: sell.price,
+        // from the market's slack before now, so that a bid placed a moment ago (its window starting then) is covered
+        windowStart: new Date(now.getTime() - WINDOW_START_SLACK_MS), windowEnd: new Date(now.getTime() + DONATION_WINDOW_MS), deviceId, constraints: {}, negotiation: { mode: 'NONE', limit: null },
+      }, now);
+      await tx.donorComputeSell.create({ data: { orderId: standing.id, deviceId } });
+      computeOrderIds.push(standing.id);
+    }
+    if (computeOrderIds.length) {
+      await rematchOrders(tx, computeOrderIds, now, outbox);
+      outbox.book(community.id, COMPUTE_CATEGORY);
+    }
+    return { donating: true, orderId: order.id, leasesReturned: 0, computeOrderIds };
   });
   registry.forgetDonor(deviceId);
   if (done.leasesReturned > 0) registry.markStale();
   return done;
+}
+
+/** Units a donor can sell by measure beside its donation: bids in them meet these sells in the book. */
+export const DONOR_SELL_UNITS = ['GFLOP', 'CPU_SECOND'] as const;
+export type ComputeSell = { unit: (typeof DONOR_SELL_UNITS)[number]; quantity: number; price: number };
+
+/** One sell per unit, each within the bounds of any order. */
+export function checkComputeSells(sells: ComputeSell[]) {
+  const units = new Set(sells.map((s) => s.unit));
+  if (units.size !== sells.length) throw new DomainError('BAD_INPUT', 'Sell GFLOP and CPU seconds once each: one price and quantity per unit.');
+  for (const sell of sells) if (!orderCostFits(sell.quantity, sell.price)) throw new DomainError('BAD_INPUT', ORDER_COST_MESSAGE);
+}
+
+/** The device's open standing sells by measure in a community: unit, price, quantity and what is left. */
+export async function donorSells(db: Db, communityId: string, deviceId: string) {
+  const rows = await db.donorComputeSell.findMany({ where: { deviceId }, select: { orderId: true } });
+  const orders = await db.order.findMany({
+    where: { id: { in: rows.map((r) => r.orderId) }, communityId, status: 'OPEN' },
+    orderBy: { unit: 'asc' },
+    select: { id: true, unit: true, price: true, quantity: true, remaining: true, windowEnd: true },
+  });
+  return orders.map((o) => ({ orderId: o.id, unit: o.unit, price: Number(o.price), quantity: o.quantity, remaining: o.remaining, windowEnd: o.windowEnd.toISOString() }));
 }

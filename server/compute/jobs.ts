@@ -126,7 +126,7 @@ export async function finishJob(tx: Tx, jobId: string, status: 'COMPLETED' | 'EX
   for (const order of job.orders) await closeOrder(tx, order.id, status === 'COMPLETED' ? 'CANCELLED' : 'EXPIRED', null, outbox);
   if (result !== null) {
     await tx.job.update({ where: { id: jobId }, data: { result: jsonInput(result) } });
-    await queueResults(tx, jobId, now);
+    await queueResults(tx, jobId, now, outbox);
   }
   return true;
 }

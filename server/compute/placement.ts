@@ -17,6 +17,7 @@ import type { ContentHeader } from '../content/header';
 import type { MarketCommunity } from '../market/fills';
 import { returnLeases } from './leases';
 import type { JobResultsInput, JobSourceInput } from './placement-input';
+import { toDeviceView } from './results-device';
 import { allowPrivateResults, newResultsSecret, resultsUrlProblem } from './results-rules';
 
 /** Largest code item (a module a phone must load) and data item (a JSON array a phone must parse) a job may name. */
@@ -127,6 +128,8 @@ export async function placementView(db: Db, job: { id: string; status: string })
     /** whether the results file can be downloaded now */
     fileReady: (placement?.keepFile ?? true) && result.result !== null,
     toDeviceId: placement?.toDeviceId ?? null,
+    /** the results sent to that device over WebRTC: where they stand */
+    toDevice: await toDeviceView(db, job.id, placement?.toDeviceId ?? null),
     resultsUrl: placement?.resultsUrl ?? null,
     /** the key the receiver checks the signature with (shown to the owner only) */
     secret: placement?.secret ?? null,

@@ -12,6 +12,8 @@ import { DomainError } from '../errors';
 import type { Db, Tx } from '../db/client';
 import { transaction } from '../db/transaction';
 import type { Json } from '../../workers/kernels/types';
+import type { Outbox } from '../live/outbox';
+import { queueResultsToDevice } from './results-device';
 import {
   allowPrivateResults, delivered, isPrivateAddress, MAX_DELIVERY_ATTEMPTS, resultsFile, retryDelayMs, signatureHeaders, type ResultsFile,
 } from './results-rules';
@@ -36,13 +38,18 @@ export async function resultsFileOf(db: Db | Tx, jobId: string): Promise<Results
   return resultsFile(job, job.result as Json);
 }
 
-/** Inside `finishJob`'s transaction: a completed job with a results URL gets its delivery row, due at once. */
-export async function queueResults(tx: Tx, jobId: string, now: Date): Promise<void> {
-  const placement = await tx.jobPlacement.findUnique({ where: { jobId }, select: { resultsUrl: true } });
-  if (!placement?.resultsUrl) return;
+/** Inside `finishJob`'s transaction: a completed job with a results URL gets its delivery row, due at once; one with a device, its row for the device. */
+export async function queueResults(tx: Tx, jobId: string, now: Date, outbox?: Outbox): Promise<void> {
+  const placement = await tx.jobPlacement.findUnique({ where: { jobId }, select: { resultsUrl: true, toDeviceId: true } });
+  if (!placement?.resultsUrl && !placement?.toDeviceId) return;
   const file = await resultsFileOf(tx, jobId);
   if (!file) return;
-  await tx.resultDelivery.create({ data: { jobId, url: placement.resultsUrl, bodySha256: file.sha256, nextAttemptAt: now } });
+  if (placement.resultsUrl) await tx.resultDelivery.create({ data: { jobId, url: placement.resultsUrl, bodySha256: file.sha256, nextAttemptAt: now } });
+  if (placement.toDeviceId) {
+    // to one of the owner's devices, over WebRTC from another of them (results-device.ts)
+    const job = await tx.job.findUniqueOrThrow({ where: { id: jobId }, select: { id: true, memberId: true } });
+    await queueResultsToDevice(tx, job, placement.toDeviceId, file, outbox);
+  }
 }
 
 const describe = (err: unknown) => {

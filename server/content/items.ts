@@ -239,7 +239,7 @@ export const MAX_RECEIVERS = 8;
  * belongs to no community and appears in no catalog; only the sender and the receiving device's member see it.
  * Every receiving device must be one this device may signal (a community in common, or paired by code).
  */
-export async function giveItems(db: Db, memberId: string, input: { deviceId: string; toDeviceIds: string[]; header: ContentHeader; bundle?: BundleEntry[] }) {
+export async function giveItems(db: Db, memberId: string, input: { deviceId: string; toDeviceIds: string[]; header: ContentHeader; bundle?: BundleEntry[]; quiet?: boolean }) {
   const targets = [...new Set(input.toDeviceIds)];
   if (targets.length === 0) throw new DomainError('BAD_INPUT', 'Choose at least one device to send to.');
   if (targets.length > MAX_RECEIVERS) throw new DomainError('BAD_INPUT', `One send can go to at most ${MAX_RECEIVERS} devices.`);
@@ -281,7 +281,8 @@ export async function giveItems(db: Db, memberId: string, input: { deviceId: str
       );
       // the recipient hears of it wherever they are in the app (a toast and Home's inbox)
       const created = made.at(-1)!;
-      outbox.add([members.get(toDeviceId)!], { type: 'gift', itemId: created.id, title: created.title, fromHandle: sender.handle, toDeviceId });
+      // (`quiet`: a job's results, which the receiving device takes by itself and which have their own event)
+      if (!input.quiet) outbox.add([members.get(toDeviceId)!], { type: 'gift', itemId: created.id, title: created.title, fromHandle: sender.handle, toDeviceId });
     }
     return made;
   });
@@ -290,8 +291,8 @@ export async function giveItems(db: Db, memberId: string, input: { deviceId: str
 }
 
 /** `giveItems` to one device. */
-export async function giveItem(db: Db, memberId: string, input: { deviceId: string; toDeviceId: string; header: ContentHeader; bundle?: BundleEntry[] }) {
-  const [item] = await giveItems(db, memberId, { deviceId: input.deviceId, toDeviceIds: [input.toDeviceId], header: input.header, bundle: input.bundle });
+export async function giveItem(db: Db, memberId: string, input: { deviceId: string; toDeviceId: string; header: ContentHeader; bundle?: BundleEntry[]; quiet?: boolean }) {
+  const [item] = await giveItems(db, memberId, { deviceId: input.deviceId, toDeviceIds: [input.toDeviceId], header: input.header, bundle: input.bundle, quiet: input.quiet });
   return item!;
 }
 

@@ -9,6 +9,7 @@ import { withOutbox, type Outbox } from '../live/outbox';
 import { openOrder } from '../market/place-order';
 import { earnTransferTicket } from '../money/sweepstakes';
 import { FILE_CATEGORY, itemSelect, maySee, presentItem } from './items';
+import { markResultsDelivered } from '../compute/results-device';
 
 /** A transfer that has not completed a day after it was requested fails, and its credits are refunded. */
 export const TRANSFER_TTL_MS = 24 * 3_600_000;
@@ -237,6 +238,8 @@ export async function updateTransfer(
     }
     // a ticket only for a paid transfer (the buyer paid and signed off), never for a gift
     if (status === 'COMPLETED' && row.communityId) await earnTransferTicket(tx, { ...row, communityId: row.communityId });
+    // a job's results sent to this device: delivered once its whole-file hash verified
+    if (status === 'COMPLETED' && !row.communityId) await markResultsDelivered(tx, row, outbox, now);
     notifyParties(outbox, row, status, verifiedChunks);
     return presentTransfer(await tx.transfer.findUniqueOrThrow({ where: { id: row.id }, select: transferSelect }), now, await handleOf(tx, row.receiverId));
   });

@@ -19,7 +19,9 @@ export type LiveEvent =
   /** page views: an order opened (to the donors serving page views), a view handed out or reported (to its buyer and donor) */
   | { type: 'pageviews'; campaignId: string; what: 'open' | 'view' }
   /** a relay session the member receives through (the contract's parties get `contract` events) */
-  | { type: 'relay'; sessionId: string; contractId: string; action: string };
+  | { type: 'relay'; sessionId: string; contractId: string; action: string }
+  /** a job's results for one of the member's devices (`toDeviceId`): ready to send, offered by another device, delivered */
+  | { type: 'results'; jobId: string; what: 'ready' | 'offered' | 'delivered'; toDeviceId: string };
 
 export type Delivery = { memberId: string; event: LiveEvent };
 

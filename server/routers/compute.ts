@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_MICRO, toMicro } from '../money';
-import { MAX_MEMORY_OFFER_MB, setDonation } from '../compute/donation';
+import { DONOR_SELL_UNITS, donorSells, MAX_MEMORY_OFFER_MB, setDonation } from '../compute/donation';
+import { MAX_QUANTITY } from '../market/order-input';
 import { MAX_UNITS, storableJson, submitJobInput } from '../compute/job-input';
 import { cancelJob, jobView, submitJob, unitPhases, validatedOutputs } from '../compute/jobs';
 import { confirmUnit, leaseUnits, MAX_LEASE_BATCH, returnLeases, submitResult, unitsToConfirm } from '../compute/leases';
@@ -8,6 +9,7 @@ import { isTrusted, spotCheckRate, TRUST_STREAK } from '../compute/scheduler';
 import { spendableContracts } from '../compute/terms';
 import { placementView, publishJobOnly, reportSource } from '../compute/placement';
 import { sendResultsNow } from '../compute/results';
+import { offerResults, resultsForDevice, resultsToSend } from '../compute/results-device';
 import { contentHeaderSchema } from '../content/header';
 import { waitingJobs } from '../compute/waiting';
 import { afterCursor, pageFields, pageOrder, toPage } from '../paging';
@@ -65,6 +67,17 @@ export const computeRouter = router({
   /** Where the job's code and data come from and where its results go, with the results URL's delivery attempts (owner only). */
   placement: jobOwnerProcedure.query(({ ctx }) => placementView(ctx.db, ctx.job)),
 
+  /** Results of the member's jobs that this device can send to another of their devices (results-device.ts). */
+  resultsToSend: deviceOwnerProcedure.query(({ ctx }) => resultsToSend(ctx.db, ctx.member.id, ctx.device.id)),
+
+  /** This device offers a job's results file (its manifest) to the device the owner chose, as a private gift. */
+  offerResults: deviceOwnerProcedure
+    .input(z.object({ jobId: id, header: contentHeaderSchema }))
+    .mutation(({ ctx, input }) => offerResults(ctx.db, ctx.member.id, ctx.device, input)),
+
+  /** Results sent to this device: offered (to take) and delivered. */
+  resultsForDevice: deviceOwnerProcedure.query(({ ctx }) => resultsForDevice(ctx.db, ctx.member.id, ctx.device.id)),
+
   /** Attempts the results URL's delivery now (a pending one at once; a given-up one once more). */
   sendResults: jobOwnerProcedure.mutation(({ ctx }) => sendResultsNow(ctx.db, ctx.job.id)),
 
@@ -96,8 +109,17 @@ export const computeRouter = router({
       memoryMb: z.number().int('Memory is a whole number of MB.').min(0).max(MAX_MEMORY_OFFER_MB, `A device can offer at most ${MAX_MEMORY_OFFER_MB} MB.`).default(0),
       /** the least it takes per MB·hour of that memory, micro-credits */
       memoryFloorPrice: z.number().int().positive('The memory floor price must be more than zero.').max(MAX_MICRO).default(1),
+      /** standing sells of compute by measure (GFLOP, CPU seconds) beside the donation, replacing the device's earlier ones (left as they are when absent): bids meet them in the book */
+      computeSells: z.array(z.object({
+        unit: z.enum(DONOR_SELL_UNITS),
+        quantity: z.number().int('The quantity is a whole number of units.').positive('The quantity must be more than zero.').max(MAX_QUANTITY, 'That quantity is too large.'),
+        price: z.number().int('Prices are whole micro-credits.').positive('The price must be more than zero.').max(MAX_MICRO, 'That price is too large.'),
+      })).max(DONOR_SELL_UNITS.length).optional(),
     }))
-    .mutation(({ ctx, input }) => setDonation(ctx.db, ctx.member.id, ctx.community, { deviceId: ctx.device.id, on: input.on, floorPrice: input.floorPrice, memoryMb: input.memoryMb, memoryFloorPrice: input.memoryFloorPrice })),
+    .mutation(({ ctx, input }) => setDonation(ctx.db, ctx.member.id, ctx.community, { deviceId: ctx.device.id, on: input.on, floorPrice: input.floorPrice, memoryMb: input.memoryMb, memoryFloorPrice: input.memoryFloorPrice, computeSells: input.computeSells })),
+
+  /** This device's standing GFLOP and CPU-second sells in the community (posted with the Donate switch), with what is left of each. */
+  donorSells: communityDeviceProcedure.query(({ ctx }) => donorSells(ctx.db, ctx.community.id, ctx.device.id)),
 
   /** Work for one of the member's devices, handed out from the scheduler's memory (the device is checked there too, without a query). */
   lease: memberProcedure

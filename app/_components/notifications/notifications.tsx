@@ -33,6 +33,8 @@ export function noticeOf(event: MemberEvent, memberId: string): Omit<Notice, 'id
       return null;
     case 'gift':
       return { text: `@${event.fromHandle} sent you “${event.title}”`, href: '/content/nearby', action: 'Take it' };
+    case 'results':
+      return event.what === 'delivered' ? { text: 'Results of your job reached the device you chose, fingerprint checked', href: `/jobs/${event.jobId}`, action: 'Open' } : null;
     case 'relay':
       return event.action === 'RELAY_OPENED' ? { text: 'A file is on its way to you through a relay: open it to receive', href: `/relay/${event.sessionId}`, action: 'Open' } : null;
     case 'barter':

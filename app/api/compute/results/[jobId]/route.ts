@@ -22,8 +22,9 @@ export async function GET(request: Request, { params }: { params: Promise<{ jobI
   if (!member) return plain(401, 'Sign in to download the results.');
   const job = await db.job.findUnique({ where: { id: jobId }, select: { memberId: true } });
   if (!job || job.memberId !== member.id) return plain(404, 'You have no job with that id.');
-  const placement = await db.jobPlacement.findUnique({ where: { jobId }, select: { keepFile: true } });
-  if (placement && !placement.keepFile) return plain(404, 'This job does not keep its results for download: they went to the places you chose.');
+  const placement = await db.jobPlacement.findUnique({ where: { jobId }, select: { keepFile: true, toDeviceId: true } });
+  // results sent to one of the owner's devices are fetched by another of them, which sends them on (results-device.ts)
+  if (placement && !placement.keepFile && !placement.toDeviceId) return plain(404, 'This job does not keep its results for download: they went to the places you chose.');
   const file = await resultsFileOf(db, jobId);
   if (!file) return plain(404, 'The results are not ready: the job has not completed.');
   return new Response(file.body, {
