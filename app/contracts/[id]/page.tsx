@@ -8,7 +8,7 @@ import { Pending } from '../../_components/loading';
 import { RequireMember } from '../../_components/require-member';
 import { LastKnownMark } from '../../_components/last-known-mark';
 import { useLastKnown } from '../../_lib/last-known';
-import { deliveryScreen, relayScreen, settlesFromProof } from '../../_lib/delivery';
+import { deliveryScreen, settlesFromProof } from '../../_lib/delivery';
 import { humanNote, money, unitPrice, when } from '../../_lib/format';
 import { useTRPC } from '../../_lib/trpc';
 import { CATEGORY_LABELS, quantityText, unitName, type Category } from '../../_lib/units';
@@ -111,11 +111,6 @@ function ContractView({ contractId, memberId }: { contractId: string; memberId: 
                 </Link>
               ) : null}
             </div>
-          ) : null}
-          {!proven && c.category === 'NETWORK' && c.unit === 'MB' && ['MATCHED', 'ACTIVE'].includes(c.state) ? (
-            <Link className="button secondary block" data-testid="relay-start" href={relayScreen(c, isBuyer ? 'BUYER' : 'SELLER').href}>
-              {relayScreen(c, isBuyer ? 'BUYER' : 'SELLER').label}
-            </Link>
           ) : null}
           {isSeller && !proven && c.state !== 'DELIVERED' ? (
             <button className="button block" disabled={busy} onClick={() => deliver.mutate({ contractId })}>I have delivered</button>
