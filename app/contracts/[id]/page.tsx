@@ -11,6 +11,7 @@ import { useLastKnown } from '../../_lib/last-known';
 import { deliveryScreen, settlesFromProof } from '../../_lib/delivery';
 import { humanNote, money, unitPrice, when } from '../../_lib/format';
 import { useTRPC } from '../../_lib/trpc';
+import { FileLeg } from './file-leg';
 import { CATEGORY_LABELS, quantityText, unitName, type Category } from '../../_lib/units';
 
 const ACTION_LABELS: Record<string, string> = {
@@ -111,6 +112,9 @@ function ContractView({ contractId, memberId }: { contractId: string; memberId: 
                 </Link>
               ) : null}
             </div>
+          ) : null}
+          {c.barterDealId && c.category === 'FILE' && c.unit === 'ITEM' && ['MATCHED', 'ACTIVE'].includes(c.state) ? (
+            <FileLeg contract={c} side={isBuyer ? 'BUYER' : 'SELLER'} />
           ) : null}
           {isSeller && !proven && c.state !== 'DELIVERED' ? (
             <button className="button block" disabled={busy} onClick={() => deliver.mutate({ contractId })}>I have delivered</button>
