@@ -13,7 +13,7 @@ type Leg = { id: string; communityId: string; quantity: number; seller: { id: st
 export function FileLeg({ contract, side }: { contract: Leg; side: 'BUYER' | 'SELLER' }) {
   const trpc = useTRPC();
   const items = useQuery({ ...trpc.content.search.queryOptions({ communityId: contract.communityId }), enabled: side === 'BUYER' });
-  const files = contract.quantity === 1 ? 'file' : `${contract.quantity} files`;
+  const files = contract.quantity === 1 ? 'one file' : `${contract.quantity} files`;
   if (side === 'SELLER') {
     return (
       <p className="muted" style={{ margin: 0 }} data-testid="file-leg">
