@@ -149,3 +149,55 @@ test('patent example 1 delivered: network access from the pool for a member’s 
   expect(await ledgerSums(community.id)).toEqual({ balances: 0, postings: 0 });
   for (const c of [coordContext, memberContext, friendContext]) await c.close();
 });
+
+test('a barter’s file leg is delivered by a transfer: the receiver takes the giver’s file from the contract’s page, its fingerprint checks out, and the leg pays from that proof', async ({ browser, baseURL }) => {
+  test.setTimeout(240_000);
+  const id = unique();
+  const [coordContext, giverContext] = [await device(browser, baseURL!), await device(browser, baseURL!)];
+  const [coord, giver] = [await coordContext.newPage(), await giverContext.newPage()];
+  const [coordHandle, giverHandle] = [`pool-${id}`, `artist-${id}`];
+  await member(coord, coordHandle, 'Coordinator phone');
+  await member(giver, giverHandle, 'Artist phone');
+  const slug = `files-${id}`;
+  const community = await call(coord.request, 'community.create', { name: `Files ${id}`, slug, commissionBps: 200, startingGrant: GRANT, inviteOnly: false });
+  await call(giver.request, 'community.join', { slug });
+  await call(coord.request, 'admin.fundPool', { communityId: community.id, amount: 10_000_000 });
+
+  // the artist offers a file from this device
+  const bytes = randomBytes(300_000);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  await giver.goto('/content/publish');
+  await giver.getByLabel('Choose a file').setInputFiles({ name: `sketch-${id}.png`, mimeType: 'image/png', buffer: bytes });
+  await expect(giver.getByLabel('Title')).toBeVisible({ timeout: 60_000 });
+  await giver.getByLabel('Title').fill(`Harbour sketch ${id}`);
+  await giver.getByRole('button', { name: /^Offer in/ }).click();
+  await expect(giver.getByRole('heading', { name: `Harbour sketch ${id}` })).toBeVisible();
+
+  // the community pool gives a credit for one of the artist's files
+  const legs = { file: [{ category: 'FILE', unit: 'ITEM', quantity: 1 }], credit: [{ category: 'MONEY', unit: 'CREDIT', quantity: 1 }] };
+  await call(coord.request, 'barter.offer', { communityId: community.id, give: legs.credit, want: legs.file, toleranceBps: 10_000, fromPool: true });
+  const { deals } = await call(giver.request, 'barter.offer', { communityId: community.id, give: legs.file, want: legs.credit, toleranceBps: 10_000 });
+  expect(deals).toEqual([{ dealId: expect.any(String), status: 'CLOSED' }]);
+  const { items } = await call(coord.request, 'contract.list', { communityId: community.id }, 'GET');
+  const fileLeg = items.find((c: { category: string }) => c.category === 'FILE');
+
+  // the giver's page says what proves it; the receiver takes the file from the contract's page
+  await giver.goto(`/contracts/${fileLeg.id}`);
+  await expect(giver.getByTestId('file-leg')).toContainText('each copy whose fingerprint checks out');
+  await coord.goto(`/contracts/${fileLeg.id}`);
+  await expect(coord.getByTestId('file-leg')).toContainText(`Take one file of @${giverHandle}'s for this trade`);
+  await coord.screenshot({ path: 'test-results/barter-delivered-file-leg.png', fullPage: true });
+  await coord.getByTestId('file-leg').getByRole('link', { name: `Harbour sketch ${id}` }).click();
+  await expect(coord.getByTestId('item-for-leg')).toContainText('nothing is charged');
+  await coord.getByRole('button', { name: 'Take it for the barter' }).click();
+  await expect(coord).toHaveURL(/\/content\/transfers$/);
+  await expect.poll(async () => (await call(coord.request, 'contract.get', { contractId: fileLeg.id }, 'GET')).state, { timeout: 90_000 }).toBe('SETTLED');
+  const settled = await call(coord.request, 'contract.get', { contractId: fileLeg.id }, 'GET');
+  expect(settled.events.at(-1)).toMatchObject({ action: 'SETTLE_PROVEN', note: "1 of 1 files verified by the receiver's SHA-256" });
+  const [transfer] = await call(coord.request, 'content.transfers', { deviceId: await coord.evaluate(() => localStorage.getItem('swapmesh.deviceId')) }, 'GET');
+  expect(transfer).toMatchObject({ status: 'COMPLETED', contractId: fileLeg.id, item: expect.objectContaining({ sha256 }) });
+  // the artist is paid the pool's credit; nothing waits in escrow; the ledger sums to zero
+  expect(await call(giver.request, 'ledger.balance', { communityId: community.id }, 'GET')).toEqual({ available: GRANT + 1_000_000, escrow: 0 });
+  expect(await ledgerSums(community.id)).toEqual({ balances: 0, postings: 0 });
+  for (const c of [coordContext, giverContext]) await c.close();
+});
