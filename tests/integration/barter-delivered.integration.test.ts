@@ -10,6 +10,8 @@ import { settleJob } from '@/server/compute/settle';
 import { ledgerTotals } from '@/server/ledger/repository';
 import { proRataAmounts } from '@/server/market/contract-state';
 import { sweepMarket } from '@/server/market/lifecycle';
+import { endRental, startRental, submitReceipt } from '@/server/peripheral/rentals';
+import { receiptBytes, type ReceiptBody } from '@/server/peripheral/receipt-format';
 import { relayReceiptBytes, type RelayReceipt, type RelayRole } from '@/server/relay/receipt-format';
 import { submitRelayReceipt } from '@/server/relay/sessions';
 import { challengesNeeded } from '@/server/storage/domain';
@@ -241,6 +243,39 @@ describe.each(databaseKinds)('barter legs delivered on %s', (kind) => {
     await sweepMarket(t.db, after);
     expect((await t.db.contract.findUniqueOrThrow({ where: { id: idle.id } })).state).toBe('REFUNDED');
     expect(await balance(taker2)).toEqual({ available: GRANT, escrow: 0 });
+    expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
+  });
+
+  it('patent example 2 delivered: the pool’s credit pays for a member’s files, taken by transfer, and a camera hour, streamed; each leg releases its share from its own proofs', async () => {
+    const m = await member('dl-maker');
+    const contracts = await closed(coordinator, [leg('MONEY', 'CREDIT', 1)], [leg('FILE', 'ITEM', 2), leg('PERIPHERAL', 'DEVICE_HOUR', 1)], m, { fromPool: true });
+    const [files, camera] = [contracts.find((c) => c.category === 'FILE')!, contracts.find((c) => c.category === 'PERIPHERAL')!];
+    expect(Number(files.escrowed) + Number(camera.escrowed)).toBe(CREDIT);
+    const poolBefore = await pool();
+
+    // the files: the coordinator takes two of the member's items against the leg, both verified
+    for (const n of [1, 2]) {
+      const item = await m.caller.content.publish({ communityId, deviceId: m.deviceId, header: header(`Plan ${n}`, 70_000, 40 + n) });
+      const { transfer } = await coordinator.caller.content.request({ itemId: item.id, deviceId: coordinator.deviceId, contractId: files.id });
+      await coordinator.caller.content.updateTransfer({ transferId: transfer.id, deviceId: coordinator.deviceId, verifiedChunks: 2, status: 'COMPLETED' });
+    }
+    expect(await lastEvent(files.id)).toMatchObject({ action: 'SETTLE_PROVEN', note: "2 of 2 files verified by the receiver's SHA-256" });
+
+    // the camera: the member streams it to the coordinator's device for 60 s, whose signed receipts prove it, and stops
+    const t0 = new Date();
+    const rental = await startRental(t.db, m.id, { contractId: camera.id, deviceId: m.deviceId, kind: 'CAMERA' }, t0);
+    await coordinator.caller.peripheral.join({ contractId: camera.id, deviceId: coordinator.deviceId });
+    const body = (n: number): ReceiptBody => ({ version: 1, rentalId: rental.id, deviceId: coordinator.deviceId, seq: n, mediaMs: 5_000, frames: 100, width: 640, height: 480 });
+    for (let n = 1; n <= 12; n++) {
+      await submitReceipt(t.db, coordinator.id, body(n), sign('sha256', receiptBytes(body(n)), { key: coordinator.key, dsaEncoding: 'ieee-p1363' }).toString('base64url'), new Date(t0.getTime() + n * 5_000));
+    }
+    expect(await endRental(t.db, camera.id, 'SELLER', new Date(t0.getTime() + 61_000))).toMatchObject({ state: 'ENDED', provenMs: 60_000 });
+    expect(await lastEvent(camera.id)).toMatchObject({ action: 'SETTLE_PROVEN' });
+
+    // the member is paid the files' share in full and the camera's pro rata; the rest of the camera's share goes back to the pool
+    const cameraPaid = released(camera, 60_000, 3_600_000);
+    expect(await balance(m)).toEqual({ available: GRANT + Number(files.escrowed) + cameraPaid.sellerGets, escrow: 0 });
+    expect(await pool()).toBe(poolBefore + Number(camera.escrowed) - cameraPaid.paid);
     expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
   });
 
