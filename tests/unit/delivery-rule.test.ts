@@ -32,7 +32,7 @@ describe('the delivery rule', () => {
     expect(thrown).toMatchObject({ kind: 'PRECONDITION', message: expect.stringMatching(/measured delivery/) });
   });
 
-  it('a relay contract’s page says how it is delivered and links each side to its screen', () => {
+  it('a relay contract’s page says how it is delivered and links each side to its screen; a storage contract’s buyer stores a file under it', () => {
     const buyer = deliveryScreen(contract('NETWORK', 'MB'), 'BUYER');
     expect(buyer).toMatchObject({ href: '/relay/send/c1', label: 'Send a file through @bob to…' });
     expect(buyer!.how).toMatch(/relays a file from your device.*encrypted end to end.*bytes both devices confirm/);
@@ -41,6 +41,9 @@ describe('the delivery rule', () => {
     expect(seller!.how).toMatch(/@ann's device/);
     // page views keep their own words and link
     expect(deliveryScreen(contract('NETWORK', 'PAGE_VIEW'), 'BUYER')).toMatchObject({ href: '/pageviews' });
+    // a storage contract's buyer stores a file under it; its seller keeps the storage screen
+    expect(deliveryScreen(contract('STORAGE', 'MB_HOUR'), 'BUYER')).toMatchObject({ href: '/storage?contract=c1', label: 'Store a file with it' });
+    expect(deliveryScreen(contract('STORAGE', 'MB_HOUR'), 'SELLER')).toMatchObject({ href: '/storage', label: 'Open storage' });
     // goods delivered by hand have no delivery screen
     expect(deliveryScreen(contract('FILE', 'ITEM'), 'SELLER')).toBeNull();
   });
