@@ -39,7 +39,9 @@ export function deliveryScreen(contract: Contract, side: Side): { how: string; h
       }
       return { how: measured, href: null, label: '' };
     case 'STORAGE':
-      return { how: measured, href: '/storage', label: 'Open storage' };
+      return side === 'BUYER'
+        ? { how: `You use this by storing a file with it: @${contract.seller?.handle ?? 'the seller'}'s device keeps it and answers a challenge each period, and the contract pays for the periods proven, pro rata (all of it comes back if no file uses it before the window closes).`, href: `/storage?contract=${contract.id}`, label: 'Store a file with it' }
+        : { how: measured, href: '/storage', label: 'Open storage' };
     case 'COMPUTE':
     case 'MEMORY': {
       const what = contract.category === 'MEMORY' ? "a job whose units use memory (a hash join)" : 'a compute job';

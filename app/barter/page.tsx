@@ -145,9 +145,12 @@ function BarterBoard({ memberId }: { memberId: string }) {
           <summary>How each leg is delivered</summary>
           <p className="muted" style={{ margin: '0.4rem 0 0' }}>
             When a swap closes, every leg becomes a contract in Trades between the member who gives it and the one who gets it, with
-            its value held in escrow. A file goes straight from the giver&apos;s device to the receiver&apos;s and is checked against
-            its fingerprint; compute is run as work units on the giver&apos;s devices and checked by other devices; credits move at
-            once. A leg that is delivered is paid from its escrow; one that is not comes back to the giver.
+            the credits given for it held in escrow. Each leg is delivered the way the market delivers it and paid from its own
+            proofs: files go straight from the giver&apos;s device to the receiver&apos;s and are checked against their fingerprints;
+            compute and memory are spent by a job that only the giver&apos;s devices run; storage keeps a file on the giver&apos;s
+            device, which answers a challenge each period; network relays a file through the giver&apos;s device, counted by both
+            ends; a peripheral is streamed live from the giver&apos;s device; credits move at once. A leg is paid for what was
+            proven; the credits for what was not go back to whoever gave them.
           </p>
         </details>
         <button className="button block" type="submit" disabled={place.isPending || !chosen}>Post offer</button>

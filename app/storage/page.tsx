@@ -44,15 +44,19 @@ function StoreForm({ community, agent, onStored }: { community: Community; agent
   const [periods, setPeriods] = useState('24');
   const [maxPrice, setMaxPrice] = useState('0.01');
   const [step, setStep] = useState<string | null>(null);
+  // from a storage contract's page (a barter's storage leg): keep the file under that contract, one copy, nothing more to pay
+  const [contractId, setContractId] = useState<string | null>(null);
+  useEffect(() => setContractId(new URLSearchParams(window.location.search).get('contract')), []);
+  const held = useQuery({ ...trpc.contract.get.queryOptions({ contractId: contractId ?? '' }), enabled: !!contractId });
   const storeCall = useMutation(trpc.storage.store.mutationOptions());
 
   const store = useMutation({
     mutationFn: async () => {
       const chosen = [...(await readFiles(folder)), ...(await readFiles(files))];
       if (!chosen.length) throw new Error('Choose a file or a folder first.');
-      const price = parseCredits(maxPrice);
+      const price = contractId ? 1 : parseCredits(maxPrice);
       if (price === null || price <= 0) throw new Error('Enter the most you pay per MB-hour, in credits.');
-      const replicas = Number(copies);
+      const replicas = contractId ? 1 : Number(copies);
       const count = Number(periods);
       setStep('Encrypting on this device');
       const bundle = pack(chosen);
@@ -70,6 +74,7 @@ function StoreForm({ community, agent, onStored }: { community: Community; agent
         replicas, periodSeconds: Number(periodSeconds), periods: count, maxPrice: price,
         shards: shards.map((s, index) => ({ index, sizeBytes: s.length, sha256: hashes[index]! })),
         challenges,
+        ...(contractId ? { contractId } : {}),
       });
       localStorage.setItem(KEY_PREFIX + plan.id, recoveryKey);
       await agent.keepForUpload(plan.shards.map((s) => ({ id: s.id, bytes: shards[s.index]! })));
@@ -104,8 +109,18 @@ function StoreForm({ community, agent, onStored }: { community: Community; agent
         Or a folder
         <input id="store-folder" type="file" multiple {...{ webkitdirectory: '' }} onChange={(e) => setFolder(e.target.files)} />
       </label>
-      <Field label="Copies" hint="members keeping each piece" name="copies" type="number" min={1} max={5} inputMode="numeric" value={copies} onChange={(e) => setCopies(e.target.value)} error={errors.replicas} />
-      <Field label="Most you pay per MB-hour (credits)" name="maxPrice" inputMode="decimal" value={maxPrice} onChange={(e) => setMaxPrice(e.target.value)} error={errors.maxPrice} />
+      {contractId ? (
+        <p className="alert info" data-testid="store-under-contract">
+          {held.data
+            ? `Kept by @${held.data.seller.handle}'s device under your storage contract (${held.data.quantity.toLocaleString()} MB·hours), one copy: its escrow pays for the periods proven, nothing more is bought.`
+            : 'Kept under your storage contract, one copy: its escrow pays for the periods proven.'}
+        </p>
+      ) : (
+        <>
+          <Field label="Copies" hint="members keeping each piece" name="copies" type="number" min={1} max={5} inputMode="numeric" value={copies} onChange={(e) => setCopies(e.target.value)} error={errors.replicas} />
+          <Field label="Most you pay per MB-hour (credits)" name="maxPrice" inputMode="decimal" value={maxPrice} onChange={(e) => setMaxPrice(e.target.value)} error={errors.maxPrice} />
+        </>
+      )}
       <details>
         <summary>How long, and how often it is proven</summary>
         <div className="stack">

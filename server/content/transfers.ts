@@ -10,6 +10,7 @@ import { openOrder } from '../market/place-order';
 import { earnTransferTicket } from '../money/sweepstakes';
 import { FILE_CATEGORY, itemSelect, maySee, presentItem } from './items';
 import { markResultsDelivered } from '../compute/results-device';
+import { checkFileLeg, fileLegDelivered } from './file-legs';
 
 /** A transfer that has not completed a day after it was requested fails, and its credits are refunded. */
 export const TRANSFER_TTL_MS = 24 * 3_600_000;
@@ -67,7 +68,7 @@ export async function hasCopy(db: Db | Tx, memberId: string, itemId: string): Pr
  * a verified copy of a priced item gets another copy (a re-download, another device) free: no second
  * purchase, no contract, no sweepstakes ticket.
  */
-export async function requestItem(db: Db, memberId: string, input: { itemId: string; deviceId: string }, now = new Date()) {
+export async function requestItem(db: Db, memberId: string, input: { itemId: string; deviceId: string; contractId?: string }, now = new Date()) {
   const device = { id: input.deviceId };
   const item = await db.contentItem.findUnique({
     where: { id: input.itemId },
@@ -84,7 +85,10 @@ export async function requestItem(db: Db, memberId: string, input: { itemId: str
   if (item.withdrawn) throw new DomainError('NOT_FOUND', item.recipientId ? 'This gift is no longer offered.' : 'Its owner has withdrawn this item.');
   // one's own item is already on one's device, except a gift sent on purpose to another of one's devices
   if (item.memberId === memberId && item.recipientDeviceId !== device.id) throw new DomainError('BAD_INPUT', 'This is your own item: it is already on your device.');
-  if (item.communityId === null) return requestGift(db, memberId, { id: item.id, memberId: item.memberId, deviceId: item.deviceId }, device, now);
+  if (item.communityId === null) {
+    if (input.contractId) throw new DomainError('BAD_INPUT', 'A private gift counts towards no contract.');
+    return requestGift(db, memberId, { id: item.id, memberId: item.memberId, deviceId: item.deviceId }, device, now);
+  }
   const { communityId } = item;
   const membership = await db.membership.findUniqueOrThrow({ where: { memberId_communityId: { memberId, communityId } }, select: { community: { select: { id: true, commissionBps: true, creditLimit: true } } } });
   const community = { ...membership.community, creditLimit: toMicro(membership.community.creditLimit) };
@@ -100,6 +104,16 @@ export async function requestItem(db: Db, memberId: string, input: { itemId: str
     });
     if (open.some((t) => t.receiverDeviceId === device.id)) {
       throw new DomainError('CONFLICT', 'You are already getting this file on this device: see Transfers.');
+    }
+    // a copy taken against a barter's file leg: no purchase, the leg's contract is what it proves (file-legs.ts)
+    const leg = input.contractId ? await checkFileLeg(tx, memberId, input.contractId, { id: item.id, memberId: item.memberId, communityId }) : null;
+    if (leg) {
+      const transfer = await tx.transfer.create({
+        data: { itemId: item.id, communityId, senderDeviceId: item.deviceId, receiverDeviceId: device.id, senderId: item.memberId, receiverId: memberId, contractId: leg.id },
+        select: transferSelect,
+      });
+      notifyParties(outbox, transfer, 'REQUESTED', 0);
+      return { transfer: presentTransfer(transfer, now, await handleOf(tx, memberId)), contractId: leg.id, alreadyBought: false };
     }
     const bought = item.pricing === 'CREDITS' && (await hasCopy(tx, memberId, item.id));
     if (item.pricing === 'CREDITS' && !bought && open.length > 0) {
@@ -225,7 +239,11 @@ export async function updateTransfer(
       data: { status, verifiedChunks, ...(status === 'COMPLETED' ? { completedAt: now } : {}) },
     });
     if (count !== 1) throw new DomainError('CONFLICT', 'This transfer changed meanwhile: refresh and try again.');
-    if (row.contractId && status === 'COMPLETED') {
+    const leg = row.contractId ? await tx.contract.findUnique({ where: { id: row.contractId }, select: { barterDealId: true } }) : null;
+    if (row.contractId && leg?.barterDealId) {
+      // a barter's file leg: each verified copy proves one item; a failed one leaves the leg open for another
+      if (status === 'COMPLETED') await fileLegDelivered(tx, row.contractId, outbox);
+    } else if (row.contractId && status === 'COMPLETED') {
       await applyContractActions(tx, row.contractId, [
         { action: 'REPORT_DELIVERED', actor: 'SELLER', actorId: null, note: 'All chunks and the file hash verified by the receiver' },
         { action: 'SIGN_OFF', actor: 'BUYER', actorId: memberId, note: 'Signed off on the verified file' },

@@ -21,6 +21,8 @@ const DELIVERED_BY_SYSTEM = new Set<string>([
   'PERIPHERAL/DEVICE_HOUR',
   // page views whose reports validate against the verified site (server/pageviews)
   'NETWORK/PAGE_VIEW',
+  // bytes relayed, counted by both ends in signed receipts (server/relay)
+  'NETWORK/MB',
 ]);
 
 export function settlesFromProof(category: string, unit: string): boolean {

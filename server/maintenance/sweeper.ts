@@ -2,6 +2,7 @@ import { getDb } from '../db/client';
 import { sweepCompute } from '../compute/sweep';
 import { deliverDueResults } from '../compute/results';
 import { sweepTransfers } from '../content/transfers';
+import { sweepFileLegs } from '../content/file-legs';
 import { sweepMarket } from '../market/lifecycle';
 import { sweepPageViews } from '../pageviews/views';
 import { sweepRentals } from '../peripheral/rentals';
@@ -25,6 +26,7 @@ export function startSweeper(): void {
     await sweepStorage(getDb());
     // page views not reported in time settle (refunded) before the market would fail their contracts
     await sweepPageViews(getDb());
+    await sweepFileLegs(getDb());
     await sweepMarket(getDb());
   });
   // results POSTed to jobs' results URLs: apart, so that a slow receiver holds up no sweep

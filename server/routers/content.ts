@@ -59,8 +59,9 @@ export const contentRouter = router({
   withdraw: memberProcedure.input(z.object({ itemId: id })).mutation(({ ctx, input }) => withdrawItem(ctx.db, ctx.member.id, input.itemId)),
 
   request: deviceOwnerProcedure
-    .input(z.object({ itemId: id }))
-    .mutation(({ ctx, input }) => requestItem(ctx.db, ctx.member.id, { itemId: input.itemId, deviceId: ctx.device.id })),
+    /** contractId: take the item against a barter's file leg (the giver's item, no purchase) */
+    .input(z.object({ itemId: id, contractId: id.optional() }))
+    .mutation(({ ctx, input }) => requestItem(ctx.db, ctx.member.id, { itemId: input.itemId, deviceId: ctx.device.id, contractId: input.contractId })),
 
   /** The device's open transfers and its newest finished ones (what its transfer manager works with). */
   transfers: deviceOwnerProcedure.query(({ ctx }) => deviceTransfers(ctx.db, ctx.device.id)),

@@ -26,6 +26,8 @@ const planInput = z.object({
   challenges: z
     .array(z.object({ shardIndex: z.number().int().min(0).max(MAX_SHARDS), offset: z.number().int().min(0).max(MAX_SHARD_BYTES), length: z.number().int().positive().max(MAX_CHALLENGE_BYTES), nonce: z.string().regex(/^[0-9a-f]{32,64}$/), expected: hex64 }))
     .max(MAX_CHALLENGES),
+  /** a STORAGE contract the member holds (e.g. a barter's storage leg) to keep the file under, instead of buying room */
+  contractId: id.optional(),
 });
 
 export const storageRouter = router({

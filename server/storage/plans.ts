@@ -15,6 +15,7 @@ import {
   type PreparedChallenge, type ShardSpec,
 } from './domain';
 import { buyRoom, lendingAsks, lockStorageBook } from './market';
+import { contractRoom } from './from-contract';
 
 export type CreatePlanInput = {
   deviceId: string;
@@ -27,6 +28,8 @@ export type CreatePlanInput = {
   maxPrice: number;
   shards: ShardSpec[];
   challenges: PreparedChallenge[];
+  /** keep it under a STORAGE contract the member already holds (a barter's storage leg) instead of buying room */
+  contractId?: string;
 };
 
 /** A uniform draw in [0, 1) from the system's cryptographic source: sellers cannot predict when a challenge comes. */
@@ -51,8 +54,9 @@ export async function createPlan(db: Db, memberId: string, community: MarketComm
 
   return withOutbox(db, async (tx, outbox) => {
     await lockStorageBook(tx, community.id);
-    const asks = await lendingAsks(tx, community.id, start, end, now);
-    const placed = placeShards(input.shards, input.replicas, asks, { buyerId: memberId, windowMs, maxPrice: input.maxPrice });
+    const held = input.contractId ? await contractRoom(tx, memberId, community.id, input.contractId, { start, end, sizeBytes, replicas: input.replicas }, now) : null;
+    const asks = held ? [held.candidate] : await lendingAsks(tx, community.id, start, end, now);
+    const placed = placeShards(input.shards, input.replicas, asks, { buyerId: memberId, windowMs, maxPrice: held ? 0 : input.maxPrice });
     if (!placed.ok) throw new DomainError('PRECONDITION', placed.reason);
 
     const plan = await tx.storagePlan.create({
@@ -67,6 +71,10 @@ export async function createPlan(db: Db, memberId: string, community: MarketComm
 
     const contractOf = new Map<string, string>();
     for (const [orderId, seller] of placed.bySeller) {
+      if (held) {
+        contractOf.set(orderId, held.contractId);
+        continue;
+      }
       contractOf.set(orderId, await buyRoom(tx, community, { memberId, deviceId: input.deviceId }, seller.candidate, seller.quantity, { start, end }, outbox, now));
     }
 

@@ -16,29 +16,29 @@ test('the buyer disputes with a statement, the seller responds, the coordinator 
   await call(seller.request, 'community.join', { slug });
   await call(buyer.request, 'community.join', { slug });
   const window = (from: number, to: number) => ({ windowStart: new Date(Date.now() + from * HOUR).toISOString(), windowEnd: new Date(Date.now() + to * HOUR).toISOString() });
-  const base = { communityId: community.id, category: 'NETWORK', unit: 'MB', kind: 'STANDING', quantity: 10, price: CREDIT };
+  const base = { communityId: community.id, category: 'FILE', unit: 'ITEM', kind: 'STANDING', quantity: 10, price: CREDIT };
   await call(seller.request, 'market.placeOrder', { ...base, side: 'SELL', ...window(0.5, 6) });
   const bid = await call(buyer.request, 'market.placeOrder', { ...base, side: 'BUY', ...window(1, 3) });
   const contractId = bid.fills[0].contractId;
 
   await buyer.goto(`/contracts/${contractId}`);
   await expect(buyer.getByRole('button', { name: 'Dispute' })).toBeDisabled();
-  await buyer.getByLabel('Something wrong?').fill('The relay never carried a single byte.');
+  await buyer.getByLabel('Something wrong?').fill('Not one of the ten files ever arrived.');
   await buyer.getByRole('button', { name: 'Dispute' }).click();
   await expect(buyer.getByTestId('contract-state')).toHaveText('disputed');
   await expect(buyer.getByTestId('dispute')).toContainText('The community\'s coordinator will decide');
 
   await seller.goto(`/contracts/${contractId}`);
-  await seller.getByLabel('Your side').fill('It was online the whole window.');
+  await seller.getByLabel('Your side').fill('I sent all ten by the agreed time.');
   await seller.getByRole('button', { name: 'Send response' }).click();
-  await expect(seller.getByTestId('dispute')).toContainText('It was online the whole window.');
+  await expect(seller.getByTestId('dispute')).toContainText('I sent all ten by the agreed time.');
 
   await coordinator.goto('/trades');
   await coordinator.getByRole('link', { name: 'Disputes' }).click();
-  await expect(coordinator.getByTestId('disputes')).toContainText('The relay never carried a single byte.');
+  await expect(coordinator.getByTestId('disputes')).toContainText('Not one of the ten files ever arrived.');
   await coordinator.screenshot({ path: 'test-results/disputes-list.png', fullPage: true });
   await coordinator.getByTestId('disputes').getByRole('link').first().click();
-  await expect(coordinator.getByTestId('dispute')).toContainText('It was online the whole window.');
+  await expect(coordinator.getByTestId('dispute')).toContainText('I sent all ten by the agreed time.');
   await coordinator.getByLabel('Split').check();
   await coordinator.getByLabel("Seller's share (%)").fill('25');
   await coordinator.getByLabel('Reason').fill('Logs show two days online out of eight.');

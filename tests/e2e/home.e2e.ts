@@ -157,11 +157,11 @@ test('the inbox lists what waits on me, and fills, gifts and counter-offers rais
   }, buyerDevice.id);
 
   // the buyer is on another screen (Device) when a resting bid of theirs fills
-  await call(buyer.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'NETWORK', unit: 'MB', quantity: 3, price: 2_000_000, kind: 'STANDING', ...WINDOW });
+  await call(buyer.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'FILE', unit: 'ITEM', quantity: 3, price: 2_000_000, kind: 'STANDING', ...WINDOW });
   await visit(buyer, '/device', community.id);
-  const sold = await call(seller.request, 'market.placeOrder', { communityId: community.id, side: 'SELL', category: 'NETWORK', unit: 'MB', quantity: 3, price: 2_000_000, kind: 'STANDING', deviceId: sellerDevice.id, ...WINDOW });
+  const sold = await call(seller.request, 'market.placeOrder', { communityId: community.id, side: 'SELL', category: 'FILE', unit: 'ITEM', quantity: 3, price: 2_000_000, kind: 'STANDING', deviceId: sellerDevice.id, ...WINDOW });
   const contractId = sold.fills[0].contractId as string;
-  const fillToast = buyer.getByTestId('toast').filter({ hasText: 'Bought 3 units of network at 2.00 credits each' });
+  const fillToast = buyer.getByTestId('toast').filter({ hasText: 'Bought 3 units of files at 2.00 credits each' });
   await expect(fillToast).toBeVisible();
   await buyer.screenshot({ path: test.info().outputPath('toast-fill.png') });
   await fillToast.getByRole('link', { name: 'Open' }).click();
@@ -195,7 +195,7 @@ test('the inbox lists what waits on me, and fills, gifts and counter-offers rais
   await call(seller.request, 'contract.reportDelivered', { contractId });
   await buyer.getByRole('link', { name: 'Home', exact: true }).click();
   const inbox = buyer.getByTestId('inbox');
-  await expect(inbox.getByTestId('todo-signoff')).toContainText('Sign off 3 MB of network');
+  await expect(inbox.getByTestId('todo-signoff')).toContainText('Sign off 3 items of files');
   await expect(inbox.getByTestId('todo-signoff')).toContainText(`Delivered by @seller-${id} · 6.00 credits`);
   await expect(inbox.getByTestId('todo-gift')).toContainText(`@seller-${id} sent you “Holiday photos”`);
   await expect(inbox.getByTestId('todo-gift')).toContainText('150 kB · a gift to Pixel');
@@ -227,13 +227,13 @@ test('offline, a signed-in member sees their last known Home, marked with when i
   await member(other.request, `peer-${id}`);
   const community = await call(page.request, 'community.create', { name: `Harbour ${id}`, slug: `harbour-${id}`, commissionBps: 200, startingGrant: 50_000_000, inviteOnly: false });
   await call(other.request, 'community.join', { slug: `harbour-${id}` });
-  await call(other.request, 'market.placeOrder', { communityId: community.id, side: 'SELL', category: 'NETWORK', unit: 'MB', quantity: 2, price: 1_000_000, kind: 'STANDING', ...WINDOW });
-  await call(page.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'NETWORK', unit: 'MB', quantity: 2, price: 1_000_000, kind: 'STANDING', ...WINDOW });
+  await call(other.request, 'market.placeOrder', { communityId: community.id, side: 'SELL', category: 'FILE', unit: 'ITEM', quantity: 2, price: 1_000_000, kind: 'STANDING', ...WINDOW });
+  await call(page.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'FILE', unit: 'ITEM', quantity: 2, price: 1_000_000, kind: 'STANDING', ...WINDOW });
   const [contract] = (await call(other.request, 'contract.list', { limit: 1 }, 'GET')).items;
   await call(other.request, 'contract.reportDelivered', { contractId: contract.id });
 
   await page.goto('/');
-  await expect(page.getByTestId('todo-signoff')).toContainText('Sign off 2 MB of network');
+  await expect(page.getByTestId('todo-signoff')).toContainText('Sign off 2 items of files');
   await expect(page.getByTestId('balance-available')).toHaveText('47.98 credits');
   await waitForServiceWorker(page);
   const savedAt = await page.evaluate(() => JSON.parse(localStorage.getItem(`swapmesh.home.v1.${localStorage.getItem('swapmesh.home.last')}`)!).savedAt as string);
@@ -246,7 +246,7 @@ test('offline, a signed-in member sees their last known Home, marked with when i
     const asOf = await page.evaluate((iso) => new Intl.DateTimeFormat(undefined, { timeStyle: 'short' }).format(new Date(iso)), savedAt);
     await expect(marker).toHaveText(`Offline — as of ${asOf}`);
     await expect(page.getByRole('heading', { name: `Hi @away-${id}` })).toBeVisible();
-    await expect(page.getByTestId('todo-signoff')).toContainText('Sign off 2 MB of network');
+    await expect(page.getByTestId('todo-signoff')).toContainText('Sign off 2 items of files');
     await expect(page.getByTestId('balance-available')).toHaveText('47.98 credits');
     await expect(page.getByText('held in escrow')).toContainText('2.02 held in escrow');
     // the signed-out landing page is not what a member sees offline

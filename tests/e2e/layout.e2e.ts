@@ -116,7 +116,9 @@ test('every screen fits a 412 px phone and every target is at least 48 px, signe
   const hour = 3_600_000;
   const window = { windowStart: new Date(Date.now() - 60_000).toISOString(), windowEnd: new Date(Date.now() + 2 * hour).toISOString() };
   await call(other.request, 'market.placeOrder', { communityId: community.id, side: 'SELL', category: 'NETWORK', unit: 'MB', quantity: 10, price: 1_500_000, kind: 'STANDING', ...window });
-  const bought = await call(page.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'NETWORK', unit: 'MB', quantity: 1, price: 2_000_000, kind: 'STANDING', ...window });
+  // a contract delivered by hand (the seller's word), waiting for the buyer's sign-off
+  await call(other.request, 'market.placeOrder', { communityId: community.id, side: 'SELL', category: 'FILE', unit: 'ITEM', quantity: 10, price: 1_500_000, kind: 'STANDING', ...window });
+  const bought = await call(page.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'FILE', unit: 'ITEM', quantity: 1, price: 2_000_000, kind: 'STANDING', ...window });
   await call(page.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'STORAGE', unit: 'MB_HOUR', quantity: 100, price: 10_000, kind: 'STANDING', ...window });
   const contractId = bought.fills[0].contractId;
   await call(other.request, 'market.placeOrder', { communityId: community.id, side: 'SELL', category: 'PERIPHERAL', unit: 'DEVICE_HOUR', quantity: 1, price: 1_000_000, kind: 'STANDING', ...window });

@@ -27,24 +27,24 @@ test('one member asks, another bids: both see the fill live, the buyer signs off
   await seller.goto(`/communities/${slug}/market`);
   await buyer.goto(`/communities/${slug}/market`);
   await expect(seller.getByTestId('market-balance')).toHaveText('100.00 credits');
-  // network: a good the seller delivers by hand and the buyer signs off (compute pays only from validated units)
-  for (const page of [seller, buyer]) await page.getByRole('button', { name: 'Network', exact: true }).click();
+  // files sold as items: a good the seller delivers by hand and the buyer signs off (compute, storage, rentals and relays pay only from proofs)
+  for (const page of [seller, buyer]) await page.getByRole('button', { name: 'Files', exact: true }).click();
 
-  // the seller asks 5 MB at 2 credits
+  // the seller asks 5 items at 2 credits
   await placeOrder(seller, 'Sell (ask)', '5', '2');
   await expect(seller.getByTestId('order-result')).toHaveText(/rests in the book/);
-  await expect(seller.getByTestId('my-orders')).toContainText('0 of 5 MB');
+  await expect(seller.getByTestId('my-orders')).toContainText('0 of 5 items');
   await seller.screenshot({ path: 'test-results/market-ask.png', fullPage: true });
 
   // the buyer sees the ask and bids at it
   await buyer.reload();
-  await buyer.getByRole('button', { name: 'Network', exact: true }).click();
+  await buyer.getByRole('button', { name: 'Files', exact: true }).click();
   await expect(buyer.getByTestId('book')).toContainText('2');
   await placeOrder(buyer, 'Buy (bid)', '5', '2');
   await expect(buyer.getByTestId('order-result')).toHaveText(/Filled 5/);
 
   // the seller sees the fill without reloading
-  await expect(seller.getByRole('status').filter({ hasText: 'Sold 5 units of network at 2.00 credits each' })).toBeVisible();
+  await expect(seller.getByRole('status').filter({ hasText: 'Sold 5 units of files at 2.00 credits each' })).toBeVisible();
   await expect(seller.getByTestId('my-orders')).toContainText('filled');
   await expect(seller.getByTestId('market-balance')).toHaveText('100.00 credits');
   await expect(buyer.getByTestId('market-balance')).toHaveText('89.90 credits · 10.10 in escrow');

@@ -9,8 +9,8 @@ const CREDIT = 1_000_000;
 const GRANT = 10 * CREDIT;
 type Leg = { category: 'COMPUTE' | 'MEMORY' | 'STORAGE' | 'PERIPHERAL' | 'FILE' | 'NETWORK' | 'MONEY'; unit: string; quantity: number };
 const leg = (category: Leg['category'], unit: string, quantity: number): Leg => ({ category, unit, quantity });
-/** a leg settled on the seller's word and the buyer's sign-off (storage settles from proofs instead) */
-const relay = [leg('NETWORK', 'MB', 10_000)];
+/** a leg settled on the seller's word and the buyer's sign-off (storage, rentals and relays settle from proofs instead) */
+const files = [leg('FILE', 'ITEM', 20)];
 const twoCredits = [leg('MONEY', 'CREDIT', 2)];
 
 describe.each(databaseKinds)('barter escrow, races and spam on %s', (kind) => {
@@ -39,8 +39,8 @@ describe.each(databaseKinds)('barter escrow, races and spam on %s', (kind) => {
   it('credits given for a resource leg wait in escrow: a disputed leg refunds them, a signed-off one pays them; commission only on settlement', async () => {
     for (const outcome of ['refund', 'pay'] as const) {
       const [seller, payer] = [await member(), await member()];
-      await offer(seller, relay, twoCredits);
-      const { deals } = await offer(payer, twoCredits, relay);
+      await offer(seller, files, twoCredits);
+      const { deals } = await offer(payer, twoCredits, files);
       expect(deals).toEqual([{ dealId: expect.any(String), status: 'CLOSED' }]);
       const [contract] = await t.db.contract.findMany({ where: { barterDealId: deals[0]!.dealId } });
       const commission = Number(contract!.buyerCommission);
@@ -50,9 +50,9 @@ describe.each(databaseKinds)('barter escrow, races and spam on %s', (kind) => {
       const commissionBefore = await commissionAccount();
 
       if (outcome === 'refund') {
-        await payer.caller.contract.dispute({ contractId: contract!.id, note: 'No relay was ever offered to my device.' });
+        await payer.caller.contract.dispute({ contractId: contract!.id, note: 'No file ever reached my device.' });
         expect(await balance(payer)).toEqual({ available: GRANT - 2 * CREDIT - commission, escrow: 2 * CREDIT + commission });
-        const decided = await coordinator.contract.resolveDispute({ contractId: contract!.id, decision: 'REFUND_BUYER', reason: 'No relay was ever seen.' });
+        const decided = await coordinator.contract.resolveDispute({ contractId: contract!.id, decision: 'REFUND_BUYER', reason: 'No transfer was ever seen.' });
         expect(decided.state).toBe('REFUNDED');
         expect(await balance(payer)).toEqual({ available: GRANT, escrow: 0 });
         expect(await balance(seller)).toEqual({ available: GRANT, escrow: 0 });
@@ -72,8 +72,8 @@ describe.each(databaseKinds)('barter escrow, races and spam on %s', (kind) => {
     const outcomes: string[] = [];
     for (let round = 0; round < 3; round++) {
       const [a, b] = [await member(), await member()];
-      const first = await offer(a, relay, twoCredits, { auto: false });
-      const second = await offer(b, twoCredits, relay);
+      const first = await offer(a, files, twoCredits, { auto: false });
+      const second = await offer(b, twoCredits, files);
       const dealId = second.deals[0]!.dealId;
       expect(second.deals[0]!.status).toBe('PROPOSED');
       const calls = Array.from({ length: 24 }, (_, i) =>

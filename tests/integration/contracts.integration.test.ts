@@ -35,8 +35,8 @@ describe.each(databaseKinds)('contracts: review period and disputes on %s', (kin
   /** A fresh seller and buyer with one matched contract of `quantity` units at `price`. */
   async function contract(quantity = 1, price = 5 * CREDIT) {
     const [seller, buyer] = [await member('seller'), await member('buyer')];
-    await seller.caller.market.placeOrder({ communityId, side: 'SELL', category: 'NETWORK', unit: 'MB', kind: 'STANDING', quantity, price, ...window(0.5, 6) });
-    const bid = await buyer.caller.market.placeOrder({ communityId, side: 'BUY', category: 'NETWORK', unit: 'MB', kind: 'STANDING', quantity, price, ...window(1, 3) });
+    await seller.caller.market.placeOrder({ communityId, side: 'SELL', category: 'FILE', unit: 'ITEM', kind: 'STANDING', quantity, price, ...window(0.5, 6) });
+    const bid = await buyer.caller.market.placeOrder({ communityId, side: 'BUY', category: 'FILE', unit: 'ITEM', kind: 'STANDING', quantity, price, ...window(1, 3) });
     return { seller, buyer, contractId: bid.fills[0]!.contractId, amounts: fillAmounts(quantity, price, BPS) };
   }
 

@@ -28,9 +28,9 @@ describe.each(databaseKinds)('the credit limit of a federation link on %s', (kin
     expect(await ledgerTotals(t.db, north)).toEqual({ balances: 0, postings: 0 });
     expect(await ledgerTotals(t.db, south)).toEqual({ balances: 0, postings: 0 });
   };
-  /** South's coordinator buys `quantity` credits' worth of north's network relay: one contract, delivered. */
+  /** South's coordinator buys `quantity` credits' worth of north's files: one contract, delivered. */
   const buyAcross = async (quantity: number) => {
-    const bid = await s.caller.market.placeOrder({ communityId: south, side: 'BUY', category: 'NETWORK', unit: 'MB', quantity, price: CREDIT, kind: 'STANDING', ...window(1, 2) });
+    const bid = await s.caller.market.placeOrder({ communityId: south, side: 'BUY', category: 'FILE', unit: 'ITEM', quantity, price: CREDIT, kind: 'STANDING', ...window(1, 2) });
     expect(bid.fills).toHaveLength(1);
     const contractId = bid.fills[0]!.contractId;
     await seller.contract.reportDelivered({ contractId });
@@ -47,7 +47,7 @@ describe.each(databaseKinds)('the credit limit of a federation link on %s', (kin
     await n.caller.admin.acceptLink({ communityId: north, linkId });
     seller = (await signUp(t.db, 'cap-north-seller')).caller;
     await seller.community.join({ slug: 'cap-north' });
-    await seller.market.placeOrder({ communityId: north, side: 'SELL', category: 'NETWORK', unit: 'MB', quantity: 100_000, price: CREDIT, kind: 'STANDING', ...window(0.5, 5) });
+    await seller.market.placeOrder({ communityId: north, side: 'SELL', category: 'FILE', unit: 'ITEM', quantity: 100_000, price: CREDIT, kind: 'STANDING', ...window(0.5, 5) });
   });
   afterAll(() => t?.drop());
 

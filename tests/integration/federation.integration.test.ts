@@ -31,10 +31,10 @@ describe.each(databaseKinds)('federated markets on %s', (kind) => {
   afterAll(() => t?.drop());
 
   it("a member sees a linked community's book, trades with it, and the payment settles through both clearing accounts", async () => {
-    await seller.market.placeOrder({ communityId: south, side: 'SELL', category: 'NETWORK', unit: 'MB', quantity: 10, price: 2 * CREDIT, kind: 'STANDING', ...window(0.5, 5) });
-    expect(await buyer.market.book({ communityId: north, category: 'NETWORK' })).toEqual({ bids: [], asks: [{ price: 2 * CREDIT, quantity: 10 }] });
+    await seller.market.placeOrder({ communityId: south, side: 'SELL', category: 'FILE', unit: 'ITEM', quantity: 10, price: 2 * CREDIT, kind: 'STANDING', ...window(0.5, 5) });
+    expect(await buyer.market.book({ communityId: north, category: 'FILE' })).toEqual({ bids: [], asks: [{ price: 2 * CREDIT, quantity: 10 }] });
 
-    const bid = await buyer.market.placeOrder({ communityId: north, side: 'BUY', category: 'NETWORK', unit: 'MB', quantity: 4, price: 2 * CREDIT, kind: 'STANDING', ...window(1, 2) });
+    const bid = await buyer.market.placeOrder({ communityId: north, side: 'BUY', category: 'FILE', unit: 'ITEM', quantity: 4, price: 2 * CREDIT, kind: 'STANDING', ...window(1, 2) });
     expect(bid.fills).toEqual([{ contractId: expect.any(String), quantity: 4, price: 2 * CREDIT }]);
     const contractId = bid.fills[0]!.contractId;
     await seller.contract.reportDelivered({ contractId });
@@ -51,8 +51,8 @@ describe.each(databaseKinds)('federated markets on %s', (kind) => {
   });
 
   it('an incoming ask from the linked community fills a resting bid, holding and charging in the buyer’s community', async () => {
-    await buyer.market.placeOrder({ communityId: north, side: 'BUY', category: 'NETWORK', unit: 'MB', quantity: 3, price: CREDIT, kind: 'STANDING', ...window(1, 2) });
-    const ask = await seller.market.placeOrder({ communityId: south, side: 'SELL', category: 'NETWORK', unit: 'MB', quantity: 3, price: CREDIT, kind: 'STANDING', ...window(0.5, 5) });
+    await buyer.market.placeOrder({ communityId: north, side: 'BUY', category: 'FILE', unit: 'ITEM', quantity: 3, price: CREDIT, kind: 'STANDING', ...window(1, 2) });
+    const ask = await seller.market.placeOrder({ communityId: south, side: 'SELL', category: 'FILE', unit: 'ITEM', quantity: 3, price: CREDIT, kind: 'STANDING', ...window(0.5, 5) });
     expect(ask.fills).toHaveLength(1);
     const contract = await seller.contract.get({ contractId: ask.fills[0]!.contractId });
     expect(contract).toMatchObject({ communityId: north, commissionBps: 400 });

@@ -55,13 +55,13 @@ describe.each(databaseKinds)('home inbox on %s', (kind) => {
 
   it('a contract waits on the seller to deliver, then on the buyer to sign off; nobody else sees it; the sale is today’s earnings', async () => {
     const [seller, buyer, stranger] = [await member('seller', { device: true }), await member('buyer'), await member('stranger')];
-    await seller.caller.market.placeOrder({ communityId, side: 'SELL', category: 'NETWORK', unit: 'MB', kind: 'STANDING', quantity: 3, price: 2 * CREDIT, deviceId: seller.deviceId, ...window(0.5, 6) } as Parameters<Caller['market']['placeOrder']>[0]);
-    const bid = await buyer.caller.market.placeOrder({ communityId, side: 'BUY', category: 'NETWORK', unit: 'MB', kind: 'STANDING', quantity: 3, price: 2 * CREDIT, ...window(1, 3) });
+    await seller.caller.market.placeOrder({ communityId, side: 'SELL', category: 'FILE', unit: 'ITEM', kind: 'STANDING', quantity: 3, price: 2 * CREDIT, deviceId: seller.deviceId, ...window(0.5, 6) } as Parameters<Caller['market']['placeOrder']>[0]);
+    const bid = await buyer.caller.market.placeOrder({ communityId, side: 'BUY', category: 'FILE', unit: 'ITEM', kind: 'STANDING', quantity: 3, price: 2 * CREDIT, ...window(1, 3) });
     const contractId = bid.fills[0]!.contractId;
 
     const sellerView = await inbox(seller);
     expect(sellerView.todo.deliver.items).toEqual([
-      expect.objectContaining({ id: contractId, side: 'SELLER', counterparty: buyer.handle, category: 'NETWORK', unit: 'MB', quantity: 3, price: 2 * CREDIT, total: 6 * CREDIT, state: 'MATCHED', communityName: 'Home town' }),
+      expect.objectContaining({ id: contractId, side: 'SELLER', counterparty: buyer.handle, category: 'FILE', unit: 'ITEM', quantity: 3, price: 2 * CREDIT, total: 6 * CREDIT, state: 'MATCHED', communityName: 'Home town' }),
     ]);
     expect(sellerView.todo.signOff.items).toEqual([]);
     const buyerView = await inbox(buyer);

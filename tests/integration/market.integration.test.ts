@@ -58,8 +58,8 @@ describe.each(databaseKinds)('market on %s', (kind) => {
   it('a bid takes the cheapest ask at the ask price, holds price plus commission in escrow, and settles on sign-off', async () => {
     const seller = await member('seller');
     const buyer = await member('buyer');
-    // network: a good the seller delivers by hand (compute pays only from validated units)
-    const net = { category: 'NETWORK', unit: 'MB' };
+    // files sold as items: a good the seller delivers by hand (compute, storage, rentals and relays pay only from proofs)
+    const net = { category: 'FILE', unit: 'ITEM' };
     const ask = await order(seller, { side: 'SELL', quantity: 10, price: 2 * CREDIT, ...net, ...window(0.5, 4) });
     expect(ask).toMatchObject({ order: { status: 'OPEN', remaining: 10 }, fills: [] });
 
@@ -69,7 +69,7 @@ describe.each(databaseKinds)('market on %s', (kind) => {
     const amounts = fillAmounts(6, 2 * CREDIT, BPS);
     expect(await balance(buyer)).toEqual({ available: 100 * CREDIT - amounts.buyerPays, escrow: amounts.buyerPays });
     expect((await seller.caller.market.myOrders({ communityId, open: true })).items[0]).toMatchObject({ remaining: 4 });
-    expect(await seller.caller.market.book({ communityId, category: 'NETWORK' })).toEqual({ bids: [], asks: [{ price: 2 * CREDIT, quantity: 4 }] });
+    expect(await seller.caller.market.book({ communityId, category: 'FILE' })).toEqual({ bids: [], asks: [{ price: 2 * CREDIT, quantity: 4 }] });
 
     const contractId = bid.fills[0]!.contractId;
     await rejects(buyer.caller.contract.signOff({ contractId }), 'CONFLICT', /Only a delivered contract/);
@@ -244,8 +244,8 @@ describe.each(databaseKinds)('market on %s', (kind) => {
     const feed = (await subscriber.market.events({})) as AsyncIterable<unknown>;
     const iterator = feed[Symbol.asyncIterator]();
     const firstEvent = iterator.next();
-    await order(s, { side: 'SELL', quantity: 1, price: CREDIT, category: 'NETWORK', unit: 'MB', ...window(0.5, 5) });
-    const { fills } = await order(b, { side: 'BUY', quantity: 1, price: CREDIT, category: 'NETWORK', unit: 'MB', ...window(1, 2) });
+    await order(s, { side: 'SELL', quantity: 1, price: CREDIT, category: 'FILE', unit: 'ITEM', ...window(0.5, 5) });
+    const { fills } = await order(b, { side: 'BUY', quantity: 1, price: CREDIT, category: 'FILE', unit: 'ITEM', ...window(1, 2) });
     const received: { type: string; contractId?: string }[] = [];
     let lastId = '';
     for (let next = await firstEvent; !next.done; next = await iterator.next()) {

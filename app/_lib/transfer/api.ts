@@ -17,7 +17,8 @@ export type PresenceDevice = { deviceId: string; name: string; handle: string; n
 export interface TransferApi {
   transfers(deviceId: string): Promise<ServerTransfer[]>;
   updateTransfer(input: { transferId: string; deviceId: string; verifiedChunks: number; status?: 'ACTIVE' | 'COMPLETED' | 'CANCELLED' | 'FAILED' }): Promise<unknown>;
-  request(itemId: string, deviceId: string): Promise<{ transfer: { id: string }; contractId: string | null }>;
+  /** contractId: take the item against a barter's file leg instead of buying it */
+  request(itemId: string, deviceId: string, contractId?: string): Promise<{ transfer: { id: string }; contractId: string | null }>;
   sendSignal(fromDeviceId: string, toDeviceId: string, message: SignalMessage): Promise<unknown>;
   /** Calls `onSignal` with each signal addressed to the device (unvalidated); returns an unsubscribe. */
   inbox(deviceId: string, onSignal: (signal: unknown) => void, onError: (error: unknown) => void): () => void;
@@ -30,7 +31,7 @@ export function trpcTransferApi(
   return {
     transfers: (deviceId) => client.content.transfers.query({ deviceId }),
     updateTransfer: (input) => client.content.updateTransfer.mutate(input),
-    request: (itemId, deviceId) => client.content.request.mutate({ itemId, deviceId }),
+    request: (itemId, deviceId, contractId) => client.content.request.mutate({ itemId, deviceId, ...(contractId ? { contractId } : {}) }),
     sendSignal: (fromDeviceId, toDeviceId, message) => client.signal.send.mutate({ fromDeviceId, toDeviceId, message }),
     // both through the browser's one live stream (app/_lib/live-hub.ts): no request of their own
     inbox: (deviceId, onSignal) => getLiveHub().watchSignals(deviceId, ({ fromDeviceId, fromHandle, message }) => onSignal({ fromDeviceId, fromHandle, message })),

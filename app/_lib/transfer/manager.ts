@@ -534,9 +534,9 @@ export class TransferManager implements ManagerHost {
     this.emit(true);
   }
 
-  /** Asks for a copy of an item onto this device and queues its transfer. */
-  request(itemId: string) {
-    return this.receiving.request(itemId);
+  /** Asks for a copy of an item onto this device (against a barter's file leg with `contractId`) and queues its transfer. */
+  request(itemId: string, contractId?: string) {
+    return this.receiving.request(itemId, contractId);
   }
 
   /** Cancels a transfer on this side, tells the other device and the coordinator. */

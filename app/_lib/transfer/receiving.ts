@@ -111,8 +111,8 @@ export class Receiving {
   }
 
   /** Asks for a copy of an item onto this device and queues its transfer. */
-  async request(itemId: string): Promise<{ transferId: string; contractId: string | null }> {
-    const result = await this.host.api.request(itemId, this.host.deviceId);
+  async request(itemId: string, contractId?: string): Promise<{ transferId: string; contractId: string | null }> {
+    const result = await this.host.api.request(itemId, this.host.deviceId, contractId);
     await this.host.refresh();
     return { transferId: result.transfer.id, contractId: result.contractId };
   }

@@ -8,9 +8,10 @@ import { Pending } from '../../_components/loading';
 import { RequireMember } from '../../_components/require-member';
 import { LastKnownMark } from '../../_components/last-known-mark';
 import { useLastKnown } from '../../_lib/last-known';
-import { deliveryScreen, relayScreen, settlesFromProof } from '../../_lib/delivery';
+import { deliveryScreen, settlesFromProof } from '../../_lib/delivery';
 import { humanNote, money, unitPrice, when } from '../../_lib/format';
 import { useTRPC } from '../../_lib/trpc';
+import { FileLeg } from './file-leg';
 import { CATEGORY_LABELS, quantityText, unitName, type Category } from '../../_lib/units';
 
 const ACTION_LABELS: Record<string, string> = {
@@ -112,10 +113,8 @@ function ContractView({ contractId, memberId }: { contractId: string; memberId: 
               ) : null}
             </div>
           ) : null}
-          {!proven && c.category === 'NETWORK' && c.unit === 'MB' && ['MATCHED', 'ACTIVE'].includes(c.state) ? (
-            <Link className="button secondary block" data-testid="relay-start" href={relayScreen(c, isBuyer ? 'BUYER' : 'SELLER').href}>
-              {relayScreen(c, isBuyer ? 'BUYER' : 'SELLER').label}
-            </Link>
+          {c.barterDealId && c.category === 'FILE' && c.unit === 'ITEM' && ['MATCHED', 'ACTIVE'].includes(c.state) ? (
+            <FileLeg contract={c} side={isBuyer ? 'BUYER' : 'SELLER'} />
           ) : null}
           {isSeller && !proven && c.state !== 'DELIVERED' ? (
             <button className="button block" disabled={busy} onClick={() => deliver.mutate({ contractId })}>I have delivered</button>

@@ -25,14 +25,15 @@ const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 const GOODS = [
   { category: 'COMPUTE', unit: 'CPU_SECOND' },
   { category: 'STORAGE', unit: 'MB_HOUR' },
-  { category: 'NETWORK', unit: 'MB' },
+  // the one good here delivered by hand (seller's word, buyer's sign-off): the others settle from proofs
+  { category: 'FILE', unit: 'ITEM' },
   { category: 'MEMORY', unit: 'MB_HOUR' },
 ] as const;
 
 /** Barter goods worth about one credit each at the default rates (server/barter/unit-values.ts). */
 const BARTER_GOODS = [
   { category: 'STORAGE', unit: 'MB_HOUR', perCredit: 1_000_000 },
-  { category: 'NETWORK', unit: 'MB', perCredit: 500_000 },
+  { category: 'FILE', unit: 'ITEM', perCredit: 909 },
   { category: 'COMPUTE', unit: 'CPU_SECOND', perCredit: 18_200 },
   { category: 'MEMORY', unit: 'MB_HOUR', perCredit: 50_000 },
   { category: 'MONEY', unit: 'CREDIT', perCredit: 1 },

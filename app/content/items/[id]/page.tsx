@@ -30,8 +30,11 @@ export default function ItemPage() {
     if (sha && onThisDevice) void hasOffer(sha).then(setHeld, () => setHeld(false));
   }, [sha, onThisDevice]);
 
+  // from a barter's file leg (the contract page): this copy counts towards that leg instead of being bought
+  const [leg, setLeg] = useState<string | null>(null);
+  useEffect(() => setLeg(new URLSearchParams(window.location.search).get('leg')), []);
   const request = useMutation({
-    mutationFn: () => manager.request(id),
+    mutationFn: () => manager.request(id, leg ?? undefined),
     onSuccess: async () => {
       await queryClient.invalidateQueries(trpc.ledger.pathFilter());
       router.push('/content/transfers');
@@ -106,9 +109,13 @@ export default function ItemPage() {
           <ErrorAlert error={request.error} />
           {!it.online ? <p className="muted small" style={{ margin: 0 }}>The owner’s device is offline: the copy starts as soon as it is back.</p> : null}
           <button className="button block" type="button" disabled={request.isPending} onClick={() => request.mutate()}>
-            {request.isPending ? 'Requesting…' : it.privateGift ? 'Accept the gift' : free ? 'Request a copy' : `Buy for ${formatCredits(it.price)} credits`}
+            {request.isPending ? 'Requesting…' : leg ? 'Take it for the barter' : it.privateGift ? 'Accept the gift' : free ? 'Request a copy' : `Buy for ${formatCredits(it.price)} credits`}
           </button>
-          {!free ? (
+          {leg ? (
+            <p className="muted small" style={{ margin: 0 }} data-testid="item-for-leg">
+              This copy counts towards your barter with @{it.owner.handle}: nothing is charged for it, and once its fingerprint checks out it proves one file of the trade.
+            </p>
+          ) : !free ? (
             <p className="muted small" style={{ margin: 0 }}>
               Your credits wait in escrow and reach @{it.owner.handle} only once every byte of your copy checks out.
             </p>
