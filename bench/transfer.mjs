@@ -316,6 +316,7 @@ window.bench = {
     return true;
   },
   countedSoFar: () => count?.got ?? null,
+  takeOnDataMs() { const ms = onDataMs; onDataMs = 0; return ms; },
   /** simple-peer's send() under the app's window: the file's chunks, no header, no hash. */
   async spSend(chunkSize) {
     const file = await (await sourceFile()).getFile();
@@ -380,7 +381,13 @@ window.signalIn = async (conn, json) => {
   }
 };
 
+/** Main-thread milliseconds spent handling arriving messages (the receiving page's share of the work). */
+let onDataMs = 0;
 function onData(data) {
+  const t0 = performance.now();
+  try { handleData(data); } finally { onDataMs += performance.now() - t0; }
+}
+function handleData(data) {
   if (typeof data === 'string') {
     const parsed = parseControl(data);
     if (!parsed.ok) return;
@@ -477,6 +484,26 @@ async function main() {
       return 0;
     }
   };
+  /** CPU seconds (user + system) used so far by every process of one browser (its profile dir names it). */
+  const TICKS = 100; // USER_HZ on Linux
+  async function browserCpu(userDataDir) {
+    const info = new Map();
+    for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
+      try {
+        const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').join(' ');
+        const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+        info.set(Number(pid), { cmd, ppid: Number(stat[1]), ticks: Number(stat[11]) + Number(stat[12]) });
+      } catch {}
+    }
+    const ownedBy = (pid) => {
+      for (let p = pid, hops = 0; p && hops < 6; p = info.get(p)?.ppid, hops++) if (info.get(p)?.cmd.includes(`--user-data-dir=${userDataDir}`)) return true;
+      return false;
+    };
+    let ticks = 0;
+    for (const [pid, i] of info) if (ownedBy(pid)) ticks += i.ticks;
+    return ticks / TICKS;
+  }
+
   function sampler(pids, cdp) {
     let peakRss = 0;
     let peakHeap = 0;
@@ -571,12 +598,22 @@ async function main() {
       }
     };
     const win = await sender.page.evaluate(() => window.bench.window);
-    const runners = {
+    /** Runs one variant and adds the CPU seconds each browser spent on it (a busy machine slows the wall clock, not these). */
+    const measured = async (run) => {
+      const [s0, r0] = await Promise.all([browserCpu(sender.dir), browserCpu(receiver.dir)]);
+      await receiver.page.evaluate(() => window.bench.takeOnDataMs());
+      const result = await run();
+      const onDataMs = await receiver.page.evaluate(() => window.bench.takeOnDataMs());
+      const [s1, r1] = await Promise.all([browserCpu(sender.dir), browserCpu(receiver.dir)]);
+      return { ...result, cpuSender: s1 - s0, cpuReceiver: r1 - r0, onDataMs };
+    };
+    const runners0 = {
       app: (manifest) => appRun(manifest),
       raw: (manifest) => countRun(manifest.sizeBytes, () => sender.page.evaluate(([t, h, l, s]) => window.bench.rawSend(t, h, l, s), [manifest.sizeBytes, win.highWater, win.lowWater, RAW_MESSAGE])),
       'sp-send': (manifest) => countRun(manifest.sizeBytes, () => sender.page.evaluate((c) => window.bench.spSend(c), manifest.chunkSize)),
       'sp-write': (manifest) => countRun(manifest.sizeBytes, () => sender.page.evaluate((c) => window.bench.spWrite(c), manifest.chunkSize)),
     };
+    const runners = Object.fromEntries(Object.entries(runners0).map(([k, run]) => [k, (manifest) => measured(() => run(manifest))]));
 
     const prepare = async (size, seed) => {
       console.error(`generating and importing ${size / MB} MB…`);
@@ -609,13 +646,15 @@ async function main() {
         for (const v of VARIANTS) {
           const r = await runners[v](small);
           runs[v].push(r);
-          line.push(`${v} ${mbps(SIZE, r.ms).toFixed(1)}`);
+          line.push(`${v} ${mbps(SIZE, r.ms).toFixed(1)} (cpu s ${r.cpuSender.toFixed(1)}+r ${r.cpuReceiver.toFixed(1)}, page onData ${(r.onDataMs / 1000).toFixed(2)} s)`);
         }
         console.error(`  ${net} ${SIZE / MB} MB rep ${rep + 1}: ${line.join(', ')} MB/s`);
       }
       const drops = (await udpRcvbufErrors()) - drops0;
       const row = { net, what: `${SIZE / MB} MB`, drops, figures: {} };
       for (const v of VARIANTS) row.figures[v] = median(runs[v].map((r) => mbps(SIZE, r.ms)));
+      row.cpu = Object.fromEntries(VARIANTS.map((v) => [v, { sender: median(runs[v].map((r) => (r.cpuSender * 1000) / (SIZE / MB))), receiver: median(runs[v].map((r) => (r.cpuReceiver * 1000) / (SIZE / MB))) }]));
+      row.ratios = runs.app && runs.raw ? runs.app.map((r, i) => mbps(SIZE, r.ms) / mbps(SIZE, runs.raw[i].ms)) : [];
       if (runs.app?.length) row.appData = median(runs.app.map((r) => mbps(SIZE, r.dataMs)));
       results.push(row);
     }
@@ -658,6 +697,9 @@ async function main() {
       const target = r.net === 'loopback' ? 0.9 : 0.8;
       const verdict = Number.isFinite(ratio) ? `${ratio >= target ? '≥' : '<'}${target}` : '';
       console.log(`${pad(r.net, 10)}${pad(r.what, 8)}${shown.map((v) => num(r.figures[v])).join('')}${num(r.appData)} ${Number.isFinite(ratio) ? ratio.toFixed(2).padStart(8) : '       —'}${verdict.padStart(8)}`);
+    }
+    for (const r of results.filter((x) => x.cpu)) {
+      console.log(`  ${r.net} ${r.what}: app/raw per rep ${r.ratios.map((x) => x.toFixed(2)).join(', ')}; CPU ms per MB (sender + receiver browser, median): ${Object.entries(r.cpu).map(([v, c]) => `${v} ${c.sender.toFixed(0)}+${c.receiver.toFixed(0)}`).join(', ')}`);
     }
     console.log('  app = receiver asks → whole file SHA-256 verified on disk; app data = receiver asks → last chunk verified and stored;');
     console.log('  raw = bare RTCDataChannel, same window, 64 KiB messages from memory, receiver counts; sp send = simple-peer send() of the');
