@@ -230,6 +230,22 @@ export async function hasOffer(sha256: string): Promise<boolean> {
 
 export async function removeOffer(sha256: string) {
   await (await folder('offers')).removeEntry(`${sha256}.bin`).catch(() => undefined);
+  await (await folder('offers')).removeEntry(`${sha256}.manifest.json`).catch(() => undefined);
+}
+
+/** The manifest (chunk size and hashes) of a file this device offers; null when it no longer has it. */
+export function offerManifest(sha256: string): Promise<Manifest | null> {
+  return storageWorker().offerManifest(sha256);
+}
+
+/** The offered file with this hash, from disk (safe to hand to a download link), or null. */
+export function offerFile(sha256: string): Promise<File | null> {
+  return fileIn('offers', `${sha256}.bin`);
+}
+
+/** A received and verified file becomes an offer of this device (moved, not copied, where the browser can). */
+export function adoptIncoming(transferId: string, manifest: Manifest): Promise<void> {
+  return storageWorker().adoptIncoming(transferId, manifest);
 }
 
 /** Reads an offered file's chunks, a block of several chunks at a time (4 MiB: fewer reads through the browser process). */

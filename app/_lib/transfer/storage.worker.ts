@@ -6,6 +6,7 @@
  *   swapmesh/incoming/<transferId>.part   a file being received, chunk by chunk at its offset
  *   swapmesh/incoming/<transferId>.json   its resume record (the durable watermark)
  *   swapmesh/offers/<sha256>.bin          a file this device offers, copied from the picked file
+ *   swapmesh/offers/<sha256>.manifest.json its manifest (chunk size and hashes), for swaps
  * Hashing runs here too (hash-wasm), off the page's thread: each chunk against its manifest hash
  * as it arrives, and the whole file's hash advanced with the chunks that arrive in order.
  */
@@ -232,9 +233,77 @@ const api = {
       }
       await folder.removeEntry(tmpName);
     }
+    await writeManifest(folder, manifest);
     return manifest;
   },
+
+  /**
+   * The manifest of an offered file: the one kept next to it, or (an offer imported before manifests were
+   * kept) built from the file in one pass and kept. Null when this device no longer has the file.
+   */
+  async offerManifest(sha256: string): Promise<Manifest | null> {
+    const folder = await dir('swapmesh', 'offers');
+    let file: File;
+    try {
+      file = await (await folder.getFileHandle(`${sha256}.bin`)).getFile();
+    } catch {
+      return null;
+    }
+    try {
+      const kept = JSON.parse(await (await (await folder.getFileHandle(`${sha256}.manifest.json`)).getFile()).text()) as Manifest;
+      if (kept.sha256 === sha256 && kept.sizeBytes === file.size && Array.isArray(kept.chunkHashes)) return kept;
+    } catch {
+      // none kept yet: built below
+    }
+    const manifest = await buildManifest(file);
+    if (manifest.sha256 !== sha256) return null; // the stored bytes are not what their name says
+    await writeManifest(folder, manifest);
+    return manifest;
+  },
+
+  /**
+   * A file received whole and verified (`sha256`, its manifest) becomes an offer of this device:
+   * swapmesh/incoming/<transferId>.part is moved to swapmesh/offers/<sha256>.bin (no copy where the browser
+   * can move files) and its resume record removed.
+   */
+  async adoptIncoming(transferId: string, manifest: Manifest): Promise<void> {
+    await api.closeIncoming(transferId);
+    const incoming = await dir('swapmesh', 'incoming');
+    const offers = await dir('swapmesh', 'offers');
+    const finalName = `${manifest.sha256}.bin`;
+    const part = await incoming.getFileHandle(`${transferId}.part`);
+    await offers.removeEntry(finalName).catch(() => undefined);
+    const movable = part as FileSystemFileHandle & { move?: (dir: FileSystemDirectoryHandle, name: string) => Promise<void> };
+    if (typeof movable.move === 'function') {
+      await movable.move(offers, finalName);
+    } else {
+      const source = await part.getFile();
+      const target = await (await offers.getFileHandle(finalName, { create: true })).createSyncAccessHandle();
+      try {
+        target.truncate(0);
+        for (let offset = 0; offset < source.size; offset += READ_BLOCK) target.write(new Uint8Array(await source.slice(offset, offset + READ_BLOCK).arrayBuffer()), { at: offset });
+        target.flush();
+      } finally {
+        target.close();
+      }
+      await incoming.removeEntry(`${transferId}.part`).catch(() => undefined);
+    }
+    await writeManifest(offers, manifest);
+    await incoming.removeEntry(`${transferId}.json`).catch(() => undefined);
+  },
 };
+
+async function writeManifest(folder: FileSystemDirectoryHandle, manifest: Manifest) {
+  const handle = await (await folder.getFileHandle(`${manifest.sha256}.manifest.json`, { create: true })).createSyncAccessHandle();
+  try {
+    const bytes = new TextEncoder().encode(JSON.stringify(manifest));
+    handle.truncate(0);
+    handle.write(bytes, { at: 0 });
+    handle.flush();
+  } finally {
+    handle.close();
+  }
+}
 
 export type StorageWorkerApi = typeof api;
 
