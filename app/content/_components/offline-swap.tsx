@@ -223,7 +223,7 @@ export function SwapStatus({ swap, swaps, receipts = [] }: { swap: SwapView; swa
             <div className="stack" style={{ gap: '0.3rem' }}>
               <div className="small" data-testid="swap-receiving">Receiving {swap.gets.file.name}: {formatBytes(swap.bytesIn)} of {formatBytes(inTotal)}{swap.verified ? ' — SHA-256 matches' : ''}</div>
               {swap.resumedFrom !== null && !swap.verified ? (
-                <div className="muted small" data-testid="swap-resumed">Resumed from {formatBytes(swap.resumedFrom)} already checked on this device.</div>
+                <div className="muted small" data-testid="swap-resumed" data-bytes={swap.resumedFrom}>Resumed from {formatBytes(swap.resumedFrom)} already checked on this device.</div>
               ) : null}
               <div className="progress" role="progressbar" aria-label="Receiving" aria-valuenow={percent(swap.bytesIn, inTotal)}><div style={{ width: `${percent(swap.bytesIn, inTotal)}%` }} /></div>
             </div>
