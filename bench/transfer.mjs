@@ -23,6 +23,7 @@
 //   BENCH_BIG_NETS=loopback,5ms node bench/transfer.mjs  # 500 MB on both networks
 //   BENCH_MB=20 BENCH_BIG_MB=0 BENCH_REPS=1 node bench/transfer.mjs   # quick
 //   BENCH_NETS=5ms BENCH_DELAY_MS=2.5 BENCH_VARIANTS=app,raw node bench/transfer.mjs
+//   BENCH_PROFILE=1 BENCH_NETS=loopback BENCH_BIG_MB=0 node bench/transfer.mjs   # CPU per thread of both browsers
 //   unshare -n sh -c 'ip link set lo up && node bench/transfer.mjs'  # loopback only
 import dgram from 'node:dgram';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -161,7 +162,7 @@ function startRelay(delayMs) {
 const harness = `
 import { PeerLink } from './app/_lib/transfer/peer.ts';
 import { ReceiveSession, SendSession } from './app/_lib/transfer/session.ts';
-import { OpfsIncoming, BlobChunkSource, importOffer, offerSource } from './app/_lib/transfer/storage.ts';
+import { OpfsIncoming, BlobChunkSource, importOffer, offerSource, storageWorkerSpent } from './app/_lib/transfer/storage.ts';
 import { parseChunkFrame, parseControl } from './app/_lib/transfer/protocol.ts';
 import { canSend, DEFAULT_WINDOW } from './app/_lib/transfer/window.ts';
 
@@ -317,6 +318,7 @@ window.bench = {
   },
   countedSoFar: () => count?.got ?? null,
   takeOnDataMs() { const ms = onDataMs; onDataMs = 0; return ms; },
+  workerSpent: () => storageWorkerSpent(),
   /** simple-peer's send() under the app's window: the file's chunks, no header, no hash. */
   async spSend(chunkSize) {
     const file = await (await sourceFile()).getFile();
@@ -425,6 +427,8 @@ async function main() {
   const VARIANTS = (process.env.BENCH_VARIANTS ?? 'app,raw,sp-send,sp-write').split(',');
   const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
   const RAW_MESSAGE = 64 * 1024;
+  // BENCH_PROFILE=1: CPU time per thread of both browsers around each run (where the time goes)
+  const PROFILE = Boolean(process.env.BENCH_PROFILE);
 
   // ---- bundle and serve the page ---------------------------------------------------------------
 
@@ -503,6 +507,37 @@ async function main() {
     for (const [pid, i] of info) if (ownedBy(pid)) ticks += i.ticks;
     return ticks / TICKS;
   }
+
+  /** CPU seconds per thread name (/proc/<pid>/task/<tid>/comm) of every process of one browser: where its time goes. */
+  async function threadCpu(userDataDir) {
+    const byName = {};
+    const info = new Map();
+    for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
+      try {
+        const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').join(' ');
+        const ppid = Number((await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ')[1]);
+        info.set(Number(pid), { cmd, ppid });
+      } catch {}
+    }
+    const ownedBy = (pid) => {
+      for (let p = pid, hops = 0; p && hops < 6; p = info.get(p)?.ppid, hops++) if (info.get(p)?.cmd.includes(`--user-data-dir=${userDataDir}`)) return true;
+      return false;
+    };
+    for (const [pid, i] of info) {
+      if (!ownedBy(pid)) continue;
+      const type = /--type=(\S+)/.exec(i.cmd)?.[1] ?? 'browser';
+      for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [])) {
+        try {
+          const comm = (await readFile(`/proc/${pid}/task/${tid}/comm`, 'utf8')).trim().replace(/\d+$/, '');
+          const stat = (await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8')).split(') ')[1].split(' ');
+          const key = `${type}:${comm}`;
+          byName[key] = (byName[key] ?? 0) + (Number(stat[11]) + Number(stat[12])) / TICKS;
+        } catch {}
+      }
+    }
+    return byName;
+  }
+  const diffThreads = (a, b) => Object.fromEntries(Object.entries(b).map(([k, v]) => [k, v - (a[k] ?? 0)]).filter(([, v]) => v >= 0.05).sort((x, y) => y[1] - x[1]));
 
   function sampler(pids, cdp) {
     let peakRss = 0;
@@ -602,7 +637,16 @@ async function main() {
     const measured = async (run) => {
       const [s0, r0] = await Promise.all([browserCpu(sender.dir), browserCpu(receiver.dir)]);
       await receiver.page.evaluate(() => window.bench.takeOnDataMs());
+      const threads0 = PROFILE ? await Promise.all([threadCpu(sender.dir), threadCpu(receiver.dir)]) : null;
       const result = await run();
+      if (threads0) {
+        const [st, rt] = await Promise.all([threadCpu(sender.dir), threadCpu(receiver.dir)]);
+        const show = (d) => Object.entries(d).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
+        console.error(`    threads, CPU s — sender: ${show(diffThreads(threads0[0], st))}`);
+        console.error(`    threads, CPU s — receiver: ${show(diffThreads(threads0[1], rt))}`);
+        const spent = await receiver.page.evaluate(() => window.bench.workerSpent());
+        if (spent.chunks) console.error(`    receiver's storage worker, ms: ${Object.entries(spent).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')}`);
+      }
       const onDataMs = await receiver.page.evaluate(() => window.bench.takeOnDataMs());
       const [s1, r1] = await Promise.all([browserCpu(sender.dir), browserCpu(receiver.dir)]);
       return { ...result, cpuSender: s1 - s0, cpuReceiver: r1 - r0, onDataMs };

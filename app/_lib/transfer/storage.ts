@@ -104,6 +104,11 @@ function storageWorker(): Remote<StorageWorkerApi> {
   return worker.remote();
 }
 
+/** Milliseconds the storage worker spent on each part of receiving since the last call (bench/transfer.mjs). */
+export function storageWorkerSpent() {
+  return storageWorker().takeSpent();
+}
+
 /** Stops the storage worker (its open files are released). */
 export function stopStorageWorker() {
   worker.stop();
