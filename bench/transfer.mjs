@@ -23,6 +23,7 @@
 //   BENCH_BIG_NETS=loopback,5ms node bench/transfer.mjs  # 500 MB on both networks
 //   BENCH_MB=20 BENCH_BIG_MB=0 BENCH_REPS=1 node bench/transfer.mjs   # quick
 //   BENCH_NETS=5ms BENCH_DELAY_MS=2.5 BENCH_VARIANTS=app,raw node bench/transfer.mjs
+//   BENCH_PROFILE=1 BENCH_NETS=loopback BENCH_BIG_MB=0 node bench/transfer.mjs   # CPU per thread of both browsers
 //   unshare -n sh -c 'ip link set lo up && node bench/transfer.mjs'  # loopback only
 import dgram from 'node:dgram';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -161,7 +162,7 @@ function startRelay(delayMs) {
 const harness = `
 import { PeerLink } from './app/_lib/transfer/peer.ts';
 import { ReceiveSession, SendSession } from './app/_lib/transfer/session.ts';
-import { OpfsIncoming, BlobChunkSource, importOffer, offerSource } from './app/_lib/transfer/storage.ts';
+import { OpfsIncoming, BlobChunkSource, importOffer, offerSource, storageWorkerSpent } from './app/_lib/transfer/storage.ts';
 import { parseChunkFrame, parseControl } from './app/_lib/transfer/protocol.ts';
 import { canSend, DEFAULT_WINDOW } from './app/_lib/transfer/window.ts';
 
@@ -316,6 +317,8 @@ window.bench = {
     return true;
   },
   countedSoFar: () => count?.got ?? null,
+  takeOnDataMs() { const ms = onDataMs; onDataMs = 0; return ms; },
+  workerSpent: () => storageWorkerSpent(),
   /** simple-peer's send() under the app's window: the file's chunks, no header, no hash. */
   async spSend(chunkSize) {
     const file = await (await sourceFile()).getFile();
@@ -380,7 +383,13 @@ window.signalIn = async (conn, json) => {
   }
 };
 
+/** Main-thread milliseconds spent handling arriving messages (the receiving page's share of the work). */
+let onDataMs = 0;
 function onData(data) {
+  const t0 = performance.now();
+  try { handleData(data); } finally { onDataMs += performance.now() - t0; }
+}
+function handleData(data) {
   if (typeof data === 'string') {
     const parsed = parseControl(data);
     if (!parsed.ok) return;
@@ -418,6 +427,8 @@ async function main() {
   const VARIANTS = (process.env.BENCH_VARIANTS ?? 'app,raw,sp-send,sp-write').split(',');
   const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
   const RAW_MESSAGE = 64 * 1024;
+  // BENCH_PROFILE=1: CPU time per thread of both browsers around each run (where the time goes)
+  const PROFILE = Boolean(process.env.BENCH_PROFILE);
 
   // ---- bundle and serve the page ---------------------------------------------------------------
 
@@ -477,6 +488,57 @@ async function main() {
       return 0;
     }
   };
+  /** CPU seconds (user + system) used so far by every process of one browser (its profile dir names it). */
+  const TICKS = 100; // USER_HZ on Linux
+  async function browserCpu(userDataDir) {
+    const info = new Map();
+    for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
+      try {
+        const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').join(' ');
+        const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+        info.set(Number(pid), { cmd, ppid: Number(stat[1]), ticks: Number(stat[11]) + Number(stat[12]) });
+      } catch {}
+    }
+    const ownedBy = (pid) => {
+      for (let p = pid, hops = 0; p && hops < 6; p = info.get(p)?.ppid, hops++) if (info.get(p)?.cmd.includes(`--user-data-dir=${userDataDir}`)) return true;
+      return false;
+    };
+    let ticks = 0;
+    for (const [pid, i] of info) if (ownedBy(pid)) ticks += i.ticks;
+    return ticks / TICKS;
+  }
+
+  /** CPU seconds per thread name (/proc/<pid>/task/<tid>/comm) of every process of one browser: where its time goes. */
+  async function threadCpu(userDataDir) {
+    const byName = {};
+    const info = new Map();
+    for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
+      try {
+        const cmd = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').join(' ');
+        const ppid = Number((await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ')[1]);
+        info.set(Number(pid), { cmd, ppid });
+      } catch {}
+    }
+    const ownedBy = (pid) => {
+      for (let p = pid, hops = 0; p && hops < 6; p = info.get(p)?.ppid, hops++) if (info.get(p)?.cmd.includes(`--user-data-dir=${userDataDir}`)) return true;
+      return false;
+    };
+    for (const [pid, i] of info) {
+      if (!ownedBy(pid)) continue;
+      const type = /--type=(\S+)/.exec(i.cmd)?.[1] ?? 'browser';
+      for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [])) {
+        try {
+          const comm = (await readFile(`/proc/${pid}/task/${tid}/comm`, 'utf8')).trim().replace(/\d+$/, '');
+          const stat = (await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8')).split(') ')[1].split(' ');
+          const key = `${type}:${comm}`;
+          byName[key] = (byName[key] ?? 0) + (Number(stat[11]) + Number(stat[12])) / TICKS;
+        } catch {}
+      }
+    }
+    return byName;
+  }
+  const diffThreads = (a, b) => Object.fromEntries(Object.entries(b).map(([k, v]) => [k, v - (a[k] ?? 0)]).filter(([, v]) => v >= 0.05).sort((x, y) => y[1] - x[1]));
+
   function sampler(pids, cdp) {
     let peakRss = 0;
     let peakHeap = 0;
@@ -571,12 +633,31 @@ async function main() {
       }
     };
     const win = await sender.page.evaluate(() => window.bench.window);
-    const runners = {
+    /** Runs one variant and adds the CPU seconds each browser spent on it (a busy machine slows the wall clock, not these). */
+    const measured = async (run) => {
+      const [s0, r0] = await Promise.all([browserCpu(sender.dir), browserCpu(receiver.dir)]);
+      await receiver.page.evaluate(() => window.bench.takeOnDataMs());
+      const threads0 = PROFILE ? await Promise.all([threadCpu(sender.dir), threadCpu(receiver.dir)]) : null;
+      const result = await run();
+      if (threads0) {
+        const [st, rt] = await Promise.all([threadCpu(sender.dir), threadCpu(receiver.dir)]);
+        const show = (d) => Object.entries(d).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
+        console.error(`    threads, CPU s — sender: ${show(diffThreads(threads0[0], st))}`);
+        console.error(`    threads, CPU s — receiver: ${show(diffThreads(threads0[1], rt))}`);
+        const spent = await receiver.page.evaluate(() => window.bench.workerSpent());
+        if (spent.chunks) console.error(`    receiver's storage worker, ms: ${Object.entries(spent).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')}`);
+      }
+      const onDataMs = await receiver.page.evaluate(() => window.bench.takeOnDataMs());
+      const [s1, r1] = await Promise.all([browserCpu(sender.dir), browserCpu(receiver.dir)]);
+      return { ...result, cpuSender: s1 - s0, cpuReceiver: r1 - r0, onDataMs };
+    };
+    const runners0 = {
       app: (manifest) => appRun(manifest),
       raw: (manifest) => countRun(manifest.sizeBytes, () => sender.page.evaluate(([t, h, l, s]) => window.bench.rawSend(t, h, l, s), [manifest.sizeBytes, win.highWater, win.lowWater, RAW_MESSAGE])),
       'sp-send': (manifest) => countRun(manifest.sizeBytes, () => sender.page.evaluate((c) => window.bench.spSend(c), manifest.chunkSize)),
       'sp-write': (manifest) => countRun(manifest.sizeBytes, () => sender.page.evaluate((c) => window.bench.spWrite(c), manifest.chunkSize)),
     };
+    const runners = Object.fromEntries(Object.entries(runners0).map(([k, run]) => [k, (manifest) => measured(() => run(manifest))]));
 
     const prepare = async (size, seed) => {
       console.error(`generating and importing ${size / MB} MB…`);
@@ -609,13 +690,15 @@ async function main() {
         for (const v of VARIANTS) {
           const r = await runners[v](small);
           runs[v].push(r);
-          line.push(`${v} ${mbps(SIZE, r.ms).toFixed(1)}`);
+          line.push(`${v} ${mbps(SIZE, r.ms).toFixed(1)} (cpu s ${r.cpuSender.toFixed(1)}+r ${r.cpuReceiver.toFixed(1)}, page onData ${(r.onDataMs / 1000).toFixed(2)} s)`);
         }
         console.error(`  ${net} ${SIZE / MB} MB rep ${rep + 1}: ${line.join(', ')} MB/s`);
       }
       const drops = (await udpRcvbufErrors()) - drops0;
       const row = { net, what: `${SIZE / MB} MB`, drops, figures: {} };
       for (const v of VARIANTS) row.figures[v] = median(runs[v].map((r) => mbps(SIZE, r.ms)));
+      row.cpu = Object.fromEntries(VARIANTS.map((v) => [v, { sender: median(runs[v].map((r) => (r.cpuSender * 1000) / (SIZE / MB))), receiver: median(runs[v].map((r) => (r.cpuReceiver * 1000) / (SIZE / MB))) }]));
+      row.ratios = runs.app && runs.raw ? runs.app.map((r, i) => mbps(SIZE, r.ms) / mbps(SIZE, runs.raw[i].ms)) : [];
       if (runs.app?.length) row.appData = median(runs.app.map((r) => mbps(SIZE, r.dataMs)));
       results.push(row);
     }
@@ -658,6 +741,9 @@ async function main() {
       const target = r.net === 'loopback' ? 0.9 : 0.8;
       const verdict = Number.isFinite(ratio) ? `${ratio >= target ? '≥' : '<'}${target}` : '';
       console.log(`${pad(r.net, 10)}${pad(r.what, 8)}${shown.map((v) => num(r.figures[v])).join('')}${num(r.appData)} ${Number.isFinite(ratio) ? ratio.toFixed(2).padStart(8) : '       —'}${verdict.padStart(8)}`);
+    }
+    for (const r of results.filter((x) => x.cpu)) {
+      console.log(`  ${r.net} ${r.what}: app/raw per rep ${r.ratios.map((x) => x.toFixed(2)).join(', ')}; CPU ms per MB (sender + receiver browser, median): ${Object.entries(r.cpu).map(([v, c]) => `${v} ${c.sender.toFixed(0)}+${c.receiver.toFixed(0)}`).join(', ')}`);
     }
     console.log('  app = receiver asks → whole file SHA-256 verified on disk; app data = receiver asks → last chunk verified and stored;');
     console.log('  raw = bare RTCDataChannel, same window, 64 KiB messages from memory, receiver counts; sp send = simple-peer send() of the');

@@ -211,6 +211,7 @@ export class PeerLink {
       this.state = 'connected';
       this.connectedAt = Date.now();
       this.wire = new PeerWire(peer);
+      this.receiveDirect(peer);
       this.events.onOpen(this, this.wire);
     });
     peer.on('data', (data: unknown) => {
@@ -223,6 +224,25 @@ export class PeerLink {
     peer.on('error', (error: Error & { code?: string }) => {
       if (this.peer === peer) this.teardown(new TransferError('ERR_CONNECTION', `${error.code ?? 'ERR'}: ${error.message}`));
     });
+  }
+
+  /**
+   * From now on the channel's messages come straight from the RTCDataChannel, not through simple-peer's
+   * readable stream (which wraps every message in a Buffer and passes it through the stream machinery: a
+   * fifth of the receiving page's time on loopback, bench/transfer.mjs). Each binary message keeps its
+   * own ArrayBuffer, which the transfer storage hands to its worker without a copy. What arrived before
+   * this point still comes through simple-peer's 'data' event, in order (it was delivered already).
+   */
+  private receiveDirect(peer: SimplePeer.Instance) {
+    const channel = (peer as PeerWithChannel)._channel;
+    if (!channel) return;
+    channel.onmessage = (event: MessageEvent) => {
+      if (this.peer !== peer) return;
+      const data: unknown = event.data;
+      if (typeof data === 'string') this.events.onData(this, data);
+      else if (data instanceof ArrayBuffer) this.events.onData(this, new Uint8Array(data));
+      else if (ArrayBuffer.isView(data)) this.events.onData(this, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    };
   }
 
   private signal(message: SignalMessage) {

@@ -37,7 +37,7 @@ const OPEN_RETRY_MS = 750;
  * Opens the file being received. Right after a reload the previous page's storage worker may still hold the
  * file's access handle for a moment (NoModificationAllowedError): that is waited out rather than failed.
  */
-async function openIncoming(...args: Parameters<typeof OpfsIncoming.open>): ReturnType<typeof OpfsIncoming.open> {
+export async function openIncoming(...args: Parameters<typeof OpfsIncoming.open>): ReturnType<typeof OpfsIncoming.open> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await OpfsIncoming.open(...args);

@@ -104,6 +104,11 @@ function storageWorker(): Remote<StorageWorkerApi> {
   return worker.remote();
 }
 
+/** Milliseconds the storage worker spent on each part of receiving since the last call (bench/transfer.mjs). */
+export function storageWorkerSpent() {
+  return storageWorker().takeSpent();
+}
+
 /** Stops the storage worker (its open files are released). */
 export function stopStorageWorker() {
   worker.stop();
@@ -147,7 +152,20 @@ export async function listResumes(): Promise<ResumeRecord[]> {
   return records;
 }
 
-/** A ChunkSink writing to swapmesh/incoming/<transferId>.part through the storage worker. */
+/**
+ * Whether a chunk's bytes are the tail of a buffer of their own: a data-channel message (frame header +
+ * chunk) or an assembled chunk. Such a buffer is handed to the storage worker as it is; anything else
+ * (a view into a larger or shared buffer) is copied first.
+ */
+export function ownsItsMessage(bytes: Uint8Array): boolean {
+  return bytes.buffer instanceof ArrayBuffer && bytes.byteOffset <= 64 && bytes.byteOffset + bytes.byteLength === bytes.buffer.byteLength;
+}
+
+/**
+ * A ChunkSink writing to swapmesh/incoming/<transferId>.part through the storage worker. `put` takes
+ * ownership of the bytes it is given when they own their buffer (`ownsItsMessage`): the caller must not
+ * read them afterwards.
+ */
 export class OpfsIncoming implements ChunkSink {
   private constructor(
     readonly meta: IncomingMeta,
@@ -164,9 +182,10 @@ export class OpfsIncoming implements ChunkSink {
   }
 
   async put(index: number, bytes: Uint8Array, expectedHex: string): Promise<boolean> {
-    const copy = bytes.slice(); // its own buffer, handed over to the worker without another copy
     const { start } = chunkRange(index, this.meta.sizeBytes, this.meta.chunkSize);
-    return storageWorker().putChunk(this.meta.transferId, start, transfer(copy, [copy.buffer]), expectedHex);
+    const view = ownsItsMessage(bytes) ? bytes : bytes.slice();
+    // handed over to the worker (the page's view is emptied): no copy on the page
+    return storageWorker().putChunk(this.meta.transferId, start, transfer(view, [view.buffer]), expectedHex);
   }
 
   async commit(watermark: number) {
@@ -216,9 +235,25 @@ export async function hasOffer(sha256: string): Promise<boolean> {
 
 export async function removeOffer(sha256: string) {
   await (await folder('offers')).removeEntry(`${sha256}.bin`).catch(() => undefined);
+  await (await folder('offers')).removeEntry(`${sha256}.manifest.json`).catch(() => undefined);
 }
 
-/** Reads an offered file's chunks, a block of several chunks at a time. */
+/** The manifest (chunk size and hashes) of a file this device offers; null when it no longer has it. */
+export function offerManifest(sha256: string): Promise<Manifest | null> {
+  return storageWorker().offerManifest(sha256);
+}
+
+/** The offered file with this hash, from disk (safe to hand to a download link), or null. */
+export function offerFile(sha256: string): Promise<File | null> {
+  return fileIn('offers', `${sha256}.bin`);
+}
+
+/** A received and verified file becomes an offer of this device (moved, not copied, where the browser can). */
+export function adoptIncoming(transferId: string, manifest: Manifest): Promise<void> {
+  return storageWorker().adoptIncoming(transferId, manifest);
+}
+
+/** Reads an offered file's chunks, a block of several chunks at a time (4 MiB: fewer reads through the browser process). */
 export class BlobChunkSource implements ChunkSource {
   private block: { start: number; bytes: Uint8Array } | null = null;
   private readonly blockSize: number;
@@ -226,7 +261,7 @@ export class BlobChunkSource implements ChunkSource {
   constructor(
     private readonly file: Blob,
     private readonly chunkSize: number,
-    blockBytes = 1024 * 1024,
+    blockBytes = 4 * 1024 * 1024,
   ) {
     this.blockSize = Math.max(chunkSize, Math.floor(blockBytes / chunkSize) * chunkSize);
   }

@@ -6,8 +6,9 @@
  *   swapmesh/incoming/<transferId>.part   a file being received, chunk by chunk at its offset
  *   swapmesh/incoming/<transferId>.json   its resume record (the durable watermark)
  *   swapmesh/offers/<sha256>.bin          a file this device offers, copied from the picked file
- * Hashing runs here too (hash-wasm), off the page's thread: each chunk against its manifest hash
- * as it arrives, and the whole file's hash advanced with the chunks that arrive in order.
+ *   swapmesh/offers/<sha256>.manifest.json its manifest (chunk size and hashes), for swaps
+ * Hashing runs here too, off the page's thread: each chunk against its manifest hash as it arrives
+ * (WebCrypto), and the whole file's hash advanced with hash-wasm as the chunks arrive in order.
  */
 import { expose, type ProxyOrClone } from 'comlink';
 import { createSHA256, type IHasher } from 'hash-wasm';
@@ -18,10 +19,21 @@ const READ_BLOCK = 4 * 1024 * 1024;
 let hasherPromise: Promise<IHasher> | null = null;
 const hasher = () => (hasherPromise ??= createSHA256());
 
-async function dir(...path: string[]): Promise<FileSystemDirectoryHandle> {
-  let handle = await navigator.storage.getDirectory();
-  for (const name of path) handle = await handle.getDirectoryHandle(name, { create: true });
-  return handle;
+/** Folder handles, looked up once (each lookup is a round trip to the browser process). */
+const folders = new Map<string, Promise<FileSystemDirectoryHandle>>();
+function dir(...path: string[]): Promise<FileSystemDirectoryHandle> {
+  const key = path.join('/');
+  let found = folders.get(key);
+  if (!found) {
+    found = (async () => {
+      let handle = await navigator.storage.getDirectory();
+      for (const name of path) handle = await handle.getDirectoryHandle(name, { create: true });
+      return handle;
+    })();
+    found.catch(() => folders.delete(key));
+    folders.set(key, found);
+  }
+  return found;
 }
 
 const open = new Map<string, FileSystemSyncAccessHandle>();
@@ -91,15 +103,57 @@ function hashHandle(handle: FileSystemSyncAccessHandle, h: IHasher, from = 0): s
   return h.digest('hex');
 }
 
-async function putChunk(transferId: string, offset: number, bytes: Uint8Array, expectedHex: string): Promise<boolean> {
-  if ((await chunkHex(bytes)) !== expectedHex) return false;
+/** Milliseconds this worker spent on each part of receiving (bench/transfer.mjs reads them). */
+const spent = { chunkHash: 0, write: 0, streamHash: 0, wholeHash: 0, commit: 0, chunks: 0 };
+
+/**
+ * SHA-256 of a received file: the streamed prefix, then whatever of it was not streamed, from disk. (Hashing a
+ * small file in one WebCrypto call at the end instead was tried: on a loaded 2-core machine reading it back and
+ * digesting it took longer than streaming the same bytes through hash-wasm while they arrived.)
+ */
+async function wholeHash(transferId: string): Promise<string> {
   const handle = await incomingHandle(transferId);
+  const stream = streams.get(transferId);
+  streams.delete(transferId);
+  if (!stream || stream.upTo === 0 || stream.upTo > handle.getSize()) return hashHandle(handle, await hasher());
+  return hashHandle(handle, stream.hasher, stream.upTo);
+}
+
+/**
+ * Flushes the file, then writes its resume record next to it: the record never names bytes that are not on
+ * disk. The record itself is not flushed (one fsync per commit, not two): after a power cut an older record
+ * only means resuming from an earlier watermark.
+ */
+async function writeRecord(transferId: string, record: string) {
+  (await incomingHandle(transferId)).flush();
+  const file = await (await dir('swapmesh', 'incoming')).getFileHandle(`${transferId}.json`, { create: true });
+  const handle = await file.createSyncAccessHandle();
+  try {
+    const bytes = new TextEncoder().encode(record);
+    handle.truncate(0);
+    handle.write(bytes, { at: 0 });
+  } finally {
+    handle.close();
+  }
+}
+
+async function putChunk(transferId: string, offset: number, bytes: Uint8Array, expectedHex: string): Promise<boolean> {
+  let t = performance.now();
+  const ok = (await chunkHex(bytes)) === expectedHex;
+  spent.chunkHash += performance.now() - t;
+  spent.chunks++;
+  if (!ok) return false;
+  const handle = await incomingHandle(transferId);
+  t = performance.now();
   let written = 0;
   while (written < bytes.length) written += handle.write(bytes.subarray(written), { at: offset + written });
+  spent.write += performance.now() - t;
   const stream = await streamFor(transferId);
   if (offset === stream.upTo) {
+    t = performance.now();
     stream.hasher.update(bytes);
     stream.upTo += bytes.length;
+    spent.streamHash += performance.now() - t;
   }
   return true;
 }
@@ -117,28 +171,31 @@ const api = {
   },
 
 
+  /** What this worker spent on receiving so far, in milliseconds; resets the counters. */
+  takeSpent() {
+    const out = { ...spent };
+    for (const key of Object.keys(spent) as (keyof typeof spent)[]) spent[key] = 0;
+    return out;
+  },
+
   /** Flushes the file, then writes the resume record next to it. */
   async commit(transferId: string, record: string): Promise<void> {
-    (await incomingHandle(transferId)).flush();
-    const file = await (await dir('swapmesh', 'incoming')).getFileHandle(`${transferId}.json`, { create: true });
-    const handle = await file.createSyncAccessHandle();
+    const t = performance.now();
     try {
-      const bytes = new TextEncoder().encode(record);
-      handle.truncate(0);
-      handle.write(bytes, { at: 0 });
-      handle.flush();
+      await writeRecord(transferId, record);
     } finally {
-      handle.close();
+      spent.commit += performance.now() - t;
     }
   },
 
   /** SHA-256 of the file: the streamed prefix, then whatever of it was not streamed, from disk. */
   async sha256(transferId: string): Promise<string> {
-    const handle = await incomingHandle(transferId);
-    const stream = streams.get(transferId);
-    streams.delete(transferId);
-    if (!stream || stream.upTo === 0 || stream.upTo > handle.getSize()) return hashHandle(handle, await hasher());
-    return hashHandle(handle, stream.hasher, stream.upTo);
+    const t = performance.now();
+    try {
+      return await wholeHash(transferId);
+    } finally {
+      spent.wholeHash += performance.now() - t;
+    }
   },
 
   /** Chunks on disk that do not match their hashes. */
@@ -232,9 +289,77 @@ const api = {
       }
       await folder.removeEntry(tmpName);
     }
+    await writeManifest(folder, manifest);
     return manifest;
   },
+
+  /**
+   * The manifest of an offered file: the one kept next to it, or (an offer imported before manifests were
+   * kept) built from the file in one pass and kept. Null when this device no longer has the file.
+   */
+  async offerManifest(sha256: string): Promise<Manifest | null> {
+    const folder = await dir('swapmesh', 'offers');
+    let file: File;
+    try {
+      file = await (await folder.getFileHandle(`${sha256}.bin`)).getFile();
+    } catch {
+      return null;
+    }
+    try {
+      const kept = JSON.parse(await (await (await folder.getFileHandle(`${sha256}.manifest.json`)).getFile()).text()) as Manifest;
+      if (kept.sha256 === sha256 && kept.sizeBytes === file.size && Array.isArray(kept.chunkHashes)) return kept;
+    } catch {
+      // none kept yet: built below
+    }
+    const manifest = await buildManifest(file);
+    if (manifest.sha256 !== sha256) return null; // the stored bytes are not what their name says
+    await writeManifest(folder, manifest);
+    return manifest;
+  },
+
+  /**
+   * A file received whole and verified (`sha256`, its manifest) becomes an offer of this device:
+   * swapmesh/incoming/<transferId>.part is moved to swapmesh/offers/<sha256>.bin (no copy where the browser
+   * can move files) and its resume record removed.
+   */
+  async adoptIncoming(transferId: string, manifest: Manifest): Promise<void> {
+    await api.closeIncoming(transferId);
+    const incoming = await dir('swapmesh', 'incoming');
+    const offers = await dir('swapmesh', 'offers');
+    const finalName = `${manifest.sha256}.bin`;
+    const part = await incoming.getFileHandle(`${transferId}.part`);
+    await offers.removeEntry(finalName).catch(() => undefined);
+    const movable = part as FileSystemFileHandle & { move?: (dir: FileSystemDirectoryHandle, name: string) => Promise<void> };
+    if (typeof movable.move === 'function') {
+      await movable.move(offers, finalName);
+    } else {
+      const source = await part.getFile();
+      const target = await (await offers.getFileHandle(finalName, { create: true })).createSyncAccessHandle();
+      try {
+        target.truncate(0);
+        for (let offset = 0; offset < source.size; offset += READ_BLOCK) target.write(new Uint8Array(await source.slice(offset, offset + READ_BLOCK).arrayBuffer()), { at: offset });
+        target.flush();
+      } finally {
+        target.close();
+      }
+      await incoming.removeEntry(`${transferId}.part`).catch(() => undefined);
+    }
+    await writeManifest(offers, manifest);
+    await incoming.removeEntry(`${transferId}.json`).catch(() => undefined);
+  },
 };
+
+async function writeManifest(folder: FileSystemDirectoryHandle, manifest: Manifest) {
+  const handle = await (await folder.getFileHandle(`${manifest.sha256}.manifest.json`, { create: true })).createSyncAccessHandle();
+  try {
+    const bytes = new TextEncoder().encode(JSON.stringify(manifest));
+    handle.truncate(0);
+    handle.write(bytes, { at: 0 });
+    handle.flush();
+  } finally {
+    handle.close();
+  }
+}
 
 export type StorageWorkerApi = typeof api;
 

@@ -9,7 +9,7 @@
 import { useEffect, useId, useState, useSyncExternalStore } from 'react';
 import { money, signedMoney } from '../../_lib/format';
 import { quantityText } from '../../_lib/units';
-import { getOfflineSwaps, MAX_SWAP_BYTES, type OfflineSwaps, type SwapView } from '../../_lib/barter/swaps';
+import { getOfflineSwaps, type OfflineSwaps, type SwapView } from '../../_lib/barter/swaps';
 import type { SwapSide } from '../../_lib/barter/receipt';
 import type { KeptReceipt } from '../../_lib/barter/receipt-store';
 import { MICRO_PER_CREDIT } from '@/server/money';
@@ -162,7 +162,7 @@ export function SwapPanel({ peer, onClose }: { peer: { deviceId: string; name: s
                 }}
               />
             </label>
-            <span className="muted small">Files up to {formatBytes(MAX_SWAP_BYTES)}, kept on this device.</span>
+            <span className="muted small">Files of any size this device has room for, kept on this device.</span>
           </SideChoice>
           <SideChoice legend="You want" name="swap-want" files={info.files} choice={want} onChoice={setWant} amount={wantAmount} onAmount={setWantAmount} allowCredits>
             {info.files.length === 0 ? <p className="muted small" style={{ margin: 0 }}>@{info.handle ?? peer.handle} offers no file to swap yet.</p> : null}
@@ -221,7 +221,10 @@ export function SwapStatus({ swap, swaps, receipts = [] }: { swap: SwapView; swa
         <>
           {swap.gets.kind === 'file' ? (
             <div className="stack" style={{ gap: '0.3rem' }}>
-              <div className="small">Receiving {swap.gets.file.name}: {formatBytes(swap.bytesIn)} of {formatBytes(inTotal)}{swap.verified ? ' — SHA-256 matches' : ''}</div>
+              <div className="small" data-testid="swap-receiving">Receiving {swap.gets.file.name}: {formatBytes(swap.bytesIn)} of {formatBytes(inTotal)}{swap.verified ? ' — SHA-256 matches' : ''}</div>
+              {swap.resumedFrom !== null && !swap.verified ? (
+                <div className="muted small" data-testid="swap-resumed" data-bytes={swap.resumedFrom}>Resumed from {formatBytes(swap.resumedFrom)} already checked on this device.</div>
+              ) : null}
               <div className="progress" role="progressbar" aria-label="Receiving" aria-valuenow={percent(swap.bytesIn, inTotal)}><div style={{ width: `${percent(swap.bytesIn, inTotal)}%` }} /></div>
             </div>
           ) : null}
@@ -235,6 +238,12 @@ export function SwapStatus({ swap, swaps, receipts = [] }: { swap: SwapView; swa
             {swap.signedByMe ? 'You signed the receipt. ' : ''}
             {swap.signedByPeer ? `${who} signed the receipt.` : `Waiting for ${who} to sign…`}
           </p>
+          {swap.paused ? (
+            <div className="alert info" role="status" data-testid="swap-paused">
+              Waiting for {who}&apos;s device: the swap goes on from the bytes already checked as soon as you are connected again.
+            </div>
+          ) : null}
+          <button type="button" className="button secondary" onClick={() => swaps.stopSwap(swap.nonce)}>Stop swap</button>
         </>
       ) : null}
       {swap.phase === 'done' ? (
