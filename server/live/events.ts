@@ -19,7 +19,9 @@ export type LiveEvent =
   /** page views: an order opened (to the donors serving page views), a view handed out or reported (to its buyer and donor) */
   | { type: 'pageviews'; campaignId: string; what: 'open' | 'view' }
   /** a relay session the member receives through (the contract's parties get `contract` events) */
-  | { type: 'relay'; sessionId: string; contractId: string; action: string };
+  | { type: 'relay'; sessionId: string; contractId: string; action: string }
+  /** a broadcast's tree changed for the member (a new parent or child), a relay link was paid, or it ended */
+  | { type: 'broadcast'; broadcastId: string; action: string };
 
 export type Delivery = { memberId: string; event: LiveEvent };
 
