@@ -192,9 +192,9 @@ export async function startBroadcast(db: Db, memberId: string, input: StartInput
 export async function joinBroadcast(db: Db, memberId: string, input: JoinInput, now = new Date()) {
   const b = await broadcastFor(db, memberId, input.broadcastId);
   if (b.state !== 'LIVE') throw new DomainError('PRECONDITION', 'This broadcast has ended.');
-  if (input.deviceId === b.deviceId) throw new DomainError('BAD_INPUT', 'This device is sending the broadcast: watch it from another device.');
   const device = await db.device.findFirst({ where: { id: input.deviceId, memberId }, select: { publicKey: true } });
   if (!device) throw new DomainError('NOT_FOUND', 'You have no device with that id.');
+  if (input.deviceId === b.deviceId) throw new DomainError('BAD_INPUT', 'This device is sending the broadcast: watch it from another device.');
   if (!device.publicKey) throw new DomainError('PRECONDITION', 'This device has no registered key to sign its receipts with: register its key first.');
   const fanOut = input.relay ? input.fanOut : 0;
   await withOutbox(db, async (tx, outbox) => {

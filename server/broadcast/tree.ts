@@ -2,7 +2,8 @@
  * The relay tree of a broadcast as pure functions. The broadcaster (the root) serves `rootFanOut` viewers
  * directly; a viewer that relays serves up to its own `fanOut`; a viewer that does not relay is a leaf. A joining
  * viewer, and every viewer whose parent left, is given the free place nearest the root (then the parent with the
- * fewest children, then the oldest), never inside its own subtree; with no free place it waits until one opens.
+ * fewest children, then the oldest), never inside its own subtree. With no free place, a relay takes the place of
+ * the leaf nearest the root and serves it; anyone else waits until a place opens.
  */
 
 /** A node of the tree: `parent` null means under the broadcaster; `attached` false means waiting for a parent. */
@@ -82,11 +83,31 @@ export function planTree(tree: Tree): { moves: Move[]; tree: Tree } {
     current.nodes.filter((n) => !n.attached).sort((a, b) => Number(b.relay) - Number(a.relay) || a.joinedAt - b.joinedAt || a.id.localeCompare(b.id));
   for (const node of waiting()) {
     const choice = chooseParent(current, node.id);
-    if (!choice) continue;
-    current = { ...current, nodes: current.nodes.map((n) => (n.id === node.id ? { ...n, parent: choice.parent, attached: true } : n)) };
-    moves.push({ id: node.id, parent: choice.parent });
+    if (choice) {
+      current = { ...current, nodes: current.nodes.map((n) => (n.id === node.id ? { ...n, parent: choice.parent, attached: true } : n)) };
+      moves.push({ id: node.id, parent: choice.parent });
+      continue;
+    }
+    // no free place, but a relay adds places: it takes the place of the leaf nearest the root, which goes under it
+    const leaf = node.relay && node.fanOut > 0 && !current.nodes.some((n) => n.attached && n.parent === node.id) ? displaceable(current) : null;
+    if (!leaf) continue;
+    current = {
+      ...current,
+      nodes: current.nodes.map((n) => (n.id === node.id ? { ...n, parent: leaf.parent, attached: true } : n.id === leaf.id ? { ...n, parent: node.id } : n)),
+    };
+    moves.push({ id: node.id, parent: leaf.parent }, { id: leaf.id, parent: node.id });
   }
   return { moves, tree: current };
+}
+
+/** The leaf (a node that serves nobody) nearest the root, the newest of those: the one a waiting relay may take the place of. */
+function displaceable(tree: Tree): TreeNode | null {
+  const leaves = tree.nodes
+    .filter((n) => n.attached && childrenOf(tree, n.id).length === 0)
+    .map((n) => ({ n, depth: depthOf(tree, n.id) }))
+    .filter((x): x is { n: TreeNode; depth: number } => x.depth !== null)
+    .sort((a, b) => a.depth - b.depth || Number(a.n.relay) - Number(b.n.relay) || b.n.joinedAt - a.n.joinedAt);
+  return leaves[0]?.n ?? null;
 }
 
 /** Takes a node out of the tree: its children wait for a new parent (their own subtrees stay with them). */

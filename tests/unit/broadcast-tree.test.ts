@@ -40,14 +40,13 @@ describe('broadcast tree', () => {
     let tree = joinAll(1, [node('v1', 1), node('v2', 2)]);
     expect(tree.nodes.find((n) => n.id === 'v2')!.attached).toBe(false);
     expect(chooseParent(tree, 'v2')).toBeNull();
-    // a relay cannot get a place either (the one place is v1's, a leaf)...
-    tree = planTree({ ...tree, nodes: [...tree.nodes, node('r', 3, true)] }).tree;
-    expect(tree.nodes.find((n) => n.id === 'r')!.attached).toBe(false);
-    // ...until v1 leaves: the relay goes first, then v2 under it
+    // a relay that joins takes v1's place and serves v1, then v2
+    const { moves } = planTree({ ...tree, nodes: [...tree.nodes, node('r', 3, true)] });
+    expect(moves).toEqual([{ id: 'r', parent: null }, { id: 'v1', parent: 'r' }, { id: 'v2', parent: 'r' }]);
+    // when v1 leaves instead, its place goes to v2
     const { tree: after, orphans } = removeNode(tree, 'v1');
     expect(orphans).toEqual([]);
-    const { moves } = planTree(after);
-    expect(moves).toEqual([{ id: 'r', parent: null }, { id: 'v2', parent: 'r' }]);
+    expect(planTree(after).moves).toEqual([{ id: 'v2', parent: null }]);
   });
 
   it('re-parents the children of a relay that leaves: one to the freed place at the broadcaster, one to the other relay', () => {
