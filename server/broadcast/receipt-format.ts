@@ -9,9 +9,12 @@ import { z } from 'zod';
 /** How often a viewer sends a receipt for its current link. */
 export const BROADCAST_RECEIPT_INTERVAL_MS = 2_000;
 /** How often a page in a broadcast (the broadcaster or a viewer) tells the coordinator it is still there. */
-export const BROADCAST_HEARTBEAT_MS = 1_500;
-/** A viewer not heard from for this long has left: its children are re-parented. */
-export const VIEWER_TIMEOUT_MS = 5_000;
+export const BROADCAST_HEARTBEAT_MS = 2_000;
+/**
+ * A viewer not heard from for this long has left: its children are re-parented. (A page that closes says so at
+ * once; this is for a page that crashed or lost its network. Shorter timeouts took busy phones out of the tree.)
+ */
+export const VIEWER_TIMEOUT_MS = 10_000;
 /** A broadcaster not heard from for this long has ended the broadcast. */
 export const BROADCASTER_TIMEOUT_MS = 30_000;
 /** 1 MB, in bytes, as relays are priced. */

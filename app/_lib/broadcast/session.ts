@@ -29,6 +29,11 @@ const SAMPLE_EVERY_MS = 1_000;
 
 /** A media link's sending end whose stream can be swapped (a relay's parent changed) without a new connection. */
 class ForwardingSender extends MediaSender {
+  /** Offers at once rather than wait for the child's next greeting (it may have greeted before this device knew of it). */
+  offer(toDeviceId: string) {
+    if (!this.peer) this.startPeer(toDeviceId, true, this.stream);
+  }
+
   useStream(stream: MediaStream) {
     if (stream === this.stream) return;
     this.stream = stream;
@@ -153,12 +158,16 @@ export class CastSession {
       this.measure = link ? { linkId: link.id, seq: link.seq, base: link.bytes, last: 0, mediaMs: link.mediaMs, lastAt: performance.now() } : null;
       if (link) {
         const api = trpcClient();
-        const receiver: MediaReceiver = new MediaReceiver(
+        // the constructor reports its first state before it returns: `receiver` is still null then
+        let receiver: MediaReceiver | null = null;
+        receiver = new MediaReceiver(
           {
             selfDeviceId: this.deviceId,
             rentalId: link.id,
             send: (toDeviceId, message) => api.signal.send.mutate({ fromDeviceId: this.deviceId, toDeviceId, message }),
-            onState: (state) => this.receiver === receiver && this.update({ link: state }),
+            onState: (state) => {
+              if (receiver === null || this.receiver === receiver) this.update({ link: state });
+            },
           },
           link.parentDeviceId,
           (stream) => {
@@ -209,6 +218,7 @@ export class CastSession {
           async (deviceId) => deviceId === child.deviceId,
         );
         this.senders.set(linkId, { sender, handle: child.handle, status });
+        sender.offer(child.deviceId);
       }
     }
     this.publishChildren();

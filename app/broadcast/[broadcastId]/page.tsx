@@ -148,7 +148,8 @@ function ViewerView({ broadcastId, deviceId, pricePerMb }: { broadcastId: string
   const toggle = useMutation({ mutationFn: (on: boolean) => session.current!.setRelay(on, RELAY_FAN_OUT) });
   const node = snap?.node;
   const viewer = node?.viewer;
-  const on = viewer?.relay ?? relay;
+  // while the coordinator has not answered, the switch shows what was asked for
+  const on = toggle.isPending ? relay : (viewer?.relay ?? relay);
   return (
     <>
       <div className={styles.stage}>
