@@ -429,6 +429,8 @@ export async function nodeView(db: Queryable, memberId: string, broadcastId: str
           earned: toMicro(viewer.earned),
           /** bytes its children proved they received from it, over all its links */
           relayedBytes: Number(relayed?._sum.bytes ?? 0n),
+          /** what its open links will pay when they settle, before commission (while the budget lasts) */
+          due: childLinks.reduce((sum, l) => sum + linkPay(Number(l.bytes), toMicro(b.pricePerMb), Number.MAX_SAFE_INTEGER, 0).gross, 0),
         }
       : null,
     link: link && link.state === 'OPEN' ? { id: link.id, parentDeviceId: link.parentDeviceId, parentHandle: handles.get(link.parentMemberId) ?? '', fromBroadcaster: link.parentId === null, seq: link.seq, bytes: Number(link.bytes), mediaMs: link.mediaMs } : null,

@@ -90,10 +90,12 @@ function BroadcasterView({ broadcastId, deviceId }: { broadcastId: string; devic
   const waiting = viewers.filter((v) => v.state === 'WAITING').length;
   return (
     <>
-      <div className={styles.stage}>
-        <StreamVideo stream={ended ? null : (snap?.local ?? null)} muted testId="broadcast-preview" />
-        {!ended && snap?.local ? <span className={styles.badge}>LIVE</span> : null}
-      </div>
+      {!ended ? (
+        <div className={styles.stage}>
+          <StreamVideo stream={snap?.local ?? null} muted testId="broadcast-preview" />
+          {snap?.local ? <span className={styles.badge}>LIVE</span> : null}
+        </div>
+      ) : null}
       <ErrorAlert error={error} />
       {snap?.problem ? <div className="alert error" role="alert">{snap.problem}</div> : null}
       {ended ? (
@@ -103,6 +105,14 @@ function BroadcasterView({ broadcastId, deviceId }: { broadcastId: string; devic
           </p>
         </div>
       ) : null}
+      {ended ? (
+        tree.data ? (
+          <p className="small muted" data-testid="relay-spent">
+            Relays earned {money(tree.data.spent)} of your {money(tree.data.budget)} credit budget.
+          </p>
+        ) : null
+      ) : (
+      <>
       <div className="card stack">
         <div className={styles.figure} data-testid="viewer-count">
           {viewers.length} <small>{viewers.length === 1 ? 'viewer' : 'viewers'}{waiting ? `, ${waiting} waiting for a place` : ''}</small>
@@ -129,6 +139,8 @@ function BroadcasterView({ broadcastId, deviceId }: { broadcastId: string; devic
           </div>
         )}
       </div>
+      </>
+      )}
       {!ended ? (
         <>
           <ErrorAlert error={end.error} />
@@ -212,6 +224,12 @@ function ViewerView({ broadcastId, deviceId, pricePerMb }: { broadcastId: string
               <dd>{mbText(viewer.relayedBytes)}</dd>
               <dt>Earned</dt>
               <dd data-testid="relay-earned">{money(viewer.earned)} credits</dd>
+              {viewer.due > 0 ? (
+                <>
+                  <dt>Due</dt>
+                  <dd>{money(viewer.due)} credits, paid when a viewer moves on or the broadcast ends</dd>
+                </>
+              ) : null}
             </dl>
           ) : null}
         </div>
@@ -235,7 +253,7 @@ function BroadcastPage({ broadcastId }: { broadcastId: string }) {
         ← Broadcasts
       </Link>
       <h1 style={{ margin: 0, overflowWrap: 'anywhere' }}>{b.title}</h1>
-      <p className="muted" style={{ margin: 0 }}>{sending ? 'You are live.' : `@${b.broadcaster} is ${b.state === 'LIVE' ? 'live' : 'no longer live'}.`}</p>
+      <p className="muted" style={{ margin: 0 }}>{sending ? (b.state === 'LIVE' ? 'You are live.' : 'Your broadcast has ended.') : `@${b.broadcaster} is ${b.state === 'LIVE' ? 'live' : 'no longer live'}.`}</p>
       {deviceId === undefined ? null : deviceId === null ? (
         <div className="card stack">
           <p style={{ margin: 0 }}>Register this device first: the stream runs between registered devices.</p>
