@@ -30,8 +30,15 @@ const GRANT = 100 * CREDIT;
 const PRICE = 6 * CREDIT;
 const RENTAL_MS = 120_000;
 
-async function device(browser: Browser, baseURL: string): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width: 412, height: 915 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
+/**
+ * Chromium's fake display capture takes an emulated window's size, so the seller is a desktop-sized window (screen
+ * sharing is a desktop browser's feature; a 412 px phone window would fall below the screen's 640×360 floor), the
+ * buyer a phone.
+ */
+async function device(browser: Browser, baseURL: string, desktop = false): Promise<BrowserContext> {
+  const context = await browser.newContext(
+    desktop ? { viewport: { width: 1280, height: 800 }, screen: { width: 1280, height: 800 }, deviceScaleFactor: 1 } : { viewport: { width: 412, height: 915 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true },
+  );
   await context.grantPermissions(['microphone', 'camera'], { origin: baseURL });
   return context;
 }
@@ -46,8 +53,9 @@ async function member(page: Page, handle: string, deviceName: string) {
 test('a screen rental: the seller shares its screen, the buyer sees it and ends it; paid for the seconds proven', async ({ browser, baseURL }) => {
   test.setTimeout(180_000);
   const id = unique();
-  const sellerContext = await device(browser, baseURL!);
+  // the seller's desktop context made after the phone's (with the phone's last, the fake screen came out 412 px wide)
   const buyerContext = await device(browser, baseURL!);
+  const sellerContext = await device(browser, baseURL!, true);
   // counts the seller's page's screen captures: none before the seller starts
   await sellerContext.addInitScript(() => {
     const media = navigator.mediaDevices;
