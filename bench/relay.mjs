@@ -4,7 +4,7 @@
 //             64 KiB message from its inbound channel to its outbound one, 4 MiB windows): throughput of each
 //   media     a 320×240 canvas stream at 15 frames/s whose pixels carry the sender's clock, sent A → B directly and
 //             A → R → C with R forwarding the received track over its own connection (what a broadcast relay does):
-//             connection → first frame, end-to-end latency (the clock read back from the decoded frames) and bytes
+//             first connection → first frame, end-to-end latency (the clock read back from the decoded frames) and bytes
 //             received per second, direct against relayed; and what R re-sends against what it receives
 //   app       through the app (production build, SQLite): a broadcaster (fanOut 1), one relay and one viewer behind it;
 //             from opening the watch page to the first frame, for the broadcaster's direct child and for the relayed one
@@ -155,10 +155,12 @@ async function mediaRun(A, R, B, C) {
     paint();
     window.camera = canvas.captureStream(15);
   });
-  const viewerSetup = `async (pc) => { pc.ontrack = (e) => { const v = document.createElement('video'); v.muted = true; v.autoplay = true; v.playsInline = true; document.body.append(v); v.srcObject = e.streams[0] ?? new MediaStream([e.track]); window.video = v; window.firstFrame = null; window.lat = []; const c = document.createElement('canvas'); c.width = 320; c.height = 40; const g = c.getContext('2d', { willReadFrequently: true }); const onFrame = () => { if (window.firstFrame === null) window.firstFrame = performance.now() - pc.createdAt; g.drawImage(v, 0, 0, 320, 240, 0, 0, 320, 240); const d = g.getImageData(0, 0, 320, 40).data; let t = 0; for (let i = 0; i < 32; i++) { const x = (i % 16) * 20 + 10, y = Math.floor(i / 16) * 20 + 10; t = t * 2 + (d[(y * 320 + x) * 4] > 127 ? 1 : 0); } const now = Date.now() % 2 ** 32; const l = now - t; if (l >= 0 && l < 5000) window.lat.push(l); v.requestVideoFrameCallback(onFrame); }; v.requestVideoFrameCallback(onFrame); }; }`;
-  // direct: A → B
+  const viewerSetup = `async (pc) => { pc.ontrack = (e) => { const v = document.createElement('video'); v.muted = true; v.autoplay = true; v.playsInline = true; document.body.append(v); v.srcObject = e.streams[0] ?? new MediaStream([e.track]); window.video = v; window.firstFrame = null; window.lat = []; const c = document.createElement('canvas'); c.width = 320; c.height = 40; const g = c.getContext('2d', { willReadFrequently: true }); const onFrame = () => { if (window.firstFrame === null) window.firstFrame = Date.now(); g.drawImage(v, 0, 0, 320, 240, 0, 0, 320, 240); const d = g.getImageData(0, 0, 320, 40).data; let t = 0; for (let i = 0; i < 32; i++) { const x = (i % 16) * 20 + 10, y = Math.floor(i / 16) * 20 + 10; t = t * 2 + (d[(y * 320 + x) * 4] > 127 ? 1 : 0); } const now = Date.now() % 2 ** 32; const l = now - t; if (l >= 0 && l < 5000) window.lat.push(l); v.requestVideoFrameCallback(onFrame); }; v.requestVideoFrameCallback(onFrame); }; }`;
+  // direct: A → B (first frames are timed from the start of the sender's first connection, on the shared wall clock)
+  const directFrom = Date.now();
   await connect(A, B, 'media-ab', `async (pc) => { for (const t of window.camera.getTracks()) pc.addTrack(t, window.camera); }`, viewerSetup);
   // relayed: A → R, then R forwards the received track → C
+  const relayedFrom = Date.now();
   await connect(A, R, 'media-ar', `async (pc) => { for (const t of window.camera.getTracks()) pc.addTrack(t, window.camera); }`, `async (pc) => { window.gotTrack = new Promise((r) => (pc.ontrack = (e) => r(e))); }`);
   await R.evaluate(() => window.gotTrack.then(() => undefined));
   await connect(R, C, 'media-rc', `async (pc) => { const e = await window.gotTrack; pc.addTrack(e.track, e.streams[0] ?? new MediaStream([e.track])); }`, viewerSetup);
@@ -170,7 +172,7 @@ async function mediaRun(A, R, B, C) {
   await sleep(MEDIA_S * 1000);
   const after = { b: await bytes(B, 'media-ab', 'inbound-rtp'), c: await bytes(C, 'media-rc', 'inbound-rtp'), rin: await bytes(R, 'media-ar', 'inbound-rtp'), rout: await bytes(R, 'media-rc', 'outbound-rtp') };
   const result = {
-    firstFrame: { direct: await B.evaluate(() => window.firstFrame), relayed: await C.evaluate(() => window.firstFrame) },
+    firstFrame: { direct: (await B.evaluate(() => window.firstFrame)) - directFrom, relayed: (await C.evaluate(() => window.firstFrame)) - relayedFrom },
     latency: { direct: median(await B.evaluate(() => window.lat)), relayed: median(await C.evaluate(() => window.lat)) },
     kbps: { direct: ((after.b - before.b) * 8) / 1000 / MEDIA_S, relayed: ((after.c - before.c) * 8) / 1000 / MEDIA_S, relayIn: ((after.rin - before.rin) * 8) / 1000 / MEDIA_S, relayOut: ((after.rout - before.rout) * 8) / 1000 / MEDIA_S },
   };
@@ -250,7 +252,7 @@ try {
   console.table({
     'data MB/s (BENCH_MB each)': { direct: f1(median(direct)), 'through a relay': f1(median(relayed)), ratio: (median(relayed) / median(direct)).toFixed(2) },
     'media: connection → first frame, ms': { direct: f1(m((x) => x.firstFrame.direct)), 'through a relay': f1(m((x) => x.firstFrame.relayed)), ratio: '' },
-    'media: end-to-end latency, ms': { direct: f1(m((x) => x.latency.direct)), 'through a relay': f1(m((x) => x.latency.relayed)), ratio: `+${f1(m((x) => x.latency.relayed - x.latency.direct))} ms` },
+    'media: end-to-end latency, ms': { direct: f1(m((x) => x.latency.direct)), 'through a relay': f1(m((x) => x.latency.relayed)), ratio: `${m((x) => x.latency.relayed - x.latency.direct) >= 0 ? '+' : ''}${f1(m((x) => x.latency.relayed - x.latency.direct))} ms` },
     'media: received, kbit/s': { direct: f1(m((x) => x.kbps.direct)), 'through a relay': f1(m((x) => x.kbps.relayed)), ratio: (m((x) => x.kbps.relayed) / m((x) => x.kbps.direct)).toFixed(2) },
     'relay: received / re-sent, kbit/s': { direct: f1(m((x) => x.kbps.relayIn)), 'through a relay': f1(m((x) => x.kbps.relayOut)), ratio: (m((x) => x.kbps.relayOut) / m((x) => x.kbps.relayIn)).toFixed(2) },
     'app: join → first frame, ms': { direct: f1(median(apps.map((x) => x.direct))), 'through a relay': f1(median(apps.map((x) => x.relayed))), ratio: '' },
