@@ -22,16 +22,34 @@ import {
 import type { BroadcastNode } from '@/server/broadcast/broadcasts';
 import { ensureDeviceKey, signWithDeviceKey } from '../device-keys';
 import { getLiveHub } from '../live-client';
-import { inboundFigures, MediaReceiver, MediaSender, type LinkState } from '../peripheral/media-link';
+import { inboundFigures, MediaReceiver, MediaSender, type LinkState, type MediaSignal } from '../peripheral/media-link';
 import { trpcClient } from '../trpc-client';
 
 const SAMPLE_EVERY_MS = 1_000;
+/** How long an offer to a child is left to connect before a greeting from it starts another. */
+const OFFER_GRACE_MS = 8_000;
 
 /** A media link's sending end whose stream can be swapped (a relay's parent changed) without a new connection. */
 class ForwardingSender extends MediaSender {
+  private offeredAt = -Infinity;
+
   /** Offers at once rather than wait for the child's next greeting (it may have greeted before this device knew of it). */
   offer(toDeviceId: string) {
     if (!this.peer) this.startPeer(toDeviceId, true, this.stream);
+  }
+
+  protected override startPeer(toDeviceId: string, initiator: boolean, stream?: MediaStream) {
+    this.offeredAt = performance.now();
+    return super.startPeer(toDeviceId, initiator, stream);
+  }
+
+  /**
+   * A greeting that crosses an offer just made is not answered with another offer: the child would answer the first,
+   * this end would be waiting for the answer to the second, and both would sit until the connection timeout.
+   */
+  protected override onSignal(fromDeviceId: string, signal: MediaSignal) {
+    if (signal.type === 'hello' && this.peer && !this.peer.connected && performance.now() - this.offeredAt < OFFER_GRACE_MS) return;
+    super.onSignal(fromDeviceId, signal);
   }
 
   useStream(stream: MediaStream) {
