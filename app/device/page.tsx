@@ -131,6 +131,16 @@ function DevicePanel() {
       </div>
 
       <div className="card stack">
+        <h2 style={{ margin: 0 }}>Broadcasts</h2>
+        <p className="muted small" style={{ margin: 0 }}>
+          Go live with your camera to a community, watch others, and earn by relaying the stream to other viewers.
+        </p>
+        <Link className="button secondary block" href="/broadcast">
+          Broadcasts
+        </Link>
+      </div>
+
+      <div className="card stack">
         <h2 style={{ margin: 0 }}>Page views</h2>
         <p className="muted small" style={{ margin: 0 }}>
           Load verified sites&apos; pages for their owners and earn per view, or order views of your own site to see how fast it loads.

@@ -21,7 +21,9 @@ export type LiveEvent =
   /** a relay session the member receives through (the contract's parties get `contract` events) */
   | { type: 'relay'; sessionId: string; contractId: string; action: string }
   /** a job's results for one of the member's devices (`toDeviceId`): ready to send, offered by another device, delivered */
-  | { type: 'results'; jobId: string; what: 'ready' | 'offered' | 'delivered'; toDeviceId: string };
+  | { type: 'results'; jobId: string; what: 'ready' | 'offered' | 'delivered'; toDeviceId: string }
+  /** a broadcast's tree changed for the member (a new parent or child), a relay link was paid, or it ended */
+  | { type: 'broadcast'; broadcastId: string; action: string };
 
 export type Delivery = { memberId: string; event: LiveEvent };
 

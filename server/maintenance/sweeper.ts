@@ -1,3 +1,4 @@
+import { sweepBroadcasts } from '../broadcast/broadcasts';
 import { getDb } from '../db/client';
 import { sweepCompute } from '../compute/sweep';
 import { deliverDueResults } from '../compute/results';
@@ -22,6 +23,8 @@ export function startSweeper(): void {
     await sweepRentals(getDb());
     // relay sessions whose window closed settle from both ends' receipts, likewise
     await sweepRelays(getDb());
+    // broadcasts: viewers whose page went silent leave the tree, a silent broadcaster's broadcast ends
+    await sweepBroadcasts(getDb());
     // storage contracts settle from their proofs at their window's end, before the market would fail them
     await sweepStorage(getDb());
     // page views not reported in time settle (refunded) before the market would fail their contracts

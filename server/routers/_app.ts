@@ -2,6 +2,7 @@ import { createCallerFactory, router } from '../trpc';
 import { adminRouter } from './admin';
 import { authRouter } from './auth';
 import { barterRouter } from './barter';
+import { broadcastRouter } from './broadcast';
 import { communityRouter } from './community';
 import { computeRouter } from './compute';
 import { contentRouter } from './content';
@@ -37,6 +38,7 @@ export const appRouter = router({
   storage: storageRouter,
   pageviews: pageviewsRouter,
   relay: relayRouter,
+  broadcast: broadcastRouter,
 });
 
 export type AppRouter = typeof appRouter;

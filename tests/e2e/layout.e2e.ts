@@ -159,6 +159,8 @@ test('every screen fits a 412 px phone and every target is at least 48 px, signe
   const relayed = await call(page.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'NETWORK', unit: 'MB', quantity: 2, price: 2_000_000, kind: 'STANDING', ...window });
   const relaySession = await call(page.request, 'relay.open', { contractId: relayed.fills[0].contractId, deviceId: device.id, toDeviceId: thirdDevice.id });
   const toRelay = await call(page.request, 'market.placeOrder', { communityId: community.id, side: 'BUY', category: 'NETWORK', unit: 'MB', quantity: 2, price: 2_000_000, kind: 'STANDING', ...window });
+  // a live broadcast by @lay-s, watched from this page's (keyed) device
+  const cast = await call(other.request, 'broadcast.start', { communityId: community.id, deviceId: otherDevice.id, title: 'Layout live', fanOut: 2, pricePerMb: 100_000, budget: 1_000_000 });
 
   const examples: Record<string, string> = {
     '/communities/[slug]': `/communities/${slug}`,
@@ -177,6 +179,7 @@ test('every screen fits a 412 px phone and every target is at least 48 px, signe
     '/pageviews/[campaignId]': `/pageviews/${pageViews.campaignId}`,
     '/relay/[sessionId]': `/relay/${relaySession.id}`,
     '/relay/send/[contractId]': `/relay/send/${toRelay.fills[0].contractId}`,
+    '/broadcast/[broadcastId]': `/broadcast/${cast.broadcast.id}`,
   };
   const all = routes();
   const missing = all.filter((r) => r.includes('[') && !examples[r]);

@@ -113,7 +113,8 @@ abstract class MediaLinkBase {
 export class MediaSender extends MediaLinkBase {
   constructor(
     options: Options,
-    private readonly stream: MediaStream,
+    /** protected: a broadcast relay (app/_lib/broadcast/) swaps in the stream it forwards when its own parent changes */
+    protected stream: MediaStream,
     /** whether a device is the rental's receiving device (the page asks the coordinator) */
     private readonly mayReceive: (deviceId: string) => Promise<boolean>,
   ) {
