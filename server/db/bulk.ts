@@ -68,8 +68,13 @@ const VALUES_PER_STATEMENT = 8_000;
  * too when Prisma, not the database, fills them (`@default(now())`, `@updatedAt`, `cuid()`).
  */
 export async function insertRows(tx: Queryable, table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
+  for (const statement of insertStatements(table, columns, rows)) await rawExecute(tx, statement);
+}
+
+/** The statements of `insertRows`, for a caller that sends them with others (`rawExecuteAll`). */
+export function insertStatements(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Prisma.Sql[] {
   const head = Prisma.raw(`INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) VALUES `);
-  for (const part of chunks(rows, Math.max(1, Math.floor(VALUES_PER_STATEMENT / columns.length)))) {
-    await rawExecute(tx, Prisma.sql`${head}${Prisma.join(part.map((row) => Prisma.sql`(${Prisma.join(row)})`))}`);
-  }
+  return chunks(rows, Math.max(1, Math.floor(VALUES_PER_STATEMENT / columns.length))).map(
+    (part) => Prisma.sql`${head}${Prisma.join(part.map((row) => Prisma.sql`(${Prisma.join(row)})`))}`,
+  );
 }

@@ -53,3 +53,17 @@ export async function rawExecute(db: Queryable, query: Prisma.Sql): Promise<numb
   const result = await connection.execute({ sql: query.sql, args });
   return result.rowsAffected;
 }
+
+/**
+ * Several statements of one transaction, run in order; their counts of rows changed. On SQLite's
+ * threaded connection they are all posted at once and run back to back on its thread (one round trip
+ * instead of one per statement); elsewhere one after the other. If one fails the rest may still run:
+ * the caller's transaction is given up, as after any failed statement.
+ */
+export async function rawExecuteAll(db: Queryable, queries: Prisma.Sql[]): Promise<number[]> {
+  const connection = connections.get(db);
+  if (connection && onThread(connection)) return Promise.all(queries.map((query) => connection.run(query.sql, query.values.map(sqliteValue))));
+  const counts: number[] = [];
+  for (const query of queries) counts.push(await rawExecute(db, query));
+  return counts;
+}

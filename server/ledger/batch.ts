@@ -1,7 +1,7 @@
 import { Prisma } from '../db/generated/sqlite/client';
-import { rawExecute, rawQuery } from '../db/direct';
+import { rawExecuteAll, rawQuery } from '../db/direct';
 import type { Tx } from '../db/client';
-import { chunks, insertRows, valuesTable } from '../db/bulk';
+import { chunks, insertStatements, valuesTable } from '../db/bulk';
 import { newId } from '../db/ids';
 import { DomainError } from '../errors';
 import { toMicro } from '../money';
@@ -108,21 +108,26 @@ export class LedgerBatch {
       return [newId(), line.transactionId, accountId, BigInt(line.amount)];
     });
     const at = new Date();
-    await insertRows(tx, 'LedgerTransaction', ['id', 'communityId', 'kind', 'memo', 'reference', 'createdAt'], this.entries.map((e) => [e.id, this.communityId, e.kind, e.memo, e.reference, at]));
-    await insertRows(tx, 'Posting', ['id', 'transactionId', 'accountId', 'amount', 'createdAt'], postings.map((p) => [...p, at]));
     const moved = [...net.values()].filter((a) => a.delta !== 0);
-    for (const part of chunks(moved, 1_000)) {
-      // the guard of `guardFor` per account, on the balance as it is now in the database
-      const values = part.map((a) => {
-        const delta = BigInt(a.delta);
-        return [a.id, delta, a.delta < 0 ? BigInt(a.bounds.floor) - delta : -NO_LIMIT, a.delta > 0 ? BigInt(a.bounds.ceiling) - delta : NO_LIMIT];
-      });
-      const count = await rawExecute(tx, Prisma.sql`
-        UPDATE "Account" SET balance = "Account".balance + v.column2
-        FROM ${valuesTable(values, ['TEXT', 'BIGINT', 'BIGINT', 'BIGINT'])}
-        WHERE "Account".id = v.column1 AND "Account".balance >= v.column3 AND "Account".balance <= v.column4`);
-      if (count !== part.length) throw new LedgerBatchConflict('a balance moved past what the batch allowed for');
-    }
+    const guarded = chunks(moved, 1_000);
+    // the rows and the guarded balance updates go together (server/db/direct.ts rawExecuteAll)
+    const counts = await rawExecuteAll(tx, [
+      ...insertStatements('LedgerTransaction', ['id', 'communityId', 'kind', 'memo', 'reference', 'createdAt'], this.entries.map((e) => [e.id, this.communityId, e.kind, e.memo, e.reference, at])),
+      ...insertStatements('Posting', ['id', 'transactionId', 'accountId', 'amount', 'createdAt'], postings.map((p) => [...p, at])),
+      ...guarded.map((part) => {
+        // the guard of `guardFor` per account, on the balance as it is now in the database
+        const values = part.map((a) => {
+          const delta = BigInt(a.delta);
+          return [a.id, delta, a.delta < 0 ? BigInt(a.bounds.floor) - delta : -NO_LIMIT, a.delta > 0 ? BigInt(a.bounds.ceiling) - delta : NO_LIMIT];
+        });
+        return Prisma.sql`
+          UPDATE "Account" SET balance = "Account".balance + v.column2
+          FROM ${valuesTable(values, ['TEXT', 'BIGINT', 'BIGINT', 'BIGINT'])}
+          WHERE "Account".id = v.column1 AND "Account".balance >= v.column3 AND "Account".balance <= v.column4`;
+      }),
+    ]);
+    const updated = counts.slice(counts.length - guarded.length);
+    if (updated.some((count, i) => count !== guarded[i]!.length)) throw new LedgerBatchConflict('a balance moved past what the batch allowed for');
     for (const account of this.loaded.values()) {
       account.read += account.delta;
       account.delta = 0;

@@ -1,7 +1,7 @@
 import { Prisma } from '../db/generated/sqlite/client';
-import { rawExecute, rawQuery } from '../db/direct';
+import { rawExecuteAll, rawQuery } from '../db/direct';
 import type { Tx } from '../db/client';
-import { asEnum, insertRows, valuesTable } from '../db/bulk';
+import { asEnum, insertStatements, valuesTable } from '../db/bulk';
 import { newId } from '../db/ids';
 import { DomainError } from '../errors';
 import { formatCredits } from '../money';
@@ -301,27 +301,27 @@ export class BookBatch {
   /** Writes everything placed so far: holds and releases, new orders, changed resting orders, contracts. */
   async flush(tx: Tx, now: Date): Promise<void> {
     await this.ledger.flush(tx);
+    const statements: Prisma.Sql[] = [];
     const created = [...this.orders.values()].filter((o) => o.insert);
-    if (created.length > 0) {
-      await insertRows(tx, 'Order', ORDER_COLUMNS, created.map((o) => {
-        const row = { ...o.insert!, remaining: o.remaining, reserved: BigInt(o.reserved), status: o.remaining === 0 ? 'FILLED' : 'OPEN', createdAt: now, updatedAt: now };
-        return ORDER_COLUMNS.map((column) => (column === 'constraints' ? JSON.stringify(row.constraints) : row[column]));
-      }));
-    }
+    statements.push(...insertStatements('Order', ORDER_COLUMNS, created.map((o) => {
+      const row = { ...o.insert!, remaining: o.remaining, reserved: BigInt(o.reserved), status: o.remaining === 0 ? 'FILLED' : 'OPEN', createdAt: now, updatedAt: now };
+      return ORDER_COLUMNS.map((column) => (column === 'constraints' ? JSON.stringify(row.constraints) : row[column]));
+    })));
     const changed = [...this.orders.values()].filter((o) => o.read && (o.read.remaining !== o.remaining || o.read.reserved !== o.reserved));
+    const update = statements.length;
     if (changed.length > 0) {
       const rows = changed.map((o) => [o.id, o.read!.remaining, o.read!.locked, BigInt(o.read!.reserved), o.remaining, o.remaining === 0 ? 'FILLED' : 'OPEN', BigInt(o.reserved)]);
       // each row only as it was read: anything else means someone changed it without the book's lock
-      const count = await rawExecute(tx, Prisma.sql`
+      statements.push(Prisma.sql`
         UPDATE "Order" SET remaining = v.column5, status = ${asEnum(tx, 'v.column6', 'OrderStatus')}, reserved = v.column7, "updatedAt" = ${now}
         FROM ${valuesTable(rows, ['TEXT', 'INTEGER', 'INTEGER', 'BIGINT', 'INTEGER', 'TEXT', 'BIGINT'])}
         WHERE "Order".id = v.column1 AND "Order".status = 'OPEN' AND "Order".remaining = v.column2 AND "Order".locked = v.column3 AND "Order".reserved = v.column4`);
-      if (count !== changed.length) throw new BookBatchConflict('a resting order changed while the batch held its book');
     }
-    if (this.contracts.length > 0) {
-      await insertRows(tx, 'Contract', CONTRACT_COLUMNS, this.contracts.map((c) => CONTRACT_COLUMNS.map((column) => (column === 'createdAt' || column === 'updatedAt' ? now : c[column]))));
-      await insertRows(tx, 'ContractEvent', CONTRACT_EVENT_COLUMNS, this.contractEvents.map((e) => CONTRACT_EVENT_COLUMNS.map((column) => (column === 'createdAt' ? now : e[column]))));
-    }
+    statements.push(...insertStatements('Contract', CONTRACT_COLUMNS, this.contracts.map((c) => CONTRACT_COLUMNS.map((column) => (column === 'createdAt' || column === 'updatedAt' ? now : c[column])))));
+    statements.push(...insertStatements('ContractEvent', CONTRACT_EVENT_COLUMNS, this.contractEvents.map((e) => CONTRACT_EVENT_COLUMNS.map((column) => (column === 'createdAt' ? now : e[column])))));
+    // sent together (server/db/direct.ts rawExecuteAll)
+    const counts = await rawExecuteAll(tx, statements);
+    if (changed.length > 0 && counts[update] !== changed.length) throw new BookBatchConflict('a resting order changed while the batch held its book');
     this.contracts = [];
     this.contractEvents = [];
     for (const order of this.orders.values()) {
