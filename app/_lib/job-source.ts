@@ -1,6 +1,6 @@
 /**
  * A donor's side of jobs whose code and data live in the mesh (server/compute/placement.ts): before a unit runs,
- * fetch the content items it names from the owner's device over WebRTC (the page's TransferManager, which checks
+ * take the content items it names from this device's own offers, or fetch them from the owner's device over WebRTC (the page's TransferManager, which checks
  * every chunk against the item's manifest), check the whole item's SHA-256 against the one the job names, and
  * hand the code and this unit's input to the sandbox. Items are fetched once per page and kept in memory while
  * units of their job keep coming. A mismatch is reported to the coordinator (`compute.reportSource`), which gives
@@ -9,7 +9,7 @@
 import { customUnitSchema, type SourceItem } from '../../workers/kernels/custom';
 import type { Json } from '../../workers/kernels/types';
 import { getTransferManager } from './transfer/manager';
-import { receivedFile } from './transfer/storage';
+import { offerFile, receivedFile } from './transfer/storage';
 import { trpcClient } from './trpc-client';
 
 export type PreparedUnit = { input: Json; code?: string };
@@ -87,6 +87,12 @@ export class MeshSources implements SourceFetcher {
   }
 
   private async fetch(jobId: string, item: SourceItem): Promise<Uint8Array> {
+    // this device holds the item itself (the owner confirming units of their own job, or a donor that has it)
+    const own = await offerFile(item.sha256).catch(() => null);
+    if (own) {
+      const bytes = new Uint8Array(await own.arrayBuffer());
+      if ((await sha256Hex(bytes)) === item.sha256) return bytes;
+    }
     const manager = getTransferManager(this.deviceId);
     await manager.start();
     const have = manager.getSnapshot().transfers.find((t) => t.role === 'receive' && t.itemId === item.itemId && t.phase !== 'failed' && t.phase !== 'cancelled');

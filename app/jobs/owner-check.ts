@@ -1,10 +1,14 @@
 /**
  * The job owner's device confirming units a donor returned (compute.toConfirm / compute.confirm): in a
  * community with one donor device, nobody else can. Units are computed one at a time in the compute pool
- * (one worker), so the page stays responsive; with nothing to confirm it asks again every few seconds.
+ * (one worker), so the page stays responsive; with nothing to confirm it asks again every few seconds. A job
+ * whose code or data are content items gets them as a donor does (this device's own copy first).
  */
 import { ComputePool } from '../_lib/compute-pool';
+import type { SourceFetcher } from '../_lib/job-source';
 import { trpcClient } from '../_lib/trpc-client';
+
+const DEVICE_ID_KEY = 'swapmesh.deviceId';
 
 export type CheckProgress = { checked: number; agreed: number; disagreed: number; computing: number | null; error: string | null };
 
@@ -13,6 +17,10 @@ const IDLE_MS = 3_000;
 export function startOwnerCheck(jobId: string, onProgress: (p: CheckProgress) => void): () => void {
   const client = trpcClient();
   const pool = new ComputePool({ size: 1, dutyCycle: 1 });
+  const deviceId = localStorage.getItem(DEVICE_ID_KEY);
+  // loaded only when there is a unit to confirm: it brings the transfer manager (WebRTC) with it
+  let sources: Promise<SourceFetcher | null> | null = null;
+  const sourcesFor = () => (sources ??= deviceId ? import('../_lib/job-source').then(({ MeshSources }) => new MeshSources(deviceId)) : Promise.resolve(null));
   const abort = new AbortController();
   const progress: CheckProgress = { checked: 0, agreed: 0, disagreed: 0, computing: null, error: null };
   const report = () => onProgress({ ...progress });
@@ -33,7 +41,9 @@ export function startOwnerCheck(jobId: string, onProgress: (p: CheckProgress) =>
           if (abort.signal.aborted) return;
           progress.computing = unit.unitIndex;
           report();
-          const run = await pool.run({ jobId, kernel: unit.kernel, input: unit.input }, { signal: abort.signal });
+          const fetcher = unit.kernel === 'custom' ? await sourcesFor() : null;
+          const prepared = fetcher ? await fetcher.prepare({ jobId, kernel: unit.kernel, input: unit.input }) : { input: unit.input };
+          const run = await pool.run({ jobId, kernel: unit.kernel, ...prepared }, { signal: abort.signal });
           const answer = await client.compute.confirm.mutate({ jobId, unitIndex: unit.unitIndex, output: run.output });
           progress.computing = null;
           progress.error = null;
