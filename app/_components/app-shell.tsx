@@ -2,7 +2,7 @@
 
 import { useQuery } from '@tanstack/react-query';
 import dynamic from 'next/dynamic';
-import Link from 'next/link';
+import { IntentLink as Link } from '@/app/_components/intent-link';
 import { usePathname } from 'next/navigation';
 import { useMemberHint } from '@/app/_components/member-hint';
 import { useBadges } from '@/app/_components/notifications/badges';
