@@ -148,6 +148,11 @@ function analyze(events) {
     const byKind = {};
     let covered = -1;
     let urls = {};
+    const names = {};
+    for (const e of inside) {
+      const label = e.name === 'FunctionCall' ? `FunctionCall ${e.args?.data?.functionName || '(anonymous)'}` : e.name;
+      names[label] = Math.max(names[label] ?? 0, e.dur / 1000);
+    }
     for (const e of inside.sort((a, b) => a.ts - b.ts)) {
       if (e.ts < covered) continue;
       const kind = KIND[e.name];
@@ -157,10 +162,16 @@ function analyze(events) {
       const file = e.args?.data?.url ?? e.args?.data?.fileName ?? e.args?.fileName;
       if (file) urls[file.replace(/^https?:\/\/[^/]+/, '')] = (urls[file.replace(/^https?:\/\/[^/]+/, '')] ?? 0) + e.dur / 1000;
     }
-    return { byKind, urls };
+    return { byKind, urls, names };
   };
   const long = top.filter((t) => t.dur / 1000 > 50);
   const blocking = long.filter((t) => t.ts + t.dur > fcp).reduce((sum, t) => sum + (t.dur / 1000 - 50), 0);
+  // the same from each task's thread time (CPU time on the main thread): what the page itself cost, without the
+  // time the thread waited for a core on a loaded machine
+  const cpu = (t) => (t.tdur ?? t.dur) / 1000;
+  const longCpu = top.filter((t) => cpu(t) > 50);
+  const blockingCpu = longCpu.filter((t) => t.ts + t.dur > fcp).reduce((sum, t) => sum + (cpu(t) - 50), 0);
+  const totalCpu = top.reduce((sum, t) => sum + cpu(t), 0);
   const total = top.reduce((sum, t) => sum + t.dur / 1000, 0);
   const byKind = {};
   for (const t of long) for (const [k, v] of Object.entries(breakdown(t).byKind)) byKind[k] = (byKind[k] ?? 0) + v;
@@ -171,6 +182,10 @@ function analyze(events) {
     longTotal: long.reduce((sum, t) => sum + t.dur / 1000, 0),
     blocking,
     total,
+    blockingCpu,
+    longCpuCount: longCpu.length,
+    totalCpu,
+    hasThreadTime: top.some((t) => typeof t.tdur === 'number'),
     byKind,
     longest: longest ? { ms: longest.dur / 1000, at: (longest.ts - start) / 1000, ...breakdown(longest) } : null,
     long: long.map((t) => ({ ms: t.dur / 1000, at: (t.ts - start) / 1000, ...breakdown(t) })),
@@ -198,6 +213,7 @@ async function main() {
         for (const t of mid.long) {
           console.log(`${route} long task ${ms(t.ms)} at ${ms(t.at)}: ${Object.entries(t.byKind).map(([k, v]) => `${k} ${ms(v)}`).join(', ')}`);
           for (const [u, v] of Object.entries(t.urls).sort((a, b) => b[1] - a[1]).slice(0, 4)) console.log(`    ${u} ${ms(v)}`);
+          console.log(`    longest events inside: ${Object.entries(t.names).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([n, v]) => `${n} ${ms(v)}`).join(', ')}`);
         }
       }
     }
@@ -207,12 +223,12 @@ async function main() {
   }
   console.log(`Main-thread tasks while loading, CPU slowed ${rate}×, Pixel 7 viewport, first visit signed out, median of ${runs}`);
   console.log(`Load average (1/5/15 min): ${loadBefore} before, ${loadavg().map((v) => v.toFixed(2)).join(' ')} after`);
-  console.log('| route | blocking time (> 50 ms parts after FCP) | long tasks | long-task total | all task time | longest task, what filled it |');
-  console.log('| --- | --- | --- | --- | --- | --- |');
+  console.log('| route | blocking time (> 50 ms parts after FCP) | long tasks | long-task total | all task time | by thread CPU time: blocking / long tasks / all | longest task, what filled it |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const { route, results, mid } of rows) {
     const what = mid.longest ? Object.entries(mid.longest.byKind).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${ms(v)}`).join(', ') : '—';
     console.log(
-      `| ${route} | ${ms(median(results.map((r) => r.blocking)))} | ${median(results.map((r) => r.longCount))} | ${ms(median(results.map((r) => r.longTotal)))} | ${ms(median(results.map((r) => r.total)))} | ${mid.longest ? `${ms(mid.longest.ms)}: ${what}` : '—'} |`,
+      `| ${route} | ${ms(median(results.map((r) => r.blocking)))} | ${median(results.map((r) => r.longCount))} | ${ms(median(results.map((r) => r.longTotal)))} | ${ms(median(results.map((r) => r.total)))} | ${results[0].hasThreadTime ? `${ms(median(results.map((r) => r.blockingCpu)))} / ${median(results.map((r) => r.longCpuCount))} / ${ms(median(results.map((r) => r.totalCpu)))}` : 'n/a'} | ${mid.longest ? `${ms(mid.longest.ms)}: ${what}` : '—'} |`,
     );
   }
 }
