@@ -164,7 +164,7 @@ function BarterBoard({ memberId }: { memberId: string }) {
       <div className="card">
         <h2>Offers</h2>
         <ErrorAlert error={accept.error ?? cancel.error} />
-        {!offers.data && chosen ? <Pending query={offersQuery} /> : null}
+        {!offers.data && chosen ? offersQuery.isError ? <ErrorAlert error={offersQuery.error} /> : <Pending query={offersQuery} /> : null}
         {offers.data && offerRows.length === 0 ? <p className="empty">No open offers yet.</p> : null}
         <ul className="list" data-testid="barter-offers">
           {offerRows.map((o) => (

@@ -95,7 +95,7 @@ function Catalog({ community }: { community: Community }) {
       </div>
       <div className="card" data-testid="catalog">
         {known.data ? null : <ErrorAlert error={items.error} />}
-        {known.data ? null : <Pending query={items} />}
+        {known.data || items.isError ? null : <Pending query={items} />}
         {known.data && list.length === 0 ? (
           <p className="empty">{search || kind || maxBytes || nearbyOnly ? 'No file matches.' : 'Nobody offers a file here yet: be the first.'}</p>
         ) : null}
