@@ -2,13 +2,14 @@
 
 import { useQuery } from '@tanstack/react-query';
 import dynamic from 'next/dynamic';
-import Link from 'next/link';
+import { IntentLink as Link } from '@/app/_components/intent-link';
 import { usePathname } from 'next/navigation';
 import { useMemberHint } from '@/app/_components/member-hint';
 import { useBadges } from '@/app/_components/notifications/badges';
 import badgeStyles from '@/app/_components/notifications/notifications.module.css';
 import { SharingIndicator } from '@/app/peripherals/_components/sharing-indicator';
 import { useTRPC } from '@/app/_lib/trpc';
+import { useAfterLoad } from '@/app/_lib/after-load';
 
 /** Transfers and the storage agent, loaded only for a signed-in member (they render nothing). */
 const BackgroundServices = dynamic(() => import('./background-services'), { ssr: false });
@@ -46,6 +47,8 @@ export function AppShell({ children }: { children: React.ReactNode }) {
   const trpc = useTRPC();
   const me = useQuery(trpc.auth.me.queryOptions());
   const badges = useBadges(Boolean(me.data));
+  // the live stream, background transfers and the relay bar start once the first screen is drawn and idle
+  const afterLoad = useAfterLoad();
   useMemberHint(me.isSuccess ? Boolean(me.data) : undefined);
   const inJobs = pathname.startsWith('/jobs') || pathname.startsWith('/market/jobs');
   const inMarket = (pathname.startsWith('/market') || pathname.endsWith('/market')) && !inJobs;
@@ -76,11 +79,11 @@ export function AppShell({ children }: { children: React.ReactNode }) {
           {me.data ? <Link href="/account" aria-label="Account">@{me.data.handle}</Link> : me.isSuccess ? <Link href="/signin">Sign in</Link> : null}
         </span>
       </header>
-      {me.data ? <MemberLive memberId={me.data.id} /> : null}
-      {me.data ? <BackgroundServices /> : null}
+      {me.data && afterLoad ? <MemberLive memberId={me.data.id} /> : null}
+      {me.data && afterLoad ? <BackgroundServices /> : null}
       <main className="page">
         <SharingIndicator />
-        {me.data ? <RelayIndicator /> : null}
+        {me.data && afterLoad ? <RelayIndicator /> : null}
         {children}
       </main>
       <nav className="tabbar seven" aria-label="Main">

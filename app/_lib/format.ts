@@ -1,7 +1,17 @@
 import { MICRO_PER_CREDIT } from '@/server/money';
 import { quantityText } from './units';
 
-const twoDecimals = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+/**
+ * Formatters are made on first use, not when the module loads: building an Intl formatter loads the locale's
+ * data, which took a quarter of a second of a phone's main thread on the first load of every page (this module
+ * is in the app shell), even on pages that format nothing.
+ */
+function lazy<T>(make: () => T): () => T {
+  let made: T | undefined;
+  return () => (made ??= make());
+}
+
+const twoDecimals = lazy(() => new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
 
 /**
  * Credits as people read money: two decimals, grouped in the device's locale ("1,234.50"). An amount that is
@@ -11,7 +21,7 @@ export function money(micro: number): string {
   // rounded to the cent in integers (half away from zero), so that 4.455 shows as 4.46 whatever the float
   const cents = Math.sign(micro) * Math.round(Math.abs(micro) / (MICRO_PER_CREDIT / 100));
   if (micro !== 0 && cents === 0) return micro < 0 ? '−< 0.01' : '< 0.01';
-  return twoDecimals.format(cents / 100).replace('-', '−');
+  return twoDecimals().format(cents / 100).replace('-', '−');
 }
 
 /** A signed amount for a statement: "+12.00", "−3.40". */
@@ -27,15 +37,15 @@ export function unitPrice(micro: number): string {
   return new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: Math.max(2, digits) }).format(credits);
 }
 
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
+const dateTime = lazy(() => new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }));
+const timeOnly = lazy(() => new Intl.DateTimeFormat(undefined, { timeStyle: 'short' }));
 
 /** A moment in the device's locale and time zone. */
-export const when = (iso: string | Date) => dateTime.format(new Date(iso));
+export const when = (iso: string | Date) => dateTime().format(new Date(iso));
 /** Today's moments as a time only, others with their date. */
 export function whenShort(iso: string | Date): string {
   const at = new Date(iso);
-  return at.toDateString() === new Date().toDateString() ? timeOnly.format(at) : dateTime.format(at);
+  return at.toDateString() === new Date().toDateString() ? timeOnly().format(at) : dateTime().format(at);
 }
 
 const RAW_UNIT = /\b(\d+) (GFLOP|WORK_UNIT|CPU_SECOND|MB_HOUR|DEVICE_HOUR|ITEM|MB|PAGE_VIEW|CREDIT)\b/g;

@@ -82,9 +82,11 @@ type QueryLike = { data: unknown; dataUpdatedAt: number; isFetching: boolean; is
  * it is saved); when it cannot be reached, what it said last, with `asOf` saying when. `asOf` is null while
  * the data is live.
  */
-export function useLastKnown<Q extends QueryLike>(name: string, query: Q): { data: NonNullable<Q['data']> | undefined; asOf: string | null } {
+export function useLastKnown<Q extends QueryLike>(name: string, query: Q, { keep = true }: { keep?: boolean } = {}): { data: NonNullable<Q['data']> | undefined; asOf: string | null } {
   type T = NonNullable<Q['data']>;
-  const member = useContext(LastKnownMemberContext);
+  // keep: false for a query that is not worth keeping (a search): neither saved nor stood in for
+  const signedIn = useContext(LastKnownMemberContext);
+  const member = keep ? signedIn : null;
   const [saved, setSaved] = useState<LastKnown<T> | null>(null);
   // read after the first render: the server's HTML and the first client render must agree
   useEffect(() => setSaved(member ? loadLastKnown<T>(name, member.id) : null), [name, member?.id]); // eslint-disable-line react-hooks/exhaustive-deps

@@ -4,8 +4,10 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tansta
 import { useState } from 'react';
 import { ErrorAlert, Field } from '../_components/form';
 import { LoadMore, rowsOf } from '../_components/load-more';
+import { LastKnownMark } from '../_components/last-known-mark';
 import { Pending } from '../_components/loading';
 import { RequireMember } from '../_components/require-member';
+import { useLastKnown } from '../_lib/last-known';
 import { formatCredits, parseCredits } from '../_lib/money';
 import { useTRPC } from '../_lib/trpc';
 import { CATEGORY_LABELS, unitLabel, type Category } from '../_lib/units';
@@ -40,13 +42,18 @@ function BalanceMeter({ give, want, toleranceBps }: { give: number; want: number
 function BarterBoard({ memberId }: { memberId: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const mine = useQuery(trpc.community.list.queryOptions({ mine: true, limit: 50 }));
+  const mineQuery = useQuery(trpc.community.list.queryOptions({ mine: true, limit: 50 }));
+  // offline, the communities, their rates and the offers as this device last saw them (app/_lib/last-known.ts)
+  const mine = useLastKnown('barter.communities', mineQuery);
   const [communityId, setCommunityId] = useState('');
   const chosen = communityId || mine.data?.items[0]?.id || '';
   const slug = mine.data?.items.find((c) => c.id === chosen)?.slug;
-  const community = useQuery({ ...trpc.community.get.queryOptions({ slug: slug ?? 'none' }), enabled: Boolean(slug) });
-  const offers = useInfiniteQuery({ ...trpc.barter.listPage.infiniteQueryOptions({ communityId: chosen, limit: 20 }, { getNextPageParam: (page) => page.nextCursor }), enabled: Boolean(chosen) });
+  const communityQuery = useQuery({ ...trpc.community.get.queryOptions({ slug: slug ?? 'none' }), enabled: Boolean(slug) });
+  const community = useLastKnown(`barter.community.${chosen}`, communityQuery);
+  const offersQuery = useInfiniteQuery({ ...trpc.barter.listPage.infiniteQueryOptions({ communityId: chosen, limit: 20 }, { getNextPageParam: (page) => page.nextCursor }), enabled: Boolean(chosen) });
+  const offers = useLastKnown(`barter.offers.${chosen}`, offersQuery);
   const offerRows = rowsOf(offers.data);
+  const asOf = offers.asOf ?? mine.asOf;
   const [give, setGive] = useState<LegDraft[]>([newLeg('FILE')]);
   const [want, setWant] = useState<LegDraft[]>([newLeg('COMPUTE')]);
   const [tolerance, setTolerance] = useState('10');
@@ -63,8 +70,8 @@ function BarterBoard({ memberId }: { memberId: string }) {
   const accept = useMutation({ ...trpc.barter.accept.mutationOptions(), onSuccess: refresh });
   const cancel = useMutation({ ...trpc.barter.cancel.mutationOptions(), onSuccess: refresh });
 
-  if (mine.isPending) return <Pending query={mine} />;
-  if (!mine.data?.items.length) return <div className="card empty">Join a community to barter with its members.</div>;
+  if (!mine.data) return mineQuery.isError ? <ErrorAlert error={mineQuery.error} /> : <Pending query={mineQuery} />;
+  if (!mine.data.items.length) return <div className="card empty">Join a community to barter with its members.</div>;
 
   const rates = community.data?.valuationRates;
   const parse = (legs: LegDraft[]): Leg[] | null => {
@@ -94,6 +101,7 @@ function BarterBoard({ memberId }: { memberId: string }) {
 
   return (
     <>
+      <LastKnownMark asOf={asOf} />
       <h1>Barter</h1>
       {mine.data.items.length > 1 ? (
         <label style={{ marginBottom: '1rem' }}>
@@ -153,12 +161,13 @@ function BarterBoard({ memberId }: { memberId: string }) {
             proven; the credits for what was not go back to whoever gave them.
           </p>
         </details>
-        <button className="button block" type="submit" disabled={place.isPending || !chosen}>Post offer</button>
+        <button className="button block" type="submit" disabled={place.isPending || !chosen || asOf !== null}>Post offer</button>
       </form>
 
       <div className="card">
         <h2>Offers</h2>
         <ErrorAlert error={accept.error ?? cancel.error} />
+        {!offers.data && chosen ? offersQuery.isError ? <ErrorAlert error={offersQuery.error} /> : <Pending query={offersQuery} /> : null}
         {offers.data && offerRows.length === 0 ? <p className="empty">No open offers yet.</p> : null}
         <ul className="list" data-testid="barter-offers">
           {offerRows.map((o) => (
@@ -173,10 +182,10 @@ function BarterBoard({ memberId }: { memberId: string }) {
               {o.memberId === memberId && o.status === 'OPEN' ? (
                 <div className="small" data-testid="no-match-reason" style={{ marginTop: '0.25rem' }}>{reasonFor(o)}</div>
               ) : null}
-              {o.memberId !== memberId && o.status === 'OPEN' ? (
+              {o.memberId !== memberId && o.status === 'OPEN' && asOf === null ? (
                 <button className="button secondary" style={{ marginTop: '0.4rem' }} onClick={() => takeOffer(o)}>Take this offer</button>
               ) : null}
-              {o.memberId === memberId ? (
+              {o.memberId === memberId && asOf === null ? (
                 <div className="row" style={{ marginTop: '0.4rem' }}>
                   {o.status === 'PROPOSED' && o.dealId ? <button className="button" onClick={() => accept.mutate({ dealId: o.dealId! })} disabled={accept.isPending}>Accept the swap</button> : null}
                   <button className="button secondary" onClick={() => cancel.mutate({ offerId: o.id })} disabled={cancel.isPending}>{o.status === 'PROPOSED' ? 'Decline' : 'Withdraw'}</button>
@@ -185,7 +194,7 @@ function BarterBoard({ memberId }: { memberId: string }) {
             </li>
           ))}
         </ul>
-        <LoadMore query={offers} />
+        <LoadMore query={offersQuery} />
       </div>
     </>
   );

@@ -5,7 +5,9 @@ import Link from 'next/link';
 import { useDeferredValue, useState } from 'react';
 import { ErrorAlert } from '../_components/form';
 import { LoadMore, rowsOf } from '../_components/load-more';
+import { LastKnownMark } from '../_components/last-known-mark';
 import { Pending } from '../_components/loading';
+import { useLastKnown } from '../_lib/last-known';
 import { useTRPC } from '../_lib/trpc';
 import { useContent, WithCommunity, type Community } from './_components/content-context';
 import { MEDIA_KINDS } from './_components/format';
@@ -42,10 +44,14 @@ function Catalog({ community }: { community: Community }) {
     ),
   );
 
-  const list = rowsOf(items.data);
+  // offline, the catalog as last seen (unfiltered: the list a person opens the screen to), mine among it
+  const filtered = Boolean(search || kind || maxBytes || nearbyOnly);
+  const known = useLastKnown(`content.catalog.${community.id}`, items, { keep: !filtered });
+  const list = rowsOf(known.data);
 
   return (
     <>
+      <LastKnownMark asOf={known.asOf} />
       <div className="row spread" style={{ marginBottom: '0.75rem' }}>
         <h1 style={{ margin: 0 }}>Files</h1>
         <Link className="button" href="/content/publish">Offer a file</Link>
@@ -88,9 +94,9 @@ function Catalog({ community }: { community: Community }) {
         </label>
       </div>
       <div className="card" data-testid="catalog">
-        <ErrorAlert error={items.error} />
-        {items.isPending ? <Pending query={items} /> : null}
-        {items.data && list.length === 0 ? (
+        {known.data ? null : <ErrorAlert error={items.error} />}
+        {known.data || items.isError ? null : <Pending query={items} />}
+        {known.data && list.length === 0 ? (
           <p className="empty">{search || kind || maxBytes || nearbyOnly ? 'No file matches.' : 'Nobody offers a file here yet: be the first.'}</p>
         ) : null}
         <ul className="list">

@@ -3,8 +3,10 @@
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { createContext, useContext, useEffect, useState, useSyncExternalStore } from 'react';
+import { ErrorAlert } from '@/app/_components/form';
 import { Pending } from '@/app/_components/loading';
 import { RequireMember } from '@/app/_components/require-member';
+import { useLastKnown } from '@/app/_lib/last-known';
 import type { ManagerSnapshot, TransferManager } from '@/app/_lib/transfer/manager';
 import { useTRPC } from '@/app/_lib/trpc';
 
@@ -75,8 +77,11 @@ export function ContentShell({ children }: { children: React.ReactNode }) {
 function DeviceGate({ member, children }: { member: { id: string; handle: string }; children: React.ReactNode }) {
   const trpc = useTRPC();
   const stored = useStoredDeviceId();
-  const devices = useQuery(trpc.device.list.queryOptions());
-  const mine = useQuery(trpc.community.list.queryOptions({ mine: true, limit: 50 }));
+  const devicesQuery = useQuery(trpc.device.list.queryOptions());
+  const mineQuery = useQuery(trpc.community.list.queryOptions({ mine: true, limit: 50 }));
+  // offline, this member's devices and communities as last known, so that the Files screens still open
+  const devices = useLastKnown('content.devices', devicesQuery);
+  const mine = useLastKnown('content.communities', mineQuery);
   const [communityId, setCommunityState] = useState<string | null>(null);
   useEffect(() => setCommunityState(localStorage.getItem(COMMUNITY_KEY)), []);
 
@@ -91,8 +96,10 @@ function DeviceGate({ member, children }: { member: { id: string; handle: string
     if (manager && presenceId) manager.setPresenceCommunity(presenceId);
   }, [manager, presenceId]);
 
-  if (stored === undefined || devices.isPending || mine.isPending) return <Pending query={devices.isPending ? devices : mine} />;
-  if (device && !manager) return <Pending query={devices} />;
+  const failed = !devices.data && devicesQuery.isError ? devicesQuery.error : !mine.data && mineQuery.isError ? mineQuery.error : null;
+  if (failed) return <ErrorAlert error={failed} />;
+  if (stored === undefined || !devices.data || !mine.data) return <Pending query={!devices.data ? devicesQuery : mineQuery} />;
+  if (device && !manager) return <Pending query={devicesQuery} />;
   if (!device || !manager) {
     return (
       <div className="card center">

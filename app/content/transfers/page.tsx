@@ -4,6 +4,9 @@ import { useInfiniteQuery, useMutation } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useState } from 'react';
 import { ErrorAlert } from '../../_components/form';
+import { LastKnownMark } from '../../_components/last-known-mark';
+import { useLastKnown } from '../../_lib/last-known';
+import { ReceivedOnDevice } from '../_components/received-on-device';
 import { LoadMore, rowsOf } from '../../_components/load-more';
 import { whenShort } from '../../_lib/format';
 import { formatCredits } from '../../_lib/money';
@@ -109,34 +112,45 @@ function TransferCard({ view, manager }: { view: TransferView; manager: Transfer
 export default function TransfersPage() {
   const { manager, deviceId } = useContent();
   const snapshot = useTransfers(manager);
+  const history = useHistoryQuery(deviceId);
+  // offline: the transfers as last known, and the files received whole, read from this device's own storage
+  const known = useLastKnown(`content.transferHistory.${deviceId}`, history);
+  const unreachable = history.fetchStatus === 'paused' || history.isError;
   const incoming = snapshot.transfers.filter((t) => t.role === 'receive');
   const outgoing = snapshot.transfers.filter((t) => t.role === 'send');
   return (
     <>
+      <LastKnownMark asOf={known.asOf} />
       <h1>Transfers</h1>
+      {unreachable ? <ReceivedOnDevice /> : null}
       {snapshot.passive ? <div className="alert info">Transfers run in another Swapmesh tab of this browser.</div> : null}
       <WakeNote wake={snapshot.wake} refusal={snapshot.wakeRefusal} busy={snapshot.transfers.some((t) => t.phase === 'transferring' || t.phase === 'connecting' || t.phase === 'waiting')} />
       {!snapshot.storageOk ? <div className="alert error">This browser cannot store files for transfers.</div> : null}
-      <div className="card" data-testid="incoming">
-        <h2>Coming to this device</h2>
-        {incoming.length === 0 ? <p className="empty">Nothing yet: request a file from the catalog.</p> : null}
-        <ul className="list">
-          {incoming.map((view) => (
-            <TransferCard key={view.id} view={view} manager={manager} />
-          ))}
-        </ul>
-      </div>
-      <div className="card" data-testid="outgoing">
-        <h2>Sent from this device</h2>
-        {outgoing.length === 0 ? <p className="empty">When someone requests a file you offer, it shows here.</p> : null}
-        <ul className="list">
-          {outgoing.map((view) => (
-            <TransferCard key={view.id} view={view} manager={manager} />
-          ))}
-        </ul>
-        <p className="muted small" style={{ margin: 0 }}>Keep Swapmesh open while files are being sent: they travel directly from this device.</p>
-      </div>
-      <EarlierTransfers deviceId={deviceId} shown={new Set(snapshot.transfers.map((t) => t.id))} />
+      {/* offline, nothing runs: the files on this device and the transfers as last known say what there is */}
+      {unreachable && snapshot.transfers.length === 0 ? null : (
+        <>
+          <div className="card" data-testid="incoming">
+            <h2>Coming to this device</h2>
+            {incoming.length === 0 ? <p className="empty">Nothing yet: request a file from the catalog.</p> : null}
+            <ul className="list">
+              {incoming.map((view) => (
+                <TransferCard key={view.id} view={view} manager={manager} />
+              ))}
+            </ul>
+          </div>
+          <div className="card" data-testid="outgoing">
+            <h2>Sent from this device</h2>
+            {outgoing.length === 0 ? <p className="empty">When someone requests a file you offer, it shows here.</p> : null}
+            <ul className="list">
+              {outgoing.map((view) => (
+                <TransferCard key={view.id} view={view} manager={manager} />
+              ))}
+            </ul>
+            <p className="muted small" style={{ margin: 0 }}>Keep Swapmesh open while files are being sent: they travel directly from this device.</p>
+          </div>
+        </>
+      )}
+      <EarlierTransfers deviceId={deviceId} history={history} data={known.data} shown={new Set(snapshot.transfers.map((t) => t.id))} />
     </>
   );
 }
@@ -157,11 +171,15 @@ function WakeNote({ wake, refusal, busy }: { wake: ManagerSnapshot['wake']; refu
   );
 }
 
-/** Finished transfers older than the ones above, a page at a time. */
-function EarlierTransfers({ deviceId, shown }: { deviceId: string; shown: Set<string> }) {
+type History = ReturnType<typeof useHistoryQuery>;
+const useHistoryQuery = (deviceId: string) => {
   const trpc = useTRPC();
-  const history = useInfiniteQuery(trpc.content.transferHistory.infiniteQueryOptions({ deviceId, limit: 50 }, { getNextPageParam: (page) => page.nextCursor }));
-  const earlier = rowsOf(history.data).filter((t) => !shown.has(t.id));
+  return useInfiniteQuery(trpc.content.transferHistory.infiniteQueryOptions({ deviceId, limit: 50 }, { getNextPageParam: (page) => page.nextCursor }));
+};
+
+/** Finished transfers older than the ones above, a page at a time (offline: as last known). */
+function EarlierTransfers({ deviceId, history, data, shown }: { deviceId: string; history: History; data: History['data']; shown: Set<string> }) {
+  const earlier = rowsOf(data).filter((t) => !shown.has(t.id));
   if (earlier.length === 0 && !history.hasNextPage) return null;
   return (
     <div className="card" data-testid="earlier-transfers">
