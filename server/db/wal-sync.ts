@@ -1,6 +1,13 @@
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 
+/** The database file of a SQLite URL (`file:./data/app.db?x=y` → `/abs/data/app.db`), or null for an in-memory database. */
+export function sqliteFileOf(url: string): string | null {
+  const file = url.replace(/^file:/, '').replace(/\?.*$/, '');
+  if (file === '' || file.startsWith(':memory:') || /[?&]mode=memory\b/.test(url)) return null;
+  return path.resolve(file);
+}
+
 /**
  * Group commit's last step for SQLite: make committed transactions durable without stopping the event
  * loop. With `synchronous = FULL` SQLite fsyncs the write-ahead log inside COMMIT, and the libsql driver
@@ -12,13 +19,6 @@ import path from 'node:path';
  * That is the same guarantee as FULL (the log holds the transaction on disk before anyone is told it
  * committed) with the fsyncs shared: one fsync covers every commit written before it started.
  */
-/** The database file of a SQLite URL (`file:./data/app.db?x=y` → `/abs/data/app.db`), or null for an in-memory database. */
-export function sqliteFileOf(url: string): string | null {
-  const file = url.replace(/^file:/, '').replace(/\?.*$/, '');
-  if (file === '' || file.startsWith(':memory:') || /[?&]mode=memory\b/.test(url)) return null;
-  return path.resolve(file);
-}
-
 export class WalSync {
   /** Commits written to the log so far (COMMIT returned), commits known to be on disk, fsyncs done. */
   readonly counts = { committed: 0, synced: 0, syncs: 0 };
@@ -46,7 +46,8 @@ export class WalSync {
     try {
       const file = await open(this.walPath, 'r');
       try {
-        await file.sync();
+        // what SQLite itself calls for the log (fdatasync): the data and the size, not the times
+        await file.datasync();
       } finally {
         await file.close();
       }
