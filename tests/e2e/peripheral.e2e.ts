@@ -9,20 +9,9 @@ import { fillAmounts } from '@/server/market/commission';
 import { proRataAmounts } from '@/server/market/contract-state';
 import { RECEIPT_INTERVAL_MS } from '@/server/peripheral/receipt-format';
 import { phoneProfile } from '../support/fixtures';
-import { call, ledgerSums, PASSWORD, unique } from './support';
+import { call, fakeMediaLaunch, ledgerSums, PASSWORD, unique } from './support';
 
-test.use({
-  launchOptions: {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
-      // Chromium's fake camera and microphone, and no permission prompt (RECIPES.md)
-      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-    ],
-  },
-});
+test.use({ launchOptions: fakeMediaLaunch });
 
 const CREDIT = 1_000_000;
 const BPS = 200;

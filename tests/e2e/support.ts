@@ -5,6 +5,20 @@ import { expect, test, type APIRequestContext, type Page } from '@playwright/tes
 export const unique = () => Date.now().toString(36) + Math.floor(Math.random() * 1e4).toString(36);
 export const PASSWORD = 'a long enough password';
 
+/**
+ * Chromium with fake capture devices (camera, microphone and a monitor for getDisplayMedia) and no picker or
+ * permission prompt (RECIPES.md): `test.use({ launchOptions: fakeMediaLaunch })` in the media suites.
+ */
+export const fakeMediaLaunch = {
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  args: [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
+    '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  ],
+};
+
 /** Calls a tRPC procedure over plain JSON with the context's session cookie; returns `result.data`. */
 export async function call(api: APIRequestContext, path: string, input: unknown, method: 'POST' | 'GET' = 'POST') {
   const response =
