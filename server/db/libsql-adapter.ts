@@ -31,7 +31,7 @@ export class PrismaLibSqlSharedConnections extends PrismaLibSql {
 
   override createClient(config: LibsqlConfig): LibsqlClient {
     const main = super.createClient(config);
-    const file = isInMemory(config.url) ? null : sqliteFileOf(config.url);
+    const file = sqliteFileOf(config.url);
     // a file's transactions run on a connection of their own, on its own thread where the driver loads there
     const open = file === null ? () => main : () => WorkerConnection.open(file, config.timeout) ?? super.createClient(config);
     this.#client = new TransactionConnectionClient(main, open, file === null ? null : new WalSync(`${file}-wal`));
@@ -71,8 +71,6 @@ type ResultSet = Awaited<ReturnType<LibsqlClient['execute']>>;
 /** What a transaction needs of its connection: an in-process libsql client, or one on its own thread. */
 export type Connection = Pick<LibsqlClient, 'execute' | 'close'> | WorkerConnection;
 
-const isInMemory = (url: string) => url === ':memory:' || url.startsWith('file::memory:') || /[?&]mode=memory\b/.test(url);
-
 const BEGIN: Record<TransactionMode, string> = {
   write: 'BEGIN IMMEDIATE',
   read: 'BEGIN TRANSACTION READONLY',
@@ -91,9 +89,9 @@ class TransactionConnectionClient implements LibsqlClient {
   openTransaction: Connection | null = null;
   closed = false;
   readonly protocol: string;
-  /** The log's syncs, when the transaction connection commits without syncing (WAL mode); else COMMIT syncs. */
+  /** The log's syncs for a database file; `#syncing` is it once the connection commits without syncing (WAL mode). */
   readonly #walSync: WalSync | null;
-  #syncingOnCommit = false;
+  #syncing: WalSync | null = null;
 
   constructor(main: LibsqlClient, open: () => Connection, walSync: WalSync | null) {
     this.#main = main;
@@ -103,19 +101,19 @@ class TransactionConnectionClient implements LibsqlClient {
   }
 
   durable(): Promise<void> {
-    return this.#syncingOnCommit ? this.#walSync!.durable() : Promise.resolve();
+    return this.#syncing?.durable() ?? Promise.resolve();
   }
 
   get walSyncCounts(): WalSync['counts'] | null {
-    return this.#syncingOnCommit ? this.#walSync!.counts : null;
+    return this.#syncing?.counts ?? null;
   }
 
   /** A fresh transaction connection: in WAL mode it commits without an fsync, and `durable()` syncs the log instead. */
   async #prepare(connection: Connection): Promise<void> {
     if (!this.#walSync) return;
     const mode = await connection.execute('PRAGMA journal_mode');
-    this.#syncingOnCommit = String(mode.rows[0]?.[0]).toLowerCase() === 'wal';
-    if (this.#syncingOnCommit) await connection.execute('PRAGMA synchronous = NORMAL');
+    this.#syncing = String(mode.rows[0]?.[0]).toLowerCase() === 'wal' ? this.#walSync : null;
+    if (this.#syncing) await connection.execute('PRAGMA synchronous = NORMAL');
   }
 
   execute(stmtOrSql: Statement | string, args?: Args): Promise<ResultSet> {
@@ -157,7 +155,7 @@ class TransactionConnectionClient implements LibsqlClient {
     }
     this.openTransaction = connection;
     return new ConnectionTransaction(connection, (reusable, committed) => {
-      if (committed && this.#syncingOnCommit) this.#walSync!.noteCommit();
+      if (committed) this.#syncing?.noteCommit();
       this.openTransaction = null;
       if (!reusable) this.#drop(connection);
       endTurn();
