@@ -9,40 +9,20 @@
  * Each leg settles once from its own proofs, and the community's ledger sums to zero.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
-import { phoneProfile } from '../support/fixtures';
-import { call, ledgerSums, PASSWORD, unique } from './support';
+import { expect, test } from '@playwright/test';
+import { call, ledgerSums, memberWithDevice, PASSWORD, unique, webrtcContext } from './support';
 
 const GRANT = 100_000_000;
 const FILE_BYTES = 600_000;
 
-async function device(browser: Browser, baseURL: string): Promise<BrowserContext> {
-  const context = await browser.newContext();
-  // with this permission Chromium offers a loopback candidate (RECIPES.md)
-  await context.grantPermissions(['microphone', 'camera'], { origin: baseURL });
-  return context;
-}
-
-/** A member whose device is registered over the API and remembered by this browser. */
-async function member(page: Page, handle: string, deviceName: string) {
-  await call(page.request, 'auth.signUp', { handle, password: PASSWORD });
-  const { device: registered } = await call(page.request, 'device.register', { name: deviceName, profile: phoneProfile });
-  await page.goto('/offline');
-  await page.evaluate((id) => {
-    window.localStorage.setItem('swapmesh.deviceId', id);
-    window.localStorage.setItem('swapmesh.debug', '1');
-  }, registered.id);
-  return registered.id as string;
-}
-
 test('patent example 1 delivered: network access from the pool for a member’s compute, the network leg relayed, the compute leg spent by a job the member’s page computes', async ({ browser, baseURL }) => {
   test.setTimeout(300_000);
   const id = unique();
-  const [coordContext, memberContext, friendContext] = [await device(browser, baseURL!), await device(browser, baseURL!), await device(browser, baseURL!)];
+  const [coordContext, memberContext, friendContext] = [await webrtcContext(browser, baseURL!), await webrtcContext(browser, baseURL!), await webrtcContext(browser, baseURL!)];
   const [coord, m, friend] = [await coordContext.newPage(), await memberContext.newPage(), await friendContext.newPage()];
   const [coordHandle, memberHandle, friendHandle] = [`pool-${id}`, `donor-${id}`, `friend-${id}`];
-  await member(coord, coordHandle, 'Coordinator phone');
-  await member(friend, friendHandle, 'Friend phone');
+  await memberWithDevice(coord, coordHandle, 'Coordinator phone');
+  await memberWithDevice(friend, friendHandle, 'Friend phone');
   const slug = `patent-${id}`;
   const community = await call(coord.request, 'community.create', { name: `Patent ${id}`, slug, commissionBps: 200, startingGrant: GRANT, inviteOnly: false });
   await call(friend.request, 'community.join', { slug });
@@ -153,11 +133,11 @@ test('patent example 1 delivered: network access from the pool for a member’s 
 test('a barter’s file leg is delivered by a transfer: the receiver takes the giver’s file from the contract’s page, its fingerprint checks out, and the leg pays from that proof', async ({ browser, baseURL }) => {
   test.setTimeout(240_000);
   const id = unique();
-  const [coordContext, giverContext] = [await device(browser, baseURL!), await device(browser, baseURL!)];
+  const [coordContext, giverContext] = [await webrtcContext(browser, baseURL!), await webrtcContext(browser, baseURL!)];
   const [coord, giver] = [await coordContext.newPage(), await giverContext.newPage()];
   const [coordHandle, giverHandle] = [`pool-${id}`, `artist-${id}`];
-  await member(coord, coordHandle, 'Coordinator phone');
-  await member(giver, giverHandle, 'Artist phone');
+  await memberWithDevice(coord, coordHandle, 'Coordinator phone');
+  await memberWithDevice(giver, giverHandle, 'Artist phone');
   const slug = `files-${id}`;
   const community = await call(coord.request, 'community.create', { name: `Files ${id}`, slug, commissionBps: 200, startingGrant: GRANT, inviteOnly: false });
   await call(giver.request, 'community.join', { slug });

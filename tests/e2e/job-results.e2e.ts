@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { verifyResultsSignature } from '../../server/compute/results-rules';
-import { call, PASSWORD, unique } from './support';
+import { call, PASSWORD, unique, webrtcContext } from './support';
 
 const CODE = 'export function run(n) {\n  let sum = 0;\n  for (let i = 1; i <= n; i++) sum += i * i;\n  return sum;\n}\n';
 const INPUTS = [10, 20, 30, 40];
@@ -22,13 +22,6 @@ const sumOfSquares = (n: number) => (n * (n + 1) * (2 * n + 1)) / 6;
 const sha = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
 
 type Received = { body: string; timestamp?: string; signature?: string; job?: string };
-
-async function context(browser: Browser, baseURL: string) {
-  const ctx = await browser.newContext();
-  // with this permission Chromium offers a 127.0.0.1 host candidate (see RECIPES.md)
-  await ctx.grantPermissions(['microphone', 'camera'], { origin: baseURL });
-  return ctx;
-}
 
 /** Publishes a file from the page's device (the Files screen) and returns the item's id. */
 async function publish(page: Page, file: string, title: string, bytes: Buffer) {
@@ -43,7 +36,7 @@ async function publish(page: Page, file: string, title: string, bytes: Buffer) {
 }
 
 async function donor(browser: Browser, baseURL: string, handle: string, slug: string) {
-  const ctx = await context(browser, baseURL);
+  const ctx = await webrtcContext(browser, baseURL);
   const page = await ctx.newPage();
   await call(page.request, 'auth.signUp', { handle, password: PASSWORD });
   await call(page.request, 'community.join', { slug });
@@ -80,7 +73,7 @@ test('a job whose code and data come from content items runs on a donor, is conf
   writeFileSync(dataFile, dataBytes);
 
   // --- the owner: a community, this browser as a device, the two items published from it
-  const ownerCtx = await context(browser, baseURL!);
+  const ownerCtx = await webrtcContext(browser, baseURL!);
   const owner = await ownerCtx.newPage();
   await call(owner.request, 'auth.signUp', { handle: `owner-${id}`, password: PASSWORD });
   const slug = `mesh-${id}`;

@@ -7,16 +7,9 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { phoneProfile } from '../support/fixtures';
-import { receivedSha256, signUpInBrowser, unique } from './support';
-
-async function device(browser: Browser, baseURL: string): Promise<BrowserContext> {
-  const context = await browser.newContext();
-  // with this permission Chromium offers a 127.0.0.1 host candidate (see RECIPES.md)
-  await context.grantPermissions(['microphone', 'camera'], { origin: baseURL });
-  return context;
-}
+import { receivedSha256, signUpInBrowser, unique, webrtcContext } from './support';
 
 async function post(page: Page, procedure: string, input: unknown) {
   const response = await page.request.post(`/api/trpc/${procedure}`, { data: input });
@@ -72,7 +65,7 @@ async function sendAndReceive(from: Page, to: Page, toHandle: string, fromHandle
 test('two devices with no shared community pair by code, swap files both ways, and stay paired after both reload', async ({ browser, baseURL }) => {
   test.setTimeout(240_000);
   const id = unique();
-  const [ca, cb] = [await device(browser, baseURL!), await device(browser, baseURL!)];
+  const [ca, cb] = [await webrtcContext(browser, baseURL!), await webrtcContext(browser, baseURL!)];
   const [ann, ben] = [await ca.newPage(), await cb.newPage()];
   const [annHandle, benHandle] = [`ann-${id}`, `ben-${id}`];
   await signUpInBrowser(ann, annHandle);
@@ -123,7 +116,7 @@ test('two devices with no shared community pair by code, swap files both ways, a
 test('a private gift to one member is never seen by a third member, on screen or through the API', async ({ browser, baseURL }) => {
   test.setTimeout(180_000);
   const id = unique();
-  const contexts = [await device(browser, baseURL!), await device(browser, baseURL!), await device(browser, baseURL!)];
+  const contexts = [await webrtcContext(browser, baseURL!), await webrtcContext(browser, baseURL!), await webrtcContext(browser, baseURL!)];
   const [giver, taker, third] = await Promise.all(contexts.map((c) => c.newPage()));
   const handles = { giver: `giver-${id}`, taker: `taker-${id}`, third: `third-${id}` };
   await signUpInBrowser(giver!, handles.giver);

@@ -13,19 +13,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createClient } from '@libsql/client';
-import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { phoneProfile } from '../support/fixtures';
-import { signUpInBrowser, unique } from './support';
+import { signUpInBrowser, unique, webrtcContext } from './support';
 
 const CREDIT = 1_000_000;
 const BPS = 250;
-
-async function device(browser: Browser, baseURL: string): Promise<BrowserContext> {
-  const context = await browser.newContext();
-  // with this permission Chromium offers a 127.0.0.1 host candidate (see RECIPES.md)
-  await context.grantPermissions(['microphone', 'camera'], { origin: baseURL });
-  return context;
-}
 
 async function trpc(page: Page, procedure: string, input: unknown, method: 'POST' | 'GET' = 'POST') {
   const response =
@@ -123,7 +116,7 @@ const fileLegPrices = (communityId: string) =>
 test('two paired devices swap files offline with a receipt both sign, and it settles once when they are back online', async ({ browser, baseURL }) => {
   test.setTimeout(300_000);
   const id = unique();
-  const [ca, cb] = [await device(browser, baseURL!), await device(browser, baseURL!)];
+  const [ca, cb] = [await webrtcContext(browser, baseURL!), await webrtcContext(browser, baseURL!)];
   const [ann, ben] = [await ca.newPage(), await cb.newPage()];
   // a Pixel 7's whole screen
   for (const page of [ann, ben]) await page.setViewportSize({ width: 412, height: 915 });

@@ -12,20 +12,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createClient } from '@libsql/client';
-import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { phoneProfile } from '../support/fixtures';
-import { signUpInBrowser, unique } from './support';
+import { signUpInBrowser, unique, webrtcContext } from './support';
 
 const CREDIT = 1_000_000;
 const BPS = 250;
 const SIZE = 100 * 1024 * 1024 + 5;
-
-async function device(browser: Browser, baseURL: string): Promise<BrowserContext> {
-  const context = await browser.newContext();
-  // with this permission Chromium offers a 127.0.0.1 host candidate (see RECIPES.md)
-  await context.grantPermissions(['microphone', 'camera'], { origin: baseURL });
-  return context;
-}
 
 async function trpc(page: Page, procedure: string, input: unknown, method: 'POST' | 'GET' = 'POST') {
   const response =
@@ -101,7 +94,7 @@ async function fromDatabase<T>(read: (db: ReturnType<typeof createClient>) => Pr
 test('a 100 MB file swapped offline for credits: the receiver reloads a third of the way in and the swap resumes from the verified bytes', async ({ browser, baseURL }) => {
   test.setTimeout(600_000);
   const id = unique();
-  const [ca, cb] = [await device(browser, baseURL!), await device(browser, baseURL!)];
+  const [ca, cb] = [await webrtcContext(browser, baseURL!), await webrtcContext(browser, baseURL!)];
   const [ann, ben] = [await ca.newPage(), await cb.newPage()];
   for (const page of [ann, ben]) await page.setViewportSize({ width: 412, height: 915 });
   const [annHandle, benHandle] = [`ra-${id}`, `rb-${id}`];

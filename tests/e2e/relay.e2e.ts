@@ -6,11 +6,10 @@
  * checked to hold none of the file's plaintext.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { fillAmounts } from '@/server/market/commission';
 import { proRataAmounts } from '@/server/market/contract-state';
-import { phoneProfile } from '../support/fixtures';
-import { call, ledgerSums, PASSWORD, unique } from './support';
+import { call, ledgerSums, memberWithDevice, unique, webrtcContext } from './support';
 
 test.use({
   viewport: { width: 412, height: 915 },
@@ -31,33 +30,15 @@ const PRICE = CREDIT; // per MB
 const QUANTITY = 5; // MB
 const FILE_BYTES = 1_500_000;
 
-async function device(browser: Browser, baseURL: string): Promise<BrowserContext> {
-  const context = await browser.newContext();
-  // with this permission Chromium offers a loopback candidate (RECIPES.md)
-  await context.grantPermissions(['microphone', 'camera'], { origin: baseURL });
-  return context;
-}
-
-async function member(page: Page, handle: string, deviceName: string) {
-  await call(page.request, 'auth.signUp', { handle, password: PASSWORD });
-  const { device: registered } = await call(page.request, 'device.register', { name: deviceName, profile: phoneProfile });
-  await page.goto('/offline');
-  await page.evaluate((id) => {
-    window.localStorage.setItem('swapmesh.deviceId', id);
-    window.localStorage.setItem('swapmesh.debug', '1');
-  }, registered.id);
-  return registered.id as string;
-}
-
 test('a file relayed between two members through a third: encrypted on the way, verified on arrival, the relay paid for the bytes both ends confirm', async ({ browser, baseURL }) => {
   test.setTimeout(240_000);
   const id = unique();
-  const [relayContext, senderContext, receiverContext] = [await device(browser, baseURL!), await device(browser, baseURL!), await device(browser, baseURL!)];
+  const [relayContext, senderContext, receiverContext] = [await webrtcContext(browser, baseURL!), await webrtcContext(browser, baseURL!), await webrtcContext(browser, baseURL!)];
   const [relay, sender, receiver] = [await relayContext.newPage(), await senderContext.newPage(), await receiverContext.newPage()];
   const [relayHandle, senderHandle, receiverHandle] = [`relay-${id}`, `send-${id}`, `recv-${id}`];
-  await member(relay, relayHandle, 'Relay phone');
-  await member(sender, senderHandle, 'Sender phone');
-  const receiverDevice = await member(receiver, receiverHandle, 'Receiver phone');
+  await memberWithDevice(relay, relayHandle, 'Relay phone');
+  await memberWithDevice(sender, senderHandle, 'Sender phone');
+  const receiverDevice = await memberWithDevice(receiver, receiverHandle, 'Receiver phone');
   const slug = `relay-${id}`;
   const community = await call(relay.request, 'community.create', { name: `Relay ${id}`, slug, commissionBps: BPS, startingGrant: GRANT, inviteOnly: false });
   await call(sender.request, 'community.join', { slug });

@@ -1,9 +1,29 @@
 import { spawn } from 'node:child_process';
 import { createClient } from '@libsql/client';
-import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
+import { expect, test, type APIRequestContext, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { phoneProfile } from '../support/fixtures';
 
 export const unique = () => Date.now().toString(36) + Math.floor(Math.random() * 1e4).toString(36);
 export const PASSWORD = 'a long enough password';
+
+/** A browser context for a device that makes WebRTC connections: with this permission Chromium offers a loopback host candidate (RECIPES.md). */
+export async function webrtcContext(browser: Browser, baseURL: string): Promise<BrowserContext> {
+  const context = await browser.newContext();
+  await context.grantPermissions(['microphone', 'camera'], { origin: baseURL });
+  return context;
+}
+
+/** Signs a member up, registers a phone over the API and makes this browser that device (with the debug log on); returns its id. */
+export async function memberWithDevice(page: Page, handle: string, deviceName: string): Promise<string> {
+  await call(page.request, 'auth.signUp', { handle, password: PASSWORD });
+  const { device: registered } = await call(page.request, 'device.register', { name: deviceName, profile: phoneProfile });
+  await page.goto('/offline');
+  await page.evaluate((id) => {
+    window.localStorage.setItem('swapmesh.deviceId', id);
+    window.localStorage.setItem('swapmesh.debug', '1');
+  }, registered.id);
+  return registered.id as string;
+}
 
 /**
  * Chromium with fake capture devices (camera, microphone and a monitor for getDisplayMedia) and no picker or
