@@ -1,8 +1,7 @@
 import type { Metadata, Viewport } from 'next';
 import { AppShell } from './_components/app-shell';
-import { ConnectionStatus } from './_components/connection-status';
+import { AfterLoadChrome } from './_components/after-load-chrome';
 import { memberHintScript } from './_components/member-hint-script';
-import { ServiceWorkerRegistration } from './_components/service-worker-registration';
 import { Providers } from './_lib/trpc';
 import './globals.css';
 
@@ -38,8 +37,7 @@ export default function RootLayout({ children }: { children: React.ReactNode }) 
         <Providers>
           <AppShell>{children}</AppShell>
         </Providers>
-        <ConnectionStatus />
-        <ServiceWorkerRegistration />
+        <AfterLoadChrome />
       </body>
     </html>
   );

@@ -1,18 +1,20 @@
 'use client';
 
 import { useQuery } from '@tanstack/react-query';
+import dynamic from 'next/dynamic';
 import Link from 'next/link';
 import { useEffect, useState } from 'react';
-import { InboxView } from './_components/home/inbox-view';
 import { loadLastKnown, saveLastKnown, type LastKnown } from './_lib/last-known';
 import type { HomeInbox } from '@/server/home/inbox';
-
-type LastKnownHome = LastKnown<HomeInbox>;
 import { useHomeInbox } from './_components/home/use-inbox';
 import { Pending } from './_components/loading';
 import { UntilKnown } from './_components/member-hint';
 import { ErrorAlert } from './_components/form';
 import { useTRPC } from './_lib/trpc';
+
+type LastKnownHome = LastKnown<HomeInbox>;
+/** A member's inbox, with its formatters: loaded only for a member (a visitor's first load is the welcome alone). */
+const InboxView = dynamic(() => import('./_components/home/inbox-view').then((m) => m.InboxView), { ssr: false });
 
 function Welcome() {
   return (

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DEFAULT_DATABASE_URL, migrate } from './migrate-lib.mjs';
-import { brotliStatic } from './static-brotli.mjs';
+import { brotliStatic, staticHeaders } from './static-brotli.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const databaseUrl = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
@@ -34,22 +34,20 @@ if (!existsSync(path.join(root, '.next', 'BUILD_ID')) || !existsSync(apiBundle))
 const port = Number(process.env.PORT || 3000);
 const hostname = process.env.HOSTNAME || undefined;
 
-// the headers next.config.js sends with every response, pages and API alike, sent by the API server too
-const { default: nextConfig } = await import(pathToFileURL(path.join(root, 'next.config.js')).href);
-const headerRules = (await nextConfig.headers?.()) ?? [];
-const everywhere = headerRules.find((rule) => rule.source === '/:path*')?.headers ?? [];
-// what Next sends with a static file: the rules for every path and for every path outside /api
-const staticHeaders = headerRules.filter((rule) => rule.source === '/:path*' || rule.source === '/((?!api/).*)').flatMap((rule) => rule.headers);
+// the headers next.config.js sends, with the API's answers as with pages (and with a static file: staticHeaders)
+const nextConfig = await import(pathToFileURL(path.join(root, 'next.config.js')).href);
+const headerRules = (await nextConfig.default.headers?.()) ?? [];
+const pairsOf = (source) => (headerRules.find((rule) => rule.source === source)?.headers ?? []).map(({ key, value }) => [key, value]);
 
 const { createApiHandler, isTrpcPath } = await import(pathToFileURL(apiBundle).href);
-const api = createApiHandler({ headers: everywhere.map(({ key, value }) => [key, value]) });
+const api = createApiHandler({ headers: [...pairsOf('/:path*'), ...pairsOf('/((?!_next/static/).*)')] });
 
 const { default: next } = await import('next');
 let handleNext = null;
 // SWAPMESH_TRPC_VIA_NEXT=1 leaves /api/trpc to Next's route handler, as before (for comparison: bench/api-http.mjs)
 const viaNext = process.env.SWAPMESH_TRPC_VIA_NEXT === '1';
 // scripts and stylesheets as Brotli when the browser accepts it (scripts/static-brotli.mjs)
-const serveBrotli = brotliStatic({ nextDir: path.join(root, '.next'), headers: staticHeaders.map(({ key, value }) => [key, value]) });
+const serveBrotli = brotliStatic({ nextDir: path.join(root, '.next'), headers: await staticHeaders(nextConfig) });
 const server = createServer((req, res) => {
   if (!viaNext && isTrpcPath(req.url)) return api(req, res);
   if (serveBrotli(req, res)) return;

@@ -35,8 +35,39 @@ export function precompress(staticDir) {
 }
 
 /**
+ * The [name, value] pairs next.config.js gives a file under .next/static (`file` is its path there): the rule for
+ * every path, and a worker's policies on the script that starts a worker. `nextConfig` is the module's namespace.
+ */
+export async function staticHeaders(nextConfig) {
+  const rules = (await nextConfig.default.headers?.()) ?? [];
+  const pairs = (headers) => headers.map(({ key, value }) => [key, value]);
+  const everywhere = pairs(rules.find((rule) => rule.source === '/:path*')?.headers ?? []);
+  const worker = [...everywhere, ...pairs(nextConfig.workerEntryHeaders)];
+  return (file) => (nextConfig.WORKER_ENTRY.test(file) ? worker : everywhere);
+}
+
+/** The headers of `brotliStatic`'s answer for `file` (its path under .next/static), before Node's own. */
+function head(file, length, headers) {
+  return [
+    ...headers(file),
+    ['Content-Type', TYPES[path.extname(file)]],
+    ['Content-Encoding', 'br'],
+    ['Content-Length', String(length)],
+    ['Cache-Control', 'public, max-age=31536000, immutable'],
+    ['Vary', 'Accept-Encoding'],
+  ];
+}
+
+/** The bytes of the status line and headers of that answer, with those Node adds (Date, Connection, Keep-Alive). */
+export function headBytes(file, length, headers) {
+  const lines = [...head(file, length, headers), ['Date', new Date(0).toUTCString()], ['Connection', 'keep-alive'], ['Keep-Alive', 'timeout=5']];
+  return Buffer.byteLength(`HTTP/1.1 200 OK\r\n${lines.map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n`);
+}
+
+/**
  * A request handler for /_next/static/* that serves the `.br` copy when the browser accepts Brotli; returns false
- * (and does nothing) for anything else. `headers` are the [name, value] pairs next.config.js sends with the file.
+ * (and does nothing) for anything else. `headers(file)` gives the pairs next.config.js sends with the file
+ * (`staticHeaders`).
  */
 export function brotliStatic({ nextDir, headers }) {
   const staticDir = path.join(nextDir, 'static');
@@ -53,23 +84,15 @@ export function brotliStatic({ nextDir, headers }) {
     } catch {
       return false;
     }
-    const type = TYPES[path.extname(relative)];
     const file = path.join(staticDir, relative);
-    if (!type || !file.startsWith(staticDir + path.sep)) return false;
+    if (!TYPES[path.extname(relative)] || !file.startsWith(staticDir + path.sep)) return false;
     let body = cache.get(file);
     if (body === undefined) {
       body = existsSync(`${file}.br`) ? readFileSync(`${file}.br`) : null;
       cache.set(file, body);
     }
     if (body === null) return false;
-    res.writeHead(200, [
-      ...headers,
-      ['Content-Type', type],
-      ['Content-Encoding', 'br'],
-      ['Content-Length', String(body.length)],
-      ['Cache-Control', 'public, max-age=31536000, immutable'],
-      ['Vary', 'Accept-Encoding'],
-    ]);
+    res.writeHead(200, head(relative, body.length, headers));
     res.end(req.method === 'HEAD' ? undefined : body);
     return true;
   };

@@ -7,7 +7,6 @@ import { usePathname } from 'next/navigation';
 import { useMemberHint } from '@/app/_components/member-hint';
 import { useBadges } from '@/app/_components/notifications/badges';
 import badgeStyles from '@/app/_components/notifications/notifications.module.css';
-import { SharingIndicator } from '@/app/peripherals/_components/sharing-indicator';
 import { useTRPC } from '@/app/_lib/trpc';
 import { useAfterLoad } from '@/app/_lib/after-load';
 
@@ -17,6 +16,8 @@ const BackgroundServices = dynamic(() => import('./background-services'), { ssr:
 const MemberLive = dynamic(() => import('./member-live'), { ssr: false });
 /** The bar shown while this device relays for others, loaded only for a signed-in member. */
 const RelayIndicator = dynamic(() => import('./relay-indicator').then((m) => m.RelayIndicator), { ssr: false });
+/** The bar shown while this device shares its camera, microphone or screen, loaded only for a signed-in member. */
+const SharingIndicator = dynamic(() => import('@/app/peripherals/_components/sharing-indicator').then((m) => m.SharingIndicator), { ssr: false });
 
 const tabs = [
   { href: '/', label: 'Home', icon: 'M3 11l9-7 9 7v9a1 1 0 0 1-1 1h-5v-6H9v6H4a1 1 0 0 1-1-1z' },
@@ -82,7 +83,7 @@ export function AppShell({ children }: { children: React.ReactNode }) {
       {me.data && afterLoad ? <MemberLive memberId={me.data.id} /> : null}
       {me.data && afterLoad ? <BackgroundServices /> : null}
       <main className="page">
-        <SharingIndicator />
+        {me.data ? <SharingIndicator /> : null}
         {me.data && afterLoad ? <RelayIndicator /> : null}
         {children}
       </main>

@@ -1,17 +1,17 @@
 'use client';
 
 import { useQuery } from '@tanstack/react-query';
-import dynamic from 'next/dynamic';
 import Link from 'next/link';
 import { ErrorAlert } from '../_components/form';
 import { LastKnownMark } from '../_components/last-known-mark';
 import { Pending } from '../_components/loading';
 import { useLastKnown } from '../_lib/last-known';
+import { memberScreen } from '../_components/member-screen';
 import { RequireMember } from '../_components/require-member';
 import { useTRPC } from '../_lib/trpc';
 
 /** The book, ticket and charts: loaded for a member with a community, not with a visitor's first page. */
-const MarketView = dynamic(() => import('./_components/market-view').then((m) => m.MarketView), { loading: () => <p className="muted">Loading…</p> });
+const MarketView = memberScreen(() => import('./_components/market-view').then((m) => m.MarketView));
 
 function Markets() {
   const trpc = useTRPC();

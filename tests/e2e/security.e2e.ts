@@ -42,6 +42,13 @@ test('every page is sent with the security headers', async ({ request }) => {
     expect(headers['referrer-policy']).toBe('strict-origin-when-cross-origin');
     expect(headers['permissions-policy']).toMatch(/camera=\(self\), microphone=\(self\)/);
   }
+  // a page's scripts go with nosniff and none of a document's headers (they govern documents and workers only)
+  const html = await (await request.get('/market')).text();
+  const script = /<script src="(\/_next\/static\/chunks\/[^"]+\.js)"/.exec(html)![1]!;
+  const scriptHeaders = (await request.get(script, { headers: { 'accept-encoding': 'br' } })).headers();
+  expect(scriptHeaders['x-content-type-options']).toBe('nosniff');
+  expect(scriptHeaders['content-security-policy']).toBeUndefined();
+  expect(scriptHeaders['x-frame-options']).toBeUndefined();
   // a form posted by another site is refused before it can sign anyone out
   const form = await request.post('/api/trpc/auth.signOut', { multipart: { x: '1' } });
   expect(form.status()).toBe(415);
@@ -53,6 +60,11 @@ test('the app works under its Content-Security-Policy: pages, the service worker
   test.setTimeout(120_000);
   const context = await browser.newContext();
   const violations = await watchViolations(context);
+  // a worker takes its policies from the script that starts it
+  const workerEntries: Promise<Record<string, string>>[] = [];
+  context.on('response', (response) => {
+    if (/\/turbopack-worker-[^/]+\.js$/.test(new URL(response.url()).pathname)) workerEntries.push(response.allHeaders());
+  });
   const page = await context.newPage();
   await signUpInBrowser(page, `csp-${unique()}`);
 
@@ -67,6 +79,8 @@ test('the app works under its Content-Security-Policy: pages, the service worker
   // the device benchmark runs in a Web Worker
   await page.getByRole('button', { name: 'Measure and register' }).click();
   await expect(page.getByTestId('valuation')).toBeVisible({ timeout: 45_000 });
+  expect(workerEntries.length).toBeGreaterThan(0);
+  for (const headers of await Promise.all(workerEntries)) expect(headers['content-security-policy']).toMatch(/connect-src 'self'/);
 
   // the service worker registers and takes control
   await page.evaluate(async () => {
