@@ -44,6 +44,19 @@ export async function rawQuery<T>(db: Queryable, query: Prisma.Sql): Promise<T[]
   return result.rows as unknown as T[];
 }
 
+/**
+ * Several queries of one transaction, independent of each other; their rows, in order. On SQLite's threaded
+ * connection they are posted at once and run back to back on its thread (one round trip instead of one per
+ * query); elsewhere one after the other.
+ */
+export async function rawQueryAll<T extends unknown[]>(db: Queryable, queries: { [K in keyof T]: Prisma.Sql }): Promise<{ [K in keyof T]: T[K][] }> {
+  const connection = connections.get(db);
+  if (connection && onThread(connection)) return Promise.all(queries.map((query) => connection.query(query.sql, query.values.map(sqliteValue)))) as never;
+  const rows: unknown[][] = [];
+  for (const query of queries) rows.push(await rawQuery(db, query));
+  return rows as never;
+}
+
 /** A raw statement's count of rows changed. */
 export async function rawExecute(db: Queryable, query: Prisma.Sql): Promise<number> {
   const connection = connections.get(db);

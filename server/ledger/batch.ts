@@ -32,6 +32,9 @@ const keyOf = (ref: AccountRef) => `${ref.kind}:${ref.memberId ?? ''}`;
  * federation clearing. Accounts read with `load` are also checked posting by posting in memory, so a
  * writer can decide from their balances (`balance`) before it commits to anything.
  */
+/** An account as `accountsQuery` reads it. */
+export type AccountRow = { id: string; kind: 'MEMBER' | 'ESCROW'; memberId: string; balance: unknown };
+
 export class LedgerBatch {
   private readonly loaded = new Map<string, HeldAccount>();
   private entries: { id: string; kind: string; memo: string; reference: string | null }[] = [];
@@ -49,12 +52,22 @@ export class LedgerBatch {
 
   /** Reads the available and escrow accounts of the members not read yet. */
   async load(tx: Tx, memberIds: Iterable<string>): Promise<void> {
+    const query = this.accountsQuery(memberIds);
+    if (query) this.accept(await rawQuery<AccountRow>(tx, query));
+  }
+
+  /** The query `load` runs (null when every member was read), for a caller that sends it with others. */
+  accountsQuery(memberIds: Iterable<string>): Prisma.Sql | null {
     const missing = [...new Set(memberIds)].filter((id) => !this.loaded.has(`MEMBER:${id}`));
-    if (missing.length === 0) return;
+    if (missing.length === 0) return null;
     // a raw statement: on the hot paths the ORM's cost per query is most of the cost
-    const rows = await rawQuery<{ id: string; kind: 'MEMBER' | 'ESCROW'; memberId: string; balance: unknown }>(tx, Prisma.sql`
+    return Prisma.sql`
       SELECT id, kind, "memberId", balance FROM "Account"
-      WHERE "communityId" = ${this.communityId} AND "memberId" IN (${Prisma.join(missing)}) AND kind IN ('MEMBER', 'ESCROW')`);
+      WHERE "communityId" = ${this.communityId} AND "memberId" IN (${Prisma.join(missing)}) AND kind IN ('MEMBER', 'ESCROW')`;
+  }
+
+  /** Takes the rows of `accountsQuery`. */
+  accept(rows: AccountRow[]): void {
     for (const row of rows) {
       const ref: AccountRef = { kind: row.kind, memberId: row.memberId };
       this.loaded.set(keyOf(ref), { id: row.id, ref, read: toMicro(BigInt(row.balance as bigint)), delta: 0 });

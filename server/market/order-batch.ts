@@ -1,11 +1,11 @@
 import { Prisma } from '../db/generated/sqlite/client';
-import { rawExecuteAll, rawQuery } from '../db/direct';
+import { rawExecuteAll, rawQueryAll } from '../db/direct';
 import type { Tx } from '../db/client';
 import { asEnum, insertStatements, valuesTable } from '../db/bulk';
 import { newId } from '../db/ids';
 import { DomainError } from '../errors';
 import { formatCredits } from '../money';
-import { LedgerBatch } from '../ledger/batch';
+import { LedgerBatch, type AccountRow } from '../ledger/batch';
 import { escrowAccount, memberAccount } from '../ledger/postings';
 import type { Outbox } from '../live/outbox';
 import { fillAmounts } from './commission';
@@ -124,23 +124,16 @@ export class BookBatch {
 
   /** Reads what `commands` need: the opposite sides of their units, their members' accounts, their devices' profiles. */
   static async load(tx: Tx, community: MarketCommunity, category: string, commands: PlaceCommand[], now: Date): Promise<BookBatch> {
-    // raw statements: on this path the ORM's cost per query is most of the cost (server/db/bulk.ts)
-    const [last] = await rawQuery<{ seq: unknown }>(tx, Prisma.sql`SELECT MAX(seq) AS seq FROM "Order" WHERE "communityId" = ${community.id} AND category = ${category}`);
-    const batch = new BookBatch(community, category, new LedgerBatch(community.id, community.creditLimit), Number(last?.seq ?? 0));
+    // raw statements (on this path the ORM's cost per query is most of the cost: server/db/bulk.ts), sent together
     const memberIds = [...new Set(commands.map((c) => c.memberId))];
-    await batch.ledger.load(tx, memberIds);
-
-    const devices = await rawQuery<{ id: string; memberId: string; updatedAt: unknown; profile: unknown }>(
-      tx,
+    const ledger = new LedgerBatch(community.id, community.creditLimit);
+    const sides = [...new Set(commands.map((c) => `${c.input.unit}\u0000${c.input.side === 'BUY' ? 'SELL' : 'BUY'}`))].map((key) => key.split('\u0000') as [string, 'BUY' | 'SELL']);
+    const [seqRows, accounts, devices, ...sideRows] = await rawQueryAll<[{ seq: unknown }, AccountRow, { id: string; memberId: string; updatedAt: unknown; profile: unknown }, ...RestingRow[]]>(tx, [
+      Prisma.sql`SELECT MAX(seq) AS seq FROM "Order" WHERE "communityId" = ${community.id} AND category = ${category}`,
+      ledger.accountsQuery(memberIds)!,
       Prisma.sql`SELECT id, "memberId", "updatedAt", profile FROM "Device" WHERE "memberId" IN (${Prisma.join(memberIds)})`,
-    );
-    batch.devices = devices.map((d) => ({ id: d.id, memberId: d.memberId, updatedAt: new Date(d.updatedAt as string), profile: fromJson(d.profile) }));
-
-    const sides = new Set(commands.map((c) => `${c.input.unit}\u0000${c.input.side === 'BUY' ? 'SELL' : 'BUY'}`));
-    for (const key of sides) {
-      const [unit, side] = key.split('\u0000') as [string, 'BUY' | 'SELL'];
       // pulled orders (compute jobs, donations, priced content) are filled by their own flows, not here
-      const rows = await rawQuery<RestingRow>(tx, Prisma.sql`
+      ...sides.map(([unit, side]) => Prisma.sql`
         SELECT o.id, o."memberId", o.price, o.remaining, o.locked, o.reserved, o."windowStart", o."windowEnd", o.seq, o.constraints,
                o."negotiationMode", o."negotiationLimit", d.profile
         FROM "Order" o LEFT JOIN "Device" d ON d.id = o."deviceId"
@@ -148,7 +141,15 @@ export class BookBatch {
           AND o.unit = ${unit} AND o.remaining > 0 AND o."jobId" IS NULL AND o.donation = ${false} AND o."contentItemId" IS NULL
           AND o."windowEnd" > ${now} AND (o."expiresAt" IS NULL OR o."expiresAt" > ${now})
         ORDER BY o.price ${Prisma.raw(side === 'SELL' ? 'ASC' : 'DESC')}, o.seq ASC, o.id ASC
-        LIMIT ${CANDIDATE_LIMIT}`);
+        LIMIT ${CANDIDATE_LIMIT}`),
+    ]);
+    const batch = new BookBatch(community, category, ledger, Number(seqRows[0]?.seq ?? 0));
+    ledger.accept(accounts);
+    batch.devices = devices.map((d) => ({ id: d.id, memberId: d.memberId, updatedAt: new Date(d.updatedAt as string), profile: fromJson(d.profile) }));
+
+    for (const [i, [unit, side]] of sides.entries()) {
+      const key = `${unit}\u0000${side}`;
+      const rows = sideRows[i]!;
       if (rows.length === CANDIDATE_LIMIT) batch.truncated.add(key);
       const book = batch.bookOf(unit);
       for (const row of rows) {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prisma } from '@/server/db/generated/sqlite/client';
 import { sqliteAdapterOf } from '@/server/db/client';
-import { rawExecute, rawQuery } from '@/server/db/direct';
+import { rawExecute, rawExecuteAll, rawQuery, rawQueryAll } from '@/server/db/direct';
 import { WorkerConnection } from '@/server/db/sqlite-worker';
 import { transaction } from '@/server/db/transaction';
 import { freshDatabase, type TestDatabase } from '../support/database';
@@ -92,6 +92,21 @@ describe('SQLite: transactions on their own thread', () => {
     expect(seen.read.profile).toEqual({ cores: 8, gflops: 12.5 });
     expect(seen.read.createdAt).toBeInstanceOf(Date);
     expect(seen.row).toEqual({ big: 9_007_199_254_740_991, flag: 1, at: '2026-12-06T10:00:00.000+00:00', empty: null, text: 'ü ✓' });
+  });
+
+  it('statements sent together run in order on the thread and each answers its own', async () => {
+    const answers = await transaction(t.db, async (tx) => {
+      await rawExecute(tx, Prisma.sql`CREATE TEMP TABLE together (n INTEGER)`);
+      const counts = await rawExecuteAll(tx, [1, 2, 3].map((n) => Prisma.sql`INSERT INTO together (n) VALUES (${n})`).concat(Prisma.sql`UPDATE together SET n = n * 10 WHERE n < 3`));
+      const rows = await rawQueryAll<[{ n: unknown }, { total: unknown }, { n: unknown }]>(tx, [
+        Prisma.sql`SELECT n FROM together ORDER BY n`,
+        Prisma.sql`SELECT SUM(n) AS total FROM together`,
+        Prisma.sql`SELECT n FROM together WHERE n > ${100}`,
+      ]);
+      return { counts, rows };
+    });
+    expect(answers.counts).toEqual([1, 1, 1, 2]);
+    expect(answers.rows).toEqual([[{ n: 3 }, { n: 10 }, { n: 20 }], [{ total: 33 }], []]);
   });
 
   it('refuses an integer beyond what a number holds, as the driver does', async () => {
