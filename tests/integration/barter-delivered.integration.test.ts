@@ -308,6 +308,24 @@ describe.each(databaseKinds)('barter legs delivered on %s', (kind) => {
     expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
   });
 
+  it('a job cannot make more work units than the work-unit leg it spends holds: refused with nothing held, and a job within it spends the leg', async () => {
+    const [m, owner] = [await member('dl-donor'), await member('dl-owner')];
+    const compute = (await closed(m, [leg('COMPUTE', 'WORK_UNIT', 2)], [leg('MONEY', 'CREDIT', 1)], owner))[0]!;
+    const before = await balance(owner);
+    const deadline = new Date(Date.now() + 3_600_000).toISOString();
+    const job = (units: number) => owner.caller.compute.submitJob({ communityId, kernel: 'mandelbrot', params: { width: 64, height: 64, maxIterations: 50, view: { centerX: -0.5, centerY: 0, scale: 3 } }, units, replication: 2, quorum: 2, deadline, pricePerUnit: 0, fundingContractId: compute.id });
+    // the render rounds 2 tiles up to 4: more than the 2 work units the leg holds
+    await rejects(job(2), 'BAD_REQUEST', /make 4 work units, and the contract you spend holds 2: ask for fewer units/);
+    await rejects(job(9), 'BAD_REQUEST', /the contract you spend holds 2/);
+    expect(await t.db.job.count({ where: { memberId: owner.id } })).toBe(0);
+    expect(await t.db.jobTerms.count({ where: { fundingContractId: compute.id } })).toBe(0);
+    expect(await balance(owner)).toEqual(before);
+    // one tile: within the leg
+    const made = await job(1);
+    expect(await t.db.jobTerms.findUniqueOrThrow({ where: { jobId: made.id } })).toMatchObject({ fundingContractId: compute.id });
+    expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
+  });
+
   it('patent example 1 delivered: the pool’s network leg is relayed for the member, and the member’s compute and memory legs are spent by jobs their device runs', async () => {
     const [m, friend] = [await member('dl-donor'), await member('dl-friend')];
     await m.caller.compute.donate({ communityId, deviceId: m.deviceId, on: true, floorPrice: 1_000, memoryMb: 64 });
