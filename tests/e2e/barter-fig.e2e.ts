@@ -9,7 +9,7 @@
  * - FIG 7: two members barter a file and a camera hour for compute and memory, with commission — the compute and
  *   memory legs spent by jobs only the giver's donating page runs, the file transferred, the camera streamed.
  * The pool's side is posted from the coordinator's pool screen and the member's side from the barter screen.
- * Quantities are small (a camera streamed ~15 s of its hour, a 0.4 MB relayed file, 2-unit jobs).
+ * Quantities are small (a camera streamed ~15 s of its hour, a 0.4 MB relayed file, jobs of 4 and 2 units).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { expect, test, type Page } from '@playwright/test';
@@ -29,18 +29,18 @@ const CAMERA_SECONDS = 15;
 const RELAYED_BYTES = 400_000;
 /**
  * The community's rates, so that the legs are worth comparable amounts (server/barter/unit-values.ts): a file of
- * 1 MB 0.5 credit, a device hour of peripherals 0.5 credit, an MB relayed 0.1 credit, a work unit 0.25 credit and
+ * 1 MB 0.5 credit, a device hour of peripherals 0.5 credit, an MB relayed 0.1 credit, a work unit 0.125 credit and
  * an MB·hour of memory 0.005 credit.
  */
 const FIG_RATES = {
-  compute: { perMipsHour: 7_500, perMflopsHour: 7_500 },
+  compute: { perMipsHour: 3_750, perMflopsHour: 3_750 },
   memory: { perMbHour: 5_000 },
   peripheral: { perMegapixelHour: 2_000, perCameraHour: 1_989_000, perMicrophoneHour: 5_000, touchHour: 2_000 },
   file: { perItem: 499_900, perMb: 100 },
   network: { perMbpsHour: 42_915_345 },
 };
 
-type Contract = { id: string; state: string; escrowed: number; buyerCommission: number; sellerCommission: number; barterDealId: string | null; buyer: { id: string; handle: string }; seller: { id: string; handle: string }; events: { action: string; note: string | null }[] };
+type Contract = { id: string; state: string; quantity: number; price: number; escrowed: number; buyerCommission: number; sellerCommission: number; barterDealId: string | null; buyer: { id: string; handle: string }; seller: { id: string; handle: string }; events: { action: string; note: string | null }[] };
 const contract = async (page: Page, contractId: string): Promise<Contract> => call(page.request, 'contract.get', { contractId }, 'GET');
 const balance = (page: Page, communityId: string) => call(page.request, 'ledger.balance', { communityId }, 'GET');
 const pool = async (coord: Page, communityId: string) => (await call(coord.request, 'admin.pool', { communityId }, 'GET')).pool as number;
@@ -216,14 +216,14 @@ test('patent example 4 (FIG 7) delivered: two members barter a file and a camera
   // the lab's phone is measured on the device screen: it will donate
   await measuredMember(lab, labHandle, slug);
 
-  // the artist offers a file and a camera hour for 2 work units of compute and 100 MB·hours of memory
+  // the artist offers a file and a camera hour for 4 work units of compute and 100 MB·hours of memory
   const bytes = randomBytes(200_000);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const title = `Studio still ${id}`;
   await publishFile(artist, title, bytes);
   await artist.goto('/barter');
   await fillLegs(artist, 'I give', [{ category: 'FILE', unit: 'ITEM', quantity: 1 }, { category: 'PERIPHERAL', unit: 'DEVICE_HOUR', quantity: 1 }]);
-  await fillLegs(artist, 'I want', [{ category: 'COMPUTE', unit: 'WORK_UNIT', quantity: 2 }, { category: 'MEMORY', unit: 'MB_HOUR', quantity: 100 }]);
+  await fillLegs(artist, 'I want', [{ category: 'COMPUTE', unit: 'WORK_UNIT', quantity: 4 }, { category: 'MEMORY', unit: 'MB_HOUR', quantity: 100 }]);
   await expect(artist.getByTestId('barter-balance')).toHaveText(/Even|within your/);
   await artist.getByRole('button', { name: 'Post offer' }).click();
   await expect(artist.getByTestId('barter-result')).toContainText('Your offer waits for a match.');
@@ -246,10 +246,10 @@ test('patent example 4 (FIG 7) delivered: two members barter a file and a camera
 
   // the compute and memory legs: the lab donates (offering memory), the artist spends each leg with a job from its page
   await startDonating(lab, '256 MB per unit');
-  const computeJob = await runJobForLeg(artist, compute!.id, labHandle, { units: 2 });
+  const computeJob = await runJobForLeg(artist, compute!.id, labHandle, { units: 4 });
   await confirmUntilComplete(artist);
   await artist.screenshot({ path: 'test-results/fig7-compute-job.png', fullPage: true });
-  await settledFromProof(artist, compute!.id, /^2 of 2 work units spent/);
+  await settledFromProof(artist, compute!.id, /^4 of 4 work units spent/);
   const memoryJob = await runJobForLeg(artist, memory!.id, labHandle, { units: 2, hashJoin: { workingSetMb: 4 } });
   await confirmUntilComplete(artist);
   const memorySettled = await settledFromProof(artist, memory!.id, /MB·hours of 100 spent: 4 MB × the run time/);
@@ -267,18 +267,22 @@ test('patent example 4 (FIG 7) delivered: two members barter a file and a camera
   const paid = {
     files: released(files!, 1, 1),
     camera: released(camera!, rental.provenMs, rental.wholeMs),
-    compute: released(compute!, 2, 2),
+    compute: released(compute!, 4, 4),
     memory: released(memory!, low, memoryWhole),
   };
   // the jobs' own work units (the memory job pays its units at its price; the compute job's are paid by the leg)
   const { items } = await call(artist.request, 'contract.list', { communityId: community.id }, 'GET');
   const jobContracts = (items as Contract[]).filter((c) => c.barterDealId === null);
   for (const c of jobContracts) expect(c.state).toMatch(/^(SETTLED|REFUNDED)$/);
-  const units = jobContracts.filter((c) => c.state === 'SETTLED').reduce((sum, c) => ({ paid: sum.paid + c.escrowed, commission: sum.commission + c.buyerCommission + c.sellerCommission }), { paid: 0, commission: 0 });
+  // a job's contract is paid in full for its validated units when it settles: price × quantity, each side's commission
+  const units = jobContracts
+    .filter((c) => c.state === 'SETTLED')
+    .reduce((sum, c) => ({ paid: sum.paid + c.quantity * c.price + c.buyerCommission, earned: sum.earned + c.quantity * c.price - c.sellerCommission, commission: sum.commission + c.buyerCommission + c.sellerCommission }), { paid: 0, earned: 0, commission: 0 });
+  expect(units.paid).toBeGreaterThan(0);
   const commission = paid.files.commission + paid.camera.commission + paid.compute.commission + paid.memory.commission + units.commission;
   console.info(`FIG 7: camera ${rental.provenMs} ms proven; memory ${mbHours} MB·h; work units paid ${units.paid} µ; commission ${commission} µ; jobs ${computeJob}, ${memoryJob}`);
   expect(await balance(artist, community.id)).toEqual({ available: GRANT - paid.compute.paid - paid.memory.paid - units.paid, escrow: 0 });
-  expect(await balance(lab, community.id)).toEqual({ available: GRANT - paid.files.paid - paid.camera.paid + units.paid - units.commission, escrow: 0 });
+  expect(await balance(lab, community.id)).toEqual({ available: GRANT - paid.files.paid - paid.camera.paid + units.earned, escrow: 0 });
   // commission collected into the community's pool: all of the file's and the compute's, the proven shares of the rest
   expect(await pool(coord, community.id)).toBe(commission);
   expect(paid.files.commission).toBe(files!.buyerCommission);
