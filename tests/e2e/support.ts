@@ -288,6 +288,8 @@ export async function runJobForLeg(owner: Page, contractId: string, sellerHandle
     await owner.getByLabel('Working set per unit (MB)').fill(String(job.hashJoin.workingSetMb));
   }
   await expect(owner.getByTestId('job-funding')).toHaveValue(contractId);
+  await expect(owner.locator('#job-funding-hint')).toContainText(`Only @${sellerHandle}'s devices run this job`);
+  if (!job.hashJoin) await expect(owner.locator('#job-funding-hint')).toContainText('work units: the job can have at most that many');
   await owner.getByRole('textbox', { name: 'Work units' }).fill(String(job.units));
   await owner.getByRole('button', { name: 'Post job' }).click();
   await expect(owner.getByTestId('job-terms')).toContainText(`Only @${sellerHandle}'s devices run this job`);
