@@ -1,6 +1,6 @@
-import { settlesFromProof } from '@/server/delivery/rule';
+import { contractSettlesFromProof, isFileLeg, settlesFromProof } from '@/server/delivery/rule';
 
-export { settlesFromProof };
+export { contractSettlesFromProof, isFileLeg, settlesFromProof };
 
 type Side = 'BUYER' | 'SELLER';
 type Contract = { id: string; category: string; unit: string; buyer: { handle: string }; seller?: { handle: string } };

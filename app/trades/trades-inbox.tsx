@@ -2,7 +2,7 @@
 
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
-import { settlesFromProof } from '../_lib/delivery';
+import { contractSettlesFromProof } from '../_lib/delivery';
 import { LoadMore, rowsOf } from '../_components/load-more';
 import { Pending } from '../_components/loading';
 import { LastKnownMark } from '../_components/last-known-mark';
@@ -27,8 +27,8 @@ export function TradesInbox({ memberId }: { memberId: string }) {
     (c.state === 'DELIVERED' && c.buyer.id === memberId) ||
     (['MATCHED', 'ACTIVE'].includes(c.state) && c.buyer.id !== memberId) ||
     (c.state === 'DISPUTED' && c.buyer.id !== memberId && c.statements.seller.length === 0);
-  const todo = (c: { state: string; buyer: { id: string }; category: string; unit: string }) =>
-    c.state === 'DISPUTED' ? 'respond' : c.buyer.id === memberId ? 'sign off' : settlesFromProof(c.category, c.unit) ? 'start' : 'deliver';
+  const todo = (c: { state: string; buyer: { id: string }; category: string; unit: string; barterDealId: string | null }) =>
+    c.state === 'DISPUTED' ? 'respond' : c.buyer.id === memberId ? 'sign off' : contractSettlesFromProof(c) ? 'start' : 'deliver';
   return (
     <>
       <LastKnownMark asOf={knownContracts.asOf ?? knownNegotiations.asOf} />

@@ -59,6 +59,10 @@ export async function submitJob(db: Db, memberId: string, community: MarketCommu
   return withOutbox(db, async (tx) => {
     await lockBook(tx, community.id, COMPUTE_CATEGORY);
     const funding = input.fundingContractId ? await readFunding(tx, memberId, community.id, input.fundingContractId, kernel, workingSetMb, deadline) : null;
+    // a work-unit contract pays for as many units as it holds: a job cannot make the seller compute more for it
+    if (funding?.unit === 'WORK_UNIT' && inputs.length > funding.quantity) {
+      throw new DomainError('BAD_INPUT', `These parameters make ${inputs.length} work units, and the contract you spend holds ${funding.quantity}: ask for fewer units (${kernel.title} may round the number you ask for).`);
+    }
     // a job spending a compute contract pays nothing per unit (the contract pays); one spending a memory
     // contract pays its units as usual and its memory from the contract instead of a MEMORY BUY
     const pricePerUnit = paysWorkUnits(funding?.unit) ? 0 : input.pricePerUnit;

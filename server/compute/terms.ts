@@ -119,7 +119,7 @@ export async function readFunding(tx: Tx, memberId: string, communityId: string,
   if (deadline.getTime() > contract.windowEnd.getTime()) throw new DomainError('BAD_INPUT', "The job's deadline must fall within the contract's window.");
   const taken = await tx.jobTerms.findUnique({ where: { fundingContractId: contract.id }, select: { jobId: true } });
   if (taken) throw new DomainError('CONFLICT', 'Another job already spends that contract.');
-  return { contractId: contract.id, sellerId: contract.sellerId, unit, workingSetMb };
+  return { contractId: contract.id, sellerId: contract.sellerId, unit, workingSetMb, quantity: contract.quantity };
 }
 
 export type Funding = Awaited<ReturnType<typeof readFunding>>;

@@ -29,9 +29,20 @@ export function settlesFromProof(category: string, unit: string): boolean {
   return DELIVERED_BY_SYSTEM.has(`${category}/${unit}`);
 }
 
+/**
+ * A barter's file leg (FILE/ITEM): delivered by transfers of the giver's items taken against it and settled from the
+ * receiver's verified SHA-256 of each (server/content/file-legs.ts), so it never settles on the giver's word either.
+ */
+export const isFileLeg = (contract: { category: string; unit: string; barterDealId?: string | null }) =>
+  Boolean(contract.barterDealId) && contract.category === 'FILE' && contract.unit === 'ITEM';
+
+/** Whether this contract pays only from proofs of delivery: a pair the system delivers and measures, or a barter's file leg. */
+export const contractSettlesFromProof = (contract: { category: string; unit: string; barterDealId?: string | null }) =>
+  settlesFromProof(contract.category, contract.unit) || isFileLeg(contract);
+
 /** Refuses the seller's word for a contract the system delivers and measures. */
-export function refuseSellersWord(contract: { category: string; unit: string }): void {
-  if (settlesFromProof(contract.category, contract.unit)) {
+export function refuseSellersWord(contract: { category: string; unit: string; barterDealId?: string | null }): void {
+  if (contractSettlesFromProof(contract)) {
     throw new DomainError(
       'PRECONDITION',
       'This contract pays from measured delivery: it settles by itself from the proofs your device sends, pro rata to what they prove. There is nothing to report.',

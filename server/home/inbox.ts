@@ -6,7 +6,7 @@
  * the member's own: each query is keyed by the member's id (or their devices' ids).
  */
 import type { Queryable } from '../db/client';
-import { settlesFromProof } from '../delivery/rule';
+import { contractSettlesFromProof } from '../delivery/rule';
 import { toMicro } from '../money';
 
 /** At most this many items of each kind are listed (the count says when there are more). */
@@ -26,6 +26,7 @@ const contractSelect = {
   windowEnd: true,
   reviewEndsAt: true,
   createdAt: true,
+  barterDealId: true,
   buyer: { select: { handle: true } },
   seller: { select: { handle: true } },
   community: { select: { name: true } },
@@ -246,7 +247,7 @@ export async function homeInbox(db: Queryable, memberId: string, since: Date, no
   }
   const communityName = new Map(memberships.map((m) => [m.community.id, m.community.name]));
 
-  const deliver = listed(toDeliver.filter((c) => !settlesFromProof(c.category, c.unit)).map((c) => presentContract(c, 'SELLER')));
+  const deliver = listed(toDeliver.filter((c) => !contractSettlesFromProof(c)).map((c) => presentContract(c, 'SELLER')));
   const signOff = listed(toSignOff.map((c) => presentContract(c, 'BUYER')));
   const negotiationsOut = listed(
     waiting.map((n) => {

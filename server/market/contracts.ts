@@ -199,7 +199,7 @@ export async function actOnContract(
   const checked = transition(existing.state, action, actor);
   if (!checked.ok) throw new DomainError('CONFLICT', checked.reason);
   if (action === 'REPORT_DELIVERED') {
-    const terms = await db.contract.findUniqueOrThrow({ where: { id: contractId }, select: { category: true, unit: true } });
+    const terms = await db.contract.findUniqueOrThrow({ where: { id: contractId }, select: { category: true, unit: true, barterDealId: true } });
     refuseSellersWord(terms);
   }
   const needs = NEEDS_STATEMENT[action];

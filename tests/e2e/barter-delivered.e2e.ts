@@ -10,7 +10,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { expect, test } from '@playwright/test';
-import { call, ledgerSums, memberWithDevice, PASSWORD, unique, webrtcContext } from './support';
+import {
+  call, confirmUntilComplete, ledgerSums, measuredMember, memberWithDevice, postPoolOffer, publishFile, relayFileForLeg, runJobForLeg, startDonating, takeBarterOffer, takeFileForLeg, unique, webrtcContext,
+} from './support';
 
 const GRANT = 100_000_000;
 const FILE_BYTES = 600_000;
@@ -27,27 +29,13 @@ test('patent example 1 delivered: network access from the pool for a member’s 
   const community = await call(coord.request, 'community.create', { name: `Patent ${id}`, slug, commissionBps: 200, startingGrant: GRANT, inviteOnly: false });
   await call(friend.request, 'community.join', { slug });
   // the member registers this browser by measuring it, as a donor does
-  await call(m.request, 'auth.signUp', { handle: memberHandle, password: PASSWORD });
-  await call(m.request, 'community.join', { slug });
-  await m.goto('/device');
-  await m.getByRole('button', { name: 'Measure and register' }).click();
-  const panel = m.getByTestId('donate-panel');
-  await expect(panel).toBeVisible({ timeout: 60_000 });
+  await measuredMember(m, memberHandle, slug);
 
   // the coordinator posts the pool's own offer from the pool screen: network access for compute
-  await coord.goto(`/communities/${slug}/coordinator/pool`);
-  const offers = coord.getByTestId('pool-offers');
-  await offers.getByTestId('offer-preset').selectOption('network-compute');
-  await offers.getByRole('button', { name: 'Post from the pool…' }).click();
-  await expect(coord.getByTestId('offer-confirm')).toContainText('10 work units of compute');
-  await coord.getByTestId('offer-confirm').getByRole('button', { name: 'Confirm' }).click();
-  await expect(coord.getByTestId('offer-outcome')).toContainText('Posted from the pool');
+  await postPoolOffer(coord, slug, { preset: 'network-compute', confirms: ['10 work units of compute'] });
 
   // the member takes it on the barter screen: it closes into two legs
-  await m.goto('/barter');
-  await m.getByTestId('barter-offers').locator('li', { hasText: '(community pool)' }).getByRole('button', { name: 'Take this offer' }).click();
-  await m.getByRole('button', { name: 'Post offer' }).click();
-  await expect(m.getByTestId('barter-result')).toHaveText('Matched and closed: the legs are now contracts in Trades.');
+  await takeBarterOffer(m, '(community pool)');
   await m.screenshot({ path: 'test-results/barter-delivered-closed.png', fullPage: true });
   const { items } = await call(m.request, 'contract.list', { communityId: community.id }, 'GET');
   const network = items.find((c: { category: string }) => c.category === 'NETWORK');
@@ -58,63 +46,17 @@ test('patent example 1 delivered: network access from the pool for a member’s 
 
   // the network leg: its page says how it is delivered; the member sends a file through the coordinator's device
   await m.goto(`/contracts/${network.id}`);
-  await expect(m.getByTestId('delivered-by-app')).toContainText('encrypted end to end');
-  await expect(m.getByRole('button', { name: 'I have delivered' })).toHaveCount(0);
   await m.screenshot({ path: 'test-results/barter-delivered-network-leg.png', fullPage: true });
-  await friend.goto('/relay');
-  await expect(friend.getByRole('heading', { name: 'Relays' })).toBeVisible();
-  await m.getByRole('link', { name: `Send a file through @${coordHandle} to…` }).click();
-  await m.getByRole('radio', { name: new RegExp(`@${friendHandle}`) }).check();
-  await m.getByRole('button', { name: 'Open the relay' }).click();
-  await expect(m.getByRole('heading', { name: 'Sending through a relay' })).toBeVisible();
-  const sessionId = m.url().split('/').pop()!;
-  await coord.goto('/relay');
-  await coord.getByRole('link', { name: new RegExp(`Relaying @${memberHandle} → @${friendHandle}`) }).click();
-  await friend.goto('/relay');
-  await friend.getByRole('link', { name: new RegExp(`Receiving from @${memberHandle}`) }).click();
-  await expect(friend.getByTestId('relay-link')).toHaveText('Connected, end to end encrypted.', { timeout: 60_000 });
-  await expect(m.getByTestId('relay-link')).toHaveText('Connected, end to end encrypted.', { timeout: 30_000 });
-  const file = randomBytes(FILE_BYTES);
-  const sha256 = createHash('sha256').update(file).digest('hex');
-  await m.getByLabel('File to send').setInputFiles({ name: 'patent-notes.bin', mimeType: 'application/octet-stream', buffer: file });
-  await m.getByRole('button', { name: 'Send through the relay' }).click();
-  await expect(friend.getByTestId('relay-verified')).toBeVisible({ timeout: 60_000 });
-  await expect(friend.getByTestId('relay-sha256')).toHaveText(sha256);
-  await expect.poll(async () => (await call(m.request, 'relay.get', { sessionId }, 'GET')).provenBytes, { timeout: 20_000 }).toBe(FILE_BYTES);
-  // the relay carried ciphertext only
-  const relayed = Buffer.from(
-    await coord.evaluate(() => {
-      let binary = '';
-      for (const frame of window.__swapmeshRelayed ?? []) for (let i = 0; i < frame.length; i += 8192) binary += String.fromCharCode(...frame.subarray(i, i + 8192));
-      return btoa(binary);
-    }),
-    'base64',
-  );
-  expect(relayed.length).toBeGreaterThan(FILE_BYTES);
-  for (let at = 0; at + 32 <= file.length; at += 50_000) expect(relayed.indexOf(file.subarray(at, at + 32))).toBe(-1);
-  await m.getByRole('button', { name: 'End the relay' }).click();
-  await expect(m.getByTestId('relay-ended')).toBeVisible({ timeout: 20_000 });
+  await relayFileForLeg({ sender: m, relay: coord, receiver: friend, senderHandle: memberHandle, relayHandle: coordHandle, receiverHandle: friendHandle, contractId: network.id, file: randomBytes(FILE_BYTES), name: 'patent-notes.bin' });
   const networkSettled = await call(m.request, 'contract.get', { contractId: network.id }, 'GET');
   expect(networkSettled.state).toBe('SETTLED');
   expect(networkSettled.events.at(-1)).toMatchObject({ action: 'SETTLE_PROVEN' });
 
   // the compute leg: the coordinator spends it by a job started from its page; only the member's page computes it
-  await coord.goto(`/contracts/${compute.id}`);
-  await expect(coord.getByTestId('delivered-by-app')).toContainText('You spend this by running a compute job against it');
-  await coord.getByRole('link', { name: 'Run a job with it' }).click();
-  await expect(coord.getByTestId('job-funding')).toHaveValue(compute.id);
-  await coord.getByRole('textbox', { name: 'Work units' }).fill('4');
-  await coord.getByRole('button', { name: 'Post job' }).click();
-  await expect(coord.getByTestId('job-terms')).toContainText(`Only @${memberHandle}'s devices run this job`);
-  // the member switches donating on from the device screen
-  await m.goto('/device');
-  await expect(panel).toBeVisible({ timeout: 60_000 });
-  await panel.getByRole('switch', { name: 'Donate' }).click();
-  await expect(panel.getByRole('switch', { name: 'Donate' })).toHaveAttribute('aria-checked', 'true');
-  // one donor: the coordinator's device confirms what it returns
-  await expect(coord.getByTestId('confirm-here')).toBeVisible({ timeout: 90_000 });
-  await coord.getByTestId('confirm-here').click();
-  await expect(coord.getByTestId('job-status')).toHaveText('completed', { timeout: 150_000 });
+  await runJobForLeg(coord, compute.id, memberHandle, { units: 4 });
+  // the member switches donating on from the device screen; with one donor the coordinator's device confirms what it returns
+  await startDonating(m);
+  await confirmUntilComplete(coord);
   await coord.screenshot({ path: 'test-results/barter-delivered-compute-job.png', fullPage: true });
   await expect.poll(async () => (await call(coord.request, 'contract.get', { contractId: compute.id }, 'GET')).state, { timeout: 30_000 }).toBe('SETTLED');
   const computeSettled = await call(coord.request, 'contract.get', { contractId: compute.id }, 'GET');
@@ -146,12 +88,7 @@ test('a barter’s file leg is delivered by a transfer: the receiver takes the g
   // the artist offers a file from this device
   const bytes = randomBytes(300_000);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  await giver.goto('/content/publish');
-  await giver.getByLabel('Choose a file').setInputFiles({ name: `sketch-${id}.png`, mimeType: 'image/png', buffer: bytes });
-  await expect(giver.getByLabel('Title')).toBeVisible({ timeout: 60_000 });
-  await giver.getByLabel('Title').fill(`Harbour sketch ${id}`);
-  await giver.getByRole('button', { name: /^Offer in/ }).click();
-  await expect(giver.getByRole('heading', { name: `Harbour sketch ${id}` })).toBeVisible();
+  await publishFile(giver, `Harbour sketch ${id}`, bytes);
 
   // the community pool gives a credit for one of the artist's files
   const legs = { file: [{ category: 'FILE', unit: 'ITEM', quantity: 1 }], credit: [{ category: 'MONEY', unit: 'CREDIT', quantity: 1 }] };
@@ -164,13 +101,11 @@ test('a barter’s file leg is delivered by a transfer: the receiver takes the g
   // the giver's page says what proves it; the receiver takes the file from the contract's page
   await giver.goto(`/contracts/${fileLeg.id}`);
   await expect(giver.getByTestId('file-leg')).toContainText('each copy whose fingerprint checks out');
+  await expect(giver.getByRole('button', { name: 'I have delivered' })).toHaveCount(0);
   await coord.goto(`/contracts/${fileLeg.id}`);
   await expect(coord.getByTestId('file-leg')).toContainText(`Take one file of @${giverHandle}'s for this trade`);
   await coord.screenshot({ path: 'test-results/barter-delivered-file-leg.png', fullPage: true });
-  await coord.getByTestId('file-leg').getByRole('link', { name: `Harbour sketch ${id}` }).click();
-  await expect(coord.getByTestId('item-for-leg')).toContainText('nothing is charged');
-  await coord.getByRole('button', { name: 'Take it for the barter' }).click();
-  await expect(coord).toHaveURL(/\/content\/transfers$/);
+  await takeFileForLeg(coord, fileLeg.id, giverHandle, `Harbour sketch ${id}`);
   await expect.poll(async () => (await call(coord.request, 'contract.get', { contractId: fileLeg.id }, 'GET')).state, { timeout: 90_000 }).toBe('SETTLED');
   const settled = await call(coord.request, 'contract.get', { contractId: fileLeg.id }, 'GET');
   expect(settled.events.at(-1)).toMatchObject({ action: 'SETTLE_PROVEN', note: "1 of 1 files verified by the receiver's SHA-256" });

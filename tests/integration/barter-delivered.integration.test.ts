@@ -222,6 +222,35 @@ describe.each(databaseKinds)('barter legs delivered on %s', (kind) => {
     expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
   });
 
+  it("a barter's file leg never settles on the giver's word: \"I have delivered\" is refused (24 at once), the inbox does not ask for it, and a verified copy settles it", async () => {
+    const [giver, taker] = [await member('dl-artist'), await member('dl-collector')];
+    const fileLeg = (await closed(giver, [leg('FILE', 'ITEM', 1)], [leg('MONEY', 'CREDIT', 1)], taker))[0]!;
+    await rejects(giver.caller.contract.reportDelivered({ contractId: fileLeg.id }), 'PRECONDITION_FAILED', /measured delivery/);
+    const tries = await Promise.allSettled(Array.from({ length: 24 }, () => giver.caller.contract.reportDelivered({ contractId: fileLeg.id })));
+    expect(tries.filter((r) => r.status === 'fulfilled')).toHaveLength(0);
+    for (const r of tries) expect(String((r as PromiseRejectedResult).reason)).toMatch(/measured delivery/);
+    expect(await t.db.contract.findUniqueOrThrow({ where: { id: fileLeg.id }, select: { state: true, deliveredAt: true } })).toEqual({ state: 'MATCHED', deliveredAt: null });
+    expect(await t.db.contractEvent.count({ where: { contractId: fileLeg.id } })).toBe(1);
+    // the giver's to-do list does not ask them to deliver it by hand
+    const inbox = await giver.caller.home.inbox({ since: new Date(Date.now() - 86_400_000).toISOString() });
+    expect(inbox.todo.deliver.items.map((c: { id: string }) => c.id)).not.toContain(fileLeg.id);
+
+    // the receiver takes a copy; its verified hash settles the leg in full
+    const item = await giver.caller.content.publish({ communityId, deviceId: giver.deviceId, header: header('Proof only', 70_000, 7) });
+    const { transfer } = await taker.caller.content.request({ itemId: item.id, deviceId: taker.deviceId, contractId: fileLeg.id });
+    await taker.caller.content.updateTransfer({ transferId: transfer.id, deviceId: taker.deviceId, verifiedChunks: 2, status: 'COMPLETED' });
+    expect(await lastEvent(fileLeg.id)).toMatchObject({ action: 'SETTLE_PROVEN', note: "1 of 1 files verified by the receiver's SHA-256" });
+    expect(await balance(giver)).toEqual({ available: GRANT + CREDIT, escrow: 0 });
+    expect(await balance(taker)).toEqual({ available: GRANT - Number(fileLeg.escrowed), escrow: 0 });
+
+    // a FILE/ITEM contract made on the market, not a barter leg, is still delivered by hand
+    const span = { windowStart: new Date().toISOString(), windowEnd: new Date(Date.now() + 3_600_000).toISOString() };
+    await giver.caller.market.placeOrder({ communityId, side: 'SELL', category: 'FILE', unit: 'ITEM', kind: 'STANDING', quantity: 1, price: CREDIT, ...span });
+    const bid = await taker.caller.market.placeOrder({ communityId, side: 'BUY', category: 'FILE', unit: 'ITEM', kind: 'STANDING', quantity: 1, price: CREDIT, ...span });
+    expect(await giver.caller.contract.reportDelivered({ contractId: bid.fills[0]!.contractId })).toMatchObject({ state: 'DELIVERED' });
+    expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
+  });
+
   it('a file leg whose window closes with some files verified pays pro rata, once under 20 concurrent sweeps; one with none is refunded', async () => {
     const [giver, taker] = [await member('dl-artist'), await member('dl-collector')];
     const contracts = await closed(giver, [leg('FILE', 'ITEM', 4)], [leg('MONEY', 'CREDIT', 2)], taker);
@@ -276,6 +305,24 @@ describe.each(databaseKinds)('barter legs delivered on %s', (kind) => {
     const cameraPaid = released(camera, 60_000, 3_600_000);
     expect(await balance(m)).toEqual({ available: GRANT + Number(files.escrowed) + cameraPaid.sellerGets, escrow: 0 });
     expect(await pool()).toBe(poolBefore + Number(camera.escrowed) - cameraPaid.paid);
+    expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
+  });
+
+  it('a job cannot make more work units than the work-unit leg it spends holds: refused with nothing held, and a job within it spends the leg', async () => {
+    const [m, owner] = [await member('dl-donor'), await member('dl-owner')];
+    const compute = (await closed(m, [leg('COMPUTE', 'WORK_UNIT', 2)], [leg('MONEY', 'CREDIT', 1)], owner))[0]!;
+    const before = await balance(owner);
+    const deadline = new Date(Date.now() + 3_600_000).toISOString();
+    const job = (units: number) => owner.caller.compute.submitJob({ communityId, kernel: 'mandelbrot', params: { width: 64, height: 64, maxIterations: 50, view: { centerX: -0.5, centerY: 0, scale: 3 } }, units, replication: 2, quorum: 2, deadline, pricePerUnit: 0, fundingContractId: compute.id });
+    // the render rounds 2 tiles up to 4: more than the 2 work units the leg holds
+    await rejects(job(2), 'BAD_REQUEST', /make 4 work units, and the contract you spend holds 2: ask for fewer units/);
+    await rejects(job(9), 'BAD_REQUEST', /the contract you spend holds 2/);
+    expect(await t.db.job.count({ where: { memberId: owner.id } })).toBe(0);
+    expect(await t.db.jobTerms.count({ where: { fundingContractId: compute.id } })).toBe(0);
+    expect(await balance(owner)).toEqual(before);
+    // one tile: within the leg
+    const made = await job(1);
+    expect(await t.db.jobTerms.findUniqueOrThrow({ where: { jobId: made.id } })).toMatchObject({ fundingContractId: compute.id });
     expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
   });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_OPEN_OFFERS } from '@/server/barter/offers';
 import { ledgerTotals } from '@/server/ledger/repository';
+import { settleFromProof } from '@/server/delivery/proof';
 import { rejects } from '../support/assertions';
 import { signUp, type Caller } from '../support/callers';
 import { databaseKinds, freshDatabase, type TestDatabase } from '../support/database';
@@ -9,7 +10,7 @@ const CREDIT = 1_000_000;
 const GRANT = 10 * CREDIT;
 type Leg = { category: 'COMPUTE' | 'MEMORY' | 'STORAGE' | 'PERIPHERAL' | 'FILE' | 'NETWORK' | 'MONEY'; unit: string; quantity: number };
 const leg = (category: Leg['category'], unit: string, quantity: number): Leg => ({ category, unit, quantity });
-/** a leg settled on the seller's word and the buyer's sign-off (storage, rentals and relays settle from proofs instead) */
+/** a file leg: the receiver's verified copies prove it, as every resource leg settles from its own proofs */
 const files = [leg('FILE', 'ITEM', 20)];
 const twoCredits = [leg('MONEY', 'CREDIT', 2)];
 
@@ -58,8 +59,9 @@ describe.each(databaseKinds)('barter escrow, races and spam on %s', (kind) => {
         expect(await balance(seller)).toEqual({ available: GRANT, escrow: 0 });
         expect(await commissionAccount()).toBe(commissionBefore);
       } else {
-        await seller.caller.contract.reportDelivered({ contractId: contract!.id });
-        await payer.caller.contract.signOff({ contractId: contract!.id });
+        // a file leg pays from the receiver's verified copies, never on the giver's word (barter-delivered suite)
+        await rejects(seller.caller.contract.reportDelivered({ contractId: contract!.id }), 'PRECONDITION_FAILED', /measured delivery/);
+        await settleFromProof(t.db, contract!.id, { part: 1, whole: 1 }, 'Proven in full');
         expect(await balance(payer)).toEqual({ available: GRANT - 2 * CREDIT - commission, escrow: 0 });
         expect(await balance(seller)).toEqual({ available: GRANT + 2 * CREDIT, escrow: 0 });
         expect(await commissionAccount()).toBe(commissionBefore + commission);

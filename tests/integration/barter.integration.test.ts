@@ -2,7 +2,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { receiptBytes, type Receipt } from '@/server/barter/receipts';
 import { settleFromProof } from '@/server/delivery/proof';
-import { settlesFromProof } from '@/server/delivery/rule';
+import { contractSettlesFromProof } from '@/server/delivery/rule';
 import { ledgerTotals } from '@/server/ledger/repository';
 import { rejects } from '../support/assertions';
 import { signUp, type Caller } from '../support/callers';
@@ -30,11 +30,11 @@ describe.each(databaseKinds)('barter on %s', (kind) => {
   const available = async (c: Caller, cid = communityId) => (await c.ledger.balance({ communityId: cid })).available;
   /**
    * Delivers a leg: on the seller's word and the buyer's sign-off, or, for what the system delivers and
-   * measures itself (a rental streamed, compute and memory spent by a job, storage proven by challenges:
+   * measures itself (a rental streamed, compute and memory spent by a job, storage proven by challenges, a file leg by verified copies:
    * each tested on its own), from proof of all of it; the seller's word is refused for those.
    */
-  const deliver = async (c: { id: string; category: string; unit: string }, seller: Caller, buyer: Caller) => {
-    if (settlesFromProof(c.category, c.unit)) {
+  const deliver = async (c: { id: string; category: string; unit: string; barterDealId: string | null }, seller: Caller, buyer: Caller) => {
+    if (contractSettlesFromProof(c)) {
       await rejects(seller.contract.reportDelivered({ contractId: c.id }), 'PRECONDITION_FAILED', /measured delivery/);
       await settleFromProof(t.db, c.id, { part: 1, whole: 1 }, 'Proven in full');
       return;

@@ -8,7 +8,7 @@ import { Pending } from '../../_components/loading';
 import { RequireMember } from '../../_components/require-member';
 import { LastKnownMark } from '../../_components/last-known-mark';
 import { useLastKnown } from '../../_lib/last-known';
-import { deliveryScreen, settlesFromProof } from '../../_lib/delivery';
+import { contractSettlesFromProof, deliveryScreen, isFileLeg } from '../../_lib/delivery';
 import { humanNote, money, unitPrice, when } from '../../_lib/format';
 import { useTRPC } from '../../_lib/trpc';
 import { FileLeg } from './file-leg';
@@ -66,7 +66,7 @@ function ContractView({ contractId, memberId }: { contractId: string; memberId: 
   const c = contract.data;
   const isBuyer = c.buyer.id === memberId;
   const isSeller = c.seller.id === memberId;
-  const proven = settlesFromProof(c.category, c.unit) && c.state !== 'DELIVERED';
+  const proven = contractSettlesFromProof(c) && c.state !== 'DELIVERED';
   const screen = deliveryScreen(c, isBuyer ? 'BUYER' : 'SELLER');
   const busy = deliver.isPending || signOff.isPending || dispute.isPending || respond.isPending || resolve.isPending;
   const live = ['MATCHED', 'ACTIVE', 'DELIVERED'].includes(c.state);
@@ -103,7 +103,7 @@ function ContractView({ contractId, memberId }: { contractId: string; memberId: 
       {live && (isBuyer || isSeller) ? (
         <div className="card stack">
           <ErrorAlert error={deliver.error ?? signOff.error ?? dispute.error} />
-          {proven ? (
+          {proven && screen ? (
             <div className="stack" data-testid="delivered-by-app">
               <p className="muted" style={{ margin: 0 }}>{screen?.how}</p>
               {screen?.href ? (
@@ -113,7 +113,7 @@ function ContractView({ contractId, memberId }: { contractId: string; memberId: 
               ) : null}
             </div>
           ) : null}
-          {c.barterDealId && c.category === 'FILE' && c.unit === 'ITEM' && ['MATCHED', 'ACTIVE'].includes(c.state) ? (
+          {isFileLeg(c) && ['MATCHED', 'ACTIVE'].includes(c.state) ? (
             <FileLeg contract={c} side={isBuyer ? 'BUYER' : 'SELLER'} />
           ) : null}
           {isSeller && !proven && c.state !== 'DELIVERED' ? (

@@ -201,7 +201,7 @@ function JobFormFor({ communities: mine, communityId: chosenCommunity, setCommun
           </select>
           <span className="hint" id="job-funding-hint">
             {spending
-              ? `Only @${spending.seller}'s devices run this job; the contract pays for the ${unitWord(spending.unit)} the validated units count, and the rest is refunded.`
+              ? `Only @${spending.seller}'s devices run this job; the contract pays for the ${unitWord(spending.unit)} the validated units count, and the rest is refunded.${spending.unit === 'WORK_UNIT' ? ` It holds ${spending.quantity.toLocaleString()} work units: the job can have at most that many.` : ''}`
               : 'A compute or memory contract you bought can pay for this job.'}
           </span>
         </label>
