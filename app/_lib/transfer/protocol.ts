@@ -167,12 +167,16 @@ export function chunksPerFrame(maxFrame: number | undefined, channelLimit: numbe
   return Math.max(1, Math.min(MAX_RUN_CHUNKS, Math.floor((limit - FRAME_HEADER_BYTES) / chunkSize)));
 }
 
-/** A run frame: header + the chunks back to back, in one new buffer (each chunk copied once). */
-export function encodeRunFrame(key: number, firstIndex: number, chunks: readonly Uint8Array[]): Uint8Array {
+/**
+ * A run frame: header + the chunks back to back (each chunk copied once), in a new buffer, or at the start of
+ * `into` when it is large enough (a sender's scratch buffer: a data channel copies what it is given before
+ * `send` returns, so one buffer serves every frame).
+ */
+export function encodeRunFrame(key: number, firstIndex: number, chunks: readonly Uint8Array[], into?: Uint8Array): Uint8Array {
   let size = FRAME_HEADER_BYTES;
   for (const chunk of chunks) size += chunk.length;
-  const frame = new Uint8Array(size);
-  const view = new DataView(frame.buffer);
+  const frame = into && into.length >= size ? into.subarray(0, size) : new Uint8Array(size);
+  const view = new DataView(frame.buffer, frame.byteOffset, size);
   view.setUint16(0, MAGIC);
   view.setUint8(2, PROTOCOL_VERSION);
   view.setUint8(3, KIND_RUN);

@@ -37,6 +37,7 @@ import { canSend, type WindowConfig } from './window';
 /** The data channel as the sessions need it. */
 export interface Wire {
   readonly open: boolean;
+  /** Queues a message; the bytes are copied before it returns (as `RTCDataChannel.send` does), so the caller may reuse them. */
   send(data: string | Uint8Array): void;
   readonly bufferedAmount: number;
   /** Resolves once the buffered amount fell to the low-water mark, or the wire closed. */
@@ -346,6 +347,7 @@ export class SendSession {
   private wake: (() => void) | null = null;
   /** the largest frame the receiver takes (its last `want`), 0 when it named none */
   private peerMaxFrame = 0;
+  private scratch: Uint8Array | null = null;
   bytesSent = 0;
   lastActivity = Date.now();
   state: SendState = 'idle';
@@ -474,7 +476,9 @@ export class SendSession {
           }
           chunks.push(this.tamper ? this.tamper(index, bytes) : bytes);
         }
-        const frames = chunks.length === 1 ? encodeChunkFrames(this.key, run.first, chunks[0]!, this.framePayload) : [encodeRunFrame(this.key, run.first, chunks)];
+        // a run frame is built in one scratch buffer, reused for every frame (the wire copies what it sends)
+        if (chunks.length > 1) this.scratch ??= new Uint8Array(MAX_RUN_FRAME);
+        const frames = chunks.length === 1 ? encodeChunkFrames(this.key, run.first, chunks[0]!, this.framePayload) : [encodeRunFrame(this.key, run.first, chunks, this.scratch ?? undefined)];
         for (const frame of frames) {
           while (!canSend(wire.bufferedAmount, frame.byteLength, wire.window) && wire.open && generation === this.generation) await wire.drained();
           if (generation !== this.generation || !wire.open || this.state !== 'sending') break;
