@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // Peer-to-peer transfer throughput between two Chromium browsers: the app's protocol (framed
-// chunks, per-chunk SHA-256 against the manifest in the storage worker, OPFS writes, acks, durable
-// watermark, whole-file SHA-256 at the end) against, in the same run:
+// chunks, three 64 KiB chunks per 192 KiB message when both ends take it, per-chunk SHA-256 against
+// the manifest in the storage worker, OPFS writes, acks, durable watermark, whole-file SHA-256 at the
+// end) against, in the same run:
 //   raw         a bare RTCDataChannel on its own RTCPeerConnection (no simple-peer): 64 KiB messages
-//               from memory, the same window (4 MiB in flight, refilled on `bufferedamountlow` at
-//               1 MiB); the receiver only counts bytes. The ceiling.
+//               (BENCH_RAW_KIB) from memory, the same window (4 MiB in flight, refilled on
+//               `bufferedamountlow` at 1 MiB); the receiver only counts bytes. The ceiling.
+// Every other rep runs the variants in the reverse order (a machine whose load drifts favours none).
 //   sp send     the app's simple-peer connection, `peer.send` of the same file's chunks under the
 //               same window; the receiver only counts bytes.
 //   sp write    the same connection through simple-peer's stream `write()` (64 KiB in flight, its
