@@ -727,7 +727,7 @@ async function main() {
           row.figures[v] = mbps(BIG, r.ms);
           if (v === 'app') row.appData = mbps(BIG, r.dataMs);
           memory.push({ net, v, ...mem, pids });
-          console.error(`  ${net} ${BIG / MB} MB: ${v} ${row.figures[v].toFixed(1)} MB/s, receiver peak RSS ${(mem.peakRss / MB).toFixed(0)} MB`);
+          console.error(`  ${net} ${BIG / MB} MB: ${v} ${row.figures[v].toFixed(1)} MB/s, receiver peak RSS ${(mem.peakRss / MB).toFixed(0)} MB, CPU ms per MB ${((r.cpuSender * 1000) / (BIG / MB)).toFixed(0)}+${((r.cpuReceiver * 1000) / (BIG / MB)).toFixed(0)}`);
         }
         await cdp.detach();
         results.push(row);
