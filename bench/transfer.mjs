@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // Peer-to-peer transfer throughput between two Chromium browsers: the app's protocol (framed
-// chunks, per-chunk SHA-256 against the manifest in the storage worker, OPFS writes, acks, durable
-// watermark, whole-file SHA-256 at the end) against, in the same run:
+// chunks, three 64 KiB chunks per 192 KiB message when both ends take it, per-chunk SHA-256 against
+// the manifest in the storage worker, OPFS writes, acks, durable watermark, whole-file SHA-256 at the
+// end) against, in the same run:
 //   raw         a bare RTCDataChannel on its own RTCPeerConnection (no simple-peer): 64 KiB messages
-//               from memory, the same window (4 MiB in flight, refilled on `bufferedamountlow` at
-//               1 MiB); the receiver only counts bytes. The ceiling.
+//               (BENCH_RAW_KIB) from memory, the same window (4 MiB in flight, refilled on
+//               `bufferedamountlow` at 1 MiB); the receiver only counts bytes. The ceiling.
+// Every other rep runs the variants in the reverse order (a machine whose load drifts favours none).
 //   sp send     the app's simple-peer connection, `peer.send` of the same file's chunks under the
 //               same window; the receiver only counts bytes.
 //   sp write    the same connection through simple-peer's stream `write()` (64 KiB in flight, its
@@ -318,6 +320,7 @@ window.bench = {
   },
   countedSoFar: () => count?.got ?? null,
   takeOnDataMs() { const ms = onDataMs; onDataMs = 0; return ms; },
+  takeFrames() { const n = frames; frames = 0; return n; },
   workerSpent: () => storageWorkerSpent(),
   /** simple-peer's send() under the app's window: the file's chunks, no header, no hash. */
   async spSend(chunkSize) {
@@ -356,7 +359,8 @@ window.bench = {
   async rawSend(total, high, low, size) {
     const channel = raw.channel;
     channel.bufferedAmountLowThreshold = low;
-    const message = crypto.getRandomValues(new Uint8Array(size));
+    const message = new Uint8Array(size);
+    for (let at = 0; at < size; at += 65536) crypto.getRandomValues(message.subarray(at, at + 65536));
     let sent = 0;
     while (sent < total) {
       while (sent < total && channel.bufferedAmount + size <= high) {
@@ -385,6 +389,8 @@ window.signalIn = async (conn, json) => {
 
 /** Main-thread milliseconds spent handling arriving messages (the receiving page's share of the work). */
 let onDataMs = 0;
+/** Binary messages the app's receiver got (run frames carry several chunks each). */
+let frames = 0;
 function onData(data) {
   const t0 = performance.now();
   try { handleData(data); } finally { onDataMs += performance.now() - t0; }
@@ -399,6 +405,7 @@ function handleData(data) {
     return;
   }
   if (mode === 'count') return counted(data.byteLength);
+  frames++;
   const frame = parseChunkFrame(data);
   if (!frame.ok) return;
   for (const s of sessions.values()) if (s.key === frame.value.key && s.handleFrame) { s.handleFrame(frame.value); return; }
@@ -426,7 +433,7 @@ async function main() {
   const BIG_NETS = (process.env.BENCH_BIG_NETS ?? NETS.at(-1)).split(',');
   const VARIANTS = (process.env.BENCH_VARIANTS ?? 'app,raw,sp-send,sp-write').split(',');
   const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  const RAW_MESSAGE = 64 * 1024;
+  const RAW_MESSAGE = Number(process.env.BENCH_RAW_KIB ?? 64) * 1024;
   // BENCH_PROFILE=1: CPU time per thread of both browsers around each run (where the time goes)
   const PROFILE = Boolean(process.env.BENCH_PROFILE);
 
@@ -645,7 +652,8 @@ async function main() {
         console.error(`    threads, CPU s — sender: ${show(diffThreads(threads0[0], st))}`);
         console.error(`    threads, CPU s — receiver: ${show(diffThreads(threads0[1], rt))}`);
         const spent = await receiver.page.evaluate(() => window.bench.workerSpent());
-        if (spent.chunks) console.error(`    receiver's storage worker, ms: ${Object.entries(spent).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')}`);
+        const frameCount = await receiver.page.evaluate(() => window.bench.takeFrames());
+        if (spent.chunks) console.error(`    receiver's storage worker, ms: ${Object.entries(spent).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')}; ${frameCount} messages`);
       }
       const onDataMs = await receiver.page.evaluate(() => window.bench.takeOnDataMs());
       const [s1, r1] = await Promise.all([browserCpu(sender.dir), browserCpu(receiver.dir)]);
@@ -687,7 +695,8 @@ async function main() {
       const drops0 = await udpRcvbufErrors();
       for (let rep = 0; rep < REPS; rep++) {
         const line = [];
-        for (const v of VARIANTS) {
+        // every other rep in the reverse order, so a machine whose load drifts favours no variant
+        for (const v of rep % 2 ? [...VARIANTS].reverse() : VARIANTS) {
           const r = await runners[v](small);
           runs[v].push(r);
           line.push(`${v} ${mbps(SIZE, r.ms).toFixed(1)} (cpu s ${r.cpuSender.toFixed(1)}+r ${r.cpuReceiver.toFixed(1)}, page onData ${(r.onDataMs / 1000).toFixed(2)} s)`);
@@ -718,7 +727,7 @@ async function main() {
           row.figures[v] = mbps(BIG, r.ms);
           if (v === 'app') row.appData = mbps(BIG, r.dataMs);
           memory.push({ net, v, ...mem, pids });
-          console.error(`  ${net} ${BIG / MB} MB: ${v} ${row.figures[v].toFixed(1)} MB/s, receiver peak RSS ${(mem.peakRss / MB).toFixed(0)} MB`);
+          console.error(`  ${net} ${BIG / MB} MB: ${v} ${row.figures[v].toFixed(1)} MB/s, receiver peak RSS ${(mem.peakRss / MB).toFixed(0)} MB, CPU ms per MB ${((r.cpuSender * 1000) / (BIG / MB)).toFixed(0)}+${((r.cpuReceiver * 1000) / (BIG / MB)).toFixed(0)}`);
         }
         await cdp.detach();
         results.push(row);

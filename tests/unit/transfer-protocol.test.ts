@@ -1,12 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  chunksPerFrame,
   encodeChunkFrame,
   encodeControl,
+  encodeRunFrame,
   FRAME_HEADER_BYTES,
   MAX_CONTROL_LENGTH,
+  MAX_RUN_CHUNKS,
+  MAX_RUN_FRAME,
   parseChunkFrame,
   parseControl,
+  SendSchedule,
+  splitRun,
   transferKey,
   type ControlMessage,
 } from '@/app/_lib/transfer/protocol';
@@ -17,6 +23,7 @@ describe('control messages', () => {
   const valid: ControlMessage[] = [
     { type: 'want', transferId: 't1', from: 0 },
     { type: 'want', transferId: 't1', from: 799 },
+    { type: 'want', transferId: 't1', from: 3, maxFrame: MAX_RUN_FRAME },
     { type: 'ack', transferId: 't1', upTo: 16 },
     { type: 'resend', transferId: 't1', index: 3, code: 'ERR_BAD_CHUNK' },
     { type: 'complete', transferId: 't1', sha256: hex },
@@ -107,5 +114,66 @@ describe('binary frames', () => {
       const key = transferKey(s);
       expect(Number.isInteger(key) && key >= 0 && key <= 0xffff_ffff).toBe(true);
     }));
+  });
+});
+
+describe('run frames', () => {
+  it('carry several whole chunks back to back, read back as views without a copy', () => {
+    fc.assert(
+      fc.property(fc.nat({ max: 0xffff_ffff }), fc.nat({ max: 1_000_000 }), fc.array(fc.uint8Array({ minLength: 1, maxLength: 300 }), { minLength: 1, maxLength: MAX_RUN_CHUNKS }), (key, first, chunks) => {
+        const frame = encodeRunFrame(key, first, chunks);
+        expect(frame.length).toBe(FRAME_HEADER_BYTES + chunks.reduce((n, c) => n + c.length, 0));
+        const parsed = parseChunkFrame(frame);
+        if (!parsed.ok) throw new Error(parsed.reason);
+        expect(parsed.value).toMatchObject({ key, index: first, run: chunks.length, offset: 0 });
+        const events = splitRun(parsed.value, (i) => chunks[i - first]!.length);
+        expect(events.map((e) => e.kind === 'chunk' && [e.index, Array.from(e.bytes)])).toEqual(chunks.map((c, k) => [first + k, Array.from(c)]));
+        for (const e of events) if (e.kind === 'chunk') expect(e.bytes.buffer).toBe(frame.buffer);
+      }),
+    );
+  });
+
+  it('can be built in a scratch buffer, reused frame after frame', () => {
+    const scratch = new Uint8Array(1000);
+    const a = encodeRunFrame(5, 0, [new Uint8Array([1, 2]), new Uint8Array([3])], scratch);
+    expect(a.buffer).toBe(scratch.buffer);
+    expect(a.length).toBe(FRAME_HEADER_BYTES + 3);
+    const b = encodeRunFrame(5, 2, [new Uint8Array([9]), new Uint8Array([8])], scratch);
+    const parsed = parseChunkFrame(b.slice());
+    expect(parsed.ok && [parsed.value.index, parsed.value.run, Array.from(parsed.value.payload)]).toEqual([2, 2, [9, 8]]);
+    // too small a scratch buffer: a new one
+    expect(encodeRunFrame(5, 0, [new Uint8Array(2000), new Uint8Array(1)], scratch).buffer).not.toBe(scratch.buffer);
+  });
+
+  it('refuse a run of no chunks or of more than MAX_RUN_CHUNKS', () => {
+    for (const run of [0, MAX_RUN_CHUNKS + 1]) {
+      const frame = encodeRunFrame(1, 0, [new Uint8Array(4)]);
+      new DataView(frame.buffer).setUint32(12, run);
+      expect(parseChunkFrame(frame)).toMatchObject({ ok: false, code: 'ERR_PROTOCOL' });
+    }
+  });
+
+  it('chunksPerFrame: as many whole chunks as both ends take, one when either end names no limit', () => {
+    expect(chunksPerFrame(MAX_RUN_FRAME, 262_144, 64 * 1024)).toBe(3); // 3 × 64 KiB + header ≤ 256 KiB
+    expect(chunksPerFrame(MAX_RUN_FRAME, 65_536 * 2 + 16, 64 * 1024)).toBe(2);
+    expect(chunksPerFrame(MAX_RUN_FRAME, 2 ** 30, 16 * 1024)).toBe(MAX_RUN_CHUNKS - 1); // the receiver's 256 KiB
+    expect(chunksPerFrame(2 ** 30, 2 ** 30, 1024)).toBe(MAX_RUN_CHUNKS);
+    expect(chunksPerFrame(undefined, 262_144, 64 * 1024)).toBe(1); // an older receiver
+    expect(chunksPerFrame(MAX_RUN_FRAME, 0, 64 * 1024)).toBe(1); // the connection's limit is unknown
+    expect(chunksPerFrame(MAX_RUN_FRAME, 262_144, 256 * 1024)).toBe(1);
+  });
+
+  it('SendSchedule.takeRun: consecutive chunks within the window, a resend alone', () => {
+    const s = new SendSchedule(10, 0, 5);
+    expect(s.takeRun(3)).toEqual({ first: 0, count: 3 });
+    expect(s.takeRun(3)).toEqual({ first: 3, count: 2 }); // the window ends at 5
+    expect(s.takeRun(3)).toBeNull();
+    expect(s.resend(1)).toBe(true);
+    expect(s.takeRun(3)).toEqual({ first: 1, count: 1 });
+    s.ack(5);
+    expect(s.takeRun(3)).toEqual({ first: 5, count: 3 });
+    expect(s.takeRun(3)).toEqual({ first: 8, count: 2 }); // the file ends at 10
+    expect(s.takeRun(3)).toBeNull();
+    expect(s.allSent).toBe(true);
   });
 });

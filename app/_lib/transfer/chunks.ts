@@ -8,7 +8,8 @@ import { createSHA256, type IHasher } from 'hash-wasm';
 
 /**
  * Bytes per chunk (the unit that is hashed, verified, acknowledged and resumed). Chosen with
- * `bench/transfer.mjs`; a chunk of this size travels as one data-channel frame.
+ * `bench/transfer.mjs`; a chunk of this size travels as one data-channel frame, or three to a run
+ * frame when both ends take 256 KiB messages (protocol.ts).
  */
 export const CHUNK_SIZE = 64 * 1024;
 /** The coordinator's bounds on a manifest (`server/content/header.ts`). */

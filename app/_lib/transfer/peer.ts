@@ -73,6 +73,11 @@ class PeerWire implements Wire {
   get bufferedAmount() {
     return this.peer.bufferSize;
   }
+  /** The largest message the other end takes, from its SDP (`a=max-message-size`; Chromium 256 KiB); 0 when unknown. */
+  get maxMessageSize(): number {
+    const size = (this.peer as SimplePeer.Instance & { _pc?: RTCPeerConnection })._pc?.sctp?.maxMessageSize;
+    return typeof size === 'number' && size > 0 ? Math.min(size, 2 ** 30) : 0;
+  }
   send(data: string | Uint8Array) {
     this.peer.send(data);
   }

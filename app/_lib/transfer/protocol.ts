@@ -5,9 +5,14 @@
  * Chunk payloads are binary frames: a 16-byte header (magic, version, kind, transfer key, chunk
  * index, byte offset in the chunk) followed by the bytes; a chunk larger than MAX_FRAME_PAYLOAD
  * travels as several frames. The transfer key is a 32-bit hash of the transfer id, so
- * several transfers can share one connection.
+ * several transfers can share one connection. A receiver that names the largest message it takes
+ * in its `want` (`maxFrame`) may get run frames instead: the same header with kind 2 and, in place
+ * of the offset, how many consecutive whole chunks follow back to back (three 64 KiB chunks in one
+ * 192 KiB message under Chromium's 256 KiB limit): fewer messages, and one write and one transfer
+ * to the storage worker for several chunks. A sender that does not know run frames ignores
+ * `maxFrame`; a receiver that does not name it gets one chunk per frame.
  *
- *   receiver → sender  want { transferId, from }   start (or restart) at chunk `from` (the watermark)
+ *   receiver → sender  want { transferId, from, maxFrame? }   start (or restart) at chunk `from` (the watermark)
  *   sender → receiver  frames                       chunk by chunk, `bufferedAmount` capped
  *   receiver → sender  ack { transferId, upTo }     every ACK_EVERY verified chunks: the watermark
  *   receiver → sender  resend { transferId, index } a chunk failed its hash: it is sent again
@@ -54,7 +59,7 @@ const index = z.number().int().min(0).max(0xffff_ffff);
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 
 export const controlMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('want'), transferId: id, from: index }),
+  z.object({ type: z.literal('want'), transferId: id, from: index, maxFrame: z.number().int().min(0).max(16 * 1024 * 1024).optional() }),
   z.object({ type: z.literal('ack'), transferId: id, upTo: index }),
   z.object({ type: z.literal('resend'), transferId: id, index, code: z.literal('ERR_BAD_CHUNK') }),
   z.object({ type: z.literal('complete'), transferId: id, sha256: hex64 }),
@@ -103,8 +108,21 @@ export const FRAME_HEADER_BYTES = 16;
  */
 export const MAX_FRAME_PAYLOAD = 64 * 1024;
 
-/** One frame: `payload` holds the chunk's bytes from `offset` on. */
-export type ChunkFrame = { key: number; index: number; offset: number; payload: Uint8Array };
+const KIND_RUN = 2;
+/**
+ * The largest message a receiver of this version takes, named in its `want`: Chromium's data-channel
+ * limit (the `a=max-message-size:262144` of its SDP). The sender also keeps under the limit its own
+ * connection reports (`Wire.maxMessageSize`).
+ */
+export const MAX_RUN_FRAME = 256 * 1024;
+/** Most chunks in one run frame. */
+export const MAX_RUN_CHUNKS = 16;
+
+/**
+ * One frame: `payload` holds the chunk's bytes from `offset` on; or, when `run` is set (a run frame),
+ * `run` whole consecutive chunks from chunk `index` on, back to back (`offset` is 0).
+ */
+export type ChunkFrame = { key: number; index: number; offset: number; payload: Uint8Array; run?: number };
 
 /** 32-bit FNV-1a of the transfer id: names the transfer in each binary frame. */
 export function transferKey(transferId: string): number {
@@ -138,13 +156,71 @@ export function encodeChunkFrames(key: number, chunkIndex: number, chunk: Uint8A
   return frames;
 }
 
+/**
+ * How many chunks of `chunkSize` bytes the sender puts in one frame, given the largest message the
+ * receiver takes (`maxFrame` from its `want`, 0 when it named none) and the largest its own connection
+ * may send (0 when unknown): 1 means one chunk per frame (the frames of protocol version 1 alone).
+ */
+export function chunksPerFrame(maxFrame: number | undefined, channelLimit: number | undefined, chunkSize: number): number {
+  const limit = Math.min(maxFrame ?? 0, channelLimit ?? 0, MAX_RUN_FRAME);
+  if (!Number.isFinite(limit) || !(chunkSize > 0)) return 1;
+  return Math.max(1, Math.min(MAX_RUN_CHUNKS, Math.floor((limit - FRAME_HEADER_BYTES) / chunkSize)));
+}
+
+/**
+ * A run frame: header + the chunks back to back (each chunk copied once), in a new buffer, or at the start of
+ * `into` when it is large enough (a sender's scratch buffer: a data channel copies what it is given before
+ * `send` returns, so one buffer serves every frame).
+ */
+export function encodeRunFrame(key: number, firstIndex: number, chunks: readonly Uint8Array[], into?: Uint8Array): Uint8Array {
+  let size = FRAME_HEADER_BYTES;
+  for (const chunk of chunks) size += chunk.length;
+  const frame = into && into.length >= size ? into.subarray(0, size) : new Uint8Array(size);
+  const view = new DataView(frame.buffer, frame.byteOffset, size);
+  view.setUint16(0, MAGIC);
+  view.setUint8(2, PROTOCOL_VERSION);
+  view.setUint8(3, KIND_RUN);
+  view.setUint32(4, key >>> 0);
+  view.setUint32(8, firstIndex >>> 0);
+  view.setUint32(12, chunks.length >>> 0);
+  let at = FRAME_HEADER_BYTES;
+  for (const chunk of chunks) {
+    frame.set(chunk, at);
+    at += chunk.length;
+  }
+  return frame;
+}
+
+/**
+ * The chunks of a run frame, each a view on the frame's bytes (no copy), given each chunk's expected
+ * length; when the payload is not exactly those chunks back to back, every chunk of the run is bad.
+ */
+export function splitRun(frame: ChunkFrame, lengthOf: (index: number) => number): AssemblyEvent[] {
+  const count = frame.run ?? 0;
+  const events: AssemblyEvent[] = [];
+  let at = 0;
+  for (let k = 0; k < count; k++) {
+    const length = lengthOf(frame.index + k);
+    events.push({ kind: 'chunk', index: frame.index + k, bytes: frame.payload.subarray(at, at + length) });
+    at += length;
+  }
+  if (at !== frame.payload.length) return events.map((e) => ({ kind: 'bad', index: e.index }));
+  return events;
+}
+
 /** Reads a frame's header; the payload is a view on the same bytes (no copy). */
 export function parseChunkFrame(bytes: Uint8Array): Parsed<ChunkFrame> {
   if (bytes.byteLength < FRAME_HEADER_BYTES) return { ok: false, code: 'ERR_PROTOCOL', reason: 'frame shorter than its header' };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint16(0) !== MAGIC) return { ok: false, code: 'ERR_PROTOCOL', reason: 'bad frame magic' };
   if (view.getUint8(2) !== PROTOCOL_VERSION) return { ok: false, code: 'ERR_PROTOCOL', reason: 'unsupported frame version' };
-  if (view.getUint8(3) !== KIND_CHUNK) return { ok: false, code: 'ERR_PROTOCOL', reason: 'unknown frame kind' };
+  const kind = view.getUint8(3);
+  if (kind === KIND_RUN) {
+    const run = view.getUint32(12);
+    if (run < 1 || run > MAX_RUN_CHUNKS) return { ok: false, code: 'ERR_PROTOCOL', reason: 'bad run length' };
+    return { ok: true, value: { key: view.getUint32(4), index: view.getUint32(8), offset: 0, payload: bytes.subarray(FRAME_HEADER_BYTES), run } };
+  }
+  if (kind !== KIND_CHUNK) return { ok: false, code: 'ERR_PROTOCOL', reason: 'unknown frame kind' };
   return {
     ok: true,
     value: { key: view.getUint32(4), index: view.getUint32(8), offset: view.getUint32(12), payload: bytes.subarray(FRAME_HEADER_BYTES) },
@@ -196,6 +272,13 @@ export class ChunkAssembler {
       events.push({ kind: 'chunk', index: this.index, bytes: this.buffer });
       this.reset();
     }
+    return events;
+  }
+
+  /** A frame that is not part of the chunk in progress (a run frame) arrived: that chunk is bad, if one was in progress. */
+  interrupt(): AssemblyEvent[] {
+    const events: AssemblyEvent[] = this.buffer ? [{ kind: 'bad', index: this.index }] : [];
+    this.reset();
     return events;
   }
 
@@ -342,10 +425,22 @@ export class SendSchedule {
 
   /** The next chunk to send, or null to wait (window full, or nothing left). */
   take(): number | null {
+    return this.takeRun(1)?.first ?? null;
+  }
+
+  /**
+   * The next chunks to send in one frame: a requested resend alone, else up to `max` consecutive chunks in
+   * order within the window; null to wait.
+   */
+  takeRun(max: number): { first: number; count: number } | null {
     const resend = this.resends.shift();
-    if (resend !== undefined) return resend;
-    if (this.next >= this.count || this.next >= this.acked + this.window) return null;
-    return this.next++;
+    if (resend !== undefined) return { first: resend, count: 1 };
+    const limit = Math.min(this.count, this.acked + this.window);
+    if (this.next >= limit) return null;
+    const first = this.next;
+    const count = Math.max(1, Math.min(Math.floor(max) || 1, limit - first));
+    this.next += count;
+    return { first, count };
   }
 
   /** The receiver's watermark: never goes backwards here (a restart uses `restart`). */

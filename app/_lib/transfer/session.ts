@@ -15,14 +15,19 @@
 import { chunkCount, chunkLength, type Manifest } from './chunks';
 import {
   ChunkAssembler,
+  chunksPerFrame,
   encodeChunkFrames,
   encodeControl,
+  encodeRunFrame,
   MAX_FRAME_PAYLOAD,
+  MAX_RUN_FRAME,
   ReceiveTracker,
+  splitRun,
   SendSchedule,
   TransferError,
   transferKey,
   WINDOW_CHUNKS,
+  type AssemblyEvent,
   type ChunkFrame,
   type ControlMessage,
   type ErrorCode,
@@ -32,17 +37,23 @@ import { canSend, type WindowConfig } from './window';
 /** The data channel as the sessions need it. */
 export interface Wire {
   readonly open: boolean;
+  /** Queues a message; the bytes are copied before it returns (as `RTCDataChannel.send` does), so the caller may reuse them. */
   send(data: string | Uint8Array): void;
   readonly bufferedAmount: number;
   /** Resolves once the buffered amount fell to the low-water mark, or the wire closed. */
   drained(): Promise<void>;
   /** The send window on this wire (DEFAULT_WINDOW when absent). */
   readonly window?: WindowConfig;
+  /** The largest message this wire may send (the connection's `sctp.maxMessageSize`); absent or 0: unknown, one chunk per frame. */
+  readonly maxMessageSize?: number;
 }
 
 /** Where a receiver puts verified chunks. */
 export interface ChunkSink {
-  /** Verifies `bytes` against `expectedHex` and stores them as chunk `index`; false (nothing stored) on a mismatch. */
+  /**
+   * Verifies `bytes` against `expectedHex` and stores them as chunk `index`; false (nothing stored) on a mismatch.
+   * The sink may take the bytes' buffer over (transfer it to a worker): the caller does not read them afterwards.
+   */
   put(index: number, bytes: Uint8Array, expectedHex: string): Promise<boolean>;
   /** Makes what was stored durable, then records the watermark. */
   commit(watermark: number): Promise<void>;
@@ -147,7 +158,12 @@ export class ReceiveSession {
     }
     this.state = 'receiving';
     this.lastActivity = this.now();
-    this.send({ type: 'want', transferId: this.transferId, from: this.tracker.watermark });
+    this.want();
+  }
+
+  /** Asks the sender from the watermark, naming the largest frame this receiver takes. */
+  private want() {
+    this.send({ type: 'want', transferId: this.transferId, from: this.tracker.watermark, maxFrame: MAX_RUN_FRAME });
   }
 
   /** The connection is gone; what is verified stays, and is made durable. */
@@ -163,27 +179,40 @@ export class ReceiveSession {
     this.lastActivity = this.now();
     this.stalls = 0;
     const index = frame.index;
-    if (index >= this.tracker.count) return this.fail(new TransferError('ERR_PROTOCOL', `The sender sent chunk ${index} of ${this.tracker.count}.`));
-    const length = chunkLength(index, this.manifest.sizeBytes, this.manifest.chunkSize);
-    for (const event of this.assembler.add(frame, length)) {
+    const last = index + Math.max(1, frame.run ?? 1) - 1;
+    if (last >= this.tracker.count) return this.fail(new TransferError('ERR_PROTOCOL', `The sender sent chunk ${last} of ${this.tracker.count}.`));
+    const { sizeBytes, chunkSize } = this.manifest;
+    const events: AssemblyEvent[] = frame.run
+      ? [...this.assembler.interrupt(), ...splitRun(frame, (i) => chunkLength(i, sizeBytes, chunkSize))]
+      : this.assembler.add(frame, chunkLength(index, sizeBytes, chunkSize));
+    // start every write now (the sink queues them, several in one batch), decide in arrival order
+    const outcomes: { index: number; put: Promise<{ ok: boolean; error: unknown }> | null }[] = [];
+    for (const event of events) {
       if (event.kind === 'bad') {
-        this.chain = this.chain.then(() => this.decide(event.index, false));
+        outcomes.push({ index: event.index, put: null });
         continue;
       }
       if (this.tracker.isVerified(event.index) || this.pendingPuts.has(event.index)) continue; // a restart overlapped
       this.pendingPuts.add(event.index);
-      // start the write now (the sink queues it), decide in arrival order
       const put = this.sink.put(event.index, event.bytes, this.manifest.chunkHashes[event.index] ?? '').then(
         (ok) => ({ ok, error: null as unknown }),
         (error: unknown) => ({ ok: false, error }),
       );
-      this.chain = this.chain.then(async () => {
-        const { ok, error } = await put;
-        this.pendingPuts.delete(event.index);
-        if (error) return this.fail(new TransferError('ERR_STORAGE', `Could not store chunk ${event.index}: ${String(error)}`));
-        await this.decide(event.index, ok);
-      });
+      outcomes.push({ index: event.index, put });
     }
+    if (outcomes.length === 0) return;
+    this.chain = this.chain.then(async () => {
+      for (const { index: i, put } of outcomes) {
+        if (!put) {
+          await this.decide(i, false);
+          continue;
+        }
+        const { ok, error } = await put;
+        this.pendingPuts.delete(i);
+        if (error) return this.fail(new TransferError('ERR_STORAGE', `Could not store chunk ${i}: ${String(error)}`));
+        await this.decide(i, ok);
+      }
+    });
   }
 
   handleControl(message: ControlMessage) {
@@ -203,7 +232,7 @@ export class ReceiveSession {
       return;
     }
     this.assembler.reset();
-    this.send({ type: 'want', transferId: this.transferId, from: this.tracker.watermark });
+    this.want();
   }
 
   cancel(code: ErrorCode = 'ERR_CANCELLED') {
@@ -279,7 +308,7 @@ export class ReceiveSession {
     await this.commit(true);
     this.state = this.wire ? 'receiving' : 'waiting';
     this.lastActivity = this.now();
-    this.send({ type: 'want', transferId: this.transferId, from: this.tracker.watermark });
+    this.want();
   }
 
   private fail(error: TransferError, tell = true) {
@@ -316,6 +345,9 @@ export class SendSession {
   private generation = 0;
   private running = false;
   private wake: (() => void) | null = null;
+  /** the largest frame the receiver takes (its last `want`), 0 when it named none */
+  private peerMaxFrame = 0;
+  private scratch: Uint8Array | null = null;
   bytesSent = 0;
   lastActivity = Date.now();
   state: SendState = 'idle';
@@ -363,6 +395,7 @@ export class SendSession {
     switch (message.type) {
       case 'want':
         if (message.from > this.count) return this.fail(new TransferError('ERR_PROTOCOL', `Asked from chunk ${message.from} of ${this.count}.`));
+        this.peerMaxFrame = message.maxFrame ?? 0;
         this.schedule.restart(message.from);
         this.state = 'sending';
         void this.run();
@@ -423,27 +456,35 @@ export class SendSession {
       while (this.state === 'sending' && this.wire?.open) {
         const wire = this.wire;
         const generation = this.generation;
-        const index = this.schedule.take();
-        if (index === null) {
+        // several chunks per frame when both ends take larger messages (and a chunk fits the frame payload)
+        const perFrame = this.chunkSize <= this.framePayload ? chunksPerFrame(this.peerMaxFrame, wire.maxMessageSize, this.chunkSize) : 1;
+        const run = this.schedule.takeRun(perFrame);
+        if (run === null) {
           await new Promise<void>((resolve) => {
             this.wake = resolve;
           });
           continue;
         }
-        let bytes: Uint8Array;
-        try {
-          bytes = await this.source.readChunk(index);
-        } catch (error) {
-          this.fail(new TransferError('ERR_STORAGE', `Could not read chunk ${index}: ${String(error)}`));
-          return;
+        const chunks: Uint8Array[] = [];
+        for (let index = run.first; index < run.first + run.count; index++) {
+          let bytes: Uint8Array;
+          try {
+            bytes = await this.source.readChunk(index);
+          } catch (error) {
+            this.fail(new TransferError('ERR_STORAGE', `Could not read chunk ${index}: ${String(error)}`));
+            return;
+          }
+          chunks.push(this.tamper ? this.tamper(index, bytes) : bytes);
         }
-        if (this.tamper) bytes = this.tamper(index, bytes);
-        for (const frame of encodeChunkFrames(this.key, index, bytes, this.framePayload)) {
+        // a run frame is built in one scratch buffer, reused for every frame (the wire copies what it sends)
+        if (chunks.length > 1) this.scratch ??= new Uint8Array(MAX_RUN_FRAME);
+        const frames = chunks.length === 1 ? encodeChunkFrames(this.key, run.first, chunks[0]!, this.framePayload) : [encodeRunFrame(this.key, run.first, chunks, this.scratch ?? undefined)];
+        for (const frame of frames) {
           while (!canSend(wire.bufferedAmount, frame.byteLength, wire.window) && wire.open && generation === this.generation) await wire.drained();
           if (generation !== this.generation || !wire.open || this.state !== 'sending') break;
           wire.send(frame);
         }
-        this.bytesSent += bytes.length;
+        for (const bytes of chunks) this.bytesSent += bytes.length;
         this.lastActivity = Date.now();
       }
     } catch {

@@ -14,6 +14,7 @@
  */
 import { proxy, transfer, wrap, type Remote } from 'comlink';
 import { browserWorker, WorkerLifetime } from '../worker-lifetime';
+import { packBatch, type BatchAnswer, type PutRequest } from './chunk-batch';
 import { chunkRange, sha256Hex, verifyChunk, type Manifest, type ManifestProgress } from './chunks';
 import type { ChunkSink, ChunkSource } from './session';
 import type { StorageWorkerApi } from './storage.worker';
@@ -104,6 +105,92 @@ function storageWorker(): Remote<StorageWorkerApi> {
   return worker.remote();
 }
 
+type QueuedPut = PutRequest & { transferId: string; resolve: (ok: boolean) => void; reject: (error: Error) => void };
+
+/**
+ * Received chunks to the storage worker: queued as they are handed over and posted once per task (a run frame's
+ * chunks, or one chunk, in one message) on a MessagePort to the worker, buffers transferred (chunk-batch.ts);
+ * each batch is answered with one message. A new worker (the old one crashed or was stopped) gets a new port,
+ * and what still waited on the old one is rejected.
+ */
+class ChunkPipe {
+  private queue: QueuedPut[] = [];
+  private scheduled = false;
+  private readonly waiting = new Map<number, QueuedPut[]>();
+  private nextId = 1;
+  private port: MessagePort | null = null;
+  private remote: Remote<StorageWorkerApi> | null = null;
+
+  put(transferId: string, request: PutRequest): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.queue.push({ ...request, transferId, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        queueMicrotask(() => this.flush());
+      }
+    });
+  }
+
+  private connect(): MessagePort {
+    const remote = storageWorker();
+    if (this.port && this.remote === remote) return this.port;
+    this.port?.close();
+    this.rejectAll(new Error('The storage worker stopped.'));
+    const { port1, port2 } = new MessageChannel();
+    port1.onmessage = (event: MessageEvent<BatchAnswer>) => this.answer(event.data);
+    remote.chunkPort(transfer(port2, [port2])).catch((error: unknown) => this.rejectAll(error instanceof Error ? error : new Error(String(error))));
+    this.port = port1;
+    this.remote = remote;
+    return port1;
+  }
+
+  private flush() {
+    this.scheduled = false;
+    const queued = this.queue;
+    this.queue = [];
+    if (queued.length === 0) return;
+    let port: MessagePort;
+    try {
+      port = this.connect();
+    } catch (error) {
+      for (const put of queued) put.reject(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    // one batch per file (almost always one)
+    const byTransfer = new Map<string, QueuedPut[]>();
+    for (const put of queued) {
+      const list = byTransfer.get(put.transferId);
+      if (list) list.push(put);
+      else byTransfer.set(put.transferId, [put]);
+    }
+    for (const [transferId, puts] of byTransfer) {
+      const id = this.nextId++;
+      const { batch, transfer: buffers } = packBatch(id, transferId, puts);
+      this.waiting.set(id, puts);
+      port.postMessage(batch, buffers);
+    }
+  }
+
+  private answer(message: BatchAnswer) {
+    const puts = this.waiting.get(message.id);
+    if (!puts) return;
+    this.waiting.delete(message.id);
+    if ('error' in message) {
+      for (const put of puts) put.reject(new Error(message.error));
+      return;
+    }
+    puts.forEach((put, i) => put.resolve(message.ok[i] === 1));
+  }
+
+  private rejectAll(error: Error) {
+    const waiting = [...this.waiting.values()];
+    this.waiting.clear();
+    for (const puts of waiting) for (const put of puts) put.reject(error);
+  }
+}
+
+const chunkPipe = new ChunkPipe();
+
 /** Milliseconds the storage worker spent on each part of receiving since the last call (bench/transfer.mjs). */
 export function storageWorkerSpent() {
   return storageWorker().takeSpent();
@@ -153,18 +240,9 @@ export async function listResumes(): Promise<ResumeRecord[]> {
 }
 
 /**
- * Whether a chunk's bytes are the tail of a buffer of their own: a data-channel message (frame header +
- * chunk) or an assembled chunk. Such a buffer is handed to the storage worker as it is; anything else
- * (a view into a larger or shared buffer) is copied first.
- */
-export function ownsItsMessage(bytes: Uint8Array): boolean {
-  return bytes.buffer instanceof ArrayBuffer && bytes.byteOffset <= 64 && bytes.byteOffset + bytes.byteLength === bytes.buffer.byteLength;
-}
-
-/**
  * A ChunkSink writing to swapmesh/incoming/<transferId>.part through the storage worker. `put` takes
- * ownership of the bytes it is given when they own their buffer (`ownsItsMessage`): the caller must not
- * read them afterwards.
+ * ownership of the bytes it is given when they (with the other chunks put in the same task) fill their
+ * buffer (`packBatch`): the caller must not read them afterwards.
  */
 export class OpfsIncoming implements ChunkSink {
   private constructor(
@@ -181,11 +259,9 @@ export class OpfsIncoming implements ChunkSink {
     return { sink, watermark: usable ? record.watermark : 0, complete: Boolean(usable && record.complete) };
   }
 
-  async put(index: number, bytes: Uint8Array, expectedHex: string): Promise<boolean> {
+  put(index: number, bytes: Uint8Array, expectedHex: string): Promise<boolean> {
     const { start } = chunkRange(index, this.meta.sizeBytes, this.meta.chunkSize);
-    const view = ownsItsMessage(bytes) ? bytes : bytes.slice();
-    // handed over to the worker (the page's view is emptied): no copy on the page
-    return storageWorker().putChunk(this.meta.transferId, start, transfer(view, [view.buffer]), expectedHex);
+    return chunkPipe.put(this.meta.transferId, { offset: start, bytes, expectedHex });
   }
 
   async commit(watermark: number) {

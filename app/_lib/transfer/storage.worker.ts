@@ -9,9 +9,12 @@
  *   swapmesh/offers/<sha256>.manifest.json its manifest (chunk size and hashes), for swaps
  * Hashing runs here too, off the page's thread: each chunk against its manifest hash as it arrives
  * (WebCrypto), and the whole file's hash advanced with hash-wasm as the chunks arrive in order.
+ * Received chunks come in batches on a MessagePort of their own (`chunkPort`, chunk-batch.ts), their
+ * buffers transferred; everything else through Comlink.
  */
 import { expose, type ProxyOrClone } from 'comlink';
 import { createSHA256, type IHasher } from 'hash-wasm';
+import { chunkView, streamPart, writeRuns, type BatchAnswer, type ChunkBatch } from './chunk-batch';
 import { buildManifest, type Manifest, type ManifestProgress } from './chunks';
 
 const READ_BLOCK = 4 * 1024 * 1024;
@@ -137,25 +140,37 @@ async function writeRecord(transferId: string, record: string) {
   }
 }
 
-async function putChunk(transferId: string, offset: number, bytes: Uint8Array, expectedHex: string): Promise<boolean> {
+/**
+ * Verifies a batch of chunks against their hashes (WebCrypto, all at once), writes the verified ones (one write
+ * per stretch of consecutive bytes) and continues the whole-file hash with what extends its prefix. One byte
+ * per chunk: 1 verified and written, 0 a mismatch (nothing written).
+ */
+async function putBatch(batch: ChunkBatch): Promise<Uint8Array> {
+  const n = batch.hashes.length;
   let t = performance.now();
-  const ok = (await chunkHex(bytes)) === expectedHex;
+  const got = await Promise.all(batch.hashes.map((_, i) => chunkHex(chunkView(batch, i))));
   spent.chunkHash += performance.now() - t;
-  spent.chunks++;
-  if (!ok) return false;
-  const handle = await incomingHandle(transferId);
-  t = performance.now();
-  let written = 0;
-  while (written < bytes.length) written += handle.write(bytes.subarray(written), { at: offset + written });
-  spent.write += performance.now() - t;
-  const stream = await streamFor(transferId);
-  if (offset === stream.upTo) {
+  spent.chunks += n;
+  const ok = new Uint8Array(n);
+  for (let i = 0; i < n; i++) ok[i] = got[i] === batch.hashes[i] ? 1 : 0;
+  const runs = writeRuns(batch, ok);
+  if (runs.length === 0) return ok;
+  const handle = await incomingHandle(batch.transferId);
+  const stream = await streamFor(batch.transferId);
+  for (const run of runs) {
     t = performance.now();
-    stream.hasher.update(bytes);
-    stream.upTo += bytes.length;
-    spent.streamHash += performance.now() - t;
+    let written = 0;
+    while (written < run.bytes.length) written += handle.write(run.bytes.subarray(written), { at: run.offset + written });
+    spent.write += performance.now() - t;
+    const part = streamPart(run, stream.upTo);
+    if (part) {
+      t = performance.now();
+      stream.hasher.update(part);
+      stream.upTo += part.length;
+      spent.streamHash += performance.now() - t;
+    }
   }
-  return true;
+  return ok;
 }
 
 const api = {
@@ -165,9 +180,18 @@ const api = {
     if (handle.getSize() !== sizeBytes) handle.truncate(sizeBytes);
   },
 
-  /** Verifies a chunk against its hash and writes it at `offset`; false (nothing written) on a mismatch. */
-  putChunk(transferId: string, offset: number, bytes: Uint8Array, expectedHex: string): Promise<boolean> {
-    return inOrder(transferId, () => putChunk(transferId, offset, bytes, expectedHex));
+  /**
+   * The page's port for received chunks: each message a batch (chunk-batch.ts), verified and written in order
+   * per file, each answered with one message.
+   */
+  chunkPort(port: MessagePort): void {
+    port.onmessage = (event: MessageEvent<ChunkBatch>) => {
+      const batch = event.data;
+      inOrder(batch.transferId, () => putBatch(batch)).then(
+        (ok) => port.postMessage({ id: batch.id, ok } satisfies BatchAnswer, [ok.buffer]),
+        (error: unknown) => port.postMessage({ id: batch.id, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) } satisfies BatchAnswer),
+      );
+    };
   },
 
 
