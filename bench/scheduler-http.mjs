@@ -70,6 +70,7 @@ import pg from 'pg';
 import { appLauncher, killGroup, sleep } from './support/app-process.mjs';
 import { AUTH_ME_PATH, measure, startBareNode } from './support/baselines.mjs';
 import { benchDatabases } from './support/databases.mjs';
+import { cpuNs } from './support/cpu-time.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CREDIT = 1_000_000;
@@ -372,7 +373,7 @@ async function checkJobs(base, kernels, owner, jobs) {
 
 const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
 
-async function run(base, kernels, setup, totalUnits) {
+async function run(base, kernels, setup, totalUnits, appPid) {
   const through = gate(IN_FLIGHT);
   const s = {
     leaseCalls: 0,
@@ -392,6 +393,10 @@ async function run(base, kernels, setup, totalUnits) {
     perSecond: [],
     leaseTimes: [],
   };
+  // the app's CPU (every thread, from /proc) and this process's own over the load: what a lease and a
+  // replica cost the app, however busy the shared machine was
+  const appCpu0 = cpuNs([appPid]);
+  const benchCpu0 = process.cpuUsage();
   const t0 = performance.now();
   const stopAt = t0 + DURATION * 1_000;
   const pastDeadline = () => performance.now() >= stopAt;
@@ -472,11 +477,20 @@ async function run(base, kernels, setup, totalUnits) {
 
   await Promise.all(setup.donors.map(donorLoop));
   const seconds = (performance.now() - t0) / 1_000;
+  const appCpuUs = (cpuNs([appPid]) - appCpu0) / 1_000;
+  const benchCpu = process.cpuUsage(benchCpu0);
+  const benchCpuUs = benchCpu.user + benchCpu.system;
   const lease = s.leaseMs.sort((a, b) => a - b);
   const sub = s.submitMs.sort((a, b) => a - b);
   return {
     seconds,
     leasedPerSecond: s.leased / seconds,
+    appCpuShare: appCpuUs / 1e6 / seconds,
+    benchCpuShare: benchCpuUs / 1e6 / seconds,
+    // the app's CPU over the load per unit leased and per replica submitted (each figure charges it all: leases and results are served together)
+    appCpuPerLease: s.leased > 0 ? appCpuUs / s.leased : NaN,
+    appCpuPerReplica: s.submitted > 0 ? appCpuUs / s.submitted : NaN,
+    appCpuPerCycle: s.submitted > 0 ? appCpuUs / ((s.leased + s.submitted) / 2) : NaN,
     submittedPerSecond: s.submitted / seconds,
     validatedPerSecond: s.validated.size / seconds,
     leaseP50: percentile(lease, 50),
@@ -593,7 +607,7 @@ async function benchDatabase(database, kernels) {
       totalUnits += job.unitCount;
       jobs.push({ id: job.id, spec });
     }
-    result = await run(app.base, kernels, setup, totalUnits);
+    result = await run(app.base, kernels, setup, totalUnits, app.child.pid);
     if (result.errors > 0 || process.env.BENCH_APP_LOG) console.error(`app output (the last 8 kB):\n${app.log()}`);
     result.totalUnits = totalUnits;
     result.jobs = await checkJobs(app.base, kernels, setup.owner, jobs);
@@ -616,7 +630,7 @@ const pad = (value, width, right) => (right ? String(value).padStart(width) : St
 const ms = (x) => (Number.isFinite(x) ? x.toFixed(0) : '-');
 
 function printTable(results) {
-  const head = ['database', 'donors', 'in-flight', 'units leased/s', 'replicas submitted/s', 'units validated/s', 'lease p50 ms', 'lease p99 ms', 'submit p50 ms', 'submit p99 ms', 'errors'];
+  const head = ['database', 'donors', 'in-flight', 'units leased/s', 'replicas submitted/s', 'units validated/s', 'validated per replica', 'app CPU µs/lease', 'app CPU µs/replica', 'app CPU', 'bench CPU', 'lease p50 ms', 'lease p99 ms', 'submit p50 ms', 'submit p99 ms', 'errors'];
   const rows = results.map(({ database, result: r }) => [
     database,
     DONORS,
@@ -624,6 +638,11 @@ function printTable(results) {
     r.leasedPerSecond.toFixed(1),
     r.submittedPerSecond.toFixed(1),
     r.validatedPerSecond.toFixed(1),
+    r.submitted > 0 ? (r.validated / r.submitted).toFixed(2) : '-',
+    ms(r.appCpuPerLease),
+    ms(r.appCpuPerReplica),
+    `${(r.appCpuShare * 100).toFixed(0)}%`,
+    `${(r.benchCpuShare * 100).toFixed(0)}%`,
     ms(r.leaseP50),
     ms(r.leaseP99),
     ms(r.submitP50),

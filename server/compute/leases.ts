@@ -59,7 +59,7 @@ export async function submitResult(db: Db, memberId: string, leaseId: string, ou
   const parsed = kernel.outputSchema.safeParse(output);
   if (!parsed.success) throw new DomainError('BAD_INPUT', `That is not a valid ${kernel.title} result.`);
   const outputHash = hashCanonical(kernel.canonical(parsed.data));
-  return registry.writer(ref.communityId).result(memberId, leaseId, parsed.data as Json, outputHash, now);
+  return registry.writer(ref.communityId).result(memberId, leaseId, ref.jobId, parsed.data as Json, outputHash, now);
 }
 
 /**
