@@ -11,7 +11,7 @@ import { releasedHold } from '../market/reservation';
 import { withOutbox, type Outbox } from '../live/outbox';
 import type { BookOrder } from '../market/engine';
 import type { Json } from '../../workers/kernels/types';
-import { asEnum, asJson, chunks, enumValue, insertRows, insertStatements, valuesTable } from '../db/bulk';
+import { asEnum, asJson, chunks, enumValue, insertStatements, valuesTable } from '../db/bulk';
 import { pendingByJob, readBuys, readCommunity, readComputeContracts, readJobs, readOpenOrders, readOutputs, readUnits } from './batch-reads';
 import { newId } from '../db/ids';
 import { CommunityWork, DEVICE_TTL_MS, memoryFits, pickFrom, readDonor, type DonorFacts, type MemJob, type MemUnit, type UnitState } from './feeder';
