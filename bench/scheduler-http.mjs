@@ -435,7 +435,9 @@ async function run(base, kernels, setup, totalUnits, appPid) {
     s.computeMs += performance.now() - c0;
     try {
       const input = askNext && !stopping() ? { leaseId: lease.leaseId, output, next: { deviceId: donor.deviceId, max: MAX } } : { leaseId: lease.leaseId, output };
-      const answer = await through(() => (pastDeadline() ? null : timed(s.submitMs, () => call(base, 'compute.submitResult', input, donor.cookie))), true);
+      // an answer that also asks for work waits its turn with the other requests for work (else the donors
+      // holding the slots would keep all the work to themselves)
+      const answer = await through(() => (pastDeadline() ? null : timed(s.submitMs, () => call(base, 'compute.submitResult', input, donor.cookie))), !input.next);
       if (answer === null) {
         s.unanswered++; // still waiting for a slot at the deadline: not sent
         return null;
@@ -549,8 +551,12 @@ const AUDIT = {
     WHERE a."balance" <> COALESCE(p.s, 0)`,
   sameDevice: `SELECT COUNT(*) AS n FROM (SELECT "unitId" FROM "Replica" GROUP BY "unitId", "deviceId" HAVING COUNT(*) > 1) x`,
   sameMember: `SELECT COUNT(*) AS n FROM (SELECT "unitId" FROM "Replica" GROUP BY "unitId", "memberId" HAVING COUNT(*) > 1) x`,
+  // the quorum a unit needs (scheduler.quorumFor): one for a trusted device's single replica, else the job's
   shortOfQuorum: `SELECT COUNT(*) AS n FROM "WorkUnit" u JOIN "Job" j ON j."id" = u."jobId"
-    WHERE u."status" = 'VALIDATED' AND (SELECT COUNT(*) FROM "Replica" r WHERE r."unitId" = u."id" AND r."status" = 'VALID') < j."quorum"`,
+    WHERE u."status" = 'VALIDATED' AND (SELECT COUNT(*) FROM "Replica" r WHERE r."unitId" = u."id" AND r."status" = 'VALID')
+      < (CASE WHEN u."requiredReplicas" <= 1 THEN 1 ELSE j."quorum" END)`,
+  // units validated on a trusted device's single replica (adaptive replication)
+  single: `SELECT COUNT(*) AS n FROM "WorkUnit" WHERE "status" = 'VALIDATED' AND "requiredReplicas" <= 1`,
   overContract: `SELECT COUNT(*) AS n FROM "Contract" c
     JOIN (SELECT "contractId", COUNT(*) AS k FROM "Replica" GROUP BY "contractId") r ON r."contractId" = c."id" WHERE r.k > c."quantity"`,
   // a finished job has its BUY closed and every contract settled for exactly its VALID replicas (or refunded)
@@ -721,7 +727,7 @@ function printTable(results) {
     console.log(
       `  ${database} database: jobs ${kinds(a.jobs)}; units ${kinds(a.units)}; replicas ${kinds(a.replicas)}; ${a.contracts} compute contracts; ` +
         `ledger SUM(balance) = ${a.balances}, SUM(postings) = ${a.postings}, accounts off their postings: ${a.accountsOff}; ` +
-        `units with two replicas of one device: ${a.sameDevice}, of one member: ${a.sameMember}; validated units short of quorum: ${a.shortOfQuorum}; ` +
+        `units with two replicas of one device: ${a.sameDevice}, of one member: ${a.sameMember}; validated units short of quorum: ${a.shortOfQuorum} (validated on a trusted single replica: ${a.single}); ` +
         `contracts with more replicas than units: ${a.overContract}; finished jobs with an open BUY: ${a.openOrdersOfFinished}, ` +
         `with an unsettled contract: ${a.unsettled}, with a settled contract not of its VALID replicas: ${a.paidOff} → ${sound(a) ? 'sound' : 'NOT SOUND'} ` +
         `(sign-ups ${signUpSeconds.toFixed(0)} s, ${seconds.toFixed(0)} s in all)`,
