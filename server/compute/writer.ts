@@ -1,6 +1,6 @@
 import { Prisma } from '../db/generated/sqlite/client';
 import { rawExecute, rawExecuteAll } from '../db/direct';
-import type { Db, Tx } from '../db/client';
+import { kindOf, type Db, type Tx } from '../db/client';
 import { durable } from '../db/transaction';
 import { lockBook } from '../db/book-lock';
 import { DomainError } from '../errors';
@@ -166,10 +166,10 @@ export class CommunityWriter {
 
   private async applyResults(tx: Tx, outbox: Outbox, commands: ResultCommand[], checks: CheckCommand[], plan: Plan, now: Date) {
     // the units of the leases and checks with all their replicas, and their jobs: two statements sent together
-    const [units, jobs] = await Promise.all([
-      readUnits(tx, { leaseIds: commands.map((c) => c.leaseId), at: checks.map((c) => ({ jobId: c.jobId, index: c.unitIndex })) }),
-      readJobs(tx, [...new Set([...commands.map((c) => c.jobId), ...checks.map((c) => c.jobId)])]),
-    ]);
+    const [units, jobs] = await together(tx, [
+      () => readUnits(tx, { leaseIds: commands.map((c) => c.leaseId), at: checks.map((c) => ({ jobId: c.jobId, index: c.unitIndex })) }),
+      () => readJobs(tx, [...new Set([...commands.map((c) => c.jobId), ...checks.map((c) => c.jobId)])]),
+    ] as const);
     const byId = new Map<string, { id: string; memberId: string; unitId: string; jobId: string }>();
     for (const u of units.values()) for (const r of u.replicas) byId.set(r.id, { id: r.id, memberId: r.memberId, unitId: u.id, jobId: u.jobId });
     const unitAt = new Map([...units.values()].map((u) => [`${u.jobId}:${u.index}`, u]));
@@ -443,16 +443,16 @@ export class CommunityWriter {
     const deviceIds = [...new Set(proposals.map((p) => p.command.donor.id))];
     // the memory gate, checked again against the database: the device's memory sale as it is now
     const memoryDevices = [...new Set(proposals.filter((p) => p.picks.some((x) => x.job.workingSetMb > 0)).map((p) => p.command.donor.id))];
-    const [units, buyRows, sellRows, contractRows, community, memoryRows] = await Promise.all([
-      readUnits(tx, { unitIds }),
-      readBuys(tx, jobIds),
-      readOpenOrders(tx, [...new Set(proposals.map((p) => p.command.donation.id))]),
-      readComputeContracts(tx, jobIds, deviceIds),
-      readCommunity(tx, this.communityId),
-      memoryDevices.length
+    const [units, buyRows, sellRows, contractRows, community, memoryRows] = await together(tx, [
+      () => readUnits(tx, { unitIds }),
+      () => readBuys(tx, jobIds),
+      () => readOpenOrders(tx, [...new Set(proposals.map((p) => p.command.donation.id))]),
+      () => readComputeContracts(tx, jobIds, deviceIds),
+      () => readCommunity(tx, this.communityId),
+      () => memoryDevices.length
         ? tx.memoryOffer.findMany({ where: { deviceId: { in: memoryDevices }, order: { communityId: this.communityId, status: 'OPEN', windowEnd: { gt: batchNow } } }, select: { deviceId: true, memoryMb: true, order: { select: { price: true } } } })
         : Promise.resolve([]),
-    ]);
+    ] as const);
     const memorySold = new Map<string, { mb: number; price: number }>();
     for (const m of memoryRows) {
       const known = memorySold.get(m.deviceId);
@@ -613,6 +613,18 @@ export class CommunityWriter {
     await ledger.flush(tx);
     outbox.book(this.communityId, COMPUTE_CATEGORY);
   }
+}
+
+/**
+ * Reads of one transaction: on SQLite's threaded connection sent together (run in order on its thread,
+ * one wait for all); on PostgreSQL one after the other (a connection runs one query at a time anyway, and
+ * node-postgres is retiring queries queued on a busy client).
+ */
+async function together<T extends readonly (() => Promise<unknown>)[]>(tx: Tx, reads: T): Promise<{ -readonly [K in keyof T]: Awaited<ReturnType<T[K]>> }> {
+  if (kindOf(tx) === 'sqlite') return (await Promise.all(reads.map((read) => read()))) as { -readonly [K in keyof T]: Awaited<ReturnType<T[K]>> };
+  const out: unknown[] = [];
+  for (const read of reads) out.push(await read());
+  return out as { -readonly [K in keyof T]: Awaited<ReturnType<T[K]>> };
 }
 
 /** Sets each unit's required replicas (one multi-row statement per 500 units). */
