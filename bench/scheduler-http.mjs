@@ -5,7 +5,7 @@
  *
  *   node bench/scheduler-http.mjs [--duration 15] [--donors 1000] [--members donors/10] [--in-flight 64] [--max 2]
  *                                 [--jobs 4] [--units 1024] [--baseline-seconds 5] [--only sqlite|postgres]
- *                                 [--pg-url postgresql://…] [--keep-pg] [--timeout 600]
+ *                                 [--pg-url postgresql://…] [--keep-pg] [--timeout 600] [--next]
  *
  * In the same run, before the load, it measures the baselines the figures are read against (bare
  * `node:http` and `auth.me` signed in, 64 connections, --baseline-seconds each; bench/support/baselines.mjs),
@@ -38,9 +38,18 @@
  * submitted/s (successful `compute.submitResult`), units validated/s (distinct units a submitResult
  * answered VALIDATED). Latencies are per HTTP request (the gate's queueing excluded). "stale" counts
  * submissions refused because the job finished meanwhile (finishJob drops unanswered leases): that
- * is by design, not an error. New donors are not trusted yet (scheduler.isTrusted: 3 valid results),
- * so a unit first leased to one needs replication + 1 replicas: expect about 3 replicas per unit
- * while most donors have fewer than 3 validated results.
+ * is by design, not an error. New donors are not trusted yet (scheduler.isTrusted: TRUST_STREAK = 10
+ * results in a row confirmed by another device), so a unit first leased to one needs replication + 1 = 3
+ * replicas (initialReplicas), of which 2 agreeing validate it: in a 15 s run a donor returns about a dozen
+ * results, so nearly every unit is leased 3 times and units validated/s is at most a third of replicas
+ * submitted/s (the table's "validated per replica", ~0.34). That is this bench's ceiling, not the
+ * scheduler's: 1,000 validated/s needs ~3,000 replicas/s here; trusted donors need ~1.2–1.5 per unit.
+ * The app's CPU over the load (every thread, from /proc) is printed per unit leased and per replica
+ * submitted (each figure charges all of it), with the app's and the bench's CPU share: on a shared
+ * machine the rates follow the load, the CPU per unit does not.
+ * --next: a donor's last answer of a batch asks for its next work in the same call (submitResult `next`),
+ * one request and one batch for both; lease latencies are then those of the plain `compute.lease` calls
+ * only (a donor's first, and after running dry).
  * Then the owner reads every job back (`compute.job`): a completed job's result must equal the one the
  * kernels give in the bench process, unit by unit. Afterwards it stops the app and reads the database
  * directly: the ledger (SUM(balance) of "Account" must be 0 and every account must equal the sum of
@@ -70,6 +79,7 @@ import pg from 'pg';
 import { appLauncher, killGroup, sleep } from './support/app-process.mjs';
 import { AUTH_ME_PATH, measure, startBareNode } from './support/baselines.mjs';
 import { benchDatabases } from './support/databases.mjs';
+import { cpuNs } from './support/cpu-time.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CREDIT = 1_000_000;
@@ -95,6 +105,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     'pg-url': { type: 'string' },
     'keep-pg': { type: 'boolean', default: false },
+    next: { type: 'boolean', default: false },
   },
 });
 const DURATION = Number(args.duration);
@@ -107,6 +118,7 @@ const MAX = Number(args.max);
 const JOBS = Number(args.jobs);
 const UNITS_PER_JOB = Number(args.units);
 const TIMEOUT = Number(args.timeout);
+const NEXT = args.next;
 for (const [name, value, min, max] of [
   ['duration', DURATION, 1, 120],
   ['donors', DONORS, 3, 5000],
@@ -372,7 +384,7 @@ async function checkJobs(base, kernels, owner, jobs) {
 
 const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
 
-async function run(base, kernels, setup, totalUnits) {
+async function run(base, kernels, setup, totalUnits, appPid) {
   const through = gate(IN_FLIGHT);
   const s = {
     leaseCalls: 0,
@@ -391,7 +403,13 @@ async function run(base, kernels, setup, totalUnits) {
     computeMs: 0,
     perSecond: [],
     leaseTimes: [],
+    nextLeased: 0,
+    carriedSet: new WeakSet(),
   };
+  // the app's CPU (every thread, from /proc) and this process's own over the load: what a lease and a
+  // replica cost the app, however busy the shared machine was
+  const appCpu0 = cpuNs([appPid]);
+  const benchCpu0 = process.cpuUsage();
   const t0 = performance.now();
   const stopAt = t0 + DURATION * 1_000;
   const pastDeadline = () => performance.now() >= stopAt;
@@ -410,22 +428,32 @@ async function run(base, kernels, setup, totalUnits) {
     }
   };
 
-  async function submit(donor, lease) {
+  /** Runs and answers one leased unit; with `askNext`, asks for more work in the same call and returns what came. */
+  async function submit(donor, lease, askNext = false) {
     const c0 = performance.now();
     const output = kernels[lease.kernel].run(lease.input);
     s.computeMs += performance.now() - c0;
     try {
-      const answer = await through(() => (pastDeadline() ? null : timed(s.submitMs, () => call(base, 'compute.submitResult', { leaseId: lease.leaseId, output }, donor.cookie))), true);
+      const input = askNext && !stopping() ? { leaseId: lease.leaseId, output, next: { deviceId: donor.deviceId, max: MAX } } : { leaseId: lease.leaseId, output };
+      // an answer that also asks for work waits its turn with the other requests for work (else the donors
+      // holding the slots would keep all the work to themselves)
+      const answer = await through(() => (pastDeadline() ? null : timed(s.submitMs, () => call(base, 'compute.submitResult', input, donor.cookie))), !input.next);
       if (answer === null) {
         s.unanswered++; // still waiting for a slot at the deadline: not sent
-        return;
+        return null;
       }
       const { data } = answer;
+      if (data.leases?.length) {
+        s.leased += data.leases.length;
+        s.nextLeased += data.leases.length;
+        s.leaseTimes.push([Date.now(), data.leases.length]);
+      }
       s.submitted++;
       s.replicaStatus.set(data.status, (s.replicaStatus.get(data.status) ?? 0) + 1);
       if (data.unitStatus === 'VALIDATED') s.validated.add(`${lease.jobId}:${lease.unitIndex}`);
       const second = Math.floor((performance.now() - t0) / 1_000);
       s.perSecond[second] = (s.perSecond[second] ?? 0) + 1;
+      return data.leases ?? null;
     } catch (error) {
       // a job that completed meanwhile dropped this (surplus) lease: by design. When the job finishes
       // between submitResult's check of the lease and its transaction, the answer is CONFLICT
@@ -435,14 +463,19 @@ async function run(base, kernels, setup, totalUnits) {
         s.errors++;
         fail('submitResult', error);
       }
+      return null;
     }
   }
 
   async function donorLoop(donor) {
     let empty = 0;
+    let carried = null; // work that came with the last answer (--next)
     while (!stopping()) {
       let leases;
-      try {
+      if (carried?.length) {
+        leases = carried;
+        carried = null;
+      } else try {
         s.leaseCalls++;
         const answer = await through(() => (stopping() ? null : timed(s.leaseMs, () => call(base, 'compute.lease', { deviceId: donor.deviceId, max: MAX }, donor.cookie))));
         if (answer === null) {
@@ -463,20 +496,35 @@ async function run(base, kernels, setup, totalUnits) {
         continue;
       }
       empty = 0;
-      s.leased += leases.length;
-      s.leaseTimes.push([Date.now(), leases.length]);
-      // like app/_lib/donor.ts: every leased unit runs and is answered on its own
-      await Promise.all(leases.map((lease) => submit(donor, lease)));
+      if (!s.carriedSet.has(leases)) {
+        s.leased += leases.length;
+        s.leaseTimes.push([Date.now(), leases.length]);
+      }
+      // like app/_lib/donor.ts: every leased unit runs and is answered on its own (with --next, the last
+      // answer of a batch asks for the next work, as one call)
+      const answers = await Promise.all(leases.map((lease, i) => submit(donor, lease, NEXT && i === leases.length - 1)));
+      carried = answers.at(-1) ?? null;
+      if (carried) s.carriedSet.add(carried);
     }
+    if (carried?.length) s.unanswered += carried.length;
   }
 
   await Promise.all(setup.donors.map(donorLoop));
   const seconds = (performance.now() - t0) / 1_000;
+  const appCpuUs = (cpuNs([appPid]) - appCpu0) / 1_000;
+  const benchCpu = process.cpuUsage(benchCpu0);
+  const benchCpuUs = benchCpu.user + benchCpu.system;
   const lease = s.leaseMs.sort((a, b) => a - b);
   const sub = s.submitMs.sort((a, b) => a - b);
   return {
     seconds,
     leasedPerSecond: s.leased / seconds,
+    appCpuShare: appCpuUs / 1e6 / seconds,
+    benchCpuShare: benchCpuUs / 1e6 / seconds,
+    // the app's CPU over the load per unit leased and per replica submitted (each figure charges it all: leases and results are served together)
+    appCpuPerLease: s.leased > 0 ? appCpuUs / s.leased : NaN,
+    appCpuPerReplica: s.submitted > 0 ? appCpuUs / s.submitted : NaN,
+    appCpuPerCycle: s.submitted > 0 ? appCpuUs / ((s.leased + s.submitted) / 2) : NaN,
     submittedPerSecond: s.submitted / seconds,
     validatedPerSecond: s.validated.size / seconds,
     leaseP50: percentile(lease, 50),
@@ -503,8 +551,12 @@ const AUDIT = {
     WHERE a."balance" <> COALESCE(p.s, 0)`,
   sameDevice: `SELECT COUNT(*) AS n FROM (SELECT "unitId" FROM "Replica" GROUP BY "unitId", "deviceId" HAVING COUNT(*) > 1) x`,
   sameMember: `SELECT COUNT(*) AS n FROM (SELECT "unitId" FROM "Replica" GROUP BY "unitId", "memberId" HAVING COUNT(*) > 1) x`,
+  // the quorum a unit needs (scheduler.quorumFor): one for a trusted device's single replica, else the job's
   shortOfQuorum: `SELECT COUNT(*) AS n FROM "WorkUnit" u JOIN "Job" j ON j."id" = u."jobId"
-    WHERE u."status" = 'VALIDATED' AND (SELECT COUNT(*) FROM "Replica" r WHERE r."unitId" = u."id" AND r."status" = 'VALID') < j."quorum"`,
+    WHERE u."status" = 'VALIDATED' AND (SELECT COUNT(*) FROM "Replica" r WHERE r."unitId" = u."id" AND r."status" = 'VALID')
+      < (CASE WHEN u."requiredReplicas" <= 1 THEN 1 ELSE j."quorum" END)`,
+  // units validated on a trusted device's single replica (adaptive replication)
+  single: `SELECT COUNT(*) AS n FROM "WorkUnit" WHERE "status" = 'VALIDATED' AND "requiredReplicas" <= 1`,
   overContract: `SELECT COUNT(*) AS n FROM "Contract" c
     JOIN (SELECT "contractId", COUNT(*) AS k FROM "Replica" GROUP BY "contractId") r ON r."contractId" = c."id" WHERE r.k > c."quantity"`,
   // a finished job has its BUY closed and every contract settled for exactly its VALID replicas (or refunded)
@@ -593,7 +645,7 @@ async function benchDatabase(database, kernels) {
       totalUnits += job.unitCount;
       jobs.push({ id: job.id, spec });
     }
-    result = await run(app.base, kernels, setup, totalUnits);
+    result = await run(app.base, kernels, setup, totalUnits, app.child.pid);
     if (result.errors > 0 || process.env.BENCH_APP_LOG) console.error(`app output (the last 8 kB):\n${app.log()}`);
     result.totalUnits = totalUnits;
     result.jobs = await checkJobs(app.base, kernels, setup.owner, jobs);
@@ -616,7 +668,7 @@ const pad = (value, width, right) => (right ? String(value).padStart(width) : St
 const ms = (x) => (Number.isFinite(x) ? x.toFixed(0) : '-');
 
 function printTable(results) {
-  const head = ['database', 'donors', 'in-flight', 'units leased/s', 'replicas submitted/s', 'units validated/s', 'lease p50 ms', 'lease p99 ms', 'submit p50 ms', 'submit p99 ms', 'errors'];
+  const head = ['database', 'donors', 'in-flight', 'units leased/s', 'replicas submitted/s', 'units validated/s', 'validated per replica', 'app CPU µs/lease', 'app CPU µs/replica', 'app CPU', 'bench CPU', 'lease p50 ms', 'lease p99 ms', 'submit p50 ms', 'submit p99 ms', 'errors'];
   const rows = results.map(({ database, result: r }) => [
     database,
     DONORS,
@@ -624,6 +676,11 @@ function printTable(results) {
     r.leasedPerSecond.toFixed(1),
     r.submittedPerSecond.toFixed(1),
     r.validatedPerSecond.toFixed(1),
+    r.submitted > 0 ? (r.validated / r.submitted).toFixed(2) : '-',
+    ms(r.appCpuPerLease),
+    ms(r.appCpuPerReplica),
+    `${(r.appCpuShare * 100).toFixed(0)}%`,
+    `${(r.benchCpuShare * 100).toFixed(0)}%`,
     ms(r.leaseP50),
     ms(r.leaseP99),
     ms(r.submitP50),
@@ -658,7 +715,7 @@ function printTable(results) {
     const kinds = (o) => Object.entries(o).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
     console.log(
       `${database}: ${r.seconds.toFixed(1)} s of load (${r.allDone ? 'every job completed' : `stopped after ${DURATION} s`}), lease max ${MAX}; ` +
-        `${r.leaseCalls} lease calls (${r.emptyLeases} empty), ${r.leased} units leased, ${r.submitted} replicas submitted, ` +
+        `${r.leaseCalls} lease calls (${r.emptyLeases} empty), ${r.leased} units leased${NEXT ? ` (${r.nextLeased} of them with a result: --next)` : ''}, ${r.submitted} replicas submitted, ` +
         `${r.validated}/${r.totalUnits} units validated; stale submissions (job finished) ${r.stale}; leased units left unanswered at the deadline ${r.unanswered}; kernel time ${(r.computeMs / 1_000).toFixed(2)} s; slowest lease ${ms(r.leaseMax)} ms, slowest submitResult ${ms(r.submitMax)} ms; ` +
         `submitResult answered: ${kinds(Object.fromEntries(r.replicaStatus))}; ` +
         `jobs completed ${r.jobs.completed} (results differing from the local computation: ${r.jobs.wrongResults}), open ${r.jobs.open}, other ${r.jobs.other}`,
@@ -670,7 +727,7 @@ function printTable(results) {
     console.log(
       `  ${database} database: jobs ${kinds(a.jobs)}; units ${kinds(a.units)}; replicas ${kinds(a.replicas)}; ${a.contracts} compute contracts; ` +
         `ledger SUM(balance) = ${a.balances}, SUM(postings) = ${a.postings}, accounts off their postings: ${a.accountsOff}; ` +
-        `units with two replicas of one device: ${a.sameDevice}, of one member: ${a.sameMember}; validated units short of quorum: ${a.shortOfQuorum}; ` +
+        `units with two replicas of one device: ${a.sameDevice}, of one member: ${a.sameMember}; validated units short of quorum: ${a.shortOfQuorum} (validated on a trusted single replica: ${a.single}); ` +
         `contracts with more replicas than units: ${a.overContract}; finished jobs with an open BUY: ${a.openOrdersOfFinished}, ` +
         `with an unsettled contract: ${a.unsettled}, with a settled contract not of its VALID replicas: ${a.paidOff} → ${sound(a) ? 'sound' : 'NOT SOUND'} ` +
         `(sign-ups ${signUpSeconds.toFixed(0)} s, ${seconds.toFixed(0)} s in all)`,

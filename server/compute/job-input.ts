@@ -14,8 +14,71 @@ export const MAX_JSON_DEPTH = 70;
 // NUL and halves of surrogate pairs cannot be stored (PostgreSQL's jsonb refuses them)
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/** A character that may be unstorable (NUL or half of a surrogate pair): only then is a string looked at closely. */
+const SUSPECT = /[\u0000\uD800-\uDFFF]/;
+/** The longest JSON text of a finite number (`-1.2345678901234567e-308`). */
+const MAX_NUMBER_BYTES = 24;
+
+/**
+ * An upper bound on a JSON value's size in bytes, in one cheap pass, or -1 when the value needs the exact
+ * check (a number that is not finite, a string with a suspect character, nesting at the limit, something
+ * that is not JSON): every string counted at 6 bytes a character (the longest escape), every number at
+ * its longest text. A donor's result of a few KB is far under any bound, so this is all it costs; the
+ * exact check (which measures each string's UTF-8 text) runs only when the bound comes close.
+ */
+function quickJsonBound(value: unknown): number {
+  let bytes = 0;
+  const stack: unknown[] = [value];
+  const depths: number[] = [0];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    const depth = depths.pop()!;
+    if (v === null || typeof v === 'boolean') bytes += 5;
+    else if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return -1;
+      bytes += MAX_NUMBER_BYTES;
+    } else if (typeof v === 'string') {
+      if (SUSPECT.test(v)) return -1;
+      bytes += 6 * v.length + 2;
+    } else if (Array.isArray(v)) {
+      if (depth + 1 >= MAX_JSON_DEPTH) return -1;
+      bytes += 2 + v.length;
+      for (let i = 0; i < v.length; i++) {
+        const child: unknown = v[i];
+        if (typeof child === 'number') {
+          if (!Number.isFinite(child)) return -1;
+          bytes += MAX_NUMBER_BYTES;
+        } else {
+          stack.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    } else if (typeof v === 'object') {
+      const proto: unknown = Object.getPrototypeOf(v);
+      if ((proto !== Object.prototype && proto !== null) || depth + 1 >= MAX_JSON_DEPTH) return -1;
+      for (const key of Object.keys(v)) {
+        if (SUSPECT.test(key)) return -1;
+        bytes += 6 * key.length + 4;
+        stack.push((v as Record<string, unknown>)[key]);
+        depths.push(depth + 1);
+      }
+      bytes += 2;
+    } else return -1;
+  }
+  return bytes;
+}
+
 /** The first problem with a JSON value a job carries, at any depth, or null; iterative, so nesting cannot overflow the stack. */
 export function jsonProblem(value: unknown, maxBytes: number): string | null {
+  if (value === undefined) return 'it is missing';
+  // most values are far under the bound and plain: one cheap pass says so
+  const bound = quickJsonBound(value);
+  if (bound >= 0 && bound <= maxBytes) return null;
+  return exactJsonProblem(value, maxBytes);
+}
+
+/** `jsonProblem` measured exactly: every string's UTF-8 text, every character looked at. */
+export function exactJsonProblem(value: unknown, maxBytes: number): string | null {
   if (value === undefined) return 'it is missing';
   const shape = checkJson(value, { maxBytes, maxDepth: MAX_JSON_DEPTH });
   if (shape) return shape;

@@ -45,8 +45,14 @@ export async function leaseUnits(db: Db, memberId: string, deviceId: string, max
  * hashed in canonical form here; the unit is then judged in the community's next batch: a quorum of equal
  * hashes validates it (dissenting devices lose reliability), a disagreement plans another replica, and the
  * job finishes with its last unit (the caller whose result finished it is answered once it is settled).
+ *
+ * With `next`, the same call also asks for more work for the device (as BOINC's scheduler request reports
+ * results and asks for work at once): the leases are taken in the same batch as the result, so a donor's
+ * cycle is one request and one transaction instead of two. The answer's `leases` are what `compute.lease`
+ * would have given (none when the device cannot lease now, with `leaseError` saying why); when the result
+ * itself is refused, the leases taken with it are given back at once and the call fails as without `next`.
  */
-export async function submitResult(db: Db, memberId: string, leaseId: string, output: unknown, now = new Date()): Promise<ResultAnswer> {
+export async function submitResult(db: Db, memberId: string, leaseId: string, output: unknown, now = new Date(), next?: { deviceId: string; max: number; kernels?: string[] }): Promise<ResultAnswer & { leases?: Lease[]; leaseError?: string }> {
   const registry = registryFor(db);
   let ref = registry.leases.get(leaseId);
   if (!ref) {
@@ -59,7 +65,41 @@ export async function submitResult(db: Db, memberId: string, leaseId: string, ou
   const parsed = kernel.outputSchema.safeParse(output);
   if (!parsed.success) throw new DomainError('BAD_INPUT', `That is not a valid ${kernel.title} result.`);
   const outputHash = hashCanonical(kernel.canonical(parsed.data));
-  return registry.writer(ref.communityId).result(memberId, leaseId, parsed.data as Json, outputHash, now);
+  const result = registry.writer(ref.communityId).result(memberId, leaseId, ref.jobId, parsed.data as Json, outputHash, now);
+  if (!next) return result;
+  // queued right behind the result (the writer gathers both into one batch)
+  const leasing = leaseUnits(db, memberId, next.deviceId, next.max, now, next.kernels).then(
+    (leases) => ({ leases }),
+    (error: unknown) => {
+      if (error instanceof DomainError) return { leases: [] as Lease[], leaseError: error.message };
+      throw error;
+    },
+  );
+  const [answer, work] = await Promise.allSettled([result, leasing]);
+  if (answer.status === 'rejected') {
+    if (work.status === 'fulfilled' && work.value.leases.length) await giveBack(db, memberId, next.deviceId, work.value.leases).catch(() => {});
+    throw answer.reason;
+  }
+  if (work.status === 'rejected') return { ...answer.value, leases: [], leaseError: 'No work could be leased just now: lease again.' };
+  return { ...answer.value, ...work.value };
+}
+
+/** Gives back leases just granted and not yet worked on (their result call failed): the units go back to the pool. */
+async function giveBack(db: Db, memberId: string, deviceId: string, leases: Lease[]) {
+  const registry = registryFor(db);
+  const byCommunity = new Map<string, string[]>();
+  for (const lease of leases) {
+    const ref = registry.leases.get(lease.leaseId);
+    if (ref) byCommunity.set(ref.communityId, [...(byCommunity.get(ref.communityId) ?? []), lease.leaseId]);
+  }
+  for (const [communityId, ids] of byCommunity) {
+    await withOutbox(db, async (tx) => {
+      await lockBook(tx, communityId, COMPUTE_CATEGORY);
+      await tx.replica.deleteMany({ where: { id: { in: ids }, deviceId, memberId, status: 'LEASED' } });
+    });
+    for (const id of ids) registry.leases.delete(id);
+    registry.markStale(communityId);
+  }
 }
 
 /**

@@ -127,8 +127,13 @@ export const computeRouter = router({
     .mutation(({ ctx, input }) => leaseUnits(ctx.db, ctx.member.id, input.deviceId, input.max, new Date(), input.kernels)),
 
   submitResult: memberProcedure
-    .input(z.object({ leaseId: id, output: storableJson('A result (at most 4 MiB of JSON)', 4 * 1024 * 1024) }))
-    .mutation(({ ctx, input }) => submitResult(ctx.db, ctx.member.id, input.leaseId, input.output)),
+    .input(z.object({
+      leaseId: id,
+      output: storableJson('A result (at most 4 MiB of JSON)', 4 * 1024 * 1024),
+      /** more work for the device in the same call (see submitResult) */
+      next: z.object({ deviceId: id, max: z.number().int().min(1).max(MAX_LEASE_BATCH), kernels: z.array(z.enum(KERNEL_NAMES)).min(1).max(KERNEL_NAMES.length).optional() }).optional(),
+    }))
+    .mutation(({ ctx, input }) => submitResult(ctx.db, ctx.member.id, input.leaseId, input.output, new Date(), input.next)),
 
   returnLeases: deviceOwnerProcedure.mutation(({ ctx }) => returnLeases(ctx.db, ctx.device)),
 

@@ -196,4 +196,38 @@ describe.each(databaseKinds)('compute scheduler on %s', (kind) => {
     }
     await assertSound(t.db, shared.id);
   });
+
+  it('24 donors answer a unit and ask for more work in the same call: each result counts once, the leases keep the rules, and a refused result takes none', async () => {
+    const communityId = await community('sched-next');
+    const ds = await donors(communityId, 'sched-next', 24);
+    const work = await job(communityId, 16, 21);
+    const first = await Promise.all(ds.map((d) => d.caller.compute.lease({ deviceId: d.deviceId, max: 1 })));
+    expect(first.every((l) => l.length === 1)).toBe(true);
+    const answers = await Promise.all(
+      ds.map((d, i) => d.caller.compute.submitResult({ leaseId: first[i]![0]!.leaseId, output: pi.run(first[i]![0]!.input as PiInput), next: { deviceId: d.deviceId, max: 2 } })),
+    );
+    const again = answers.flatMap((a) => a.leases ?? []);
+    // 16 units × 3 replicas (new donors): 24 were out, so 24 more at most; none of a unit the device already held
+    expect(again.length).toBe(24);
+    for (const [i, a] of answers.entries()) {
+      expect(a.leaseError).toBeUndefined();
+      for (const l of a.leases ?? []) expect(l.unitIndex).not.toBe(first[i]![0]!.unitIndex);
+    }
+    const replicas = await t.db.replica.findMany({ where: { jobId: work.id }, select: { status: true } });
+    expect(replicas.filter((r) => r.status !== 'LEASED')).toHaveLength(24);
+    expect(replicas.filter((r) => r.status === 'LEASED')).toHaveLength(24);
+    await assertSound(t.db, work.id);
+
+    // a result refused (already submitted) gives back what was leased with it
+    const d = ds[0]!;
+    const held = () => t.db.replica.count({ where: { deviceId: d.deviceId, status: 'LEASED' } });
+    const before = await held();
+    const other = await job(communityId, 4, 23);
+    await expect(d.caller.compute.submitResult({ leaseId: first[0]![0]!.leaseId, output: pi.run(first[0]![0]!.input as PiInput), next: { deviceId: d.deviceId, max: 2 } })).rejects.toThrow(/already submitted/);
+    expect(await held()).toBe(before);
+    // and the units given back are leased again by the next device that asks
+    const later = await ds[1]!.caller.compute.lease({ deviceId: ds[1]!.deviceId, max: 4 });
+    expect(later.filter((l) => l.jobId === other.id).length).toBeGreaterThan(0);
+    await assertSound(t.db, other.id);
+  });
 });
