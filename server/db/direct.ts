@@ -46,12 +46,12 @@ export async function rawQuery<T>(db: Queryable, query: Prisma.Sql): Promise<T[]
 
 /**
  * Several queries of one transaction, independent of each other; their rows, in order. On SQLite's threaded
- * connection they are posted at once and run back to back on its thread (one round trip instead of one per
- * query); elsewhere one after the other.
+ * connection they are posted at once and run back to back on its thread (one message each way instead of
+ * one per query); elsewhere one after the other.
  */
 export async function rawQueryAll<T extends unknown[]>(db: Queryable, queries: { [K in keyof T]: Prisma.Sql }): Promise<{ [K in keyof T]: T[K][] }> {
   const connection = connections.get(db);
-  if (connection && onThread(connection)) return Promise.all(queries.map((query) => connection.query(query.sql, query.values.map(sqliteValue)))) as never;
+  if (connection && onThread(connection)) return connection.queryAll(queries.map((query) => ({ sql: query.sql, args: query.values.map(sqliteValue) }))) as never;
   const rows: unknown[][] = [];
   for (const query of queries) rows.push(await rawQuery(db, query));
   return rows as never;
@@ -69,13 +69,13 @@ export async function rawExecute(db: Queryable, query: Prisma.Sql): Promise<numb
 
 /**
  * Several statements of one transaction, run in order; their counts of rows changed. On SQLite's
- * threaded connection they are all posted at once and run back to back on its thread (one round trip
+ * threaded connection they are all posted at once and run back to back on its thread (one message each way
  * instead of one per statement); elsewhere one after the other. If one fails the rest may still run:
  * the caller's transaction is given up, as after any failed statement.
  */
 export async function rawExecuteAll(db: Queryable, queries: Prisma.Sql[]): Promise<number[]> {
   const connection = connections.get(db);
-  if (connection && onThread(connection)) return Promise.all(queries.map((query) => connection.run(query.sql, query.values.map(sqliteValue))));
+  if (connection && onThread(connection)) return connection.runAll(queries.map((query) => ({ sql: query.sql, args: query.values.map(sqliteValue) })));
   const counts: number[] = [];
   for (const query of queries) counts.push(await rawExecute(db, query));
   return counts;

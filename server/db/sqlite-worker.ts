@@ -49,29 +49,35 @@ function fromSql(value) {
 function toSql(value) {
   return value instanceof Uint8Array && !Buffer.isBuffer(value) ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : value;
 }
-parentPort.on('message', ({ id, sql, args }) => {
+function one(sql, args) {
   try {
     const entry = prepared(sql);
     const values = args.map(toSql);
     if (entry.returnsData) {
       const rows = entry.stmt.all(values);
       for (const row of rows) for (let i = 0; i < row.length; i++) row[i] = fromSql(row[i]);
-      parentPort.postMessage({ id, columns: entry.columns, columnTypes: entry.columnTypes, rows });
-    } else {
-      const info = entry.stmt.run(values);
-      parentPort.postMessage({ id, changes: info.changes, lastInsertRowid: BigInt(info.lastInsertRowid) });
+      return { columns: entry.columns, columnTypes: entry.columnTypes, rows };
     }
+    const info = entry.stmt.run(values);
+    return { changes: info.changes, lastInsertRowid: BigInt(info.lastInsertRowid) };
   } catch (e) {
     statements.delete(sql);
-    parentPort.postMessage({ id, error: { message: String(e && e.message), code: e && e.code, rawCode: e && e.rawCode, sqlite: e instanceof Database.SqliteError, range: e instanceof RangeError } });
+    return { error: { message: String(e && e.message), code: e && e.code, rawCode: e && e.rawCode, sqlite: e instanceof Database.SqliteError, range: e instanceof RangeError } };
   }
+}
+// one statement, or several run in order with an answer each ({ batch }: one message each way)
+parentPort.on('message', ({ id, sql, args, batch }) => {
+  if (batch) parentPort.postMessage({ id, replies: batch.map((s) => one(s.sql, s.args)) });
+  else parentPort.postMessage({ id, ...one(sql, args) });
 });
 `;
 
-type Reply =
-  | { id: number; columns: string[]; columnTypes: string[]; rows: unknown[][] }
-  | { id: number; changes: number; lastInsertRowid: bigint }
-  | { id: number; error: { message: string; code?: string; rawCode?: number; sqlite: boolean; range: boolean } };
+type Outcome =
+  | { columns: string[]; columnTypes: string[]; rows: unknown[][] }
+  | { changes: number; lastInsertRowid: bigint }
+  | { error: { message: string; code?: string; rawCode?: number; sqlite: boolean; range: boolean } };
+type Reply = { id: number } & (Outcome | { replies: Outcome[] });
+type Done = Exclude<Outcome, { error: unknown }>;
 
 type Statement = string | { sql: string; args?: InValue[] | Record<string, InValue> };
 
@@ -151,21 +157,30 @@ export class WorkerConnection {
     }
   }
 
-  async #run(statement: Statement): Promise<Exclude<Reply, { error: unknown }>> {
-    if (this.closed) throw new LibsqlError('The client is closed', 'CLIENT_CLOSED');
-    const { sql, args } = argsOf(statement);
+  #post(message: { sql: string; args: unknown[] } | { batch: { sql: string; args: unknown[] }[] }): Promise<Reply> {
+    if (this.closed) return Promise.reject(new LibsqlError('The client is closed', 'CLIENT_CLOSED'));
     const id = this.#next++;
-    const reply = await new Promise<Reply>((resolve, reject) => {
+    return new Promise<Reply>((resolve, reject) => {
       if (this.#waiting.size === 0) this.#worker.ref();
       this.#waiting.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, sql, args });
+      this.#worker.postMessage({ id, ...message });
     });
-    if ('error' in reply) {
-      const { message, code, rawCode, sqlite, range } = reply.error;
-      if (sqlite) throw new LibsqlError(message, baseCode(rawCode), code, rawCode);
-      throw range ? new RangeError(message) : new Error(message);
-    }
-    return reply;
+  }
+
+  async #run(statement: Statement): Promise<Done> {
+    return settled((await this.#post(argsOf(statement))) as Outcome);
+  }
+
+  /** Several statements run in order on the thread, one message each way; each settles on its own. */
+  async #runAll(statements: { sql: string; args: InValue[] }[]): Promise<PromiseSettledResult<Done>[]> {
+    const reply = (await this.#post({ batch: statements.map(argsOf) })) as { replies: Outcome[] };
+    return reply.replies.map((outcome) => {
+      try {
+        return { status: 'fulfilled', value: settled(outcome) };
+      } catch (reason) {
+        return { status: 'rejected', reason };
+      }
+    });
   }
 
   /** As @libsql/client's `execute`: rows as arrays (the Prisma adapter reads them by index). */
@@ -177,20 +192,28 @@ export class WorkerConnection {
 
   /** A statement's rows as objects keyed by column name (server/db/direct.ts). */
   async query(sql: string, args: InValue[]): Promise<Record<string, unknown>[]> {
-    const reply = await this.#run({ sql, args });
-    if (!('rows' in reply)) return [];
-    const { columns, rows } = reply;
-    return rows.map((row) => {
-      const named: Record<string, unknown> = {};
-      for (let i = 0; i < columns.length; i++) if (!(columns[i]! in named)) named[columns[i]!] = row[i];
-      return named;
+    return named(await this.#run({ sql, args }));
+  }
+
+  /** Several queries' rows, sent together (server/db/direct.ts); the first failure is thrown. */
+  async queryAll(statements: { sql: string; args: InValue[] }[]): Promise<Record<string, unknown>[][]> {
+    return (await this.#runAll(statements)).map((result) => {
+      if (result.status === 'rejected') throw result.reason;
+      return named(result.value);
     });
   }
 
   /** A statement's count of rows changed (server/db/direct.ts). */
   async run(sql: string, args: InValue[]): Promise<number> {
-    const reply = await this.#run({ sql, args });
-    return 'changes' in reply ? reply.changes : 0;
+    return changes(await this.#run({ sql, args }));
+  }
+
+  /** Several statements' counts of rows changed, sent together (server/db/direct.ts); the first failure is thrown. */
+  async runAll(statements: { sql: string; args: InValue[] }[]): Promise<number[]> {
+    return (await this.#runAll(statements)).map((result) => {
+      if (result.status === 'rejected') throw result.reason;
+      return changes(result.value);
+    });
   }
 
   close(): void {
@@ -198,6 +221,26 @@ export class WorkerConnection {
     void this.#worker.terminate();
   }
 }
+
+/** An outcome as the caller sees it: SQLite's error as @libsql/client throws it. */
+function settled(outcome: Outcome): Done {
+  if (!('error' in outcome)) return outcome;
+  const { message, code, rawCode, sqlite, range } = outcome.error;
+  if (sqlite) throw new LibsqlError(message, baseCode(rawCode), code, rawCode);
+  throw range ? new RangeError(message) : new Error(message);
+}
+
+function named(outcome: Done): Record<string, unknown>[] {
+  if (!('rows' in outcome)) return [];
+  const { columns, rows } = outcome;
+  return rows.map((row) => {
+    const byName: Record<string, unknown> = {};
+    for (let i = 0; i < columns.length; i++) if (!(columns[i]! in byName)) byName[columns[i]!] = row[i];
+    return byName;
+  });
+}
+
+const changes = (outcome: Done) => ('changes' in outcome ? outcome.changes : 0);
 
 function resultSet(columns: string[], columnTypes: string[], rows: ResultSet['rows'], rowsAffected: number, lastInsertRowid: bigint | undefined): ResultSet {
   return {

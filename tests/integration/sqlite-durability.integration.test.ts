@@ -127,6 +127,14 @@ describe('SQLite: transactions on their own thread', () => {
       await rawExecute(tx, Prisma.sql`INSERT INTO "Member" (id, handle, "passwordHash", "createdAt") VALUES (${'m-direct-2'}, ${'taken'}, ${'x'}, ${new Date()})`);
     }).catch((error: unknown) => error);
     expect(direct).toMatchObject({ code: 'SQLITE_CONSTRAINT', extendedCode: 'SQLITE_CONSTRAINT_UNIQUE' });
+    // the same, with the statements sent together
+    const together = await transaction(t.db, (tx) =>
+      rawExecuteAll(tx, [
+        Prisma.sql`INSERT INTO "Member" (id, handle, "passwordHash", "createdAt") VALUES (${'m-together'}, ${'rolled-back-3'}, ${'x'}, ${new Date()})`,
+        Prisma.sql`INSERT INTO "Member" (id, handle, "passwordHash", "createdAt") VALUES (${'m-together-2'}, ${'taken'}, ${'x'}, ${new Date()})`,
+      ]),
+    ).catch((error: unknown) => error);
+    expect(together).toMatchObject({ code: 'SQLITE_CONSTRAINT', extendedCode: 'SQLITE_CONSTRAINT_UNIQUE' });
     expect(await t.db.member.count({ where: { handle: { startsWith: 'rolled-back-' } } })).toBe(0);
 
     // the connection is fine afterwards
