@@ -199,6 +199,22 @@ export async function takeFileForLeg(page: Page, contractId: string, giverHandle
   await expect(page).toHaveURL(/\/content\/transfers$/);
 }
 
+/** The bytes the relay's page forwarded (its frames, in order), which must hold no run of `file`'s plaintext. */
+export async function expectCiphertextOnly(relay: Page, file: Buffer): Promise<Buffer> {
+  const relayed = Buffer.from(
+    await relay.evaluate(() => {
+      let binary = '';
+      for (const frame of window.__swapmeshRelayed ?? []) for (let i = 0; i < frame.length; i += 8192) binary += String.fromCharCode(...frame.subarray(i, i + 8192));
+      return btoa(binary);
+    }),
+    'base64',
+  );
+  expect(relayed.length).toBeGreaterThan(file.length);
+  expect(relayed.equals(file)).toBe(false);
+  for (let at = 0; at + 32 <= file.length; at += 50_000) expect(relayed.indexOf(file.subarray(at, at + 32))).toBe(-1);
+  return relayed;
+}
+
 /**
  * A network leg delivered by a relayed transfer: from the leg's page the sender sends `file` through the
  * seller's device to the receiver's, encrypted end to end; the receiver checks its SHA-256, both ends'
@@ -229,16 +245,7 @@ export async function relayFileForLeg(p: { sender: Page; relay: Page; receiver: 
   await expect(receiver.getByTestId('relay-sha256')).toHaveText(sha256);
   await expect.poll(async () => (await call(sender.request, 'relay.get', { sessionId }, 'GET')).provenBytes, { timeout: 20_000 }).toBe(file.length);
   // the relay carried ciphertext only
-  const relayed = Buffer.from(
-    await relay.evaluate(() => {
-      let binary = '';
-      for (const frame of window.__swapmeshRelayed ?? []) for (let i = 0; i < frame.length; i += 8192) binary += String.fromCharCode(...frame.subarray(i, i + 8192));
-      return btoa(binary);
-    }),
-    'base64',
-  );
-  expect(relayed.length).toBeGreaterThan(file.length);
-  for (let at = 0; at + 32 <= file.length; at += 50_000) expect(relayed.indexOf(file.subarray(at, at + 32))).toBe(-1);
+  await expectCiphertextOnly(relay, file);
   await sender.getByRole('button', { name: 'End the relay' }).click();
   await expect(sender.getByTestId('relay-ended')).toBeVisible({ timeout: 20_000 });
   return sessionId;
