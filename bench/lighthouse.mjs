@@ -19,16 +19,14 @@
 // (CHROMIUM_PATH overrides). Each run starts from a fresh profile, so the numbers are a first visit
 // of someone signed out. The machine's load average is printed beside the figures: simulated
 // throttling scales what it measured on this CPU, so a loaded machine scores lower.
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as chromeLauncher from 'chrome-launcher';
 import lighthouse from 'lighthouse';
+import { servedBuild } from './support/app-process.mjs';
 import { FIRST_LOAD_LIMIT_KIB, MAIN_ROUTES, firstLoadJs as builtFirstLoadJs, servedHeaders } from '../scripts/first-load-js.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -55,69 +53,6 @@ const runs = Number(args.runs);
 if (!Number.isInteger(runs) || runs < 1 || runs > 20) throw new Error('--runs must be an integer from 1 to 20');
 const routes = args.routes.split(',').map((r) => r.trim()).filter(Boolean);
 if (routes.length === 0 || routes.some((r) => !r.startsWith('/'))) throw new Error('--routes must be paths starting with /, comma-separated');
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-async function waitForHttp(url, child, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the server exited with code ${child.exitCode}`);
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
-  throw new Error(`${url} did not answer within ${timeoutMs / 1000} s`);
-}
-
-/** Starts `npm start`'s server (scripts/start.mjs) in its own process group, so stopping it stops all of it. */
-async function startServer() {
-  if (!existsSync(path.join(root, '.next', 'BUILD_ID'))) {
-    throw new Error('No production build in .next: run `npm run build` first, or pass --url.');
-  }
-  const port = await freePort();
-  const env = {
-    ...process.env,
-    DATABASE_URL: process.env.DATABASE_URL ?? 'file:./data/bench.db',
-    NEXT_TELEMETRY_DISABLED: '1',
-    PORT: String(port),
-    HOSTNAME: '127.0.0.1',
-  };
-  const child = spawn(process.execPath, ['scripts/start.mjs'], {
-    cwd: root,
-    detached: true,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env,
-  });
-  const stop = () => {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-  };
-  const url = `http://127.0.0.1:${port}/`;
-  try {
-    await waitForHttp(url, child, 60_000);
-  } catch (error) {
-    stop();
-    throw error;
-  }
-  return { url, stop };
-}
 
 async function runLighthouse(url) {
   const chrome = await chromeLauncher.launch({
@@ -232,11 +167,8 @@ function printTable(url, summaries, load) {
 const loadNow = () => loadavg().map((v) => v.toFixed(2)).join(' ');
 
 async function main() {
-  const server = args.url ? { url: args.url, stop: () => {} } : await startServer();
-  const stopOnSignal = () => {
-    server.stop();
-    process.exit(130);
-  };
+  const server = args.url ? { url: args.url, stop: async () => {} } : await servedBuild(root);
+  const stopOnSignal = () => void server.stop().finally(() => process.exit(130));
   process.once('SIGINT', stopOnSignal);
   process.once('SIGTERM', stopOnSignal);
   try {
@@ -256,7 +188,7 @@ async function main() {
     load.after = loadNow();
     printTable(server.url, summaries, load);
   } finally {
-    server.stop();
+    await server.stop();
   }
 }
 

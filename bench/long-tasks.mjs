@@ -15,15 +15,13 @@
 // task's part beyond 50 ms, between first contentful paint and the end of the trace: TBT's definition), all
 // main-thread task time, and the longest task with what filled it. The machine's load average is printed beside:
 // on a loaded machine every figure grows, so compare runs taken at similar load.
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium, devices } from '@playwright/test';
 import { MAIN_ROUTES } from '../scripts/first-load-js.mjs';
+import { servedBuild } from './support/app-process.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -38,52 +36,6 @@ const { values: args } = parseArgs({
 const runs = Number(args.runs);
 const rate = Number(args.rate);
 const routes = args.routes.split(',').map((r) => r.trim()).filter(Boolean);
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-async function startServer() {
-  if (!existsSync(path.join(root, '.next', 'BUILD_ID'))) throw new Error('No production build in .next: run `npm run build` first, or pass --url.');
-  const port = await freePort();
-  const child = spawn(process.execPath, ['scripts/start.mjs'], {
-    cwd: root,
-    detached: true,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, DATABASE_URL: process.env.DATABASE_URL ?? 'file:./data/bench.db', NEXT_TELEMETRY_DISABLED: '1', PORT: String(port), HOSTNAME: '127.0.0.1' },
-  });
-  const stop = () => {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-  };
-  const url = `http://127.0.0.1:${port}/`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the server exited with code ${child.exitCode}`);
-    try {
-      if ((await fetch(url, { signal: AbortSignal.timeout(5000) })).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      stop();
-      throw new Error(`${url} did not answer within 60 s`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
-  return { url, stop };
-}
 
 /** What a top-level task's time went to, by its children's names (self time of the task itself is "other"). */
 const KIND = {
@@ -204,7 +156,7 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor((values.
 const ms = (v) => `${Math.round(v)} ms`;
 
 async function main() {
-  const server = args.url ? { url: args.url, stop: () => {} } : await startServer();
+  const server = args.url ? { url: args.url, stop: async () => {} } : await servedBuild(root);
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -227,7 +179,7 @@ async function main() {
     }
   } finally {
     await browser.close();
-    server.stop();
+    await server.stop();
   }
   console.log(`Main-thread tasks while loading, CPU slowed ${rate}×, Pixel 7 viewport, first visit signed out, median of ${runs}`);
   console.log(`Load average (1/5/15 min): ${loadBefore} before, ${loadavg().map((v) => v.toFixed(2)).join(' ')} after`);

@@ -2,7 +2,8 @@
 // process group on a free loopback port, healthy once /api/health answers 200, stopped as a group.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -86,6 +87,17 @@ export function appLauncher(root, started = new Set()) {
   }
 
   return { started, startApp, stopApp };
+}
+
+/**
+ * The production build served as `npm start` serves it, for the browser benches (Lighthouse, long tasks): its
+ * URL and how to stop it. DATABASE_URL defaults to file:./data/bench.db.
+ */
+export async function servedBuild(root) {
+  if (!existsSync(path.join(root, '.next', 'BUILD_ID'))) throw new Error('No production build in .next: run `npm run build` first, or pass --url.');
+  const { startApp, stopApp } = appLauncher(root);
+  const app = await startApp(process.env.DATABASE_URL ?? 'file:./data/bench.db');
+  return { url: `${app.base}/`, stop: () => stopApp(app) };
 }
 
 /**
