@@ -59,6 +59,10 @@ test('four tabs of one browser, each with a device: one live stream, every tab l
     }, device.id as string);
     await tab.goto(market);
     await expect(tab.getByRole('heading', { name: 'Place an order' })).toBeVisible();
+    // the tabs share localStorage: this tab runs its device's transfers before the next tab stores another id
+    await expect
+      .poll(() => tab.evaluate(() => { const s = window.__swapmeshTransfers?.getSnapshot(); return s?.started && !s.passive ? s.deviceId : null; }))
+      .toBe(device.id);
     return { tab, deviceId: device.id as string };
   }
 
