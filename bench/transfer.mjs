@@ -273,14 +273,15 @@ window.bench = {
   },
   // -- the app's protocol
   /** Creates the sending session (before the receiver asks); \`appSent\` resolves when it completes. */
-  async serveApp(transferId, manifest) {
+  async serveApp(transferId, manifest, single = false) {
     const source = await offerSource(manifest.sha256, manifest.chunkSize, manifest.sizeBytes);
     let settle;
     const done = new Promise((resolve, reject) => (settle = { resolve, reject }));
     const session = new SendSession({ transferId, sizeBytes: manifest.sizeBytes, chunkSize: manifest.chunkSize, source,
       events: { onComplete: () => settle.resolve(session.bytesSent), onFailure: (e) => settle.reject(new Error(e.code + ' ' + e.message)) } });
     sessions.set(transferId, session);
-    session.attach(wire);
+    // single: one chunk per message (what a peer without run frames gets), for comparison
+    session.attach(single ? { get open() { return wire.open; }, send: (d) => wire.send(d), get bufferedAmount() { return wire.bufferedAmount; }, drained: () => wire.drained(), window: wire.window, maxMessageSize: 0 } : wire);
     mode = 'app';
     window.bench.appSent = done;
     return true;
@@ -616,9 +617,9 @@ async function main() {
     }
 
     let transfer = 0;
-    const appRun = async (manifest) => {
+    const appRun = async (manifest, single = false) => {
       const id = `t${++transfer}`;
-      await sender.page.evaluate(([i, m]) => window.bench.serveApp(i, m), [id, manifest]);
+      await sender.page.evaluate(([i, m, s]) => window.bench.serveApp(i, m, s), [id, manifest, single]);
       const [sent, got] = await Promise.all([
         sender.page.evaluate(() => window.bench.appSent),
         receiver.page.evaluate(([i, m]) => window.bench.receiveApp(i, m), [id, manifest]),
@@ -663,6 +664,9 @@ async function main() {
       app: (manifest) => appRun(manifest),
       raw: (manifest) => countRun(manifest.sizeBytes, () => sender.page.evaluate(([t, h, l, s]) => window.bench.rawSend(t, h, l, s), [manifest.sizeBytes, win.highWater, win.lowWater, RAW_MESSAGE])),
       'sp-send': (manifest) => countRun(manifest.sizeBytes, () => sender.page.evaluate((c) => window.bench.spSend(c), manifest.chunkSize)),
+      // diagnostics, not in the default list: the app with one chunk per message; raw with 192 KiB messages
+      'app-single': (manifest) => appRun(manifest, true),
+      'raw-192': (manifest) => countRun(manifest.sizeBytes, () => sender.page.evaluate(([t, h, l, s]) => window.bench.rawSend(t, h, l, s), [manifest.sizeBytes, win.highWater, win.lowWater, 192 * 1024 + 16])),
       'sp-write': (manifest) => countRun(manifest.sizeBytes, () => sender.page.evaluate((c) => window.bench.spWrite(c), manifest.chunkSize)),
     };
     const runners = Object.fromEntries(Object.entries(runners0).map(([k, run]) => [k, (manifest) => measured(() => run(manifest))]));

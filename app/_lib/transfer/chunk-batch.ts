@@ -114,3 +114,15 @@ export function streamPart(run: WriteRun, upTo: number): Uint8Array | null {
   if (run.offset > upTo || end <= upTo) return null;
   return run.bytes.subarray(upTo - run.offset);
 }
+
+/**
+ * Files up to this size are hashed whole at the end, read back from disk in one WebCrypto call (native SHA-256,
+ * ~6× less CPU than streaming the bytes through hash-wasm as they arrive); the worker holds the file (and
+ * WebCrypto its copy) for that call only. Larger files stream through hash-wasm so memory stays flat.
+ */
+export const ONE_SHOT_HASH_MAX = 64 * 1024 * 1024;
+
+/** How the receiving worker computes a file's whole SHA-256: once at the end ('one-shot') or as chunks arrive ('stream'). */
+export function wholeHashPlan(sizeBytes: number, hasWebCrypto: boolean, max = ONE_SHOT_HASH_MAX): 'one-shot' | 'stream' {
+  return hasWebCrypto && sizeBytes <= max ? 'one-shot' : 'stream';
+}

@@ -355,11 +355,57 @@ export class BlobChunkSource implements ChunkSource {
   }
 }
 
+/**
+ * Reads an offered file's chunks through the storage worker, a block of several chunks at a time, the next block
+ * read while this one is sent: the worker reads OPFS through an access handle straight into a buffer it transfers
+ * to the page, where a Blob read goes through the browser process and is copied twice more (bench/transfer.mjs).
+ * A block the worker cannot read (a browser without shared read handles, the file busy) is read from the Blob.
+ */
+export class OfferChunkSource implements ChunkSource {
+  private readonly blocks = new Map<number, Promise<Uint8Array>>();
+  private readonly blockSize: number;
+  private readonly fallback: BlobChunkSource;
+
+  constructor(
+    private readonly sha256: string,
+    private readonly file: Blob,
+    private readonly chunkSize: number,
+    blockBytes = 4 * 1024 * 1024,
+    private readonly read: (sha256: string, offset: number, length: number) => Promise<Uint8Array> = (sha, offset, length) => storageWorker().readOffer(sha, offset, length),
+  ) {
+    this.blockSize = Math.max(chunkSize, Math.floor(blockBytes / chunkSize) * chunkSize);
+    this.fallback = new BlobChunkSource(file, chunkSize, blockBytes);
+  }
+
+  async readChunk(index: number): Promise<Uint8Array> {
+    const { start, end } = chunkRange(index, this.file.size, this.chunkSize);
+    const k = Math.floor(start / this.blockSize);
+    const blocks = blocksToKeep(k, this.file.size, this.blockSize);
+    for (const kept of this.blocks.keys()) if (!blocks.includes(kept)) this.blocks.delete(kept);
+    for (const b of blocks) if (!this.blocks.has(b)) this.blocks.set(b, this.readBlock(b));
+    const block = await this.blocks.get(k)!;
+    const at = start - k * this.blockSize;
+    if (block.length < end - k * this.blockSize) return this.fallback.readChunk(index);
+    return block.subarray(at, at + (end - start));
+  }
+
+  private readBlock(k: number): Promise<Uint8Array> {
+    const start = k * this.blockSize;
+    const length = Math.min(this.blockSize, this.file.size - start);
+    return this.read(this.sha256, start, length).catch(async () => new Uint8Array(await this.file.slice(start, start + length).arrayBuffer()));
+  }
+}
+
+/** The blocks a sequential reader keeps while it reads block `k`: that one and the next (read ahead), if the file has it. */
+export function blocksToKeep(k: number, size: number, blockSize: number): number[] {
+  return (k + 1) * blockSize < size ? [k, k + 1] : [k];
+}
+
 /** A ChunkSource over the offered file with this hash, or null when this device no longer has it. */
 export async function offerSource(sha256: string, chunkSize: number, sizeBytes: number): Promise<ChunkSource | null> {
   const file = await fileIn('offers', `${sha256}.bin`);
   if (!file || file.size !== sizeBytes) return null;
-  return new BlobChunkSource(file, chunkSize);
+  return new OfferChunkSource(sha256, file, chunkSize);
 }
 
 /** What the origin uses and may use, in bytes (null where the browser does not say). */
