@@ -14,7 +14,7 @@
  */
 import { proxy, transfer, wrap, type Remote } from 'comlink';
 import { browserWorker, WorkerLifetime } from '../worker-lifetime';
-import { packBatch, type BatchAnswer, type PutRequest } from './chunk-batch';
+import { BufferPool, packPooled, type BatchAnswer, type PutRequest } from './chunk-batch';
 import { chunkRange, sha256Hex, verifyChunk, type Manifest, type ManifestProgress } from './chunks';
 import type { ChunkSink, ChunkSource } from './session';
 import type { StorageWorkerApi } from './storage.worker';
@@ -109,8 +109,9 @@ type QueuedPut = PutRequest & { transferId: string; resolve: (ok: boolean) => vo
 
 /**
  * Received chunks to the storage worker: queued as they are handed over and posted once per task (a run frame's
- * chunks, or one chunk, in one message) on a MessagePort to the worker, buffers transferred (chunk-batch.ts);
- * each batch is answered with one message. A new worker (the old one crashed or was stopped) gets a new port,
+ * chunks, or one chunk, in one message) on a MessagePort to the worker, copied into a buffer of a pool that the
+ * worker transfers back with its answer (chunk-batch.ts `BufferPool`: Chromium would copy a data channel's own
+ * buffer into fresh memory on transfer anyway); each batch is answered with one message. A new worker (the old one crashed or was stopped) gets a new port,
  * and what still waited on the old one is rejected.
  */
 class ChunkPipe {
@@ -120,6 +121,7 @@ class ChunkPipe {
   private nextId = 1;
   private port: MessagePort | null = null;
   private remote: Remote<StorageWorkerApi> | null = null;
+  private readonly pool = new BufferPool();
 
   put(transferId: string, request: PutRequest): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
@@ -165,7 +167,7 @@ class ChunkPipe {
     }
     for (const [transferId, puts] of byTransfer) {
       const id = this.nextId++;
-      const { batch, transfer: buffers } = packBatch(id, transferId, puts);
+      const { batch, transfer: buffers } = packPooled(id, transferId, puts, this.pool);
       this.waiting.set(id, puts);
       port.postMessage(batch, buffers);
     }
@@ -179,6 +181,7 @@ class ChunkPipe {
       for (const put of puts) put.reject(new Error(message.error));
       return;
     }
+    for (const buffer of message.buffers ?? []) this.pool.give(buffer);
     puts.forEach((put, i) => put.resolve(message.ok[i] === 1));
   }
 
@@ -240,9 +243,8 @@ export async function listResumes(): Promise<ResumeRecord[]> {
 }
 
 /**
- * A ChunkSink writing to swapmesh/incoming/<transferId>.part through the storage worker. `put` takes
- * ownership of the bytes it is given when they (with the other chunks put in the same task) fill their
- * buffer (`packBatch`): the caller must not read them afterwards.
+ * A ChunkSink writing to swapmesh/incoming/<transferId>.part through the storage worker. `put` copies the bytes
+ * it is given (into a pooled buffer, `packPooled`) before the task ends.
  */
 export class OpfsIncoming implements ChunkSink {
   private constructor(

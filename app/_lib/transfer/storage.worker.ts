@@ -224,7 +224,8 @@ const api = {
     port.onmessage = (event: MessageEvent<ChunkBatch>) => {
       const batch = event.data;
       inOrder(batch.transferId, () => putBatch(batch)).then(
-        (ok) => port.postMessage({ id: batch.id, ok } satisfies BatchAnswer, [ok.buffer]),
+        // the batch's buffers go back to the page's pool (its chunks are written and hashed by now)
+        (ok) => port.postMessage({ id: batch.id, ok, buffers: batch.buffers } satisfies BatchAnswer, [ok.buffer, ...batch.buffers]),
         (error: unknown) => port.postMessage({ id: batch.id, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) } satisfies BatchAnswer),
       );
     };
