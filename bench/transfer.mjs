@@ -11,6 +11,8 @@
 //               same window; the receiver only counts bytes.
 //   sp write    the same connection through simple-peer's stream `write()` (64 KiB in flight, its
 //               MAX_BUFFERED_AMOUNT): what a sender gets without its own window.
+// Diagnostics, named in BENCH_VARIANTS only: app-single (the app with one chunk per message, as an older
+// peer gets), raw-192 and raw-256 (the raw loop with 192 KiB + 16 and 256 KiB messages).
 // on two networks: plain loopback, and loopback with a 5 ms round trip. This kernel has no netem,
 // so the delay comes from a UDP relay in this process (a worker thread, one socket per side on
 // 127.0.0.1, each datagram forwarded 2.5 ms after it arrived): the bench's signaling rewrites the
@@ -26,6 +28,8 @@
 //   BENCH_MB=20 BENCH_BIG_MB=0 BENCH_REPS=1 node bench/transfer.mjs   # quick
 //   BENCH_NETS=5ms BENCH_DELAY_MS=2.5 BENCH_VARIANTS=app,raw node bench/transfer.mjs
 //   BENCH_PROFILE=1 BENCH_NETS=loopback BENCH_BIG_MB=0 node bench/transfer.mjs   # CPU per thread of both browsers
+//   BENCH_JS_PROFILE=1 …   # V8 CPU profile of each page and worker around each app run, self time by function
+//     (wall-clock samples: a call that wakes another thread, such as postMessage, looks dearer than it is)
 //   unshare -n sh -c 'ip link set lo up && node bench/transfer.mjs'  # loopback only
 import dgram from 'node:dgram';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
