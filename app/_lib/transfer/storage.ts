@@ -8,7 +8,8 @@
  * dropped connection `readResume()` tells where to continue.
  *
  * Offering: `importOffer()` copies the picked file into OPFS while building its manifest (one
- * pass); `offerSource()` reads chunks back by slice, a block at a time.
+ * pass); `offerSource()` reads chunks back through the storage worker, a 4 MiB block at a time with the next
+ * one read ahead (from the Blob where the worker cannot).
  *
  * `MemoryChunkStore` implements the same interfaces in memory, for tests and the bench.
  */

@@ -8,7 +8,9 @@
  *   swapmesh/offers/<sha256>.bin          a file this device offers, copied from the picked file
  *   swapmesh/offers/<sha256>.manifest.json its manifest (chunk size and hashes), for swaps
  * Hashing runs here too, off the page's thread: each chunk against its manifest hash as it arrives
- * (WebCrypto), and the whole file's hash advanced with hash-wasm as the chunks arrive in order.
+ * (WebCrypto), and the whole file's hash at the end in one WebCrypto call (up to 64 MiB) or advanced with
+ * hash-wasm as the chunks arrive in order (larger files). A sender's reads of offered files come through here
+ * as well (`readOffer`).
  * Received chunks come in batches on a MessagePort of their own (`chunkPort`, chunk-batch.ts), their
  * buffers transferred; everything else through Comlink.
  */
