@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { chunkView, packBatch, streamPart, writeRuns, type PutRequest } from '@/app/_lib/transfer/chunk-batch';
+import { BufferPool, chunkView, packBatch, packPooled, streamPart, writeRuns, type PutRequest } from '@/app/_lib/transfer/chunk-batch';
 import { encodeChunkFrame, encodeRunFrame, FRAME_HEADER_BYTES, parseChunkFrame, splitRun } from '@/app/_lib/transfer/protocol';
 
 const filled = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
@@ -104,5 +104,39 @@ describe('streamPart: what continues the whole-file hash', () => {
     expect(streamPart(run, 99)).toBeNull(); // a gap before it
     expect(streamPart(run, 150)).toBeNull(); // already hashed
     expect(streamPart(run, 400)).toBeNull();
+  });
+});
+
+describe('packPooled: chunks copied into buffers that come back from the worker', () => {
+  it('copies the chunks back to back into one pooled buffer, leaving the callers bytes alone', () => {
+    const pool = new BufferPool(1024, 2);
+    const a = filled(300, 1);
+    const b = filled(200, 2);
+    const { batch, transfer } = packPooled(7, 't', [
+      { offset: 600, bytes: a, expectedHex: 'ha' },
+      { offset: 900, bytes: b, expectedHex: 'hb' },
+    ], pool);
+    expect(transfer).toHaveLength(1);
+    expect(transfer[0]!.byteLength).toBe(1024);
+    expect(batch.spans).toEqual([0, 0, 300, 600, 0, 300, 200, 900]);
+    expect(batch.hashes).toEqual(['ha', 'hb']);
+    expect(Array.from(chunkView(batch, 0))).toEqual(Array.from(a));
+    expect(Array.from(chunkView(batch, 1))).toEqual(Array.from(b));
+    expect(a.byteLength).toBe(300); // not taken over
+    // consecutive in the file and in the buffer: one write
+    expect(writeRuns(batch, [1, 1]).map((r) => [r.offset, r.bytes.length])).toEqual([[600, 500]]);
+  });
+
+  it('reuses a buffer given back, keeps at most `keep`, and gives a large batch a buffer of its own', () => {
+    const pool = new BufferPool(1024, 1);
+    const first = pool.take(100);
+    pool.give(first);
+    pool.give(new ArrayBuffer(1024)); // beyond keep: dropped
+    pool.give(new ArrayBuffer(10)); // not the pool's size: dropped
+    expect(pool.available).toBe(1);
+    expect(pool.take(1024)).toBe(first);
+    const big = packPooled(1, 't', [{ offset: 0, bytes: filled(2000, 3), expectedHex: 'h' }], pool);
+    expect(big.transfer[0]!.byteLength).toBe(2000);
+    expect(Array.from(chunkView(big.batch, 0))).toEqual(Array.from(filled(2000, 3)));
   });
 });
