@@ -1,7 +1,7 @@
 /**
  * Received chunks on their way to the storage worker, in batches: the page posts every chunk that arrived in
- * one task (a run frame's chunks, or one chunk) as one message on a MessagePort of its own, with the message
- * buffers transferred rather than copied, and the worker answers each batch with one message. Comlink stays for
+ * one task (a run frame's chunks, or one chunk) as one message on a MessagePort of its own, copied into a pooled
+ * buffer that is transferred there and back, and the worker answers each batch with one message. Comlink stays for
  * the control calls (open, commit, hash); a Comlink call per chunk cost a message, a promise and its bookkeeping
  * on both threads. Pure: packing on the page, and the worker's grouping of verified chunks into one write per
  * stretch of consecutive bytes.
@@ -21,42 +21,6 @@ export type ChunkBatch = { id: number; transferId: string; buffers: ArrayBuffer[
  * handed back for reuse (`BufferPool`); or why it failed.
  */
 export type BatchAnswer = { id: number; ok: Uint8Array; buffers?: ArrayBuffer[] } | { id: number; error: string };
-
-/** How far into its buffer a message's payload may start and still count as "the page's own" (a frame header). */
-const HEADER_SLACK = 64;
-
-/**
- * Packs chunks into a batch. A buffer is handed over whole (no copy) when this batch's chunks in it cover it
- * from its first bytes (at most a frame header before them) to its end, back to back: a data-channel message
- * or an assembled chunk, which nothing else on the page still reads. Any other bytes (a view into a larger or
- * shared buffer, a run frame some of whose chunks were not needed) are copied into a buffer of their own.
- */
-export function packBatch(id: number, transferId: string, puts: readonly PutRequest[]): { batch: ChunkBatch; transfer: ArrayBuffer[] } {
-  const byBuffer = new Map<ArrayBufferLike, number[]>();
-  puts.forEach((put, i) => {
-    const list = byBuffer.get(put.bytes.buffer);
-    if (list) list.push(i);
-    else byBuffer.set(put.bytes.buffer, [i]);
-  });
-  const buffers: ArrayBuffer[] = [];
-  const spans = new Array<number>(puts.length * 4);
-  for (const [buffer, indexes] of byBuffer) {
-    if (ownedWhole(buffer, indexes.map((i) => puts[i]!.bytes))) {
-      const b = buffers.push(buffer as ArrayBuffer) - 1;
-      for (const i of indexes) {
-        const { bytes, offset } = puts[i]!;
-        spans.splice(i * 4, 4, b, bytes.byteOffset, bytes.byteLength, offset);
-      }
-    } else {
-      for (const i of indexes) {
-        const { bytes, offset } = puts[i]!;
-        const b = buffers.push(bytes.slice().buffer) - 1;
-        spans.splice(i * 4, 4, b, 0, bytes.byteLength, offset);
-      }
-    }
-  }
-  return { batch: { id, transferId, buffers, spans, hashes: puts.map((p) => p.expectedHex) }, transfer: buffers };
-}
 
 /**
  * Buffers that travel to the storage worker with a batch and come back with its answer. A data channel's
@@ -104,16 +68,6 @@ export function packPooled(id: number, transferId: string, puts: readonly PutReq
     at += bytes.byteLength;
   });
   return { batch: { id, transferId, buffers: [buffer], spans, hashes: puts.map((p) => p.expectedHex) }, transfer: [buffer] };
-}
-
-/** Whether these views (in any order) lie back to back from the start of their buffer (give or take a header) to its end. */
-function ownedWhole(buffer: ArrayBufferLike, views: Uint8Array[]): boolean {
-  if (!(buffer instanceof ArrayBuffer)) return false;
-  const sorted = [...views].sort((a, b) => a.byteOffset - b.byteOffset);
-  if (sorted[0]!.byteOffset > HEADER_SLACK) return false;
-  for (let k = 1; k < sorted.length; k++) if (sorted[k]!.byteOffset !== sorted[k - 1]!.byteOffset + sorted[k - 1]!.byteLength) return false;
-  const last = sorted[sorted.length - 1]!;
-  return last.byteOffset + last.byteLength === buffer.byteLength;
 }
 
 /** The chunk `i` of a batch as a view on its (received) buffer. */

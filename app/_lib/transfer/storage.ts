@@ -112,8 +112,8 @@ type QueuedPut = PutRequest & { transferId: string; resolve: (ok: boolean) => vo
  * Received chunks to the storage worker: queued as they are handed over and posted once per task (a run frame's
  * chunks, or one chunk, in one message) on a MessagePort to the worker, copied into a buffer of a pool that the
  * worker transfers back with its answer (chunk-batch.ts `BufferPool`: Chromium would copy a data channel's own
- * buffer into fresh memory on transfer anyway); each batch is answered with one message. A new worker (the old one crashed or was stopped) gets a new port,
- * and what still waited on the old one is rejected.
+ * buffer into fresh memory on transfer anyway); each batch is answered with one message. A new worker (the old
+ * one crashed or was stopped) gets a new port, and what still waited on the old one is rejected.
  */
 class ChunkPipe {
   private queue: QueuedPut[] = [];
