@@ -21,8 +21,9 @@ export async function createSession(db: Queryable, memberId: string) {
  * Recently looked-up sessions, kept in memory for SESSION_CACHE_MS so that a signed-in request does not
  * cost a database query each time. Per database client (tests open many), at most SESSION_CACHE_SIZE per
  * client (the oldest entry goes first; server/db/client-cache.ts), keyed by the token itself (hashing it on
- * every request was 2% of the API's CPU; only the database keeps hashes). `endSession` drops the entry in this process at once; another coordinator
- * process (PostgreSQL deployments) keeps honouring a signed-out session for up to SESSION_CACHE_MS.
+ * every request was 2% of the API's CPU; only the database keeps hashes). `endSession` drops the entry in this
+ * process at once; another coordinator process (PostgreSQL deployments) keeps honouring a signed-out session
+ * for up to SESSION_CACHE_MS.
  * A session's own expiry is always checked, cached or not.
  */
 export const SESSION_CACHE_MS = 5_000;

@@ -264,7 +264,9 @@ export async function readDonor(db: Db, deviceId: string, now: number): Promise<
     validResults: Number(device.validResults),
     invalidResults: Number(device.invalidResults),
     trustStreak: Number(device.trustStreak),
-    orders: rows.filter((o) => o.id !== null).map((o) => ({ id: o.id, communityId: o.communityId!, category: o.category!, price: Number(o.price), windowEnd: new Date(o.windowEnd as string), book: restingBookOrder(o, o.side, o.unit) })),
+    orders: rows
+      .filter((o) => o.id !== null)
+      .map((o) => ({ id: o.id, communityId: o.communityId!, category: o.category!, price: Number(o.price), windowEnd: new Date(o.windowEnd as string), book: restingBookOrder(o, o.side, o.unit) })),
   };
   const memory: Record<string, MemorySale> = {};
   const sales = row.orders.filter((o) => o.category === 'MEMORY' && o.windowEnd.getTime() > now);
@@ -272,7 +274,7 @@ export async function readDonor(db: Db, deviceId: string, now: number): Promise<
     const offers = await db.memoryOffer.findMany({ where: { orderId: { in: sales.map((o) => o.id) } }, select: { orderId: true, memoryMb: true } });
     for (const o of sales) {
       const offer = offers.find((f) => f.orderId === o.id);
-      if (offer) memory[o.communityId] = { orderId: o.id, mb: offer.memoryMb, price: Number(o.price) };
+      if (offer) memory[o.communityId] = { orderId: o.id, mb: offer.memoryMb, price: o.price };
     }
   }
   return {
