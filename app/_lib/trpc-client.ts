@@ -8,6 +8,7 @@
  * The same links serve the headless agent in Node (agent/), which passes its origin, a fetch that keeps
  * the cookie, and an EventSource.
  */
+import { MAX_BATCH_CALLS } from '@/server/auth/http-guards';
 import { createTRPCClient, httpBatchLink, httpLink, httpSubscriptionLink, splitLink, type TRPCClient } from '@trpc/client';
 import type { AppRouter } from '@/server/routers/_app';
 
@@ -39,7 +40,8 @@ export function createAppClient(options: ClientOptions = {}): AppClient {
         false: splitLink({
           condition: (op) => op.context.keepalive === true,
           true: httpLink({ url, fetch: keepaliveFetch(options.fetch) }),
-          false: httpBatchLink({ url, ...(options.fetch ? { fetch: options.fetch } : {}) }),
+          // never more calls in one request than the server takes (a 17th call made the whole batch fail)
+          false: httpBatchLink({ url, maxItems: MAX_BATCH_CALLS, ...(options.fetch ? { fetch: options.fetch } : {}) }),
         }),
       }),
     ],
