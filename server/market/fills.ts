@@ -1,7 +1,5 @@
 import { DomainError } from '../errors';
 import type { Tx } from '../db/client';
-import { rawQuery } from '../db/direct';
-import { Prisma } from '../db/generated/sqlite/client';
 import { escrowAccount, memberAccount, transfer, type JournalEntry } from '../ledger/postings';
 import { postEntry } from '../ledger/repository';
 import { toMicro } from '../money';
@@ -128,10 +126,8 @@ export function announceFill(
 }
 
 export async function marketCommunity(tx: Tx, communityId: string): Promise<MarketCommunity> {
-  // raw: every market batch reads it, and through the ORM the query cost more than the row
-  const [c] = await rawQuery<{ commissionBps: unknown; creditLimit: unknown }>(tx, Prisma.sql`SELECT "commissionBps", "creditLimit" FROM "Community" WHERE id = ${communityId}`);
-  if (!c) throw new DomainError('NOT_FOUND', 'No such community.');
-  return { id: communityId, commissionBps: Number(c.commissionBps), creditLimit: toMicro(BigInt(c.creditLimit as bigint | number)) };
+  const c = await tx.community.findUniqueOrThrow({ where: { id: communityId }, select: { id: true, commissionBps: true, creditLimit: true } });
+  return { ...c, creditLimit: toMicro(c.creditLimit) };
 }
 
 /** Gives back what an order still holds in escrow (a cancelled or expired bid). */
