@@ -8,6 +8,7 @@ import type { AppClient } from '../app/_lib/trpc-client';
 import type { ShardLinks } from '../app/_lib/storage/agent';
 import type { ChannelHandler } from '../app/_lib/transfer/manager';
 import { inboundSignalSchema, PeerLink, type Wrtc } from '../app/_lib/transfer/peer';
+import { TransferError } from '../app/_lib/transfer/protocol';
 import type { Wire } from '../app/_lib/transfer/session';
 
 /**
@@ -82,6 +83,10 @@ export class NodeLinks implements ShardLinks {
     if (wire?.open) return wire;
     link.connect();
     return null;
+  }
+
+  resetLink(remoteDeviceId: string) {
+    this.links.get(remoteDeviceId)?.reset(new TransferError('ERR_TIMEOUT', 'Nothing arrived on the connection for a while.'));
   }
 
   private reopen(message: string | null) {

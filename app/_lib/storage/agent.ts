@@ -59,6 +59,8 @@ export interface ShardLinks {
   addChannelHandler(handler: ChannelHandler): () => void;
   /** the open wire to a device, connecting when there is none (null until the handler's onOpen) */
   wireTo(remoteDeviceId: string): Wire | null;
+  /** drops the connection to a device (the handlers' onClose follows); whoever needs it connects again */
+  resetLink(remoteDeviceId: string): void;
 }
 
 export type StorageAgentParts = {
@@ -77,7 +79,12 @@ type Control = z.infer<typeof controlSchema>;
 
 /** A fetch that has not finished after this long is given up (and tried again on the next refresh). */
 const FETCH_TIMEOUT_MS = 120_000;
-const REFRESH_EVERY_MS = 10_000;
+export const REFRESH_EVERY_MS = 10_000;
+/**
+ * A fetch that was asked and has had no bytes for this long is asked again; at its second stall the connection
+ * is dropped and made anew. (A piece once stayed unsent on a connection both sides thought open.)
+ */
+export const STALL_MS = 15_000;
 /** A restore tries the next keeper of a piece after this long without it. */
 const RESTORE_TRY_MS = 45_000;
 
@@ -89,6 +96,9 @@ type Fetch = {
   filled: number;
   sha256: string;
   asked: boolean;
+  /** when it was last asked or last got bytes; how many times it stalled since its connection was last renewed */
+  progressAt: number;
+  stalls: number;
   resolve: (bytes: Uint8Array<ArrayBuffer>) => void;
   reject: (error: Error) => void;
   timer: ReturnType<typeof setTimeout>;
@@ -109,6 +119,8 @@ export type AgentSnapshot = {
 export class StorageAgent {
   private readonly fetches = new Map<string, Fetch>();
   private readonly serving = new Map<string, number>();
+  /** the latest want of each (device, piece) being served: an earlier send of it stops */
+  private readonly serveGeneration = new Map<string, number>();
   private readonly answered = new Set<string>();
   private readonly confirming = new Set<string>();
   private readonly buyerShards = new Map<string, Uint8Array<ArrayBuffer>>();
@@ -218,7 +230,9 @@ export class StorageAgent {
     for (const copy of work.incoming) {
       if (this.confirming.has(copy.placementId) || this.fetches.has(copy.shardId)) continue;
       this.confirming.add(copy.placementId);
-      void this.take(copy).finally(() => this.confirming.delete(copy.placementId));
+      void this.take(copy)
+        .catch((error: unknown) => this.noteError(`A copy: ${error instanceof Error ? error.message : String(error)}`))
+        .finally(() => this.confirming.delete(copy.placementId));
     }
     for (const shardId of work.release) {
       if (!this.buyerShards.has(shardId)) await this.store.remove(shardId);
@@ -254,7 +268,7 @@ export class StorageAgent {
       };
       const entry: Fetch = {
         key: transferKey(`storage:${shardId}`),
-        from, shardId, sha256, asked: false,
+        from, shardId, sha256, asked: false, progressAt: Date.now(), stalls: 0,
         buffer: new Uint8Array(sizeBytes),
         filled: 0,
         resolve: (bytes) => {
@@ -274,18 +288,30 @@ export class StorageAgent {
     });
   }
 
-  /** Fetches still waiting for their link: reach the other device again, and ask once it is open. */
-  private nudge() {
+  /**
+   * Fetches still waiting for their link: reach the other device again, and ask once it is open. A fetch that
+   * stalled (STALL_MS without bytes) is asked again, and at its second stall its connection is renewed.
+   */
+  nudge(now = Date.now()) {
+    const renew = new Set<string>();
     for (const f of this.fetches.values()) {
-      if (f.asked) continue;
+      if (f.asked && now - f.progressAt < STALL_MS) continue;
+      if (f.asked && ++f.stalls >= 2) {
+        f.stalls = 0;
+        renew.add(f.from);
+        continue;
+      }
       const wire = this.manager.wireTo(f.from);
       if (wire) this.ask(f, wire);
+      else f.asked = false;
     }
+    for (const remote of renew) this.manager.resetLink(remote);
   }
 
   private ask(f: Fetch, wire: Wire) {
     f.asked = true;
     f.filled = 0;
+    f.progressAt = Date.now();
     wire.send(JSON.stringify({ type: 'storage-want', shardId: f.shardId } satisfies Control));
   }
 
@@ -321,12 +347,15 @@ export class StorageAgent {
     for (const f of this.fetches.values()) {
       if (f.key !== frame.value.key || f.from !== remote) continue;
       const { offset, payload } = frame.value;
-      if (offset !== f.filled || offset + payload.length > f.buffer.length) {
-        f.reject(new Error('The shard arrived out of order.'));
+      if (offset + payload.length > f.buffer.length) {
+        f.reject(new Error('The shard arrived longer than it is.'));
         return true;
       }
+      // a frame of an earlier send of this piece (it was asked again): the bytes are the same, only the place differs
+      if (offset !== f.filled) return true;
       f.buffer.set(payload, offset);
       f.filled += payload.length;
+      f.progressAt = Date.now();
       this.snapshot.bytesReceived += payload.length;
       if (f.filled === f.buffer.length) {
         const bytes = f.buffer;
@@ -341,6 +370,10 @@ export class StorageAgent {
   private async serve(remote: string, shardId: string) {
     const wire = this.manager.wireTo(remote);
     const refuse = (message: string) => wire?.open && wire.send(JSON.stringify({ type: 'storage-error', shardId, message } satisfies Control));
+    const asked = `${remote} ${shardId}`;
+    const generation = (this.serveGeneration.get(asked) ?? 0) + 1;
+    this.serveGeneration.set(asked, generation);
+    const current = () => this.serveGeneration.get(asked) === generation;
     this.serving.set(remote, (this.serving.get(remote) ?? 0) + 1);
     try {
       const allowed = await this.api.mayServe(this.deviceId, shardId, remote).catch((error: unknown) => {
@@ -354,13 +387,14 @@ export class StorageAgent {
       const window = wire.window ?? DEFAULT_WINDOW;
       for (let at = 0; at < bytes.length; at += MAX_FRAME_PAYLOAD) {
         while (wire.open && wire.bufferedAmount > window.highWater) await wire.drained();
-        if (!wire.open) return;
+        if (!wire.open || !current()) return;
         const payload = bytes.subarray(at, Math.min(bytes.length, at + MAX_FRAME_PAYLOAD));
         wire.send(encodeChunkFrame(key, 0, payload, at));
         this.snapshot.bytesSent += payload.length;
       }
       this.emit({ served: this.snapshot.served + 1 });
     } finally {
+      if (current()) this.serveGeneration.delete(asked);
       this.serving.set(remote, Math.max(0, (this.serving.get(remote) ?? 1) - 1));
     }
   }

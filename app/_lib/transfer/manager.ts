@@ -354,6 +354,11 @@ export class TransferManager implements ManagerHost {
     return null;
   }
 
+  /** Drops the connection to a device (a stalled storage fetch); whoever still needs it connects again. */
+  resetLink(remoteDeviceId: string) {
+    this.links.get(remoteDeviceId)?.reset(new TransferError('ERR_TIMEOUT', 'Nothing arrived on the connection for a while.'));
+  }
+
   // ---- links -----------------------------------------------------------------------------------
 
   linkFor(remoteDeviceId: string): PeerLink {
