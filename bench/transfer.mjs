@@ -11,6 +11,8 @@
 //               same window; the receiver only counts bytes.
 //   sp write    the same connection through simple-peer's stream `write()` (64 KiB in flight, its
 //               MAX_BUFFERED_AMOUNT): what a sender gets without its own window.
+// Diagnostics, named in BENCH_VARIANTS only: app-single (the app with one chunk per message, as an older
+// peer gets), raw-192 and raw-256 (the raw loop with 192 KiB + 16 and 256 KiB messages).
 // on two networks: plain loopback, and loopback with a 5 ms round trip. This kernel has no netem,
 // so the delay comes from a UDP relay in this process (a worker thread, one socket per side on
 // 127.0.0.1, each datagram forwarded 2.5 ms after it arrived): the bench's signaling rewrites the
@@ -26,6 +28,8 @@
 //   BENCH_MB=20 BENCH_BIG_MB=0 BENCH_REPS=1 node bench/transfer.mjs   # quick
 //   BENCH_NETS=5ms BENCH_DELAY_MS=2.5 BENCH_VARIANTS=app,raw node bench/transfer.mjs
 //   BENCH_PROFILE=1 BENCH_NETS=loopback BENCH_BIG_MB=0 node bench/transfer.mjs   # CPU per thread of both browsers
+//   BENCH_JS_PROFILE=1 …   # V8 CPU profile of each page and worker around each app run, self time by function
+//     (wall-clock samples: a call that wakes another thread, such as postMessage, looks dearer than it is)
 //   unshare -n sh -c 'ip link set lo up && node bench/transfer.mjs'  # loopback only
 import dgram from 'node:dgram';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -273,14 +277,15 @@ window.bench = {
   },
   // -- the app's protocol
   /** Creates the sending session (before the receiver asks); \`appSent\` resolves when it completes. */
-  async serveApp(transferId, manifest) {
+  async serveApp(transferId, manifest, single = false) {
     const source = await offerSource(manifest.sha256, manifest.chunkSize, manifest.sizeBytes);
     let settle;
     const done = new Promise((resolve, reject) => (settle = { resolve, reject }));
     const session = new SendSession({ transferId, sizeBytes: manifest.sizeBytes, chunkSize: manifest.chunkSize, source,
       events: { onComplete: () => settle.resolve(session.bytesSent), onFailure: (e) => settle.reject(new Error(e.code + ' ' + e.message)) } });
     sessions.set(transferId, session);
-    session.attach(wire);
+    // single: one chunk per message (what a peer without run frames gets), for comparison
+    session.attach(single ? { get open() { return wire.open; }, send: (d) => wire.send(d), get bufferedAmount() { return wire.bufferedAmount; }, drained: () => wire.drained(), window: wire.window, maxMessageSize: 0 } : wire);
     mode = 'app';
     window.bench.appSent = done;
     return true;
@@ -436,6 +441,8 @@ async function main() {
   const RAW_MESSAGE = Number(process.env.BENCH_RAW_KIB ?? 64) * 1024;
   // BENCH_PROFILE=1: CPU time per thread of both browsers around each run (where the time goes)
   const PROFILE = Boolean(process.env.BENCH_PROFILE);
+  // BENCH_JS_PROFILE=1: a V8 CPU profile of each page's main thread and workers around each app run, self time by function
+  const JS_PROFILE = Boolean(process.env.BENCH_JS_PROFILE);
 
   // ---- bundle and serve the page ---------------------------------------------------------------
 
@@ -616,9 +623,9 @@ async function main() {
     }
 
     let transfer = 0;
-    const appRun = async (manifest) => {
+    const appRun = async (manifest, single = false) => {
       const id = `t${++transfer}`;
-      await sender.page.evaluate(([i, m]) => window.bench.serveApp(i, m), [id, manifest]);
+      await sender.page.evaluate(([i, m, s]) => window.bench.serveApp(i, m, s), [id, manifest, single]);
       const [sent, got] = await Promise.all([
         sender.page.evaluate(() => window.bench.appSent),
         receiver.page.evaluate(([i, m]) => window.bench.receiveApp(i, m), [id, manifest]),
@@ -641,7 +648,64 @@ async function main() {
     };
     const win = await sender.page.evaluate(() => window.bench.window);
     /** Runs one variant and adds the CPU seconds each browser spent on it (a busy machine slows the wall clock, not these). */
-    const measured = async (run) => {
+    /** Starts V8's sampling profiler on a page and its workers (through the page's CDP session, workers as child targets). */
+    async function jsProfiler(name, browser) {
+      const cdp = await browser.context.newCDPSession(browser.page);
+      const targets = [{ label: `${name} page`, send: (method, params) => cdp.send(method, params) }];
+      let seq = 0;
+      const pending = new Map();
+      cdp.on('Target.receivedMessageFromTarget', ({ message }) => {
+        const m = JSON.parse(message);
+        if (m.id && pending.has(m.id)) {
+          pending.get(m.id)(m.result ?? {});
+          pending.delete(m.id);
+        }
+      });
+      const attached = new Promise((resolve) => {
+        cdp.on('Target.attachedToTarget', ({ sessionId, targetInfo }) => {
+          if (targetInfo.type !== 'worker') return;
+          targets.push({
+            label: `${name} worker ${targetInfo.title || targetInfo.url.split('/').pop()}`,
+            send: (method, params = {}) =>
+              new Promise((done) => {
+                const id = ++seq;
+                pending.set(id, done);
+                cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) }).catch(() => done({}));
+              }),
+          });
+          resolve();
+        });
+        setTimeout(resolve, 1000);
+      });
+      await cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false }).catch(() => {});
+      await attached;
+      for (const t of targets) {
+        await t.send('Profiler.enable');
+        await t.send('Profiler.setSamplingInterval', { interval: 250 });
+        await t.send('Profiler.start');
+      }
+      return {
+        async stop() {
+          for (const t of targets) {
+            const { profile } = await t.send('Profiler.stop');
+            if (!profile) continue;
+            const self = new Map();
+            const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+            profile.samples.forEach((id, i) => {
+              const f = byId.get(id).callFrame;
+              const key = `${f.functionName || '(anonymous)'} ${f.url ? f.url.split('/').pop() + ':' + (f.lineNumber + 1) : ''}`;
+              self.set(key, (self.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+            });
+            const top = [...self].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 14);
+            const busy = [...self].filter(([k]) => !k.startsWith('(idle)')).reduce((a, [, v]) => a + v, 0);
+            console.error(`    JS profile, ${t.label}: busy ${busy.toFixed(0)} ms; ${top.map(([k, v]) => `${k.trim()} ${v.toFixed(0)}`).join('; ')}`);
+          }
+          await cdp.detach().catch(() => {});
+        },
+      };
+    }
+    const measured = async (run, variant) => {
+      const profilers = JS_PROFILE && variant === 'app' ? await Promise.all([jsProfiler('sender', sender), jsProfiler('receiver', receiver)]) : [];
       const [s0, r0] = await Promise.all([browserCpu(sender.dir), browserCpu(receiver.dir)]);
       await receiver.page.evaluate(() => window.bench.takeOnDataMs());
       const threads0 = PROFILE ? await Promise.all([threadCpu(sender.dir), threadCpu(receiver.dir)]) : null;
@@ -655,6 +719,7 @@ async function main() {
         const frameCount = await receiver.page.evaluate(() => window.bench.takeFrames());
         if (spent.chunks) console.error(`    receiver's storage worker, ms: ${Object.entries(spent).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')}; ${frameCount} messages`);
       }
+      for (const p of profilers) await p.stop();
       const onDataMs = await receiver.page.evaluate(() => window.bench.takeOnDataMs());
       const [s1, r1] = await Promise.all([browserCpu(sender.dir), browserCpu(receiver.dir)]);
       return { ...result, cpuSender: s1 - s0, cpuReceiver: r1 - r0, onDataMs };
@@ -663,9 +728,13 @@ async function main() {
       app: (manifest) => appRun(manifest),
       raw: (manifest) => countRun(manifest.sizeBytes, () => sender.page.evaluate(([t, h, l, s]) => window.bench.rawSend(t, h, l, s), [manifest.sizeBytes, win.highWater, win.lowWater, RAW_MESSAGE])),
       'sp-send': (manifest) => countRun(manifest.sizeBytes, () => sender.page.evaluate((c) => window.bench.spSend(c), manifest.chunkSize)),
+      // diagnostics, not in the default list: the app with one chunk per message; raw with 192 KiB messages
+      'app-single': (manifest) => appRun(manifest, true),
+      'raw-192': (manifest) => countRun(manifest.sizeBytes, () => sender.page.evaluate(([t, h, l, s]) => window.bench.rawSend(t, h, l, s), [manifest.sizeBytes, win.highWater, win.lowWater, 192 * 1024 + 16])),
+      'raw-256': (manifest) => countRun(manifest.sizeBytes, () => sender.page.evaluate(([t, h, l, s]) => window.bench.rawSend(t, h, l, s), [manifest.sizeBytes, win.highWater, win.lowWater, 256 * 1024])),
       'sp-write': (manifest) => countRun(manifest.sizeBytes, () => sender.page.evaluate((c) => window.bench.spWrite(c), manifest.chunkSize)),
     };
-    const runners = Object.fromEntries(Object.entries(runners0).map(([k, run]) => [k, (manifest) => measured(() => run(manifest))]));
+    const runners = Object.fromEntries(Object.entries(runners0).map(([k, run]) => [k, (manifest) => measured(() => run(manifest), k)]));
 
     const prepare = async (size, seed) => {
       console.error(`generating and importing ${size / MB} MB…`);

@@ -20,42 +20,46 @@ export async function createSession(db: Queryable, memberId: string) {
 /**
  * Recently looked-up sessions, kept in memory for SESSION_CACHE_MS so that a signed-in request does not
  * cost a database query each time. Per database client (tests open many), at most SESSION_CACHE_SIZE per
- * client (the oldest entry goes first; server/db/client-cache.ts), keyed by the token's hash. `endSession` drops the entry in this process at once; another coordinator
+ * client (the oldest entry goes first; server/db/client-cache.ts), keyed by the token itself (hashing it on
+ * every request was 2% of the API's CPU; only the database keeps hashes). `endSession` leaves a "signed out"
+ * entry in this process at once, which a lookup still under way cannot overwrite; another coordinator
  * process (PostgreSQL deployments) keeps honouring a signed-out session for up to SESSION_CACHE_MS.
  * A session's own expiry is always checked, cached or not.
  */
 export const SESSION_CACHE_MS = 5_000;
 export const SESSION_CACHE_SIZE = 10_000;
-type CachedSession = { member: { id: string; handle: string }; expiresAt: number; until: number };
+/** `member: null`: the session was ended here (a tombstone, kept SESSION_CACHE_MS). */
+type CachedSession = { member: { id: string; handle: string } | null; expiresAt: number; until: number };
 const cacheOf = clientCache<CachedSession>('swapmeshSessionCaches');
 
 export async function memberForSession(db: Queryable, token: string | null) {
   if (!token) return null;
-  const id = sessionId(token);
   const cache = cacheOf(db);
   const now = Date.now();
-  const cached = cache.get(id);
+  const cached = cache.get(token);
   if (cached && cached.until > now) return cached.expiresAt > now ? cached.member : null;
-  if (cached) cache.delete(id);
+  if (cached) cache.delete(token);
   const session = await db.session.findUnique({
-    where: { id },
+    where: { id: sessionId(token) },
     select: { expiresAt: true, member: { select: { id: true, handle: true } } },
   });
   if (!session || session.expiresAt.getTime() <= Date.now()) return null;
+  // signed out while this lookup read the row: the tombstone stays, and so does the answer
+  const ended = cache.get(token);
+  if (ended && ended.member === null && ended.until > Date.now()) return null;
   if (cache.size >= SESSION_CACHE_SIZE) cache.delete(cache.keys().next().value!);
-  cache.set(id, { member: session.member, expiresAt: session.expiresAt.getTime(), until: Date.now() + SESSION_CACHE_MS });
+  cache.set(token, { member: session.member, expiresAt: session.expiresAt.getTime(), until: Date.now() + SESSION_CACHE_MS });
   return session.member;
 }
 
-/** Forgets the cached lookup of one session (by token) in this process. */
-export const forgetSession = (db: Queryable, token: string) => void cacheOf(db).delete(sessionId(token));
+/** Marks one session (by token) as ended in this process's cache: a lookup already under way cannot cache it again. */
+const markEnded = (db: Queryable, token: string) => void cacheOf(db).set(token, { member: null, expiresAt: 0, until: Date.now() + SESSION_CACHE_MS });
 
 export async function endSession(db: Queryable, token: string | null) {
   if (!token) return;
-  forgetSession(db, token);
+  markEnded(db, token);
   await db.session.deleteMany({ where: { id: sessionId(token) } });
-  // a lookup that was under way while the row was deleted may have cached it again
-  forgetSession(db, token);
+  markEnded(db, token);
 }
 
 export function sessionCookie(token: string, expiresAt: Date, secure: boolean): string {

@@ -38,13 +38,34 @@ const CONTRACT_COLUMNS = [
 ] as const;
 const CONTRACT_EVENT_COLUMNS = ['id', 'contractId', 'action', 'fromState', 'toState', 'note', 'createdAt'] as const;
 
-type RestingRow = {
+/** A resting order as a raw query reads it, with its device's profile (`RESTING_COLUMNS` of "Order" o LEFT JOIN "Device" d). */
+export type RestingRow = {
   id: string; memberId: string; price: unknown; remaining: unknown; locked: unknown; reserved: unknown; windowStart: unknown;
   windowEnd: unknown; seq: unknown; constraints: unknown; negotiationMode: 'NONE' | 'MANUAL' | 'AUTO'; negotiationLimit: unknown; profile: unknown;
 };
+export const RESTING_COLUMNS = Prisma.raw(`o.id, o."memberId", o.price, o.remaining, o.locked, o.reserved, o."windowStart", o."windowEnd", o.seq, o.constraints,
+               o."negotiationMode", o."negotiationLimit", d.profile`);
 
 /** A Json column as a raw query returns it: parsed by the driver, or its text. */
 const fromJson = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value);
+
+/** The engine's view of a resting order read raw (numbers and dates as the driver gives them). */
+export function restingBookOrder(row: RestingRow, side: 'BUY' | 'SELL', unit: string): BookOrder {
+  return {
+    id: row.id,
+    side,
+    unit,
+    price: Number(row.price),
+    remaining: Number(row.remaining),
+    locked: Number(row.locked),
+    windowStart: new Date(row.windowStart as string).getTime(),
+    windowEnd: new Date(row.windowEnd as string).getTime(),
+    seq: Number(row.seq),
+    constraints: (fromJson(row.constraints) ?? {}) as OrderConstraints,
+    negotiation: { mode: row.negotiationMode, limit: row.negotiationLimit === null ? null : Number(row.negotiationLimit) },
+    party: partyFacts(row.memberId, fromJson(row.profile)),
+  };
+}
 
 /** An order placement as the book's writer receives it: checked by zod and against the clock (its device is found in the batch). */
 export type PlaceCommand = {
@@ -134,8 +155,7 @@ export class BookBatch {
       Prisma.sql`SELECT id, "memberId", "updatedAt", profile FROM "Device" WHERE "memberId" IN (${Prisma.join(memberIds)})`,
       // pulled orders (compute jobs, donations, priced content) are filled by their own flows, not here
       ...sides.map(([unit, side]) => Prisma.sql`
-        SELECT o.id, o."memberId", o.price, o.remaining, o.locked, o.reserved, o."windowStart", o."windowEnd", o.seq, o.constraints,
-               o."negotiationMode", o."negotiationLimit", d.profile
+        SELECT ${RESTING_COLUMNS}
         FROM "Order" o LEFT JOIN "Device" d ON d.id = o."deviceId"
         WHERE o."communityId" = ${community.id} AND o.category = ${category} AND o.side = ${Prisma.raw(`'${side}'`)} AND o.status = 'OPEN'
           AND o.unit = ${unit} AND o.remaining > 0 AND o."jobId" IS NULL AND o.donation = ${false} AND o."contentItemId" IS NULL
@@ -153,23 +173,11 @@ export class BookBatch {
       if (rows.length === CANDIDATE_LIMIT) batch.truncated.add(key);
       const book = batch.bookOf(unit);
       for (const row of rows) {
-        const [remaining, locked, reserved] = [Number(row.remaining), Number(row.locked), Number(row.reserved)];
-        const window = { start: new Date(row.windowStart as string), end: new Date(row.windowEnd as string) };
-        batch.orders.set(row.id, { id: row.id, memberId: row.memberId, side, unit, remaining, locked, reserved, window, read: { remaining, locked, reserved } });
-        book.add({
-          id: row.id,
-          side,
-          unit,
-          price: Number(row.price),
-          remaining,
-          locked,
-          windowStart: window.start.getTime(),
-          windowEnd: window.end.getTime(),
-          seq: Number(row.seq),
-          constraints: (fromJson(row.constraints) ?? {}) as OrderConstraints,
-          negotiation: { mode: row.negotiationMode, limit: row.negotiationLimit === null ? null : Number(row.negotiationLimit) },
-          party: partyFacts(row.memberId, fromJson(row.profile)),
-        });
+        const order = restingBookOrder(row, side, unit);
+        const reserved = Number(row.reserved);
+        const window = { start: new Date(order.windowStart), end: new Date(order.windowEnd) };
+        batch.orders.set(row.id, { id: row.id, memberId: row.memberId, side, unit, remaining: order.remaining, locked: order.locked, reserved, window, read: { remaining: order.remaining, locked: order.locked, reserved } });
+        book.add(order);
       }
     }
     return batch;

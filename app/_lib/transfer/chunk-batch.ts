@@ -1,7 +1,7 @@
 /**
  * Received chunks on their way to the storage worker, in batches: the page posts every chunk that arrived in
- * one task (a run frame's chunks, or one chunk) as one message on a MessagePort of its own, with the message
- * buffers transferred rather than copied, and the worker answers each batch with one message. Comlink stays for
+ * one task (a run frame's chunks, or one chunk) as one message on a MessagePort of its own, copied into a pooled
+ * buffer that is transferred there and back, and the worker answers each batch with one message. Comlink stays for
  * the control calls (open, commit, hash); a Comlink call per chunk cost a message, a promise and its bookkeeping
  * on both threads. Pure: packing on the page, and the worker's grouping of verified chunks into one write per
  * stretch of consecutive bytes.
@@ -16,53 +16,58 @@ export type PutRequest = { offset: number; bytes: Uint8Array; expectedHex: strin
  */
 export type ChunkBatch = { id: number; transferId: string; buffers: ArrayBuffer[]; spans: number[]; hashes: string[] };
 
-/** The worker's answer: one byte per chunk of the batch (1 verified and written, 0 not), or why it failed. */
-export type BatchAnswer = { id: number; ok: Uint8Array } | { id: number; error: string };
-
-/** How far into its buffer a message's payload may start and still count as "the page's own" (a frame header). */
-const HEADER_SLACK = 64;
+/**
+ * The worker's answer: one byte per chunk of the batch (1 verified and written, 0 not), with the batch's buffers
+ * handed back for reuse (`BufferPool`); or why it failed.
+ */
+export type BatchAnswer = { id: number; ok: Uint8Array; buffers?: ArrayBuffer[] } | { id: number; error: string };
 
 /**
- * Packs chunks into a batch. A buffer is handed over whole (no copy) when this batch's chunks in it cover it
- * from its first bytes (at most a frame header before them) to its end, back to back: a data-channel message
- * or an assembled chunk, which nothing else on the page still reads. Any other bytes (a view into a larger or
- * shared buffer, a run frame some of whose chunks were not needed) are copied into a buffer of their own.
+ * Buffers that travel to the storage worker with a batch and come back with its answer. A data channel's
+ * ArrayBuffer cannot be handed to a worker without a copy (Chromium copies it into a new buffer on transfer, about
+ * 0.3 ms per 192 KiB message, most of it mapping the fresh memory): copying the chunks into a buffer that is
+ * already mapped and comes back costs a memcpy. Buffers of `size` bytes; larger requests get a buffer of their own.
  */
-export function packBatch(id: number, transferId: string, puts: readonly PutRequest[]): { batch: ChunkBatch; transfer: ArrayBuffer[] } {
-  const byBuffer = new Map<ArrayBufferLike, number[]>();
-  puts.forEach((put, i) => {
-    const list = byBuffer.get(put.bytes.buffer);
-    if (list) list.push(i);
-    else byBuffer.set(put.bytes.buffer, [i]);
-  });
-  const buffers: ArrayBuffer[] = [];
-  const spans = new Array<number>(puts.length * 4);
-  for (const [buffer, indexes] of byBuffer) {
-    if (ownedWhole(buffer, indexes.map((i) => puts[i]!.bytes))) {
-      const b = buffers.push(buffer as ArrayBuffer) - 1;
-      for (const i of indexes) {
-        const { bytes, offset } = puts[i]!;
-        spans.splice(i * 4, 4, b, bytes.byteOffset, bytes.byteLength, offset);
-      }
-    } else {
-      for (const i of indexes) {
-        const { bytes, offset } = puts[i]!;
-        const b = buffers.push(bytes.slice().buffer) - 1;
-        spans.splice(i * 4, 4, b, 0, bytes.byteLength, offset);
-      }
-    }
+export class BufferPool {
+  private readonly free: ArrayBuffer[] = [];
+  constructor(
+    readonly size = 256 * 1024,
+    readonly keep = 32,
+  ) {}
+
+  get available() {
+    return this.free.length;
   }
-  return { batch: { id, transferId, buffers, spans, hashes: puts.map((p) => p.expectedHex) }, transfer: buffers };
+  take(bytes: number): ArrayBuffer {
+    if (bytes > this.size) return new ArrayBuffer(bytes);
+    return this.free.pop() ?? new ArrayBuffer(this.size);
+  }
+  /** A buffer back from the worker (a detached, foreign-sized or surplus one is dropped). */
+  give(buffer: ArrayBuffer) {
+    if (buffer.byteLength === this.size && this.free.length < this.keep) this.free.push(buffer);
+  }
 }
 
-/** Whether these views (in any order) lie back to back from the start of their buffer (give or take a header) to its end. */
-function ownedWhole(buffer: ArrayBufferLike, views: Uint8Array[]): boolean {
-  if (!(buffer instanceof ArrayBuffer)) return false;
-  const sorted = [...views].sort((a, b) => a.byteOffset - b.byteOffset);
-  if (sorted[0]!.byteOffset > HEADER_SLACK) return false;
-  for (let k = 1; k < sorted.length; k++) if (sorted[k]!.byteOffset !== sorted[k - 1]!.byteOffset + sorted[k - 1]!.byteLength) return false;
-  const last = sorted[sorted.length - 1]!;
-  return last.byteOffset + last.byteLength === buffer.byteLength;
+/**
+ * Packs chunks into a batch by copying them back to back into one buffer from `pool` (one write per stretch of
+ * consecutive chunks in the worker, as with a run frame's own buffer). The callers' bytes are left as they were.
+ */
+export function packPooled(id: number, transferId: string, puts: readonly PutRequest[], pool: BufferPool): { batch: ChunkBatch; transfer: ArrayBuffer[] } {
+  let total = 0;
+  for (const put of puts) total += put.bytes.byteLength;
+  const buffer = pool.take(total);
+  const into = new Uint8Array(buffer);
+  const spans = new Array<number>(puts.length * 4);
+  let at = 0;
+  puts.forEach(({ bytes, offset }, i) => {
+    into.set(bytes, at);
+    spans[i * 4] = 0;
+    spans[i * 4 + 1] = at;
+    spans[i * 4 + 2] = bytes.byteLength;
+    spans[i * 4 + 3] = offset;
+    at += bytes.byteLength;
+  });
+  return { batch: { id, transferId, buffers: [buffer], spans, hashes: puts.map((p) => p.expectedHex) }, transfer: [buffer] };
 }
 
 /** The chunk `i` of a batch as a view on its (received) buffer. */
@@ -113,4 +118,16 @@ export function streamPart(run: WriteRun, upTo: number): Uint8Array | null {
   const end = run.offset + run.bytes.length;
   if (run.offset > upTo || end <= upTo) return null;
   return run.bytes.subarray(upTo - run.offset);
+}
+
+/**
+ * Files up to this size are hashed whole at the end, read back from disk in one WebCrypto call (native SHA-256,
+ * ~6× less CPU than streaming the bytes through hash-wasm as they arrive); the worker holds the file (and
+ * WebCrypto its copy) for that call only. Larger files stream through hash-wasm so memory stays flat.
+ */
+export const ONE_SHOT_HASH_MAX = 64 * 1024 * 1024;
+
+/** How the receiving worker computes a file's whole SHA-256: once at the end ('one-shot') or as chunks arrive ('stream'). */
+export function wholeHashPlan(sizeBytes: number, hasWebCrypto: boolean, max = ONE_SHOT_HASH_MAX): 'one-shot' | 'stream' {
+  return hasWebCrypto && sizeBytes <= max ? 'one-shot' : 'stream';
 }

@@ -8,13 +8,14 @@
  * dropped connection `readResume()` tells where to continue.
  *
  * Offering: `importOffer()` copies the picked file into OPFS while building its manifest (one
- * pass); `offerSource()` reads chunks back by slice, a block at a time.
+ * pass); `offerSource()` reads chunks back through the storage worker, a 4 MiB block at a time with the next
+ * one read ahead (from the Blob where the worker cannot).
  *
  * `MemoryChunkStore` implements the same interfaces in memory, for tests and the bench.
  */
 import { proxy, transfer, wrap, type Remote } from 'comlink';
 import { browserWorker, WorkerLifetime } from '../worker-lifetime';
-import { packBatch, type BatchAnswer, type PutRequest } from './chunk-batch';
+import { BufferPool, packPooled, type BatchAnswer, type PutRequest } from './chunk-batch';
 import { chunkRange, sha256Hex, verifyChunk, type Manifest, type ManifestProgress } from './chunks';
 import type { ChunkSink, ChunkSource } from './session';
 import type { StorageWorkerApi } from './storage.worker';
@@ -109,9 +110,10 @@ type QueuedPut = PutRequest & { transferId: string; resolve: (ok: boolean) => vo
 
 /**
  * Received chunks to the storage worker: queued as they are handed over and posted once per task (a run frame's
- * chunks, or one chunk, in one message) on a MessagePort to the worker, buffers transferred (chunk-batch.ts);
- * each batch is answered with one message. A new worker (the old one crashed or was stopped) gets a new port,
- * and what still waited on the old one is rejected.
+ * chunks, or one chunk, in one message) on a MessagePort to the worker, copied into a buffer of a pool that the
+ * worker transfers back with its answer (chunk-batch.ts `BufferPool`: Chromium would copy a data channel's own
+ * buffer into fresh memory on transfer anyway); each batch is answered with one message. A new worker (the old
+ * one crashed or was stopped) gets a new port, and what still waited on the old one is rejected.
  */
 class ChunkPipe {
   private queue: QueuedPut[] = [];
@@ -120,6 +122,7 @@ class ChunkPipe {
   private nextId = 1;
   private port: MessagePort | null = null;
   private remote: Remote<StorageWorkerApi> | null = null;
+  private readonly pool = new BufferPool();
 
   put(transferId: string, request: PutRequest): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
@@ -165,7 +168,7 @@ class ChunkPipe {
     }
     for (const [transferId, puts] of byTransfer) {
       const id = this.nextId++;
-      const { batch, transfer: buffers } = packBatch(id, transferId, puts);
+      const { batch, transfer: buffers } = packPooled(id, transferId, puts, this.pool);
       this.waiting.set(id, puts);
       port.postMessage(batch, buffers);
     }
@@ -179,6 +182,7 @@ class ChunkPipe {
       for (const put of puts) put.reject(new Error(message.error));
       return;
     }
+    for (const buffer of message.buffers ?? []) this.pool.give(buffer);
     puts.forEach((put, i) => put.resolve(message.ok[i] === 1));
   }
 
@@ -240,9 +244,8 @@ export async function listResumes(): Promise<ResumeRecord[]> {
 }
 
 /**
- * A ChunkSink writing to swapmesh/incoming/<transferId>.part through the storage worker. `put` takes
- * ownership of the bytes it is given when they (with the other chunks put in the same task) fill their
- * buffer (`packBatch`): the caller must not read them afterwards.
+ * A ChunkSink writing to swapmesh/incoming/<transferId>.part through the storage worker. `put` copies the bytes
+ * it is given (into a pooled buffer, `packPooled`) before the task ends.
  */
 export class OpfsIncoming implements ChunkSink {
   private constructor(
@@ -355,11 +358,57 @@ export class BlobChunkSource implements ChunkSource {
   }
 }
 
+/**
+ * Reads an offered file's chunks through the storage worker, a block of several chunks at a time, the next block
+ * read while this one is sent: the worker reads OPFS through an access handle straight into a buffer it transfers
+ * to the page, where a Blob read goes through the browser process and is copied twice more (bench/transfer.mjs).
+ * A block the worker cannot read (a browser without shared read handles, the file busy) is read from the Blob.
+ */
+export class OfferChunkSource implements ChunkSource {
+  private readonly blocks = new Map<number, Promise<Uint8Array>>();
+  private readonly blockSize: number;
+  private readonly fallback: BlobChunkSource;
+
+  constructor(
+    private readonly sha256: string,
+    private readonly file: Blob,
+    private readonly chunkSize: number,
+    blockBytes = 4 * 1024 * 1024,
+    private readonly read: (sha256: string, offset: number, length: number) => Promise<Uint8Array> = (sha, offset, length) => storageWorker().readOffer(sha, offset, length),
+  ) {
+    this.blockSize = Math.max(chunkSize, Math.floor(blockBytes / chunkSize) * chunkSize);
+    this.fallback = new BlobChunkSource(file, chunkSize, blockBytes);
+  }
+
+  async readChunk(index: number): Promise<Uint8Array> {
+    const { start, end } = chunkRange(index, this.file.size, this.chunkSize);
+    const k = Math.floor(start / this.blockSize);
+    const blocks = blocksToKeep(k, this.file.size, this.blockSize);
+    for (const kept of this.blocks.keys()) if (!blocks.includes(kept)) this.blocks.delete(kept);
+    for (const b of blocks) if (!this.blocks.has(b)) this.blocks.set(b, this.readBlock(b));
+    const block = await this.blocks.get(k)!;
+    const at = start - k * this.blockSize;
+    if (block.length < end - k * this.blockSize) return this.fallback.readChunk(index);
+    return block.subarray(at, at + (end - start));
+  }
+
+  private readBlock(k: number): Promise<Uint8Array> {
+    const start = k * this.blockSize;
+    const length = Math.min(this.blockSize, this.file.size - start);
+    return this.read(this.sha256, start, length).catch(async () => new Uint8Array(await this.file.slice(start, start + length).arrayBuffer()));
+  }
+}
+
+/** The blocks a sequential reader keeps while it reads block `k`: that one and the next (read ahead), if the file has it. */
+export function blocksToKeep(k: number, size: number, blockSize: number): number[] {
+  return (k + 1) * blockSize < size ? [k, k + 1] : [k];
+}
+
 /** A ChunkSource over the offered file with this hash, or null when this device no longer has it. */
 export async function offerSource(sha256: string, chunkSize: number, sizeBytes: number): Promise<ChunkSource | null> {
   const file = await fileIn('offers', `${sha256}.bin`);
   if (!file || file.size !== sizeBytes) return null;
-  return new BlobChunkSource(file, chunkSize);
+  return new OfferChunkSource(sha256, file, chunkSize);
 }
 
 /** What the origin uses and may use, in bytes (null where the browser does not say). */

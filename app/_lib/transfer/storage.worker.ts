@@ -8,13 +8,15 @@
  *   swapmesh/offers/<sha256>.bin          a file this device offers, copied from the picked file
  *   swapmesh/offers/<sha256>.manifest.json its manifest (chunk size and hashes), for swaps
  * Hashing runs here too, off the page's thread: each chunk against its manifest hash as it arrives
- * (WebCrypto), and the whole file's hash advanced with hash-wasm as the chunks arrive in order.
+ * (WebCrypto), and the whole file's hash at the end in one WebCrypto call (up to 64 MiB) or advanced with
+ * hash-wasm as the chunks arrive in order (larger files). A sender's reads of offered files come through here
+ * as well (`readOffer`).
  * Received chunks come in batches on a MessagePort of their own (`chunkPort`, chunk-batch.ts), their
  * buffers transferred; everything else through Comlink.
  */
-import { expose, type ProxyOrClone } from 'comlink';
+import { expose, transfer, type ProxyOrClone } from 'comlink';
 import { createSHA256, type IHasher } from 'hash-wasm';
-import { chunkView, streamPart, writeRuns, type BatchAnswer, type ChunkBatch } from './chunk-batch';
+import { chunkView, streamPart, wholeHashPlan, writeRuns, type BatchAnswer, type ChunkBatch } from './chunk-batch';
 import { buildManifest, type Manifest, type ManifestProgress } from './chunks';
 
 const READ_BLOCK = 4 * 1024 * 1024;
@@ -44,16 +46,19 @@ const open = new Map<string, FileSystemSyncAccessHandle>();
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 const subtle = (globalThis.crypto as Crypto | undefined)?.subtle;
 
+function hexOf(digest: Uint8Array): string {
+  let out = '';
+  for (const byte of digest) out += HEX[byte];
+  return out;
+}
+
 /**
  * SHA-256 of one chunk, hex: the browser's own (WebCrypto; native code with the CPU's SHA
  * instructions, ~10× hash-wasm here), or hash-wasm where WebCrypto is missing (an insecure origin).
  */
 async function chunkHex(bytes: Uint8Array): Promise<string> {
   if (subtle) {
-    const digest = new Uint8Array(await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
-    let out = '';
-    for (const byte of digest) out += HEX[byte];
-    return out;
+    return hexOf(new Uint8Array(await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)));
   }
   return (await hasher()).init().update(bytes).digest('hex');
 }
@@ -67,18 +72,19 @@ function inOrder<T>(transferId: string, task: () => Promise<T>): Promise<T> {
 }
 
 /**
- * The whole-file SHA-256 of a file being received, advanced as its chunks arrive in order, so
- * the check at the end does not read the file back: `upTo` bytes from the start went into
- * `hasher`, each of them verified against its chunk hash before it was written. A chunk that
- * arrives out of order (a re-fetch, a resumed transfer after a reload) stops the stream; `sha256`
- * then reads the rest from disk.
+ * The whole-file SHA-256 of a file being received. A file of up to ONE_SHOT_HASH_MAX bytes is hashed once at the
+ * end, read back from disk in one WebCrypto call (native SHA-256: a sixth of the CPU of hash-wasm, which was the
+ * receiving worker's largest cost, bench/transfer.mjs); a larger one is advanced as its chunks arrive in order,
+ * so memory stays flat and the check at the end does not read it back: `upTo` bytes from the start went into
+ * `hasher`, each of them verified against its chunk hash before it was written. A chunk that arrives out of
+ * order (a re-fetch, a resumed transfer after a reload) stops the stream; `sha256` then reads the rest from disk.
  */
-const streams = new Map<string, { hasher: IHasher; upTo: number }>();
+const streams = new Map<string, { hasher: IHasher | null; upTo: number }>();
 
-async function streamFor(transferId: string): Promise<{ hasher: IHasher; upTo: number }> {
+async function streamFor(transferId: string, handle: FileSystemSyncAccessHandle): Promise<{ hasher: IHasher | null; upTo: number }> {
   let stream = streams.get(transferId);
   if (!stream) {
-    stream = { hasher: (await createSHA256()).init(), upTo: 0 };
+    stream = { hasher: wholeHashPlan(handle.getSize(), Boolean(subtle)) === 'stream' ? (await createSHA256()).init() : null, upTo: 0 };
     streams.set(transferId, stream);
   }
   return stream;
@@ -110,15 +116,24 @@ function hashHandle(handle: FileSystemSyncAccessHandle, h: IHasher, from = 0): s
 const spent = { chunkHash: 0, write: 0, streamHash: 0, wholeHash: 0, commit: 0, chunks: 0 };
 
 /**
- * SHA-256 of a received file: the streamed prefix, then whatever of it was not streamed, from disk. (Hashing a
- * small file in one WebCrypto call at the end instead was tried: on a loaded 2-core machine reading it back and
- * digesting it took longer than streaming the same bytes through hash-wasm while they arrived.)
+ * SHA-256 of a received file: in one WebCrypto call over the whole file read back from disk (up to
+ * ONE_SHOT_HASH_MAX bytes), else the streamed prefix, then whatever of it was not streamed, from disk.
  */
 async function wholeHash(transferId: string): Promise<string> {
   const handle = await incomingHandle(transferId);
   const stream = streams.get(transferId);
   streams.delete(transferId);
-  if (!stream || stream.upTo === 0 || stream.upTo > handle.getSize()) return hashHandle(handle, await hasher());
+  const size = handle.getSize();
+  if (subtle && wholeHashPlan(size, true) === 'one-shot') {
+    const bytes = new Uint8Array(size);
+    for (let at = 0; at < size; ) {
+      const n = handle.read(bytes.subarray(at), { at });
+      if (n <= 0) break;
+      at += n;
+    }
+    return hexOf(new Uint8Array(await subtle.digest('SHA-256', bytes)));
+  }
+  if (!stream?.hasher || stream.upTo === 0 || stream.upTo > size) return hashHandle(handle, await hasher());
   return hashHandle(handle, stream.hasher, stream.upTo);
 }
 
@@ -156,14 +171,14 @@ async function putBatch(batch: ChunkBatch): Promise<Uint8Array> {
   const runs = writeRuns(batch, ok);
   if (runs.length === 0) return ok;
   const handle = await incomingHandle(batch.transferId);
-  const stream = await streamFor(batch.transferId);
+  const stream = await streamFor(batch.transferId, handle);
   for (const run of runs) {
     t = performance.now();
     let written = 0;
     while (written < run.bytes.length) written += handle.write(run.bytes.subarray(written), { at: run.offset + written });
     spent.write += performance.now() - t;
-    const part = streamPart(run, stream.upTo);
-    if (part) {
+    const part = stream.hasher ? streamPart(run, stream.upTo) : null;
+    if (part && stream.hasher) {
       t = performance.now();
       stream.hasher.update(part);
       stream.upTo += part.length;
@@ -171,6 +186,29 @@ async function putBatch(batch: ChunkBatch): Promise<Uint8Array> {
     }
   }
   return ok;
+}
+
+/** `createSyncAccessHandle` with the access modes Chromium takes (the DOM library does not list the option). */
+type ModalFileHandle = FileSystemFileHandle & { createSyncAccessHandle(options?: { mode?: 'read-only' | 'readwrite' | 'readwrite-unsafe' }): Promise<FileSystemSyncAccessHandle> };
+
+/**
+ * Reads `length` bytes of an offered file from `offset` through a shared 'read-only' access handle (several sends
+ * of one file read together), opened for this read only so nothing else is ever locked out for long.
+ */
+async function readOffered(sha256: string, offset: number, length: number): Promise<Uint8Array> {
+  const file = (await (await dir('swapmesh', 'offers')).getFileHandle(`${sha256}.bin`)) as ModalFileHandle;
+  const handle = await file.createSyncAccessHandle({ mode: 'read-only' });
+  try {
+    const bytes = new Uint8Array(Math.max(0, Math.min(length, handle.getSize() - offset)));
+    for (let at = 0; at < bytes.length; ) {
+      const n = handle.read(bytes.subarray(at), { at: offset + at });
+      if (n <= 0) throw new Error(`The offered file ended at ${offset + at} bytes.`);
+      at += n;
+    }
+    return bytes;
+  } finally {
+    handle.close();
+  }
 }
 
 const api = {
@@ -188,12 +226,22 @@ const api = {
     port.onmessage = (event: MessageEvent<ChunkBatch>) => {
       const batch = event.data;
       inOrder(batch.transferId, () => putBatch(batch)).then(
-        (ok) => port.postMessage({ id: batch.id, ok } satisfies BatchAnswer, [ok.buffer]),
+        // the batch's buffers go back to the page's pool (its chunks are written and hashed by now)
+        (ok) => port.postMessage({ id: batch.id, ok, buffers: batch.buffers } satisfies BatchAnswer, [ok.buffer, ...batch.buffers]),
         (error: unknown) => port.postMessage({ id: batch.id, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) } satisfies BatchAnswer),
       );
     };
   },
 
+
+  /**
+   * Bytes of an offered file, for a sender: read straight into a buffer that is transferred to the page (no
+   * copies through the browser process, as a Blob read makes).
+   */
+  async readOffer(sha256: string, offset: number, length: number): Promise<Uint8Array> {
+    const bytes = await readOffered(sha256, offset, length);
+    return transfer(bytes, [bytes.buffer]);
+  },
 
   /** What this worker spent on receiving so far, in milliseconds; resets the counters. */
   takeSpent() {
