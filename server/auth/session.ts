@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { clientCache } from '../db/client-cache';
+import { perClient } from '../db/client-cache';
+import { RefreshingCache } from '../db/refreshing-cache';
 import type { Queryable } from '../db/client';
 
 export const SESSION_COOKIE = 'swapmesh_session';
@@ -18,42 +19,33 @@ export async function createSession(db: Queryable, memberId: string) {
 }
 
 /**
- * Recently looked-up sessions, kept in memory for SESSION_CACHE_MS so that a signed-in request does not
- * cost a database query each time. Per database client (tests open many), at most SESSION_CACHE_SIZE per
- * client (the oldest entry goes first; server/db/client-cache.ts), keyed by the token itself (hashing it on
- * every request was 2% of the API's CPU; only the database keeps hashes). `endSession` leaves a "signed out"
- * entry in this process at once, which a lookup still under way cannot overwrite; another coordinator
- * process (PostgreSQL deployments) keeps honouring a signed-out session for up to SESSION_CACHE_MS.
- * A session's own expiry is always checked, cached or not.
+ * Recently looked-up sessions, kept in memory so that a signed-in request does not cost a database query
+ * each time: a session in use is read again in the background after SESSION_FRESH_MS, and nothing older
+ * than SESSION_CACHE_MS is answered (server/db/refreshing-cache.ts). Per database client (tests open many),
+ * at most SESSION_CACHE_SIZE per client, keyed by the token itself (hashing it on every request was 2% of
+ * the API's CPU; only the database keeps hashes). `endSession` pins a "signed out" entry in this process at
+ * once, which a lookup still under way cannot overwrite; another coordinator process (PostgreSQL
+ * deployments) keeps honouring a signed-out session for up to SESSION_CACHE_MS. A session's own expiry is
+ * always checked, cached or not.
  */
 export const SESSION_CACHE_MS = 5_000;
+export const SESSION_FRESH_MS = 4_000;
 export const SESSION_CACHE_SIZE = 10_000;
-/** `member: null`: the session was ended here (a tombstone, kept SESSION_CACHE_MS). */
-type CachedSession = { member: { id: string; handle: string } | null; expiresAt: number; until: number };
-const cacheOf = clientCache<CachedSession>('swapmeshSessionCaches');
+/** `member: null`: the session was ended here (pinned for SESSION_CACHE_MS). */
+type CachedSession = { member: { id: string; handle: string } | null; expiresAt: number };
+const cacheOf = perClient('swapmeshSessionCaches', () => new RefreshingCache<CachedSession>({ freshMs: SESSION_FRESH_MS, maxAgeMs: SESSION_CACHE_MS, maxSize: SESSION_CACHE_SIZE }));
 
 export async function memberForSession(db: Queryable, token: string | null) {
   if (!token) return null;
-  const cache = cacheOf(db);
-  const now = Date.now();
-  const cached = cache.get(token);
-  if (cached && cached.until > now) return cached.expiresAt > now ? cached.member : null;
-  if (cached) cache.delete(token);
-  const session = await db.session.findUnique({
-    where: { id: sessionId(token) },
-    select: { expiresAt: true, member: { select: { id: true, handle: true } } },
+  const session = await cacheOf(db).get(token, async () => {
+    const row = await db.session.findUnique({ where: { id: sessionId(token) }, select: { expiresAt: true, member: { select: { id: true, handle: true } } } });
+    return row ? { member: row.member, expiresAt: row.expiresAt.getTime() } : null;
   });
-  if (!session || session.expiresAt.getTime() <= Date.now()) return null;
-  // signed out while this lookup read the row: the tombstone stays, and so does the answer
-  const ended = cache.get(token);
-  if (ended && ended.member === null && ended.until > Date.now()) return null;
-  if (cache.size >= SESSION_CACHE_SIZE) cache.delete(cache.keys().next().value!);
-  cache.set(token, { member: session.member, expiresAt: session.expiresAt.getTime(), until: Date.now() + SESSION_CACHE_MS });
-  return session.member;
+  return session && session.expiresAt > Date.now() ? session.member : null;
 }
 
-/** Marks one session (by token) as ended in this process's cache: a lookup already under way cannot cache it again. */
-const markEnded = (db: Queryable, token: string) => void cacheOf(db).set(token, { member: null, expiresAt: 0, until: Date.now() + SESSION_CACHE_MS });
+/** Pins one session (by token) as ended in this process's cache: a lookup already under way cannot cache it again. */
+const markEnded = (db: Queryable, token: string) => cacheOf(db).pin(token, { member: null, expiresAt: 0 }, SESSION_CACHE_MS);
 
 export async function endSession(db: Queryable, token: string | null) {
   if (!token) return;
