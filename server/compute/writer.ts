@@ -52,7 +52,10 @@ type Plan = {
   units: Map<string, { jobId: string; status: MemUnit['status']; requiredReplicas: number; replicas: ReplicaView[] }>;
   closedJobs: Set<string>;
   finished: string[];
+  /** answered once the batch is durable (results, checks) */
   answers: (() => void)[];
+  /** answered once the batch committed, before it is durable (leases: see CommunityWriter) */
+  leaseAnswers: (() => void)[];
   leaseIndex: [string, LeaseRef][];
   trust: Map<string, TrustDelta>;
   /** units went back to pending outside memory's knowledge (a device's results were taken back): memory is read again */
@@ -64,9 +67,12 @@ type LeaseRef = { communityId: string; jobId: string; kernel: string; memberId: 
 /**
  * One writer per community for compute (the single writer of issue 10): leases and results queue here, and
  * one loop takes them in batches, each batch one transaction under the community's compute book lock that
- * writes every replica, contract, order and ledger change of the batch with multi-row statements. Callers
- * are answered once the commit is durable (an answered lease or result is), while the next batch runs. A batch that fails as a whole is
- * run again one command at a time, so one bad command fails alone.
+ * writes every replica, contract, order and ledger change of the batch with multi-row statements. Results
+ * and checks are answered once the commit is durable (an answered result is), while the next batch runs;
+ * leases as soon as it committed, without waiting for the log's sync: a lease a crash then loses costs no
+ * credits (its contract's growth and hold go with it) and its result is refused as an unknown lease, which
+ * issue 10's scheduler allows ("a lease is answered from memory and recorded in the next batch"). A batch
+ * that fails as a whole is run again one command at a time, so one bad command fails alone.
  */
 export class CommunityWriter {
   readonly work: CommunityWork;
@@ -145,7 +151,7 @@ export class CommunityWriter {
     const started = TRACE ? performance.now() : 0;
     try {
       await withOutbox(this.db, async (tx, outbox) => {
-        plan = { units: new Map(), closedJobs: new Set(), finished: [], answers: [], leaseIndex: [], trust: new Map(), stale: false };
+        plan = { units: new Map(), closedJobs: new Set(), finished: [], answers: [], leaseAnswers: [], leaseIndex: [], trust: new Map(), stale: false };
         await lockBook(tx, this.communityId, COMPUTE_CATEGORY);
         if (results.length || checks.length) await this.applyResults(tx, outbox, results, checks, plan, new Date(now));
         if (leases.length) await this.applyLeases(tx, outbox, leases, plan);
@@ -162,7 +168,8 @@ export class CommunityWriter {
     for (const [deviceId, delta] of plan.trust) this.registry.countResults(deviceId, delta);
     // the job's contracts settle in their own short transactions; the caller whose result completed it waits for them
     for (const jobId of plan.finished) void this.registry.settle(jobId);
-    // the next batch may run now; this one's callers are answered once it is durable
+    // leases are answered at once; the next batch may run now; this one's other callers are answered once it is durable
+    for (const answer of plan.leaseAnswers) answer();
     const answers = plan.answers;
     void durable(this.db).then(
       () => answers.forEach((answer) => answer()),
@@ -441,7 +448,7 @@ export class CommunityWriter {
     }
     const unitIds = [...new Set(proposals.flatMap((p) => p.picks.map((x) => x.unit.id)))];
     if (unitIds.length === 0) {
-      for (const { command } of proposals) plan.answers.push(() => command.resolve([]));
+      for (const { command } of proposals) plan.leaseAnswers.push(() => command.resolve([]));
       return;
     }
 
@@ -530,7 +537,7 @@ export class CommunityWriter {
         granted.push({ leaseId: id, jobId: job.id, kernel: job.kernel, unitIndex: proposed.index, input: proposed.input, expiresAt: expiresAt.toISOString() });
         plan.leaseIndex.push([id, { communityId: this.communityId, jobId: job.id, kernel: job.kernel, memberId: device.memberId }]);
       }
-      plan.answers.push(() => command.resolve(granted));
+      plan.leaseAnswers.push(() => command.resolve(granted));
     }
     for (const unit of units.values()) plan.units.set(unit.id, { jobId: unit.jobId, status: unit.status, requiredReplicas: unit.requiredReplicas, replicas: unit.replicas });
     if (replicas.length === 0) return;
