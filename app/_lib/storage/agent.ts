@@ -84,7 +84,7 @@ export const REFRESH_EVERY_MS = 10_000;
  * A fetch that was asked and has had no bytes for this long is asked again; at its second stall the connection
  * is dropped and made anew. (A piece once stayed unsent on a connection both sides thought open.)
  */
-export const STALL_MS = 15_000;
+export const STALL_MS = 10_000;
 /** A restore tries the next keeper of a piece after this long without it. */
 const RESTORE_TRY_MS = 45_000;
 
