@@ -292,7 +292,7 @@ export class StorageAgent {
    * Fetches still waiting for their link: reach the other device again, and ask once it is open. A fetch that
    * stalled (STALL_MS without bytes) is asked again, and at its second stall its connection is renewed.
    */
-  nudge(now = Date.now()) {
+  private nudge(now = Date.now()) {
     const renew = new Set<string>();
     for (const f of this.fetches.values()) {
       if (f.asked && now - f.progressAt < STALL_MS) continue;
