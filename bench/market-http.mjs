@@ -15,8 +15,12 @@
  * autocannon:
  *   - plain:  N connections, each signed in as one member, POST /api/trpc/market.placeOrder
  *   - batch:  the same, POST /api/trpc/market.placeOrder,…(k times)?batch=1 with {"0":{…},…}
- *   - rate:   plain requests offered at --rate orders/s over all connections (autocannon's overallRate):
- *             the latency at a fixed load rather than at saturation
+ *   - rate:   plain requests offered open-loop at --rate orders/s, evenly spaced, over a pool of N
+ *             keep-alive connections (node:http): the latency at a fixed load rather than at saturation,
+ *             each answer timed from when its request was due (so a generator that falls behind counts
+ *             against the app, not for it). autocannon's own rate limit is not used: it lets each
+ *             connection send its share of a second as fast as it is answered from the second's start,
+ *             which is closed-loop bursts, not an open loop.
  * Before the load, in the same run, the baselines: bare `node:http` and `auth.me` signed in
  * (bench/support/baselines.mjs), at the same number of connections.
  * Members alternate between buyers and sellers (one side each, so nobody's bid meets their own ask);
@@ -37,6 +41,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -189,8 +194,78 @@ function tally(counts, status, body, k) {
   if (status !== 200 && counts.samples.length < 3) counts.samples.push(`${status} ${String(body).slice(0, 300)}`);
 }
 
-/** `rate`: orders offered per second over all connections (autocannon's overallRate), instead of as fast as answered. */
-async function load(app, market, communityId, k, rate = 0) {
+/**
+ * Plain orders offered open-loop at `rate` per second for DURATION seconds: request i is due at start +
+ * i / rate, sent on one of CONNECTIONS keep-alive sockets (queued in the agent when all are busy), and its
+ * latency runs from when it was due. Each member's orders come from its own side, as in the other modes.
+ */
+async function openLoop(app, market, communityId, rate) {
+  const cpuBefore = cpuSeconds(app.child.pid);
+  const make = orderMaker(communityId);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  const url = new URL('/api/trpc/market.placeOrder', app.base);
+  const counts = { ok: 0, failed: 0, samples: [], perSecond: [], startedAt: Date.now() };
+  const latencies = [];
+  let errors = 0;
+  let non2xx = 0;
+  const total = rate * DURATION;
+  const send = (i, due) =>
+    new Promise((resolve) => {
+      const member = market.members[i % market.members.length];
+      const body = JSON.stringify(make(member.side));
+      const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), cookie: member.cookie } }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          latencies.push(performance.now() - due);
+          if (res.statusCode !== 200) non2xx++;
+          tally(counts, res.statusCode, Buffer.concat(chunks).toString(), 1);
+          resolve();
+        });
+      });
+      req.on('error', () => {
+        errors++;
+        resolve();
+      });
+      req.end(body);
+    });
+  const start = performance.now();
+  const inFlight = [];
+  for (let i = 0; i < total; ) {
+    const now = performance.now();
+    // every request due by now goes out; then wait for the next one's time
+    for (; i < total && start + (i * 1000) / rate <= now; i++) inFlight.push(send(i, start + (i * 1000) / rate));
+    if (i < total) await new Promise((resolve) => setTimeout(resolve, Math.max(0, start + (i * 1000) / rate - performance.now())));
+  }
+  await Promise.all(inFlight);
+  const seconds = (performance.now() - start) / 1000;
+  agent.destroy();
+  const cpu = cpuSeconds(app.child.pid) - cpuBefore;
+  latencies.sort((a, b) => a - b);
+  const at = (q) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN);
+  return {
+    mode: `${rate}/s offered`,
+    cpuMicrosPerOrder: counts.ok > 0 ? (cpu * 1e6) / counts.ok : NaN,
+    appCpuShare: cpu / seconds,
+    connections: CONNECTIONS,
+    requestsPerSecond: latencies.length / seconds,
+    ordersPerSecond: counts.ok / seconds,
+    p50: at(0.5),
+    p99: at(0.99),
+    p90: at(0.9),
+    max: Math.round(latencies.at(-1) ?? NaN),
+    requests: latencies.length,
+    orders: counts.ok,
+    failedOrders: counts.failed,
+    errors,
+    non2xx,
+    samples: counts.samples,
+    perSecond: Array.from({ length: DURATION }, (_, i) => counts.perSecond[i] ?? 0),
+  };
+}
+
+/** Orders as fast as they are answered: N connections, each request one order or a tRPC batch of `k`. */
+async function load(app, market, communityId, k) {
   const base = app.base;
   const cpuBefore = cpuSeconds(app.child.pid);
   const make = orderMaker(communityId);
@@ -203,7 +278,6 @@ async function load(app, market, communityId, k, rate = 0) {
     connections: CONNECTIONS,
     duration: DURATION,
     timeout: 30,
-    ...(rate ? { overallRate: rate } : {}),
     // each connection is one member: setupClient runs once per connection, and its initialContext
     // is what the connection's context is reset to between requests
     initialContext: {},
@@ -229,7 +303,7 @@ async function load(app, market, communityId, k, rate = 0) {
   });
   const cpu = cpuSeconds(app.child.pid) - cpuBefore;
   return {
-    mode: rate ? `${rate}/s offered` : k === 1 ? 'plain' : `batch ×${k}`,
+    mode: k === 1 ? 'plain' : `batch ×${k}`,
     // the app's CPU per successful order: its ceiling on one core is 1 / this, however busy the machine was
     cpuMicrosPerOrder: counts.ok > 0 ? (cpu * 1e6) / counts.ok : NaN,
     appCpuShare: cpu / result.duration,
@@ -352,7 +426,7 @@ async function benchDatabase(database) {
     runs = [
       await load(app, market, market.communities[0], 1),
       await load(app, market, market.communities[1], BATCH),
-      await load(app, market, market.communities[2], 1, RATE),
+      await openLoop(app, market, market.communities[2], RATE),
     ];
   } catch (error) {
     console.error(`app output:\n${app.log()}`);

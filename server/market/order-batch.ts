@@ -122,8 +122,8 @@ export const holdShortMessage = (hold: number, available: number) =>
 
 /**
  * One book (a community's category, not linked to other communities) held in memory for one batch of
- * placements, under the book's lock: the resting orders of the sides the batch's orders can meet, the
- * members' balances, the next sequence number. Orders are matched with the pure engine against it,
+ * placements, under the book's lock: the resting orders of the sides the batch's orders can meet (as far
+ * as they cross them), the members' balances, the next sequence number. Orders are matched with the pure engine against it,
  * their holds, fills and contracts are kept in memory, and `flush` writes them all with multi-row
  * statements. Orders that would need more than it holds (a negotiation, a side deeper than was read)
  * are refused with `slow`, before anything of theirs is applied, to be placed the long way.
@@ -148,7 +148,15 @@ export class BookBatch {
     // raw statements (on this path the ORM's cost per query is most of the cost: server/db/bulk.ts), sent together
     const memberIds = [...new Set(commands.map((c) => c.memberId))];
     const ledger = new LedgerBatch(community.id, community.creditLimit);
-    const sides = [...new Set(commands.map((c) => `${c.input.unit}\u0000${c.input.side === 'BUY' ? 'SELL' : 'BUY'}`))].map((key) => key.split('\u0000') as [string, 'BUY' | 'SELL']);
+    // each side the batch's orders meet, read only as far as any of them can cross it: asks up to the highest
+    // bid, bids down to the lowest ask (on this path an order matches only what crosses it: no negotiation)
+    const reach = new Map<string, number>();
+    for (const { input } of commands) {
+      const key = `${input.unit}\u0000${input.side === 'BUY' ? 'SELL' : 'BUY'}`;
+      const known = reach.get(key);
+      reach.set(key, known === undefined ? input.price : input.side === 'BUY' ? Math.max(known, input.price) : Math.min(known, input.price));
+    }
+    const sides = [...reach.keys()].map((key) => key.split('\u0000') as [string, 'BUY' | 'SELL']);
     const [seqRows, accounts, devices, ...sideRows] = await rawQueryAll<[{ seq: unknown }, AccountRow, { id: string; memberId: string; updatedAt: unknown; profile: unknown }, ...RestingRow[]]>(tx, [
       Prisma.sql`SELECT MAX(seq) AS seq FROM "Order" WHERE "communityId" = ${community.id} AND category = ${category}`,
       ledger.accountsQuery(memberIds)!,
@@ -160,6 +168,7 @@ export class BookBatch {
         WHERE o."communityId" = ${community.id} AND o.category = ${category} AND o.side = ${Prisma.raw(`'${side}'`)} AND o.status = 'OPEN'
           AND o.unit = ${unit} AND o.remaining > 0 AND o."jobId" IS NULL AND o.donation = ${false} AND o."contentItemId" IS NULL
           AND o."windowEnd" > ${now} AND (o."expiresAt" IS NULL OR o."expiresAt" > ${now})
+          AND o.price ${Prisma.raw(side === 'SELL' ? '<=' : '>=')} ${reach.get(`${unit}\u0000${side}`)!}
         ORDER BY o.price ${Prisma.raw(side === 'SELL' ? 'ASC' : 'DESC')}, o.seq ASC, o.id ASC
         LIMIT ${CANDIDATE_LIMIT}`),
     ]);
