@@ -5,6 +5,7 @@
  * and with tRPC request batching (k orders per request).
  *
  *   node bench/market-http.mjs [--duration 10] [--connections 64] [--batch 16] [--rate 1000] [--members 20]
+ *                              [--modes plain,batch,rate]
  *                              [--baseline-seconds 5] [--only sqlite|postgres] [--pg-url postgresql://…] [--keep-pg]
  *
  * It builds nothing: run `npm run build` first (it refuses to start without .next/BUILD_ID). For each
@@ -64,6 +65,7 @@ const { values: args } = parseArgs({
     'baseline-seconds': { type: 'string', default: '5' },
     members: { type: 'string', default: '20' },
     only: { type: 'string' },
+    modes: { type: 'string', default: 'plain,batch,rate' },
     'pg-url': { type: 'string' },
     'keep-pg': { type: 'boolean', default: false },
   },
@@ -73,6 +75,8 @@ const CONNECTIONS = Number(args.connections);
 const BATCH = Number(args.batch);
 const MEMBERS = Number(args.members);
 const RATE = Number(args.rate);
+/** --modes: which of plain, batch and rate to run (all by default; e.g. one alone to profile it) */
+const MODES = new Set(args.modes.split(',').map((m) => m.trim()));
 const BASELINE_SECONDS = Number(args['baseline-seconds']);
 for (const [name, value, max] of [['duration', DURATION, 120], ['connections', CONNECTIONS, 256], ['batch', BATCH, 100], ['members', MEMBERS, 200], ['rate', RATE, 100_000], ['baseline-seconds', BASELINE_SECONDS, 60]]) {
   if (!Number.isInteger(value) || value < 1 || value > max) throw new Error(`--${name} must be an integer from 1 to ${max}`);
@@ -423,11 +427,10 @@ async function benchDatabase(database) {
     const cookie = market.members[0].cookie;
     await measure(`${app.base}${AUTH_ME_PATH}`, { connections: 8, duration: 1, headers: { cookie } });
     baselines.authMe = await measure(`${app.base}${AUTH_ME_PATH}`, { connections: CONNECTIONS, duration: BASELINE_SECONDS, headers: { cookie } });
-    runs = [
-      await load(app, market, market.communities[0], 1),
-      await load(app, market, market.communities[1], BATCH),
-      await openLoop(app, market, market.communities[2], RATE),
-    ];
+    runs = [];
+    if (MODES.has('plain')) runs.push(await load(app, market, market.communities[0], 1));
+    if (MODES.has('batch')) runs.push(await load(app, market, market.communities[1], BATCH));
+    if (MODES.has('rate')) runs.push(await openLoop(app, market, market.communities[2], RATE));
   } catch (error) {
     console.error(`app output:\n${app.log()}`);
     throw error;

@@ -68,6 +68,20 @@ export async function rawExecute(db: Queryable, query: Prisma.Sql): Promise<numb
 }
 
 /**
+ * Statements of one transaction whose counts nobody needs (rows written for the record): on SQLite's
+ * threaded connection they go with the transaction's next statement, at the latest its COMMIT, which then
+ * fails if one of them did; elsewhere they run now.
+ */
+export async function rawExecuteLater(db: Queryable, queries: Prisma.Sql[]): Promise<void> {
+  const connection = connections.get(db);
+  if (connection && onThread(connection)) {
+    for (const query of queries) connection.defer(query.sql, query.values.map(sqliteValue));
+    return;
+  }
+  await rawExecuteAll(db, queries);
+}
+
+/**
  * Several statements of one transaction, run in order; their counts of rows changed. On SQLite's
  * threaded connection they are all posted at once and run back to back on its thread (one message each way
  * instead of one per statement); elsewhere one after the other. If one fails the rest may still run:

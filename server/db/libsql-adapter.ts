@@ -146,7 +146,9 @@ class TransactionConnectionClient implements LibsqlClient {
         await this.#prepare(connection);
       }
       connection = this.#connection;
-      await connection.execute(BEGIN[mode]);
+      // on the connection's own thread BEGIN goes with the transaction's first statement (its failure is that statement's)
+      if ('defer' in connection) connection.defer(BEGIN[mode]);
+      else await connection.execute(BEGIN[mode]);
     } catch (error) {
       // e.g. a connection left inside a transaction by a failure this client did not see: start afresh
       if (connection) this.#drop(connection);

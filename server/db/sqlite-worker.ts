@@ -65,8 +65,16 @@ function one(sql, args) {
     return { error: { message: String(e && e.message), code: e && e.code, rawCode: e && e.rawCode, sqlite: e instanceof Database.SqliteError, range: e instanceof RangeError } };
   }
 }
-// one statement, or several run in order with an answer each ({ batch }: one message each way)
-parentPort.on('message', ({ id, sql, args, batch }) => {
+// one statement, or several run in order with an answer each ({ batch }: one message each way); statements
+// deferred by the caller run first, and if one fails the message's own statements answer its error unrun
+parentPort.on('message', ({ id, sql, args, batch, deferred }) => {
+  for (const s of deferred ?? []) {
+    const failed = one(s.sql, s.args);
+    if (!failed.error) continue;
+    if (batch) parentPort.postMessage({ id, replies: batch.map(() => failed) });
+    else parentPort.postMessage({ id, ...failed });
+    return;
+  }
   if (batch) parentPort.postMessage({ id, replies: batch.map((s) => one(s.sql, s.args)) });
   else parentPort.postMessage({ id, ...one(sql, args) });
 });
@@ -128,6 +136,8 @@ export class WorkerConnection {
   readonly #worker: Worker;
   readonly #waiting = new Map<number, { resolve: (reply: Reply) => void; reject: (error: unknown) => void }>();
   #next = 0;
+  /** statements whose answers nobody waits for, sent ahead of the next message's (`defer`) */
+  #deferred: { sql: string; args: unknown[] }[] = [];
 
   private constructor(file: string, timeout: number | undefined) {
     this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: file, timeout, libsql: libsqlPath() } });
@@ -160,11 +170,23 @@ export class WorkerConnection {
   #post(message: { sql: string; args: unknown[] } | { batch: { sql: string; args: unknown[] }[] }): Promise<Reply> {
     if (this.closed) return Promise.reject(new LibsqlError('The client is closed', 'CLIENT_CLOSED'));
     const id = this.#next++;
+    const deferred = this.#deferred.length ? this.#deferred : undefined;
+    this.#deferred = [];
     return new Promise<Reply>((resolve, reject) => {
       if (this.#waiting.size === 0) this.#worker.ref();
       this.#waiting.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, ...message });
+      this.#worker.postMessage({ id, ...message, deferred });
     });
+  }
+
+  /**
+   * Queues a statement whose answer nobody waits for (a transaction's BEGIN, rows written for the record):
+   * it goes to the thread with the next statement and runs before it, saving a message each way. If it
+   * fails, the next statement does not run and answers its error instead (a transaction then rolls back).
+   */
+  defer(sql: string, args: InValue[] = []): void {
+    if (this.closed) throw new LibsqlError('The client is closed', 'CLIENT_CLOSED');
+    this.#deferred.push(argsOf({ sql, args }));
   }
 
   async #run(statement: Statement): Promise<Done> {
@@ -218,6 +240,7 @@ export class WorkerConnection {
 
   close(): void {
     this.closed = true;
+    this.#deferred = [];
     void this.#worker.terminate();
   }
 }

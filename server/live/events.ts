@@ -1,6 +1,7 @@
 import { tracked } from '@trpc/server';
-import { insertRows } from '../db/bulk';
+import { insertStatements } from '../db/bulk';
 import type { Queryable } from '../db/client';
+import { rawExecuteLater } from '../db/direct';
 import { listenRemote, POLL_INTERVAL_MS, version, waitForChange } from './bus';
 
 /** Every live event a member can receive: a discriminated union on `type`. */
@@ -32,7 +33,8 @@ export async function record(tx: Queryable, deliveries: Delivery[]): Promise<voi
   if (deliveries.length === 0) return;
   // one multi-row statement: every market and compute batch writes a few events per fill
   const at = new Date();
-  await insertRows(tx, 'LiveEvent', ['memberId', 'type', 'payload', 'createdAt'], deliveries.map(({ memberId, event }) => [memberId, event.type, JSON.stringify(event), at]));
+  // sent with the transaction's next statement (its COMMIT at the latest), which fails if these do
+  await rawExecuteLater(tx, insertStatements('LiveEvent', ['memberId', 'type', 'payload', 'createdAt'], deliveries.map(({ memberId, event }) => [memberId, event.type, JSON.stringify(event), at])));
 }
 
 /**

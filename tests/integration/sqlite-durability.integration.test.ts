@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prisma } from '@/server/db/generated/sqlite/client';
 import { sqliteAdapterOf } from '@/server/db/client';
-import { rawExecute, rawExecuteAll, rawQuery, rawQueryAll } from '@/server/db/direct';
+import { rawExecute, rawExecuteAll, rawExecuteLater, rawQuery, rawQueryAll } from '@/server/db/direct';
 import { WorkerConnection } from '@/server/db/sqlite-worker';
 import { transaction } from '@/server/db/transaction';
 import { freshDatabase, type TestDatabase } from '../support/database';
@@ -107,6 +107,24 @@ describe('SQLite: transactions on their own thread', () => {
     });
     expect(answers.counts).toEqual([1, 1, 1, 2]);
     expect(answers.rows).toEqual([[{ n: 3 }, { n: 10 }, { n: 20 }], [{ total: 33 }], []]);
+  });
+
+  it('statements written for later go ahead of the next one; when one fails, the commit fails, nothing of the transaction stays, and the connection works on', async () => {
+    await t.db.$executeRawUnsafe('CREATE TABLE IF NOT EXISTS later (n INTEGER PRIMARY KEY)');
+    const seen = await transaction(t.db, async (tx) => {
+      await rawExecuteLater(tx, [1, 2].map((n) => Prisma.sql`INSERT INTO later (n) VALUES (${n})`));
+      return rawQuery<{ total: unknown }>(tx, Prisma.sql`SELECT SUM(n) AS total FROM later`);
+    });
+    expect(seen).toEqual([{ total: 3 }]);
+
+    const failed = await transaction(t.db, async (tx) => {
+      await rawExecute(tx, Prisma.sql`INSERT INTO later (n) VALUES (${3})`);
+      await rawExecuteLater(tx, [Prisma.sql`INSERT INTO later (n) VALUES (${1})`]); // a duplicate key
+    }).catch((error: unknown) => error);
+    expect(String(failed)).toMatch(/UNIQUE constraint failed/);
+    expect(await t.db.$queryRawUnsafe('SELECT n FROM later ORDER BY n')).toEqual([{ n: 1 }, { n: 2 }]);
+    await transaction(t.db, (tx) => rawExecute(tx, Prisma.sql`INSERT INTO later (n) VALUES (${4})`));
+    expect(await t.db.$queryRawUnsafe('SELECT COUNT(*) AS c FROM later')).toEqual([{ c: 3 }]);
   });
 
   it('refuses an integer beyond what a number holds, as the driver does', async () => {
