@@ -2,7 +2,7 @@
 // process group on a free loopback port, healthy once /api/health answers 200, stopped as a group.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -65,8 +65,11 @@ export function appLauncher(root, started = new Set()) {
     });
     started.add(child);
     let log = '';
+    // BENCH_APP_LOG: a file that gets all of the app's output too (e.g. with COMPUTE_TRACE=1)
+    const appLog = process.env.BENCH_APP_LOG;
     const keep = (chunk) => {
       log = (log + chunk.toString()).slice(-8_000);
+      if (appLog) appendFileSync(appLog, chunk);
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
