@@ -8,7 +8,6 @@ import type { AppClient } from '../app/_lib/trpc-client';
 import type { ShardLinks } from '../app/_lib/storage/agent';
 import type { ChannelHandler } from '../app/_lib/transfer/manager';
 import { inboundSignalSchema, PeerLink, type Wrtc } from '../app/_lib/transfer/peer';
-import { TransferError } from '../app/_lib/transfer/protocol';
 import type { Wire } from '../app/_lib/transfer/session';
 
 /**
@@ -86,7 +85,7 @@ export class NodeLinks implements ShardLinks {
   }
 
   resetLink(remoteDeviceId: string) {
-    this.links.get(remoteDeviceId)?.reset(new TransferError('ERR_TIMEOUT', 'Nothing arrived on the connection for a while.'));
+    this.links.get(remoteDeviceId)?.resetStalled();
   }
 
   private reopen(message: string | null) {

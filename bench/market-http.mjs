@@ -234,12 +234,13 @@ async function openLoop(app, market, communityId, rate) {
       req.end(body);
     });
   const start = performance.now();
+  const dueAt = (i) => start + (i * 1000) / rate;
   const inFlight = [];
   for (let i = 0; i < total; ) {
     const now = performance.now();
     // every request due by now goes out; then wait for the next one's time
-    for (; i < total && start + (i * 1000) / rate <= now; i++) inFlight.push(send(i, start + (i * 1000) / rate));
-    if (i < total) await new Promise((resolve) => setTimeout(resolve, Math.max(0, start + (i * 1000) / rate - performance.now())));
+    for (; i < total && dueAt(i) <= now; i++) inFlight.push(send(i, dueAt(i)));
+    if (i < total) await new Promise((resolve) => setTimeout(resolve, Math.max(0, dueAt(i) - performance.now())));
   }
   await Promise.all(inFlight);
   const seconds = (performance.now() - start) / 1000;

@@ -123,9 +123,9 @@ export const holdShortMessage = (hold: number, available: number) =>
 /**
  * One book (a community's category, not linked to other communities) held in memory for one batch of
  * placements, under the book's lock: the resting orders of the sides the batch's orders can meet (as far
- * as they cross them), the members' balances, the next sequence number. Orders are matched with the pure engine against it,
- * their holds, fills and contracts are kept in memory, and `flush` writes them all with multi-row
- * statements. Orders that would need more than it holds (a negotiation, a side deeper than was read)
+ * as they cross them), the members' balances, the next sequence number. Orders are matched with the pure
+ * engine against it, their holds, fills and contracts are kept in memory, and `flush` writes them all with
+ * multi-row statements. Orders that would need more than it holds (a negotiation, a side deeper than was read)
  * are refused with `slow`, before anything of theirs is applied, to be placed the long way.
  */
 export class BookBatch {
@@ -150,25 +150,26 @@ export class BookBatch {
     const ledger = new LedgerBatch(community.id, community.creditLimit);
     // each side the batch's orders meet, read only as far as any of them can cross it: asks up to the highest
     // bid, bids down to the lowest ask (on this path an order matches only what crosses it: no negotiation)
-    const reach = new Map<string, number>();
+    const reach = new Map<string, [unit: string, side: 'BUY' | 'SELL', bound: number]>();
     for (const { input } of commands) {
-      const key = `${input.unit}\u0000${input.side === 'BUY' ? 'SELL' : 'BUY'}`;
-      const known = reach.get(key);
-      reach.set(key, known === undefined ? input.price : input.side === 'BUY' ? Math.max(known, input.price) : Math.min(known, input.price));
+      const side = input.side === 'BUY' ? 'SELL' : 'BUY';
+      const key = `${input.unit}\u0000${side}`;
+      const bound = reach.get(key)?.[2];
+      reach.set(key, [input.unit, side, bound === undefined ? input.price : side === 'SELL' ? Math.max(bound, input.price) : Math.min(bound, input.price)]);
     }
-    const sides = [...reach.keys()].map((key) => key.split('\u0000') as [string, 'BUY' | 'SELL']);
+    const sides = [...reach.values()];
     const [seqRows, accounts, devices, ...sideRows] = await rawQueryAll<[{ seq: unknown }, AccountRow, { id: string; memberId: string; updatedAt: unknown; profile: unknown }, ...RestingRow[]]>(tx, [
       Prisma.sql`SELECT MAX(seq) AS seq FROM "Order" WHERE "communityId" = ${community.id} AND category = ${category}`,
       ledger.accountsQuery(memberIds)!,
       Prisma.sql`SELECT id, "memberId", "updatedAt", profile FROM "Device" WHERE "memberId" IN (${Prisma.join(memberIds)})`,
       // pulled orders (compute jobs, donations, priced content) are filled by their own flows, not here
-      ...sides.map(([unit, side]) => Prisma.sql`
+      ...sides.map(([unit, side, bound]) => Prisma.sql`
         SELECT ${RESTING_COLUMNS}
         FROM "Order" o LEFT JOIN "Device" d ON d.id = o."deviceId"
         WHERE o."communityId" = ${community.id} AND o.category = ${category} AND o.side = ${Prisma.raw(`'${side}'`)} AND o.status = 'OPEN'
           AND o.unit = ${unit} AND o.remaining > 0 AND o."jobId" IS NULL AND o.donation = ${false} AND o."contentItemId" IS NULL
           AND o."windowEnd" > ${now} AND (o."expiresAt" IS NULL OR o."expiresAt" > ${now})
-          AND o.price ${Prisma.raw(side === 'SELL' ? '<=' : '>=')} ${reach.get(`${unit}\u0000${side}`)!}
+          AND o.price ${Prisma.raw(side === 'SELL' ? '<=' : '>=')} ${bound}
         ORDER BY o.price ${Prisma.raw(side === 'SELL' ? 'ASC' : 'DESC')}, o.seq ASC, o.id ASC
         LIMIT ${CANDIDATE_LIMIT}`),
     ]);

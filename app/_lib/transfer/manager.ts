@@ -356,7 +356,7 @@ export class TransferManager implements ManagerHost {
 
   /** Drops the connection to a device (a stalled storage fetch); whoever still needs it connects again. */
   resetLink(remoteDeviceId: string) {
-    this.links.get(remoteDeviceId)?.reset(new TransferError('ERR_TIMEOUT', 'Nothing arrived on the connection for a while.'));
+    this.links.get(remoteDeviceId)?.resetStalled();
   }
 
   // ---- links -----------------------------------------------------------------------------------

@@ -155,6 +155,11 @@ export class PeerLink {
     this.teardown(error);
   }
 
+  /** Drops a connection on which nothing arrives any more (a stalled storage fetch); it is made anew when needed. */
+  resetStalled() {
+    this.teardown(new TransferError('ERR_TIMEOUT', 'Nothing arrived on the connection for a while.'));
+  }
+
   /** A signaling message from the remote device (already validated). */
   handleSignal(message: SignalMessage) {
     switch (message.type) {
