@@ -1,7 +1,7 @@
 import { LibsqlError } from '@libsql/client';
 import { PrismaLibSql } from '@prisma/adapter-libsql';
 import { WalSync, sqliteFileOf } from './wal-sync';
-import { WorkerConnection } from './sqlite-worker';
+import { AUTOCHECKPOINT_PAGES, Checkpointer, WorkerConnection } from './sqlite-worker';
 
 /**
  * @prisma/adapter-libsql 7.10 without its descriptor leak: every interactive transaction used to leave a
@@ -34,7 +34,7 @@ export class PrismaLibSqlSharedConnections extends PrismaLibSql {
     const file = sqliteFileOf(config.url);
     // a file's transactions run on a connection of their own, on its own thread where the driver loads there
     const open = file === null ? () => main : () => WorkerConnection.open(file, config.timeout) ?? super.createClient(config);
-    this.#client = new TransactionConnectionClient(main, open, file === null ? null : new WalSync(`${file}-wal`));
+    this.#client = new TransactionConnectionClient(main, open, file === null ? null : new WalSync(file));
     return this.#client;
   }
 
@@ -92,6 +92,7 @@ class TransactionConnectionClient implements LibsqlClient {
   /** The log's syncs for a database file; `#syncing` is it once the connection commits without syncing (WAL mode). */
   readonly #walSync: WalSync | null;
   #syncing: WalSync | null = null;
+  #checkpointer: Checkpointer | null = null;
 
   constructor(main: LibsqlClient, open: () => Connection, walSync: WalSync | null) {
     this.#main = main;
@@ -113,7 +114,14 @@ class TransactionConnectionClient implements LibsqlClient {
     if (!this.#walSync) return;
     const mode = await connection.execute('PRAGMA journal_mode');
     this.#syncing = String(mode.rows[0]?.[0]).toLowerCase() === 'wal' ? this.#walSync : null;
-    if (this.#syncing) await connection.execute('PRAGMA synchronous = NORMAL');
+    if (!this.#syncing) return;
+    await connection.execute('PRAGMA synchronous = NORMAL');
+    // the log is copied into the database by a thread of its own; the committing connections only if it falls far behind
+    this.#checkpointer ??= Checkpointer.start(this.#walSync.databaseFile);
+    if (this.#checkpointer) {
+      await connection.execute(`PRAGMA wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+      await this.#main.execute(`PRAGMA wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+    }
   }
 
   execute(stmtOrSql: Statement | string, args?: Args): Promise<ResultSet> {
@@ -166,6 +174,8 @@ class TransactionConnectionClient implements LibsqlClient {
 
   close() {
     this.closed = true;
+    this.#checkpointer?.stop();
+    this.#checkpointer = null;
     if (this.#connection && this.#connection !== this.#main) this.#connection.close();
     this.#connection = null;
     this.#main.close();

@@ -24,7 +24,11 @@ export class WalSync {
   readonly counts = { committed: 0, synced: 0, syncs: 0 };
   private running: Promise<void> | null = null;
 
-  constructor(private readonly walPath: string) {}
+  readonly walPath: string;
+
+  constructor(readonly databaseFile: string) {
+    this.walPath = `${databaseFile}-wal`;
+  }
 
   /** A COMMIT has returned: what it wrote must be synced before its caller is answered. */
   noteCommit(): void {

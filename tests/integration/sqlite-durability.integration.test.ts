@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prisma } from '@/server/db/generated/sqlite/client';
 import { sqliteAdapterOf } from '@/server/db/client';
 import { rawExecute, rawExecuteAll, rawExecuteLater, rawQuery, rawQueryAll } from '@/server/db/direct';
-import { WorkerConnection } from '@/server/db/sqlite-worker';
+import { AUTOCHECKPOINT_PAGES, WorkerConnection } from '@/server/db/sqlite-worker';
+import { statSync } from 'node:fs';
 import { transaction } from '@/server/db/transaction';
 import { freshDatabase, type TestDatabase } from '../support/database';
 
@@ -63,7 +64,29 @@ describe('SQLite: a transaction is answered once its commit is on disk', () => {
     expect(counts.committed).toBe(before.committed);
     expect(await t.db.member.count({ where: { handle: 'rolled-back' } })).toBe(0);
   });
+
+  it('the log is copied into the database file by the checkpointer thread; committing connections leave it under 16,384 pages', async () => {
+    const file = t.url.replace(/^file:/, '');
+    const autocheckpoint = await transaction(t.db, (tx) => pragmaOf(tx, 'wal_autocheckpoint'));
+    expect(autocheckpoint).toBe(AUTOCHECKPOINT_PAGES);
+    expect(await pragmaOf(t.db, 'wal_autocheckpoint')).toBe(AUTOCHECKPOINT_PAGES);
+    const before = statSync(file).size;
+    // ~2 MB (over 500 pages) in 16 commits, far under the committers' own threshold
+    for (let i = 0; i < 16; i++) {
+      await transaction(t.db, async (tx) => {
+        await rawExecute(tx, Prisma.sql`CREATE TABLE IF NOT EXISTS "CheckpointProbe" (data BLOB)`);
+        await rawExecute(tx, Prisma.sql`INSERT INTO "CheckpointProbe" (data) SELECT randomblob(4000) FROM (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) a, (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) b, (SELECT 1 UNION ALL SELECT 2) c`);
+      });
+    }
+    const deadline = Date.now() + 10_000;
+    while (statSync(file).size < before + 2_000_000 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(statSync(file).size).toBeGreaterThanOrEqual(before + 2_000_000);
+    expect(await rawQuery<{ n: number }>(t.db, Prisma.sql`SELECT COUNT(*) AS n FROM "CheckpointProbe"`)).toEqual([{ n: 512 }]);
+  });
 });
+
+const pragmaOf = async (db: { $queryRawUnsafe: (sql: string) => Promise<unknown> }, name: string) =>
+  Number(Object.values(((await db.$queryRawUnsafe(`PRAGMA ${name}`)) as Record<string, unknown>[])[0]!)[0]);
 
 // SQLite only: transactions run on a connection on a thread of its own (server/db/sqlite-worker.ts), so
 // their statements do not stop the event loop; the ORM and the direct statements must see no difference.
