@@ -107,12 +107,17 @@ export async function assertLinkRoom(tx: Tx, fromCommunityId: string, toCommunit
 /** The communities linked to this one (active links only), this one included. */
 export async function federatedIds(db: Queryable, communityId: string): Promise<string[]> {
   // raw: every market batch asks this first, and the ORM's cost per query is most of its cost
-  const links = await rawQuery<{ fromId: string; toId: string }>(
-    db,
-    Prisma.sql`SELECT "fromId", "toId" FROM "CommunityLink" WHERE active = ${true} AND ("fromId" = ${communityId} OR "toId" = ${communityId})`,
-  );
-  return [communityId, ...links.map((l) => (l.fromId === communityId ? l.toId : l.fromId))];
+  return federatedFrom(communityId, await rawQuery<LinkRow>(db, activeLinksQuery(communityId)));
 }
+
+export type LinkRow = { fromId: string; toId: string };
+
+/** The query of `federatedIds`, for a caller that sends it with others (server/db/direct.ts rawQueryAll). */
+export const activeLinksQuery = (communityId: string) =>
+  Prisma.sql`SELECT "fromId", "toId" FROM "CommunityLink" WHERE active = ${true} AND ("fromId" = ${communityId} OR "toId" = ${communityId})`;
+
+/** `federatedIds` from the rows of `activeLinksQuery`. */
+export const federatedFrom = (communityId: string, links: LinkRow[]): string[] => [communityId, ...links.map((l) => (l.fromId === communityId ? l.toId : l.fromId))];
 
 /**
  * This community's links, with the agreed cap, any cap waiting for acceptance, and the net clearing

@@ -624,9 +624,11 @@ export class CommunityWriter {
     statements.push(...insertStatements('Replica', ['id', 'unitId', 'jobId', 'contractId', 'deviceId', 'memberId', 'expiresAt', 'leasedAt'],
       replicas.map((r) => [r.id, r.unitId, r.jobId, r.contractId, r.deviceId, r.memberId, r.expiresAt, r.leasedAt])));
     statements.push(...requiredStatements(required));
-    const counts = await rawExecuteAll(tx, statements);
+    // the ledger's rows and balances go in the same message
+    const ledgerWrites = await ledger.writes(tx);
+    const counts = await rawExecuteAll(tx, [...statements, ...ledgerWrites.statements]);
     for (const g of guarded) if (counts[g.at] !== g.expect) throw new DomainError('CONFLICT', g.message);
-    await ledger.flush(tx);
+    ledgerWrites.done(counts.slice(statements.length));
     outbox.book(this.communityId, COMPUTE_CATEGORY);
   }
 }

@@ -110,7 +110,17 @@ export class LedgerBatch {
 
   /** Writes the entries, their postings and the balances; afterwards the batch holds nothing unwritten. */
   async flush(tx: Tx): Promise<void> {
-    if (this.entries.length === 0) return;
+    const writes = await this.writes(tx);
+    writes.done(await rawExecuteAll(tx, writes.statements));
+  }
+
+  /**
+   * What `flush` runs, for a caller that sends it ahead of its own statements in one message (server/db/direct.ts
+   * rawExecuteAll): the statements, and `done` to call with their counts (it throws `LedgerBatchConflict` if a
+   * balance moved past what the batch allowed for; otherwise the batch holds nothing unwritten afterwards).
+   */
+  async writes(tx: Tx): Promise<{ statements: Prisma.Sql[]; done: (counts: number[]) => void }> {
+    if (this.entries.length === 0) return { statements: [], done: () => {} };
     const ids = await this.accountIds(tx);
     const net = new Map<string, { id: string; delta: number; bounds: Bounds }>();
     const postings = this.lines.map((line) => {
@@ -123,8 +133,7 @@ export class LedgerBatch {
     const at = new Date();
     const moved = [...net.values()].filter((a) => a.delta !== 0);
     const guarded = chunks(moved, 1_000);
-    // the rows and the guarded balance updates go together (server/db/direct.ts rawExecuteAll)
-    const counts = await rawExecuteAll(tx, [
+    const statements = [
       ...insertStatements('LedgerTransaction', ['id', 'communityId', 'kind', 'memo', 'reference', 'createdAt'], this.entries.map((e) => [e.id, this.communityId, e.kind, e.memo, e.reference, at])),
       ...insertStatements('Posting', ['id', 'transactionId', 'accountId', 'amount', 'createdAt'], postings.map((p) => [...p, at])),
       ...guarded.map((part) => {
@@ -138,15 +147,18 @@ export class LedgerBatch {
           FROM ${valuesTable(values, ['TEXT', 'BIGINT', 'BIGINT', 'BIGINT'])}
           WHERE "Account".id = v.column1 AND "Account".balance >= v.column3 AND "Account".balance <= v.column4`;
       }),
-    ]);
-    const updated = counts.slice(counts.length - guarded.length);
-    if (updated.some((count, i) => count !== guarded[i]!.length)) throw new LedgerBatchConflict('a balance moved past what the batch allowed for');
-    for (const account of this.loaded.values()) {
-      account.read += account.delta;
-      account.delta = 0;
-    }
-    this.entries = [];
-    this.lines = [];
+    ];
+    const done = (counts: number[]) => {
+      const updated = counts.slice(statements.length - guarded.length, statements.length);
+      if (updated.some((count, i) => count !== guarded[i]!.length)) throw new LedgerBatchConflict('a balance moved past what the batch allowed for');
+      for (const account of this.loaded.values()) {
+        account.read += account.delta;
+        account.delta = 0;
+      }
+      this.entries = [];
+      this.lines = [];
+    };
+    return { statements, done };
   }
 
   /** The ids of every account the lines name: the loaded ones, and the rest read in one query. */

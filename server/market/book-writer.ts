@@ -5,8 +5,8 @@ import { inSavepoint } from '../db/bulk';
 import { GroupCommit, outcomeOf, type Outcome } from '../db/group-commit';
 import { registerQueue } from '../system/health';
 import { Outbox, withOutbox } from '../live/outbox';
-import { lockMarketBooks } from './books';
-import { marketCommunity, type MarketCommunity } from './fills';
+import { lockMarketBooks, openMarketBooks } from './books';
+import type { MarketCommunity } from './fills';
 import { cancelInBook } from './lifecycle';
 import { BookBatch, type PlaceCommand, type PlaceOrderResult } from './order-batch';
 import type { PlaceOrderInput } from './order-input';
@@ -50,8 +50,7 @@ async function runBatch(db: Db, book: string, commands: BookCommand[]): Promise<
   placements.batches++;
   try {
     return await withOutbox(db, async (tx, outbox) => {
-      const communities = await lockMarketBooks(tx, communityId, category);
-      const community = await marketCommunity(tx, communityId);
+      const { communities, community } = await openMarketBooks(tx, communityId, category);
       const outcomes: Outcome<BookAnswer>[] = [];
       let batch: BookBatch | null = null;
       for (const [i, command] of commands.entries()) {

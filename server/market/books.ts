@@ -1,6 +1,11 @@
-import { federatedIds } from '../community/links';
+import { Prisma } from '../db/generated/sqlite/client';
+import { activeLinksQuery, federatedFrom, federatedIds, type LinkRow } from '../community/links';
 import type { Tx } from '../db/client';
 import { lockBook } from '../db/book-lock';
+import { rawQueryAll } from '../db/direct';
+import { DomainError } from '../errors';
+import { toMicro } from '../money';
+import type { MarketCommunity } from './fills';
 
 /**
  * Locks every book an order of this community and category can match in (linked communities share
@@ -11,4 +16,20 @@ export async function lockMarketBooks(tx: Tx, communityId: string, category: str
   const communities = await federatedIds(tx, communityId);
   for (const id of [...communities].sort()) await lockBook(tx, id, category);
   return communities;
+}
+
+/**
+ * `lockMarketBooks` and the community's market terms (`marketCommunity`) for a batch of the book's writer:
+ * both read in one message to SQLite's thread, raw.
+ */
+export async function openMarketBooks(tx: Tx, communityId: string, category: string): Promise<{ communities: string[]; community: MarketCommunity }> {
+  const [links, rows] = await rawQueryAll<[LinkRow, { id: string; commissionBps: unknown; creditLimit: unknown }]>(tx, [
+    activeLinksQuery(communityId),
+    Prisma.sql`SELECT id, "commissionBps", "creditLimit" FROM "Community" WHERE id = ${communityId}`,
+  ]);
+  const row = rows[0];
+  if (!row) throw new DomainError('NOT_FOUND', 'This community no longer exists.');
+  const communities = federatedFrom(communityId, links);
+  for (const id of [...communities].sort()) await lockBook(tx, id, category);
+  return { communities, community: { id: row.id, commissionBps: Number(row.commissionBps), creditLimit: toMicro(BigInt(row.creditLimit as bigint)) } };
 }

@@ -319,8 +319,9 @@ export class BookBatch {
 
   /** Writes everything placed so far: holds and releases, new orders, changed resting orders, contracts. */
   async flush(tx: Tx, now: Date): Promise<void> {
-    await this.ledger.flush(tx);
-    const statements: Prisma.Sql[] = [];
+    // the ledger's rows and balances first, in the same message as the batch's own
+    const ledger = await this.ledger.writes(tx);
+    const statements: Prisma.Sql[] = [...ledger.statements];
     const created = [...this.orders.values()].filter((o) => o.insert);
     statements.push(...insertStatements('Order', ORDER_COLUMNS, created.map((o) => {
       const row = { ...o.insert!, remaining: o.remaining, reserved: BigInt(o.reserved), status: o.remaining === 0 ? 'FILLED' : 'OPEN', createdAt: now, updatedAt: now };
@@ -340,6 +341,7 @@ export class BookBatch {
     statements.push(...insertStatements('ContractEvent', CONTRACT_EVENT_COLUMNS, this.contractEvents.map((e) => CONTRACT_EVENT_COLUMNS.map((column) => (column === 'createdAt' ? now : e[column])))));
     // sent together (server/db/direct.ts rawExecuteAll)
     const counts = await rawExecuteAll(tx, statements);
+    ledger.done(counts);
     if (changed.length > 0 && counts[update] !== changed.length) throw new BookBatchConflict('a resting order changed while the batch held its book');
     this.contracts = [];
     this.contractEvents = [];
