@@ -12,6 +12,7 @@
  * the member moves between screens; read through `subscribe`/`getSnapshot` (useSyncExternalStore).
  */
 import { trpcTransferApi, type PresenceDevice, type ServerStatus, type ServerTransfer, type TransferApi } from './api';
+import { openBulk } from './bulk';
 import { BUSY_PHASES, closedPhase, isOpen, newEntry, viewOf, type Entry, type ManagerHost, type Phase, type TransferView } from './entry';
 import { inboundSignalSchema, PeerLink, type InboundSignal } from './peer';
 import { encodeControl, parseChunkFrame, parseControl, TransferError, type ControlMessage, type ErrorCode } from './protocol';
@@ -370,6 +371,7 @@ export class TransferManager implements ManagerHost {
         sendSignal: async (to, message) => {
           await this.api.sendSignal(this.deviceId, to, message);
         },
+        ...(storageSupported() ? { openBulk } : {}),
         events: {
           onOpen: (l, wire) => this.onLinkOpen(l, wire),
           onClose: (l, error) => this.onLinkClose(l, error),
