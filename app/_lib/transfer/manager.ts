@@ -71,8 +71,8 @@ export type DebugHooks = {
   corrupted: string[];
   /** drops every peer connection (they reconnect and resume) */
   dropConnections(): void;
-  /** bytes each send session put on the wire, by transfer id (resends and restarts included) */
-  bytesSent(): Record<string, number>;
+  /** bytes each send session put on the wire, by transfer id (resends and restarts included), and of them on the bulk channel */
+  bytesSent(): Record<string, { total: number; bulk: number }>;
 };
 
 export class TransferManager implements ManagerHost {
@@ -117,7 +117,7 @@ export class TransferManager implements ManagerHost {
       dropConnections: () => {
         for (const link of this.links.values()) link.reset(new TransferError('ERR_CONNECTION', 'Dropped by the debug hook.'));
       },
-      bytesSent: () => Object.fromEntries([...this.entries.values()].flatMap((e) => (e.send ? [[e.server.id, e.send.bytesSent]] : []))),
+      bytesSent: () => Object.fromEntries([...this.entries.values()].flatMap((e) => (e.send ? [[e.server.id, { total: e.send.bytesSent, bulk: e.send.bytesOnBulk }]] : []))),
     };
   }
 

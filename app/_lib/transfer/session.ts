@@ -390,6 +390,8 @@ export class SendSession {
   private peerBulk = false;
   private scratch: Uint8Array | null = null;
   bytesSent = 0;
+  /** of which on the bulk channel */
+  bytesOnBulk = 0;
   lastActivity = Date.now();
   state: SendState = 'idle';
   /** Debug: whether chunk `index` goes out with its middle byte flipped (asked once per chunk sent). */
@@ -567,5 +569,6 @@ export class SendSession {
       if (generation === this.generation && this.state === 'sending') this.fail(new TransferError('ERR_STORAGE', `Could not read chunks ${run.first}…${run.first + run.count - 1}: ${String(error)}`));
     });
     this.bytesSent += length;
+    this.bytesOnBulk += length;
   }
 }
