@@ -112,7 +112,10 @@ class BulkLinks {
       const bulk = new BulkChannel(id, (command) => this.port?.postMessage(command), () => this.channels.delete(id));
       this.channels.set(id, bulk);
       // the channel must leave in this task, before anything is sent on it
-      remote.bulkChannel(id, transfer(channel, [channel as unknown as Transferable])).catch(() => bulk.ended());
+      remote.bulkChannel(id, transfer(channel, [channel as unknown as Transferable])).catch(() => {
+        bulk.ended();
+        channel.close();
+      });
       return bulk;
     } catch {
       channel.close();

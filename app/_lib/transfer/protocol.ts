@@ -10,7 +10,8 @@
  * of the offset, how many consecutive whole chunks follow back to back (three 64 KiB chunks in one
  * 192 KiB message under Chromium's 256 KiB limit): fewer messages, and one write and one transfer
  * to the storage worker for several chunks. A sender that does not know run frames ignores
- * `maxFrame`; a receiver that does not name it gets one chunk per frame.
+ * `maxFrame`; a receiver that does not name it gets one chunk per frame. A receiver whose connection has a bulk
+ * channel (bulk-frames.ts) says so in its `want`, and a sender that has one too sends its run frames there instead.
  *
  *   receiver → sender  want { transferId, from, maxFrame?, bulk? }   start (or restart) at chunk `from` (the watermark)
  *   sender → receiver  frames                       chunk by chunk, `bufferedAmount` capped

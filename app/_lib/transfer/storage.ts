@@ -4,12 +4,14 @@
  *
  * Receiving: `openIncoming()` gives a ChunkSink backed by `storage.worker.ts` (synchronous access
  * handles in a worker: chunks are verified and written in place at their offset, flushed before
- * the watermark is recorded in a small JSON resume record next to the file). After a reload or a
- * dropped connection `readResume()` tells where to continue.
+ * the watermark is recorded in a small JSON resume record next to the file). Run frames that arrive on
+ * a bulk channel are checked and written in the worker itself; the sink only hears the outcome (`listen`).
+ * After a reload or a dropped connection `readResume()` tells where to continue.
  *
  * Offering: `importOffer()` copies the picked file into OPFS while building its manifest (one
  * pass); `offerSource()` reads chunks back through the storage worker, a 4 MiB block at a time with the next
- * one read ahead (from the Blob where the worker cannot).
+ * one read ahead (from the Blob where the worker cannot), for a peer without a bulk channel; on a bulk
+ * channel the worker reads each run frame itself.
  *
  * `MemoryChunkStore` implements the same interfaces in memory, for tests and the bench.
  */
