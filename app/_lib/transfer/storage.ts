@@ -310,6 +310,7 @@ export async function hasOffer(sha256: string): Promise<boolean> {
 }
 
 export async function removeOffer(sha256: string) {
+  await storageWorker().releaseOffer(sha256);
   await (await folder('offers')).removeEntry(`${sha256}.bin`).catch(() => undefined);
   await (await folder('offers')).removeEntry(`${sha256}.manifest.json`).catch(() => undefined);
 }

@@ -213,11 +213,17 @@ function offerReader(sha256: string): Promise<FileSystemSyncAccessHandle> {
   }
   const current = reader;
   if (current.timer) clearTimeout(current.timer);
-  current.timer = setTimeout(() => {
-    readers.delete(sha256);
-    void current.handle.then((h) => h.close()).catch(() => undefined);
-  }, READER_IDLE_MS);
+  current.timer = setTimeout(() => closeReader(sha256), READER_IDLE_MS);
   return current.handle;
+}
+
+/** Closes an offered file's read handle now (before the file is removed or replaced). */
+async function closeReader(sha256: string): Promise<void> {
+  const reader = readers.get(sha256);
+  if (!reader) return;
+  readers.delete(sha256);
+  if (reader.timer) clearTimeout(reader.timer);
+  await reader.handle.then((h) => h.close()).catch(() => undefined);
 }
 
 /** Fills `into` with an offered file's bytes from `offset` on, through its read handle (or its Blob where none opens). */
@@ -293,6 +299,11 @@ const api = {
     const bytes = new Uint8Array(Math.max(0, length));
     await readOfferInto(sha256, bytes, offset);
     return transfer(bytes, [bytes.buffer]);
+  },
+
+  /** Lets go of an offered file (its read handle), so that the page can remove it. */
+  releaseOffer(sha256: string): Promise<void> {
+    return closeReader(sha256);
   },
 
   /** What this worker spent on receiving so far, in milliseconds; resets the counters. */
@@ -395,6 +406,7 @@ const api = {
     }
     handle.close();
     const finalName = `${manifest.sha256}.bin`;
+    await closeReader(manifest.sha256);
     await folder.removeEntry(finalName).catch(() => undefined);
     const movable = tmp as FileSystemFileHandle & { move?: (name: string) => Promise<void> };
     if (typeof movable.move === 'function') {
@@ -453,6 +465,7 @@ const api = {
     const offers = await dir('swapmesh', 'offers');
     const finalName = `${manifest.sha256}.bin`;
     const part = await incoming.getFileHandle(`${transferId}.part`);
+    await closeReader(manifest.sha256);
     await offers.removeEntry(finalName).catch(() => undefined);
     const movable = part as FileSystemFileHandle & { move?: (dir: FileSystemDirectoryHandle, name: string) => Promise<void> };
     if (typeof movable.move === 'function') {
