@@ -145,9 +145,10 @@ test('a 50 MB file bought from a nearby device: corrupted chunk re-fetched, rece
   await expect.poll(() => percent(card), { timeout: 60_000, intervals: [100] }).toBeGreaterThanOrEqual(25);
   await buyer.screenshot({ path: 'test-results/content-transferring.png', fullPage: true });
   await expect(card.getByTestId('transfer-refetched')).toHaveText('1 damaged chunk fetched again');
+  // the coordinator heard of durable progress (reported at most every 2 s) before the page goes
+  const watermarkReported = async () => (await query(seller, 'content.transfers', { deviceId: sellerDevice })).find((t: { id: string }) => t.id === transferId).verifiedChunks as number;
+  await expect.poll(watermarkReported, { timeout: 60_000, intervals: [100] }).toBeGreaterThan(0);
   await buyer.close();
-  const watermarkReported = (await query(seller, 'content.transfers', { deviceId: sellerDevice })).find((t: { id: string }) => t.id === transferId).verifiedChunks;
-  expect(watermarkReported).toBeGreaterThan(0);
 
   buyer = await buyerContext.newPage();
   await buyer.goto('/content/transfers');
