@@ -15,7 +15,7 @@ import type { StorageWorkerApi } from './storage.worker';
 import { canSend, refillDue, windowConfig } from './window';
 
 /** Bytes of runs a sender may have posted to the worker and not yet seen sent. */
-export const BULK_COMMAND_WINDOW = windowConfig(2 * 1024 * 1024);
+const BULK_COMMAND_WINDOW = windowConfig(2 * 1024 * 1024);
 
 type Pending = { bytes: number; resolve: () => void; reject: (error: Error) => void };
 
