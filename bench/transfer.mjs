@@ -11,8 +11,10 @@
 //               same window; the receiver only counts bytes.
 //   sp write    the same connection through simple-peer's stream `write()` (64 KiB in flight, its
 //               MAX_BUFFERED_AMOUNT): what a sender gets without its own window.
-// Diagnostics, named in BENCH_VARIANTS only: app-single (the app with one chunk per message, as an older
-// peer gets), raw-192 and raw-256 (the raw loop with 192 KiB + 16 and 256 KiB messages).
+// The app's frames travel on each connection's bulk channel, owned by the storage worker on both sides.
+// Diagnostics, named in BENCH_VARIANTS only: app-page (the app with every frame through the pages, on
+// simple-peer's channel, as with a peer without a bulk channel), app-single (the same with one chunk per
+// message, as an older peer gets), raw-192 and raw-256 (the raw loop with 192 KiB + 16 and 256 KiB messages).
 // on two networks: plain loopback, and loopback with a 5 ms round trip. This kernel has no netem,
 // so the delay comes from a UDP relay in this process (a worker thread, one socket per side on
 // 127.0.0.1, each datagram forwarded 2.5 ms after it arrived): the bench's signaling rewrites the
@@ -167,6 +169,7 @@ function startRelay(delayMs) {
 
 const harness = `
 import { PeerLink } from './app/_lib/transfer/peer.ts';
+import { openBulk } from './app/_lib/transfer/bulk.ts';
 import { ReceiveSession, SendSession } from './app/_lib/transfer/session.ts';
 import { OpfsIncoming, BlobChunkSource, importOffer, offerSource, storageWorkerSpent } from './app/_lib/transfer/storage.ts';
 import { parseChunkFrame, parseControl } from './app/_lib/transfer/protocol.ts';
@@ -240,6 +243,7 @@ window.bench = {
         selfDeviceId: selfId,
         remoteDeviceId: remoteId,
         sendSignal: async (to, message) => { await window.signalOut('app', JSON.stringify(message)); },
+        openBulk,
         events: {
           onOpen: (_l, w) => { wire = w; resolve(true); },
           onClose: (_l, error) => { if (link === current) wire = null; if (error) reject(new Error(error.message)); },
@@ -285,12 +289,12 @@ window.bench = {
       events: { onComplete: () => settle.resolve(session.bytesSent), onFailure: (e) => settle.reject(new Error(e.code + ' ' + e.message)) } });
     sessions.set(transferId, session);
     // single: one chunk per message (what a peer without run frames gets), for comparison
-    session.attach(single ? { get open() { return wire.open; }, send: (d) => wire.send(d), get bufferedAmount() { return wire.bufferedAmount; }, drained: () => wire.drained(), window: wire.window, maxMessageSize: 0 } : wire);
+    session.attach(single ? { ...pageOnly(wire), maxMessageSize: 0 } : wire);
     mode = 'app';
     window.bench.appSent = done;
     return true;
   },
-  receiveApp(transferId, manifest) {
+  receiveApp(transferId, manifest, page = false) {
     return new Promise(async (resolve, reject) => {
       mode = 'app';
       const meta = { transferId, itemId: 'bench', title: 'bench', mediaType: 'application/octet-stream', sizeBytes: manifest.sizeBytes, sha256: manifest.sha256, chunkSize: manifest.chunkSize };
@@ -310,7 +314,8 @@ window.bench = {
         onFailure: (e) => { clearInterval(ticker); reject(new Error(e.code + ' ' + e.message)); },
       } });
       sessions.set(transferId, session);
-      session.attach(wire);
+      // page: every frame on simple-peer's channel through the page, as with a peer that has no bulk channel
+      session.attach(page ? pageOnly(wire) : wire);
     });
   },
   async removeIncoming(transferId) {
@@ -379,6 +384,11 @@ window.bench = {
   },
   window: DEFAULT_WINDOW,
 };
+
+/** The app's wire without its bulk channel. */
+function pageOnly(w) {
+  return { get open() { return w.open; }, send: (d) => w.send(d), get bufferedAmount() { return w.bufferedAmount; }, drained: () => w.drained(), window: w.window, maxMessageSize: w.maxMessageSize };
+}
 
 window.signalIn = async (conn, json) => {
   const message = JSON.parse(json);
@@ -623,12 +633,12 @@ async function main() {
     }
 
     let transfer = 0;
-    const appRun = async (manifest, single = false) => {
+    const appRun = async (manifest, single = false, page = false) => {
       const id = `t${++transfer}`;
       await sender.page.evaluate(([i, m, s]) => window.bench.serveApp(i, m, s), [id, manifest, single]);
       const [sent, got] = await Promise.all([
         sender.page.evaluate(() => window.bench.appSent),
-        receiver.page.evaluate(([i, m]) => window.bench.receiveApp(i, m), [id, manifest]),
+        receiver.page.evaluate(([i, m, p]) => window.bench.receiveApp(i, m, p), [id, manifest, page]),
       ]);
       await receiver.page.evaluate((i) => window.bench.removeIncoming(i), id);
       return { ms: got.ms, dataMs: got.dataMs, sent };
@@ -729,7 +739,8 @@ async function main() {
       raw: (manifest) => countRun(manifest.sizeBytes, () => sender.page.evaluate(([t, h, l, s]) => window.bench.rawSend(t, h, l, s), [manifest.sizeBytes, win.highWater, win.lowWater, RAW_MESSAGE])),
       'sp-send': (manifest) => countRun(manifest.sizeBytes, () => sender.page.evaluate((c) => window.bench.spSend(c), manifest.chunkSize)),
       // diagnostics, not in the default list: the app with one chunk per message; raw with 192 KiB messages
-      'app-single': (manifest) => appRun(manifest, true),
+      'app-single': (manifest) => appRun(manifest, true, true),
+      'app-page': (manifest) => appRun(manifest, false, true),
       'raw-192': (manifest) => countRun(manifest.sizeBytes, () => sender.page.evaluate(([t, h, l, s]) => window.bench.rawSend(t, h, l, s), [manifest.sizeBytes, win.highWater, win.lowWater, 192 * 1024 + 16])),
       'raw-256': (manifest) => countRun(manifest.sizeBytes, () => sender.page.evaluate(([t, h, l, s]) => window.bench.rawSend(t, h, l, s), [manifest.sizeBytes, win.highWater, win.lowWater, 256 * 1024])),
       'sp-write': (manifest) => countRun(manifest.sizeBytes, () => sender.page.evaluate((c) => window.bench.spWrite(c), manifest.chunkSize)),
@@ -809,7 +820,7 @@ async function main() {
     const pad = (s, n) => String(s).padEnd(n);
     const num = (x) => (x === undefined ? '—' : x.toFixed(1)).padStart(9);
     const agent = await receiver.page.evaluate(() => navigator.userAgent);
-    const shown = ['app', 'raw', 'sp-send', 'sp-write'].filter((v) => results.some((r) => r.figures[v] !== undefined));
+    const shown = ['app', 'app-page', 'raw', 'sp-send', 'sp-write'].filter((v) => results.some((r) => r.figures[v] !== undefined));
     console.log(`\nTwo Chromium browsers (${/(Headless)?Chrome\/[\d.]+/.exec(agent)?.[0] ?? 'Chromium'}), MB/s (MB = 10^6 bytes), median of ${REPS} for ${SIZE / MB} MB, one run for ${BIG / MB} MB`);
     console.log(`window: ${win.highWater / 1024 / 1024} MiB in flight, refilled at ${win.lowWater / 1024 / 1024} MiB; ${CHUNK / 1024} KiB chunks`);
     for (const net of NETS) console.log(`round trip on ${net}: app link ${rtts[net]?.app?.toFixed(2) ?? '?'} ms, raw link ${rtts[net]?.raw?.toFixed(2) ?? '?'} ms (ICE STUN checks)`);

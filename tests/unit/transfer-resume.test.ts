@@ -285,12 +285,10 @@ describe('a transfer between two sessions', () => {
     const manifest = await buildManifest(new Blob([file]), { chunkSize: 16_384 });
     const t = sessions(manifest, file);
     let flipped = false;
-    t.sender.tamper = (index, bytes) => {
-      if (index !== 7 || flipped) return bytes;
+    t.sender.damage = (index) => {
+      if (index !== 7 || flipped) return false;
       flipped = true;
-      const copy = bytes.slice();
-      copy[100]! ^= 0xff;
-      return copy;
+      return true;
     };
     const { toSender } = run(manifest, t.sender, t.receiver);
     expect(await t.outcome).toEqual({ ok: true });
@@ -303,7 +301,7 @@ describe('a transfer between two sessions', () => {
     const file = bytesOf(10 * 16_384, 13);
     const manifest = await buildManifest(new Blob([file]), { chunkSize: 16_384 });
     const t = sessions(manifest, file);
-    t.sender.tamper = (index, bytes) => (index === 3 ? bytes.map((b) => b ^ 1) : bytes);
+    t.sender.damage = (index) => index === 3;
     run(manifest, t.sender, t.receiver);
     expect(await t.outcome).toEqual({ ok: false, code: 'ERR_BAD_CHUNK' });
     await new Promise((r) => setTimeout(r, 10));
@@ -408,13 +406,8 @@ describe('a transfer between two sessions', () => {
         const sink = new MemoryChunkStore(manifest);
         const first = sessions(manifest, file, { sink });
         const pending = new Set(corrupt.filter((i) => i < chunks));
-        const tamper = (index: number, bytes: Uint8Array) => {
-          if (!pending.delete(index)) return bytes;
-          const copy = bytes.slice();
-          copy[0]! ^= 1;
-          return copy;
-        };
-        first.sender.tamper = tamper;
+        const damage = (index: number) => pending.delete(index);
+        first.sender.damage = damage;
         const { wires } = run(manifest, first.sender, first.receiver);
         let sent = 0;
         const originalSend = wires[1].send.bind(wires[1]);
@@ -433,7 +426,7 @@ describe('a transfer between two sessions', () => {
         } else {
           await first.receiver.settled();
           const second = sessions(manifest, file, { sink, watermark: sink.watermark });
-          second.sender.tamper = tamper;
+          second.sender.damage = damage;
           run(manifest, second.sender, second.receiver);
           expect(await second.outcome).toEqual({ ok: true });
         }
@@ -492,12 +485,10 @@ describe('run frames: several chunks per message when both ends take them', () =
     const manifest = await buildManifest(new Blob([file]), { chunkSize: 16_384 });
     const t = sessions(manifest, file);
     let flipped = false;
-    t.sender.tamper = (index, bytes) => {
-      if (index !== 17 || flipped) return bytes;
+    t.sender.damage = (index) => {
+      if (index !== 17 || flipped) return false;
       flipped = true;
-      const copy = bytes.slice();
-      copy[5]! ^= 0xff;
-      return copy;
+      return true;
     };
     const { toSender, wires } = run(manifest, t.sender, t.receiver, pipe(CHROMIUM_LIMIT));
     expect(await t.outcome).toEqual({ ok: true });
@@ -549,13 +540,8 @@ describe('run frames: several chunks per message when both ends take them', () =
         const sink = new MemoryChunkStore(manifest);
         const first = sessions(manifest, file, { sink });
         const pending = new Set(corrupt.filter((i) => i < chunks));
-        const tamper = (index: number, bytes: Uint8Array) => {
-          if (!pending.delete(index)) return bytes;
-          const copy = bytes.slice();
-          copy[0]! ^= 1;
-          return copy;
-        };
-        first.sender.tamper = tamper;
+        const damage = (index: number) => pending.delete(index);
+        first.sender.damage = damage;
         const { wires } = run(manifest, first.sender, first.receiver, pipe(CHROMIUM_LIMIT));
         let sent = 0;
         const originalSend = wires[1].send.bind(wires[1]);
@@ -574,7 +560,7 @@ describe('run frames: several chunks per message when both ends take them', () =
         } else {
           await first.receiver.settled();
           const second = sessions(manifest, file, { sink, watermark: sink.watermark });
-          second.sender.tamper = tamper;
+          second.sender.damage = damage;
           run(manifest, second.sender, second.receiver, pipe(CHROMIUM_LIMIT));
           expect(await second.outcome).toEqual({ ok: true });
         }

@@ -12,6 +12,7 @@
  * the member moves between screens; read through `subscribe`/`getSnapshot` (useSyncExternalStore).
  */
 import { trpcTransferApi, type PresenceDevice, type ServerStatus, type ServerTransfer, type TransferApi } from './api';
+import { openBulk } from './bulk';
 import { BUSY_PHASES, closedPhase, isOpen, newEntry, viewOf, type Entry, type ManagerHost, type Phase, type TransferView } from './entry';
 import { inboundSignalSchema, PeerLink, type InboundSignal } from './peer';
 import { encodeControl, parseChunkFrame, parseControl, TransferError, type ControlMessage, type ErrorCode } from './protocol';
@@ -70,8 +71,8 @@ export type DebugHooks = {
   corrupted: string[];
   /** drops every peer connection (they reconnect and resume) */
   dropConnections(): void;
-  /** bytes each send session put on the wire, by transfer id (resends and restarts included) */
-  bytesSent(): Record<string, number>;
+  /** bytes each send session put on the wire, by transfer id (resends and restarts included), and of them on the bulk channel */
+  bytesSent(): Record<string, { total: number; bulk: number }>;
 };
 
 export class TransferManager implements ManagerHost {
@@ -116,7 +117,7 @@ export class TransferManager implements ManagerHost {
       dropConnections: () => {
         for (const link of this.links.values()) link.reset(new TransferError('ERR_CONNECTION', 'Dropped by the debug hook.'));
       },
-      bytesSent: () => Object.fromEntries([...this.entries.values()].flatMap((e) => (e.send ? [[e.server.id, e.send.bytesSent]] : []))),
+      bytesSent: () => Object.fromEntries([...this.entries.values()].flatMap((e) => (e.send ? [[e.server.id, { total: e.send.bytesSent, bulk: e.send.bytesOnBulk }]] : []))),
     };
   }
 
@@ -370,6 +371,7 @@ export class TransferManager implements ManagerHost {
         sendSignal: async (to, message) => {
           await this.api.sendSignal(this.deviceId, to, message);
         },
+        ...(storageSupported() ? { openBulk } : {}),
         events: {
           onOpen: (l, wire) => this.onLinkOpen(l, wire),
           onClose: (l, error) => this.onLinkClose(l, error),

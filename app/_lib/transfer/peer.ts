@@ -1,6 +1,7 @@
 /**
  * A WebRTC connection to one other device (simple-peer, objectMode, one data channel), signaled
- * through the coordinator (`signal.send` out, the `signal.inbox` subscription in).
+ * through the coordinator (`signal.send` out, the `signal.inbox` subscription in). In a browser with the
+ * storage worker each connection also gets a bulk channel that the worker owns (bulk.ts), for chunk bytes.
  *
  * Who calls whom: the device with the smaller id is always the initiator, so two devices never
  * offer to each other at once. The other side asks for a connection with `hello`. Every new offer
@@ -15,7 +16,7 @@ import SimplePeer from 'simple-peer';
 import { z } from 'zod';
 import { signalMessageSchema, type SignalMessage } from '@/server/content/signal-message';
 import { TransferError } from './protocol';
-import type { Wire } from './session';
+import type { BulkSender, Wire } from './session';
 import { ChannelWindow, DEFAULT_WINDOW, type WindowConfig } from './window';
 
 export { signalMessageSchema, type SignalMessage };
@@ -40,6 +41,11 @@ export type Wrtc = { RTCPeerConnection: unknown; RTCSessionDescription: unknown;
 
 export const PEER_CONFIG: RTCConfiguration = { iceServers: [] };
 
+/** A connection's bulk channel as the link keeps it (bulk.ts). */
+export type LinkBulk = BulkSender & { close(): void };
+/** Adds a bulk channel to a connection being made, or null where there is none (bulk.ts `openBulk`). */
+export type OpenBulk = (pc: RTCPeerConnection) => LinkBulk | null;
+
 /** True when this device offers to `remote` (the smaller id does). */
 export const isInitiator = (self: string, remote: string) => self < remote;
 
@@ -58,6 +64,7 @@ class PeerWire implements Wire {
 
   constructor(
     private readonly peer: SimplePeer.Instance,
+    readonly bulk: LinkBulk | null,
     window: WindowConfig = DEFAULT_WINDOW,
   ) {
     this.window = window;
@@ -109,6 +116,7 @@ export class PeerLink {
   connectedAt = 0;
   private attemptAt = 0;
   private peer: SimplePeer.Instance | null = null;
+  private bulk: LinkBulk | null = null;
   private wire: PeerWire | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private outbox: Promise<void> = Promise.resolve();
@@ -117,9 +125,12 @@ export class PeerLink {
 
   /** a WebRTC implementation where the global one is missing (the agent's node-datachannel polyfill) */
   private readonly wrtc: Wrtc | undefined;
+  /** adds the bulk channel to each connection (browsers with the storage worker; not the agent) */
+  private readonly openBulk: OpenBulk | undefined;
 
-  constructor(options: { selfDeviceId: string; remoteDeviceId: string; sendSignal: SendSignal; events: LinkEvents; wrtc?: Wrtc }) {
+  constructor(options: { selfDeviceId: string; remoteDeviceId: string; sendSignal: SendSignal; events: LinkEvents; wrtc?: Wrtc; openBulk?: OpenBulk }) {
     this.wrtc = options.wrtc;
+    this.openBulk = options.openBulk;
     this.selfDeviceId = options.selfDeviceId;
     this.remoteDeviceId = options.remoteDeviceId;
     this.sendSignal = options.sendSignal;
@@ -207,6 +218,9 @@ export class PeerLink {
   private startPeer(initiator: boolean) {
     const peer = new SimplePeer({ initiator, trickle: false, objectMode: true, config: PEER_CONFIG, ...(this.wrtc ? { wrtc: this.wrtc as SimplePeer.Options['wrtc'] } : {}) });
     this.peer = peer;
+    // in the task that made the connection: Chromium hands a data channel to a worker only as it is created
+    const pc = (peer as SimplePeer.Instance & { _pc?: RTCPeerConnection })._pc;
+    this.bulk = pc && this.openBulk ? this.openBulk(pc) : null;
     this.state = 'connecting';
     this.attemptAt = Date.now();
     this.armTimeout();
@@ -220,7 +234,7 @@ export class PeerLink {
       this.clearTimeout();
       this.state = 'connected';
       this.connectedAt = Date.now();
-      this.wire = new PeerWire(peer);
+      this.wire = new PeerWire(peer, this.bulk);
       this.receiveDirect(peer);
       this.events.onOpen(this, this.wire);
     });
@@ -279,6 +293,8 @@ export class PeerLink {
     this.peer = null;
     this.wire?.close();
     this.wire = null;
+    this.bulk?.close();
+    this.bulk = null;
     this.state = 'idle';
     peer?.destroy();
     if (wasActive) this.events.onClose(this, error);

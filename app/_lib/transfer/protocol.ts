@@ -10,9 +10,10 @@
  * of the offset, how many consecutive whole chunks follow back to back (three 64 KiB chunks in one
  * 192 KiB message under Chromium's 256 KiB limit): fewer messages, and one write and one transfer
  * to the storage worker for several chunks. A sender that does not know run frames ignores
- * `maxFrame`; a receiver that does not name it gets one chunk per frame.
+ * `maxFrame`; a receiver that does not name it gets one chunk per frame. A receiver whose connection has a bulk
+ * channel (bulk-frames.ts) says so in its `want`, and a sender that has one too sends its run frames there instead.
  *
- *   receiver → sender  want { transferId, from, maxFrame? }   start (or restart) at chunk `from` (the watermark)
+ *   receiver → sender  want { transferId, from, maxFrame?, bulk? }   start (or restart) at chunk `from` (the watermark)
  *   sender → receiver  frames                       chunk by chunk, `bufferedAmount` capped
  *   receiver → sender  ack { transferId, upTo }     every ACK_EVERY verified chunks: the watermark
  *   receiver → sender  resend { transferId, index } a chunk failed its hash: it is sent again
@@ -59,7 +60,14 @@ const index = z.number().int().min(0).max(0xffff_ffff);
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 
 export const controlMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('want'), transferId: id, from: index, maxFrame: z.number().int().min(0).max(16 * 1024 * 1024).optional() }),
+  z.object({
+    type: z.literal('want'),
+    transferId: id,
+    from: index,
+    maxFrame: z.number().int().min(0).max(16 * 1024 * 1024).optional(),
+    /** the receiver takes run frames on the connection's bulk channel too (bulk.ts) */
+    bulk: z.boolean().optional(),
+  }),
   z.object({ type: z.literal('ack'), transferId: id, upTo: index }),
   z.object({ type: z.literal('resend'), transferId: id, index, code: z.literal('ERR_BAD_CHUNK') }),
   z.object({ type: z.literal('complete'), transferId: id, sha256: hex64 }),
@@ -167,6 +175,17 @@ export function chunksPerFrame(maxFrame: number | undefined, channelLimit: numbe
   return Math.max(1, Math.min(MAX_RUN_CHUNKS, Math.floor((limit - FRAME_HEADER_BYTES) / chunkSize)));
 }
 
+/** Writes a run frame's header (`count` chunks from `firstIndex` on follow it) at the start of `frame`. */
+export function writeRunHeader(frame: Uint8Array, key: number, firstIndex: number, count: number) {
+  const view = new DataView(frame.buffer, frame.byteOffset, FRAME_HEADER_BYTES);
+  view.setUint16(0, MAGIC);
+  view.setUint8(2, PROTOCOL_VERSION);
+  view.setUint8(3, KIND_RUN);
+  view.setUint32(4, key >>> 0);
+  view.setUint32(8, firstIndex >>> 0);
+  view.setUint32(12, count >>> 0);
+}
+
 /**
  * A run frame: header + the chunks back to back (each chunk copied once), in a new buffer, or at the start of
  * `into` when it is large enough (a sender's scratch buffer: a data channel copies what it is given before
@@ -176,13 +195,7 @@ export function encodeRunFrame(key: number, firstIndex: number, chunks: readonly
   let size = FRAME_HEADER_BYTES;
   for (const chunk of chunks) size += chunk.length;
   const frame = into && into.length >= size ? into.subarray(0, size) : new Uint8Array(size);
-  const view = new DataView(frame.buffer, frame.byteOffset, size);
-  view.setUint16(0, MAGIC);
-  view.setUint8(2, PROTOCOL_VERSION);
-  view.setUint8(3, KIND_RUN);
-  view.setUint32(4, key >>> 0);
-  view.setUint32(8, firstIndex >>> 0);
-  view.setUint32(12, chunks.length >>> 0);
+  writeRunHeader(frame, key, firstIndex, chunks.length);
   let at = FRAME_HEADER_BYTES;
   for (const chunk of chunks) {
     frame.set(chunk, at);

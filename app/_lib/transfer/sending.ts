@@ -77,13 +77,11 @@ export class Sending {
         },
       },
     });
-    session.tamper = (index, bytes) => {
-      if (!this.corruptNext) return bytes;
+    session.damage = (index) => {
+      if (!this.corruptNext) return false;
       this.corruptNext = false;
       this.corrupted.push(`${owner.server.id}:${index}`);
-      const copy = bytes.slice(); // never damage the source's cached block
-      copy[Math.floor(copy.length / 2)]! ^= 0xff;
-      return copy;
+      return true;
     };
     entry.send = session;
     entry.meter.reset();

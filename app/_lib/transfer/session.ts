@@ -12,6 +12,7 @@
  * Sender: answers `want` by streaming from `from`, resends first, never more than WINDOW_CHUNKS
  * past the last ack, and never more than the wire's window (`window.ts`) buffered on the channel.
  */
+import { runSpan, sendsOnBulk, type BulkRun, type StoredRun } from './bulk-frames';
 import { chunkCount, chunkLength, type Manifest } from './chunks';
 import {
   ChunkAssembler,
@@ -46,6 +47,21 @@ export interface Wire {
   readonly window?: WindowConfig;
   /** The largest message this wire may send (the connection's `sctp.maxMessageSize`); absent or 0: unknown, one chunk per frame. */
   readonly maxMessageSize?: number;
+  /** The connection's bulk channel (bulk.ts), when this side has one. */
+  readonly bulk?: BulkSender | null;
+}
+
+/**
+ * A second channel of the same connection, owned by the storage worker, which reads each run frame from the
+ * offered file and sends it itself (bulk-frames.ts); the sender posts runs under a window of its own.
+ */
+export interface BulkSender {
+  readonly open: boolean;
+  /** Resolves once the run went out (or the channel closed first); rejects when the file could not be read. */
+  sendRun(run: BulkRun): Promise<void>;
+  canSend(bytes: number): boolean;
+  /** Resolves when more runs may be posted, or the channel closed. */
+  drained(): Promise<void>;
 }
 
 /** Where a receiver puts verified chunks. */
@@ -61,11 +77,18 @@ export interface ChunkSink {
   sha256(): Promise<string>;
   /** Stored chunks whose bytes do not match their hash. */
   badChunks(): Promise<number[]>;
+  /**
+   * Present when the sink takes run frames from the connection's bulk channel by itself (the storage worker checks
+   * and writes them): `listener` hears each frame's outcome. Absent: every frame comes through `put`.
+   */
+  listen?(listener: (result: StoredRun) => void): void;
 }
 
 /** Where a sender reads chunks from. */
 export interface ChunkSource {
   readChunk(index: number): Promise<Uint8Array>;
+  /** The offered file's SHA-256 when the storage worker reads it by that name (then it can send on a bulk channel). */
+  readonly offerSha256?: string;
 }
 
 /** Receiver: no frame for this long while receiving → ask again from the watermark. */
@@ -122,6 +145,7 @@ export class ReceiveSession {
     this.sink = options.sink;
     this.events = options.events ?? {};
     this.now = options.now ?? Date.now;
+    this.sink.listen?.((result) => this.stored(result));
   }
 
   get watermark() {
@@ -161,9 +185,10 @@ export class ReceiveSession {
     this.want();
   }
 
-  /** Asks the sender from the watermark, naming the largest frame this receiver takes. */
+  /** Asks the sender from the watermark, naming the largest frame this receiver takes, and whether it takes them on the bulk channel. */
   private want() {
-    this.send({ type: 'want', transferId: this.transferId, from: this.tracker.watermark, maxFrame: MAX_RUN_FRAME });
+    const bulk = Boolean(this.wire?.bulk?.open && this.sink.listen);
+    this.send({ type: 'want', transferId: this.transferId, from: this.tracker.watermark, maxFrame: MAX_RUN_FRAME, ...(bulk ? { bulk } : {}) });
   }
 
   /** The connection is gone; what is verified stays, and is made durable. */
@@ -212,6 +237,20 @@ export class ReceiveSession {
         if (error) return this.fail(new TransferError('ERR_STORAGE', `Could not store chunk ${i}: ${String(error)}`));
         await this.decide(i, ok);
       }
+    });
+  }
+
+  /** A run frame the sink received on the bulk channel and checked (and stored) by itself: each chunk's outcome, in arrival order. */
+  private stored(result: StoredRun) {
+    if (!this.active) return;
+    this.lastActivity = this.now();
+    this.stalls = 0;
+    if ('error' in result) {
+      return this.fail(new TransferError(result.code, result.code === 'ERR_STORAGE' ? `Could not store chunks: ${result.error}` : `A frame from the sender was refused: ${result.error}.`));
+    }
+    const { first, ok } = result;
+    this.chain = this.chain.then(async () => {
+      for (let k = 0; k < ok.length; k++) await this.decide(first + k, ok[k] === 1);
     });
   }
 
@@ -347,12 +386,16 @@ export class SendSession {
   private wake: (() => void) | null = null;
   /** the largest frame the receiver takes (its last `want`), 0 when it named none */
   private peerMaxFrame = 0;
+  /** the receiver takes run frames on the bulk channel (its last `want`) */
+  private peerBulk = false;
   private scratch: Uint8Array | null = null;
   bytesSent = 0;
+  /** of which on the bulk channel */
+  bytesOnBulk = 0;
   lastActivity = Date.now();
   state: SendState = 'idle';
-  /** Debug: returns the bytes to send for a chunk (a test flips a byte here once). */
-  tamper: ((index: number, bytes: Uint8Array) => Uint8Array) | null = null;
+  /** Debug: whether chunk `index` goes out with its middle byte flipped (asked once per chunk sent). */
+  damage: ((index: number) => boolean) | null = null;
 
   private readonly framePayload: number;
 
@@ -396,6 +439,7 @@ export class SendSession {
       case 'want':
         if (message.from > this.count) return this.fail(new TransferError('ERR_PROTOCOL', `Asked from chunk ${message.from} of ${this.count}.`));
         this.peerMaxFrame = message.maxFrame ?? 0;
+        this.peerBulk = message.bulk === true;
         this.schedule.restart(message.from);
         this.state = 'sending';
         void this.run();
@@ -465,26 +509,10 @@ export class SendSession {
           });
           continue;
         }
-        const chunks: Uint8Array[] = [];
-        for (let index = run.first; index < run.first + run.count; index++) {
-          let bytes: Uint8Array;
-          try {
-            bytes = await this.source.readChunk(index);
-          } catch (error) {
-            this.fail(new TransferError('ERR_STORAGE', `Could not read chunk ${index}: ${String(error)}`));
-            return;
-          }
-          chunks.push(this.tamper ? this.tamper(index, bytes) : bytes);
-        }
-        // a run frame is built in one scratch buffer, reused for every frame (the wire copies what it sends)
-        if (chunks.length > 1) this.scratch ??= new Uint8Array(MAX_RUN_FRAME);
-        const frames = chunks.length === 1 ? encodeChunkFrames(this.key, run.first, chunks[0]!, this.framePayload) : [encodeRunFrame(this.key, run.first, chunks, this.scratch ?? undefined)];
-        for (const frame of frames) {
-          while (!canSend(wire.bufferedAmount, frame.byteLength, wire.window) && wire.open && generation === this.generation) await wire.drained();
-          if (generation !== this.generation || !wire.open || this.state !== 'sending') break;
-          wire.send(frame);
-        }
-        for (const bytes of chunks) this.bytesSent += bytes.length;
+        const bulk = wire.bulk;
+        const onBulk = bulk && sendsOnBulk({ asked: this.peerBulk, open: bulk.open, offered: Boolean(this.source.offerSha256), chunkSize: this.chunkSize, framePayload: this.framePayload });
+        if (onBulk) await this.sendOnBulk(bulk, run, generation);
+        else if (!(await this.sendOnWire(wire, run, generation))) return;
         this.lastActivity = Date.now();
       }
     } catch {
@@ -493,5 +521,54 @@ export class SendSession {
     } finally {
       this.running = false;
     }
+  }
+
+  /** The first chunk of a run the debug hook damages, or -1. */
+  private damaged(first: number, count: number): number {
+    for (let index = first; index < first + count; index++) if (this.damage?.(index)) return index;
+    return -1;
+  }
+
+  /** Reads a run's chunks here and sends them on the wire; false when a chunk could not be read (the session failed). */
+  private async sendOnWire(wire: Wire, run: { first: number; count: number }, generation: number): Promise<boolean> {
+    const chunks: Uint8Array[] = [];
+    for (let index = run.first; index < run.first + run.count; index++) {
+      let bytes: Uint8Array;
+      try {
+        bytes = await this.source.readChunk(index);
+      } catch (error) {
+        this.fail(new TransferError('ERR_STORAGE', `Could not read chunk ${index}: ${String(error)}`));
+        return false;
+      }
+      if (this.damaged(index, 1) === index) {
+        bytes = bytes.slice(); // never damage the source's cached block
+        bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+      }
+      chunks.push(bytes);
+    }
+    // a run frame is built in one scratch buffer, reused for every frame (the wire copies what it sends)
+    if (chunks.length > 1) this.scratch ??= new Uint8Array(MAX_RUN_FRAME);
+    const frames = chunks.length === 1 ? encodeChunkFrames(this.key, run.first, chunks[0]!, this.framePayload) : [encodeRunFrame(this.key, run.first, chunks, this.scratch ?? undefined)];
+    for (const frame of frames) {
+      while (!canSend(wire.bufferedAmount, frame.byteLength, wire.window) && wire.open && generation === this.generation) await wire.drained();
+      if (generation !== this.generation || !wire.open || this.state !== 'sending') break;
+      wire.send(frame);
+    }
+    for (const bytes of chunks) this.bytesSent += bytes.length;
+    return true;
+  }
+
+  /** Asks the storage worker to read a run and send it on the bulk channel, under the channel's window of runs. */
+  private async sendOnBulk(bulk: BulkSender, run: { first: number; count: number }, generation: number) {
+    const span = { first: run.first, count: run.count, sizeBytes: this.sizeBytes, chunkSize: this.chunkSize };
+    const { length } = runSpan(span);
+    while (!bulk.canSend(length) && bulk.open && generation === this.generation) await bulk.drained();
+    if (generation !== this.generation || !bulk.open || this.state !== 'sending') return;
+    const damage = this.damaged(run.first, run.count);
+    bulk.sendRun({ ...span, key: this.key, sha256: this.source.offerSha256!, damage }).catch((error: unknown) => {
+      if (generation === this.generation && this.state === 'sending') this.fail(new TransferError('ERR_STORAGE', `Could not read chunks ${run.first}…${run.first + run.count - 1}: ${String(error)}`));
+    });
+    this.bytesSent += length;
+    this.bytesOnBulk += length;
   }
 }

@@ -4,20 +4,25 @@
  *
  * Receiving: `openIncoming()` gives a ChunkSink backed by `storage.worker.ts` (synchronous access
  * handles in a worker: chunks are verified and written in place at their offset, flushed before
- * the watermark is recorded in a small JSON resume record next to the file). After a reload or a
- * dropped connection `readResume()` tells where to continue.
+ * the watermark is recorded in a small JSON resume record next to the file). Run frames that arrive on
+ * a bulk channel are checked and written in the worker itself; the sink only hears the outcome (`listen`).
+ * After a reload or a dropped connection `readResume()` tells where to continue.
  *
  * Offering: `importOffer()` copies the picked file into OPFS while building its manifest (one
  * pass); `offerSource()` reads chunks back through the storage worker, a 4 MiB block at a time with the next
- * one read ahead (from the Blob where the worker cannot).
+ * one read ahead (from the Blob where the worker cannot), for a peer without a bulk channel; on a bulk
+ * channel the worker reads each run frame itself.
  *
  * `MemoryChunkStore` implements the same interfaces in memory, for tests and the bench.
  */
-import { proxy, transfer, wrap, type Remote } from 'comlink';
-import { browserWorker, WorkerLifetime } from '../worker-lifetime';
+import { proxy, transfer, type Remote } from 'comlink';
+import { listenStored } from './bulk';
+import type { StoredRun } from './bulk-frames';
 import { BufferPool, packPooled, type BatchAnswer, type PutRequest } from './chunk-batch';
 import { chunkRange, sha256Hex, verifyChunk, type Manifest, type ManifestProgress } from './chunks';
+import { transferKey } from './protocol';
 import type { ChunkSink, ChunkSource } from './session';
+import { storageWorker } from './storage-worker';
 import type { StorageWorkerApi } from './storage.worker';
 
 /** What is kept about a file being received, next to it. */
@@ -91,19 +96,6 @@ export const ROOT = 'swapmesh';
  */
 export function storageSupported(): boolean {
   return typeof navigator !== 'undefined' && typeof navigator.storage?.getDirectory === 'function' && typeof Worker !== 'undefined';
-}
-
-/**
- * The storage worker holds the open files of the transfers in progress, so it is never ended for idling:
- * only `stopStorageWorker()` ends it (a crash rejects the calls in flight, and the next call starts anew).
- */
-const worker = new WorkerLifetime(
-  browserWorker(() => new Worker(new URL('./storage.worker.ts', import.meta.url), { type: 'module', name: 'swapmesh-storage' }), (raw) => wrap<StorageWorkerApi>(raw)),
-  { name: 'The storage worker', idleMs: null },
-);
-
-function storageWorker(): Remote<StorageWorkerApi> {
-  return worker.remote();
 }
 
 type QueuedPut = PutRequest & { transferId: string; resolve: (ok: boolean) => void; reject: (error: Error) => void };
@@ -200,11 +192,6 @@ export function storageWorkerSpent() {
   return storageWorker().takeSpent();
 }
 
-/** Stops the storage worker (its open files are released). */
-export function stopStorageWorker() {
-  worker.stop();
-}
-
 async function folder(name: 'incoming' | 'offers'): Promise<FileSystemDirectoryHandle> {
   const root = await (await navigator.storage.getDirectory()).getDirectoryHandle(ROOT, { create: true });
   return root.getDirectoryHandle(name, { create: true });
@@ -248,6 +235,8 @@ export async function listResumes(): Promise<ResumeRecord[]> {
  * it is given (into a pooled buffer, `packPooled`) before the task ends.
  */
 export class OpfsIncoming implements ChunkSink {
+  private unlisten: (() => void) | null = null;
+
   private constructor(
     readonly meta: IncomingMeta,
     private readonly manifest: Manifest,
@@ -257,7 +246,7 @@ export class OpfsIncoming implements ChunkSink {
   static async open(meta: IncomingMeta, manifest: Manifest): Promise<{ sink: OpfsIncoming; watermark: number; complete: boolean }> {
     const record = await readResume(meta.transferId);
     const usable = record && record.sha256 === meta.sha256 && record.chunkSize === meta.chunkSize && record.sizeBytes === meta.sizeBytes;
-    await storageWorker().openIncoming(meta.transferId, meta.sizeBytes);
+    await storageWorker().openIncoming(meta.transferId, meta.sizeBytes, { key: transferKey(meta.transferId), chunkSize: meta.chunkSize, hashes: manifest.chunkHashes });
     const sink = new OpfsIncoming(meta, manifest, Boolean(usable && record.complete));
     return { sink, watermark: usable ? record.watermark : 0, complete: Boolean(usable && record.complete) };
   }
@@ -265,6 +254,12 @@ export class OpfsIncoming implements ChunkSink {
   put(index: number, bytes: Uint8Array, expectedHex: string): Promise<boolean> {
     const { start } = chunkRange(index, this.meta.sizeBytes, this.meta.chunkSize);
     return chunkPipe.put(this.meta.transferId, { offset: start, bytes, expectedHex });
+  }
+
+  /** The storage worker takes this file's run frames from bulk channels itself; `listener` hears each one's outcome. */
+  listen(listener: (result: StoredRun) => void) {
+    this.unlisten?.();
+    this.unlisten = listenStored(this.meta.transferId, listener);
   }
 
   async commit(watermark: number) {
@@ -284,10 +279,12 @@ export class OpfsIncoming implements ChunkSink {
   async markComplete() {
     this.complete = true;
     await this.commit(this.manifest.chunkHashes.length);
-    await storageWorker().closeIncoming(this.meta.transferId);
+    await this.close();
   }
 
   close() {
+    this.unlisten?.();
+    this.unlisten = null;
     return storageWorker().closeIncoming(this.meta.transferId);
   }
 }
@@ -313,6 +310,7 @@ export async function hasOffer(sha256: string): Promise<boolean> {
 }
 
 export async function removeOffer(sha256: string) {
+  await storageWorker().releaseOffer(sha256);
   await (await folder('offers')).removeEntry(`${sha256}.bin`).catch(() => undefined);
   await (await folder('offers')).removeEntry(`${sha256}.manifest.json`).catch(() => undefined);
 }
@@ -370,7 +368,7 @@ export class OfferChunkSource implements ChunkSource {
   private readonly fallback: BlobChunkSource;
 
   constructor(
-    private readonly sha256: string,
+    readonly offerSha256: string,
     private readonly file: Blob,
     private readonly chunkSize: number,
     blockBytes = 4 * 1024 * 1024,
@@ -395,7 +393,7 @@ export class OfferChunkSource implements ChunkSource {
   private readBlock(k: number): Promise<Uint8Array> {
     const start = k * this.blockSize;
     const length = Math.min(this.blockSize, this.file.size - start);
-    return this.read(this.sha256, start, length).catch(async () => new Uint8Array(await this.file.slice(start, start + length).arrayBuffer()));
+    return this.read(this.offerSha256, start, length).catch(async () => new Uint8Array(await this.file.slice(start, start + length).arrayBuffer()));
   }
 }
 

@@ -11,11 +11,15 @@
  * (WebCrypto), and the whole file's hash at the end in one WebCrypto call (up to 64 MiB) or advanced with
  * hash-wasm as the chunks arrive in order (larger files). A sender's reads of offered files come through here
  * as well (`readOffer`).
- * Received chunks come in batches on a MessagePort of their own (`chunkPort`, chunk-batch.ts), their
+ * Each connection's bulk channel lives here (bulk-worker.ts): its run frames are read from offered files and sent,
+ * or received, checked and written, without passing through the page. Chunks that came through the page (a peer
+ * without a bulk channel) come in batches on a MessagePort of their own (`chunkPort`, chunk-batch.ts), their
  * buffers transferred; everything else through Comlink.
  */
 import { expose, transfer, type ProxyOrClone } from 'comlink';
 import { createSHA256, type IHasher } from 'hash-wasm';
+import { BulkChannels } from './bulk-worker';
+import type { Receipt } from './bulk-frames';
 import { chunkView, streamPart, wholeHashPlan, writeRuns, type BatchAnswer, type ChunkBatch } from './chunk-batch';
 import { buildManifest, type Manifest, type ManifestProgress } from './chunks';
 
@@ -191,31 +195,84 @@ async function putBatch(batch: ChunkBatch): Promise<Uint8Array> {
 /** `createSyncAccessHandle` with the access modes Chromium takes (the DOM library does not list the option). */
 type ModalFileHandle = FileSystemFileHandle & { createSyncAccessHandle(options?: { mode?: 'read-only' | 'readwrite' | 'readwrite-unsafe' }): Promise<FileSystemSyncAccessHandle> };
 
-/**
- * Reads `length` bytes of an offered file from `offset` through a shared 'read-only' access handle (several sends
- * of one file read together), opened for this read only so nothing else is ever locked out for long.
- */
-async function readOffered(sha256: string, offset: number, length: number): Promise<Uint8Array> {
-  const file = (await (await dir('swapmesh', 'offers')).getFileHandle(`${sha256}.bin`)) as ModalFileHandle;
-  const handle = await file.createSyncAccessHandle({ mode: 'read-only' });
+/** An offered file's read handle is closed after this long unused, so nothing else is ever locked out for long. */
+const READER_IDLE_MS = 1_000;
+const readers = new Map<string, { handle: Promise<FileSystemSyncAccessHandle>; timer: ReturnType<typeof setTimeout> | null }>();
+
+/** A shared 'read-only' access handle on an offered file (several sends of one file read together), kept while in use. */
+function offerReader(sha256: string): Promise<FileSystemSyncAccessHandle> {
+  let reader = readers.get(sha256);
+  if (!reader) {
+    const handle = (async () => {
+      const file = (await (await dir('swapmesh', 'offers')).getFileHandle(`${sha256}.bin`)) as ModalFileHandle;
+      return file.createSyncAccessHandle({ mode: 'read-only' });
+    })();
+    handle.catch(() => readers.delete(sha256));
+    reader = { handle, timer: null };
+    readers.set(sha256, reader);
+  }
+  const current = reader;
+  if (current.timer) clearTimeout(current.timer);
+  current.timer = setTimeout(() => closeReader(sha256), READER_IDLE_MS);
+  return current.handle;
+}
+
+/** Closes an offered file's read handle now (before the file is removed or replaced). */
+async function closeReader(sha256: string): Promise<void> {
+  const reader = readers.get(sha256);
+  if (!reader) return;
+  readers.delete(sha256);
+  if (reader.timer) clearTimeout(reader.timer);
+  await reader.handle.then((h) => h.close()).catch(() => undefined);
+}
+
+/** Fills `into` with an offered file's bytes from `offset` on, through its read handle (or its Blob where none opens). */
+async function readOfferInto(sha256: string, into: Uint8Array, offset: number): Promise<void> {
+  let handle: FileSystemSyncAccessHandle;
   try {
-    const bytes = new Uint8Array(Math.max(0, Math.min(length, handle.getSize() - offset)));
-    for (let at = 0; at < bytes.length; ) {
-      const n = handle.read(bytes.subarray(at), { at: offset + at });
-      if (n <= 0) throw new Error(`The offered file ended at ${offset + at} bytes.`);
-      at += n;
-    }
-    return bytes;
-  } finally {
-    handle.close();
+    handle = await offerReader(sha256);
+  } catch {
+    const file = await (await (await dir('swapmesh', 'offers')).getFileHandle(`${sha256}.bin`)).getFile();
+    const bytes = new Uint8Array(await file.slice(offset, offset + into.length).arrayBuffer());
+    if (bytes.length !== into.length) throw new Error(`The offered file ended at ${offset + bytes.length} bytes.`);
+    into.set(bytes);
+    return;
+  }
+  for (let at = 0; at < into.length; ) {
+    const n = handle.read(into.subarray(at), { at: offset + at });
+    if (n <= 0) throw new Error(`The offered file ended at ${offset + at} bytes.`);
+    at += n;
   }
 }
 
+/** The files being received here, by transfer key, for the frames that arrive on bulk channels. */
+const receipts = new Map<number, Receipt>();
+
+const bulk = new BulkChannels({
+  receipt: (key) => receipts.get(key),
+  store: (batch) => inOrder(batch.transferId, () => putBatch(batch)),
+  readOffer: readOfferInto,
+});
+
 const api = {
-  /** Opens (creating) a file being received; truncates it to its final size. */
-  async openIncoming(transferId: string, sizeBytes: number): Promise<void> {
+  /**
+   * Opens (creating) a file being received; truncates it to its final size. Its run frames are taken from bulk
+   * channels from now on until it is closed (`receipt.hashes` check them).
+   */
+  async openIncoming(transferId: string, sizeBytes: number, receipt: { key: number; chunkSize: number; hashes: string[] }): Promise<void> {
     const handle = await incomingHandle(transferId);
     if (handle.getSize() !== sizeBytes) handle.truncate(sizeBytes);
+    receipts.set(receipt.key, { transferId, sizeBytes, chunkSize: receipt.chunkSize, hashes: receipt.hashes });
+  },
+
+  /** The page's port for the bulk channels (bulk.ts): commands in, what happened out. */
+  bulkPort(port: MessagePort): void {
+    bulk.attachPort(port);
+  },
+
+  /** A connection's bulk channel, transferred here as it was created. */
+  bulkChannel(id: number, channel: RTCDataChannel): void {
+    bulk.attachChannel(id, channel);
   },
 
   /**
@@ -239,8 +296,14 @@ const api = {
    * copies through the browser process, as a Blob read makes).
    */
   async readOffer(sha256: string, offset: number, length: number): Promise<Uint8Array> {
-    const bytes = await readOffered(sha256, offset, length);
+    const bytes = new Uint8Array(Math.max(0, length));
+    await readOfferInto(sha256, bytes, offset);
     return transfer(bytes, [bytes.buffer]);
+  },
+
+  /** Lets go of an offered file (its read handle), so that the page can remove it. */
+  releaseOffer(sha256: string): Promise<void> {
+    return closeReader(sha256);
   },
 
   /** What this worker spent on receiving so far, in milliseconds; resets the counters. */
@@ -291,6 +354,7 @@ const api = {
   async closeIncoming(transferId: string): Promise<void> {
     const handle = open.get(transferId);
     open.delete(transferId);
+    for (const [key, receipt] of receipts) if (receipt.transferId === transferId) receipts.delete(key);
     streams.delete(transferId);
     queues.delete(transferId);
     if (handle) {
@@ -342,6 +406,7 @@ const api = {
     }
     handle.close();
     const finalName = `${manifest.sha256}.bin`;
+    await closeReader(manifest.sha256);
     await folder.removeEntry(finalName).catch(() => undefined);
     const movable = tmp as FileSystemFileHandle & { move?: (name: string) => Promise<void> };
     if (typeof movable.move === 'function') {
@@ -400,6 +465,7 @@ const api = {
     const offers = await dir('swapmesh', 'offers');
     const finalName = `${manifest.sha256}.bin`;
     const part = await incoming.getFileHandle(`${transferId}.part`);
+    await closeReader(manifest.sha256);
     await offers.removeEntry(finalName).catch(() => undefined);
     const movable = part as FileSystemFileHandle & { move?: (dir: FileSystemDirectoryHandle, name: string) => Promise<void> };
     if (typeof movable.move === 'function') {
