@@ -145,13 +145,7 @@ export function transferKey(transferId: string): number {
 /** A frame: header + payload, in one new buffer (the payload is copied once). */
 export function encodeChunkFrame(key: number, chunkIndex: number, payload: Uint8Array, offset = 0): Uint8Array {
   const frame = new Uint8Array(FRAME_HEADER_BYTES + payload.length);
-  const view = new DataView(frame.buffer);
-  view.setUint16(0, MAGIC);
-  view.setUint8(2, PROTOCOL_VERSION);
-  view.setUint8(3, KIND_CHUNK);
-  view.setUint32(4, key >>> 0);
-  view.setUint32(8, chunkIndex >>> 0);
-  view.setUint32(12, offset >>> 0);
+  writeHeader(frame, KIND_CHUNK, key, chunkIndex, offset);
   frame.set(payload, FRAME_HEADER_BYTES);
   return frame;
 }
@@ -177,13 +171,18 @@ export function chunksPerFrame(maxFrame: number | undefined, channelLimit: numbe
 
 /** Writes a run frame's header (`count` chunks from `firstIndex` on follow it) at the start of `frame`. */
 export function writeRunHeader(frame: Uint8Array, key: number, firstIndex: number, count: number) {
+  writeHeader(frame, KIND_RUN, key, firstIndex, count);
+}
+
+/** A frame's 16-byte header: magic, version, kind, the transfer's key, a chunk index and a kind's own number (offset or count). */
+function writeHeader(frame: Uint8Array, kind: number, key: number, index: number, extra: number) {
   const view = new DataView(frame.buffer, frame.byteOffset, FRAME_HEADER_BYTES);
   view.setUint16(0, MAGIC);
   view.setUint8(2, PROTOCOL_VERSION);
-  view.setUint8(3, KIND_RUN);
+  view.setUint8(3, kind);
   view.setUint32(4, key >>> 0);
-  view.setUint32(8, firstIndex >>> 0);
-  view.setUint32(12, count >>> 0);
+  view.setUint32(8, index >>> 0);
+  view.setUint32(12, extra >>> 0);
 }
 
 /**
