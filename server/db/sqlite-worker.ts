@@ -25,9 +25,15 @@ const db = new Database(workerData.path, { timeout: workerData.timeout });
 if (workerData.checkpointMs) {
   // a checkpointer (see Checkpointer): copies the log into the database now and then, never waiting for anyone
   const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
-  setInterval(() => {
-    try { checkpoint.all(); } catch { /* busy or closing: the next turn tries again */ }
+  const timer = setInterval(() => {
+    try { checkpoint.all(); } catch { /* busy: the next turn tries again */ }
   }, workerData.checkpointMs);
+  // asked to stop, it ends between two checkpoints (a thread terminated inside the driver's call aborts the process)
+  parentPort.once('message', () => {
+    clearInterval(timer);
+    db.close();
+    parentPort.close();
+  });
 }
 const statements = new Map();
 const MAX_STATEMENTS = ${500};
@@ -74,7 +80,7 @@ function one(sql, args) {
 }
 // one statement, or several run in order with an answer each ({ batch }: one message each way); statements
 // deferred by the caller run first, and if one fails the message's own statements answer its error unrun
-parentPort.on('message', ({ id, sql, args, batch, deferred }) => {
+if (!workerData.checkpointMs) parentPort.on('message', ({ id, sql, args, batch, deferred }) => {
   for (const s of deferred ?? []) {
     const failed = one(s.sql, s.args);
     if (!failed.error) continue;
@@ -282,7 +288,7 @@ export class Checkpointer {
   }
 
   stop(): void {
-    void this.#worker.terminate();
+    this.#worker.postMessage('stop');
   }
 }
 
