@@ -263,10 +263,9 @@ export class WorkerConnection {
  * log past `wal_autocheckpoint` pages copies the whole log into the database and syncs both files before it
  * returns, so now and then one batch of a book's writer took that much longer, and every answer behind it
  * waited (in the market bench it was half of the transaction thread's COMMIT time: 1,116 → 560 ms over ~600
- * commits without it). Here a
- * thread of its own runs a PASSIVE checkpoint every `everyMs` on its own connection, which copies what no
- * reader still needs and waits for no one; a writer restarts the log from its start once everything in it
- * is copied. The connections that commit raise their own threshold (`AUTOCHECKPOINT_PAGES`) so that they
+ * commits without it). Here a thread of its own runs a PASSIVE checkpoint every `everyMs` on its own
+ * connection, which copies what no reader still needs and waits for no one; a writer restarts the log from
+ * its start once everything in it is copied. The connections that commit raise their own threshold (`AUTOCHECKPOINT_PAGES`) so that they
  * checkpoint only if this thread falls far behind.
  */
 export class Checkpointer {

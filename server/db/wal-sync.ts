@@ -24,7 +24,7 @@ export class WalSync {
   readonly counts = { committed: 0, synced: 0, syncs: 0 };
   private running: Promise<void> | null = null;
 
-  readonly walPath: string;
+  private readonly walPath: string;
 
   constructor(readonly databaseFile: string) {
     this.walPath = `${databaseFile}-wal`;

@@ -110,6 +110,7 @@ export class LedgerBatch {
 
   /** Writes the entries, their postings and the balances; afterwards the batch holds nothing unwritten. */
   async flush(tx: Tx): Promise<void> {
+    if (this.entries.length === 0) return;
     const writes = await this.writes(tx);
     writes.done(await rawExecuteAll(tx, writes.statements));
   }

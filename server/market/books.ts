@@ -14,8 +14,13 @@ import type { MarketCommunity } from './fills';
  */
 export async function lockMarketBooks(tx: Tx, communityId: string, category: string): Promise<string[]> {
   const communities = await federatedIds(tx, communityId);
-  for (const id of [...communities].sort()) await lockBook(tx, id, category);
+  await lockBooks(tx, communities, category);
   return communities;
+}
+
+/** The books of `communities` in one category, locked in a fixed order (their ids sorted). */
+async function lockBooks(tx: Tx, communities: string[], category: string): Promise<void> {
+  for (const id of [...communities].sort()) await lockBook(tx, id, category);
 }
 
 /**
@@ -30,6 +35,6 @@ export async function openMarketBooks(tx: Tx, communityId: string, category: str
   const row = rows[0];
   if (!row) throw new DomainError('NOT_FOUND', 'This community no longer exists.');
   const communities = federatedFrom(communityId, links);
-  for (const id of [...communities].sort()) await lockBook(tx, id, category);
+  await lockBooks(tx, communities, category);
   return { communities, community: { id: row.id, commissionBps: Number(row.commissionBps), creditLimit: toMicro(BigInt(row.creditLimit as bigint)) } };
 }
