@@ -1,5 +1,5 @@
 import { Prisma } from '../db/generated/sqlite/client';
-import { rawExecute, rawExecuteAll } from '../db/direct';
+import { rawExecute, rawExecuteAll, runWrites, type Write } from '../db/direct';
 import { kindOf, type Db, type Tx } from '../db/client';
 import { durable } from '../db/transaction';
 import { lockBook } from '../db/book-lock';
@@ -556,9 +556,10 @@ export class CommunityWriter {
       if (held.fresh) made.push(held);
       else grown.push({ held, amounts });
     }
-    // every write of the leases, sent together (server/db/direct.ts rawExecuteAll), in an order the foreign keys accept
-    const statements: Prisma.Sql[] = [];
-    const guarded: { at: number; expect: number; message: string }[] = [];
+    // every write of the leases, sent together (server/db/direct.ts runWrites), in an order the foreign keys accept
+    const writes: Write[] = [];
+    const statements = { push: (...queries: Prisma.Sql[]) => writes.push(...queries.map((query) => ({ query }))) };
+    const conflict = (message: string) => () => new DomainError('CONFLICT', message);
     if (made.length) {
       const rows = made.map((held) => {
         const buy = buys.get(held.jobId)!;
@@ -590,11 +591,10 @@ export class CommunityWriter {
       }
     }
     for (const part of chunks(grown, 500)) {
-      guarded.push({ at: statements.length, expect: part.length, message: 'A contract changed while work was being leased under it: try again.' });
-      statements.push(Prisma.sql`
+      writes.push({ guard: { changes: part.length, error: conflict('A contract changed while work was being leased under it: try again.') }, query: Prisma.sql`
         UPDATE "Contract" SET "quantity" = v.column2, "escrowed" = v.column3, "buyerCommission" = v.column4, "sellerCommission" = v.column5
         FROM ${valuesTable(part.map(({ held, amounts }) => [held.contractId, held.quantity + held.added, BigInt(amounts.buyerPays), BigInt(amounts.buyerShare), BigInt(amounts.sellerShare), held.quantity]), ['TEXT', 'INTEGER', 'BIGINT', 'BIGINT', 'BIGINT', 'INTEGER'])}
-        WHERE "Contract"."id" = v.column1 AND "Contract"."quantity" = v.column6 AND "Contract"."state" IN ('MATCHED', 'ACTIVE')`);
+        WHERE "Contract"."id" = v.column1 AND "Contract"."quantity" = v.column6 AND "Contract"."state" IN ('MATCHED', 'ACTIVE')` });
     }
 
     // the job's hold gives up its share for the units leased (linear, so it covers every fill); the surplus goes back to the owner
@@ -616,19 +616,17 @@ export class CommunityWriter {
       const left = sell.remaining - sell.taken;
       orderRows.push([sell.id, left, null, left === 0 ? 'FILLED' : 'OPEN', sell.remaining]);
     }
-    guarded.push({ at: statements.length, expect: orderRows.length, message: 'An order changed while work was being leased: try again.' });
-    statements.push(Prisma.sql`
+    writes.push({ guard: { changes: orderRows.length, error: conflict('An order changed while work was being leased: try again.') }, query: Prisma.sql`
       UPDATE "Order" SET "remaining" = v.column2, "reserved" = COALESCE(v.column3, "Order"."reserved"), "status" = ${asEnum(tx, 'v.column4', 'OrderStatus')}
       FROM ${valuesTable(orderRows, ['TEXT', 'INTEGER', 'BIGINT', 'TEXT', 'INTEGER'])}
-      WHERE "Order"."id" = v.column1 AND "Order"."remaining" = v.column5 AND "Order"."status" = 'OPEN'`);
+      WHERE "Order"."id" = v.column1 AND "Order"."remaining" = v.column5 AND "Order"."status" = 'OPEN'` });
     statements.push(...insertStatements('Replica', ['id', 'unitId', 'jobId', 'contractId', 'deviceId', 'memberId', 'expiresAt', 'leasedAt'],
       replicas.map((r) => [r.id, r.unitId, r.jobId, r.contractId, r.deviceId, r.memberId, r.expiresAt, r.leasedAt])));
     statements.push(...requiredStatements(required));
     // the ledger's rows and balances go in the same message
     const ledgerWrites = await ledger.writes(tx);
-    const counts = await rawExecuteAll(tx, [...statements, ...ledgerWrites.statements]);
-    for (const g of guarded) if (counts[g.at] !== g.expect) throw new DomainError('CONFLICT', g.message);
-    ledgerWrites.done(counts.slice(statements.length));
+    await runWrites(tx, [...writes, ...ledgerWrites.writes]);
+    ledgerWrites.done();
     outbox.book(this.communityId, COMPUTE_CATEGORY);
   }
 }

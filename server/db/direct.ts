@@ -1,6 +1,6 @@
 import type { InValue } from '@libsql/client';
 import type { Connection } from './libsql-adapter';
-import type { WorkerConnection } from './sqlite-worker';
+import type { Guard, WorkerConnection } from './sqlite-worker';
 import type { Prisma } from './generated/sqlite/client';
 import { sqliteAdapterOf, type Db, type Queryable, type Tx } from './client';
 
@@ -21,6 +21,24 @@ const connections = (globalConnections.swapmeshDirectConnections ??= new WeakMap
 export function rememberConnection(tx: Tx, db: Db): void {
   const connection = sqliteAdapterOf(db)?.openTransaction;
   if (connection) connections.set(tx, connection);
+}
+
+/**
+ * The `tx` of a transaction outside the ORM (server/db/transaction.ts `rawTransaction`): the functions of this
+ * file run on `connection`; any use of it as a Prisma client throws, naming the ORM call.
+ */
+export function rawOnlyTx(connection: Connection): Tx {
+  const tx = new Proxy(
+    {},
+    {
+      get(_, property) {
+        if (property === 'then') return undefined;
+        throw new Error(`tx.${String(property)}: this transaction runs outside the ORM and takes raw statements only (server/db/direct.ts)`);
+      },
+    },
+  ) as Tx;
+  connections.set(tx, connection);
+  return tx;
 }
 
 /**
@@ -94,4 +112,30 @@ export async function rawExecuteAll(db: Queryable, queries: Prisma.Sql[]): Promi
   const counts: number[] = [];
   for (const query of queries) counts.push(await rawExecute(db, query));
   return counts;
+}
+
+/** A write of a batch, and, if it must change an exact number of rows, that number and the error otherwise. */
+export type Write = { query: Prisma.Sql; guard?: Guard };
+
+/** Runs `writes` now, in order; a guard not met throws its error (the transaction must then be given up). */
+export async function runWrites(db: Queryable, writes: Write[]): Promise<void> {
+  const counts = await rawExecuteAll(db, writes.map((write) => write.query));
+  writes.forEach((write, i) => {
+    if (write.guard && counts[i] !== write.guard.changes) throw write.guard.error();
+  });
+}
+
+/**
+ * `writes` whose only answer needed is that their guards hold. On SQLite's threaded connection they go
+ * with the transaction's next statement — at the latest its COMMIT, which then fails with the error of
+ * the write that failed or of the guard not met, and the transaction rolls back; elsewhere they run now
+ * (`runWrites`).
+ */
+export async function deferWrites(db: Queryable, writes: Write[]): Promise<void> {
+  const connection = connections.get(db);
+  if (connection && onThread(connection)) {
+    for (const { query, guard } of writes) connection.defer(query.sql, query.values.map(sqliteValue), guard);
+    return;
+  }
+  await runWrites(db, writes);
 }

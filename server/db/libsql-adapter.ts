@@ -59,6 +59,23 @@ export class PrismaLibSqlSharedConnections extends PrismaLibSql {
   get openTransaction(): Connection | null {
     return this.#client?.openTransaction ?? null;
   }
+
+  /**
+   * A write transaction outside the ORM (server/db/transaction.ts `rawTransaction`): its statements go straight
+   * to the transaction connection, and it ends with `commit()` or `rollback()`. While it is open, statements of
+   * the ORM wait: those of its transactions for their turn, the others until it ends (as they wait for the
+   * ORM's own transactions behind the adapter's lock) — the main connection must never wait for SQLite's write
+   * lock on the event loop's thread, which the transaction could then never give back.
+   */
+  /** Whether the ORM has connected (made its client) and not closed it since. */
+  get connected(): boolean {
+    return this.#client !== null && !this.#client.closed;
+  }
+
+  rawTransaction(): Promise<{ connection: Connection; transaction: LibsqlTransaction }> {
+    if (!this.#client) throw new Error('rawTransaction: the client is not connected yet');
+    return this.#client.exclusiveTransaction();
+  }
 }
 
 type LibsqlConfig = Parameters<PrismaLibSql['createClient']>[0];
@@ -87,6 +104,8 @@ class TransactionConnectionClient implements LibsqlClient {
   #turn: Promise<void> = Promise.resolve();
   /** The connection while a transaction is open on it (between BEGIN and its end). */
   openTransaction: Connection | null = null;
+  /** While a transaction outside the ORM is open: settles when it ends (the main connection's statements wait for it). */
+  #exclusive: Promise<void> | null = null;
   closed = false;
   readonly protocol: string;
   /** The log's syncs for a database file; `#syncing` is it once the connection commits without syncing (WAL mode). */
@@ -124,28 +143,50 @@ class TransactionConnectionClient implements LibsqlClient {
     }
   }
 
-  execute(stmtOrSql: Statement | string, args?: Args): Promise<ResultSet> {
+  async execute(stmtOrSql: Statement | string, args?: Args): Promise<ResultSet> {
+    while (this.#exclusive) await this.#exclusive;
     return typeof stmtOrSql === 'string' ? this.#main.execute(stmtOrSql, args) : this.#main.execute(stmtOrSql);
   }
-  batch(...call: Parameters<LibsqlClient['batch']>) {
+  async batch(...call: Parameters<LibsqlClient['batch']>) {
+    while (this.#exclusive) await this.#exclusive;
     return this.#main.batch(...call);
   }
-  migrate(...call: Parameters<LibsqlClient['migrate']>) {
+  async migrate(...call: Parameters<LibsqlClient['migrate']>) {
+    while (this.#exclusive) await this.#exclusive;
     return this.#main.migrate(...call);
   }
-  executeMultiple(sql: string) {
+  async executeMultiple(sql: string) {
+    while (this.#exclusive) await this.#exclusive;
     return this.#main.executeMultiple(sql);
   }
   sync() {
     return this.#main.sync();
   }
 
-  async transaction(mode: TransactionMode = 'write'): Promise<LibsqlTransaction> {
+  transaction(mode: TransactionMode = 'write'): Promise<LibsqlTransaction> {
+    return this.#begin(mode, false).then(({ transaction }) => transaction);
+  }
+
+  /** A write transaction during which the main connection's statements wait (`rawTransaction` above). */
+  exclusiveTransaction(): Promise<{ connection: Connection; transaction: LibsqlTransaction }> {
+    return this.#begin('write', true);
+  }
+
+  async #begin(mode: TransactionMode, exclusive: boolean): Promise<{ connection: Connection; transaction: LibsqlTransaction }> {
     if (this.closed) throw new LibsqlError('The client is closed', 'CLIENT_CLOSED');
     const previous = this.#turn;
     let endTurn!: () => void;
-    this.#turn = new Promise((resolve) => (endTurn = resolve));
+    const turn = new Promise<void>((resolve) => (endTurn = resolve));
+    this.#turn = turn;
     await previous;
+    if (exclusive) {
+      this.#exclusive = turn;
+      const end = endTurn;
+      endTurn = () => {
+        if (this.#exclusive === turn) this.#exclusive = null;
+        end();
+      };
+    }
     let connection: Connection | undefined;
     try {
       if (this.closed) throw new LibsqlError('The client is closed', 'CLIENT_CLOSED');
@@ -164,12 +205,13 @@ class TransactionConnectionClient implements LibsqlClient {
       throw error;
     }
     this.openTransaction = connection;
-    return new ConnectionTransaction(connection, (reusable, committed) => {
+    const transaction = new ConnectionTransaction(connection, (reusable, committed) => {
       if (committed) this.#syncing?.noteCommit();
       this.openTransaction = null;
       if (!reusable) this.#drop(connection);
       endTurn();
     });
+    return { connection, transaction };
   }
 
   close() {
@@ -246,6 +288,8 @@ class ConnectionTransaction implements LibsqlTransaction {
   }
 
   async #rollback(connection: Connection) {
+    // statements held back for the next message have no use now (and would run before the ROLLBACK)
+    if ('discardDeferred' in connection) connection.discardDeferred();
     try {
       await connection.execute('ROLLBACK');
       this.#finish(true);

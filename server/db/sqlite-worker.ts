@@ -79,13 +79,15 @@ function one(sql, args) {
   }
 }
 // one statement, or several run in order with an answer each ({ batch }: one message each way); statements
-// deferred by the caller run first, and if one fails the message's own statements answer its error unrun
+// deferred by the caller run first, and if one fails, or one guarded changes other than its expected number
+// of rows ({ guard: its index }), the message's own statements are not run
 if (!workerData.checkpointMs) parentPort.on('message', ({ id, sql, args, batch, deferred }) => {
-  for (const s of deferred ?? []) {
-    const failed = one(s.sql, s.args);
-    if (!failed.error) continue;
-    if (batch) parentPort.postMessage({ id, replies: batch.map(() => failed) });
-    else parentPort.postMessage({ id, ...failed });
+  for (const [i, s] of (deferred ?? []).entries()) {
+    const done = one(s.sql, s.args);
+    if (!done.error && (s.expect === undefined || done.changes === s.expect)) continue;
+    if (!done.error) parentPort.postMessage({ id, guard: i, changes: done.changes });
+    else if (batch) parentPort.postMessage({ id, replies: batch.map(() => done) });
+    else parentPort.postMessage({ id, ...done });
     return;
   }
   if (batch) parentPort.postMessage({ id, replies: batch.map((s) => one(s.sql, s.args)) });
@@ -97,7 +99,7 @@ type Outcome =
   | { columns: string[]; columnTypes: string[]; rows: unknown[][] }
   | { changes: number; lastInsertRowid: bigint }
   | { error: { message: string; code?: string; rawCode?: number; sqlite: boolean; range: boolean } };
-type Reply = { id: number } & (Outcome | { replies: Outcome[] });
+type Reply = { id: number } & (Outcome | { replies: Outcome[] } | { guard: number; changes: number });
 type Done = Exclude<Outcome, { error: unknown }>;
 
 type Statement = string | { sql: string; args?: InValue[] | Record<string, InValue> };
@@ -142,6 +144,14 @@ function libsqlPath(): string {
   return createRequire(path.join(process.cwd(), 'package.json')).resolve('libsql');
 }
 
+/**
+ * A deferred statement's condition: it must change exactly `changes` rows, or the statements sent after it
+ * do not run and the one that carried it fails with `error()` (e.g. "a balance moved under the batch").
+ */
+export type Guard = { changes: number; error: () => Error };
+
+type Deferred = { sql: string; args: unknown[]; expect?: number };
+
 /** One SQLite connection on a worker thread: `execute` as a libsql client's, plus `query` for rows by column name. */
 export class WorkerConnection {
   readonly protocol = 'file';
@@ -149,8 +159,9 @@ export class WorkerConnection {
   readonly #worker: Worker;
   readonly #waiting = new Map<number, { resolve: (reply: Reply) => void; reject: (error: unknown) => void }>();
   #next = 0;
-  /** statements whose answers nobody waits for, sent ahead of the next message's (`defer`) */
-  #deferred: { sql: string; args: unknown[] }[] = [];
+  /** statements whose answers nobody waits for, sent ahead of the next message's (`defer`), and their guards */
+  #deferred: Deferred[] = [];
+  #guards: (Guard | undefined)[] = [];
 
   private constructor(file: string, timeout: number | undefined) {
     this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: file, timeout, libsql: libsqlPath() } });
@@ -184,11 +195,16 @@ export class WorkerConnection {
     if (this.closed) return Promise.reject(new LibsqlError('The client is closed', 'CLIENT_CLOSED'));
     const id = this.#next++;
     const deferred = this.#deferred.length ? this.#deferred : undefined;
+    const guards = this.#guards;
     this.#deferred = [];
+    this.#guards = [];
     return new Promise<Reply>((resolve, reject) => {
       if (this.#waiting.size === 0) this.#worker.ref();
       this.#waiting.set(id, { resolve, reject });
       this.#worker.postMessage({ id, ...message, deferred });
+    }).then((reply) => {
+      if ('guard' in reply) throw guards[reply.guard]!.error();
+      return reply;
     });
   }
 
@@ -197,9 +213,16 @@ export class WorkerConnection {
    * it goes to the thread with the next statement and runs before it, saving a message each way. If it
    * fails, the next statement does not run and answers its error instead (a transaction then rolls back).
    */
-  defer(sql: string, args: InValue[] = []): void {
+  defer(sql: string, args: InValue[] = [], guard?: Guard): void {
     if (this.closed) throw new LibsqlError('The client is closed', 'CLIENT_CLOSED');
-    this.#deferred.push(argsOf({ sql, args }));
+    this.#deferred.push({ ...argsOf({ sql, args }), expect: guard?.changes });
+    this.#guards.push(guard);
+  }
+
+  /** Forgets the deferred statements (a transaction rolling back has no use for them). */
+  discardDeferred(): void {
+    this.#deferred = [];
+    this.#guards = [];
   }
 
   async #run(statement: Statement): Promise<Done> {
@@ -253,7 +276,7 @@ export class WorkerConnection {
 
   close(): void {
     this.closed = true;
-    this.#deferred = [];
+    this.discardDeferred();
     void this.#worker.terminate();
   }
 }

@@ -1,7 +1,7 @@
 import { Prisma } from '../db/generated/sqlite/client';
-import { rawExecuteAll, rawQuery } from '../db/direct';
+import { rawQuery, runWrites, type Write } from '../db/direct';
 import type { Tx } from '../db/client';
-import { chunks, insertStatements, valuesTable } from '../db/bulk';
+import { chunks, enumValue, insertStatements, valuesTable } from '../db/bulk';
 import { newId } from '../db/ids';
 import { DomainError } from '../errors';
 import { toMicro } from '../money';
@@ -32,8 +32,16 @@ const keyOf = (ref: AccountRef) => `${ref.kind}:${ref.memberId ?? ''}`;
  * federation clearing. Accounts read with `load` are also checked posting by posting in memory, so a
  * writer can decide from their balances (`balance`) before it commits to anything.
  */
-/** An account as `accountsQuery` reads it. */
+/** An account as `memberAccountsQuery` reads it. */
 export type AccountRow = { id: string; kind: 'MEMBER' | 'ESCROW'; memberId: string; balance: unknown };
+
+/** The available and escrow accounts of members of a community (for `LedgerBatch.accept`). */
+export function memberAccountsQuery(communityId: string, memberIds: string[]): Prisma.Sql {
+  // a raw statement: on the hot paths the ORM's cost per query is most of the cost
+  return Prisma.sql`
+    SELECT id, kind, "memberId", balance FROM "Account"
+    WHERE "communityId" = ${communityId} AND "memberId" IN (${Prisma.join(memberIds)}) AND kind IN ('MEMBER', 'ESCROW')`;
+}
 
 export class LedgerBatch {
   private readonly loaded = new Map<string, HeldAccount>();
@@ -59,14 +67,10 @@ export class LedgerBatch {
   /** The query `load` runs (null when every member was read), for a caller that sends it with others. */
   accountsQuery(memberIds: Iterable<string>): Prisma.Sql | null {
     const missing = [...new Set(memberIds)].filter((id) => !this.loaded.has(`MEMBER:${id}`));
-    if (missing.length === 0) return null;
-    // a raw statement: on the hot paths the ORM's cost per query is most of the cost
-    return Prisma.sql`
-      SELECT id, kind, "memberId", balance FROM "Account"
-      WHERE "communityId" = ${this.communityId} AND "memberId" IN (${Prisma.join(missing)}) AND kind IN ('MEMBER', 'ESCROW')`;
+    return missing.length === 0 ? null : memberAccountsQuery(this.communityId, missing);
   }
 
-  /** Takes the rows of `accountsQuery`. */
+  /** Takes the rows of `accountsQuery` (or `memberAccountsQuery`). */
   accept(rows: AccountRow[]): void {
     for (const row of rows) {
       const ref: AccountRef = { kind: row.kind, memberId: row.memberId };
@@ -111,17 +115,18 @@ export class LedgerBatch {
   /** Writes the entries, their postings and the balances; afterwards the batch holds nothing unwritten. */
   async flush(tx: Tx): Promise<void> {
     if (this.entries.length === 0) return;
-    const writes = await this.writes(tx);
-    writes.done(await rawExecuteAll(tx, writes.statements));
+    const { writes, done } = await this.writes(tx);
+    await runWrites(tx, writes);
+    done();
   }
 
   /**
-   * What `flush` runs, for a caller that sends it ahead of its own statements in one message (server/db/direct.ts
-   * rawExecuteAll): the statements, and `done` to call with their counts (it throws `LedgerBatchConflict` if a
-   * balance moved past what the batch allowed for; otherwise the batch holds nothing unwritten afterwards).
+   * What `flush` writes, for a caller that sends it with its own writes (server/db/direct.ts): the writes (the
+   * balances' guarded: `LedgerBatchConflict` if a balance moved past what the batch allowed for), and `done`
+   * to call once they are sent, after which the batch holds nothing unwritten.
    */
-  async writes(tx: Tx): Promise<{ statements: Prisma.Sql[]; done: (counts: number[]) => void }> {
-    if (this.entries.length === 0) return { statements: [], done: () => {} };
+  async writes(tx: Tx): Promise<{ writes: Write[]; done: () => void }> {
+    if (this.entries.length === 0) return { writes: [], done: () => {} };
     const ids = await this.accountIds(tx);
     const net = new Map<string, { id: string; delta: number; bounds: Bounds }>();
     const postings = this.lines.map((line) => {
@@ -133,25 +138,26 @@ export class LedgerBatch {
     });
     const at = new Date();
     const moved = [...net.values()].filter((a) => a.delta !== 0);
-    const guarded = chunks(moved, 1_000);
-    const statements = [
+    const conflict = () => new LedgerBatchConflict('a balance moved past what the batch allowed for');
+    const writes: Write[] = [
       ...insertStatements('LedgerTransaction', ['id', 'communityId', 'kind', 'memo', 'reference', 'createdAt'], this.entries.map((e) => [e.id, this.communityId, e.kind, e.memo, e.reference, at])),
       ...insertStatements('Posting', ['id', 'transactionId', 'accountId', 'amount', 'createdAt'], postings.map((p) => [...p, at])),
-      ...guarded.map((part) => {
-        // the guard of `guardFor` per account, on the balance as it is now in the database
-        const values = part.map((a) => {
-          const delta = BigInt(a.delta);
-          return [a.id, delta, a.delta < 0 ? BigInt(a.bounds.floor) - delta : -NO_LIMIT, a.delta > 0 ? BigInt(a.bounds.ceiling) - delta : NO_LIMIT];
-        });
-        return Prisma.sql`
+    ].map((query) => ({ query }));
+    for (const part of chunks(moved, 1_000)) {
+      // the guard of `guardFor` per account, on the balance as it is now in the database
+      const values = part.map((a) => {
+        const delta = BigInt(a.delta);
+        return [a.id, delta, a.delta < 0 ? BigInt(a.bounds.floor) - delta : -NO_LIMIT, a.delta > 0 ? BigInt(a.bounds.ceiling) - delta : NO_LIMIT];
+      });
+      writes.push({
+        guard: { changes: part.length, error: conflict },
+        query: Prisma.sql`
           UPDATE "Account" SET balance = "Account".balance + v.column2
           FROM ${valuesTable(values, ['TEXT', 'BIGINT', 'BIGINT', 'BIGINT'])}
-          WHERE "Account".id = v.column1 AND "Account".balance >= v.column3 AND "Account".balance <= v.column4`;
-      }),
-    ];
-    const done = (counts: number[]) => {
-      const updated = counts.slice(statements.length - guarded.length, statements.length);
-      if (updated.some((count, i) => count !== guarded[i]!.length)) throw new LedgerBatchConflict('a balance moved past what the batch allowed for');
+          WHERE "Account".id = v.column1 AND "Account".balance >= v.column3 AND "Account".balance <= v.column4`,
+      });
+    }
+    const done = () => {
       for (const account of this.loaded.values()) {
         account.read += account.delta;
         account.delta = 0;
@@ -159,7 +165,7 @@ export class LedgerBatch {
       this.entries = [];
       this.lines = [];
     };
-    return { statements, done };
+    return { writes, done };
   }
 
   /** The ids of every account the lines name: the loaded ones, and the rest read in one query. */
@@ -169,16 +175,16 @@ export class LedgerBatch {
     if (unknown.length > 0) {
       const members = [...new Set(unknown.flatMap((r) => (r.memberId ? [r.memberId] : [])))];
       const kinds = [...new Set(unknown.filter((r) => !r.memberId).map((r) => r.kind))];
-      const rows = await tx.account.findMany({
-        where: {
-          communityId: this.communityId,
-          OR: [
-            ...(members.length ? [{ memberId: { in: members }, kind: { in: ['MEMBER' as const, 'ESCROW' as const] } }] : []),
-            ...(kinds.length ? [{ memberId: null, peerCommunityId: null, kind: { in: kinds } }] : []),
+      // raw, as the rest of the batch (a transaction outside the ORM runs raw statements only)
+      const rows = await rawQuery<{ id: string; kind: AccountRef['kind']; memberId: string | null }>(tx, Prisma.sql`
+        SELECT id, kind, "memberId" FROM "Account"
+        WHERE "communityId" = ${this.communityId} AND (${Prisma.join(
+          [
+            ...(members.length ? [Prisma.sql`("memberId" IN (${Prisma.join(members)}) AND kind IN ('MEMBER', 'ESCROW'))`] : []),
+            ...(kinds.length ? [Prisma.sql`("memberId" IS NULL AND "peerCommunityId" IS NULL AND kind IN (${Prisma.join(kinds.map((kind) => enumValue(tx, kind, 'AccountKind')))}))`] : []),
           ],
-        },
-        select: { id: true, kind: true, memberId: true },
-      });
+          ' OR ',
+        )})`);
       for (const row of rows) ids.set(keyOf({ kind: row.kind, memberId: row.memberId }), row.id);
     }
     for (const { ref } of this.lines) {

@@ -1,5 +1,5 @@
 import type { Db, Queryable, Tx } from '../db/client';
-import { durable, transaction } from '../db/transaction';
+import { durable, rawTransaction, transaction } from '../db/transaction';
 import { bookKey, notify } from './bus';
 import { record, type Delivery, type LiveEvent } from './events';
 // installs the LISTEN/NOTIFY link to the other processes (PostgreSQL)
@@ -41,11 +41,12 @@ export class Outbox {
 
 /**
  * Runs `fn` in a transaction with a fresh outbox (fresh on every retry), writes the events it gathered
- * in the same transaction, and wakes their subscribers once it has committed and is durable.
+ * in the same transaction, and wakes their subscribers once it has committed and is durable. With `raw`,
+ * `fn` runs raw statements only, in a transaction outside the ORM (server/db/transaction.ts `rawTransaction`).
  */
-export async function withOutbox<T>(db: Db, fn: (tx: Tx, outbox: Outbox) => Promise<T>, options: { answerWhenDurable?: boolean } = {}): Promise<T> {
+export async function withOutbox<T>(db: Db, fn: (tx: Tx, outbox: Outbox) => Promise<T>, options: { answerWhenDurable?: boolean; raw?: boolean } = {}): Promise<T> {
   let outbox = new Outbox();
-  const result = await transaction(
+  const result = await (options.raw ? rawTransaction : transaction)(
     db,
     async (tx) => {
       outbox = new Outbox();

@@ -1,6 +1,6 @@
 import { Prisma } from '../db/generated/sqlite/client';
 import { activeLinksQuery, federatedFrom, federatedIds, type LinkRow } from '../community/links';
-import type { Tx } from '../db/client';
+import { kindOf, type Tx } from '../db/client';
 import { lockBook } from '../db/book-lock';
 import { rawQueryAll } from '../db/direct';
 import { DomainError } from '../errors';
@@ -28,13 +28,30 @@ async function lockBooks(tx: Tx, communities: string[], category: string): Promi
  * both read in one message to SQLite's thread, raw.
  */
 export async function openMarketBooks(tx: Tx, communityId: string, category: string): Promise<{ communities: string[]; community: MarketCommunity }> {
-  const [links, rows] = await rawQueryAll<[LinkRow, { id: string; commissionBps: unknown; creditLimit: unknown }]>(tx, [
+  return openMarketBooksReading(tx, communityId, category, []);
+}
+
+/**
+ * `openMarketBooks`, and then the rows of `reads`. On SQLite they all go in one message to its thread: the
+ * book's lock is the process's one writer there (server/db/book-lock.ts), so reading before "locking" reads
+ * the same. On PostgreSQL `reads` run once the books are locked.
+ */
+export async function openMarketBooksReading(
+  tx: Tx,
+  communityId: string,
+  category: string,
+  reads: Prisma.Sql[],
+): Promise<{ communities: string[]; community: MarketCommunity; rows: unknown[][] }> {
+  const sqlite = kindOf(tx) === 'sqlite';
+  const [links, terms, ...rows] = await rawQueryAll<[LinkRow, { id: string; commissionBps: unknown; creditLimit: unknown }, ...unknown[]]>(tx, [
     activeLinksQuery(communityId),
     Prisma.sql`SELECT id, "commissionBps", "creditLimit" FROM "Community" WHERE id = ${communityId}`,
+    ...(sqlite ? reads : []),
   ]);
-  const row = rows[0];
+  const row = terms[0];
   if (!row) throw new DomainError('NOT_FOUND', 'This community no longer exists.');
   const communities = federatedFrom(communityId, links);
   await lockBooks(tx, communities, category);
-  return { communities, community: { id: row.id, commissionBps: Number(row.commissionBps), creditLimit: toMicro(BigInt(row.creditLimit as bigint)) } };
+  const community = { id: row.id, commissionBps: Number(row.commissionBps), creditLimit: toMicro(BigInt(row.creditLimit as bigint)) };
+  return { communities, community, rows: sqlite || reads.length === 0 ? rows : await rawQueryAll(tx, reads) };
 }

@@ -1,17 +1,18 @@
 import { Prisma } from '../db/generated/sqlite/client';
-import { rawExecuteAll, rawQueryAll } from '../db/direct';
+import { deferWrites, rawQueryAll, runWrites, type Write } from '../db/direct';
 import type { Tx } from '../db/client';
 import { asEnum, insertStatements, valuesTable } from '../db/bulk';
 import { newId } from '../db/ids';
 import { DomainError } from '../errors';
 import { formatCredits } from '../money';
-import { LedgerBatch, type AccountRow } from '../ledger/batch';
+import { LedgerBatch, memberAccountsQuery, type AccountRow } from '../ledger/batch';
 import { escrowAccount, memberAccount } from '../ledger/postings';
 import type { Outbox } from '../live/outbox';
 import { fillAmounts } from './commission';
 import { Book, matchIncoming, type BookOrder, type OrderConstraints } from './engine';
 import { announceFill, holdAdjustment, orderHoldEntry, type MarketCommunity } from './fills';
 import { CANDIDATE_LIMIT, SPOT_TTL_MS, type PlaceOrderInput } from './order-input';
+import { openMarketBooksReading } from './books';
 import { partyFacts } from './parties';
 import { holdFor, releasedHold } from './reservation';
 
@@ -143,11 +144,26 @@ export class BookBatch {
     private seq: number,
   ) {}
 
+  /**
+   * Locks the book (`openMarketBooks`) and reads what `commands` need (`load`), all in one message to SQLite's
+   * thread; `batch` is null when the community's books are linked to others (orders then go the long way).
+   */
+  static async open(tx: Tx, communityId: string, category: string, commands: PlaceCommand[], now: Date): Promise<{ communities: string[]; community: MarketCommunity; batch: BookBatch | null }> {
+    const reads = BookBatch.reads(communityId, category, commands, now);
+    const { communities, community, rows } = await openMarketBooksReading(tx, communityId, category, reads.queries);
+    return { communities, community, batch: communities.length === 1 ? reads.make(community, rows) : null };
+  }
+
   /** Reads what `commands` need: the opposite sides of their units, their members' accounts, their devices' profiles. */
   static async load(tx: Tx, community: MarketCommunity, category: string, commands: PlaceCommand[], now: Date): Promise<BookBatch> {
+    const reads = BookBatch.reads(community.id, category, commands, now);
+    return reads.make(community, await rawQueryAll(tx, reads.queries));
+  }
+
+  /** The raw queries of `load` (sent together), and what makes the batch from their rows. */
+  private static reads(communityId: string, category: string, commands: PlaceCommand[], now: Date): { queries: Prisma.Sql[]; make: (community: MarketCommunity, rows: unknown[][]) => BookBatch } {
     // raw statements (on this path the ORM's cost per query is most of the cost: server/db/bulk.ts), sent together
     const memberIds = [...new Set(commands.map((c) => c.memberId))];
-    const ledger = new LedgerBatch(community.id, community.creditLimit);
     // each side the batch's orders meet, read only as far as any of them can cross it: asks up to the highest
     // bid, bids down to the lowest ask (on this path an order matches only what crosses it: no negotiation)
     const reach = new Map<string, [unit: string, side: 'BUY' | 'SELL', bound: number]>();
@@ -158,21 +174,27 @@ export class BookBatch {
       reach.set(key, [input.unit, side, bound === undefined ? input.price : side === 'SELL' ? Math.max(bound, input.price) : Math.min(bound, input.price)]);
     }
     const sides = [...reach.values()];
-    const [seqRows, accounts, devices, ...sideRows] = await rawQueryAll<[{ seq: unknown }, AccountRow, { id: string; memberId: string; updatedAt: unknown; profile: unknown }, ...RestingRow[]]>(tx, [
-      Prisma.sql`SELECT MAX(seq) AS seq FROM "Order" WHERE "communityId" = ${community.id} AND category = ${category}`,
-      ledger.accountsQuery(memberIds)!,
+    const queries = [
+      Prisma.sql`SELECT MAX(seq) AS seq FROM "Order" WHERE "communityId" = ${communityId} AND category = ${category}`,
+      memberAccountsQuery(communityId, memberIds),
       Prisma.sql`SELECT id, "memberId", "updatedAt", profile FROM "Device" WHERE "memberId" IN (${Prisma.join(memberIds)})`,
       // pulled orders (compute jobs, donations, priced content) are filled by their own flows, not here
       ...sides.map(([unit, side, bound]) => Prisma.sql`
         SELECT ${RESTING_COLUMNS}
         FROM "Order" o LEFT JOIN "Device" d ON d.id = o."deviceId"
-        WHERE o."communityId" = ${community.id} AND o.category = ${category} AND o.side = ${Prisma.raw(`'${side}'`)} AND o.status = 'OPEN'
+        WHERE o."communityId" = ${communityId} AND o.category = ${category} AND o.side = ${Prisma.raw(`'${side}'`)} AND o.status = 'OPEN'
           AND o.unit = ${unit} AND o.remaining > 0 AND o."jobId" IS NULL AND o.donation = ${false} AND o."contentItemId" IS NULL
           AND o."windowEnd" > ${now} AND (o."expiresAt" IS NULL OR o."expiresAt" > ${now})
           AND o.price ${Prisma.raw(side === 'SELL' ? '<=' : '>=')} ${bound}
         ORDER BY o.price ${Prisma.raw(side === 'SELL' ? 'ASC' : 'DESC')}, o.seq ASC, o.id ASC
         LIMIT ${CANDIDATE_LIMIT}`),
-    ]);
+    ];
+    return { queries, make: (community, rows) => BookBatch.fromRows(community, category, sides, rows) };
+  }
+
+  private static fromRows(community: MarketCommunity, category: string, sides: [unit: string, side: 'BUY' | 'SELL', bound: number][], rows: unknown[][]): BookBatch {
+    const [seqRows, accounts, devices, ...sideRows] = rows as [{ seq: unknown }[], AccountRow[], { id: string; memberId: string; updatedAt: unknown; profile: unknown }[], ...RestingRow[][]];
+    const ledger = new LedgerBatch(community.id, community.creditLimit);
     const batch = new BookBatch(community, category, ledger, Number(seqRows[0]?.seq ?? 0));
     ledger.accept(accounts);
     batch.devices = devices.map((d) => ({ id: d.id, memberId: d.memberId, updatedAt: new Date(d.updatedAt as string), profile: fromJson(d.profile) }));
@@ -317,32 +339,38 @@ export class BookBatch {
     return contractId;
   }
 
-  /** Writes everything placed so far: holds and releases, new orders, changed resting orders, contracts. */
-  async flush(tx: Tx, now: Date): Promise<void> {
+  /**
+   * Writes everything placed so far: holds and releases, new orders, changed resting orders, contracts. With
+   * `last` (nothing but the transaction's COMMIT follows) the writes may go with the COMMIT (server/db/direct.ts
+   * `deferWrites`), which then fails, rolling everything back, if a resting order or a balance moved meanwhile.
+   */
+  async flush(tx: Tx, now: Date, { last = false } = {}): Promise<void> {
     // the ledger's rows and balances first, in the same message as the batch's own
     const ledger = await this.ledger.writes(tx);
-    const statements: Prisma.Sql[] = [...ledger.statements];
+    const writes: Write[] = [...ledger.writes];
+    const add = (queries: Prisma.Sql[]) => writes.push(...queries.map((query) => ({ query })));
     const created = [...this.orders.values()].filter((o) => o.insert);
-    statements.push(...insertStatements('Order', ORDER_COLUMNS, created.map((o) => {
+    add(insertStatements('Order', ORDER_COLUMNS, created.map((o) => {
       const row = { ...o.insert!, remaining: o.remaining, reserved: BigInt(o.reserved), status: o.remaining === 0 ? 'FILLED' : 'OPEN', createdAt: now, updatedAt: now };
       return ORDER_COLUMNS.map((column) => (column === 'constraints' ? JSON.stringify(row.constraints) : row[column]));
     })));
     const changed = [...this.orders.values()].filter((o) => o.read && (o.read.remaining !== o.remaining || o.read.reserved !== o.reserved));
-    const update = statements.length;
     if (changed.length > 0) {
       const rows = changed.map((o) => [o.id, o.read!.remaining, o.read!.locked, BigInt(o.read!.reserved), o.remaining, o.remaining === 0 ? 'FILLED' : 'OPEN', BigInt(o.reserved)]);
       // each row only as it was read: anything else means someone changed it without the book's lock
-      statements.push(Prisma.sql`
-        UPDATE "Order" SET remaining = v.column5, status = ${asEnum(tx, 'v.column6', 'OrderStatus')}, reserved = v.column7, "updatedAt" = ${now}
-        FROM ${valuesTable(rows, ['TEXT', 'INTEGER', 'INTEGER', 'BIGINT', 'INTEGER', 'TEXT', 'BIGINT'])}
-        WHERE "Order".id = v.column1 AND "Order".status = 'OPEN' AND "Order".remaining = v.column2 AND "Order".locked = v.column3 AND "Order".reserved = v.column4`);
+      writes.push({
+        guard: { changes: changed.length, error: () => new BookBatchConflict('a resting order changed while the batch held its book') },
+        query: Prisma.sql`
+          UPDATE "Order" SET remaining = v.column5, status = ${asEnum(tx, 'v.column6', 'OrderStatus')}, reserved = v.column7, "updatedAt" = ${now}
+          FROM ${valuesTable(rows, ['TEXT', 'INTEGER', 'INTEGER', 'BIGINT', 'INTEGER', 'TEXT', 'BIGINT'])}
+          WHERE "Order".id = v.column1 AND "Order".status = 'OPEN' AND "Order".remaining = v.column2 AND "Order".locked = v.column3 AND "Order".reserved = v.column4`,
+      });
     }
-    statements.push(...insertStatements('Contract', CONTRACT_COLUMNS, this.contracts.map((c) => CONTRACT_COLUMNS.map((column) => (column === 'createdAt' || column === 'updatedAt' ? now : c[column])))));
-    statements.push(...insertStatements('ContractEvent', CONTRACT_EVENT_COLUMNS, this.contractEvents.map((e) => CONTRACT_EVENT_COLUMNS.map((column) => (column === 'createdAt' ? now : e[column])))));
-    // sent together (server/db/direct.ts rawExecuteAll)
-    const counts = await rawExecuteAll(tx, statements);
-    ledger.done(counts);
-    if (changed.length > 0 && counts[update] !== changed.length) throw new BookBatchConflict('a resting order changed while the batch held its book');
+    add(insertStatements('Contract', CONTRACT_COLUMNS, this.contracts.map((c) => CONTRACT_COLUMNS.map((column) => (column === 'createdAt' || column === 'updatedAt' ? now : c[column])))));
+    add(insertStatements('ContractEvent', CONTRACT_EVENT_COLUMNS, this.contractEvents.map((e) => CONTRACT_EVENT_COLUMNS.map((column) => (column === 'createdAt' ? now : e[column])))));
+    // sent together (server/db/direct.ts)
+    await (last ? deferWrites : runWrites)(tx, writes);
+    ledger.done();
     this.contracts = [];
     this.contractEvents = [];
     for (const order of this.orders.values()) {
