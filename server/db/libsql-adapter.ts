@@ -131,6 +131,7 @@ class TransactionConnectionClient implements LibsqlClient {
   /** A fresh transaction connection: in WAL mode it commits without an fsync, and `durable()` syncs the log instead. */
   async #prepare(connection: Connection): Promise<void> {
     if (!this.#walSync) return;
+    this.#walSync.reopen();
     const mode = await connection.execute('PRAGMA journal_mode');
     this.#syncing = String(mode.rows[0]?.[0]).toLowerCase() === 'wal' ? this.#walSync : null;
     if (!this.#syncing) return;
@@ -216,6 +217,7 @@ class TransactionConnectionClient implements LibsqlClient {
 
   close() {
     this.closed = true;
+    this.#walSync?.reopen();
     this.#checkpointer?.stop();
     this.#checkpointer = null;
     if (this.#connection && this.#connection !== this.#main) this.#connection.close();
@@ -223,6 +225,7 @@ class TransactionConnectionClient implements LibsqlClient {
     this.#main.close();
   }
   reconnect() {
+    this.#walSync?.reopen();
     if (this.#connection) this.#drop(this.#connection);
     this.#main.reconnect();
     this.closed = false;
