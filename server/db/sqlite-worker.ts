@@ -81,7 +81,14 @@ function one(sql, args) {
 // one statement, or several run in order with an answer each ({ batch }: one message each way); statements
 // deferred by the caller run first, and if one fails, or one guarded changes other than its expected number
 // of rows ({ guard: its index }), the message's own statements are not run
-if (!workerData.checkpointMs) parentPort.on('message', ({ id, sql, args, batch, deferred }) => {
+if (!workerData.checkpointMs) parentPort.on('message', (message) => {
+  // asked to stop (WorkerConnection.close), after every statement posted before
+  if (message === 'stop') {
+    db.close();
+    parentPort.close();
+    return;
+  }
+  const { id, sql, args, batch, deferred } = message;
   for (const [i, s] of (deferred ?? []).entries()) {
     const done = one(s.sql, s.args);
     if (!done.error && (s.expect === undefined || done.changes === s.expect)) continue;
@@ -274,10 +281,16 @@ export class WorkerConnection {
     });
   }
 
+  /**
+   * Stops the thread once the statements already posted have run (terminating it inside the driver's call can
+   * abort the process: see Checkpointer); one still stuck after `STOP_GRACE_MS` (SQLite's busy wait) is terminated.
+   */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
     this.discardDeferred();
-    void this.#worker.terminate();
+    this.#worker.postMessage('stop');
+    setTimeout(() => void this.#worker.terminate(), STOP_GRACE_MS).unref();
   }
 }
 
@@ -313,6 +326,9 @@ export class Checkpointer {
     this.#worker.postMessage('stop');
   }
 }
+
+/** How long a connection's thread may take to finish its statements once asked to stop. */
+const STOP_GRACE_MS = 10_000;
 
 /** How often the checkpointer copies the log into the database. */
 export const CHECKPOINT_EVERY_MS = 100;

@@ -51,7 +51,8 @@ async function runBatch(db: Db, book: string, commands: BookCommand[]): Promise<
   const [communityId, category] = splitBook(book);
   placements.batches++;
   let done: Outcome<BookAnswer>[] = [];
-  if (kindOf(db) === 'sqlite' && commands[0]!.kind === 'place') {
+  const first = commands[0]!;
+  if (kindOf(db) === 'sqlite' && first.kind === 'place' && first.input.negotiation.mode === 'NONE') {
     try {
       done = await withOutbox(db, (tx, outbox) => placeInMemory(tx, outbox, communityId, category, commands), { answerWhenDurable: false, raw: true });
     } catch {
