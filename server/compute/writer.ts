@@ -155,7 +155,9 @@ export class CommunityWriter {
         await lockBook(tx, this.communityId, COMPUTE_CATEGORY);
         if (results.length || checks.length) await this.applyResults(tx, outbox, results, checks, plan, new Date(now));
         if (leases.length) await this.applyLeases(tx, outbox, leases, plan);
-      }, { answerWhenDurable: false });
+        // raw statements but for rare steps (a job finishing, a device found cheating, memory offers): those
+        // batches run again in the ORM's transaction
+      }, { answerWhenDurable: false, raw: true, ormIfNeeded: true });
     } catch (error) {
       this.work.markStale();
       throw error;
@@ -637,7 +639,8 @@ export class CommunityWriter {
  * node-postgres is retiring queries queued on a busy client).
  */
 async function together<T extends readonly (() => Promise<unknown>)[]>(tx: Tx, reads: T): Promise<{ -readonly [K in keyof T]: Awaited<ReturnType<T[K]>> }> {
-  if (kindOf(tx) === 'sqlite') return (await Promise.all(reads.map((read) => read()))) as { -readonly [K in keyof T]: Awaited<ReturnType<T[K]>> };
+  // a read that throws at once (an ORM call in a raw transaction) rejects with the others still awaited
+  if (kindOf(tx) === 'sqlite') return (await Promise.all(reads.map((read) => Promise.resolve().then(read)))) as { -readonly [K in keyof T]: Awaited<ReturnType<T[K]>> };
   const out: unknown[] = [];
   for (const read of reads) out.push(await read());
   return out as { -readonly [K in keyof T]: Awaited<ReturnType<T[K]>> };

@@ -23,9 +23,16 @@ export function rememberConnection(tx: Tx, db: Db): void {
   if (connection) connections.set(tx, connection);
 }
 
+/** An ORM call on the `tx` of a transaction outside the ORM (`rawOnlyTx`). */
+export class OrmInRawTransaction extends Error {
+  constructor(property: string) {
+    super(`tx.${property}: this transaction runs outside the ORM and takes raw statements only (server/db/direct.ts)`);
+  }
+}
+
 /**
  * The `tx` of a transaction outside the ORM (server/db/transaction.ts `rawTransaction`): the functions of this
- * file run on `connection`; any use of it as a Prisma client throws, naming the ORM call.
+ * file run on `connection`; any use of it as a Prisma client throws `OrmInRawTransaction`.
  */
 export function rawOnlyTx(connection: Connection): Tx {
   const tx = new Proxy(
@@ -33,7 +40,7 @@ export function rawOnlyTx(connection: Connection): Tx {
     {
       get(_, property) {
         if (property === 'then') return undefined;
-        throw new Error(`tx.${String(property)}: this transaction runs outside the ORM and takes raw statements only (server/db/direct.ts)`);
+        throw new OrmInRawTransaction(String(property));
       },
     },
   ) as Tx;

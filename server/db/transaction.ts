@@ -1,6 +1,6 @@
 import { Prisma } from './generated/sqlite/client';
 import { kindOf, rememberKind, sqliteAdapterOf, type Db, type Tx } from './client';
-import { rawOnlyTx, rememberConnection } from './direct';
+import { OrmInRawTransaction, rawOnlyTx, rememberConnection } from './direct';
 
 const MAX_ATTEMPTS = 5;
 
@@ -51,10 +51,12 @@ export async function transaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, options
  * interactive transaction on SQLite: BEGIN goes with the callback's first statement and COMMIT with its
  * deferred writes, so a callback that reads once and writes once costs two messages to SQLite's thread.
  * The ORM's own cost per transaction (a few hundred microseconds of CPU, and a message each for BEGIN and
- * COMMIT) was most of a small batch's time. `tx` is not a Prisma client here: an ORM call on it throws. On
- * PostgreSQL it is `transaction`.
+ * COMMIT) was most of a small batch's time. `tx` is not a Prisma client here: an ORM call on it throws
+ * `OrmInRawTransaction` — or, with `ormIfNeeded`, rolls the transaction back and runs `fn` again in the
+ * ORM's (for a callback that needs the ORM only on rare paths; it must have no effect outside its
+ * transaction before it returns). On PostgreSQL it is `transaction`.
  */
-export async function rawTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, options: { answerWhenDurable?: boolean } = {}): Promise<T> {
+export async function rawTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, options: { answerWhenDurable?: boolean; ormIfNeeded?: boolean } = {}): Promise<T> {
   const adapter = kindOf(db) === 'sqlite' ? sqliteAdapterOf(db) : undefined;
   if (!adapter) return transaction(db, fn, options);
   if (!adapter.connected) await db.$connect();
@@ -66,6 +68,7 @@ export async function rawTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, opti
     result = await fn(tx);
   } catch (error) {
     await open.rollback();
+    if (options.ormIfNeeded && error instanceof OrmInRawTransaction) return transaction(db, fn, options);
     throw error;
   }
   await open.commit();

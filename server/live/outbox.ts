@@ -42,9 +42,14 @@ export class Outbox {
 /**
  * Runs `fn` in a transaction with a fresh outbox (fresh on every retry), writes the events it gathered
  * in the same transaction, and wakes their subscribers once it has committed and is durable. With `raw`,
- * `fn` runs raw statements only, in a transaction outside the ORM (server/db/transaction.ts `rawTransaction`).
+ * `fn` runs raw statements only, in a transaction outside the ORM (server/db/transaction.ts `rawTransaction`,
+ * which also says what `ormIfNeeded` does).
  */
-export async function withOutbox<T>(db: Db, fn: (tx: Tx, outbox: Outbox) => Promise<T>, options: { answerWhenDurable?: boolean; raw?: boolean } = {}): Promise<T> {
+export async function withOutbox<T>(
+  db: Db,
+  fn: (tx: Tx, outbox: Outbox) => Promise<T>,
+  options: { answerWhenDurable?: boolean; raw?: boolean; ormIfNeeded?: boolean } = {},
+): Promise<T> {
   let outbox = new Outbox();
   const result = await (options.raw ? rawTransaction : transaction)(
     db,

@@ -59,6 +59,23 @@ describe.each(databaseKinds)('raw transactions on %s', (kind) => {
     expect((await t.db.community.findUniqueOrThrow({ where: { id: communityId } })).name).toBe('Counter');
   });
 
+  it.skipIf(kind !== 'sqlite')('with ormIfNeeded, a callback that reaches for the ORM runs again in its transaction, the raw attempt undone', async () => {
+    const before = await bps();
+    let attempts = 0;
+    await rawTransaction(
+      t.db,
+      async (tx) => {
+        attempts++;
+        await rawExecute(tx, Prisma.sql`UPDATE "Community" SET "commissionBps" = "commissionBps" + 1 WHERE id = ${communityId}`);
+        await tx.community.update({ where: { id: communityId }, data: { name: `Attempt ${attempts}` } });
+      },
+      { ormIfNeeded: true },
+    );
+    expect(attempts).toBe(2);
+    expect(await t.db.community.findUniqueOrThrow({ where: { id: communityId } })).toMatchObject({ name: 'Attempt 2', commissionBps: before + 1 });
+    await t.db.community.update({ where: { id: communityId }, data: { name: 'Counter' } });
+  });
+
   it('30 concurrent read-then-write increments each through raw transactions, ORM transactions and plain updates lose nothing', async () => {
     const before = await bps();
     // PostgreSQL reads committed rows: the row is locked as it is read (SQLite runs one transaction at a time)
