@@ -60,6 +60,11 @@ export class PrismaLibSqlSharedConnections extends PrismaLibSql {
     return this.#client?.openTransaction ?? null;
   }
 
+  /** Whether the ORM has connected (made its client) and not closed it since. */
+  get connected(): boolean {
+    return this.#client !== null && !this.#client.closed;
+  }
+
   /**
    * A write transaction outside the ORM (server/db/transaction.ts `rawTransaction`): its statements go straight
    * to the transaction connection, and it ends with `commit()` or `rollback()`. While it is open, statements of
@@ -67,11 +72,6 @@ export class PrismaLibSqlSharedConnections extends PrismaLibSql {
    * ORM's own transactions behind the adapter's lock) — the main connection must never wait for SQLite's write
    * lock on the event loop's thread, which the transaction could then never give back.
    */
-  /** Whether the ORM has connected (made its client) and not closed it since. */
-  get connected(): boolean {
-    return this.#client !== null && !this.#client.closed;
-  }
-
   rawTransaction(): Promise<{ connection: Connection; transaction: LibsqlTransaction }> {
     if (!this.#client) throw new Error('rawTransaction: the client is not connected yet');
     return this.#client.exclusiveTransaction();
