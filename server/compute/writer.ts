@@ -1,5 +1,5 @@
 import { Prisma } from '../db/generated/sqlite/client';
-import { rawExecute, rawExecuteAll, runWrites, type Write } from '../db/direct';
+import { rawExecute, rawExecuteAll, runWrites, unguarded, type Write } from '../db/direct';
 import { kindOf, type Db, type Tx } from '../db/client';
 import { durable } from '../db/transaction';
 import { lockBook } from '../db/book-lock';
@@ -560,7 +560,6 @@ export class CommunityWriter {
     }
     // every write of the leases, sent together (server/db/direct.ts runWrites), in an order the foreign keys accept
     const writes: Write[] = [];
-    const statements = { push: (...queries: Prisma.Sql[]) => writes.push(...queries.map((query) => ({ query }))) };
     const conflict = (message: string) => () => new DomainError('CONFLICT', message);
     if (made.length) {
       const rows = made.map((held) => {
@@ -573,18 +572,18 @@ export class CommunityWriter {
         };
       });
       const at = new Date(batchNow);
-      statements.push(...insertStatements('Contract', ['id', 'communityId', 'buyOrderId', 'sellOrderId', 'buyerId', 'sellerId', 'category', 'unit', 'quantity', 'price', 'pricing', 'windowStart', 'windowEnd', 'commissionBps', 'buyerCommission', 'sellerCommission', 'escrowed', 'state', 'createdAt', 'updatedAt'],
-        rows.map((r) => [r.id, r.communityId, r.buyOrderId, r.sellOrderId, r.buyerId, r.sellerId, r.category, r.unit, r.quantity, r.price, r.pricing, r.windowStart, r.windowEnd, r.commissionBps, r.buyerCommission, r.sellerCommission, r.escrowed, enumValue(tx, 'ACTIVE', 'ContractState'), at, at])));
+      writes.push(...unguarded(insertStatements('Contract', ['id', 'communityId', 'buyOrderId', 'sellOrderId', 'buyerId', 'sellerId', 'category', 'unit', 'quantity', 'price', 'pricing', 'windowStart', 'windowEnd', 'commissionBps', 'buyerCommission', 'sellerCommission', 'escrowed', 'state', 'createdAt', 'updatedAt'],
+        rows.map((r) => [r.id, r.communityId, r.buyOrderId, r.sellOrderId, r.buyerId, r.sellerId, r.category, r.unit, r.quantity, r.price, r.pricing, r.windowStart, r.windowEnd, r.commissionBps, r.buyerCommission, r.sellerCommission, r.escrowed, enumValue(tx, 'ACTIVE', 'ContractState'), at, at]))));
       // a job's window is open from its submission: the contract starts at once (MATCH, then START, as the
       // market's sweeper would start it a moment later, one transaction per contract)
-      statements.push(...insertStatements('ContractEvent', ['id', 'contractId', 'action', 'fromState', 'toState', 'note', 'createdAt'],
+      writes.push(...unguarded(insertStatements('ContractEvent', ['id', 'contractId', 'action', 'fromState', 'toState', 'note', 'createdAt'],
         rows.flatMap((r) => [
           [newId(), r.id, 'MATCH', null, enumValue(tx, 'MATCHED', 'ContractState'), `${r.quantity} ${WORK_UNIT} at ${toMicro(r.price)} µcredits (cross), growing with each unit leased`, at],
           [newId(), r.id, 'START', enumValue(tx, 'MATCHED', 'ContractState'), enumValue(tx, 'ACTIVE', 'ContractState'), 'The window opened', at],
-        ])));
+        ]))));
       const again = made.filter((h) => replaced.has(`${h.jobId}:${h.deviceId}`));
-      if (again.length) statements.push(Prisma.sql`DELETE FROM "ComputeContract" WHERE ${Prisma.join(again.map((h) => Prisma.sql`("jobId" = ${h.jobId} AND "deviceId" = ${h.deviceId})`), ' OR ')}`);
-      statements.push(...insertStatements('ComputeContract', ['contractId', 'jobId', 'deviceId'], made.map((h) => [h.contractId, h.jobId, h.deviceId])));
+      if (again.length) writes.push({ query: Prisma.sql`DELETE FROM "ComputeContract" WHERE ${Prisma.join(again.map((h) => Prisma.sql`("jobId" = ${h.jobId} AND "deviceId" = ${h.deviceId})`), ' OR ')}` });
+      writes.push(...unguarded(insertStatements('ComputeContract', ['contractId', 'jobId', 'deviceId'], made.map((h) => [h.contractId, h.jobId, h.deviceId]))));
       for (const r of rows) {
         for (const [memberId, orderId, side] of [[r.buyerId, r.buyOrderId, 'BUY'], [r.sellerId, r.sellOrderId, 'SELL']] as const) {
           outbox.add([memberId], { type: 'fill', contractId: r.id, orderId, side, quantity: r.quantity, price: toMicro(r.price), category: COMPUTE_CATEGORY, pulled: true });
@@ -622,9 +621,9 @@ export class CommunityWriter {
       UPDATE "Order" SET "remaining" = v.column2, "reserved" = COALESCE(v.column3, "Order"."reserved"), "status" = ${asEnum(tx, 'v.column4', 'OrderStatus')}
       FROM ${valuesTable(orderRows, ['TEXT', 'INTEGER', 'BIGINT', 'TEXT', 'INTEGER'])}
       WHERE "Order"."id" = v.column1 AND "Order"."remaining" = v.column5 AND "Order"."status" = 'OPEN'` });
-    statements.push(...insertStatements('Replica', ['id', 'unitId', 'jobId', 'contractId', 'deviceId', 'memberId', 'expiresAt', 'leasedAt'],
-      replicas.map((r) => [r.id, r.unitId, r.jobId, r.contractId, r.deviceId, r.memberId, r.expiresAt, r.leasedAt])));
-    statements.push(...requiredStatements(required));
+    writes.push(...unguarded(insertStatements('Replica', ['id', 'unitId', 'jobId', 'contractId', 'deviceId', 'memberId', 'expiresAt', 'leasedAt'],
+      replicas.map((r) => [r.id, r.unitId, r.jobId, r.contractId, r.deviceId, r.memberId, r.expiresAt, r.leasedAt]))));
+    writes.push(...unguarded(requiredStatements(required)));
     // the ledger's rows and balances go in the same message
     const ledgerWrites = await ledger.writes(tx);
     await runWrites(tx, [...writes, ...ledgerWrites.writes]);

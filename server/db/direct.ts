@@ -124,6 +124,9 @@ export async function rawExecuteAll(db: Queryable, queries: Prisma.Sql[]): Promi
 /** A write of a batch, and, if it must change an exact number of rows, that number and the error otherwise. */
 export type Write = { query: Prisma.Sql; guard?: Guard };
 
+/** Writes without a guard. */
+export const unguarded = (queries: Prisma.Sql[]): Write[] => queries.map((query) => ({ query }));
+
 /** Runs `writes` now, in order; a guard not met throws its error (the transaction must then be given up). */
 export async function runWrites(db: Queryable, writes: Write[]): Promise<void> {
   const counts = await rawExecuteAll(db, writes.map((write) => write.query));

@@ -225,7 +225,6 @@ class TransactionConnectionClient implements LibsqlClient {
     this.#main.close();
   }
   reconnect() {
-    this.#walSync?.reopen();
     if (this.#connection) this.#drop(this.#connection);
     this.#main.reconnect();
     this.closed = false;

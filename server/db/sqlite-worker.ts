@@ -22,18 +22,13 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.libsql);
 const db = new Database(workerData.path, { timeout: workerData.timeout });
+// a checkpointer (see Checkpointer): copies the log into the database now and then, never waiting for anyone
+let timer = null;
 if (workerData.checkpointMs) {
-  // a checkpointer (see Checkpointer): copies the log into the database now and then, never waiting for anyone
   const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
-  const timer = setInterval(() => {
+  timer = setInterval(() => {
     try { checkpoint.all(); } catch { /* busy: the next turn tries again */ }
   }, workerData.checkpointMs);
-  // asked to stop, it ends between two checkpoints (a thread terminated inside the driver's call aborts the process)
-  parentPort.once('message', () => {
-    clearInterval(timer);
-    db.close();
-    parentPort.close();
-  });
 }
 const statements = new Map();
 const MAX_STATEMENTS = ${500};
@@ -81,9 +76,11 @@ function one(sql, args) {
 // one statement, or several run in order with an answer each ({ batch }: one message each way); statements
 // deferred by the caller run first, and if one fails, or one guarded changes other than its expected number
 // of rows ({ guard: its index }), the message's own statements are not run
-if (!workerData.checkpointMs) parentPort.on('message', (message) => {
-  // asked to stop (WorkerConnection.close), after every statement posted before
+parentPort.on('message', (message) => {
+  // asked to stop (WorkerConnection.close, Checkpointer.stop): after every statement posted before, between
+  // two checkpoints (a thread terminated inside the driver's call aborts the process)
   if (message === 'stop') {
+    clearInterval(timer);
     db.close();
     parentPort.close();
     return;
@@ -301,8 +298,8 @@ export class WorkerConnection {
  * waited (in the market bench it was half of the transaction thread's COMMIT time: 1,116 → 560 ms over ~600
  * commits without it). Here a thread of its own runs a PASSIVE checkpoint every `everyMs` on its own
  * connection, which copies what no reader still needs and waits for no one; a writer restarts the log from
- * its start once everything in it is copied. The connections that commit raise their own threshold (`AUTOCHECKPOINT_PAGES`) so that they
- * checkpoint only if this thread falls far behind.
+ * its start once everything in it is copied. The connections that commit raise their own threshold
+ * (`AUTOCHECKPOINT_PAGES`) so that they checkpoint only if this thread falls far behind.
  */
 export class Checkpointer {
   readonly #worker: Worker;

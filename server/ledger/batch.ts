@@ -1,5 +1,5 @@
 import { Prisma } from '../db/generated/sqlite/client';
-import { rawQuery, runWrites, type Write } from '../db/direct';
+import { rawQuery, runWrites, unguarded, type Write } from '../db/direct';
 import type { Tx } from '../db/client';
 import { chunks, enumValue, insertStatements, valuesTable } from '../db/bulk';
 import { newId } from '../db/ids';
@@ -139,10 +139,10 @@ export class LedgerBatch {
     const at = new Date();
     const moved = [...net.values()].filter((a) => a.delta !== 0);
     const conflict = () => new LedgerBatchConflict('a balance moved past what the batch allowed for');
-    const writes: Write[] = [
+    const writes: Write[] = unguarded([
       ...insertStatements('LedgerTransaction', ['id', 'communityId', 'kind', 'memo', 'reference', 'createdAt'], this.entries.map((e) => [e.id, this.communityId, e.kind, e.memo, e.reference, at])),
       ...insertStatements('Posting', ['id', 'transactionId', 'accountId', 'amount', 'createdAt'], postings.map((p) => [...p, at])),
-    ].map((query) => ({ query }));
+    ]);
     for (const part of chunks(moved, 1_000)) {
       // the guard of `guardFor` per account, on the balance as it is now in the database
       const values = part.map((a) => {

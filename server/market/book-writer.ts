@@ -76,7 +76,7 @@ async function runBatch(db: Db, book: string, commands: BookCommand[]): Promise<
  */
 async function placeInMemory(tx: Tx, outbox: Outbox, communityId: string, category: string, commands: BookCommand[]): Promise<Outcome<BookAnswer>[]> {
   const places = placementsUpToCancel(commands);
-  const { batch } = await BookBatch.open(tx, communityId, category, places, places[0]!.now);
+  const batch = await BookBatch.open(tx, communityId, category, places, places[0]!.now);
   const outcomes: Outcome<BookAnswer>[] = [];
   if (!batch) return outcomes;
   for (const command of places) {

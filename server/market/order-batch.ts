@@ -1,5 +1,5 @@
 import { Prisma } from '../db/generated/sqlite/client';
-import { deferWrites, rawQueryAll, runWrites, type Write } from '../db/direct';
+import { deferWrites, rawQueryAll, runWrites, unguarded, type Write } from '../db/direct';
 import type { Tx } from '../db/client';
 import { asEnum, insertStatements, valuesTable } from '../db/bulk';
 import { newId } from '../db/ids';
@@ -146,12 +146,12 @@ export class BookBatch {
 
   /**
    * Locks the book (`openMarketBooks`) and reads what `commands` need (`load`), all in one message to SQLite's
-   * thread; `batch` is null when the community's books are linked to others (orders then go the long way).
+   * thread; null when the community's books are linked to others (orders then go the long way).
    */
-  static async open(tx: Tx, communityId: string, category: string, commands: PlaceCommand[], now: Date): Promise<{ communities: string[]; community: MarketCommunity; batch: BookBatch | null }> {
+  static async open(tx: Tx, communityId: string, category: string, commands: PlaceCommand[], now: Date): Promise<BookBatch | null> {
     const reads = BookBatch.reads(communityId, category, commands, now);
     const { communities, community, rows } = await openMarketBooksReading(tx, communityId, category, reads.queries);
-    return { communities, community, batch: communities.length === 1 ? reads.make(community, rows) : null };
+    return communities.length === 1 ? reads.make(community, rows) : null;
   }
 
   /** Reads what `commands` need: the opposite sides of their units, their members' accounts, their devices' profiles. */
@@ -348,12 +348,11 @@ export class BookBatch {
     // the ledger's rows and balances first, in the same message as the batch's own
     const ledger = await this.ledger.writes(tx);
     const writes: Write[] = [...ledger.writes];
-    const add = (queries: Prisma.Sql[]) => writes.push(...queries.map((query) => ({ query })));
     const created = [...this.orders.values()].filter((o) => o.insert);
-    add(insertStatements('Order', ORDER_COLUMNS, created.map((o) => {
+    writes.push(...unguarded(insertStatements('Order', ORDER_COLUMNS, created.map((o) => {
       const row = { ...o.insert!, remaining: o.remaining, reserved: BigInt(o.reserved), status: o.remaining === 0 ? 'FILLED' : 'OPEN', createdAt: now, updatedAt: now };
       return ORDER_COLUMNS.map((column) => (column === 'constraints' ? JSON.stringify(row.constraints) : row[column]));
-    })));
+    }))));
     const changed = [...this.orders.values()].filter((o) => o.read && (o.read.remaining !== o.remaining || o.read.reserved !== o.reserved));
     if (changed.length > 0) {
       const rows = changed.map((o) => [o.id, o.read!.remaining, o.read!.locked, BigInt(o.read!.reserved), o.remaining, o.remaining === 0 ? 'FILLED' : 'OPEN', BigInt(o.reserved)]);
@@ -366,8 +365,8 @@ export class BookBatch {
           WHERE "Order".id = v.column1 AND "Order".status = 'OPEN' AND "Order".remaining = v.column2 AND "Order".locked = v.column3 AND "Order".reserved = v.column4`,
       });
     }
-    add(insertStatements('Contract', CONTRACT_COLUMNS, this.contracts.map((c) => CONTRACT_COLUMNS.map((column) => (column === 'createdAt' || column === 'updatedAt' ? now : c[column])))));
-    add(insertStatements('ContractEvent', CONTRACT_EVENT_COLUMNS, this.contractEvents.map((e) => CONTRACT_EVENT_COLUMNS.map((column) => (column === 'createdAt' ? now : e[column])))));
+    writes.push(...unguarded(insertStatements('Contract', CONTRACT_COLUMNS, this.contracts.map((c) => CONTRACT_COLUMNS.map((column) => (column === 'createdAt' || column === 'updatedAt' ? now : c[column]))))));
+    writes.push(...unguarded(insertStatements('ContractEvent', CONTRACT_EVENT_COLUMNS, this.contractEvents.map((e) => CONTRACT_EVENT_COLUMNS.map((column) => (column === 'createdAt' ? now : e[column]))))));
     // sent together (server/db/direct.ts)
     await (last ? deferWrites : runWrites)(tx, writes);
     ledger.done();
