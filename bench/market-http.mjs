@@ -110,6 +110,13 @@ async function call(base, procedure, input, cookie) {
   return { data: body.result.data, cookie: setCookie ? setCookie.split(';')[0] : null };
 }
 
+async function query(base, procedure, cookie) {
+  const res = await fetch(`${base}/api/trpc/${procedure}`, { headers: { cookie } });
+  const body = await res.json();
+  if (!res.ok || body.error) throw new Error(`${procedure} → ${res.status}: ${JSON.stringify(body.error ?? body).slice(0, 500)}`);
+  return body.result.data;
+}
+
 async function mapLimit(items, limit, fn) {
   const out = new Array(items.length);
   let next = 0;
@@ -128,8 +135,7 @@ async function mapLimit(items, limit, fn) {
  * MEMBERS members signed up over HTTP; the first creates one community per mode (so every mode starts
  * from an empty book), the others join them all.
  */
-async function setUpMarket(base, modes) {
-  const tag = randomBytes(3).toString('hex');
+async function setUpMarket(base, modes, tag) {
   const handles = Array.from({ length: MEMBERS }, (_, i) => `bench-${tag}-${i}`);
   const signedUp = await mapLimit(handles, 4, async (handle) => {
     const { data, cookie } = await call(base, 'auth.signUp', { handle, password: 'correct horse battery staple' });
@@ -198,6 +204,36 @@ function tally(counts, status, body, k) {
   if (status !== 200 && counts.samples.length < 3) counts.samples.push(`${status} ${String(body).slice(0, 300)}`);
 }
 
+/** An answer slower than this is counted as slow in the open loop (the target's p99). */
+const SLOW_MS = 50;
+
+/**
+ * The open loop's slow answers (`due`: epoch ms the request was due; `ms`: its latency) grouped into episodes:
+ * answers due within 250 ms of the previous slow one belong to its episode. Beside each episode, the longest slow sync
+ * of SQLite's log (over 20 ms: `logSyncs.slowest` of system.health) that ran during it: every answer waits for one.
+ */
+function slowEpisodes(slow, startedAt, logSyncs) {
+  const episodes = [];
+  for (const answer of [...slow].sort((a, b) => a.due - b.due)) {
+    const last = episodes.at(-1);
+    if (last && answer.due - last.lastDue <= 250) {
+      last.count++;
+      last.lastDue = answer.due;
+      last.end = Math.max(last.end, answer.due + answer.ms);
+    } else episodes.push({ firstDue: answer.due, lastDue: answer.due, end: answer.due + answer.ms, count: 1 });
+  }
+  const syncs = logSyncs?.slowest ?? [];
+  return {
+    count: slow.length,
+    episodes: episodes.map((e) => ({
+      atSeconds: (e.firstDue - startedAt) / 1000,
+      answers: e.count,
+      logSyncMs: Math.max(0, ...syncs.filter((sync) => sync.endedAt >= e.firstDue && sync.endedAt - sync.ms <= e.end).map((sync) => sync.ms)) || null,
+    })),
+    logSyncs,
+  };
+}
+
 /**
  * Plain orders offered open-loop at `rate` per second for DURATION seconds: request i is due at start +
  * i / rate, sent on one of CONNECTIONS keep-alive sockets (queued in the agent when all are busy), and its
@@ -210,6 +246,7 @@ async function openLoop(app, market, communityId, rate) {
   const url = new URL('/api/trpc/market.placeOrder', app.base);
   const counts = { ok: 0, failed: 0, samples: [], perSecond: [], startedAt: Date.now() };
   const latencies = [];
+  const slow = [];
   let errors = 0;
   let non2xx = 0;
   const total = rate * DURATION;
@@ -222,6 +259,7 @@ async function openLoop(app, market, communityId, rate) {
         res.on('data', (c) => chunks.push(c));
         res.on('end', () => {
           latencies.push(performance.now() - due);
+          if (performance.now() - due > SLOW_MS) slow.push({ due: performance.timeOrigin + due, ms: performance.now() - due });
           if (res.statusCode !== 200) non2xx++;
           tally(counts, res.statusCode, Buffer.concat(chunks).toString(), 1);
           resolve();
@@ -248,8 +286,10 @@ async function openLoop(app, market, communityId, rate) {
   const cpu = cpuSeconds(app.child.pid) - cpuBefore;
   latencies.sort((a, b) => a - b);
   const at = (q) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN);
+  const health = await query(app.base, 'system.health', market.members[0].cookie).catch(() => null);
   return {
     mode: `${rate}/s offered`,
+    slowAnswers: slowEpisodes(slow, start + performance.timeOrigin, health?.logSyncs ?? null),
     cpuMicrosPerOrder: counts.ok > 0 ? (cpu * 1e6) / counts.ok : NaN,
     appCpuShare: cpu / seconds,
     connections: CONNECTIONS,
@@ -409,11 +449,13 @@ const databases = benchDatabases({ root, prefix: 'bench', pgUrl: args['pg-url'],
 
 async function benchDatabase(database) {
   const t0 = Date.now();
-  const app = await startApp(database.url);
+  const tag = randomBytes(3).toString('hex');
+  // the first member is the coordinator's administrator (system.health: the log's sync times)
+  const app = await startApp(database.url, { SWAPMESH_ADMINS: `bench-${tag}-0` });
   let runs;
   const baselines = {};
   try {
-    const market = await setUpMarket(app.base, ['plain', 'batch', 'rate', 'warm-up']);
+    const market = await setUpMarket(app.base, ['plain', 'batch', 'rate', 'warm-up'], tag);
     // warm up, in a community of its own: the first requests load the tRPC route and the database client
     const make = orderMaker(market.communities[3]);
     for (const m of market.members.slice(0, 4)) await call(app.base, 'market.placeOrder', make(m.side), m.cookie);
@@ -440,6 +482,20 @@ async function benchDatabase(database) {
   }
   const audit = await database.audit(database.url);
   return { database: database.kind, runs, baselines, audit: { ...audit, open: audit.open.length, crossed: crossedPairs(audit.open) }, seconds: (Date.now() - t0) / 1_000 };
+}
+
+/** The open loop's slow answers in words, with SQLite's log syncs beside them. */
+function describeSlow({ count, episodes, logSyncs }) {
+  if (count === 0) return `no answer over ${SLOW_MS} ms`;
+  const list = episodes
+    .slice(0, 12)
+    .map((e) => `${e.atSeconds.toFixed(1)} s ×${e.answers}${e.logSyncMs ? ` (log sync ${e.logSyncMs} ms)` : ''}`)
+    .join(', ');
+  const withSync = episodes.filter((e) => e.logSyncMs).length;
+  const syncs = logSyncs
+    ? `; SQLite's log syncs over the last minute: ${logSyncs.count}, p50 ${logSyncs.p50Ms} ms, p99 ${logSyncs.p99Ms} ms, longest ${logSyncs.maxMs} ms, ${logSyncs.slow} over ${logSyncs.slowMs} ms; ${withSync} of ${episodes.length} episodes had one of those end during them`
+    : '';
+  return `${count} answers over ${SLOW_MS} ms in ${episodes.length} episodes (${list}${episodes.length > 12 ? ', …' : ''})${syncs}`;
 }
 
 const pad = (value, width, right = false) => (right ? String(value).padStart(width) : String(value).padEnd(width));
@@ -483,6 +539,7 @@ function printTable(results) {
     for (const run of r.runs) {
       console.log(`  ${r.database} ${run.mode}: successful orders per second over the run: ${run.perSecond.join(' ')}; latency p90 ${run.p90} ms, max ${run.max} ms`);
       for (const s of run.samples) console.log(`  ${r.database} ${run.mode} sample failure: ${s}`);
+      if (run.slowAnswers) console.log(`  ${r.database} ${run.mode}: ${describeSlow(run.slowAnswers)}`);
     }
   }
 }

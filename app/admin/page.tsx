@@ -59,7 +59,7 @@ function Health() {
   const health = useQuery({ ...trpc.system.health.queryOptions(), refetchInterval: 5_000 });
   if (health.isPending) return <Pending query={health} />;
   if (health.isError) return <ErrorAlert error={health.error} />;
-  const { totals, process } = health.data;
+  const { totals, process, logSyncs } = health.data;
   const contracts = Object.entries(totals.contracts).map(([state, n]) => `${n} ${STATE_WORDS[state] ?? state.toLowerCase()}`).join(' · ');
   return (
     <div className="card stack" data-testid="health">
@@ -73,6 +73,14 @@ function Health() {
           <tr><td>Up for</td><td className="num">{duration(process.uptimeSeconds)}</td></tr>
           <tr><td>Memory (resident · heap)</td><td className="num">{megabytes(process.rssBytes)} · {megabytes(process.heapUsedBytes)}</td></tr>
           <tr><td>Event loop delay (p50 · p99)</td><td className="num">{process.eventLoopDelay.p50Ms} · {process.eventLoopDelay.p99Ms} ms</td></tr>
+          {logSyncs && (
+            <tr data-testid="log-syncs">
+              <td>Disk syncs of commits, last minute (p50 · p99 · longest)</td>
+              <td className="num wrap">
+                {logSyncs.p50Ms} · {logSyncs.p99Ms} · {logSyncs.maxMs} ms{logSyncs.slow ? `, ${logSyncs.slow} of ${logSyncs.count} over ${logSyncs.slowMs} ms` : ''}
+              </td>
+            </tr>
+          )}
         </tbody>
       </table>
       <h3 style={{ margin: 0 }}>Background work</h3>

@@ -46,9 +46,9 @@ export class PrismaLibSqlSharedConnections extends PrismaLibSql {
     return this.#client?.durable() ?? Promise.resolve();
   }
 
-  /** Commits and log syncs so far, when transactions commit without syncing (else null). */
-  get walSyncCounts(): WalSync['counts'] | null {
-    return this.#client?.walSyncCounts ?? null;
+  /** The log's syncs (commits and syncs so far, their recent times), when transactions commit without syncing (else null). */
+  get walSync(): WalSync | null {
+    return this.#client?.walSync ?? null;
   }
 
   /**
@@ -124,8 +124,8 @@ class TransactionConnectionClient implements LibsqlClient {
     return this.#syncing?.durable() ?? Promise.resolve();
   }
 
-  get walSyncCounts(): WalSync['counts'] | null {
-    return this.#syncing?.counts ?? null;
+  get walSync(): WalSync | null {
+    return this.#syncing;
   }
 
   /** A fresh transaction connection: in WAL mode it commits without an fsync, and `durable()` syncs the log instead. */

@@ -1,5 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { RecentDurations, type DurationSummary } from '../system/recent-durations';
 
 /** The database file of a SQLite URL (`file:./data/app.db?x=y` → `/abs/data/app.db`), or null for an in-memory database. */
 export function sqliteFileOf(url: string): string | null {
@@ -22,6 +23,11 @@ export function sqliteFileOf(url: string): string | null {
 export class WalSync {
   /** Commits written to the log so far (COMMIT returned), commits known to be on disk, fsyncs done. */
   readonly counts = { committed: 0, synced: 0, syncs: 0 };
+  /**
+   * How long each sync took over the last minute, from its start to the log on disk: every acknowledged write
+   * waited for one (the floor of a writer's answer time on this disk).
+   */
+  private readonly times = new RecentDurations(60_000);
   private running: Promise<void> | null = null;
   private readonly walPath: string;
   /**
@@ -50,6 +56,11 @@ export class WalSync {
     }
   }
 
+  /** The log's syncs over the last minute (null when there were none); over 20 ms counts as slow (a disk's stall). */
+  recentSyncs(now = Date.now()): DurationSummary | null {
+    return this.times.summary(now, 20);
+  }
+
   /** The connections were made again (the log may be a new file): the next sync opens it afresh. */
   reopen(): void {
     const file = this.file;
@@ -60,6 +71,7 @@ export class WalSync {
 
   private async syncOnce(): Promise<void> {
     const upTo = this.counts.committed;
+    const started = performance.now();
     this.file ??= open(this.walPath, 'r').catch((error: NodeJS.ErrnoException) => {
       // no log: the last connection closed and checkpointed it into the database, which SQLite synced
       if (error.code === 'ENOENT') return null;
@@ -79,5 +91,6 @@ export class WalSync {
     if (handle === null && this.file === file) this.file = null;
     this.counts.syncs++;
     this.counts.synced = Math.max(this.counts.synced, upTo);
+    this.times.record(performance.now() - started);
   }
 }

@@ -1,4 +1,4 @@
-import type { Db } from '../db/client';
+import { sqliteAdapterOf, type Db } from '../db/client';
 import { afterCursor, pageOrder, toPage, type PageRequest } from '../paging';
 import { processHealth } from './health';
 
@@ -21,6 +21,8 @@ export async function systemHealth(db: Db) {
       liveEvents,
     },
     process: processHealth(),
+    // SQLite: the syncs of its write-ahead log that every acknowledged write waits for (null on PostgreSQL, whose commits sync themselves)
+    logSyncs: sqliteAdapterOf(db)?.walSync?.recentSyncs() ?? null,
   };
 }
 

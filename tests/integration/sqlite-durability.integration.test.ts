@@ -28,7 +28,7 @@ describe('SQLite: a transaction is answered once its commit is on disk', () => {
   });
 
   it('each of 40 concurrent transactions resolves only after a sync that started after its commit; syncs are shared', async () => {
-    const counts = sqliteAdapterOf(t.db)!.walSyncCounts!;
+    const counts = sqliteAdapterOf(t.db)!.walSync!.counts;
     expect(counts).not.toBeNull();
     const before = { ...counts };
     // each transaction's own commit comes after its callback ends, so it is at least the next commit
@@ -53,7 +53,7 @@ describe('SQLite: a transaction is answered once its commit is on disk', () => {
   });
 
   it('a transaction that rolls back is not counted as a commit and waits for no sync', async () => {
-    const counts = sqliteAdapterOf(t.db)!.walSyncCounts!;
+    const counts = sqliteAdapterOf(t.db)!.walSync!.counts;
     const before = { ...counts };
     await expect(
       transaction(t.db, async (tx) => {
