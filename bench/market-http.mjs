@@ -22,8 +22,12 @@
  *             against the app, not for it). autocannon's own rate limit is not used: it lets each
  *             connection send its share of a second as fast as it is answered from the second's start,
  *             which is closed-loop bursts, not an open loop.
+ *             It starts 3 s after the mode before it (what that left, its log's checkpoint and garbage, is done),
+ *             and its slow answers (over 50 ms) are printed as episodes, each beside the slowest sync of SQLite's
+ *             log that ran during it (system.health, read as the first member, whom the run makes administrator).
  * Before the load, in the same run, the baselines: bare `node:http` and `auth.me` signed in
- * (bench/support/baselines.mjs), at the same number of connections.
+ * (bench/support/baselines.mjs), at the same number of connections; before the rate mode, the disk's: a bare
+ * group-commit loop (write + fdatasync) beside the database file, offered the same rate (`durableLoop`).
  * Members alternate between buyers and sellers (one side each, so nobody's bid meets their own ask);
  * bids mostly above a mid price and asks mostly below, so most orders cross; quantities 1–5; one window
  * for every order; a fresh community (an empty book) per mode.
@@ -43,13 +47,14 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { appLauncher, cpuSeconds, stopOnExit } from './support/app-process.mjs';
-import { AUTH_ME_PATH, measure, startBareNode } from './support/baselines.mjs';
+import { AUTH_ME_PATH, durableLoop, measure, startBareNode } from './support/baselines.mjs';
 import { benchDatabases } from './support/databases.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -204,13 +209,17 @@ function tally(counts, status, body, k) {
   if (status !== 200 && counts.samples.length < 3) counts.samples.push(`${status} ${String(body).slice(0, 300)}`);
 }
 
+/** The pause before the open loop when other modes ran before it. */
+const SETTLE_MS = 3_000;
+
 /** An answer slower than this is counted as slow in the open loop (the target's p99). */
 const SLOW_MS = 50;
 
 /**
  * The open loop's slow answers (`due`: epoch ms the request was due; `ms`: its latency) grouped into episodes:
  * answers due within 250 ms of the previous slow one belong to its episode. Beside each episode, the longest slow sync
- * of SQLite's log (over 20 ms: `logSyncs.slowest` of system.health) that ran during it: every answer waits for one.
+ * of SQLite's log (over 20 ms from its start until the app heard it was done, which takes longer when the event loop
+ * is held up too: `logSyncs.slowest` of system.health) that ran during it: every answer waits for one.
  */
 function slowEpisodes(slow, startedAt, logSyncs) {
   const episodes = [];
@@ -473,7 +482,14 @@ async function benchDatabase(database) {
     runs = [];
     if (MODES.has('plain')) runs.push(await load(app, market, market.communities[0], 1));
     if (MODES.has('batch')) runs.push(await load(app, market, market.communities[1], BATCH));
-    if (MODES.has('rate')) runs.push(await openLoop(app, market, market.communities[2], RATE));
+    if (MODES.has('rate')) {
+      // the open loop measures a steady rate: it starts once what the modes before it left (the log's checkpoint,
+      // a collection of their garbage, their sockets closing) is done
+      if (runs.length > 0) await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      // the disk's own ceiling at the same rate, just before (SQLite: beside its file; PostgreSQL's data is on the same disk here)
+      baselines.durable = await durableLoop(database.kind === 'sqlite' ? path.dirname(database.url.replace(/^file:/, '')) : tmpdir(), { rate: RATE, seconds: DURATION });
+      runs.push(await openLoop(app, market, market.communities[2], RATE));
+    }
   } catch (error) {
     console.error(`app output:\n${app.log()}`);
     throw error;
@@ -526,6 +542,8 @@ function printTable(results) {
   const rate = (m) => `${m.rps.toFixed(0)} req/s (p50 ${m.p50} ms, p99 ${m.p99} ms)`;
   for (const r of results) {
     console.log(`${r.database} baselines in this run, ${CONNECTIONS} connections: bare node:http ${rate(r.baselines.bare)}; auth.me signed in ${rate(r.baselines.authMe)}`);
+    const d = r.baselines.durable;
+    if (d) console.log(`${r.database} disk in this run: a bare group-commit loop (write + fdatasync) offered ${d.rate}/s answers p50 ${d.p50} ms, p99 ${d.p99} ms, max ${d.max} ms (${d.syncs} syncs, p99 ${d.syncP99} ms, longest ${d.syncMax} ms): the floor under a durable answer`);
   }
   console.log('targets (issue 10): ≥ 3,000 orders/s plain and ≥ 10,000/s in batches of 16 at 64 connections, p99 ≤ 50 ms at 1,000 orders/s offered');
   for (const r of results) {

@@ -75,7 +75,7 @@ function Health() {
           <tr><td>Event loop delay (p50 · p99)</td><td className="num">{process.eventLoopDelay.p50Ms} · {process.eventLoopDelay.p99Ms} ms</td></tr>
           {logSyncs && (
             <tr data-testid="log-syncs">
-              <td>Disk syncs of commits, last minute (p50 · p99 · longest)</td>
+              <td>Commits waiting for the disk, last minute (p50 · p99 · longest)</td>
               <td className="num wrap">
                 {logSyncs.p50Ms} · {logSyncs.p99Ms} · {logSyncs.maxMs} ms{logSyncs.slow ? `, ${logSyncs.slow} of ${logSyncs.count} over ${logSyncs.slowMs} ms` : ''}
               </td>

@@ -56,3 +56,54 @@ export async function measure(url, { connections = 64, duration = 10, headers = 
 
 /** GET auth.me as a tRPC client sends it (plain JSON, no transformer). */
 export const AUTH_ME_PATH = `/api/trpc/auth.me?input=${encodeURIComponent('{}')}`;
+
+/**
+ * The disk's ceiling for answering after a durable write: in directory `dir` (where the database lives), a bare
+ * group-commit loop offered `rate` records a second open-loop for `seconds`. Each turn takes every record due by
+ * then, writes them into a preallocated 8 MiB file (circularly, overwriting in place as SQLite's log does after
+ * a checkpoint) and fdatasyncs it; a record's latency runs from when it was due to the end of the sync that
+ * covered it. Nothing else runs meanwhile. What its p99 is, no durable-ack server on this disk can beat.
+ */
+export async function durableLoop(dir, { rate, seconds }) {
+  const { open, rm } = await import('node:fs/promises');
+  const file = `${dir}/durable-baseline-${process.pid}.bin`;
+  const SIZE = 8 << 20;
+  const RECORD = 256;
+  const handle = await open(file, 'w+');
+  try {
+    await handle.write(Buffer.alloc(SIZE), 0, SIZE, 0);
+    await handle.sync();
+    const latencies = [];
+    const syncs = [];
+    const total = Math.round(rate * seconds);
+    const start = performance.now();
+    const dueAt = (i) => start + (i * 1000) / rate;
+    let offset = 0;
+    for (let i = 0; i < total; ) {
+      const now = performance.now();
+      const due = [];
+      for (; i < total && dueAt(i) <= now; i++) due.push(dueAt(i));
+      if (due.length === 0) {
+        await sleep(Math.max(0, dueAt(i) - now));
+        continue;
+      }
+      const bytes = Math.min(due.length * RECORD, SIZE);
+      if (offset + bytes > SIZE) offset = 0;
+      await handle.write(Buffer.alloc(bytes, 1), 0, bytes, offset);
+      offset += bytes;
+      const synced = performance.now();
+      await handle.datasync();
+      const done = performance.now();
+      syncs.push(done - synced);
+      for (const d of due) latencies.push(done - d);
+    }
+    const at = (list, q) => {
+      const sorted = [...list].sort((a, b) => a - b);
+      return Math.round(10 * sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]) / 10;
+    };
+    return { rate, p50: at(latencies, 0.5), p99: at(latencies, 0.99), max: at(latencies, 1), syncs: syncs.length, syncP99: at(syncs, 0.99), syncMax: at(syncs, 1) };
+  } finally {
+    await handle.close();
+    await rm(file, { force: true });
+  }
+}

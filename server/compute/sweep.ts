@@ -33,13 +33,13 @@ export async function sweepCompute(db: Db, now = new Date()) {
     registry.markJobsChanged(job.communityId);
     await settleJob(db, job.id, now);
   }
-  const unsettled = await db.contract.findMany({
-    where: { state: { in: ['MATCHED', 'ACTIVE'] }, buyOrder: { job: { status: { not: 'OPEN' } } } },
-    distinct: ['buyOrderId'],
-    select: { buyOrder: { select: { jobId: true } } },
+  // from the jobs (few) through their bids, not from every open contract of the market
+  const unsettled = await db.job.findMany({
+    where: { status: { not: 'OPEN' }, orders: { some: { buyFills: { some: { state: { in: ['MATCHED', 'ACTIVE'] } } } } } },
+    select: { id: true },
     take: 100,
   });
-  for (const c of unsettled) if (c.buyOrder?.jobId) await registry.settle(c.buyOrder.jobId);
+  for (const job of unsettled) await registry.settle(job.id);
   // an ended job whose memory or spent contract was not settled yet (the process stopped before it)
   const memoryLeft = await db.order.findMany({ where: { status: 'OPEN', category: 'MEMORY', jobId: { not: null }, job: { status: { not: 'OPEN' } } }, select: { jobId: true }, take: 100 });
   for (const o of memoryLeft) if (o.jobId) await registry.settle(o.jobId);

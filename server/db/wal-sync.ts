@@ -24,8 +24,8 @@ export class WalSync {
   /** Commits written to the log so far (COMMIT returned), commits known to be on disk, fsyncs done. */
   readonly counts = { committed: 0, synced: 0, syncs: 0 };
   /**
-   * How long each sync took over the last minute, from its start to the log on disk: every acknowledged write
-   * waited for one (the floor of a writer's answer time on this disk).
+   * How long each sync took over the last minute, from its start until this thread heard it was done (the disk's
+   * time, plus the event loop's if something held it up meanwhile): every acknowledged write waited that long.
    */
   private readonly times = new RecentDurations(60_000);
   private running: Promise<void> | null = null;
@@ -56,7 +56,7 @@ export class WalSync {
     }
   }
 
-  /** The log's syncs over the last minute (null when there were none); over 20 ms counts as slow (a disk's stall). */
+  /** The log's syncs over the last minute (null when there were none); over 20 ms counts as slow. */
   recentSyncs(now = Date.now()): DurationSummary | null {
     return this.times.summary(now, 20);
   }

@@ -2,6 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerTotals } from '@/server/ledger/repository';
 import { LEASE_TTL_MS } from '@/server/compute/leases';
 import { sweepCompute } from '@/server/compute/sweep';
+import { COMPUTE_CATEGORY, finishJob } from '@/server/compute/jobs';
+import { registryFor } from '@/server/compute/writer';
+import { lockBook } from '@/server/db/book-lock';
+import { withOutbox } from '@/server/live/outbox';
 import { getKernel } from '@/workers/kernels';
 import { decodeBase64, encodeBase64 } from '@/workers/kernels/shared';
 import { rejects } from '../support/assertions';
@@ -144,6 +148,32 @@ describe.each(databaseKinds)('browser compute on %s', (kind) => {
     expect((await owner.compute.job({ jobId: small.id })).status).toBe('EXPIRED');
     expect((await owner.ledger.balance({ communityId })).escrow).toBe(0);
     expect((await d.caller.compute.donorStats({ deviceId: d.deviceId }))!.earned).toBe(0);
+    expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
+  });
+
+  it("settles on the next sweep a job that ended with its contracts still open (the process stopped before settling), and no one else's", async () => {
+    const d = await donor();
+    const job = await owner.compute.submitJob({ communityId, kernel: 'mandelbrot', params, units: 4, replication: 2, quorum: 2, deadline: new Date(Date.now() + 3_600_000).toISOString(), pricePerUnit: 1_000 });
+    const [lease] = await d.caller.compute.lease({ deviceId: d.deviceId, max: 1 });
+    expect(lease).toBeDefined();
+    // a market contract of the same community, open until its window: the sweep leaves it alone
+    const window = { windowStart: new Date(Date.now() + 3_600_000).toISOString(), windowEnd: new Date(Date.now() + 7_200_000).toISOString() };
+    await d.caller.market.placeOrder({ communityId, side: 'SELL', category: 'NETWORK', unit: 'MB', kind: 'STANDING', quantity: 2, price: CREDIT, ...window });
+    const { fills } = await owner.market.placeOrder({ communityId, side: 'BUY', category: 'NETWORK', unit: 'MB', kind: 'STANDING', quantity: 2, price: CREDIT, ...window });
+    expect(fills).toHaveLength(1);
+
+    // the job ends (its deadline, say) and the process stops before its settlement runs
+    await withOutbox(t.db, async (tx, outbox) => {
+      await lockBook(tx, communityId, COMPUTE_CATEGORY);
+      expect(await finishJob(tx, job.id, 'EXPIRED', outbox, new Date())).toBe(true);
+    });
+    registryFor(t.db).markJobsChanged(communityId);
+    const open = { state: { in: ['MATCHED', 'ACTIVE'] as ('MATCHED' | 'ACTIVE')[] } };
+    expect(await t.db.contract.count({ where: { buyOrder: { jobId: job.id }, ...open } })).toBeGreaterThan(0);
+
+    await sweepCompute(t.db);
+    expect(await t.db.contract.count({ where: { buyOrder: { jobId: job.id }, ...open } })).toBe(0);
+    expect(await t.db.contract.findUniqueOrThrow({ where: { id: fills[0]!.contractId } })).toMatchObject({ state: 'MATCHED' });
     expect(await ledgerTotals(t.db)).toEqual({ balances: 0, postings: 0 });
   });
 });
