@@ -30,6 +30,8 @@ test('the administrator sees health, communities and decisions; a member is told
   await admin.getByRole('link', { name: 'Administration' }).click();
   await expect(admin).toHaveURL(/\/admin$/);
   await expect(admin.getByTestId('health')).toContainText('Event loop delay');
+  // SQLite: how long commits waited for the disk (the members' sign-ups and the cash deposit committed)
+  await expect(admin.getByTestId('log-syncs')).toContainText(/\d+(\.\d)? · \d+(\.\d)? · \d+(\.\d)? ms/);
   await expect(admin.getByTestId('tasks')).toContainText('sweep');
   await expect(admin.getByTestId('all-communities')).toContainText(`Audit ${id}`);
   await expect(admin.getByTestId('audit')).toContainText('Cash deposit');
