@@ -267,8 +267,9 @@ async function openLoop(app, market, communityId, rate) {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
         res.on('end', () => {
-          latencies.push(performance.now() - due);
-          if (performance.now() - due > SLOW_MS) slow.push({ due: performance.timeOrigin + due, ms: performance.now() - due });
+          const ms = performance.now() - due;
+          latencies.push(ms);
+          if (ms > SLOW_MS) slow.push({ due: performance.timeOrigin + due, ms });
           if (res.statusCode !== 200) non2xx++;
           tally(counts, res.statusCode, Buffer.concat(chunks).toString(), 1);
           resolve();

@@ -3,6 +3,7 @@
 // tRPC procedure (`auth.me`) of the app under test. Used by bench/api-http.mjs; the other HTTP benches can
 // import them the same way.
 import { spawn } from 'node:child_process';
+import { open, rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
 import { freePort, killGroup, sleep } from './app-process.mjs';
@@ -65,7 +66,6 @@ export const AUTH_ME_PATH = `/api/trpc/auth.me?input=${encodeURIComponent('{}')}
  * covered it. Nothing else runs meanwhile. What its p99 is, no durable-ack server on this disk can beat.
  */
 export async function durableLoop(dir, { rate, seconds }) {
-  const { open, rm } = await import('node:fs/promises');
   const file = `${dir}/durable-baseline-${process.pid}.bin`;
   const SIZE = 8 << 20;
   const RECORD = 256;
