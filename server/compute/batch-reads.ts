@@ -27,7 +27,8 @@ export type UnitRow = {
   replicas: ReplicaView[];
 };
 
-export type JobRow = { id: string; kernel: string; quorum: number; maxReplicas: number; replication: number; memberId: string; status: string };
+/** A job as a batch reads it; `pending`: its units still pending when read (under the book's lock, only the batch changes that). */
+export type JobRow = { id: string; kernel: string; quorum: number; maxReplicas: number; replication: number; memberId: string; status: string; pending: number };
 
 type UnitReplicaRow = {
   id: string; jobId: string; index: unknown; status: UnitRow['status']; requiredReplicas: unknown; canonicalHash: string | null;
@@ -65,9 +66,11 @@ export async function readUnits(tx: Tx, which: { unitIds?: string[]; leaseIds?: 
 
 export async function readJobs(tx: Tx, jobIds: string[]): Promise<Map<string, JobRow>> {
   if (jobIds.length === 0) return new Map();
-  const rows = await rawQuery<{ id: string; kernel: string; quorum: unknown; maxReplicas: unknown; replication: unknown; memberId: string; status: string }>(tx, Prisma.sql`
-    SELECT id, kernel, quorum, "maxReplicas", replication, "memberId", status FROM "Job" WHERE id IN (${Prisma.join(jobIds)})`);
-  return new Map(rows.map((j) => [j.id, { id: j.id, kernel: j.kernel, quorum: int(j.quorum), maxReplicas: int(j.maxReplicas), replication: int(j.replication), memberId: j.memberId, status: j.status }]));
+  const rows = await rawQuery<{ id: string; kernel: string; quorum: unknown; maxReplicas: unknown; replication: unknown; memberId: string; status: string; pending: unknown }>(tx, Prisma.sql`
+    SELECT j.id, j.kernel, j.quorum, j."maxReplicas", j.replication, j."memberId", j.status,
+           (SELECT COUNT(*) FROM "WorkUnit" u WHERE u."jobId" = j.id AND u.status = 'PENDING') AS pending
+    FROM "Job" j WHERE j.id IN (${Prisma.join(jobIds)})`);
+  return new Map(rows.map((j) => [j.id, { id: j.id, kernel: j.kernel, quorum: int(j.quorum), maxReplicas: int(j.maxReplicas), replication: int(j.replication), memberId: j.memberId, status: j.status, pending: int(j.pending) }]));
 }
 
 export type BuyRow = { id: string; jobId: string; memberId: string; remaining: number; reserved: bigint; price: bigint; windowStart: Date; windowEnd: Date; jobStatus: string };

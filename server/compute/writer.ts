@@ -1,5 +1,5 @@
 import { Prisma } from '../db/generated/sqlite/client';
-import { rawExecute, rawExecuteAll, runWrites, unguarded, type Write } from '../db/direct';
+import { deferWrites, rawExecute, rawExecuteAll, rawExecuteLater, unguarded, type Write } from '../db/direct';
 import { kindOf, type Db, type Tx } from '../db/client';
 import { durable } from '../db/transaction';
 import { lockBook } from '../db/book-lock';
@@ -12,7 +12,7 @@ import { withOutbox, type Outbox } from '../live/outbox';
 import type { BookOrder } from '../market/engine';
 import type { Json } from '../../workers/kernels/types';
 import { asEnum, asJson, chunks, enumValue, insertStatements, valuesTable } from '../db/bulk';
-import { pendingByJob, readBuys, readCommunity, readComputeContracts, readJobs, readOpenOrders, readOutputs, readUnits } from './batch-reads';
+import { pendingByJob, readBuys, readCommunity, readComputeContracts, readJobs, readOpenOrders, readOutputs, readUnits, type JobRow } from './batch-reads';
 import { newId } from '../db/ids';
 import { CommunityWork, DEVICE_TTL_MS, memoryFits, pickFrom, readDonor, type DonorFacts, type MemJob, type MemUnit, type UnitState } from './feeder';
 import { COMPUTE_CATEGORY, finishJob, WORK_UNIT } from './jobs';
@@ -297,8 +297,9 @@ export class CommunityWriter {
       checked.push({ command, outcome: { unitIndex: unit.index, unitStatus: 'VALIDATED', agreed: verdict.valid.length, disagreed: verdict.invalid.length } });
     }
 
-    // writes, sent together (server/db/direct.ts rawExecuteAll): the results (conditional on the leases still
-    // held, each with its verdict when this batch judged it), the verdicts on earlier results, units, tickets, devices
+    // writes, deferred (server/db/direct.ts deferWrites): they go to SQLite's thread with this transaction's next
+    // statement, saving a wait for the thread. The results (conditional on the leases still held, each with its
+    // verdict when this batch judged it), the verdicts on earlier results, units, tickets, devices
     if (validated.size) {
       const missing = [...validated.values()].filter((v) => v.output === null).map((v) => v.from);
       if (missing.length) {
@@ -306,13 +307,10 @@ export class CommunityWriter {
         for (const v of validated.values()) if (v.output === null) v.output = read.get(v.from) ?? null;
       }
     }
-    const statements: Prisma.Sql[] = [];
-    const guarded: { at: number; expect: number; message: string }[] = [];
-    const guard = (statement: Prisma.Sql, expect: number, message: string) => {
-      guarded.push({ at: statements.length, expect, message });
-      statements.push(statement);
-    };
-    if (expired.length) statements.push(Prisma.sql`DELETE FROM "Replica" WHERE id IN (${Prisma.join(expired)}) AND status = 'LEASED'`);
+    const writes: Write[] = [];
+    const guard = (query: Prisma.Sql, changes: number, message: string) =>
+      writes.push({ query, guard: { changes, error: () => new DomainError('CONFLICT', message) } });
+    if (expired.length) writes.push({ query: Prisma.sql`DELETE FROM "Replica" WHERE id IN (${Prisma.join(expired)}) AND status = 'LEASED'` });
     const submitted = [...outputs.entries()];
     for (const part of chunks(submitted, 200)) {
       guard(Prisma.sql`
@@ -322,9 +320,9 @@ export class CommunityWriter {
     }
     const verdicts = [...status].filter(([id]) => !outputs.has(id));
     for (const part of chunks(verdicts, 500)) {
-      statements.push(Prisma.sql`
+      writes.push({ query: Prisma.sql`
         UPDATE "Replica" SET "status" = ${asEnum(tx, 'v.column2', 'ReplicaStatus')}
-        FROM ${valuesTable(part, ['TEXT', 'TEXT'])} WHERE "Replica"."id" = v.column1`);
+        FROM ${valuesTable(part, ['TEXT', 'TEXT'])} WHERE "Replica"."id" = v.column1` });
     }
     for (const part of chunks([...validated], 200)) {
       guard(Prisma.sql`
@@ -332,24 +330,24 @@ export class CommunityWriter {
         FROM ${valuesTable(part.map(([id, v]) => [id, v.hash, JSON.stringify(v.output)]), ['TEXT', 'TEXT', 'TEXT'])}
         WHERE "WorkUnit"."id" = v.column1 AND "WorkUnit"."status" = 'PENDING'`, part.length, 'A work unit changed while results were being judged: try again.');
     }
-    if (failed.size) statements.push(Prisma.sql`UPDATE "WorkUnit" SET status = ${enumValue(tx, 'FAILED', 'UnitStatus')} WHERE id IN (${Prisma.join([...failed])}) AND status = 'PENDING'`);
-    statements.push(...requiredStatements(required));
+    if (failed.size) writes.push({ query: Prisma.sql`UPDATE "WorkUnit" SET status = ${enumValue(tx, 'FAILED', 'UnitStatus')} WHERE id IN (${Prisma.join([...failed])}) AND status = 'PENDING'` });
+    writes.push(...unguarded(requiredStatements(required)));
     if (tickets.length) {
-      statements.push(...insertStatements('SweepstakesTicket', ['id', 'communityId', 'memberId', 'source', 'reference', 'createdAt'], tickets.map((k) => [newId(), k.communityId, k.memberId, k.source, k.reference, now])));
+      writes.push(...unguarded(insertStatements('SweepstakesTicket', ['id', 'communityId', 'memberId', 'source', 'reference', 'createdAt'], tickets.map((k) => [newId(), k.communityId, k.memberId, k.source, k.reference, now]))));
     }
     // a device that disagreed loses what it was accepted for alone (takeBack reads what these writes made): its counts wait for that
     const untrusted = [...plan.trust.values()].some((t) => t.reset);
-    if (!untrusted) statements.push(...deviceStatements(plan.trust));
-    const counts = await rawExecuteAll(tx, statements);
-    for (const g of guarded) if (counts[g.at] !== g.expect) throw new DomainError('CONFLICT', g.message);
+    if (!untrusted) writes.push(...unguarded(deviceStatements(plan.trust)));
+    await deferWrites(tx, writes);
     if (untrusted) {
       await this.takeBack(tx, plan);
       await rawExecuteAll(tx, deviceStatements(plan.trust));
     }
 
-    // a job whose last unit was settled here ends in this batch; its contracts settle after it commits
+    // a job whose last unit was settled here ends in this batch; its contracts settle after it commits. Its units
+    // still pending: as read with the job, less the ones settled here (read again when units were taken back)
     if (changedJobs.size) {
-      const pending = await pendingByJob(tx, [...changedJobs]);
+      const pending = untrusted ? await pendingByJob(tx, [...changedJobs]) : pendingAfter(jobs, units, [...validated.keys(), ...failed]);
       for (const jobId of changedJobs) {
         if ((pending.get(jobId) ?? 0) > 0) continue;
         if (await finishJob(tx, jobId, 'COMPLETED', outbox, now)) {
@@ -456,7 +454,8 @@ export class CommunityWriter {
 
     // 2. the database's word on everything proposed, under the book lock
     const batchNow = new Date(Math.max(...commands.map((c) => c.now.getTime())));
-    await rawExecute(tx, Prisma.sql`DELETE FROM "Replica" WHERE "unitId" IN (${Prisma.join(unitIds)}) AND status = 'LEASED' AND "expiresAt" <= ${batchNow}`);
+    // sent with the reads below (which see what it deleted)
+    await rawExecuteLater(tx, [Prisma.sql`DELETE FROM "Replica" WHERE "unitId" IN (${Prisma.join(unitIds)}) AND status = 'LEASED' AND "expiresAt" <= ${batchNow}`]);
     const jobIds = [...new Set(proposals.flatMap((p) => p.picks.map((x) => x.job.id)))];
     const deviceIds = [...new Set(proposals.map((p) => p.command.donor.id))];
     // the memory gate, checked again against the database: the device's memory sale as it is now
@@ -558,7 +557,7 @@ export class CommunityWriter {
       if (held.fresh) made.push(held);
       else grown.push({ held, amounts });
     }
-    // every write of the leases, sent together (server/db/direct.ts runWrites), in an order the foreign keys accept
+    // every write of the leases, sent together, in an order the foreign keys accept
     const writes: Write[] = [];
     const conflict = (message: string) => () => new DomainError('CONFLICT', message);
     if (made.length) {
@@ -624,9 +623,10 @@ export class CommunityWriter {
     writes.push(...unguarded(insertStatements('Replica', ['id', 'unitId', 'jobId', 'contractId', 'deviceId', 'memberId', 'expiresAt', 'leasedAt'],
       replicas.map((r) => [r.id, r.unitId, r.jobId, r.contractId, r.deviceId, r.memberId, r.expiresAt, r.leasedAt]))));
     writes.push(...unguarded(requiredStatements(required)));
-    // the ledger's rows and balances go in the same message
+    // the ledger's rows and balances go in the same message, deferred to the transaction's next statement (its
+    // COMMIT at the latest, which fails, rolling the batch back, if a guard is not met)
     const ledgerWrites = await ledger.writes(tx);
-    await runWrites(tx, [...writes, ...ledgerWrites.writes]);
+    await deferWrites(tx, [...writes, ...ledgerWrites.writes]);
     ledgerWrites.done();
     outbox.book(this.communityId, COMPUTE_CATEGORY);
   }
@@ -643,6 +643,16 @@ async function together<T extends readonly (() => Promise<unknown>)[]>(tx: Tx, r
   const out: unknown[] = [];
   for (const read of reads) out.push(await read());
   return out as { -readonly [K in keyof T]: Awaited<ReturnType<T[K]>> };
+}
+
+/** Each job's units still pending once the units `settled` (validated or failed by the batch) are no longer. */
+function pendingAfter(jobs: Map<string, JobRow>, units: Map<string, { jobId: string }>, settled: string[]): Map<string, number> {
+  const pending = new Map([...jobs.values()].map((job) => [job.id, job.pending]));
+  for (const unitId of settled) {
+    const jobId = units.get(unitId)!.jobId;
+    pending.set(jobId, pending.get(jobId)! - 1);
+  }
+  return pending;
 }
 
 /** Sets each unit's required replicas (one multi-row statement per 500 units). */
