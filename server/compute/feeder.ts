@@ -244,17 +244,22 @@ export class CommunityWork {
   }
 }
 
+/**
+ * A device with its open donations, in one raw statement, not the ORM's three (a device and its open
+ * donations, each with the device's profile): a thousand donors re-read every DEVICE_TTL_MS were a tenth of
+ * the scheduler's time. The donations are found by the device's index (tests/integration/query-plans).
+ */
+export const donorQuery = (deviceId: string) => Prisma.sql`
+  SELECT d.id AS "deviceId", d."memberId" AS "deviceMemberId", d."validResults", d."invalidResults", d."trustStreak",
+         o."communityId", o.category, o.side, o.unit, ${RESTING_COLUMNS}
+  FROM "Device" d LEFT JOIN "Order" o ON o."deviceId" = d.id AND o.donation = ${true} AND o.status = 'OPEN'
+  WHERE d.id = ${deviceId}`;
+
 /** A device's owner, trust and open donations, read at most every DEVICE_TTL_MS. */
 export async function readDonor(db: Db, deviceId: string, now: number): Promise<DonorFacts | null> {
-  // one raw statement, not the ORM's three (a device and its open donations, each with the device's profile):
-  // a thousand donors re-read every DEVICE_TTL_MS were a tenth of the scheduler's time
   const rows = await rawQuery<RestingRow & { deviceId: string; deviceMemberId: string; validResults: unknown; invalidResults: unknown; trustStreak: unknown; communityId: string | null; category: string | null; side: 'BUY' | 'SELL'; unit: string }>(
     db,
-    Prisma.sql`
-      SELECT d.id AS "deviceId", d."memberId" AS "deviceMemberId", d."validResults", d."invalidResults", d."trustStreak",
-             o."communityId", o.category, o.side, o.unit, ${RESTING_COLUMNS}
-      FROM "Device" d LEFT JOIN "Order" o ON o."deviceId" = d.id AND o.donation = ${true} AND o.status = 'OPEN'
-      WHERE d.id = ${deviceId}`,
+    donorQuery(deviceId),
   );
   const device = rows[0];
   if (!device) return null;

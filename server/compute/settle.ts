@@ -1,5 +1,5 @@
 import type { Db, Tx } from '../db/client';
-import { rawExecute } from '../db/direct';
+import { rawExecute, rawQuery } from '../db/direct';
 import { Prisma } from '../db/generated/sqlite/client';
 import { DomainError } from '../errors';
 import { communityAccount, escrowAccount, memberAccount, type PostingLine } from '../ledger/postings';
@@ -48,18 +48,28 @@ export async function settleJob(db: Db, jobId: string, now = new Date()): Promis
 
 type Row = Prisma.ContractGetPayload<{ select: typeof settleSelect }>;
 
+/**
+ * The ids of a job's next `size` open compute contracts, found through the job's bids. The state is tested
+ * inside NOT (…) so that no index can serve it: SQLite without statistics would otherwise walk the index of
+ * every open contract by state (the sweep's, which grows with the whole market) instead of the job's bids.
+ */
+export const jobContractsQuery = (jobId: string, size: number) => Prisma.sql`
+  SELECT c.id FROM "Contract" c
+  WHERE c."buyOrderId" IN (SELECT o.id FROM "Order" o WHERE o."jobId" = ${jobId}) AND c.category = 'COMPUTE' AND NOT (c.state NOT IN ('MATCHED', 'ACTIVE'))
+  ORDER BY c.id LIMIT ${size}`;
+
+/** Each contract's VALID replicas, by contract (the status kept off the indexes for the same reason). */
+export const validByContractQuery = (contractIds: string[]) => Prisma.sql`
+  SELECT "contractId", COUNT(*) AS n FROM "Replica" WHERE "contractId" IN (${Prisma.join(contractIds)}) AND NOT (status <> 'VALID') GROUP BY "contractId"`;
+
 async function settleChunk(tx: Tx, jobId: string, size: number, outbox: Outbox, now: Date): Promise<number> {
-  const contracts: Row[] = await tx.contract.findMany({
-    where: { buyOrder: { jobId }, category: 'COMPUTE', state: { in: [...OPEN_STATES] } },
-    orderBy: { id: 'asc' },
-    take: size,
-    select: settleSelect,
-  });
-  if (contracts.length === 0) return 0;
+  const ids = (await rawQuery<{ id: string }>(tx, jobContractsQuery(jobId, size))).map((r) => r.id);
+  if (ids.length === 0) return 0;
+  const contracts: Row[] = await tx.contract.findMany({ where: { id: { in: ids } }, orderBy: { id: 'asc' }, select: settleSelect });
   const communityId = contracts[0]!.communityId;
   const community = await tx.community.findUniqueOrThrow({ where: { id: communityId }, select: { creditLimit: true, sweepstakesShareBps: true, reviewPeriodHours: true } });
-  const valid = await tx.replica.groupBy({ by: ['contractId'], where: { contractId: { in: contracts.map((c) => c.id) }, status: 'VALID' }, _count: true });
-  const delivered = new Map(valid.map((v) => [v.contractId, v._count]));
+  const valid = await rawQuery<{ contractId: string; n: unknown }>(tx, validByContractQuery(ids));
+  const delivered = new Map(valid.map((v) => [v.contractId, Number(v.n)]));
   const ledger = new LedgerBatch(communityId, toMicro(community.creditLimit));
   const events: { id: string; contractId: string; action: string; fromState: Row['state'] | null; toState: Row['state']; note: string; createdAt: Date }[] = [];
   const event = (c: Row, action: string, fromState: Row['state'], toState: Row['state'], note: string) =>

@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "Order_deviceId_status_idx" ON "Order"("deviceId", "status");
