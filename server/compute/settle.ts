@@ -48,19 +48,15 @@ export async function settleJob(db: Db, jobId: string, now = new Date()): Promis
 
 type Row = Prisma.ContractGetPayload<{ select: typeof settleSelect }>;
 
-/**
- * The ids of a job's next `size` open compute contracts, found through the job's bids. The state is tested
- * inside NOT (…) so that no index can serve it: SQLite without statistics would otherwise walk the index of
- * every open contract by state (the sweep's, which grows with the whole market) instead of the job's bids.
- */
+/** The ids of a job's next `size` open compute contracts, found through the job's bids (tests/integration/query-plans). */
 export const jobContractsQuery = (jobId: string, size: number) => Prisma.sql`
   SELECT c.id FROM "Contract" c
-  WHERE c."buyOrderId" IN (SELECT o.id FROM "Order" o WHERE o."jobId" = ${jobId}) AND c.category = 'COMPUTE' AND NOT (c.state NOT IN ('MATCHED', 'ACTIVE'))
+  WHERE c."buyOrderId" IN (SELECT o.id FROM "Order" o WHERE o."jobId" = ${jobId}) AND c.category = 'COMPUTE' AND c.state IN ('MATCHED', 'ACTIVE')
   ORDER BY c.id LIMIT ${size}`;
 
-/** Each contract's VALID replicas, by contract (the status kept off the indexes for the same reason). */
+/** Each contract's VALID replicas, by contract. */
 export const validByContractQuery = (contractIds: string[]) => Prisma.sql`
-  SELECT "contractId", COUNT(*) AS n FROM "Replica" WHERE "contractId" IN (${Prisma.join(contractIds)}) AND NOT (status <> 'VALID') GROUP BY "contractId"`;
+  SELECT "contractId", COUNT(*) AS n FROM "Replica" WHERE "contractId" IN (${Prisma.join(contractIds)}) AND status = 'VALID' GROUP BY "contractId"`;
 
 async function settleChunk(tx: Tx, jobId: string, size: number, outbox: Outbox, now: Date): Promise<number> {
   const ids = (await rawQuery<{ id: string }>(tx, jobContractsQuery(jobId, size))).map((r) => r.id);
