@@ -308,15 +308,13 @@ export class CommunityWriter {
       }
     }
     const writes: Write[] = [];
-    const guard = (query: Prisma.Sql, changes: number, message: string) =>
-      writes.push({ query, guard: { changes, error: () => new DomainError('CONFLICT', message) } });
     if (expired.length) writes.push({ query: Prisma.sql`DELETE FROM "Replica" WHERE id IN (${Prisma.join(expired)}) AND status = 'LEASED'` });
     const submitted = [...outputs.entries()];
     for (const part of chunks(submitted, 200)) {
-      guard(Prisma.sql`
+      writes.push(conflictUnless(Prisma.sql`
         UPDATE "Replica" SET "status" = ${asEnum(tx, 'v.column4', 'ReplicaStatus')}, "outputHash" = v.column2, "output" = ${asJson(tx, 'v.column3')}, "submittedAt" = ${now}
         FROM ${valuesTable(part.map(([id, o]) => [id, o.hash, JSON.stringify(o.output), status.get(id) ?? 'SUBMITTED']), ['TEXT', 'TEXT', 'TEXT', 'TEXT'])}
-        WHERE "Replica"."id" = v.column1 AND "Replica"."status" = 'LEASED'`, part.length, 'A lease changed while its result was being recorded: try again.');
+        WHERE "Replica"."id" = v.column1 AND "Replica"."status" = 'LEASED'`, part.length, 'A lease changed while its result was being recorded: try again.'));
     }
     const verdicts = [...status].filter(([id]) => !outputs.has(id));
     for (const part of chunks(verdicts, 500)) {
@@ -325,10 +323,10 @@ export class CommunityWriter {
         FROM ${valuesTable(part, ['TEXT', 'TEXT'])} WHERE "Replica"."id" = v.column1` });
     }
     for (const part of chunks([...validated], 200)) {
-      guard(Prisma.sql`
+      writes.push(conflictUnless(Prisma.sql`
         UPDATE "WorkUnit" SET "status" = ${asEnum(tx, "'VALIDATED'", 'UnitStatus')}, "canonicalHash" = v.column2, "output" = ${asJson(tx, 'v.column3')}, "validatedAt" = ${now}
         FROM ${valuesTable(part.map(([id, v]) => [id, v.hash, JSON.stringify(v.output)]), ['TEXT', 'TEXT', 'TEXT'])}
-        WHERE "WorkUnit"."id" = v.column1 AND "WorkUnit"."status" = 'PENDING'`, part.length, 'A work unit changed while results were being judged: try again.');
+        WHERE "WorkUnit"."id" = v.column1 AND "WorkUnit"."status" = 'PENDING'`, part.length, 'A work unit changed while results were being judged: try again.'));
     }
     if (failed.size) writes.push({ query: Prisma.sql`UPDATE "WorkUnit" SET status = ${enumValue(tx, 'FAILED', 'UnitStatus')} WHERE id IN (${Prisma.join([...failed])}) AND status = 'PENDING'` });
     writes.push(...unguarded(requiredStatements(required)));
@@ -559,7 +557,6 @@ export class CommunityWriter {
     }
     // every write of the leases, sent together, in an order the foreign keys accept
     const writes: Write[] = [];
-    const conflict = (message: string) => () => new DomainError('CONFLICT', message);
     if (made.length) {
       const rows = made.map((held) => {
         const buy = buys.get(held.jobId)!;
@@ -591,10 +588,10 @@ export class CommunityWriter {
       }
     }
     for (const part of chunks(grown, 500)) {
-      writes.push({ guard: { changes: part.length, error: conflict('A contract changed while work was being leased under it: try again.') }, query: Prisma.sql`
+      writes.push(conflictUnless(Prisma.sql`
         UPDATE "Contract" SET "quantity" = v.column2, "escrowed" = v.column3, "buyerCommission" = v.column4, "sellerCommission" = v.column5
         FROM ${valuesTable(part.map(({ held, amounts }) => [held.contractId, held.quantity + held.added, BigInt(amounts.buyerPays), BigInt(amounts.buyerShare), BigInt(amounts.sellerShare), held.quantity]), ['TEXT', 'INTEGER', 'BIGINT', 'BIGINT', 'BIGINT', 'INTEGER'])}
-        WHERE "Contract"."id" = v.column1 AND "Contract"."quantity" = v.column6 AND "Contract"."state" IN ('MATCHED', 'ACTIVE')` });
+        WHERE "Contract"."id" = v.column1 AND "Contract"."quantity" = v.column6 AND "Contract"."state" IN ('MATCHED', 'ACTIVE')`, part.length, 'A contract changed while work was being leased under it: try again.'));
     }
 
     // the job's hold gives up its share for the units leased (linear, so it covers every fill); the surplus goes back to the owner
@@ -616,10 +613,10 @@ export class CommunityWriter {
       const left = sell.remaining - sell.taken;
       orderRows.push([sell.id, left, null, left === 0 ? 'FILLED' : 'OPEN', sell.remaining]);
     }
-    writes.push({ guard: { changes: orderRows.length, error: conflict('An order changed while work was being leased: try again.') }, query: Prisma.sql`
+    writes.push(conflictUnless(Prisma.sql`
       UPDATE "Order" SET "remaining" = v.column2, "reserved" = COALESCE(v.column3, "Order"."reserved"), "status" = ${asEnum(tx, 'v.column4', 'OrderStatus')}
       FROM ${valuesTable(orderRows, ['TEXT', 'INTEGER', 'BIGINT', 'TEXT', 'INTEGER'])}
-      WHERE "Order"."id" = v.column1 AND "Order"."remaining" = v.column5 AND "Order"."status" = 'OPEN'` });
+      WHERE "Order"."id" = v.column1 AND "Order"."remaining" = v.column5 AND "Order"."status" = 'OPEN'`, orderRows.length, 'An order changed while work was being leased: try again.'));
     writes.push(...unguarded(insertStatements('Replica', ['id', 'unitId', 'jobId', 'contractId', 'deviceId', 'memberId', 'expiresAt', 'leasedAt'],
       replicas.map((r) => [r.id, r.unitId, r.jobId, r.contractId, r.deviceId, r.memberId, r.expiresAt, r.leasedAt]))));
     writes.push(...unguarded(requiredStatements(required)));
@@ -654,6 +651,9 @@ function pendingAfter(jobs: Map<string, JobRow>, units: Map<string, { jobId: str
   }
   return pending;
 }
+
+/** A write that must change exactly `changes` rows, or the batch fails with CONFLICT and `message`. */
+const conflictUnless = (query: Prisma.Sql, changes: number, message: string): Write => ({ query, guard: { changes, error: () => new DomainError('CONFLICT', message) } });
 
 /** Sets each unit's required replicas (one multi-row statement per 500 units). */
 function requiredStatements(required: Map<string, number>): Prisma.Sql[] {
