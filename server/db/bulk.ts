@@ -11,10 +11,53 @@ export type SqlType = 'TEXT' | 'INTEGER' | 'BIGINT';
  */
 export function valuesTable(rows: readonly (readonly unknown[])[], types: readonly SqlType[]): Prisma.Sql {
   if (rows.length === 0) throw new Error('valuesTable: no rows');
-  const tuples = rows.map((row, i) =>
-    Prisma.sql`(${Prisma.join(row.map((value, j) => (i === 0 ? Prisma.sql`CAST(${value} AS ${Prisma.raw(types[j]!)})` : Prisma.sql`${value}`)))})`,
-  );
-  return Prisma.sql`(VALUES ${Prisma.join(tuples)}) AS v`;
+  const width = types.length;
+  const strings = rowStrings(rows.length, width, '(VALUES (', ')) AS v');
+  for (let j = 0; j < width; j++) {
+    strings[j] += 'CAST(';
+    strings[j + 1] = ` AS ${types[j]})${strings[j + 1]}`;
+  }
+  return new FlatSql(strings, flatValues(rows, 0, rows.length, width));
+}
+
+/**
+ * A `Prisma.Sql` made from its parts directly: multi-row statements carry thousands of values, and
+ * composing them from a `Prisma.sql` template per row copied every value once per level and built the text
+ * by appending to it value by value (most of a market batch's garbage). Its text is one join.
+ */
+class FlatSql extends Prisma.Sql {
+  constructor(strings: string[], values: unknown[]) {
+    super([''], []);
+    Object.assign(this, { strings, values });
+  }
+
+  override get sql(): string {
+    return this.strings.join('?');
+  }
+}
+
+/**
+ * The text around the values of `rowCount` rows of `width` values: `prefix` before the first, `,` between
+ * values of a row, `),(` between rows and `suffix` after the last (as `Prisma.join` writes them).
+ */
+function rowStrings(rowCount: number, width: number, prefix: string, suffix: string): string[] {
+  const strings = new Array<string>(rowCount * width + 1).fill(',');
+  for (let r = 1; r < rowCount; r++) strings[r * width] = '),(';
+  strings[0] = prefix;
+  strings[rowCount * width] = suffix;
+  return strings;
+}
+
+/** The values of rows `from` to `to` (not included), row after row; every row must have `width` values. */
+function flatValues(rows: readonly (readonly unknown[])[], from: number, to: number, width: number): unknown[] {
+  const values = new Array<unknown>((to - from) * width);
+  let at = 0;
+  for (let r = from; r < to; r++) {
+    const row = rows[r]!;
+    if (row.length !== width) throw new Error(`a row of ${row.length} values where ${width} were expected`);
+    for (let j = 0; j < width; j++) values[at++] = row[j];
+  }
+  return values;
 }
 
 /** A value of a PostgreSQL enum column set from text (`v.column4`): SQLite keeps enums as text. */
@@ -73,8 +116,13 @@ export async function insertRows(tx: Queryable, table: string, columns: readonly
 
 /** The statements of `insertRows`, for a caller that sends them with others (`rawExecuteAll`). */
 export function insertStatements(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Prisma.Sql[] {
-  const head = Prisma.raw(`INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) VALUES `);
-  return chunks(rows, Math.max(1, Math.floor(VALUES_PER_STATEMENT / columns.length))).map(
-    (part) => Prisma.sql`${head}${Prisma.join(part.map((row) => Prisma.sql`(${Prisma.join(row)})`))}`,
-  );
+  const head = `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) VALUES (`;
+  const width = columns.length;
+  const perStatement = Math.max(1, Math.floor(VALUES_PER_STATEMENT / width));
+  const statements: Prisma.Sql[] = [];
+  for (let from = 0; from < rows.length; from += perStatement) {
+    const to = Math.min(rows.length, from + perStatement);
+    statements.push(new FlatSql(rowStrings(to - from, width, head, ')'), flatValues(rows, from, to, width)));
+  }
+  return statements;
 }

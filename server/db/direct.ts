@@ -54,9 +54,16 @@ export function rawOnlyTx(connection: Connection): Tx {
  */
 const onThread = (connection: Connection): connection is WorkerConnection => 'query' in connection && typeof connection.query === 'function';
 
+/** The last date written and its text: a batch's rows mostly share one `now`. */
+let lastDate: { time: number; text: string } = { time: NaN, text: '' };
+
 function sqliteValue(value: unknown): InValue {
   // most values are strings and numbers: they skip the `instanceof`, which is slow against Next's wrapped Date
-  if (typeof value === 'object' && value instanceof Date) return value.toISOString().replace('Z', '+00:00');
+  if (typeof value === 'object' && value instanceof Date) {
+    const time = value.getTime();
+    if (time !== lastDate.time) lastDate = { time, text: value.toISOString().replace('Z', '+00:00') };
+    return lastDate.text;
+  }
   return value as InValue;
 }
 
