@@ -28,12 +28,31 @@ export function valuesTable(rows: readonly (readonly unknown[])[], types: readon
 class FlatSql extends Prisma.Sql {
   constructor(strings: string[], values: unknown[]) {
     super([''], []);
-    Object.assign(this, { strings, values });
+    Object.assign(this, values.some((value) => value instanceof Prisma.Sql) ? spliced(strings, values) : { strings, values });
   }
 
   override get sql(): string {
     return this.strings.join('?');
   }
+}
+
+/** `strings` and `values` with each value that is itself SQL (`enumValue`) written into the text, as `Prisma.sql` does. */
+function spliced(strings: string[], values: unknown[]): { strings: string[]; values: unknown[] } {
+  const out = { strings: [strings[0]!], values: [] as unknown[] };
+  values.forEach((value, i) => {
+    if (value instanceof Prisma.Sql) {
+      out.strings[out.strings.length - 1] += value.strings[0]!;
+      value.values.forEach((inner, k) => {
+        out.values.push(inner);
+        out.strings.push(value.strings[k + 1]!);
+      });
+      out.strings[out.strings.length - 1] += strings[i + 1]!;
+    } else {
+      out.values.push(value);
+      out.strings.push(strings[i + 1]!);
+    }
+  });
+  return out;
 }
 
 /**

@@ -23,7 +23,13 @@ const same = (a: Prisma.Sql, b: Prisma.Sql) => {
   expect(a.strings).toEqual(b.strings);
 };
 
-const rowsOf = (width: number) => fc.array(fc.array(fc.oneof(fc.string(), fc.integer(), fc.constant(null)), { minLength: width, maxLength: width }), { minLength: 1, maxLength: 40 });
+/** Values as the hot paths write them, SQL among them (an enum constant, a cast of a parameter). */
+const value = fc.oneof(
+  { weight: 6, arbitrary: fc.oneof(fc.string(), fc.integer(), fc.constant(null)) },
+  { weight: 1, arbitrary: fc.constantFrom(Prisma.raw(`'ACTIVE'`), Prisma.raw(`CAST('MATCHED' AS "ContractState")`)) },
+  { weight: 1, arbitrary: fc.string().map((text) => Prisma.sql`CAST(${text} AS jsonb)`) },
+);
+const rowsOf = (width: number) => fc.array(fc.array(value, { minLength: width, maxLength: width }), { minLength: 1, maxLength: 40 });
 
 describe('multi-row statements', () => {
   it('an insert reads as the template-composed one: text for SQLite and PostgreSQL, values in order', () => {
