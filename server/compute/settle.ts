@@ -17,6 +17,7 @@ import { settleTerms } from './terms';
 export const settleChunkSize = () => (Number(process.env.COMPUTE_SETTLE_CHUNK) > 0 ? Number(process.env.COMPUTE_SETTLE_CHUNK) : 100);
 
 const OPEN_STATES = ['MATCHED', 'ACTIVE'] as const;
+const TRACE = process.env.COMPUTE_TRACE === '1';
 
 const settleSelect = {
   id: true, communityId: true, buyerId: true, sellerId: true, quantity: true, price: true, commissionBps: true,
@@ -38,7 +39,9 @@ export async function settleJob(db: Db, jobId: string, now = new Date()): Promis
   let settled = 0;
   const size = settleChunkSize();
   for (;;) {
+    const started = TRACE ? performance.now() : 0;
     const done = await withOutbox(db, (tx, outbox) => settleChunk(tx, jobId, size, outbox, now));
+    if (TRACE) console.log(`[compute] settled ${done} contracts of job ${jobId}: ${(performance.now() - started).toFixed(1)} ms`);
     settled += done;
     if (done < size) return settled;
     // a turn of the event loop between chunks: requests that arrived meanwhile are read, and their batches commit
