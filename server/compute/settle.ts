@@ -1,5 +1,5 @@
 import type { Db, Tx } from '../db/client';
-import { rawExecute, rawQuery } from '../db/direct';
+import { deferWrites, rawQuery, rawQueryAll, unguarded, type Write } from '../db/direct';
 import { Prisma } from '../db/generated/sqlite/client';
 import { DomainError } from '../errors';
 import { communityAccount, escrowAccount, memberAccount, type PostingLine } from '../ledger/postings';
@@ -7,22 +7,16 @@ import { toMicro } from '../money';
 import { fillAmounts } from '../market/commission';
 import { reviewEndsAt } from '../market/contract-state';
 import { withOutbox, type Outbox } from '../live/outbox';
-import { chunks, enumValue, insertRows, valuesTable } from '../db/bulk';
+import { chunks, enumValue, insertStatements, valuesTable } from '../db/bulk';
 import { newId } from '../db/ids';
-import { LedgerBatch } from '../ledger/batch';
+import { LedgerBatch, memberAccountsQuery, type AccountRow } from '../ledger/batch';
 import { getKernel } from '../../workers/kernels';
 import { settleTerms } from './terms';
 
 /** Contracts settled per transaction: each chunk is short, so leases and results of the community go on between chunks. */
 export const settleChunkSize = () => (Number(process.env.COMPUTE_SETTLE_CHUNK) > 0 ? Number(process.env.COMPUTE_SETTLE_CHUNK) : 100);
 
-const OPEN_STATES = ['MATCHED', 'ACTIVE'] as const;
 const TRACE = process.env.COMPUTE_TRACE === '1';
-
-const settleSelect = {
-  id: true, communityId: true, buyerId: true, sellerId: true, quantity: true, price: true, commissionBps: true,
-  escrowed: true, buyerCommission: true, sellerCommission: true, state: true, unit: true, category: true, sellerCommunityId: true,
-} as const;
 
 /**
  * Settles the contracts of a job that ended, a chunk at a time, each contract for the replicas validated
@@ -40,7 +34,8 @@ export async function settleJob(db: Db, jobId: string, now = new Date()): Promis
   const size = settleChunkSize();
   for (;;) {
     const started = TRACE ? performance.now() : 0;
-    const done = await withOutbox(db, (tx, outbox) => settleChunk(tx, jobId, size, outbox, now));
+    // raw statements: a chunk reads twice and writes with its COMMIT, so it holds the database as briefly as it can
+    const done = await withOutbox(db, (tx, outbox) => settleChunk(tx, jobId, size, outbox, now), { raw: true });
     if (TRACE) console.log(`[compute] settled ${done} contracts of job ${jobId}: ${(performance.now() - started).toFixed(1)} ms`);
     settled += done;
     if (done < size) return settled;
@@ -49,11 +44,17 @@ export async function settleJob(db: Db, jobId: string, now = new Date()): Promis
   }
 }
 
-type Row = Prisma.ContractGetPayload<{ select: typeof settleSelect }>;
+type ContractState = 'MATCHED' | 'ACTIVE';
+type Row = {
+  id: string; communityId: string; buyerId: string; sellerId: string; quantity: number; price: bigint; commissionBps: number;
+  escrowed: bigint; buyerCommission: bigint; sellerCommission: bigint; state: ContractState; unit: string; category: string; sellerCommunityId: string | null;
+};
 
-/** The ids of a job's next `size` open compute contracts, found through the job's bids (tests/integration/query-plans). */
+/** A job's next `size` open compute contracts, found through the job's bids (tests/integration/query-plans). */
 export const jobContractsQuery = (jobId: string, size: number) => Prisma.sql`
-  SELECT c.id FROM "Contract" c
+  SELECT c.id, c."communityId", c."buyerId", c."sellerId", c.quantity, c.price, c."commissionBps", c.escrowed, c."buyerCommission",
+    c."sellerCommission", c.state, c.unit, c.category, c."sellerCommunityId"
+  FROM "Contract" c
   WHERE c."buyOrderId" IN (SELECT o.id FROM "Order" o WHERE o."jobId" = ${jobId}) AND c.category = 'COMPUTE' AND c.state IN ('MATCHED', 'ACTIVE')
   ORDER BY c.id LIMIT ${size}`;
 
@@ -61,17 +62,46 @@ export const jobContractsQuery = (jobId: string, size: number) => Prisma.sql`
 export const validByContractQuery = (contractIds: string[]) => Prisma.sql`
   SELECT "contractId", COUNT(*) AS n FROM "Replica" WHERE "contractId" IN (${Prisma.join(contractIds)}) AND status = 'VALID' GROUP BY "contractId"`;
 
+/** A row as the driver reads it, with the money as bigints and the counts as numbers. */
+function contractOf(row: Record<string, unknown>): Row {
+  return {
+    ...(row as Omit<Row, 'quantity' | 'price' | 'commissionBps' | 'escrowed' | 'buyerCommission' | 'sellerCommission'>),
+    quantity: Number(row.quantity), price: BigInt(row.price as bigint), commissionBps: Number(row.commissionBps), escrowed: BigInt(row.escrowed as bigint),
+    buyerCommission: BigInt(row.buyerCommission as bigint), sellerCommission: BigInt(row.sellerCommission as bigint),
+  };
+}
+
+const SETTLEMENT_ACCOUNTS = ['COMMISSION', 'SWEEPSTAKES'] as const;
+
 async function settleChunk(tx: Tx, jobId: string, size: number, outbox: Outbox, now: Date): Promise<number> {
-  const ids = (await rawQuery<{ id: string }>(tx, jobContractsQuery(jobId, size))).map((r) => r.id);
-  if (ids.length === 0) return 0;
-  const contracts: Row[] = await tx.contract.findMany({ where: { id: { in: ids } }, orderBy: { id: 'asc' }, select: settleSelect });
+  const contracts = (await rawQuery<Record<string, unknown>>(tx, jobContractsQuery(jobId, size))).map(contractOf);
+  if (contracts.length === 0) return 0;
   const communityId = contracts[0]!.communityId;
-  const community = await tx.community.findUniqueOrThrow({ where: { id: communityId }, select: { creditLimit: true, sweepstakesShareBps: true, reviewPeriodHours: true } });
-  const valid = await rawQuery<{ contractId: string; n: unknown }>(tx, validByContractQuery(ids));
+  const ids = contracts.map((c) => c.id);
+  const members = [...new Set(contracts.flatMap((c) => [c.buyerId, c.sellerId]))];
+  // the community's terms, the replicas validated under each contract and every account the chunk posts to, in one message
+  const [communities, valid, memberAccounts, communityAccounts] = await rawQueryAll<[
+    { creditLimit: unknown; sweepstakesShareBps: unknown; reviewPeriodHours: unknown },
+    { contractId: string; n: unknown },
+    AccountRow,
+    AccountRow,
+  ]>(tx, [
+    Prisma.sql`SELECT "creditLimit", "sweepstakesShareBps", "reviewPeriodHours" FROM "Community" WHERE id = ${communityId}`,
+    validByContractQuery(ids),
+    memberAccountsQuery(communityId, members),
+    Prisma.sql`SELECT id, kind, "memberId", balance FROM "Account" WHERE "communityId" = ${communityId} AND "memberId" IS NULL AND "peerCommunityId" IS NULL
+      AND kind IN (${Prisma.join(SETTLEMENT_ACCOUNTS.map((kind) => enumValue(tx, kind, 'AccountKind')))})`,
+  ]);
+  const community = {
+    creditLimit: BigInt(communities[0]!.creditLimit as bigint),
+    sweepstakesShareBps: Number(communities[0]!.sweepstakesShareBps),
+    reviewPeriodHours: Number(communities[0]!.reviewPeriodHours),
+  };
   const delivered = new Map(valid.map((v) => [v.contractId, Number(v.n)]));
   const ledger = new LedgerBatch(communityId, toMicro(community.creditLimit));
-  const events: { id: string; contractId: string; action: string; fromState: Row['state'] | null; toState: Row['state']; note: string; createdAt: Date }[] = [];
-  const event = (c: Row, action: string, fromState: Row['state'], toState: Row['state'], note: string) =>
+  ledger.accept([...memberAccounts, ...communityAccounts]);
+  const events: { id: string; contractId: string; action: string; fromState: string | null; toState: string; note: string; createdAt: Date }[] = [];
+  const event = (c: Row, action: string, fromState: string, toState: string, note: string) =>
     events.push({ id: newId(), contractId: c.id, action, fromState, toState, note, createdAt: new Date() });
   const refunded: string[] = [];
   const paid: { id: string; quantity: number; buyerCommission: bigint; sellerCommission: bigint }[] = [];
@@ -128,24 +158,27 @@ async function settleChunk(tx: Tx, jobId: string, size: number, outbox: Outbox, 
     outbox.add([c.buyerId, c.sellerId], { type: 'contract', contractId: c.id, state: 'SETTLED', action: 'SIGN_OFF' });
   }
 
-  // each contract changes only from the state it was read in: a contract settled or disputed meanwhile fails the chunk
+  // each contract changes only from the state it was read in: a contract settled or disputed meanwhile fails the
+  // chunk (its COMMIT, which carries these writes, rolls back)
+  const conflict = () => new DomainError('CONFLICT', 'A contract of this job changed while it was being settled: try again.');
+  const writes: Write[] = [];
   if (refunded.length) {
-    const { count } = await tx.contract.updateMany({ where: { id: { in: refunded }, state: { in: [...OPEN_STATES] } }, data: { state: 'REFUNDED', escrowed: 0n } });
-    if (count !== refunded.length) throw new DomainError('CONFLICT', 'A contract of this job changed while it was being settled: try again.');
+    writes.push({ guard: { changes: refunded.length, error: conflict }, query: Prisma.sql`
+      UPDATE "Contract" SET state = ${enumValue(tx, 'REFUNDED', 'ContractState')}, escrowed = 0, "updatedAt" = ${now}
+      WHERE id IN (${Prisma.join(refunded)}) AND state IN ('MATCHED', 'ACTIVE')` });
   }
-  if (paid.length) {
-    const ends = reviewEndsAt(now, community.reviewPeriodHours);
-    for (const part of chunks(paid, 500)) {
-      const count = await rawExecute(tx, Prisma.sql`
-        UPDATE "Contract" SET "quantity" = v.column2, "buyerCommission" = v.column3, "sellerCommission" = v.column4
-        FROM ${valuesTable(part.map((p) => [p.id, p.quantity, p.buyerCommission, p.sellerCommission]), ['TEXT', 'INTEGER', 'BIGINT', 'BIGINT'])}
-        WHERE "Contract"."id" = v.column1 AND "Contract"."state" IN ('MATCHED', 'ACTIVE')`);
-      if (count !== part.length) throw new DomainError('CONFLICT', 'A contract of this job changed while it was being settled: try again.');
-    }
-    await tx.contract.updateMany({ where: { id: { in: paid.map((p) => p.id) } }, data: { state: 'SETTLED', escrowed: 0n, deliveredAt: now, reviewEndsAt: ends } });
+  const ends = reviewEndsAt(now, community.reviewPeriodHours);
+  for (const part of chunks(paid, 500)) {
+    writes.push({ guard: { changes: part.length, error: conflict }, query: Prisma.sql`
+      UPDATE "Contract" SET "quantity" = v.column2, "buyerCommission" = v.column3, "sellerCommission" = v.column4,
+        state = ${enumValue(tx, 'SETTLED', 'ContractState')}, escrowed = 0, "deliveredAt" = ${now}, "reviewEndsAt" = ${ends}, "updatedAt" = ${now}
+      FROM ${valuesTable(part.map((p) => [p.id, p.quantity, p.buyerCommission, p.sellerCommission]), ['TEXT', 'INTEGER', 'BIGINT', 'BIGINT'])}
+      WHERE "Contract"."id" = v.column1 AND "Contract"."state" IN ('MATCHED', 'ACTIVE')` });
   }
-  await insertRows(tx, 'ContractEvent', ['id', 'contractId', 'action', 'fromState', 'toState', 'note', 'createdAt'],
-    events.map((e) => [e.id, e.contractId, e.action, e.fromState ? enumValue(tx, e.fromState, 'ContractState') : null, enumValue(tx, e.toState, 'ContractState'), e.note, e.createdAt]));
-  await ledger.flush(tx);
+  writes.push(...unguarded(insertStatements('ContractEvent', ['id', 'contractId', 'action', 'fromState', 'toState', 'note', 'createdAt'],
+    events.map((e) => [e.id, e.contractId, e.action, e.fromState ? enumValue(tx, e.fromState, 'ContractState') : null, enumValue(tx, e.toState, 'ContractState'), e.note, e.createdAt]))));
+  const postings = await ledger.writes(tx);
+  await deferWrites(tx, [...writes, ...postings.writes]);
+  postings.done();
   return contracts.length;
 }

@@ -32,8 +32,8 @@ const keyOf = (ref: AccountRef) => `${ref.kind}:${ref.memberId ?? ''}`;
  * federation clearing. Accounts read with `load` are also checked posting by posting in memory, so a
  * writer can decide from their balances (`balance`) before it commits to anything.
  */
-/** An account as `memberAccountsQuery` reads it. */
-export type AccountRow = { id: string; kind: 'MEMBER' | 'ESCROW'; memberId: string; balance: unknown };
+/** An account as `memberAccountsQuery` reads it (or a community's own account, read the same way). */
+export type AccountRow = { id: string; kind: AccountRef['kind']; memberId: string | null; balance: unknown };
 
 /** The available and escrow accounts of members of a community (for `LedgerBatch.accept`). */
 export function memberAccountsQuery(communityId: string, memberIds: string[]): Prisma.Sql {
