@@ -1,9 +1,9 @@
-import type { Db } from '../db/client';
-import { rawQuery } from '../db/direct';
+import { kindOf, type Db, type Queryable } from '../db/client';
+import { rawQuery, rawQueryAll } from '../db/direct';
+import { rawTransaction } from '../db/transaction';
 import { Prisma } from '../db/generated/sqlite/client';
 import { RESTING_COLUMNS, restingBookOrder, type RestingRow } from '../market/order-batch';
 import { comparePriority, isEligible, type BookOrder } from '../market/engine';
-import { toBookOrder } from '../market/place-order';
 import type { Json } from '../../workers/kernels/types';
 import { COMPUTE_CATEGORY, WORK_UNIT } from './jobs';
 import { isLive, type ReplicaView } from './scheduler';
@@ -24,11 +24,6 @@ export const JOBS_REFRESH_MS = 2_000;
  * off through another process is refused at commit (its SELL is read under the lock) until then.
  */
 export const DEVICE_TTL_MS = 30_000;
-
-export const bookOrderSelect = {
-  id: true, memberId: true, side: true, unit: true, price: true, remaining: true, locked: true, windowStart: true,
-  windowEnd: true, seq: true, constraints: true, negotiationMode: true, negotiationLimit: true, device: { select: { profile: true } },
-} as const;
 
 export type MemUnit = {
   id: string;
@@ -112,10 +107,38 @@ export function pickFrom(units: MemUnit[], viewOf: (u: MemUnit) => UnitState, do
   return out;
 }
 
-type JobOrderRow = Parameters<typeof toBookOrder>[0] & {
-  jobId: string | null;
-  job: { kernel: string; replication: number; quorum: number; maxReplicas: number; terms: { workingSetMb: number; memoryPrice: bigint; fundingSellerId: string | null; fundingUnit: string | null } | null } | null;
+/** A community's open jobs, each with its BUY as the book holds it and its terms. */
+export const openJobsQuery = (communityId: string) => Prisma.sql`
+  SELECT ${RESTING_COLUMNS}, o."jobId", o.unit, j.kernel, j.replication, j.quorum, j."maxReplicas",
+         t."workingSetMb", t."memoryPrice", t."fundingSellerId", t."fundingUnit"
+  FROM "Order" o JOIN "Job" j ON j.id = o."jobId" LEFT JOIN "Device" d ON d.id = o."deviceId" LEFT JOIN "JobTerms" t ON t."jobId" = j.id
+  WHERE o."communityId" = ${communityId} AND o.category = ${COMPUTE_CATEGORY} AND o.unit = ${WORK_UNIT} AND o.side = 'BUY'
+    AND o.status = 'OPEN' AND j.status = 'OPEN'`;
+
+type JobOrderRow = RestingRow & {
+  jobId: string; unit: string; kernel: string; replication: unknown; quorum: unknown; maxReplicas: unknown;
+  workingSetMb: unknown; memoryPrice: unknown; fundingSellerId: string | null; fundingUnit: string | null;
 };
+
+/** The pending units of jobs, by job and index; and the replicas of those jobs. */
+export const pendingUnitsQueries = (jobIds: string[]) => [
+  Prisma.sql`
+    SELECT id, "jobId", "index", input, status, "requiredReplicas" FROM "WorkUnit"
+    WHERE "jobId" IN (${Prisma.join(jobIds)}) AND status = 'PENDING' ORDER BY "jobId", "index"`,
+  Prisma.sql`SELECT id, "unitId", "deviceId", "memberId", status, "outputHash", "expiresAt" FROM "Replica" WHERE "jobId" IN (${Prisma.join(jobIds)})`,
+];
+
+type UnitRow = { id: string; jobId: string; index: unknown; input: unknown; status: MemUnit['status']; requiredReplicas: unknown };
+type ReplicaRow = { id: string; unitId: string; deviceId: string; memberId: string; status: ReplicaView['status']; outputHash: string | null; expiresAt: unknown };
+
+/**
+ * Runs the feeder's reads. On SQLite they go to the database's own thread in a read-only transaction of raw
+ * statements: through the ORM on the main connection, reading a new job's units stopped the event loop for
+ * 15–150 ms while every request waited.
+ */
+function readOnly<T>(db: Db, read: (q: Queryable) => Promise<T>): Promise<T> {
+  return kindOf(db) === 'sqlite' ? rawTransaction(db, read, { answerWhenDurable: false }) : read(db);
+}
 
 /**
  * Whether a job's units may go to a donor (the memory gate and a spent contract's seller), from memory: a
@@ -163,40 +186,45 @@ export class CommunityWork {
     const full = this.stale;
     this.stale = false;
     this.checkedAt = now;
-    const rows: JobOrderRow[] = await this.db.order.findMany({
-      where: { communityId: this.communityId, category: COMPUTE_CATEGORY, unit: WORK_UNIT, side: 'BUY', status: 'OPEN', jobId: { not: null }, job: { status: 'OPEN' } },
-      select: { ...bookOrderSelect, jobId: true, job: { select: { kernel: true, replication: true, quorum: true, maxReplicas: true, terms: { select: { workingSetMb: true, memoryPrice: true, fundingSellerId: true, fundingUnit: true } } } } },
-    });
-    const open = new Set<string>();
+    const sqlite = kindOf(this.db) === 'sqlite';
+    // a Json column: text on SQLite, parsed by the driver on PostgreSQL
+    const json = (value: unknown) => (sqlite && typeof value === 'string' ? JSON.parse(value) : value) as Json;
     const toLoad: string[] = [];
-    for (const row of rows) {
-      if (!row.jobId || !row.job) continue;
-      open.add(row.jobId);
-      const order = toBookOrder(row);
-      const known = this.jobs.get(row.jobId);
-      if (known && !full) {
-        known.order = order;
-        continue;
+    const { units, replicas } = await readOnly(this.db, async (q) => {
+      const rows = await rawQuery<JobOrderRow>(q, openJobsQuery(this.communityId));
+      const open = new Set<string>();
+      for (const row of rows) {
+        open.add(row.jobId);
+        const order = restingBookOrder(row, 'BUY', row.unit);
+        const known = this.jobs.get(row.jobId);
+        if (known && !full) {
+          known.order = order;
+          continue;
+        }
+        this.jobs.set(row.jobId, {
+          id: row.jobId, kernel: row.kernel, replication: Number(row.replication), quorum: Number(row.quorum), maxReplicas: Number(row.maxReplicas),
+          ownerId: row.memberId, order, units: [],
+          workingSetMb: Number(row.workingSetMb ?? 0), memoryPrice: Number(row.memoryPrice ?? 0), memoryFromContract: row.fundingUnit === 'MB_HOUR',
+          onlyMemberId: row.fundingSellerId,
+        });
+        toLoad.push(row.jobId);
       }
-      const terms = row.job.terms;
-      this.jobs.set(row.jobId, {
-        id: row.jobId, kernel: row.job.kernel, replication: row.job.replication, quorum: row.job.quorum, maxReplicas: row.job.maxReplicas, ownerId: row.memberId, order, units: [],
-        workingSetMb: terms?.workingSetMb ?? 0, memoryPrice: terms ? Number(terms.memoryPrice) : 0, memoryFromContract: terms?.fundingUnit === 'MB_HOUR',
-        onlyMemberId: terms?.fundingSellerId ?? null,
-      });
-      toLoad.push(row.jobId);
-    }
-    for (const id of this.jobs.keys()) if (!open.has(id)) this.jobs.delete(id);
-    if (toLoad.length === 0) return;
-    const units = await this.db.workUnit.findMany({
-      where: { jobId: { in: toLoad }, status: 'PENDING' },
-      orderBy: [{ jobId: 'asc' }, { index: 'asc' }],
-      select: { id: true, jobId: true, index: true, input: true, status: true, requiredReplicas: true, replicas: { select: { id: true, deviceId: true, memberId: true, status: true, outputHash: true, expiresAt: true } } },
+      for (const id of this.jobs.keys()) if (!open.has(id)) this.jobs.delete(id);
+      if (toLoad.length === 0) return { units: [], replicas: [] };
+      const [units, replicas] = await rawQueryAll<[UnitRow, ReplicaRow]>(q, pendingUnitsQueries(toLoad) as [Prisma.Sql, Prisma.Sql]);
+      return { units, replicas };
     });
+    const byUnit = new Map<string, ReplicaView[]>();
+    for (const r of replicas) {
+      const view: ReplicaView = { id: r.id, deviceId: r.deviceId, memberId: r.memberId, status: r.status, outputHash: r.outputHash, expiresAt: new Date(r.expiresAt as string).getTime() };
+      const held = byUnit.get(r.unitId);
+      if (held) held.push(view);
+      else byUnit.set(r.unitId, [view]);
+    }
     for (const u of units) {
       const job = this.jobs.get(u.jobId);
       if (!job) continue;
-      job.units.push({ ...u, input: u.input as Json, replicas: u.replicas.map((r) => ({ ...r, expiresAt: r.expiresAt.getTime() })) });
+      job.units.push({ id: u.id, jobId: u.jobId, index: Number(u.index), input: json(u.input), status: u.status, requiredReplicas: Number(u.requiredReplicas), replicas: byUnit.get(u.id) ?? [] });
     }
   }
 
