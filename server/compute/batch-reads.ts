@@ -1,6 +1,7 @@
 import { Prisma } from '../db/generated/sqlite/client';
 import { rawQuery } from '../db/direct';
-import type { Tx } from '../db/client';
+import type { Queryable, Tx } from '../db/client';
+import { fromJson } from '../db/json';
 import type { Json } from '../../workers/kernels/types';
 import { COMPUTE_CATEGORY } from './jobs';
 import type { ReplicaView } from './scheduler';
@@ -15,7 +16,6 @@ import type { ReplicaView } from './scheduler';
 const int = (value: unknown) => Number(value);
 const ms = (value: unknown) => new Date(value as string | Date).getTime();
 const date = (value: unknown) => new Date(value as string | Date);
-export const fromJson = (value: unknown): Json => (typeof value === 'string' ? JSON.parse(value) : value) as Json;
 
 export type UnitRow = {
   id: string;
@@ -31,23 +31,29 @@ export type UnitRow = {
 export type JobRow = { id: string; kernel: string; quorum: number; maxReplicas: number; replication: number; memberId: string; status: string; pending: number };
 
 type UnitReplicaRow = {
-  id: string; jobId: string; index: unknown; status: UnitRow['status']; requiredReplicas: unknown; canonicalHash: string | null;
+  id: string; jobId: string; index: unknown; status: UnitRow['status']; requiredReplicas: unknown; canonicalHash: string | null; input?: unknown;
   rid: string | null; deviceId: string | null; memberId: string | null; rstatus: ReplicaView['status'] | null; outputHash: string | null; expiresAt: unknown;
 };
 
 /**
  * Units with every replica each holds, in one statement: the units of `unitIds`, those holding a replica of
- * `leaseIds`, and those at `(jobId, index)` of `at`.
+ * `leaseIds`, those at `(jobId, index)` of `at`, and the pending units of the jobs `pendingOf`; with `input`,
+ * each unit's input too (the feeder's; a batch has no use for it).
  */
-export async function readUnits(tx: Tx, which: { unitIds?: string[]; leaseIds?: string[]; at?: { jobId: string; index: number }[] }): Promise<Map<string, UnitRow>> {
+export async function readUnits<I extends boolean = false>(
+  tx: Queryable,
+  which: { unitIds?: string[]; leaseIds?: string[]; at?: { jobId: string; index: number }[]; pendingOf?: string[] },
+  options: { input?: I } = {},
+): Promise<Map<string, I extends true ? UnitRow & { input: Json } : UnitRow>> {
   const conditions: Prisma.Sql[] = [];
   if (which.unitIds?.length) conditions.push(Prisma.sql`u.id IN (${Prisma.join(which.unitIds)})`);
   if (which.leaseIds?.length) conditions.push(Prisma.sql`u.id IN (SELECT "unitId" FROM "Replica" WHERE id IN (${Prisma.join(which.leaseIds)}))`);
   for (const { jobId, index } of which.at ?? []) conditions.push(Prisma.sql`(u."jobId" = ${jobId} AND u."index" = ${index})`);
-  const units = new Map<string, UnitRow>();
-  if (conditions.length === 0) return units;
+  if (which.pendingOf?.length) conditions.push(Prisma.sql`(u."jobId" IN (${Prisma.join(which.pendingOf)}) AND u.status = 'PENDING')`);
+  const units = new Map<string, UnitRow & { input?: Json }>();
+  if (conditions.length === 0) return units as never;
   const rows = await rawQuery<UnitReplicaRow>(tx, Prisma.sql`
-    SELECT u.id, u."jobId", u."index", u.status, u."requiredReplicas", u."canonicalHash",
+    SELECT u.id, u."jobId", u."index", u.status, u."requiredReplicas", u."canonicalHash",${Prisma.raw(options.input ? ' u.input,' : '')}
            r.id AS rid, r."deviceId", r."memberId", r.status AS rstatus, r."outputHash", r."expiresAt"
     FROM "WorkUnit" u LEFT JOIN "Replica" r ON r."unitId" = u.id
     WHERE ${Prisma.join(conditions, ' OR ')}`);
@@ -55,13 +61,14 @@ export async function readUnits(tx: Tx, which: { unitIds?: string[]; leaseIds?: 
     let unit = units.get(row.id);
     if (!unit) {
       unit = { id: row.id, jobId: row.jobId, index: int(row.index), status: row.status, requiredReplicas: int(row.requiredReplicas), canonicalHash: row.canonicalHash, replicas: [] };
+      if (options.input) unit.input = fromJson(row.input);
       units.set(row.id, unit);
     }
     if (row.rid !== null) {
       unit.replicas.push({ id: row.rid, deviceId: row.deviceId!, memberId: row.memberId!, status: row.rstatus!, outputHash: row.outputHash, expiresAt: ms(row.expiresAt) });
     }
   }
-  return units;
+  return units as never;
 }
 
 export async function readJobs(tx: Tx, jobIds: string[]): Promise<Map<string, JobRow>> {

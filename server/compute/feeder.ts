@@ -1,10 +1,11 @@
 import { kindOf, type Db, type Queryable } from '../db/client';
-import { rawQuery, rawQueryAll } from '../db/direct';
+import { rawQuery } from '../db/direct';
 import { rawTransaction } from '../db/transaction';
 import { Prisma } from '../db/generated/sqlite/client';
 import { RESTING_COLUMNS, restingBookOrder, type RestingRow } from '../market/order-batch';
 import { comparePriority, isEligible, type BookOrder } from '../market/engine';
 import type { Json } from '../../workers/kernels/types';
+import { readUnits } from './batch-reads';
 import { COMPUTE_CATEGORY, WORK_UNIT } from './jobs';
 import { isLive, type ReplicaView } from './scheduler';
 
@@ -120,17 +121,6 @@ type JobOrderRow = RestingRow & {
   workingSetMb: unknown; memoryPrice: unknown; fundingSellerId: string | null; fundingUnit: string | null;
 };
 
-/** The pending units of jobs, by job and index; and the replicas of those jobs. */
-export const pendingUnitsQueries = (jobIds: string[]) => [
-  Prisma.sql`
-    SELECT id, "jobId", "index", input, status, "requiredReplicas" FROM "WorkUnit"
-    WHERE "jobId" IN (${Prisma.join(jobIds)}) AND status = 'PENDING' ORDER BY "jobId", "index"`,
-  Prisma.sql`SELECT id, "unitId", "deviceId", "memberId", status, "outputHash", "expiresAt" FROM "Replica" WHERE "jobId" IN (${Prisma.join(jobIds)})`,
-];
-
-type UnitRow = { id: string; jobId: string; index: unknown; input: unknown; status: MemUnit['status']; requiredReplicas: unknown };
-type ReplicaRow = { id: string; unitId: string; deviceId: string; memberId: string; status: ReplicaView['status']; outputHash: string | null; expiresAt: unknown };
-
 /**
  * Runs the feeder's reads. On SQLite they go to the database's own thread in a read-only transaction of raw
  * statements: through the ORM on the main connection, reading a new job's units stopped the event loop for
@@ -186,11 +176,8 @@ export class CommunityWork {
     const full = this.stale;
     this.stale = false;
     this.checkedAt = now;
-    const sqlite = kindOf(this.db) === 'sqlite';
-    // a Json column: text on SQLite, parsed by the driver on PostgreSQL
-    const json = (value: unknown) => (sqlite && typeof value === 'string' ? JSON.parse(value) : value) as Json;
     const toLoad: string[] = [];
-    const { units, replicas } = await readOnly(this.db, async (q) => {
+    const units = await readOnly(this.db, async (q) => {
       const rows = await rawQuery<JobOrderRow>(q, openJobsQuery(this.communityId));
       const open = new Set<string>();
       for (const row of rows) {
@@ -210,22 +197,15 @@ export class CommunityWork {
         toLoad.push(row.jobId);
       }
       for (const id of this.jobs.keys()) if (!open.has(id)) this.jobs.delete(id);
-      if (toLoad.length === 0) return { units: [], replicas: [] };
-      const [units, replicas] = await rawQueryAll<[UnitRow, ReplicaRow]>(q, pendingUnitsQueries(toLoad) as [Prisma.Sql, Prisma.Sql]);
-      return { units, replicas };
+      return toLoad.length ? readUnits(q, { pendingOf: toLoad }, { input: true }) : new Map<string, never>();
     });
-    const byUnit = new Map<string, ReplicaView[]>();
-    for (const r of replicas) {
-      const view: ReplicaView = { id: r.id, deviceId: r.deviceId, memberId: r.memberId, status: r.status, outputHash: r.outputHash, expiresAt: new Date(r.expiresAt as string).getTime() };
-      const held = byUnit.get(r.unitId);
-      if (held) held.push(view);
-      else byUnit.set(r.unitId, [view]);
-    }
-    for (const u of units) {
+    for (const u of units.values()) {
       const job = this.jobs.get(u.jobId);
       if (!job) continue;
-      job.units.push({ id: u.id, jobId: u.jobId, index: Number(u.index), input: json(u.input), status: u.status, requiredReplicas: Number(u.requiredReplicas), replicas: byUnit.get(u.id) ?? [] });
+      job.units.push({ id: u.id, jobId: u.jobId, index: u.index, input: u.input, status: u.status, requiredReplicas: u.requiredReplicas, replicas: u.replicas });
     }
+    // pending units by index (`MemJob.units`)
+    for (const id of toLoad) this.jobs.get(id)?.units.sort((a, b) => a.index - b.index);
   }
 
   /** Open jobs the donation can serve, best first (highest price, then oldest), as an incoming SELL takes bids. */

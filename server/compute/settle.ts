@@ -1,5 +1,5 @@
 import type { Db, Tx } from '../db/client';
-import { deferWrites, rawQuery, rawQueryAll, unguarded, type Write } from '../db/direct';
+import { conflictUnless, deferWrites, rawQuery, rawQueryAll, unguarded, type Write } from '../db/direct';
 import { Prisma } from '../db/generated/sqlite/client';
 import { DomainError } from '../errors';
 import { communityAccount, escrowAccount, memberAccount, type PostingLine } from '../ledger/postings';
@@ -9,7 +9,7 @@ import { reviewEndsAt } from '../market/contract-state';
 import { withOutbox, type Outbox } from '../live/outbox';
 import { chunks, enumValue, insertStatements, valuesTable } from '../db/bulk';
 import { newId } from '../db/ids';
-import { LedgerBatch, memberAccountsQuery, type AccountRow } from '../ledger/batch';
+import { communityAccountsQuery, LedgerBatch, memberAccountsQuery, type AccountRow } from '../ledger/batch';
 import { getKernel } from '../../workers/kernels';
 import { settleTerms } from './terms';
 
@@ -89,8 +89,7 @@ async function settleChunk(tx: Tx, jobId: string, size: number, outbox: Outbox, 
     Prisma.sql`SELECT "creditLimit", "sweepstakesShareBps", "reviewPeriodHours" FROM "Community" WHERE id = ${communityId}`,
     validByContractQuery(ids),
     memberAccountsQuery(communityId, members),
-    Prisma.sql`SELECT id, kind, "memberId", balance FROM "Account" WHERE "communityId" = ${communityId} AND "memberId" IS NULL AND "peerCommunityId" IS NULL
-      AND kind IN (${Prisma.join(SETTLEMENT_ACCOUNTS.map((kind) => enumValue(tx, kind, 'AccountKind')))})`,
+    communityAccountsQuery(tx, communityId, SETTLEMENT_ACCOUNTS),
   ]);
   const community = {
     creditLimit: BigInt(communities[0]!.creditLimit as bigint),
@@ -160,20 +159,20 @@ async function settleChunk(tx: Tx, jobId: string, size: number, outbox: Outbox, 
 
   // each contract changes only from the state it was read in: a contract settled or disputed meanwhile fails the
   // chunk (its COMMIT, which carries these writes, rolls back)
-  const conflict = () => new DomainError('CONFLICT', 'A contract of this job changed while it was being settled: try again.');
+  const changed = 'A contract of this job changed while it was being settled: try again.';
   const writes: Write[] = [];
   if (refunded.length) {
-    writes.push({ guard: { changes: refunded.length, error: conflict }, query: Prisma.sql`
+    writes.push(conflictUnless(Prisma.sql`
       UPDATE "Contract" SET state = ${enumValue(tx, 'REFUNDED', 'ContractState')}, escrowed = 0, "updatedAt" = ${now}
-      WHERE id IN (${Prisma.join(refunded)}) AND state IN ('MATCHED', 'ACTIVE')` });
+      WHERE id IN (${Prisma.join(refunded)}) AND state IN ('MATCHED', 'ACTIVE')`, refunded.length, changed));
   }
   const ends = reviewEndsAt(now, community.reviewPeriodHours);
   for (const part of chunks(paid, 500)) {
-    writes.push({ guard: { changes: part.length, error: conflict }, query: Prisma.sql`
+    writes.push(conflictUnless(Prisma.sql`
       UPDATE "Contract" SET "quantity" = v.column2, "buyerCommission" = v.column3, "sellerCommission" = v.column4,
         state = ${enumValue(tx, 'SETTLED', 'ContractState')}, escrowed = 0, "deliveredAt" = ${now}, "reviewEndsAt" = ${ends}, "updatedAt" = ${now}
       FROM ${valuesTable(part.map((p) => [p.id, p.quantity, p.buyerCommission, p.sellerCommission]), ['TEXT', 'INTEGER', 'BIGINT', 'BIGINT'])}
-      WHERE "Contract"."id" = v.column1 AND "Contract"."state" IN ('MATCHED', 'ACTIVE')` });
+      WHERE "Contract"."id" = v.column1 AND "Contract"."state" IN ('MATCHED', 'ACTIVE')`, part.length, changed));
   }
   writes.push(...unguarded(insertStatements('ContractEvent', ['id', 'contractId', 'action', 'fromState', 'toState', 'note', 'createdAt'],
     events.map((e) => [e.id, e.contractId, e.action, e.fromState ? enumValue(tx, e.fromState, 'ContractState') : null, enumValue(tx, e.toState, 'ContractState'), e.note, e.createdAt]))));

@@ -1,5 +1,5 @@
 import { Prisma } from '../db/generated/sqlite/client';
-import { deferWrites, rawExecute, rawExecuteAll, rawExecuteLater, unguarded, type Write } from '../db/direct';
+import { conflictUnless, deferWrites, rawExecute, rawExecuteAll, rawExecuteLater, unguarded, type Write } from '../db/direct';
 import { kindOf, type Db, type Tx } from '../db/client';
 import { durable } from '../db/transaction';
 import { lockBook } from '../db/book-lock';
@@ -651,9 +651,6 @@ function pendingAfter(jobs: Map<string, JobRow>, units: Map<string, { jobId: str
   }
   return pending;
 }
-
-/** A write that must change exactly `changes` rows, or the batch fails with CONFLICT and `message`. */
-const conflictUnless = (query: Prisma.Sql, changes: number, message: string): Write => ({ query, guard: { changes, error: () => new DomainError('CONFLICT', message) } });
 
 /** Sets each unit's required replicas (one multi-row statement per 500 units). */
 function requiredStatements(required: Map<string, number>): Prisma.Sql[] {

@@ -3,6 +3,7 @@ import type { Connection } from './libsql-adapter';
 import type { Guard, WorkerConnection } from './sqlite-worker';
 import type { Prisma } from './generated/sqlite/client';
 import { sqliteAdapterOf, type Db, type Queryable, type Tx } from './client';
+import { DomainError } from '../errors';
 
 /**
  * Raw statements of the hot paths (the market's and the compute scheduler's batches, the ledger batch,
@@ -133,6 +134,9 @@ export type Write = { query: Prisma.Sql; guard?: Guard };
 
 /** Writes without a guard. */
 export const unguarded = (queries: Prisma.Sql[]): Write[] => queries.map((query) => ({ query }));
+
+/** A write that must change exactly `changes` rows, or it fails with CONFLICT and `message` (a row changed meanwhile). */
+export const conflictUnless = (query: Prisma.Sql, changes: number, message: string): Write => ({ query, guard: { changes, error: () => new DomainError('CONFLICT', message) } });
 
 /** Runs `writes` now, in order; a guard not met throws its error (the transaction must then be given up). */
 export async function runWrites(db: Queryable, writes: Write[]): Promise<void> {

@@ -43,6 +43,15 @@ export function memberAccountsQuery(communityId: string, memberIds: string[]): P
     WHERE "communityId" = ${communityId} AND "memberId" IN (${Prisma.join(memberIds)}) AND kind IN ('MEMBER', 'ESCROW')`;
 }
 
+/** A community's own accounts of `kinds` (its commission, its sweepstakes pool…): no member, no linked community. */
+const ownAccounts = (tx: Tx, kinds: readonly AccountRef['kind'][]) =>
+  Prisma.sql`("memberId" IS NULL AND "peerCommunityId" IS NULL AND kind IN (${Prisma.join(kinds.map((kind) => enumValue(tx, kind, 'AccountKind')))}))`;
+
+/** A community's own accounts of `kinds`, read as `memberAccountsQuery` reads members' (for `LedgerBatch.accept`). */
+export function communityAccountsQuery(tx: Tx, communityId: string, kinds: readonly AccountRef['kind'][]): Prisma.Sql {
+  return Prisma.sql`SELECT id, kind, "memberId", balance FROM "Account" WHERE "communityId" = ${communityId} AND ${ownAccounts(tx, kinds)}`;
+}
+
 export class LedgerBatch {
   private readonly loaded = new Map<string, HeldAccount>();
   private entries: { id: string; kind: string; memo: string; reference: string | null }[] = [];
@@ -181,7 +190,7 @@ export class LedgerBatch {
         WHERE "communityId" = ${this.communityId} AND (${Prisma.join(
           [
             ...(members.length ? [Prisma.sql`("memberId" IN (${Prisma.join(members)}) AND kind IN ('MEMBER', 'ESCROW'))`] : []),
-            ...(kinds.length ? [Prisma.sql`("memberId" IS NULL AND "peerCommunityId" IS NULL AND kind IN (${Prisma.join(kinds.map((kind) => enumValue(tx, kind, 'AccountKind')))}))`] : []),
+            ...(kinds.length ? [ownAccounts(tx, kinds)] : []),
           ],
           ' OR ',
         )})`);

@@ -3,6 +3,7 @@ import { deferWrites, rawQueryAll, runWrites, unguarded, type Write } from '../d
 import type { Tx } from '../db/client';
 import { asEnum, insertStatements, valuesTable } from '../db/bulk';
 import { newId } from '../db/ids';
+import { fromJson } from '../db/json';
 import { DomainError } from '../errors';
 import { formatCredits } from '../money';
 import { LedgerBatch, memberAccountsQuery, type AccountRow } from '../ledger/batch';
@@ -46,9 +47,6 @@ export type RestingRow = {
 };
 export const RESTING_COLUMNS = Prisma.raw(`o.id, o."memberId", o.price, o.remaining, o.locked, o.reserved, o."windowStart", o."windowEnd", o.seq, o.constraints,
                o."negotiationMode", o."negotiationLimit", d.profile`);
-
-/** A Json column as a raw query returns it: parsed by the driver, or its text. */
-const fromJson = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value);
 
 /** The engine's view of a resting order read raw (numbers and dates as the driver gives them). */
 export function restingBookOrder(row: RestingRow, side: 'BUY' | 'SELL', unit: string): BookOrder {
