@@ -1,13 +1,14 @@
-/** Next.js calls this once when the server starts: the coordinator's periodic work begins here. */
+/** Next.js calls this once when the server starts. */
 export async function register() {
-  if (process.env.NEXT_RUNTIME === 'nodejs') {
-    // first, so that every request's socket address is recorded (see server/auth/client-address.ts)
-    const { installAddressHook } = await import('./server/auth/client-address');
-    installAddressHook();
-    const { startSweeper } = await import('./server/maintenance/sweeper');
-    startSweeper();
-    const { getDb } = await import('./server/db/client');
-    const { startRetention } = await import('./server/maintenance/retention');
-    startRetention(getDb);
+  if (process.env.NEXT_RUNTIME !== 'nodejs') return;
+  if (process.env.SWAPMESH_PAGES_THREAD === '1') {
+    // `npm start` serves pages from a thread of their own (scripts/pages-thread.mjs): the front thread records
+    // each request's address and runs the coordinator's periodic work
+    const { trustRecordedAddresses } = await import('./server/auth/client-address');
+    trustRecordedAddresses();
+    return;
   }
+  // `next dev`: this process is the whole coordinator
+  const { startCoordinatorWork } = await import('./server/maintenance/start');
+  startCoordinatorWork();
 }

@@ -22,7 +22,8 @@ import type { Socket } from 'node:net';
  *
  * The production API server (server/http/api-server.ts, `npm start`) serves /api/trpc itself from Node's
  * request, socket included, and uses `clientAddressOfSocket` with the same rule; the hook above serves
- * the rest (Next's own routes, and /api/trpc under `next dev`).
+ * the rest (Next's own routes, and /api/trpc under `next dev`). Under `npm start` Next runs in a thread of its
+ * own behind the front thread, which installs the hook and forwards the header (`trustRecordedAddresses`).
  */
 export const ADDRESS_CHAIN_HEADER = 'x-swapmesh-address-chain';
 
@@ -71,5 +72,13 @@ export function installAddressHook(): void {
     const { request, socket } = message as { request: IncomingMessage; socket: Socket };
     request.headers[ADDRESS_CHAIN_HEADER] = addressChain(request.headers['x-forwarded-for'], socket.remoteAddress);
   });
+  hook.swapmeshAddressHook = true;
+}
+
+/**
+ * For a thread that serves only requests another thread of this process forwarded to it over a private
+ * socket, after that thread's hook recorded their address chain (`npm start`'s pages thread).
+ */
+export function trustRecordedAddresses(): void {
   hook.swapmeshAddressHook = true;
 }

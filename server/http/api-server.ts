@@ -8,9 +8,9 @@
  * subscriptions, cookies, edge guards.
  *
  * `npm run build` bundles this file with esbuild into .next/api-server/index.mjs (every package external):
- * Next compiles server code only into its own bundles. In that process the server modules are therefore
- * loaded twice, once by Next (pages, /api/health, instrumentation.ts: sweepers, retention) and once by this
- * bundle; state they share lives on globalThis (the database client, the session cache).
+ * Next compiles server code only into its own bundles. The front thread that imports this bundle also starts
+ * the coordinator's periodic work from it (`startCoordinatorWork`); Next runs in a thread of its own
+ * (scripts/pages-thread.mjs), with its own database client for its few routes (/api/health, job results).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { incomingMessageToRequest, internal_exceptionHandler } from '@trpc/server/adapters/node-http';
@@ -25,6 +25,7 @@ import { answerCalls, mutationCalls, queryCalls } from './query-fast-path';
 import { isSecure, isTrpcPath, logTrpcError, nodeHeaderReader, refusalOf, requestContext, TRPC_ENDPOINT } from './trpc-request';
 
 export { isTrpcPath };
+export { startCoordinatorWork } from '../maintenance/start';
 
 export type ApiHandlerOptions = {
   /** The database (default: the process-wide client, server/db/client.ts getDb). */

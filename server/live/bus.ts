@@ -17,8 +17,8 @@ type Shared = {
   remote?: Remote;
 };
 
-// Kept on globalThis: under `npm start` the server code is loaded twice in one process (Next's bundle runs
-// the sweepers, the API bundle serves subscriptions), and a change posted by one must wake the other's waiters.
+// Kept on globalThis: Next.js may load the server code more than once in one thread (`next dev`: instrumentation
+// runs the sweepers, a route serves subscriptions), and a change posted by one copy must wake another's waiters.
 const shared = globalThis as unknown as { swapmeshLiveBus?: Shared };
 const bus: Shared = (shared.swapmeshLiveBus ??= { versions: new Map(), waiters: new Map() });
 const { versions, waiters } = bus;

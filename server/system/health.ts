@@ -3,8 +3,8 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 /**
  * How this coordinator process is doing, for the system administrator's screen: its background tasks
  * (last run, duration, lag behind their interval, failures), the queues of its writers, the event loop's
- * delay, memory. Kept on globalThis: the production server loads the server modules twice in one process
- * (Next's bundle runs the sweeper, the API bundle serves tRPC), and both copies must report to one place.
+ * delay, memory. Kept on globalThis: Next.js may load the server modules more than once in one thread
+ * (`next dev`: instrumentation runs the sweeper, a route serves tRPC), and every copy must report to one place.
  */
 type TaskHealth = { name: string; intervalMs: number; runs: number; failures: number; lastStartedAt: number | null; lastDurationMs: number | null; lastError: string | null; running: boolean };
 type Registry = { tasks: Map<string, TaskHealth>; queues: Map<string, () => { pending: number; stats: Record<string, number> }>; loop: IntervalHistogram | null; startedAt: number };
