@@ -53,6 +53,7 @@ const viaNext = process.env.SWAPMESH_TRPC_VIA_NEXT === '1';
 // Next.js in its own thread, listening on a socket in a directory only this user can enter
 const socketDir = mkdtempSync(path.join(tmpdir(), 'swapmesh-pages-'));
 const socketPath = path.join(socketDir, 'pages.sock');
+process.on('exit', () => rmSync(socketDir, { recursive: true, force: true }));
 const pages = new Worker(path.join(root, 'scripts', 'pages-thread.mjs'), {
   workerData: { root, socketPath, hostname: hostname ?? 'localhost', port },
   env: { ...process.env, SWAPMESH_PAGES_THREAD: '1' },
@@ -74,7 +75,6 @@ pages.on('error', (error) => console.error('pages thread:', error));
 pages.on('exit', (code) => {
   if (closing) return;
   console.error(`pages thread exited (${code}): stopping`);
-  rmSync(socketDir, { recursive: true, force: true });
   process.exit(1);
 });
 
@@ -123,10 +123,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     closing = true;
     server.close();
     server.closeAllConnections?.();
-    const done = () => {
-      rmSync(socketDir, { recursive: true, force: true });
-      process.exit(0);
-    };
+    const done = () => process.exit(0);
     pages.on('message', (message) => message.closed && done());
     pages.postMessage('close');
     setTimeout(done, 3_000).unref();
