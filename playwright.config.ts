@@ -28,6 +28,8 @@ export default defineConfig({
     url: `${baseURL}/api/health`,
     reuseExistingServer: false,
     timeout: 120_000,
+    // SIGTERM, so the server closes both its threads and removes its pages socket (scripts/start.mjs)
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
     env: {
       DATABASE_URL: process.env.E2E_DATABASE_URL ?? 'file:./data/e2e.db',
       NEXT_TELEMETRY_DISABLED: '1',
