@@ -145,6 +145,26 @@ test('a 100 MB file swapped offline for credits: the receiver reloads a third of
   await expect.poll(async () => Number(await receiving.getAttribute('aria-valuenow')), { timeout: 240_000, intervals: [200] }).toBeGreaterThanOrEqual(33);
   const seenBefore = Number(await receiving.getAttribute('aria-valuenow'));
   expect(seenBefore).toBeLessThan(100);
+  // what a reload can resume from is the durable watermark (made durable at most once a second, after the file's
+  // fsync, which a busy disk can hold back for seconds): wait until the resume record in OPFS names a fifth of the file
+  const durableBytes = () =>
+    ben.evaluate(async () => {
+      try {
+        const root = await navigator.storage.getDirectory();
+        const incoming = await (await root.getDirectoryHandle('swapmesh')).getDirectoryHandle('incoming');
+        let best = 0;
+        for await (const [name, handle] of (incoming as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) {
+          if (!name.endsWith('.json') || handle.kind !== 'file') continue;
+          const record = JSON.parse(await (await (handle as FileSystemFileHandle).getFile()).text()) as { watermark: number; chunkSize: number };
+          best = Math.max(best, record.watermark * record.chunkSize);
+        }
+        return best;
+      } catch {
+        return 0; // not written yet, or being written
+      }
+    });
+  await expect.poll(durableBytes, { timeout: 120_000, intervals: [200] }).toBeGreaterThan(SIZE * 0.2);
+  const durableBefore = await durableBytes();
   await ben.screenshot({ path: 'test-results/offline-swap-big-receiving.png', fullPage: true });
   // a new connection needs the coordinator's signaling: it is back before the reload
   await restoreCoordinator(ca);
@@ -155,6 +175,7 @@ test('a 100 MB file swapped offline for credits: the receiver reloads a third of
   const resumed = ben.getByTestId('swap-resumed');
   await expect(resumed).toBeVisible({ timeout: 90_000 });
   const resumedFrom = Number(await resumed.getAttribute('data-bytes'));
+  expect(resumedFrom).toBeGreaterThanOrEqual(durableBefore);
   expect(resumedFrom).toBeGreaterThan(SIZE * 0.2);
   expect(resumedFrom).toBeLessThan(SIZE);
   await ben.screenshot({ path: 'test-results/offline-swap-big-resumed.png', fullPage: true });
