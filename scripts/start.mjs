@@ -78,7 +78,7 @@ pages.on('exit', (code) => {
   process.exit(1);
 });
 
-const pagesAgent = new Agent({ keepAlive: true, socketPath });
+const pagesAgent = new Agent({ keepAlive: true });
 // hop-by-hop headers stay with their own connection (RFC 9110 §7.6.1)
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
 const endToEnd = (headers) => Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name)));

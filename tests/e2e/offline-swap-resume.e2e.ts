@@ -70,6 +70,25 @@ async function keptSha256(page: Page, sha256: string): Promise<{ size: number; s
   }, sha256);
 }
 
+/** The bytes a reload could resume from: the highest watermark of the device's resume records (OPFS incoming/); 0 if none yet. */
+async function resumableBytes(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    try {
+      const root = await navigator.storage.getDirectory();
+      const dir = await (await root.getDirectoryHandle('swapmesh')).getDirectoryHandle('incoming');
+      let best = 0;
+      for await (const [name, handle] of (dir as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) {
+        if (!name.endsWith('.json') || handle.kind !== 'file') continue;
+        const record = JSON.parse(await (await (handle as FileSystemFileHandle).getFile()).text()) as { watermark: number; chunkSize: number };
+        best = Math.max(best, record.watermark * record.chunkSize);
+      }
+      return best;
+    } catch {
+      return 0; // not written yet, or being written
+    }
+  });
+}
+
 async function cutCoordinator(context: BrowserContext) {
   await context.route('**/api/**', (route) => route.abort('internetdisconnected'));
   await context.setOffline(true);
@@ -146,25 +165,9 @@ test('a 100 MB file swapped offline for credits: the receiver reloads a third of
   const seenBefore = Number(await receiving.getAttribute('aria-valuenow'));
   expect(seenBefore).toBeLessThan(100);
   // what a reload can resume from is the durable watermark (made durable at most once a second, after the file's
-  // fsync, which a busy disk can hold back for seconds): wait until the resume record in OPFS names a fifth of the file
-  const durableBytes = () =>
-    ben.evaluate(async () => {
-      try {
-        const root = await navigator.storage.getDirectory();
-        const incoming = await (await root.getDirectoryHandle('swapmesh')).getDirectoryHandle('incoming');
-        let best = 0;
-        for await (const [name, handle] of (incoming as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) {
-          if (!name.endsWith('.json') || handle.kind !== 'file') continue;
-          const record = JSON.parse(await (await (handle as FileSystemFileHandle).getFile()).text()) as { watermark: number; chunkSize: number };
-          best = Math.max(best, record.watermark * record.chunkSize);
-        }
-        return best;
-      } catch {
-        return 0; // not written yet, or being written
-      }
-    });
-  await expect.poll(durableBytes, { timeout: 120_000, intervals: [200] }).toBeGreaterThan(SIZE * 0.2);
-  const durableBefore = await durableBytes();
+  // fsync, which a busy disk can hold back for seconds): wait until the resume record names a fifth of the file
+  await expect.poll(() => resumableBytes(ben), { timeout: 120_000, intervals: [200] }).toBeGreaterThan(SIZE * 0.2);
+  const durableBefore = await resumableBytes(ben);
   await ben.screenshot({ path: 'test-results/offline-swap-big-receiving.png', fullPage: true });
   // a new connection needs the coordinator's signaling: it is back before the reload
   await restoreCoordinator(ca);
